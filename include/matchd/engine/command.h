@@ -1,0 +1,26 @@
+#pragma once
+
+#include <matchd/engine/types.h>
+
+namespace matchd::engine {
+
+// Commands arrive validated: the instrument exists, price and quantity are positive,
+// on tick/lot and within the instrument's limits, and a market order carries no price.
+struct place_order {
+  order_id id;
+  client_id client;
+  instrument_id instrument = 0;
+  side order_side = side::buy;
+  order_type type = order_type::limit;
+  time_in_force tif = time_in_force::gtc;
+  price_ticks price{};
+  quantity_lots quantity{};
+  timestamp_us received_at = 0;
+};
+
+struct cancel_order {
+  order_id id;
+  timestamp_us received_at = 0;
+};
+
+}  // namespace matchd::engine

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+namespace matchd::engine {
+
+// Business outcomes of a command that changed nothing. Validation of input happens
+// before the engine; these are the rejections only the engine can decide.
+enum class errc : std::uint8_t {
+  ok = 0,
+  duplicate_order_id,   // an order with this id exists or existed
+  order_not_found,      // cancel of an id the engine never saw
+  order_not_open,       // cancel of a filled, cancelled or rejected order
+  unknown_instrument,
+  book_full,            // the instrument's order capacity is exhausted
+};
+
+// The stable API error code, e.g. "duplicate_order_id".
+std::string_view to_code(errc e) noexcept;
+
+const std::error_category& engine_category() noexcept;
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), engine_category()};
+}
+
+}  // namespace matchd::engine
+
+template <>
+struct std::is_error_code_enum<matchd::engine::errc> : std::true_type {};

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <matchd/engine/types.h>
+
+namespace matchd::engine {
+
+// The full state of one order, as the API's order object describes it. The engine keeps
+// this for every resting order and emits a copy after each change.
+struct order {
+  order_id id;
+  client_id client;
+  instrument_id instrument = 0;
+  side order_side = side::buy;
+  order_type type = order_type::limit;
+  time_in_force tif = time_in_force::gtc;
+  order_status status = order_status::open;
+  price_ticks price{};  // zero for market orders
+  quantity_lots quantity{};
+  quantity_lots filled{};
+  int128 notional = 0;  // sum of fill price (ticks) x fill quantity (lots)
+  timestamp_us created_at = 0;
+  timestamp_us updated_at = 0;
+  sequence_number created_sequence = 0;  // time priority among equal prices
+  sequence_number sequence = 0;          // the command that last changed the order
+
+  constexpr quantity_lots remaining() const noexcept { return quantity - filled; }
+  constexpr bool has_price() const noexcept { return type == order_type::limit; }
+};
+
+struct trade {
+  trade_id id = 0;
+  instrument_id instrument = 0;
+  price_ticks price{};
+  quantity_lots quantity{};
+  side aggressor = side::buy;
+  order_id buy_order_id;
+  order_id sell_order_id;
+  client_id buy_client;
+  client_id sell_client;
+  timestamp_us executed_at = 0;
+  sequence_number sequence = 0;
+};
+
+// The new total at one price level after a command; quantity zero removes the level.
+struct level_delta {
+  instrument_id instrument = 0;
+  side level_side = side::buy;
+  price_ticks price{};
+  quantity_lots quantity{};
+  std::uint32_t orders = 0;
+  sequence_number sequence = 0;
+};
+
+}  // namespace matchd::engine

@@ -1,0 +1,144 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include <matchd/engine/event.h>
+#include <matchd/engine/order.h>
+
+namespace matchd::engine {
+
+// The resting orders of one instrument under price-time priority.
+//
+// Orders live in a pool of nodes linked into a FIFO per price level; each node knows its
+// level, so cancel is O(1) plus the removal of an emptied level. Each side keeps a vector
+// of (price, level) sorted so that the best price is at the back: the touch is where
+// nearly all adds, fills and cancels happen, so inserts and removals move few elements.
+// Pools grow by doubling and recycle through free lists: steady state allocates nothing.
+//
+// Not thread-safe: owned by the engine thread.
+class order_book {
+ public:
+  using node_index = std::uint32_t;
+  static constexpr node_index kNoNode = std::numeric_limits<node_index>::max();
+
+  struct level_view {
+    price_ticks price;
+    quantity_lots quantity;
+    std::uint32_t orders;
+  };
+
+  // Everything a matching step needs from the engine for the command being run.
+  struct command_context {
+    sequence_number sequence;
+    timestamp_us now;
+    trade_id* next_trade_id;
+    event_buffer* out;
+  };
+
+  explicit order_book(instrument_id id, std::size_t expected_orders = 1024);
+
+  // Matches `taker` against the opposite side, emitting trades and maker states; rests
+  // the remainder if it is a GTC limit order, otherwise ends it (cancelled / filled).
+  // FOK orders that cannot fill completely end `rejected` without trading. Emits the
+  // taker's final state and the level deltas last. Returns the node the remainder
+  // rests in, or kNoNode.
+  node_index execute(order& taker, command_context& ctx);
+
+  // Removes a resting order and emits its cancelled state and the level delta.
+  void cancel(node_index n, command_context& ctx);
+
+  // Appends an order at the back of its price level without matching (recovery).
+  // Orders must be restored in their original priority order.
+  node_index restore(const order& resting);
+
+  const order& resting_order(node_index n) const { return nodes_[n].state; }
+
+  std::optional<price_ticks> best_bid() const;
+  std::optional<price_ticks> best_ask() const;
+  std::size_t level_count(side s) const { return side_levels(s).size(); }
+  std::size_t order_count() const { return live_orders_; }
+  quantity_lots total_quantity(side s) const;
+
+  // Best level first; stops after `max_levels` or when `f` returns false.
+  template <class F>
+  void for_each_level(side s, std::size_t max_levels, F&& f) const {
+    const auto& refs = side_levels(s);
+    std::size_t n = 0;
+    for (auto it = refs.rbegin(); it != refs.rend() && n < max_levels; ++it, ++n) {
+      const price_level& l = levels_[it->level];
+      if (!f(level_view{l.price, l.total, l.orders})) return;
+    }
+  }
+
+  // Every resting order of one side in priority order: best price first, FIFO within.
+  template <class F>
+  void for_each_order(side s, F&& f) const {
+    const auto& refs = side_levels(s);
+    for (auto it = refs.rbegin(); it != refs.rend(); ++it) {
+      for (node_index n = levels_[it->level].head; n != kNoNode; n = nodes_[n].next) {
+        f(nodes_[n].state);
+      }
+    }
+  }
+
+  // Checks the structural invariants (sorted and uncrossed sides, level totals and counts
+  // equal to their orders, links consistent). Returns an empty string when they hold,
+  // otherwise a description of the first violation. O(orders): for tests and recovery.
+  std::string check_invariants() const;
+
+ private:
+  struct order_node {
+    order state;
+    node_index prev = kNoNode;
+    node_index next = kNoNode;
+    std::uint32_t level = 0;
+  };
+  struct price_level {
+    price_ticks price{};
+    quantity_lots total{};
+    std::uint32_t orders = 0;
+    node_index head = kNoNode;
+    node_index tail = kNoNode;
+    std::uint32_t next_free = 0;
+  };
+  struct level_ref {
+    price_ticks price;
+    std::uint32_t level;
+  };
+  struct touched_level {
+    side level_side;
+    price_ticks price;
+  };
+
+  std::vector<level_ref>& side_levels(side s) { return s == side::buy ? bids_ : asks_; }
+  const std::vector<level_ref>& side_levels(side s) const {
+    return s == side::buy ? bids_ : asks_;
+  }
+
+  node_index allocate_node();
+  void free_node(node_index n);
+  std::uint32_t find_or_insert_level(side s, price_ticks p);
+  void unlink(node_index n);
+  void remove_level(side s, std::uint32_t level);
+  node_index rest(const order& o);
+  bool can_fill_completely(const order& taker) const;
+  void match(order& taker, command_context& ctx);
+  void touch(side s, price_ticks p);
+  void emit_level_deltas(command_context& ctx);
+
+  instrument_id instrument_;
+  std::vector<order_node> nodes_;
+  node_index free_node_head_ = kNoNode;
+  std::vector<price_level> levels_;
+  std::uint32_t free_level_head_ = std::numeric_limits<std::uint32_t>::max();
+  std::vector<level_ref> bids_;  // ascending price: best bid at the back
+  std::vector<level_ref> asks_;  // descending price: best ask at the back
+  std::vector<touched_level> touched_;
+  std::size_t live_orders_ = 0;
+};
+
+}  // namespace matchd::engine

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace matchd::engine {
+
+// 128-bit signed integer for notional values (price x quantity). __extension__ keeps
+// -Wpedantic quiet about the GCC/Clang builtin.
+__extension__ using int128 = __int128;
+
+// A signed 64-bit integer that only mixes with itself, so ticks and lots cannot be
+// confused. Money never passes through floating point.
+template <class Tag>
+struct strong_int {
+  std::int64_t value{};
+
+  constexpr strong_int() noexcept = default;
+  constexpr explicit strong_int(std::int64_t v) noexcept : value(v) {}
+
+  constexpr auto operator<=>(const strong_int&) const noexcept = default;
+
+  constexpr strong_int& operator+=(strong_int o) noexcept {
+    value += o.value;
+    return *this;
+  }
+  constexpr strong_int& operator-=(strong_int o) noexcept {
+    value -= o.value;
+    return *this;
+  }
+  friend constexpr strong_int operator+(strong_int a, strong_int b) noexcept { return a += b; }
+  friend constexpr strong_int operator-(strong_int a, strong_int b) noexcept { return a -= b; }
+  friend constexpr strong_int min(strong_int a, strong_int b) noexcept {
+    return a.value < b.value ? a : b;
+  }
+};
+
+// Price in multiples of the instrument's tick size.
+using price_ticks = strong_int<struct price_ticks_tag>;
+// Quantity in multiples of the instrument's lot size.
+using quantity_lots = strong_int<struct quantity_lots_tag>;
+
+// Microseconds since the Unix epoch, UTC. The engine never reads a clock: the gateway
+// stamps each command on receipt, so replaying commands reproduces the same events.
+using timestamp_us = std::int64_t;
+
+using sequence_number = std::uint64_t;
+using trade_id = std::uint64_t;
+using instrument_id = std::uint32_t;
+
+enum class side : std::uint8_t { buy, sell };
+enum class order_type : std::uint8_t { limit, market };
+enum class time_in_force : std::uint8_t { gtc, ioc, fok };
+enum class order_status : std::uint8_t { open, partially_filled, filled, cancelled, rejected };
+
+constexpr side opposite(side s) noexcept { return s == side::buy ? side::sell : side::buy; }
+
+constexpr bool is_final(order_status s) noexcept {
+  return s == order_status::filled || s == order_status::cancelled ||
+         s == order_status::rejected;
+}
+
+std::string_view to_string(side s) noexcept;
+std::string_view to_string(order_type t) noexcept;
+std::string_view to_string(time_in_force t) noexcept;
+std::string_view to_string(order_status s) noexcept;
+
+// Fixed-capacity inline string: order and client ids travel inside commands and events
+// by value, so neither the queues nor the engine allocate for them.
+template <std::size_t Capacity>
+class fixed_string {
+  static_assert(Capacity < 256, "size is kept in one byte");
+
+ public:
+  static constexpr std::size_t capacity = Capacity;
+
+  constexpr fixed_string() noexcept = default;
+
+  // Truncates silently; callers validate the length first (see ids.h).
+  static constexpr fixed_string from(std::string_view s) noexcept {
+    fixed_string r;
+    r.size_ = static_cast<std::uint8_t>(std::min(s.size(), Capacity));
+    std::copy_n(s.data(), r.size_, r.data_.data());
+    return r;
+  }
+
+  constexpr std::string_view view() const noexcept { return {data_.data(), size_}; }
+  constexpr std::size_t size() const noexcept { return size_; }
+  constexpr bool empty() const noexcept { return size_ == 0; }
+
+  friend constexpr bool operator==(const fixed_string& a, const fixed_string& b) noexcept {
+    return a.view() == b.view();
+  }
+
+ private:
+  std::array<char, Capacity> data_{};
+  std::uint8_t size_ = 0;
+};
+
+inline constexpr std::size_t kMaxIdLength = 64;
+using order_id = fixed_string<kMaxIdLength>;
+using client_id = fixed_string<kMaxIdLength>;
+
+}  // namespace matchd::engine

@@ -1,0 +1,330 @@
+#include <matchd/engine/order_book.h>
+
+#include <algorithm>
+#include <string>
+
+namespace matchd::engine {
+
+namespace {
+
+constexpr std::uint32_t kNoLevel = std::numeric_limits<std::uint32_t>::max();
+
+// Sort order of a side's level vector: ascending for bids, descending for asks, so the
+// best price is always at the back.
+constexpr bool before(side s, price_ticks a, price_ticks b) noexcept {
+  return s == side::buy ? a < b : a > b;
+}
+
+constexpr bool crosses(const order& taker, price_ticks level_price) noexcept {
+  if (taker.type == order_type::market) return true;
+  return taker.order_side == side::buy ? level_price <= taker.price
+                                       : level_price >= taker.price;
+}
+
+}  // namespace
+
+order_book::order_book(instrument_id id, std::size_t expected_orders) : instrument_(id) {
+  nodes_.reserve(expected_orders);
+  levels_.reserve(expected_orders / 4 + 64);
+  bids_.reserve(expected_orders / 8 + 64);
+  asks_.reserve(expected_orders / 8 + 64);
+  touched_.reserve(64);
+}
+
+order_book::node_index order_book::allocate_node() {
+  if (free_node_head_ != kNoNode) {
+    const node_index n = free_node_head_;
+    free_node_head_ = nodes_[n].next;
+    return n;
+  }
+  nodes_.emplace_back();
+  return static_cast<node_index>(nodes_.size() - 1);
+}
+
+void order_book::free_node(node_index n) {
+  nodes_[n].next = free_node_head_;
+  free_node_head_ = n;
+  --live_orders_;
+}
+
+std::uint32_t order_book::find_or_insert_level(side s, price_ticks p) {
+  auto& refs = side_levels(s);
+  const auto it = std::lower_bound(refs.begin(), refs.end(), p, [s](const level_ref& r, price_ticks v) {
+    return before(s, r.price, v);
+  });
+  if (it != refs.end() && it->price == p) return it->level;
+
+  std::uint32_t level;
+  if (free_level_head_ != kNoLevel) {
+    level = free_level_head_;
+    free_level_head_ = levels_[level].next_free;
+  } else {
+    levels_.emplace_back();
+    level = static_cast<std::uint32_t>(levels_.size() - 1);
+  }
+  levels_[level] = price_level{p, quantity_lots{0}, 0, kNoNode, kNoNode, kNoLevel};
+  refs.insert(it, level_ref{p, level});
+  return level;
+}
+
+void order_book::remove_level(side s, std::uint32_t level) {
+  auto& refs = side_levels(s);
+  const price_ticks p = levels_[level].price;
+  if (!refs.empty() && refs.back().level == level) {
+    refs.pop_back();
+  } else {
+    const auto it = std::lower_bound(refs.begin(), refs.end(), p, [s](const level_ref& r, price_ticks v) {
+      return before(s, r.price, v);
+    });
+    refs.erase(it);
+  }
+  levels_[level].next_free = free_level_head_;
+  free_level_head_ = level;
+}
+
+order_book::node_index order_book::rest(const order& o) {
+  const node_index n = allocate_node();
+  const std::uint32_t level = find_or_insert_level(o.order_side, o.price);
+  order_node& node = nodes_[n];
+  node.state = o;
+  node.level = level;
+  node.next = kNoNode;
+  price_level& l = levels_[level];
+  node.prev = l.tail;
+  if (l.tail != kNoNode) {
+    nodes_[l.tail].next = n;
+  } else {
+    l.head = n;
+  }
+  l.tail = n;
+  l.total += o.remaining();
+  ++l.orders;
+  ++live_orders_;
+  return n;
+}
+
+void order_book::unlink(node_index n) {
+  order_node& node = nodes_[n];
+  price_level& l = levels_[node.level];
+  if (node.prev != kNoNode) {
+    nodes_[node.prev].next = node.next;
+  } else {
+    l.head = node.next;
+  }
+  if (node.next != kNoNode) {
+    nodes_[node.next].prev = node.prev;
+  } else {
+    l.tail = node.prev;
+  }
+  l.total -= node.state.remaining();
+  --l.orders;
+  if (l.orders == 0) remove_level(node.state.order_side, node.level);
+  free_node(n);
+}
+
+void order_book::touch(side s, price_ticks p) {
+  for (const touched_level& t : touched_) {
+    if (t.level_side == s && t.price == p) return;
+  }
+  touched_.push_back({s, p});
+}
+
+bool order_book::can_fill_completely(const order& taker) const {
+  quantity_lots needed = taker.remaining();
+  const auto& refs = side_levels(opposite(taker.order_side));
+  for (auto it = refs.rbegin(); it != refs.rend(); ++it) {
+    if (!crosses(taker, it->price)) break;
+    needed -= levels_[it->level].total;
+    if (needed.value <= 0) return true;
+  }
+  return false;
+}
+
+void order_book::match(order& taker, command_context& ctx) {
+  const side maker_side = opposite(taker.order_side);
+  auto& refs = side_levels(maker_side);
+  while (taker.remaining().value > 0 && !refs.empty()) {
+    const std::uint32_t level = refs.back().level;
+    price_level& l = levels_[level];
+    if (!crosses(taker, l.price)) break;
+    touch(maker_side, l.price);
+
+    while (taker.remaining().value > 0 && l.head != kNoNode) {
+      const node_index m = l.head;
+      order& maker = nodes_[m].state;
+      const quantity_lots fill = min(taker.remaining(), maker.remaining());
+      const int128 fill_notional = static_cast<int128>(l.price.value) * fill.value;
+
+      for (order* o : {&maker, &taker}) {
+        o->filled += fill;
+        o->notional += fill_notional;
+        o->updated_at = ctx.now;
+        o->sequence = ctx.sequence;
+      }
+      maker.status = maker.remaining().value == 0 ? order_status::filled
+                                                   : order_status::partially_filled;
+      l.total -= fill;
+
+      trade t;
+      t.id = (*ctx.next_trade_id)++;
+      t.instrument = instrument_;
+      t.price = l.price;
+      t.quantity = fill;
+      t.aggressor = taker.order_side;
+      const order& buyer = taker.order_side == side::buy ? taker : maker;
+      const order& seller = taker.order_side == side::buy ? maker : taker;
+      t.buy_order_id = buyer.id;
+      t.sell_order_id = seller.id;
+      t.buy_client = buyer.client;
+      t.sell_client = seller.client;
+      t.executed_at = ctx.now;
+      t.sequence = ctx.sequence;
+      ctx.out->emplace_back(t);
+      ctx.out->emplace_back(maker);
+
+      if (maker.status == order_status::filled) {
+        l.head = nodes_[m].next;
+        if (l.head != kNoNode) {
+          nodes_[l.head].prev = kNoNode;
+        } else {
+          l.tail = kNoNode;
+        }
+        --l.orders;
+        free_node(m);
+      }
+    }
+    if (l.orders == 0) {
+      refs.pop_back();
+      l.next_free = free_level_head_;
+      free_level_head_ = level;
+    }
+  }
+}
+
+void order_book::emit_level_deltas(command_context& ctx) {
+  for (const touched_level& t : touched_) {
+    level_delta d;
+    d.instrument = instrument_;
+    d.level_side = t.level_side;
+    d.price = t.price;
+    d.sequence = ctx.sequence;
+    const auto& refs = side_levels(t.level_side);
+    const auto it = std::lower_bound(refs.begin(), refs.end(), t.price,
+                                     [s = t.level_side](const level_ref& r, price_ticks v) {
+                                       return before(s, r.price, v);
+                                     });
+    if (it != refs.end() && it->price == t.price) {
+      d.quantity = levels_[it->level].total;
+      d.orders = levels_[it->level].orders;
+    }
+    ctx.out->emplace_back(d);
+  }
+  touched_.clear();
+}
+
+order_book::node_index order_book::execute(order& taker, command_context& ctx) {
+  touched_.clear();
+  taker.status = order_status::open;
+  taker.filled = quantity_lots{0};
+  taker.notional = 0;
+  taker.created_at = taker.updated_at = ctx.now;
+  taker.created_sequence = taker.sequence = ctx.sequence;
+
+  if (taker.tif == time_in_force::fok && !can_fill_completely(taker)) {
+    taker.status = order_status::rejected;
+    ctx.out->emplace_back(taker);
+    return kNoNode;
+  }
+
+  match(taker, ctx);
+
+  node_index rested = kNoNode;
+  if (taker.remaining().value == 0) {
+    taker.status = order_status::filled;
+  } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
+    taker.status =
+        taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
+    rested = rest(taker);
+    touch(taker.order_side, taker.price);
+  } else {
+    taker.status = order_status::cancelled;
+  }
+  ctx.out->emplace_back(taker);
+  emit_level_deltas(ctx);
+  return rested;
+}
+
+void order_book::cancel(node_index n, command_context& ctx) {
+  touched_.clear();
+  order cancelled = nodes_[n].state;
+  unlink(n);
+  cancelled.status = order_status::cancelled;
+  cancelled.updated_at = ctx.now;
+  cancelled.sequence = ctx.sequence;
+  ctx.out->emplace_back(cancelled);
+  touch(cancelled.order_side, cancelled.price);
+  emit_level_deltas(ctx);
+}
+
+order_book::node_index order_book::restore(const order& resting) { return rest(resting); }
+
+std::optional<price_ticks> order_book::best_bid() const {
+  if (bids_.empty()) return std::nullopt;
+  return bids_.back().price;
+}
+
+std::optional<price_ticks> order_book::best_ask() const {
+  if (asks_.empty()) return std::nullopt;
+  return asks_.back().price;
+}
+
+quantity_lots order_book::total_quantity(side s) const {
+  quantity_lots total{0};
+  for (const level_ref& r : side_levels(s)) total += levels_[r.level].total;
+  return total;
+}
+
+std::string order_book::check_invariants() const {
+  std::size_t counted_orders = 0;
+  for (const side s : {side::buy, side::sell}) {
+    const auto& refs = side_levels(s);
+    const std::string name(to_string(s));
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      if (i > 0 && !before(s, refs[i - 1].price, refs[i].price)) {
+        return name + " levels not strictly sorted at index " + std::to_string(i);
+      }
+      const price_level& l = levels_[refs[i].level];
+      if (l.price != refs[i].price) return name + " level ref price differs from level";
+      quantity_lots sum{0};
+      std::uint32_t count = 0;
+      node_index prev = kNoNode;
+      for (node_index n = l.head; n != kNoNode; n = nodes_[n].next) {
+        const order_node& node = nodes_[n];
+        const order& o = node.state;
+        if (node.prev != prev) return name + " broken prev link in level";
+        if (node.level != refs[i].level) return name + " node points to another level";
+        if (o.price != l.price || o.order_side != s) return name + " order on the wrong level";
+        if (o.remaining().value <= 0) return name + " resting order with nothing remaining";
+        if (o.status != order_status::open && o.status != order_status::partially_filled) {
+          return name + " resting order in a final state";
+        }
+        if (o.instrument != instrument_) return name + " order of another instrument";
+        sum += o.remaining();
+        ++count;
+        prev = n;
+      }
+      if (l.tail != prev) return name + " level tail is not its last order";
+      if (count == 0) return name + " empty level present";
+      if (count != l.orders) return name + " level order count differs from its orders";
+      if (sum != l.total) return name + " level total differs from the sum of its orders";
+      counted_orders += count;
+    }
+  }
+  if (counted_orders != live_orders_) return "live order count differs from resting orders";
+  if (!bids_.empty() && !asks_.empty() && bids_.back().price >= asks_.back().price) {
+    return "book is crossed";
+  }
+  return {};
+}
+
+}  // namespace matchd::engine
