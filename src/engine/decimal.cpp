@@ -119,15 +119,19 @@ decimal_parse_result parse_decimal(std::string_view s, int scale) noexcept {
 }
 
 std::size_t format_decimal(std::int64_t units, int scale, char* out) noexcept {
+  return format_decimal_wide(units, scale, out);
+}
+
+std::size_t format_decimal_wide(int128 units, int scale, char* out) noexcept {
   // Digits are produced backwards into a scratch buffer, then copied out.
   char buf[kMaxFormattedDecimal];
   std::size_t pos = sizeof buf;
-  std::uint64_t magnitude = units < 0 ? 0 - static_cast<std::uint64_t>(units)
-                                      : static_cast<std::uint64_t>(units);
+  __extension__ using uint128 = unsigned __int128;
+  uint128 magnitude = units < 0 ? 0 - static_cast<uint128>(units) : static_cast<uint128>(units);
   int written = 0;
   do {
     if (written == scale && scale > 0) buf[--pos] = '.';
-    buf[--pos] = static_cast<char>('0' + magnitude % 10);
+    buf[--pos] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
     magnitude /= 10;
     ++written;
   } while (magnitude != 0 || written <= scale);

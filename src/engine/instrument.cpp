@@ -1,6 +1,7 @@
 #include <matchd/engine/instrument.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace matchd::engine {
 
@@ -89,8 +90,11 @@ std::optional<instrument> instrument::parse_spec(std::string_view spec) {
   ins.quantity_scale = lot->first;
   ins.lot_units = lot->second;
   ins.min_quantity = quantity_lots{1};
-  ins.max_quantity = quantity_lots{kMaxQuantityLots};
-  ins.max_price = price_ticks{default_max_price_ticks(ins.price_scale, ins.tick_units)};
+  // Clamped so that one order's price and quantity always fit in int64 as decimal units.
+  constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+  ins.max_quantity = quantity_lots{std::min(kMaxQuantityLots, kInt64Max / ins.lot_units)};
+  ins.max_price = price_ticks{std::min(default_max_price_ticks(ins.price_scale, ins.tick_units),
+                                       kInt64Max / ins.tick_units)};
   return ins;
 }
 
@@ -111,20 +115,23 @@ quantity_parse_result parse_quantity(const instrument& ins, std::string_view tex
   return {quantity_lots{lots}, error};
 }
 
+// Through int128: a level total in lots times a large lot size can exceed int64.
 std::size_t format_price(const instrument& ins, price_ticks p, char* out) noexcept {
-  return format_decimal(p.value * ins.tick_units, ins.price_scale, out);
+  return format_decimal_wide(static_cast<int128>(p.value) * ins.tick_units, ins.price_scale, out);
 }
 
 std::size_t format_quantity(const instrument& ins, quantity_lots q, char* out) noexcept {
-  return format_decimal(q.value * ins.lot_units, ins.quantity_scale, out);
+  return format_decimal_wide(static_cast<int128>(q.value) * ins.lot_units, ins.quantity_scale, out);
 }
 
 std::string format_price(const instrument& ins, price_ticks p) {
-  return format_decimal(p.value * ins.tick_units, ins.price_scale);
+  char buf[kMaxFormattedDecimal];
+  return std::string(buf, format_price(ins, p, buf));
 }
 
 std::string format_quantity(const instrument& ins, quantity_lots q) {
-  return format_decimal(q.value * ins.lot_units, ins.quantity_scale);
+  char buf[kMaxFormattedDecimal];
+  return std::string(buf, format_quantity(ins, q, buf));
 }
 
 std::int64_t average_price_units(const instrument& ins, int128 notional_tick_lots,

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include <matchd/engine/types.h>
+
 namespace matchd::engine {
 
 // Exact decimal text <-> scaled 64-bit integers. The only place decimal text is read
@@ -38,6 +40,7 @@ decimal_parse_result parse_decimal(std::string_view text, int scale) noexcept;
 // "70150.50". Negative values get a leading '-'. Writes at most kMaxFormattedDecimal chars.
 inline constexpr std::size_t kMaxFormattedDecimal = 48;
 std::size_t format_decimal(std::int64_t units, int scale, char* out) noexcept;
+std::size_t format_decimal_wide(int128 units, int scale, char* out) noexcept;
 std::string format_decimal(std::int64_t units, int scale);
 
 // 10^n for n in [0, 18].

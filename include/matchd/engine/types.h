@@ -80,7 +80,7 @@ class fixed_string {
 
   constexpr fixed_string() noexcept = default;
 
-  // Truncates silently; callers validate the length first (see ids.h).
+  // Truncates silently; callers validate ids first (codec::valid_id).
   static constexpr fixed_string from(std::string_view s) noexcept {
     fixed_string r;
     r.size_ = static_cast<std::uint8_t>(std::min(s.size(), Capacity));

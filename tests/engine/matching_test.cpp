@@ -1,0 +1,1003 @@
+// The matching rules of API.md ("Orders"), one rule per test, on a single BTC-USD book.
+
+#include <gtest/gtest.h>
+#include <matchd/engine/matching_engine.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "builders.h"
+
+namespace matchd::engine {
+namespace {
+
+using namespace test_support;
+
+constexpr instrument_id kBtc = 0;
+
+engine_options small_options() {
+  engine_options options;
+  options.expected_orders_per_book = 64;
+  return options;
+}
+
+class matching : public ::testing::Test {
+ protected:
+  // Runs one command with the next timestamp; `out` then holds only its events.
+  command_result place(place_order cmd) {
+    cmd.received_at = next_time();
+    out.clear();
+    return engine.place(cmd, out);
+  }
+  command_result cancel(cancel_order cmd) {
+    cmd.received_at = next_time();
+    out.clear();
+    return engine.cancel(cmd, out);
+  }
+  // Places a command that must succeed, for scenario setup.
+  void given(const place_order& cmd) {
+    const command_result r = place(cmd);
+    ASSERT_TRUE(r.ok()) << "setup order " << cmd.id.view() << " failed";
+  }
+
+  timestamp_us next_time() { return now += 1000; }
+
+  split_events events() const { return split(out); }
+  std::vector<trade> trades() const { return split(out).trades; }
+  std::vector<level_delta> deltas() const { return split(out).deltas; }
+  // The last state emitted for `id` by the last command.
+  order state_of(std::string_view id) const {
+    const std::vector<order> orders = split(out).orders;
+    for (auto it = orders.rbegin(); it != orders.rend(); ++it) {
+      if (it->id.view() == id) return *it;
+    }
+    ADD_FAILURE() << "no state emitted for " << id;
+    return {};
+  }
+  // The taker's state is the last order event of a place command.
+  order taker() const {
+    const std::vector<order> orders = split(out).orders;
+    if (orders.empty()) {
+      ADD_FAILURE() << "no order event";
+      return {};
+    }
+    return orders.back();
+  }
+
+  const order_book& book() const { return engine.book(kBtc); }
+  std::vector<level_snapshot> bids() const { return levels_of(book(), side::buy); }
+  std::vector<level_snapshot> asks() const { return levels_of(book(), side::sell); }
+
+  void TearDown() override { EXPECT_EQ(engine.check_invariants(), ""); }
+
+  matching_engine engine{{instrument::btc_usd()}, small_options()};
+  event_buffer out;
+  timestamp_us now = 1'700'000'000'000'000;
+};
+
+level_snapshot level(std::string_view price, std::string_view quantity, std::uint32_t orders) {
+  return {px(price).value, qty(quantity).value, orders};
+}
+
+// --- price and time priority ---------------------------------------------------------
+
+TEST_F(matching, best_bid_is_the_highest_and_best_ask_the_lowest) {
+  given(buy_limit("b1", px("99.00"), qty("1")));
+  given(buy_limit("b2", px("100.00"), qty("2")));
+  given(buy_limit("b3", px("98.00"), qty("3")));
+  given(sell_limit("s1", px("101.00"), qty("1")));
+  given(sell_limit("s2", px("103.00"), qty("2")));
+  given(sell_limit("s3", px("102.00"), qty("3")));
+
+  EXPECT_EQ(book().best_bid(), px("100.00"));
+  EXPECT_EQ(book().best_ask(), px("101.00"));
+  EXPECT_EQ(bids(),
+            (std::vector{level("100.00", "2", 1), level("99.00", "1", 1), level("98.00", "3", 1)}));
+  EXPECT_EQ(asks(), (std::vector{level("101.00", "1", 1), level("102.00", "3", 1),
+                                 level("103.00", "2", 1)}));
+  EXPECT_EQ(book().level_count(side::buy), 3u);
+  EXPECT_EQ(book().total_quantity(side::sell), qty("6"));
+}
+
+TEST_F(matching, empty_book_has_no_best_prices) {
+  EXPECT_FALSE(book().best_bid().has_value());
+  EXPECT_FALSE(book().best_ask().has_value());
+  EXPECT_EQ(book().order_count(), 0u);
+}
+
+TEST_F(matching, for_each_level_stops_after_max_levels) {
+  given(sell_limit("s1", px("101.00"), qty("1")));
+  given(sell_limit("s2", px("102.00"), qty("1")));
+  given(sell_limit("s3", px("103.00"), qty("1")));
+  std::vector<price_ticks> seen;
+  book().for_each_level(side::sell, 2, [&](const order_book::level_view& l) {
+    seen.push_back(l.price);
+    return true;
+  });
+  EXPECT_EQ(seen, (std::vector{px("101.00"), px("102.00")}));
+}
+
+TEST_F(matching, better_price_matches_first_regardless_of_arrival) {
+  given(sell_limit("early_worse", px("101.00"), qty("1")));
+  given(sell_limit("late_better", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("taker", px("101.00"), qty("1"))).ok());
+
+  ASSERT_EQ(trades().size(), 1u);
+  EXPECT_EQ(trades()[0].sell_order_id.view(), "late_better");
+  EXPECT_EQ(trades()[0].price, px("100.00"));
+  EXPECT_EQ(queue_of(book(), side::sell), std::vector<std::string>{"early_worse"});
+}
+
+TEST_F(matching, highest_bid_matches_first_for_an_incoming_sell) {
+  given(buy_limit("b_low", px("99.00"), qty("1")));
+  given(buy_limit("b_high", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(market("taker", side::sell, qty("1"))).ok());
+
+  ASSERT_EQ(trades().size(), 1u);
+  EXPECT_EQ(trades()[0].buy_order_id.view(), "b_high");
+  EXPECT_EQ(trades()[0].price, px("100.00"));
+}
+
+TEST_F(matching, orders_at_one_price_fill_first_in_first_out) {
+  given(sell_limit("a", px("100.00"), qty("1")));
+  given(sell_limit("b", px("100.00"), qty("1")));
+  given(sell_limit("c", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("taker", px("100.00"), qty("2"))).ok());
+
+  ASSERT_EQ(trades().size(), 2u);
+  EXPECT_EQ(trades()[0].sell_order_id.view(), "a");
+  EXPECT_EQ(trades()[1].sell_order_id.view(), "b");
+  EXPECT_EQ(queue_of(book(), side::sell), std::vector<std::string>{"c"});
+}
+
+TEST_F(matching, for_each_order_lists_best_price_first_then_fifo) {
+  given(buy_limit("b1", px("99.00"), qty("1")));
+  given(buy_limit("b2", px("100.00"), qty("1")));
+  given(buy_limit("b3", px("99.00"), qty("1")));
+  given(buy_limit("b4", px("100.00"), qty("1")));
+  EXPECT_EQ(queue_of(book(), side::buy), (std::vector<std::string>{"b2", "b4", "b1", "b3"}));
+}
+
+TEST_F(matching, partially_filled_maker_keeps_its_place_in_the_queue) {
+  given(sell_limit("a", px("100.00"), qty("5")));
+  given(sell_limit("b", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("t1", px("100.00"), qty("2"))).ok());
+  EXPECT_EQ(queue_of(book(), side::sell), (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(place(buy_limit("t2", px("100.00"), qty("3"))).ok());
+  ASSERT_EQ(trades().size(), 1u);
+  EXPECT_EQ(trades()[0].sell_order_id.view(), "a");
+  EXPECT_EQ(state_of("a").status, order_status::filled);
+  EXPECT_EQ(queue_of(book(), side::sell), std::vector<std::string>{"b"});
+}
+
+TEST_F(matching, a_limit_order_one_tick_away_does_not_cross) {
+  given(sell_limit("ask", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("bid", px("99.99"), qty("1"))).ok());
+
+  EXPECT_TRUE(trades().empty());
+  EXPECT_EQ(taker().status, order_status::open);
+  EXPECT_EQ(book().best_bid(), px("99.99"));
+  EXPECT_EQ(book().best_ask(), px("100.00"));
+}
+
+// --- trade price and partial fills ----------------------------------------------------------
+
+TEST_F(matching, trade_price_is_the_makers_price_for_a_buy_taker) {
+  given(sell_limit("maker", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("taker", px("105.00"), qty("1"))).ok());
+
+  ASSERT_EQ(trades().size(), 1u);
+  const trade t = trades()[0];
+  EXPECT_EQ(t.price, px("100.00"));
+  EXPECT_EQ(t.quantity, qty("1"));
+  EXPECT_EQ(t.aggressor, side::buy);
+  EXPECT_EQ(t.buy_order_id.view(), "taker");
+  EXPECT_EQ(t.sell_order_id.view(), "maker");
+  EXPECT_EQ(t.buy_client.view(), "client-taker");
+  EXPECT_EQ(t.sell_client.view(), "client-maker");
+  EXPECT_EQ(t.instrument, kBtc);
+  EXPECT_EQ(taker().notional, int128{px("100.00").value} * qty("1").value);
+}
+
+TEST_F(matching, trade_price_is_the_makers_price_for_a_sell_taker) {
+  given(buy_limit("maker", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(limit("taker", side::sell, px("95.00"), qty("1"))).ok());
+
+  ASSERT_EQ(trades().size(), 1u);
+  EXPECT_EQ(trades()[0].price, px("100.00"));
+  EXPECT_EQ(trades()[0].aggressor, side::sell);
+  EXPECT_EQ(trades()[0].buy_order_id.view(), "maker");
+  EXPECT_EQ(trades()[0].sell_order_id.view(), "taker");
+}
+
+TEST_F(matching, maker_can_be_partially_filled) {
+  given(sell_limit("maker", px("100.00"), qty("5")));
+
+  ASSERT_TRUE(place(buy_limit("taker", px("100.00"), qty("2"))).ok());
+
+  const order maker = state_of("maker");
+  EXPECT_EQ(maker.status, order_status::partially_filled);
+  EXPECT_EQ(maker.filled, qty("2"));
+  EXPECT_EQ(maker.remaining(), qty("3"));
+  EXPECT_EQ(taker().status, order_status::filled);
+  EXPECT_EQ(asks(), std::vector{level("100.00", "3", 1)});
+  ASSERT_NE(engine.find_resting("maker"), nullptr);
+  EXPECT_EQ(engine.find_resting("maker")->filled, qty("2"));
+  EXPECT_EQ(engine.find_resting("maker")->status, order_status::partially_filled);
+}
+
+TEST_F(matching, partially_filled_gtc_taker_rests_its_remainder) {
+  given(sell_limit("maker", px("100.00"), qty("2")));
+
+  ASSERT_TRUE(place(buy_limit("taker", px("100.00"), qty("5"))).ok());
+
+  EXPECT_EQ(state_of("maker").status, order_status::filled);
+  const order t = taker();
+  EXPECT_EQ(t.id.view(), "taker");
+  EXPECT_EQ(t.status, order_status::partially_filled);
+  EXPECT_EQ(t.filled, qty("2"));
+  EXPECT_EQ(t.remaining(), qty("3"));
+  EXPECT_TRUE(asks().empty());
+  EXPECT_EQ(bids(), std::vector{level("100.00", "3", 1)});
+  EXPECT_EQ(engine.presence("taker"), order_presence::resting);
+  EXPECT_EQ(engine.presence("maker"), order_presence::finished);
+}
+
+TEST_F(matching, a_gtc_order_without_a_match_rests_open) {
+  ASSERT_TRUE(place(buy_limit("b", px("100.00"), qty("1"))).ok());
+
+  const order t = taker();
+  EXPECT_EQ(t.status, order_status::open);
+  EXPECT_EQ(t.filled, lots(0));
+  EXPECT_EQ(t.price, px("100.00"));
+  EXPECT_EQ(t.type, order_type::limit);
+  EXPECT_EQ(t.tif, time_in_force::gtc);
+  EXPECT_EQ(t.client.view(), "client-b");
+  EXPECT_EQ(engine.presence("b"), order_presence::resting);
+  ASSERT_NE(engine.find_resting("b"), nullptr);
+  EXPECT_EQ(engine.find_resting("b")->quantity, qty("1"));
+}
+
+// --- market orders -----------------------------------------------------------------------
+
+TEST_F(matching, market_order_sweeps_levels_until_filled) {
+  given(sell_limit("s100", px("100.00"), qty("1")));
+  given(sell_limit("s101", px("101.00"), qty("2")));
+  given(sell_limit("s102", px("102.00"), qty("3")));
+
+  ASSERT_TRUE(place(market("m", side::buy, qty("4"))).ok());
+
+  const std::vector<trade> t = trades();
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].price, px("100.00"));
+  EXPECT_EQ(t[0].quantity, qty("1"));
+  EXPECT_EQ(t[1].price, px("101.00"));
+  EXPECT_EQ(t[1].quantity, qty("2"));
+  EXPECT_EQ(t[2].price, px("102.00"));
+  EXPECT_EQ(t[2].quantity, qty("1"));
+  const order m = taker();
+  EXPECT_EQ(m.status, order_status::filled);
+  EXPECT_EQ(m.type, order_type::market);
+  EXPECT_EQ(m.price, price_ticks{0});
+  EXPECT_EQ(m.filled, qty("4"));
+  EXPECT_EQ(asks(), std::vector{level("102.00", "2", 1)});
+  EXPECT_EQ(engine.presence("m"), order_presence::finished);
+}
+
+TEST_F(matching, market_sell_sweeps_bids_from_the_highest_down) {
+  given(buy_limit("b99", px("99.00"), qty("1")));
+  given(buy_limit("b100", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(market("m", side::sell, qty("2"))).ok());
+
+  ASSERT_EQ(trades().size(), 2u);
+  EXPECT_EQ(trades()[0].buy_order_id.view(), "b100");
+  EXPECT_EQ(trades()[1].buy_order_id.view(), "b99");
+  EXPECT_EQ(taker().status, order_status::filled);
+  EXPECT_TRUE(bids().empty());
+}
+
+TEST_F(matching, market_order_remainder_is_cancelled_when_the_book_runs_out) {
+  given(sell_limit("s1", px("100.00"), qty("1")));
+  given(sell_limit("s2", px("101.00"), qty("2")));
+
+  ASSERT_TRUE(place(market("m", side::buy, qty("5"))).ok());
+
+  EXPECT_EQ(trades().size(), 2u);
+  const order m = taker();
+  EXPECT_EQ(m.status, order_status::cancelled);
+  EXPECT_EQ(m.filled, qty("3"));
+  EXPECT_EQ(m.remaining(), qty("2"));
+  EXPECT_TRUE(asks().empty());
+  EXPECT_TRUE(bids().empty()) << "a market order never rests";
+  EXPECT_EQ(engine.presence("m"), order_presence::finished);
+}
+
+TEST_F(matching, market_order_on_an_empty_book_is_cancelled_unfilled) {
+  const command_result r = place(market("m", side::buy, qty("1")));
+
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.sequence, 1u);
+  EXPECT_TRUE(trades().empty());
+  EXPECT_TRUE(deltas().empty());
+  ASSERT_EQ(events().orders.size(), 1u);
+  EXPECT_EQ(taker().status, order_status::cancelled);
+  EXPECT_EQ(taker().filled, lots(0));
+  EXPECT_EQ(taker().sequence, 1u);
+  EXPECT_EQ(engine.presence("m"), order_presence::finished);
+  EXPECT_EQ(book().order_count(), 0u);
+}
+
+TEST_F(matching, market_order_does_not_match_its_own_side) {
+  given(buy_limit("b", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(market("m", side::buy, qty("1"))).ok());
+
+  EXPECT_TRUE(trades().empty());
+  EXPECT_EQ(taker().status, order_status::cancelled);
+  EXPECT_EQ(bids(), std::vector{level("100.00", "1", 1)});
+}
+
+// --- IOC -----------------------------------------------------------------------------------
+
+TEST_F(matching, ioc_fills_up_to_its_price_and_cancels_the_rest) {
+  given(sell_limit("s100", px("100.00"), qty("1")));
+  given(sell_limit("s101", px("101.00"), qty("1")));
+  given(sell_limit("s102", px("102.00"), qty("1")));
+
+  ASSERT_TRUE(place(limit("ioc", side::buy, px("101.00"), qty("5"), time_in_force::ioc)).ok());
+
+  ASSERT_EQ(trades().size(), 2u);
+  EXPECT_EQ(trades()[0].price, px("100.00"));
+  EXPECT_EQ(trades()[1].price, px("101.00"));
+  const order t = taker();
+  EXPECT_EQ(t.status, order_status::cancelled);
+  EXPECT_EQ(t.tif, time_in_force::ioc);
+  EXPECT_EQ(t.filled, qty("2"));
+  EXPECT_EQ(t.remaining(), qty("3"));
+  EXPECT_TRUE(bids().empty()) << "IOC never rests";
+  EXPECT_EQ(asks(), std::vector{level("102.00", "1", 1)});
+  EXPECT_EQ(engine.presence("ioc"), order_presence::finished);
+}
+
+TEST_F(matching, ioc_that_fills_completely_is_filled) {
+  given(sell_limit("s", px("100.00"), qty("2")));
+
+  ASSERT_TRUE(place(limit("ioc", side::buy, px("100.00"), qty("2"), time_in_force::ioc)).ok());
+
+  EXPECT_EQ(taker().status, order_status::filled);
+  EXPECT_TRUE(asks().empty());
+}
+
+TEST_F(matching, ioc_without_a_match_is_cancelled_and_leaves_the_book_alone) {
+  given(sell_limit("s", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(limit("ioc", side::buy, px("99.00"), qty("1"), time_in_force::ioc)).ok());
+
+  EXPECT_TRUE(trades().empty());
+  EXPECT_TRUE(deltas().empty());
+  EXPECT_EQ(taker().status, order_status::cancelled);
+  EXPECT_EQ(taker().filled, lots(0));
+  EXPECT_TRUE(bids().empty());
+  EXPECT_EQ(asks(), std::vector{level("100.00", "1", 1)});
+}
+
+// --- FOK -----------------------------------------------------------------------------------
+
+TEST_F(matching, fok_exactly_fillable_across_levels_fills) {
+  given(sell_limit("s100", px("100.00"), qty("1")));
+  given(sell_limit("s101", px("101.00"), qty("2")));
+
+  ASSERT_TRUE(place(limit("fok", side::buy, px("101.00"), qty("3"), time_in_force::fok)).ok());
+
+  EXPECT_EQ(trades().size(), 2u);
+  EXPECT_EQ(taker().status, order_status::filled);
+  EXPECT_EQ(taker().filled, qty("3"));
+  EXPECT_TRUE(asks().empty());
+}
+
+TEST_F(matching, fok_one_lot_short_is_rejected_without_trading) {
+  given(sell_limit("s100", px("100.00"), qty("1")));
+  given(sell_limit("s101", px("101.00"), qty("2")));
+  const std::vector<level_snapshot> asks_before = asks();
+  const std::vector<std::string> queue_before = queue_of(book(), side::sell);
+  const sequence_number sequence_before = engine.last_sequence();
+
+  const command_result r =
+      place(limit("fok", side::buy, px("101.00"), qty("3") + lots(1), time_in_force::fok));
+
+  ASSERT_TRUE(r.ok()) << "a FOK that cannot fill is created rejected, not an error";
+  EXPECT_EQ(r.sequence, sequence_before + 1);
+  EXPECT_TRUE(trades().empty());
+  EXPECT_TRUE(deltas().empty());
+  ASSERT_EQ(events().orders.size(), 1u) << "only the FOK's own state";
+  EXPECT_EQ(taker().status, order_status::rejected);
+  EXPECT_EQ(taker().filled, lots(0));
+  EXPECT_EQ(asks(), asks_before);
+  EXPECT_EQ(queue_of(book(), side::sell), queue_before);
+  EXPECT_TRUE(bids().empty());
+  EXPECT_EQ(engine.last_trade_id(), 0u);
+  EXPECT_EQ(engine.presence("fok"), order_presence::finished);
+}
+
+TEST_F(matching, fok_counts_only_liquidity_within_its_price) {
+  given(sell_limit("s100", px("100.00"), qty("1")));
+  given(sell_limit("s102", px("102.00"), qty("5")));
+
+  ASSERT_TRUE(place(limit("fok", side::buy, px("101.00"), qty("2"), time_in_force::fok)).ok());
+
+  EXPECT_TRUE(trades().empty());
+  EXPECT_EQ(taker().status, order_status::rejected);
+  EXPECT_EQ(asks(), (std::vector{level("100.00", "1", 1), level("102.00", "5", 1)}));
+}
+
+TEST_F(matching, fok_sell_fills_against_several_bids) {
+  given(buy_limit("b1", px("100.00"), qty("1")));
+  given(buy_limit("b2", px("100.00"), qty("1")));
+  given(buy_limit("b3", px("99.00"), qty("1")));
+
+  ASSERT_TRUE(place(limit("fok", side::sell, px("99.00"), qty("2.5"), time_in_force::fok)).ok());
+
+  ASSERT_EQ(trades().size(), 3u);
+  EXPECT_EQ(trades()[2].buy_order_id.view(), "b3");
+  EXPECT_EQ(trades()[2].quantity, qty("0.5"));
+  EXPECT_EQ(taker().status, order_status::filled);
+  EXPECT_EQ(bids(), std::vector{level("99.00", "0.5", 1)});
+}
+
+TEST_F(matching, fok_on_an_empty_book_is_rejected) {
+  ASSERT_TRUE(place(limit("fok", side::sell, px("1.00"), lots(1), time_in_force::fok)).ok());
+  EXPECT_EQ(taker().status, order_status::rejected);
+  EXPECT_EQ(book().order_count(), 0u);
+}
+
+// --- cancel --------------------------------------------------------------------------------
+
+TEST_F(matching, cancel_of_an_open_order) {
+  given(buy_limit("b", px("100.00"), qty("1")));
+
+  const command_result r = cancel(cancel_of("b"));
+
+  ASSERT_TRUE(r.ok());
+  const split_events e = events();
+  ASSERT_EQ(e.orders.size(), 1u);
+  EXPECT_EQ(e.orders[0].id.view(), "b");
+  EXPECT_EQ(e.orders[0].status, order_status::cancelled);
+  EXPECT_EQ(e.orders[0].sequence, r.sequence);
+  EXPECT_EQ(e.orders[0].updated_at, now);
+  ASSERT_EQ(e.deltas.size(), 1u);
+  EXPECT_EQ(e.deltas[0].quantity, lots(0));
+  EXPECT_EQ(e.deltas[0].orders, 0u);
+  EXPECT_EQ(e.deltas[0].level_side, side::buy);
+  EXPECT_EQ(e.deltas[0].price, px("100.00"));
+  EXPECT_TRUE(e.trades.empty());
+  EXPECT_TRUE(bids().empty());
+  EXPECT_EQ(engine.presence("b"), order_presence::finished);
+  EXPECT_EQ(engine.find_resting("b"), nullptr);
+}
+
+TEST_F(matching, cancel_leaves_the_other_orders_of_the_level) {
+  given(buy_limit("a", px("100.00"), qty("1")));
+  given(buy_limit("b", px("100.00"), qty("2")));
+  given(buy_limit("c", px("100.00"), qty("3")));
+
+  ASSERT_TRUE(cancel(cancel_of("b")).ok());
+
+  ASSERT_EQ(deltas().size(), 1u);
+  EXPECT_EQ(deltas()[0].quantity, qty("4"));
+  EXPECT_EQ(deltas()[0].orders, 2u);
+  EXPECT_EQ(queue_of(book(), side::buy), (std::vector<std::string>{"a", "c"}));
+}
+
+TEST_F(matching, cancel_of_a_partially_filled_order_keeps_its_fills) {
+  given(sell_limit("s", px("100.00"), qty("5")));
+  given(buy_limit("b", px("100.00"), qty("2")));
+
+  ASSERT_TRUE(cancel(cancel_of("s")).ok());
+
+  const order s = state_of("s");
+  EXPECT_EQ(s.status, order_status::cancelled);
+  EXPECT_EQ(s.filled, qty("2"));
+  EXPECT_EQ(s.remaining(), qty("3"));
+  EXPECT_EQ(s.notional, int128{px("100.00").value} * qty("2").value);
+  EXPECT_TRUE(asks().empty());
+}
+
+TEST_F(matching, cancel_of_a_finished_order_is_order_not_open) {
+  given(sell_limit("filled", px("100.00"), qty("1")));
+  given(buy_limit("taker", px("100.00"), qty("1")));
+  given(buy_limit("cancelled", px("90.00"), qty("1")));
+  ASSERT_TRUE(cancel(cancel_of("cancelled")).ok());
+  given(limit("rejected", side::buy, px("100.00"), qty("1"), time_in_force::fok));
+  given(market("market_cancelled", side::buy, qty("1")));
+  given(limit("ioc_cancelled", side::buy, px("100.00"), qty("1"), time_in_force::ioc));
+  const sequence_number sequence_before = engine.last_sequence();
+
+  for (const char* id :
+       {"filled", "taker", "cancelled", "rejected", "market_cancelled", "ioc_cancelled"}) {
+    const command_result r = cancel(cancel_of(id));
+    EXPECT_EQ(r.error, errc::order_not_open) << id;
+    EXPECT_TRUE(out.empty()) << id;
+  }
+  EXPECT_EQ(engine.last_sequence(), sequence_before);
+}
+
+TEST_F(matching, cancel_of_an_unknown_order_is_order_not_found) {
+  given(buy_limit("b", px("100.00"), qty("1")));
+
+  const command_result r = cancel(cancel_of("nobody"));
+
+  EXPECT_EQ(r.error, errc::order_not_found);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.last_sequence(), 1u);
+  EXPECT_EQ(engine.presence("nobody"), order_presence::unknown);
+}
+
+// --- duplicate ids, unknown instruments, capacity -------------------------------------------
+
+TEST_F(matching, duplicate_id_of_a_resting_order_changes_nothing) {
+  given(buy_limit("b", px("100.00"), qty("1")));
+
+  const command_result r = place(sell_limit("b", px("100.00"), qty("1")));
+
+  EXPECT_EQ(r.error, errc::duplicate_order_id);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.last_sequence(), 1u);
+  EXPECT_EQ(engine.last_trade_id(), 0u);
+  EXPECT_EQ(bids(), std::vector{level("100.00", "1", 1)});
+  EXPECT_TRUE(asks().empty());
+}
+
+TEST_F(matching, duplicate_id_of_a_finished_order_changes_nothing) {
+  given(sell_limit("s", px("100.00"), qty("1")));
+  given(buy_limit("b", px("100.00"), qty("1")));
+  given(market("m", side::buy, qty("1")));
+  const sequence_number sequence_before = engine.last_sequence();
+
+  for (const char* id : {"s", "b", "m"}) {
+    const command_result r = place(buy_limit(id, px("50.00"), qty("1")));
+    EXPECT_EQ(r.error, errc::duplicate_order_id) << id;
+    EXPECT_TRUE(out.empty()) << id;
+  }
+  EXPECT_EQ(engine.last_sequence(), sequence_before);
+  EXPECT_TRUE(bids().empty());
+  // The next command gets the very next sequence number.
+  EXPECT_EQ(place(buy_limit("fresh", px("50.00"), qty("1"))).sequence, sequence_before + 1);
+}
+
+TEST_F(matching, duplicate_id_of_a_cancelled_order_is_rejected) {
+  given(buy_limit("b", px("100.00"), qty("1")));
+  ASSERT_TRUE(cancel(cancel_of("b")).ok());
+
+  EXPECT_EQ(place(buy_limit("b", px("100.00"), qty("1"))).error, errc::duplicate_order_id);
+  EXPECT_TRUE(bids().empty());
+}
+
+TEST_F(matching, duplicate_id_of_a_rejected_fok_is_rejected) {
+  given(limit("f", side::buy, px("100.00"), qty("1"), time_in_force::fok));
+
+  EXPECT_EQ(place(buy_limit("f", px("100.00"), qty("1"))).error, errc::duplicate_order_id);
+}
+
+TEST_F(matching, unknown_instrument_is_rejected_without_effect) {
+  place_order cmd = buy_limit("b", px("100.00"), qty("1"));
+  cmd.instrument = 7;
+
+  const command_result r = place(cmd);
+
+  EXPECT_EQ(r.error, errc::unknown_instrument);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.last_sequence(), 0u);
+  EXPECT_EQ(engine.presence("b"), order_presence::unknown);
+}
+
+TEST(engine_setup, book_full_rejects_an_order_that_would_rest) {
+  engine_options options = small_options();
+  options.max_open_orders_per_book = 2;
+  matching_engine engine{{instrument::btc_usd()}, options};
+  event_buffer out;
+  ASSERT_TRUE(engine.place(buy_limit("b1", px("100.00"), qty("1")), out).ok());
+  ASSERT_TRUE(engine.place(buy_limit("b2", px("99.00"), qty("1")), out).ok());
+  out.clear();
+
+  const command_result r = engine.place(buy_limit("b3", px("98.00"), qty("1")), out);
+
+  EXPECT_EQ(r.error, errc::book_full);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.last_sequence(), 2u);
+  EXPECT_EQ(engine.book(kBtc).order_count(), 2u);
+  EXPECT_EQ(engine.presence("b3"), order_presence::unknown);
+  // Room again after a cancel.
+  ASSERT_TRUE(engine.cancel(cancel_of("b1"), out).ok());
+  EXPECT_TRUE(engine.place(buy_limit("b3", px("98.00"), qty("1")), out).ok());
+  EXPECT_EQ(engine.check_invariants(), "");
+}
+
+// --- sequence numbers and trade ids -------------------------------------------------------
+
+TEST_F(matching, every_changing_command_gets_the_next_sequence_number) {
+  std::vector<command_result> results;
+  results.push_back(place(sell_limit("s1", px("100.00"), qty("1"))));
+  results.push_back(place(sell_limit("s2", px("101.00"), qty("1"))));
+  results.push_back(place(market("m", side::buy, qty("1.5"))));
+  results.push_back(cancel(cancel_of("s2")));
+  results.push_back(place(limit("f", side::buy, px("1.00"), qty("1"), time_in_force::fok)));
+  results.push_back(place(market("m_empty", side::sell, qty("1"))));
+
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    ASSERT_TRUE(results[i].ok()) << "command " << i;
+    EXPECT_EQ(results[i].sequence, i + 1) << "command " << i;
+  }
+  EXPECT_EQ(engine.last_sequence(), results.size());
+}
+
+TEST_F(matching, every_event_carries_its_commands_sequence_number) {
+  given(sell_limit("s1", px("100.00"), qty("1")));
+  given(sell_limit("s2", px("101.00"), qty("1")));
+
+  const command_result r = place(buy_limit("b", px("101.00"), qty("3")));
+
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.sequence, 3u);
+  ASSERT_FALSE(out.empty());
+  for (const event& e : out) {
+    const sequence_number s = std::visit([](const auto& v) { return v.sequence; }, e);
+    EXPECT_EQ(s, r.sequence) << describe(e);
+  }
+  EXPECT_EQ(taker().created_sequence, r.sequence);
+  EXPECT_EQ(state_of("s1").created_sequence, 1u) << "a fill does not change time priority";
+}
+
+TEST_F(matching, trade_ids_increase_by_one_across_commands) {
+  given(sell_limit("s1", px("100.00"), qty("1")));
+  given(sell_limit("s2", px("100.00"), qty("1")));
+  given(sell_limit("s3", px("101.00"), qty("1")));
+  std::vector<trade_id> ids;
+
+  ASSERT_TRUE(place(market("m1", side::buy, qty("2"))).ok());
+  for (const trade& t : trades()) ids.push_back(t.id);
+  ASSERT_TRUE(place(buy_limit("b", px("101.00"), qty("1"))).ok());
+  for (const trade& t : trades()) ids.push_back(t.id);
+
+  EXPECT_EQ(ids, (std::vector<trade_id>{1, 2, 3}));
+  EXPECT_EQ(engine.last_trade_id(), 3u);
+}
+
+// --- events ---------------------------------------------------------------------------------
+
+TEST_F(matching, events_come_as_fills_then_taker_then_level_deltas) {
+  given(sell_limit("s1", px("100.00"), qty("1")));
+  given(sell_limit("s2", px("101.00"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("b", px("101.00"), qty("2"))).ok());
+
+  // Each fill: a trade and the maker's new state, before the next fill.
+  ASSERT_EQ(out.size(), 7u) << ::testing::PrintToString(describe_all(out));
+  for (std::size_t fill = 0; fill < 2; ++fill) {
+    const event& first = out[2 * fill];
+    const event& second = out[2 * fill + 1];
+    const trade* t =
+        std::get_if<trade>(&first) ? std::get_if<trade>(&first) : std::get_if<trade>(&second);
+    const order* maker =
+        std::get_if<order>(&first) ? std::get_if<order>(&first) : std::get_if<order>(&second);
+    ASSERT_TRUE(t != nullptr && maker != nullptr) << "fill " << fill;
+    EXPECT_EQ(maker->id.view(), t->sell_order_id.view());
+    EXPECT_EQ(maker->status, order_status::filled);
+  }
+  ASSERT_TRUE(std::holds_alternative<order>(out[4]));
+  EXPECT_EQ(std::get<order>(out[4]).id.view(), "b");
+  EXPECT_TRUE(std::holds_alternative<level_delta>(out[5]));
+  EXPECT_TRUE(std::holds_alternative<level_delta>(out[6]));
+}
+
+TEST_F(matching, one_level_delta_per_touched_level_with_its_final_total) {
+  given(sell_limit("a", px("100.00"), qty("1")));
+  given(sell_limit("b", px("100.00"), qty("2")));
+  given(sell_limit("c", px("101.00"), qty("1")));
+  given(sell_limit("d", px("101.00"), qty("1")));
+
+  ASSERT_TRUE(place(market("m", side::buy, qty("3.5"))).ok());
+
+  std::vector<level_delta> d = deltas();
+  std::sort(d.begin(), d.end(), [](const auto& x, const auto& y) { return x.price < y.price; });
+  ASSERT_EQ(d.size(), 2u) << ::testing::PrintToString(describe_all(out));
+  EXPECT_EQ(d[0].level_side, side::sell);
+  EXPECT_EQ(d[0].price, px("100.00"));
+  EXPECT_EQ(d[0].quantity, lots(0));
+  EXPECT_EQ(d[0].orders, 0u);
+  EXPECT_EQ(d[1].level_side, side::sell);
+  EXPECT_EQ(d[1].price, px("101.00"));
+  EXPECT_EQ(d[1].quantity, qty("1.5"));
+  EXPECT_EQ(d[1].orders, 2u);
+  EXPECT_EQ(d[1].instrument, kBtc);
+}
+
+TEST_F(matching, a_resting_remainder_adds_a_delta_for_its_own_level) {
+  given(sell_limit("a", px("100.00"), qty("1")));
+  given(buy_limit("old", px("100.00"), qty("9")));  // takes "a" and rests 8
+  given(sell_limit("s", px("100.50"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("b", px("100.50"), qty("3"))).ok());
+
+  std::vector<level_delta> d = deltas();
+  ASSERT_EQ(d.size(), 2u) << ::testing::PrintToString(describe_all(out));
+  std::sort(d.begin(), d.end(),
+            [](const auto& x, const auto& y) { return x.level_side < y.level_side; });
+  EXPECT_EQ(d[0].level_side, side::buy);
+  EXPECT_EQ(d[0].price, px("100.50"));
+  EXPECT_EQ(d[0].quantity, qty("2"));
+  EXPECT_EQ(d[0].orders, 1u);
+  EXPECT_EQ(d[1].level_side, side::sell);
+  EXPECT_EQ(d[1].quantity, lots(0));
+}
+
+TEST_F(matching, joining_a_level_reports_the_new_total_and_count) {
+  given(buy_limit("a", px("100.00"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("b", px("100.00"), qty("2"))).ok());
+
+  ASSERT_EQ(deltas().size(), 1u);
+  EXPECT_EQ(deltas()[0].level_side, side::buy);
+  EXPECT_EQ(deltas()[0].price, px("100.00"));
+  EXPECT_EQ(deltas()[0].quantity, qty("3"));
+  EXPECT_EQ(deltas()[0].orders, 2u);
+}
+
+TEST_F(matching, emptied_levels_disappear_from_the_book) {
+  given(sell_limit("a", px("100.00"), qty("1")));
+  given(sell_limit("b", px("101.00"), qty("1")));
+  given(sell_limit("c", px("102.00"), qty("1")));
+  given(buy_limit("d", px("99.00"), qty("1")));
+
+  ASSERT_TRUE(place(buy_limit("t", px("100.00"), qty("1"))).ok());
+  ASSERT_TRUE(cancel(cancel_of("b")).ok());
+  ASSERT_TRUE(cancel(cancel_of("d")).ok());
+
+  EXPECT_EQ(asks(), std::vector{level("102.00", "1", 1)});
+  EXPECT_TRUE(bids().empty());
+  EXPECT_EQ(book().level_count(side::sell), 1u);
+  EXPECT_EQ(book().level_count(side::buy), 0u);
+  EXPECT_EQ(book().best_ask(), px("102.00"));
+  EXPECT_FALSE(book().best_bid().has_value());
+}
+
+TEST_F(matching, timestamps_come_from_the_command) {
+  given(sell_limit("s", px("100.00"), qty("2")));
+  const timestamp_us placed_at = now;
+
+  ASSERT_TRUE(place(buy_limit("b", px("100.00"), qty("1"))).ok());
+
+  EXPECT_EQ(taker().created_at, now);
+  EXPECT_EQ(taker().updated_at, now);
+  EXPECT_EQ(trades()[0].executed_at, now);
+  EXPECT_EQ(state_of("s").created_at, placed_at);
+  EXPECT_EQ(state_of("s").updated_at, now);
+}
+
+// --- average price ---------------------------------------------------------------------------
+
+TEST_F(matching, notional_and_average_fill_price_over_several_fills) {
+  given(sell_limit("s1", px("100.00"), lots(1)));
+  given(sell_limit("s2", px("100.01"), lots(2)));
+
+  ASSERT_TRUE(place(market("m", side::buy, lots(3))).ok());
+
+  const order m = taker();
+  EXPECT_EQ(m.notional, int128{10000} + 2 * 10001);
+  EXPECT_EQ(m.filled, lots(3));
+  // 100.00666... rounds to 100.01
+  EXPECT_EQ(average_price_units(btc_usd(), m.notional, m.filled), 10001);
+}
+
+TEST_F(matching, makers_accumulate_notional_across_commands) {
+  given(buy_limit("b", px("100.00"), qty("3")));
+  given(market("m1", side::sell, qty("1")));
+  given(market("m2", side::sell, qty("1")));
+
+  const order b = state_of("b");
+  EXPECT_EQ(b.filled, qty("2"));
+  EXPECT_EQ(b.notional, int128{px("100.00").value} * qty("2").value);
+  EXPECT_EQ(b.status, order_status::partially_filled);
+}
+
+// --- several instruments ----------------------------------------------------------------------
+
+TEST(engine_setup, instruments_have_separate_books_and_share_one_id_space) {
+  matching_engine engine{{instrument::btc_usd(), *instrument::parse_spec("ETH-USD:0.01:0.001")},
+                         small_options()};
+  event_buffer out;
+  ASSERT_EQ(engine.find_instrument("ETH-USD"), instrument_id{1});
+  EXPECT_FALSE(engine.find_instrument("DOGE-USD").has_value());
+  place_order eth_sell = sell_limit("eth-s", ticks(10000), lots(5));
+  eth_sell.instrument = 1;
+  ASSERT_TRUE(engine.place(eth_sell, out).ok());
+  out.clear();
+
+  ASSERT_TRUE(engine.place(market("btc-m", side::buy, lots(5)), out).ok());
+  EXPECT_TRUE(split(out).trades.empty()) << "a BTC order never matches the ETH book";
+
+  place_order dup = buy_limit("eth-s", ticks(100), lots(1));
+  out.clear();
+  EXPECT_EQ(engine.place(dup, out).error, errc::duplicate_order_id);
+
+  place_order eth_buy = buy_limit("eth-b", ticks(10000), lots(2));
+  eth_buy.instrument = 1;
+  out.clear();
+  ASSERT_TRUE(engine.place(eth_buy, out).ok());
+  const split_events e = split(out);
+  ASSERT_EQ(e.trades.size(), 1u);
+  EXPECT_EQ(e.trades[0].instrument, 1u);
+  ASSERT_EQ(e.deltas.size(), 1u);
+  EXPECT_EQ(e.deltas[0].instrument, 1u);
+  EXPECT_EQ(e.orders.back().instrument, 1u);
+  ASSERT_TRUE(engine.cancel(cancel_of("eth-s"), out).ok());
+  EXPECT_EQ(engine.book(1).order_count(), 0u);
+  EXPECT_EQ(engine.check_invariants(), "");
+}
+
+// --- recovery ----------------------------------------------------------------------------------
+
+// Rebuilds `original` into `copy` the way recovery does: resting orders in priority order,
+// then the ids of finished orders, then the counters.
+void restore_into(matching_engine& copy, const matching_engine& original,
+                  const std::vector<std::string>& finished_ids) {
+  std::vector<order> resting;
+  for (side s : {side::buy, side::sell}) {
+    original.book(kBtc).for_each_order(s, [&](const order& o) { resting.push_back(o); });
+  }
+  std::sort(resting.begin(), resting.end(),
+            [](const order& a, const order& b) { return a.created_sequence < b.created_sequence; });
+  for (const order& o : resting) ASSERT_EQ(copy.restore_resting(o), errc::ok);
+  for (const std::string& id : finished_ids) copy.restore_finished_id(id);
+  copy.restore_counters(original.last_sequence(), original.last_trade_id());
+}
+
+TEST(recovery, a_restored_engine_matches_exactly_like_the_original) {
+  matching_engine original{{instrument::btc_usd()}, small_options()};
+  event_buffer out;
+  timestamp_us now = 1000;
+  auto run = [&](matching_engine& e, place_order cmd) {
+    cmd.received_at = ++now;
+    return e.place(cmd, out);
+  };
+  ASSERT_TRUE(run(original, sell_limit("s1", px("100.00"), qty("1"))).ok());
+  ASSERT_TRUE(run(original, sell_limit("s2", px("100.00"), qty("2"))).ok());
+  ASSERT_TRUE(run(original, sell_limit("s3", px("101.00"), qty("1"))).ok());
+  ASSERT_TRUE(run(original, sell_limit("s4", px("100.00"), qty("1"))).ok());
+  ASSERT_TRUE(run(original, buy_limit("b1", px("99.00"), qty("1"))).ok());
+  ASSERT_TRUE(run(original, buy_limit("b2", px("98.00"), qty("1"))).ok());
+  ASSERT_TRUE(run(original, buy_limit("b3", px("99.00"), qty("2"))).ok());
+  ASSERT_TRUE(run(original, market("m1", side::buy, qty("1.5"))).ok());  // s1, half of s2
+  ASSERT_TRUE(original.cancel(cancel_of("b2"), out).ok());
+  const std::vector<std::string> finished{"s1", "m1", "b2"};
+
+  matching_engine restored{{instrument::btc_usd()}, small_options()};
+  restore_into(restored, original, finished);
+
+  ASSERT_EQ(restored.check_invariants(), "");
+  EXPECT_EQ(restored.last_sequence(), original.last_sequence());
+  EXPECT_EQ(restored.last_trade_id(), original.last_trade_id());
+  for (side s : {side::buy, side::sell}) {
+    EXPECT_EQ(levels_of(restored.book(kBtc), s), levels_of(original.book(kBtc), s));
+    EXPECT_EQ(queue_of(restored.book(kBtc), s), queue_of(original.book(kBtc), s));
+  }
+  ASSERT_NE(restored.find_resting("s2"), nullptr);
+  EXPECT_EQ(describe(*restored.find_resting("s2")), describe(*original.find_resting("s2")));
+  EXPECT_EQ(restored.presence("m1"), order_presence::finished);
+
+  // The same commands produce the same events on both.
+  const std::vector<place_order> follow_up{
+      market("m2", side::buy, qty("3")),
+      buy_limit("b4", px("101.00"), qty("1")),
+      market("m3", side::sell, qty("2.5")),
+      sell_limit("s5", px("98.00"), qty("2")),
+      limit("f1", side::buy, px("98.00"), qty("5"), time_in_force::fok),
+      buy_limit("s1", px("1.00"), qty("1")),  // finished id: duplicate on both
+  };
+  for (const place_order& cmd : follow_up) {
+    event_buffer original_events;
+    event_buffer restored_events;
+    place_order stamped = cmd;
+    stamped.received_at = ++now;
+    const command_result a = original.place(stamped, original_events);
+    const command_result b = restored.place(stamped, restored_events);
+    EXPECT_EQ(a.error, b.error) << cmd.id.view();
+    EXPECT_EQ(a.sequence, b.sequence) << cmd.id.view();
+    EXPECT_EQ(describe_all(restored_events), describe_all(original_events)) << cmd.id.view();
+  }
+  for (const char* id : {"b2", "m1", "s2", "b1"}) {
+    event_buffer original_events;
+    event_buffer restored_events;
+    EXPECT_EQ(original.cancel(cancel_of(id), original_events).error,
+              restored.cancel(cancel_of(id), restored_events).error)
+        << id;
+    EXPECT_EQ(describe_all(restored_events), describe_all(original_events)) << id;
+  }
+  EXPECT_EQ(restored.check_invariants(), "");
+  EXPECT_EQ(original.check_invariants(), "");
+}
+
+TEST(recovery, restored_ids_count_as_duplicates) {
+  matching_engine engine{{instrument::btc_usd()}, small_options()};
+  order resting;
+  resting.id = order_id::from("r1");
+  resting.client = client_id::from("c");
+  resting.order_side = side::buy;
+  resting.price = px("100.00");
+  resting.quantity = qty("1");
+  resting.created_sequence = 5;
+  resting.sequence = 5;
+  ASSERT_EQ(engine.restore_resting(resting), errc::ok);
+  EXPECT_EQ(engine.restore_resting(resting), errc::duplicate_order_id);
+  engine.restore_finished_id("f1");
+  engine.restore_counters(10, 4);
+
+  event_buffer out;
+  EXPECT_EQ(engine.place(buy_limit("r1", px("1.00"), qty("1")), out).error,
+            errc::duplicate_order_id);
+  EXPECT_EQ(engine.place(buy_limit("f1", px("1.00"), qty("1")), out).error,
+            errc::duplicate_order_id);
+  EXPECT_EQ(engine.cancel(cancel_of("f1"), out).error, errc::order_not_open);
+  EXPECT_TRUE(out.empty());
+
+  const command_result r = engine.place(market("m", side::sell, qty("1")), out);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.sequence, 11u);
+  const split_events e = split(out);
+  ASSERT_EQ(e.trades.size(), 1u);
+  EXPECT_EQ(e.trades[0].id, 5u);
+  EXPECT_EQ(e.trades[0].buy_order_id.view(), "r1");
+  EXPECT_EQ(engine.presence("r1"), order_presence::finished);
+  EXPECT_EQ(engine.check_invariants(), "");
+}
+
+TEST(recovery, restore_resting_rejects_an_unknown_instrument) {
+  matching_engine engine{{instrument::btc_usd()}, small_options()};
+  order resting;
+  resting.id = order_id::from("r1");
+  resting.instrument = 3;
+  resting.price = px("100.00");
+  resting.quantity = qty("1");
+  EXPECT_EQ(engine.restore_resting(resting), errc::unknown_instrument);
+  EXPECT_EQ(engine.presence("r1"), order_presence::unknown);
+}
+
+// --- error codes and names ---------------------------------------------------------------------
+
+TEST(engine_names, error_codes_are_the_stable_api_codes) {
+  EXPECT_EQ(to_code(errc::duplicate_order_id), "duplicate_order_id");
+  EXPECT_EQ(to_code(errc::order_not_found), "order_not_found");
+  EXPECT_EQ(to_code(errc::order_not_open), "order_not_open");
+  EXPECT_EQ(to_code(errc::unknown_instrument), "unknown_instrument");
+  EXPECT_EQ(to_code(errc::book_full), "book_full");
+  const std::error_code ec = errc::order_not_found;
+  EXPECT_EQ(&ec.category(), &engine_category());
+  EXPECT_FALSE(ec.message().empty());
+  EXPECT_TRUE(ec);
+}
+
+TEST(engine_names, enums_print_as_the_api_spells_them) {
+  EXPECT_EQ(to_string(side::buy), "buy");
+  EXPECT_EQ(to_string(side::sell), "sell");
+  EXPECT_EQ(to_string(order_type::limit), "limit");
+  EXPECT_EQ(to_string(order_type::market), "market");
+  EXPECT_EQ(to_string(time_in_force::gtc), "gtc");
+  EXPECT_EQ(to_string(time_in_force::ioc), "ioc");
+  EXPECT_EQ(to_string(time_in_force::fok), "fok");
+  EXPECT_EQ(to_string(order_status::open), "open");
+  EXPECT_EQ(to_string(order_status::partially_filled), "partially_filled");
+  EXPECT_EQ(to_string(order_status::filled), "filled");
+  EXPECT_EQ(to_string(order_status::cancelled), "cancelled");
+  EXPECT_EQ(to_string(order_status::rejected), "rejected");
+}
+
+}  // namespace
+}  // namespace matchd::engine
