@@ -1,0 +1,109 @@
+#pragma once
+
+#include <matchd/engine/errc.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace matchd::codec {
+
+// The API's stable, machine-readable error codes. Clients match on these strings: never
+// rename one, only add. Every error body has the shape
+//   {"error":{"code":"<code>","message":"<human-readable detail>"}}
+//
+//   400 malformed_json           body is not exactly one well-formed JSON object, or a
+//                                known field appears twice
+//   400 missing_field            a required field is absent (or null)
+//   400 invalid_field_type       a field has the wrong JSON type (e.g. an object or array)
+//   400 unknown_instrument       instrument symbol not configured
+//   400 invalid_side             side is not "buy" | "sell"
+//   400 invalid_order_type       type is not "limit" | "market"
+//   400 invalid_time_in_force    not "gtc" | "ioc" | "fok"; market orders allow only "ioc"
+//   400 invalid_price            price is not a positive decimal
+//   400 invalid_price_tick       price is not a multiple of the tick size
+//   400 price_out_of_range       price above the instrument's maximum
+//   400 invalid_quantity         quantity is not a positive decimal
+//   400 invalid_quantity_lot     quantity is not a multiple of the lot size
+//   400 quantity_out_of_range    quantity below the minimum or above the maximum
+//   400 too_many_decimals        more than 18 fractional digits
+//   400 price_not_allowed        a market order carries a price
+//   400 invalid_order_id         order_id is not 1-64 chars of [A-Za-z0-9._:-]
+//   400 invalid_client_id        client_id is not 1-64 chars of [A-Za-z0-9._:-]
+//   400 invalid_idempotency_key  key is not 1-64 chars of [A-Za-z0-9._:-], or the body and
+//                                the Idempotency-Key header disagree
+//   400 invalid_parameter        a query parameter is malformed or out of range
+//   404 order_not_found          no order with that id
+//   404 not_found                no such path
+//   405 method_not_allowed       path exists, method does not
+//   409 duplicate_order_id       an order with that order_id exists or existed
+//   409 idempotency_key_reused   same (client_id, idempotency_key), different body
+//   409 order_not_open           cancel of a filled, cancelled or rejected order
+//   413 body_too_large           body above 64 KiB
+//   415 unsupported_media_type   Content-Type is not application/json
+//   429 rate_limited             per-client rate exceeded (send Retry-After)
+//   503 overloaded               queues or book capacity full, nothing accepted (Retry-After)
+//   503 not_ready                recovering or database unreachable (Retry-After)
+enum class api_errc : std::uint8_t {
+  malformed_json,
+  missing_field,
+  invalid_field_type,
+  unknown_instrument,
+  invalid_side,
+  invalid_order_type,
+  invalid_time_in_force,
+  invalid_price,
+  invalid_price_tick,
+  price_out_of_range,
+  invalid_quantity,
+  invalid_quantity_lot,
+  quantity_out_of_range,
+  too_many_decimals,
+  price_not_allowed,
+  invalid_order_id,
+  invalid_client_id,
+  invalid_idempotency_key,
+  invalid_parameter,
+  order_not_found,
+  not_found,
+  method_not_allowed,
+  duplicate_order_id,
+  idempotency_key_reused,
+  order_not_open,
+  body_too_large,
+  unsupported_media_type,
+  rate_limited,
+  overloaded,
+  not_ready,
+};
+
+inline constexpr std::size_t kApiErrcCount = static_cast<std::size_t>(api_errc::not_ready) + 1;
+
+// "invalid_price_tick", ... (static storage).
+std::string_view to_code(api_errc e) noexcept;
+// The HTTP status that always goes with the code.
+int http_status(api_errc e) noexcept;
+
+struct api_error {
+  int status = 400;
+  std::string_view code;  // one of the codes above; points to static storage
+  std::string message;
+};
+
+// Status and code from the table above, so the two can never disagree.
+api_error make_error(api_errc e, std::string message);
+
+// A business rejection from the engine. `order_id` names the order in the message.
+// book_full maps to 503 overloaded (nothing was accepted; the client may retry).
+api_error engine_error(engine::errc e, std::string_view order_id);
+
+class json_writer;
+
+// Writes the inner {"code":"...","message":"..."} object as a value, for responses that
+// carry an error next to other members (e.g. a 409 with the order).
+void append_error(json_writer& w, const api_error& e);
+
+// {"error":{"code":"...","message":"..."}} with the message JSON-escaped.
+std::string error_body(const api_error& e);
+
+}  // namespace matchd::codec

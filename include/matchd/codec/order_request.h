@@ -1,0 +1,73 @@
+#pragma once
+
+#include <matchd/codec/errors.h>
+#include <matchd/engine/command.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/engine/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace matchd::codec {
+
+using idempotency_key = engine::fixed_string<engine::kMaxIdLength>;
+
+// A validated POST /orders body.
+struct order_request {
+  // command.instrument is the index of the symbol in the `instruments` argument;
+  // command.received_at is 0 (the caller stamps it); command.id is empty unless the body
+  // has an order_id (the caller assigns a UUID); market orders get tif = ioc, price 0.
+  engine::place_order command;
+  bool has_order_id = false;
+  idempotency_key idempotency;  // empty: none
+  // Hash of the normalized order, to tell a replay from an idempotency key reused with a
+  // different body. Persisted with the key, so the algorithm is frozen (see .cpp).
+  std::uint64_t fingerprint = 0;
+};
+
+// Parses and validates a POST /orders body. Returns nullopt and fills `out` on success,
+// otherwise the first error in this fixed order (`out` is then unspecified):
+//
+//  1. Structure -> malformed_json: invalid JSON (syntax, invalid UTF-8, trailing bytes,
+//     empty body), a top level that is not an object, or a known field given twice
+//     (duplicates are rejected rather than "last wins", so no two readers of one body can
+//     disagree on it). Unknown fields are ignored whatever their value.
+//  2. Fields, one after another in this order:
+//       client_id, instrument, side, type, quantity, price, time_in_force, order_id,
+//       idempotency_key (body), Idempotency-Key (header), body vs header.
+//     For each: null counts as absent; absent and required -> missing_field; wrong JSON
+//     type -> invalid_field_type; otherwise the field's own value check.
+//
+// Field rules: ids (client_id, order_id, idempotency keys) are 1-64 chars of
+// [A-Za-z0-9._:-]; side, type and time_in_force are lowercase strings; price and quantity
+// are a JSON number or a decimal string, converted exactly (no floating point) by
+// engine::parse_price / parse_quantity; a market order must not have a non-null price and
+// allows time_in_force "ioc" only (the default). `header_idempotency_key` is the
+// Idempotency-Key header or empty when there is none; body and header may both carry a key
+// only if they are equal.
+//
+// A JSON number too large for a double (1e400) stops nlohmann's parser: in price or
+// quantity it is reported as price_out_of_range / quantity_out_of_range, elsewhere as
+// malformed_json.
+//
+// Thread-safe (no shared state). Allocates only inside the JSON lexer and for errors.
+std::optional<api_error> parse_order_request(std::string_view body,
+                                             std::string_view header_idempotency_key,
+                                             const std::vector<engine::instrument>& instruments,
+                                             order_request& out);
+
+// 1-64 chars of [A-Za-z0-9._:-]: the rule for client_id, order_id and idempotency keys.
+// The HTTP layer checks ids in paths (/orders/{order_id}) with it.
+bool valid_id(std::string_view id) noexcept;
+
+// A positive integer query parameter such as `levels` or `limit`: absent -> default_value;
+// otherwise 1 to max_value in plain decimal digits, else invalid_parameter (values above
+// the maximum are rejected, not clamped).
+std::optional<api_error> parse_count_parameter(std::string_view name,
+                                               std::optional<std::string_view> text,
+                                               std::uint32_t default_value, std::uint32_t max_value,
+                                               std::uint32_t& out);
+
+}  // namespace matchd::codec

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <matchd/engine/types.h>
+
+#include <cstddef>
+#include <string>
+
+namespace matchd::codec {
+
+// "2026-11-21T12:00:00.123456Z": RFC 3339, UTC, always exactly six fractional digits.
+inline constexpr std::size_t kTimestampLength = 27;
+
+// Writes exactly kTimestampLength chars (no terminator) and returns that count. Pure
+// arithmetic (days -> civil date), no locale, no time zone database, no allocation.
+// Times before 0000-01-01T00:00:00Z or after 9999-12-31T23:59:59.999999Z are clamped to
+// those bounds, since RFC 3339 has four-digit years.
+std::size_t format_timestamp(engine::timestamp_us t, char* out) noexcept;
+std::string format_timestamp(engine::timestamp_us t);
+
+}  // namespace matchd::codec

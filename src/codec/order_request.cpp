@@ -1,0 +1,522 @@
+#include <matchd/codec/order_request.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace matchd::codec {
+
+namespace {
+
+using json = nlohmann::json;
+
+// The fields the parser knows, in validation order.
+enum class field : std::uint8_t {
+  client_id,
+  instrument,
+  side,
+  type,
+  quantity,
+  price,
+  time_in_force,
+  order_id,
+  idempotency_key,
+};
+constexpr std::size_t kFieldCount = 9;
+constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
+    "client_id", "instrument",      "side", "type", "quantity", "price", "time_in_force",
+    "order_id",  "idempotency_key",
+};
+
+enum class json_kind : std::uint8_t { absent, null, boolean, number, string, object, array };
+
+std::string_view describe(json_kind k) {
+  switch (k) {
+    case json_kind::absent:
+      return "nothing";
+    case json_kind::null:
+      return "null";
+    case json_kind::boolean:
+      return "a boolean";
+    case json_kind::number:
+      return "a number";
+    case json_kind::string:
+      return "a string";
+    case json_kind::object:
+      return "an object";
+    case json_kind::array:
+      return "an array";
+  }
+  return "a value";
+}
+
+// One known field as it appeared in the body. `text` is a string's content or a number's
+// exact source text; nothing ever goes through double.
+struct field_value {
+  json_kind kind = json_kind::absent;
+  std::string text;
+
+  bool given() const noexcept { return kind != json_kind::absent && kind != json_kind::null; }
+};
+
+using field_values = std::array<field_value, kFieldCount>;
+
+std::string_view name_of(field f) {
+  return kFieldNames[static_cast<std::size_t>(f)];
+}
+
+// Client text quoted in messages, bounded and cut on a UTF-8 character boundary.
+std::string excerpt(std::string_view v) {
+  constexpr std::size_t kMaxExcerpt = 64;
+  if (v.size() <= kMaxExcerpt) return std::string(v);
+  std::size_t n = kMaxExcerpt;
+  while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;
+  std::string r(v.substr(0, n));
+  r.append("...");
+  return r;
+}
+
+std::string quoted(std::string_view v) {
+  std::string r = "\"";
+  r.append(excerpt(v));
+  r.push_back('"');
+  return r;
+}
+
+// nlohmann SAX handler for a flat object. Records the known top-level fields and skips
+// everything else; values nested below a known field mark it as object/array. Returning
+// false stops the parse; the reason is kept in `error_`.
+class order_handler {
+ public:
+  bool null() { return scalar(json_kind::null, {}); }
+  bool boolean(bool) { return scalar(json_kind::boolean, {}); }
+  bool number_integer(json::number_integer_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return scalar(json_kind::number, {buf, static_cast<std::size_t>(r.ptr - buf)});
+  }
+  bool number_unsigned(json::number_unsigned_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return scalar(json_kind::number, {buf, static_cast<std::size_t>(r.ptr - buf)});
+  }
+  // `raw` is the number's source text, except that nlohmann's lexer writes the C locale's
+  // decimal point for '.'; put the '.' back so a process locale cannot change a price.
+  bool number_float(json::number_float_t, const json::string_t& raw) {
+    if (!scalar(json_kind::number, raw)) return false;
+    if (recording()) {
+      for (char& c : values_[static_cast<std::size_t>(*current_)].text) {
+        if ((c < '0' || c > '9') && c != 'e' && c != 'E' && c != '+' && c != '-') c = '.';
+      }
+    }
+    return true;
+  }
+  bool string(json::string_t& s) { return scalar(json_kind::string, s); }
+  bool binary(json::binary_t&) { return scalar(json_kind::string, {}); }  // not in JSON text
+
+  bool start_object(std::size_t) {
+    if (depth_ == 0) {
+      depth_ = 1;
+      return true;
+    }
+    return open(json_kind::object);
+  }
+  bool end_object() {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) {
+    if (depth_ == 0) return not_an_object(json_kind::array);
+    return open(json_kind::array);
+  }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
+
+  bool key(json::string_t& k) {
+    if (depth_ != 1) return true;
+    current_.reset();
+    for (std::size_t i = 0; i < kFieldCount; ++i) {
+      if (kFieldNames[i] != k) continue;
+      if (values_[i].kind != json_kind::absent) {
+        error_ = make_error(api_errc::malformed_json,
+                            "duplicate field \"" + std::string(kFieldNames[i]) + "\"");
+        return false;
+      }
+      current_ = static_cast<field>(i);
+    }
+    return true;
+  }
+
+  bool parse_error(std::size_t, const std::string& last_token,
+                   const nlohmann::detail::exception& ex) {
+    // 406: a number beyond double's range. Valid JSON, but nlohmann stops here.
+    if (ex.id == 406 && depth_ == 1 && current_ &&
+        (*current_ == field::price || *current_ == field::quantity)) {
+      overflowed_ = current_;
+      overflow_text_ = excerpt(last_token);
+      return false;
+    }
+    std::string_view what = ex.what();
+    if (const auto bracket = what.find("] "); bracket != std::string_view::npos) {
+      what.remove_prefix(bracket + 2);
+    }
+    error_ = make_error(api_errc::malformed_json, "malformed JSON: " + std::string(what));
+    return false;
+  }
+
+  const std::optional<api_error>& error() const noexcept { return error_; }
+  const field_values& values() const noexcept { return values_; }
+  std::optional<field> overflowed() const noexcept { return overflowed_; }
+  const std::string& overflow_text() const noexcept { return overflow_text_; }
+
+ private:
+  bool recording() const noexcept { return depth_ == 1 && current_.has_value(); }
+
+  bool scalar(json_kind kind, std::string_view text) {
+    if (depth_ == 0) return not_an_object(kind);
+    if (recording()) {
+      field_value& v = values_[static_cast<std::size_t>(*current_)];
+      v.kind = kind;
+      v.text.assign(text);
+    }
+    return true;
+  }
+
+  bool open(json_kind kind) {
+    if (recording()) values_[static_cast<std::size_t>(*current_)].kind = kind;
+    ++depth_;
+    return true;
+  }
+
+  bool not_an_object(json_kind kind) {
+    error_ = make_error(api_errc::malformed_json,
+                        "request body must be a JSON object, got " + std::string(describe(kind)));
+    return false;
+  }
+
+  field_values values_;
+  std::optional<field> current_;
+  std::size_t depth_ = 0;
+  std::optional<api_error> error_;
+  std::optional<field> overflowed_;
+  std::string overflow_text_;
+};
+
+bool is_id_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
+}
+
+// Why `id` is not a valid id, for the message.
+std::string id_problem(std::string_view name, std::string_view id) {
+  std::string m(name);
+  if (id.empty()) {
+    m.append(" must not be empty");
+  } else if (id.size() > engine::kMaxIdLength) {
+    m.append(" is longer than 64 characters");
+  } else {
+    m.append(" may only contain [A-Za-z0-9._:-], got ");
+    m.append(quoted(id));
+  }
+  return m;
+}
+
+// Looks up a string field. Returns an error, or nullopt with `text` set when present.
+std::optional<api_error> string_field(const field_values& values, field f, bool required,
+                                      std::optional<std::string_view>& text) {
+  const field_value& v = values[static_cast<std::size_t>(f)];
+  text.reset();
+  if (!v.given()) {
+    if (!required) return std::nullopt;
+    return make_error(api_errc::missing_field, std::string(name_of(f)) + " is required");
+  }
+  if (v.kind != json_kind::string) {
+    return make_error(
+        api_errc::invalid_field_type,
+        std::string(name_of(f)) + " must be a string, got " + std::string(describe(v.kind)));
+  }
+  text = v.text;
+  return std::nullopt;
+}
+
+// A price or quantity: a JSON number or a decimal string.
+std::optional<api_error> amount_field(const field_values& values, field f,
+                                      std::optional<std::string_view>& text) {
+  const field_value& v = values[static_cast<std::size_t>(f)];
+  text.reset();
+  if (!v.given()) return std::nullopt;
+  if (v.kind != json_kind::number && v.kind != json_kind::string) {
+    return make_error(api_errc::invalid_field_type,
+                      std::string(name_of(f)) + " must be a number or a decimal string, got " +
+                          std::string(describe(v.kind)));
+  }
+  text = v.text;
+  return std::nullopt;
+}
+
+struct amount_rules {
+  std::string_view name;            // "price"
+  std::string_view increment_name;  // "tick"
+  api_errc invalid;
+  api_errc not_on_increment;
+  api_errc out_of_range;
+};
+
+constexpr amount_rules kPriceRules{"price", "tick", api_errc::invalid_price,
+                                   api_errc::invalid_price_tick, api_errc::price_out_of_range};
+constexpr amount_rules kQuantityRules{"quantity", "lot", api_errc::invalid_quantity,
+                                      api_errc::invalid_quantity_lot,
+                                      api_errc::quantity_out_of_range};
+
+std::string range_text(const amount_rules& rules, const engine::instrument& ins) {
+  if (rules.out_of_range == api_errc::price_out_of_range) {
+    return "max " + engine::format_price(ins, ins.max_price);
+  }
+  return "min " + engine::format_quantity(ins, ins.min_quantity) + ", max " +
+         engine::format_quantity(ins, ins.max_quantity);
+}
+
+api_error amount_error(const amount_rules& rules, engine::amount_errc e, std::string_view text,
+                       const engine::instrument& ins) {
+  const std::string name(rules.name);
+  switch (e) {
+    case engine::amount_errc::not_positive:
+      return make_error(rules.invalid, name + " must be positive, got " + excerpt(text));
+    case engine::amount_errc::not_on_increment: {
+      const std::string increment =
+          rules.not_on_increment == api_errc::invalid_price_tick ? ins.tick_size() : ins.lot_size();
+      return make_error(rules.not_on_increment,
+                        name + " " + excerpt(text) + " is not a multiple of " +
+                            std::string(rules.increment_name) + " " + increment);
+    }
+    case engine::amount_errc::too_many_decimals:
+      return make_error(api_errc::too_many_decimals,
+                        name + " " + excerpt(text) + " has more than " +
+                            std::to_string(engine::kMaxDecimalScale) + " decimal places");
+    case engine::amount_errc::out_of_range:
+      return make_error(rules.out_of_range, name + " " + excerpt(text) + " is out of range (" +
+                                                range_text(rules, ins) + ")");
+    case engine::amount_errc::malformed:
+    case engine::amount_errc::ok:
+      break;
+  }
+  return make_error(rules.invalid,
+                    name + " must be a positive decimal number, got " + quoted(text));
+}
+
+// FNV-1a over a length-prefixed canonical encoding, then a murmur3 finalizer for
+// avalanche. Fingerprints are stored next to idempotency keys and compared across
+// restarts: changing this encoding changes every stored fingerprint. Bump the version
+// tag if it ever must change.
+class fingerprint_hasher {
+ public:
+  void bytes(std::string_view s) noexcept {
+    for (const char c : s) {
+      h_ ^= static_cast<unsigned char>(c);
+      h_ *= 0x100000001b3ULL;
+    }
+  }
+  void u64(std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) {
+      h_ ^= (v >> (8 * i)) & 0xFF;
+      h_ *= 0x100000001b3ULL;
+    }
+  }
+  void text(std::string_view s) noexcept {
+    u64(s.size());
+    bytes(s);
+  }
+  std::uint64_t finish() const noexcept {
+    std::uint64_t k = h_;
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+  }
+
+ private:
+  std::uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+std::uint64_t fingerprint_of(const order_request& r, const engine::instrument& ins) {
+  const engine::place_order& c = r.command;
+  fingerprint_hasher h;
+  h.text("matchd.order.v1");
+  h.text(c.client.view());
+  h.text(ins.symbol);
+  h.u64(static_cast<std::uint64_t>(c.order_side));
+  h.u64(static_cast<std::uint64_t>(c.type));
+  h.u64(static_cast<std::uint64_t>(c.tif));
+  h.u64(static_cast<std::uint64_t>(c.price.value));
+  h.u64(static_cast<std::uint64_t>(c.quantity.value));
+  h.u64(r.has_order_id ? 1 : 0);
+  if (r.has_order_id) h.text(c.id.view());
+  return h.finish();
+}
+
+}  // namespace
+
+bool valid_id(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= engine::kMaxIdLength &&
+         std::all_of(id.begin(), id.end(), is_id_char);
+}
+
+std::optional<api_error> parse_order_request(std::string_view body,
+                                             std::string_view header_idempotency_key,
+                                             const std::vector<engine::instrument>& instruments,
+                                             order_request& out) {
+  out = order_request{};
+  engine::place_order& cmd = out.command;
+
+  // 1. Structure.
+  if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
+  order_handler handler;
+  if (!json::sax_parse(body.data(), body.data() + body.size(), &handler)) {
+    if (const auto f = handler.overflowed()) {
+      const amount_rules& rules = *f == field::price ? kPriceRules : kQuantityRules;
+      const std::string& text = handler.overflow_text();
+      if (!text.empty() && text[0] == '-') {
+        return make_error(rules.invalid,
+                          std::string(rules.name) + " must be positive, got " + text);
+      }
+      return make_error(rules.out_of_range,
+                        std::string(rules.name) + " " + text + " is out of range");
+    }
+    if (handler.error()) return *handler.error();
+    return make_error(api_errc::malformed_json, "malformed JSON");
+  }
+  const field_values& values = handler.values();
+
+  // 2. Fields, in a fixed order.
+  std::optional<std::string_view> text;
+
+  if (auto e = string_field(values, field::client_id, true, text)) return e;
+  if (!valid_id(*text))
+    return make_error(api_errc::invalid_client_id, id_problem("client_id", *text));
+  cmd.client = engine::client_id::from(*text);
+
+  if (auto e = string_field(values, field::instrument, true, text)) return e;
+  const auto ins_it = std::find_if(instruments.begin(), instruments.end(),
+                                   [&](const engine::instrument& i) { return i.symbol == *text; });
+  if (ins_it == instruments.end()) {
+    return make_error(api_errc::unknown_instrument, "unknown instrument " + excerpt(*text));
+  }
+  const engine::instrument& ins = *ins_it;
+  cmd.instrument = static_cast<engine::instrument_id>(ins_it - instruments.begin());
+
+  if (auto e = string_field(values, field::side, true, text)) return e;
+  if (*text == "buy") {
+    cmd.order_side = engine::side::buy;
+  } else if (*text == "sell") {
+    cmd.order_side = engine::side::sell;
+  } else {
+    return make_error(api_errc::invalid_side,
+                      "side must be \"buy\" or \"sell\", got " + quoted(*text));
+  }
+
+  if (auto e = string_field(values, field::type, true, text)) return e;
+  if (*text == "limit") {
+    cmd.type = engine::order_type::limit;
+  } else if (*text == "market") {
+    cmd.type = engine::order_type::market;
+  } else {
+    return make_error(api_errc::invalid_order_type,
+                      "type must be \"limit\" or \"market\", got " + quoted(*text));
+  }
+  const bool market = cmd.type == engine::order_type::market;
+
+  if (auto e = amount_field(values, field::quantity, text)) return e;
+  if (!text) return make_error(api_errc::missing_field, "quantity is required");
+  const auto quantity = engine::parse_quantity(ins, *text);
+  if (quantity.error != engine::amount_errc::ok) {
+    return amount_error(kQuantityRules, quantity.error, *text, ins);
+  }
+  cmd.quantity = quantity.value;
+
+  if (market) {
+    if (values[static_cast<std::size_t>(field::price)].given()) {
+      return make_error(api_errc::price_not_allowed, "market orders must not have a price");
+    }
+  } else {
+    if (auto e = amount_field(values, field::price, text)) return e;
+    if (!text) return make_error(api_errc::missing_field, "price is required for limit orders");
+    const auto price = engine::parse_price(ins, *text);
+    if (price.error != engine::amount_errc::ok) {
+      return amount_error(kPriceRules, price.error, *text, ins);
+    }
+    cmd.price = price.value;
+  }
+
+  if (auto e = string_field(values, field::time_in_force, false, text)) return e;
+  if (market) {
+    if (text && *text != "ioc") {
+      return make_error(api_errc::invalid_time_in_force,
+                        "market orders only allow time_in_force \"ioc\", got " + quoted(*text));
+    }
+    cmd.tif = engine::time_in_force::ioc;
+  } else if (!text || *text == "gtc") {
+    cmd.tif = engine::time_in_force::gtc;
+  } else if (*text == "ioc") {
+    cmd.tif = engine::time_in_force::ioc;
+  } else if (*text == "fok") {
+    cmd.tif = engine::time_in_force::fok;
+  } else {
+    return make_error(api_errc::invalid_time_in_force,
+                      "time_in_force must be \"gtc\", \"ioc\" or \"fok\", got " + quoted(*text));
+  }
+
+  if (auto e = string_field(values, field::order_id, false, text)) return e;
+  if (text) {
+    if (!valid_id(*text))
+      return make_error(api_errc::invalid_order_id, id_problem("order_id", *text));
+    cmd.id = engine::order_id::from(*text);
+    out.has_order_id = true;
+  }
+
+  if (auto e = string_field(values, field::idempotency_key, false, text)) return e;
+  if (text && !valid_id(*text)) {
+    return make_error(api_errc::invalid_idempotency_key, id_problem("idempotency_key", *text));
+  }
+  if (!header_idempotency_key.empty() && !valid_id(header_idempotency_key)) {
+    return make_error(api_errc::invalid_idempotency_key,
+                      id_problem("Idempotency-Key header", header_idempotency_key));
+  }
+  if (text && !header_idempotency_key.empty() && *text != header_idempotency_key) {
+    return make_error(api_errc::invalid_idempotency_key,
+                      "idempotency_key in the body differs from the Idempotency-Key header");
+  }
+  out.idempotency = idempotency_key::from(text ? *text : header_idempotency_key);
+
+  out.fingerprint = fingerprint_of(out, ins);
+  return std::nullopt;
+}
+
+std::optional<api_error> parse_count_parameter(std::string_view name,
+                                               std::optional<std::string_view> text,
+                                               std::uint32_t default_value, std::uint32_t max_value,
+                                               std::uint32_t& out) {
+  if (!text) {
+    out = default_value;
+    return std::nullopt;
+  }
+  std::uint32_t value = 0;
+  const char* end = text->data() + text->size();
+  const auto r = std::from_chars(text->data(), end, value);
+  const bool digits_only = !text->empty() && (*text)[0] != '-' && (*text)[0] != '+';
+  if (!digits_only || r.ec != std::errc{} || r.ptr != end || value < 1 || value > max_value) {
+    return make_error(api_errc::invalid_parameter,
+                      std::string(name) + " must be an integer from 1 to " +
+                          std::to_string(max_value) + ", got " + quoted(*text));
+  }
+  out = value;
+  return std::nullopt;
+}
+
+}  // namespace matchd::codec
