@@ -1,0 +1,110 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <matchd/engine/command.h>
+#include <matchd/engine/errc.h>
+#include <matchd/engine/event.h>
+
+namespace matchd::bus {
+
+// Where the answer to a request goes: the I/O thread that owns the connection and that
+// thread's token for the waiting request. Token 0 means nobody waits (e.g. the feed).
+struct reply_to {
+  std::uint32_t io_thread = 0;
+  std::uint64_t token = 0;
+
+  constexpr bool wanted() const noexcept { return token != 0; }
+};
+
+using idempotency_key = engine::fixed_string<engine::kMaxIdLength>;
+
+enum class request_kind : std::uint8_t { place, cancel };
+
+// gateway -> engine stage. Validated, in engine units; the engine stage adds the sequence.
+struct engine_request {
+  request_kind kind = request_kind::place;
+  reply_to reply;
+  std::int64_t received_ns = 0;  // steady clock, for the receipt-to-ack latency
+  engine::place_order place;     // kind == place
+  engine::cancel_order cancel;   // kind == cancel
+  idempotency_key idempotency;   // empty: none
+  std::uint64_t fingerprint = 0; // normalized request hash, to spot a reused key
+};
+
+enum class outcome_kind : std::uint8_t {
+  executed,              // the engine ran it: see `error` for a business rejection
+  replay,                // same idempotency key and body as an earlier command
+  idempotency_conflict,  // same idempotency key, different body
+};
+
+// What became of one request. Its events are events[first_event, end_event) of the batch.
+struct command_outcome {
+  request_kind kind = request_kind::place;
+  outcome_kind outcome = outcome_kind::executed;
+  engine::errc error = engine::errc::ok;
+  reply_to reply;
+  std::int64_t received_ns = 0;
+  engine::sequence_number sequence = 0;   // 0 when nothing changed
+  engine::sequence_number replay_of = 0;  // outcome == replay: the original's sequence
+  std::uint32_t first_event = 0;
+  std::uint32_t end_event = 0;
+  engine::order_id subject;  // the placed or cancelled order's id
+  engine::client_id client;
+  idempotency_key idempotency;
+  std::uint64_t fingerprint = 0;
+};
+
+// A group of consecutive commands and their events, as the engine stage produced them.
+// Batches are pooled and recycled: the last stage hands them back to the engine stage.
+struct engine_batch {
+  std::vector<command_outcome> commands;
+  engine::event_buffer events;
+
+  void clear() noexcept {
+    commands.clear();
+    events.clear();
+  }
+};
+
+// Requests the publish stage answers from its read views, plus stream subscriptions.
+enum class query_kind : std::uint8_t {
+  get_order,
+  get_orderbook,
+  get_trades,
+  subscribe,
+  unsubscribe,
+  drop_subscriber,  // the connection is gone
+};
+
+enum channel : std::uint8_t {
+  channel_trades = 1 << 0,
+  channel_orderbook = 1 << 1,
+  channel_orders = 1 << 2,
+};
+
+struct read_query {
+  query_kind kind = query_kind::get_order;
+  reply_to reply;
+  engine::order_id id;              // get_order
+  engine::instrument_id instrument = 0;
+  std::uint32_t limit = 0;          // levels or trades
+  std::uint8_t channels = 0;        // subscribe / unsubscribe: bitmask of `channel`
+  bool server_sent_events = false;  // subscribe: format frames for SSE instead of WebSocket
+};
+
+// publish stage -> I/O thread: a response to a waiting request or a stream frame.
+struct io_delivery {
+  enum class kind : std::uint8_t { response, stream };
+  kind what = kind::response;
+  std::uint64_t token = 0;
+  int status = 200;
+  bool replayed = false;
+  bool ends_command = false;  // answers an engine_request: frees its in-flight slot
+  std::shared_ptr<const std::string> body;
+};
+
+}  // namespace matchd::bus

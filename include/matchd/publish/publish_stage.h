@@ -1,0 +1,127 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/messages.h>
+#include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/obs/metrics.h>
+#include <matchd/obs/order_flow_metrics.h>
+
+namespace matchd::publish {
+
+// The two queues that join the publish stage to one I/O thread, and how to wake it.
+struct io_link {
+  bus::spsc_queue<bus::read_query>* queries = nullptr;      // I/O thread -> publish
+  bus::spsc_queue<bus::io_delivery>* deliveries = nullptr;  // publish -> I/O thread
+  std::function<void()> wake;  // schedules the I/O thread to drain `deliveries`
+};
+
+struct publish_options {
+  std::size_t trade_history = 1000;  // per instrument, the most GET /trades can ask for
+  // Stream frames are only queued while a delivery queue has this much room left, so
+  // responses always fit; beyond it the subscribers of that thread are too slow.
+  std::size_t delivery_reserve = 8192;
+};
+
+class publish_probe;
+
+// The last stage: runs on its own thread, after the store has committed a batch (or
+// straight after the engine in memory mode). It answers the waiting requests, updates the
+// read views behind GET /orders, /orderbook and /trades, and fans events out to stream
+// subscribers. Each event is serialized once and shared by every subscriber.
+//
+// Everything here is owned by the publish thread; other threads talk to it only through
+// the queues.
+class publish_stage {
+ public:
+  publish_stage(std::vector<engine::instrument> instruments, std::vector<io_link> links,
+                bus::spsc_queue<bus::engine_batch*>& committed,
+                bus::spsc_queue<bus::engine_batch*>& recycle, std::function<void()> wake_recycler,
+                obs::registry& metrics, obs::order_flow_metrics& order_flow,
+                publish_options options = {});
+  ~publish_stage();
+  publish_stage(const publish_stage&) = delete;
+  publish_stage& operator=(const publish_stage&) = delete;
+
+  void start();
+  // Stops after draining what is queued. Call after the producers stopped.
+  void stop();
+
+  // Producers call this after pushing to `committed` or to a query queue.
+  void notify() noexcept { waiter_.notify(); }
+
+  // Recovery: seeds the read views before the listener opens (not thread-safe; call
+  // before start()).
+  void seed_order(const engine::order& o);
+  void seed_trade(const engine::trade& t);
+  void seed_level(engine::instrument_id ins, engine::side s, engine::price_ticks p,
+                  engine::quantity_lots q, std::uint32_t orders);
+  void seed_sequence(engine::sequence_number s) { published_sequence_ = s; }
+
+ private:
+  struct level_total {
+    engine::quantity_lots quantity;
+    std::uint32_t orders;
+  };
+  struct book_view {
+    std::map<std::int64_t, level_total, std::greater<>> bids;  // best first
+    std::map<std::int64_t, level_total> asks;                  // best first
+    std::uint64_t bid_orders = 0;
+    std::uint64_t ask_orders = 0;
+  };
+  struct subscriber {
+    std::uint32_t io_thread;
+    std::uint64_t token;
+    std::uint8_t channels;
+    bool sse;
+  };
+
+  void run();
+  bool has_work() const;
+  void process_batch(bus::engine_batch& batch);
+  void apply_events(const bus::engine_batch& batch, const bus::command_outcome& c);
+  void respond(const bus::engine_batch& batch, const bus::command_outcome& c);
+  void process_query(std::uint32_t io_thread, const bus::read_query& q);
+  void deliver(std::uint32_t io_thread, bus::io_delivery&& d);
+  void broadcast(engine::instrument_id ins, std::uint8_t channel, std::string_view name,
+                 engine::sequence_number seq, const std::string& data);
+  std::string orderbook_body(engine::instrument_id ins, std::size_t levels) const;
+  void update_depth_gauges();
+
+  std::vector<engine::instrument> instruments_;
+  std::vector<io_link> links_;
+  bus::spsc_queue<bus::engine_batch*>& committed_;
+  bus::spsc_queue<bus::engine_batch*>& recycle_;
+  std::function<void()> wake_recycler_;
+  publish_options options_;
+  std::unique_ptr<publish_probe> probe_;
+  obs::order_flow_metrics& order_flow_;
+
+  bus::idle_waiter waiter_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+
+  boost::unordered_flat_map<std::string, engine::order> orders_;
+  std::vector<book_view> books_;
+  std::vector<std::deque<engine::trade>> trades_;
+  // First responses of commands that carried an idempotency key, by their sequence.
+  boost::unordered_flat_map<engine::sequence_number, std::shared_ptr<const std::string>>
+      idempotent_responses_;
+  std::vector<std::vector<subscriber>> subscribers_;  // per instrument
+  std::vector<bool> wake_pending_;                    // per I/O thread, within one pass
+  engine::sequence_number published_sequence_ = 0;
+};
+
+}  // namespace matchd::publish

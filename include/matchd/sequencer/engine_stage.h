@@ -1,0 +1,82 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/messages.h>
+#include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/matching_engine.h>
+
+namespace matchd::sequencer {
+
+struct engine_stage_options {
+  std::size_t batch_pool = 64;                // batches in circulation between the stages
+  std::size_t max_commands_per_batch = 1024;  // bounds the work one batch carries
+};
+
+// The engine thread. Drains one SPSC queue per producer (each I/O thread, the feed),
+// answers idempotent retries, runs every other command through the matching engine and
+// hands the results downstream in batches. Nothing else touches the engine.
+class engine_stage {
+ public:
+  engine_stage(engine::matching_engine& engine,
+               std::vector<bus::spsc_queue<bus::engine_request>*> inputs,
+               bus::spsc_queue<bus::engine_batch*>& output, std::function<void()> wake_output,
+               engine_stage_options options = {});
+  ~engine_stage();
+  engine_stage(const engine_stage&) = delete;
+  engine_stage& operator=(const engine_stage&) = delete;
+
+  // The queue the last stage returns processed batches through.
+  bus::spsc_queue<bus::engine_batch*>& recycle_queue() { return recycle_; }
+
+  void start();
+  // Finishes the queued requests, ships them, and stops. Producers must have stopped.
+  void stop();
+  void notify() noexcept { waiter_.notify(); }
+
+  // Recovery (before start): an idempotency key already answered by command `sequence`.
+  void restore_idempotency(const engine::client_id& client, const bus::idempotency_key& key,
+                           std::uint64_t fingerprint, engine::sequence_number sequence);
+
+ private:
+  struct idempotency_entry {
+    std::uint64_t fingerprint;
+    engine::sequence_number sequence;
+  };
+  struct client_key {
+    engine::client_id client;
+    bus::idempotency_key key;
+    bool operator==(const client_key&) const = default;
+  };
+  struct client_key_hash {
+    std::size_t operator()(const client_key& k) const noexcept;
+  };
+
+  void run();
+  bool inputs_pending() const;
+  void process(const bus::engine_request& r, bus::engine_batch& batch);
+
+  engine::matching_engine& engine_;
+  std::vector<bus::spsc_queue<bus::engine_request>*> inputs_;
+  bus::spsc_queue<bus::engine_batch*>& output_;
+  std::function<void()> wake_output_;
+  engine_stage_options options_;
+  std::vector<std::unique_ptr<bus::engine_batch>> batches_;
+  bus::spsc_queue<bus::engine_batch*> recycle_;
+  std::vector<bus::engine_batch*> free_;
+  boost::unordered_flat_map<client_key, idempotency_entry, client_key_hash> idempotency_;
+
+  bus::idle_waiter waiter_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace matchd::sequencer

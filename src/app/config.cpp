@@ -1,0 +1,132 @@
+#include "config.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+namespace matchd::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// --listen HOST:PORT, with [v6]:port for IPv6.
+bool parse_listen(const std::string& text, gateway::server_options& out) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const int value = std::stoi(port);
+  if (value > 65535) return false;
+  out.host = host;
+  out.port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+const char* env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+}  // namespace
+
+parse_outcome parse_command_line(int argc, char** argv) {
+  config cfg;
+  std::string listen;
+  std::vector<std::string> instrument_specs;
+  po::options_description desc(
+      "matchd: an exchange matching-engine daemon\n\n"
+      "Usage: matchd [options]\n\nOptions (environment variable in brackets)");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "print this help and exit")
+    ("listen", po::value(&listen)->default_value(env_or("MATCHD_LISTEN", "127.0.0.1:8080")),
+     "HOST:PORT to serve HTTP and WebSocket on; port 0 picks a free port [MATCHD_LISTEN]")
+    ("instrument", po::value(&instrument_specs)->composing(),
+     "SYMBOL:TICK:LOT, repeatable (default BTC-USD:0.01:0.00000001) [MATCHD_INSTRUMENTS, comma-separated]")
+    ("io-threads", po::value(&cfg.server.io_threads)->default_value(1),
+     "I/O (network) threads")
+    ("max-connections", po::value(&cfg.server.max_connections)->default_value(10000),
+     "open connections at most; more are closed at accept")
+    ("queue-capacity", po::value(&cfg.server.inflight_budget)->default_value(8192),
+     "order commands in flight at most; beyond it orders get 503 overloaded")
+    ("rate-limit", po::value(&cfg.server.rate_limit_per_client)->default_value(0),
+     "orders per second per client_id; 0 disables the limit")
+    ("rate-burst", po::value(&cfg.server.rate_burst_per_client)->default_value(0),
+     "burst size of the per-client limit; 0 = the rate")
+    ("subscriber-buffer", po::value(&cfg.server.subscriber_buffer)->default_value(4096),
+     "frames queued per stream subscriber before it is closed as too slow (1008)")
+    ("idle-timeout", po::value<int>()->default_value(60), "seconds an idle HTTP connection is kept")
+    ("expected-orders", po::value(&cfg.expected_orders)->default_value(1 << 16),
+     "open orders per book to preallocate for")
+    ("ready-file", po::value(&cfg.ready_file),
+     "write HOST:PORT here once listening (for scripts and tests)")
+    ("log-level", po::value(&cfg.log_level)->default_value(env_or("MATCHD_LOG_LEVEL", "info")),
+     "trace, debug, info, warn, error [MATCHD_LOG_LEVEL]");
+  // clang-format on
+
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "matchd: " << e.what() << "\n\n" << desc << '\n';
+    return {std::nullopt, 2};
+  }
+  if (vm.count("help") != 0) {
+    std::cout << desc << '\n';
+    return {std::nullopt, 0};
+  }
+  if (!parse_listen(listen, cfg.server)) {
+    std::cerr << "matchd: --listen wants HOST:PORT, got '" << listen << "'\n";
+    return {std::nullopt, 2};
+  }
+  if (instrument_specs.empty()) {
+    std::string env = env_or("MATCHD_INSTRUMENTS", "BTC-USD:0.01:0.00000001");
+    std::size_t start = 0;
+    while (start <= env.size()) {
+      const auto comma = env.find(',', start);
+      instrument_specs.push_back(env.substr(start, comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  for (const std::string& spec : instrument_specs) {
+    auto ins = engine::instrument::parse_spec(spec);
+    if (!ins) {
+      std::cerr << "matchd: --instrument wants SYMBOL:TICK:LOT (e.g. BTC-USD:0.01:0.00000001), got '"
+                << spec << "'\n";
+      return {std::nullopt, 2};
+    }
+    for (const auto& existing : cfg.instruments) {
+      if (existing.symbol == ins->symbol) {
+        std::cerr << "matchd: instrument " << ins->symbol << " given twice\n";
+        return {std::nullopt, 2};
+      }
+    }
+    cfg.instruments.push_back(std::move(*ins));
+  }
+  if (cfg.server.io_threads == 0 || cfg.server.io_threads > 64) {
+    std::cerr << "matchd: --io-threads must be between 1 and 64\n";
+    return {std::nullopt, 2};
+  }
+  if (cfg.server.inflight_budget == 0) {
+    std::cerr << "matchd: --queue-capacity must be positive\n";
+    return {std::nullopt, 2};
+  }
+  if (cfg.server.rate_limit_per_client < 0 || cfg.server.rate_burst_per_client < 0) {
+    std::cerr << "matchd: --rate-limit and --rate-burst must not be negative\n";
+    return {std::nullopt, 2};
+  }
+  cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
+  return {std::move(cfg), 0};
+}
+
+}  // namespace matchd::app

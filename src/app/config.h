@@ -1,0 +1,28 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <matchd/engine/instrument.h>
+#include <matchd/gateway/server.h>
+
+namespace matchd::app {
+
+struct config {
+  gateway::server_options server;
+  std::vector<engine::instrument> instruments;
+  std::string ready_file;
+  std::string log_level = "info";
+  std::size_t expected_orders = 1 << 16;
+};
+
+// Parses argv; on --help or an error prints to stdout/stderr and returns the exit code
+// to end with. Environment variables (MATCHD_*) supply defaults that flags override.
+struct parse_outcome {
+  std::optional<config> cfg;
+  int exit_code = 0;
+};
+parse_outcome parse_command_line(int argc, char** argv);
+
+}  // namespace matchd::app

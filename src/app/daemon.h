@@ -1,0 +1,53 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <matchd/bus/messages.h>
+#include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/matching_engine.h>
+#include <matchd/gateway/server.h>
+#include <matchd/obs/metrics.h>
+#include <matchd/obs/order_flow_metrics.h>
+#include <matchd/publish/publish_stage.h>
+#include <matchd/sequencer/engine_stage.h>
+
+#include "config.h"
+
+namespace matchd::app {
+
+// Owns every stage and the queues between them, and starts and stops them in order:
+// consumers before producers on the way up, producers before consumers on the way down.
+//
+//   I/O threads --requests--> engine stage --batches--> publish stage --deliveries--> I/O
+//        \----------------------------- reads -------------^
+class daemon {
+ public:
+  explicit daemon(config cfg);
+  ~daemon();
+
+  // Starts the stages and the listener; returns the bound endpoint.
+  boost::asio::ip::tcp::endpoint start();
+  // Stops accepting, lets in-flight commands finish (bounded), then stops every stage.
+  void stop();
+
+ private:
+  struct io_queues {
+    std::unique_ptr<bus::spsc_queue<bus::engine_request>> to_engine;
+    std::unique_ptr<bus::spsc_queue<bus::read_query>> to_publish;
+    std::unique_ptr<bus::spsc_queue<bus::io_delivery>> deliveries;
+  };
+
+  config cfg_;
+  std::shared_ptr<obs::registry> registry_;
+  std::unique_ptr<obs::order_flow_metrics> order_flow_;
+  std::unique_ptr<engine::matching_engine> engine_;
+  std::vector<io_queues> io_queues_;
+  std::unique_ptr<bus::spsc_queue<bus::engine_batch*>> executed_;
+  std::unique_ptr<sequencer::engine_stage> engine_stage_;
+  std::unique_ptr<publish::publish_stage> publish_stage_;
+  std::unique_ptr<gateway::server> server_;
+  bool started_ = false;
+};
+
+}  // namespace matchd::app

@@ -1,0 +1,69 @@
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <matchd/obs/logger.h>
+
+#include "config.h"
+#include "daemon.h"
+
+namespace {
+
+// Written to a temporary name and renamed, so a reader never sees half of it.
+void write_ready_file(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content << '\n';
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = matchd::app::parse_command_line(argc, argv);
+  if (!parsed.cfg) return parsed.exit_code;
+  matchd::app::config cfg = std::move(*parsed.cfg);
+  if (!matchd::obs::set_log_level(cfg.log_level)) {
+    std::fprintf(stderr, "matchd: unknown --log-level %s\n", cfg.log_level.c_str());
+    return 2;
+  }
+  auto log = matchd::obs::logger("app");
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    log->warn("no database configured: running IN MEMORY, acknowledged orders are NOT durable");
+    matchd::app::daemon d(cfg);
+    const auto endpoint = d.start();
+    std::string symbols;
+    for (const auto& ins : cfg.instruments) {
+      symbols += (symbols.empty() ? "" : ",") + ins.symbol;
+    }
+    log->info("listening address={} port={} io_threads={} instruments={}",
+              endpoint.address().to_string(), endpoint.port(), cfg.server.io_threads, symbols);
+    if (!cfg.ready_file.empty()) {
+      const std::string host = endpoint.address().is_v6()
+                                   ? "[" + endpoint.address().to_string() + "]"
+                                   : endpoint.address().to_string();
+      write_ready_file(cfg.ready_file, host + ":" + std::to_string(endpoint.port()));
+    }
+
+    boost::asio::io_context signals_ioc;
+    boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+      log->info("signal {} received, shutting down", sig);
+    });
+    signals_ioc.run();
+    d.stop();
+    log->info("stopped cleanly");
+  } catch (const std::exception& e) {
+    log->critical("fatal: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

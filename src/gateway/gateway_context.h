@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include <matchd/gateway/server.h>
+
+#include "gateway_probe.h"
+
+namespace matchd::gateway {
+
+// State shared by every I/O thread: configuration and a few atomics. Nothing here is
+// locked; what each thread owns alone lives in io_thread.
+struct gateway_context {
+  server_options options;
+  std::vector<engine::instrument> instruments;
+  pipeline_hooks hooks;
+  obs::registry& registry;
+  obs::order_flow_metrics& order_flow;
+  gateway_probe probe;
+  std::atomic<std::size_t> inflight{0};
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopping{false};
+
+  gateway_context(server_options o, std::vector<engine::instrument> ins, pipeline_hooks h,
+                  obs::registry& r, obs::order_flow_metrics& flow)
+      : options(std::move(o)),
+        instruments(std::move(ins)),
+        hooks(std::move(h)),
+        registry(r),
+        order_flow(flow),
+        probe(r) {}
+
+  std::optional<engine::instrument_id> find_instrument(std::string_view symbol) const {
+    for (std::size_t i = 0; i < instruments.size(); ++i) {
+      if (instruments[i].symbol == symbol) return static_cast<engine::instrument_id>(i);
+    }
+    return std::nullopt;
+  }
+};
+
+}  // namespace matchd::gateway

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+
+#include <matchd/obs/metrics.h>
+
+namespace matchd::gateway {
+
+// The gateway's metrics: connections and the answers it gives without the engine.
+class gateway_probe {
+ public:
+  explicit gateway_probe(obs::registry& r)
+      : connections_(prometheus::BuildGauge()
+                         .Name("gateway_connections")
+                         .Help("Open client connections (HTTP, WebSocket, SSE)")
+                         .Register(r)
+                         .Add({})),
+        refused_(prometheus::BuildCounter()
+                     .Name("gateway_connections_refused_total")
+                     .Help("Connections closed at accept because of the connection limit")
+                     .Register(r)
+                     .Add({})),
+        responses_(prometheus::BuildCounter()
+                       .Name("http_responses_total")
+                       .Help("HTTP responses by status class")
+                       .Register(r)),
+        inflight_(prometheus::BuildGauge()
+                      .Name("gateway_inflight_commands")
+                      .Help("Order commands admitted and not yet answered")
+                      .Register(r)
+                      .Add({})) {
+    for (const char* c : {"2xx", "4xx", "5xx"}) by_class_.push_back(&responses_.Add({{"code", c}}));
+  }
+
+  void connection_opened() { connections_.Increment(); }
+  void connection_closed() { connections_.Decrement(); }
+  void connection_refused() { refused_.Increment(); }
+  void responded(int status) {
+    by_class_[status >= 500 ? 2 : status >= 400 ? 1 : 0]->Increment();
+  }
+  void set_inflight(double n) { inflight_.Set(n); }
+
+ private:
+  prometheus::Gauge& connections_;
+  prometheus::Counter& refused_;
+  prometheus::Family<prometheus::Counter>& responses_;
+  std::vector<prometheus::Counter*> by_class_;
+  prometheus::Gauge& inflight_;
+};
+
+}  // namespace matchd::gateway

@@ -1,0 +1,360 @@
+#include "http_session.h"
+
+#include <charconv>
+
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <matchd/codec/json_writer.h>
+#include <matchd/codec/order_request.h>
+#include <matchd/obs/logger.h>
+
+#include "order_entry.h"
+#include "query_string.h"
+#include "websocket_session.h"
+
+namespace matchd::gateway {
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+bool is_json(std::string_view content_type) {
+  // "application/json" with optional parameters such as "; charset=utf-8".
+  const auto semicolon = content_type.find(';');
+  std::string_view media = content_type.substr(0, semicolon);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return beast::iequals(media, kJson);
+}
+
+}  // namespace
+
+http_session::http_session(beast::tcp_stream&& stream, io_thread& io)
+    : stream_(std::move(stream)), io_(io) {
+  io_.ctx().connections.fetch_add(1, std::memory_order_relaxed);
+  io_.ctx().probe.connection_opened();
+}
+
+http_session::~http_session() {
+  if (token_ != 0) {
+    io_.unregister_session(token_);
+    if (sse_) {
+      bus::read_query q;
+      q.kind = bus::query_kind::drop_subscriber;
+      q.reply = {io_.index(), token_};
+      q.instrument = sse_instrument_;
+      (void)io_.query(q);
+    }
+  }
+  io_.ctx().connections.fetch_sub(1, std::memory_order_relaxed);
+  io_.ctx().probe.connection_closed();
+}
+
+void http_session::run() {
+  token_ = io_.register_session(weak_from_this());
+  do_read();
+}
+
+void http_session::shutdown() { close(); }
+
+void http_session::close() {
+  awaiting_delivery_.reset();
+  if (closed_) return;
+  closed_ = true;
+  beast::error_code ec;
+  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  stream_.close();
+}
+
+void http_session::do_read() {
+  if (closed_) return;
+  parser_.emplace();
+  parser_->body_limit(io_.ctx().options.body_limit);
+  parser_->header_limit(static_cast<std::uint32_t>(io_.ctx().options.header_limit));
+  stream_.expires_after(io_.ctx().options.idle_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::body_limit) {
+    keep_alive_ = false;
+    reply_error(codec::make_error(codec::api_errc::body_too_large,
+                                  "request body exceeds " +
+                                      std::to_string(io_.ctx().options.body_limit) + " bytes"));
+    return;
+  }
+  if (ec == http::error::header_limit) {
+    keep_alive_ = false;
+    reply(431, codec::error_body({431, "headers_too_large", "request headers are too large"}));
+    return;
+  }
+  if (ec) return close();  // end of stream, timeout, reset or a malformed request line
+
+  request& req = parser_->get();
+  version_ = req.version();
+  keep_alive_ = req.keep_alive();
+  if (beast::websocket::is_upgrade(req)) {
+    if (split_target(req.target()).first == "/stream") {
+      stream_.expires_never();
+      std::make_shared<websocket_session>(std::move(stream_), io_)->run(parser_->release());
+      closed_ = true;  // the socket now belongs to the websocket session
+      return;
+    }
+  }
+  handle(req);
+}
+
+void http_session::handle(request& req) {
+  const auto [path, query] = split_target(req.target());
+  route(req, path, query);
+}
+
+void http_session::route(request& req, std::string_view path, std::string_view query) {
+  gateway_context& ctx = io_.ctx();
+  const http::verb method = req.method();
+  auto method_not_allowed = [&](std::string_view allowed) {
+    reply_error(codec::make_error(codec::api_errc::method_not_allowed,
+                                  std::string(req.method_string()) + " is not allowed on " +
+                                      std::string(path) + "; allowed: " + std::string(allowed)));
+  };
+  auto query_instrument = [&](const query_params& params) -> std::optional<engine::instrument_id> {
+    const auto symbol = params.get("instrument");
+    if (!symbol) {
+      reply_error(codec::make_error(codec::api_errc::invalid_parameter,
+                                    "query parameter instrument is required"));
+      return std::nullopt;
+    }
+    const auto ins = ctx.find_instrument(*symbol);
+    if (!ins) {
+      reply_error(codec::make_error(codec::api_errc::unknown_instrument,
+                                    "unknown instrument " + std::string(*symbol)));
+    }
+    return ins;
+  };
+  auto send_query = [&](const bus::read_query& q) {
+    if (!io_.query(q)) {
+      reply_error(codec::make_error(codec::api_errc::overloaded, "too many reads in flight"), 1);
+      return;
+    }
+    awaiting_delivery_ = shared_from_this();
+  };
+
+  if (path == "/orders") {
+    if (method != http::verb::post) return method_not_allowed("POST");
+    if (!is_json(req[http::field::content_type])) {
+      return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
+                                           "Content-Type must be application/json"));
+    }
+    auto refused = submit_place(io_, token_, req.body(), req["Idempotency-Key"]);
+    if (refused) return reply_error(refused->error, refused->retry_after);
+    awaiting_delivery_ = shared_from_this();
+    return;
+  }
+  if (path.starts_with("/orders/")) {
+    std::string_view rest = path.substr(8);
+    const bool cancel_suffix = rest.ends_with("/cancel");
+    if (cancel_suffix) rest.remove_suffix(7);
+    if (rest.empty() || rest.find('/') != std::string_view::npos) {
+      return reply_error(codec::make_error(codec::api_errc::not_found, "no such path"));
+    }
+    const std::string id = percent_decode(rest);
+    if (cancel_suffix) {
+      if (method != http::verb::post) return method_not_allowed("POST");
+    } else if (method == http::verb::get) {
+      if (!codec::valid_id(id)) {
+        return reply_error(
+            codec::make_error(codec::api_errc::order_not_found, "no order with id " + id));
+      }
+      bus::read_query q;
+      q.kind = bus::query_kind::get_order;
+      q.reply = {io_.index(), token_};
+      q.id = engine::order_id::from(id);
+      return send_query(q);
+    } else if (method != http::verb::delete_) {
+      return method_not_allowed("GET, DELETE");
+    }
+    auto refused = submit_cancel(io_, token_, id);
+    if (refused) return reply_error(refused->error, refused->retry_after);
+    awaiting_delivery_ = shared_from_this();
+    return;
+  }
+  if (path == "/orderbook" || path == "/trades") {
+    if (method != http::verb::get) return method_not_allowed("GET");
+    const query_params params(query);
+    const auto ins = query_instrument(params);
+    if (!ins) return;
+    const bool book = path == "/orderbook";
+    std::uint32_t limit = 0;
+    if (auto e = codec::parse_count_parameter(book ? "levels" : "limit",
+                                              params.get(book ? "levels" : "limit"),
+                                              book ? 20 : 50, 1000, limit)) {
+      return reply_error(*e);
+    }
+    bus::read_query q;
+    q.kind = book ? bus::query_kind::get_orderbook : bus::query_kind::get_trades;
+    q.reply = {io_.index(), token_};
+    q.instrument = *ins;
+    q.limit = limit;
+    return send_query(q);
+  }
+  if (path == "/stream/sse") {
+    if (method != http::verb::get) return method_not_allowed("GET");
+    const query_params params(query);
+    const auto ins = query_instrument(params);
+    if (!ins) return;
+    std::uint8_t channels = 0;
+    const std::string_view list = params.get("channels").value_or("trades,orderbook_deltas,orders");
+    for (std::string_view name : split(list, ',')) {
+      const std::uint8_t c = channel_from_name(name);
+      if (c == 0) {
+        return reply_error(codec::make_error(codec::api_errc::invalid_parameter,
+                                             "unknown channel " + std::string(name)));
+      }
+      channels |= c;
+    }
+    return start_sse(*ins, channels);
+  }
+  if (path == "/stream") {
+    return reply(426, codec::error_body({426, "upgrade_required",
+                                         "GET /stream is a WebSocket endpoint"}));
+  }
+  if (path == "/healthz") {
+    if (method != http::verb::get) return method_not_allowed("GET");
+    return reply(200, R"({"status":"ok"})");
+  }
+  if (path == "/readyz") {
+    if (method != http::verb::get) return method_not_allowed("GET");
+    const std::string reason = ctx.hooks.not_ready_reason ? ctx.hooks.not_ready_reason() : "";
+    if (reason.empty()) return reply(200, R"({"status":"ready"})");
+    std::string body = R"({"status":"not_ready","reason":)";
+    codec::append_json_string(body, reason);
+    body += '}';
+    return reply(503, std::move(body), 1);
+  }
+  if (path == "/metrics") {
+    if (method != http::verb::get) return method_not_allowed("GET");
+    ctx.probe.set_inflight(static_cast<double>(ctx.inflight.load(std::memory_order_relaxed)));
+    if (ctx.hooks.before_scrape) ctx.hooks.before_scrape();
+    return reply(200, obs::serialize(ctx.registry), 0, false,
+                 "text/plain; version=0.0.4; charset=utf-8");
+  }
+  if (path == "/admin/snapshots") {
+    if (method != http::verb::post) return method_not_allowed("POST");
+    if (!req.body().empty() && !is_json(req[http::field::content_type])) {
+      return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
+                                           "Content-Type must be application/json"));
+    }
+    const auto symbol = json_string_field(req.body(), "instrument");
+    if (!symbol) {
+      return reply_error(codec::make_error(codec::api_errc::missing_field,
+                                           "instrument is required"));
+    }
+    const auto ins = ctx.find_instrument(*symbol);
+    if (!ins) {
+      return reply_error(codec::make_error(codec::api_errc::unknown_instrument,
+                                           "unknown instrument " + *symbol));
+    }
+    if (!ctx.hooks.take_snapshot) {
+      return reply_error(codec::make_error(codec::api_errc::not_ready,
+                                           "snapshots need a database (--db)"),
+                         0);
+    }
+    auto [status, body] = ctx.hooks.take_snapshot(*ins);
+    return reply(status, std::move(body));
+  }
+  reply_error(codec::make_error(codec::api_errc::not_found, "no such path: " + std::string(path)));
+}
+
+void http_session::on_delivery(bus::io_delivery&& d) {
+  if (sse_) {
+    if (d.what != bus::io_delivery::kind::stream || !d.body) return;
+    if (sse_queue_.size() >= io_.ctx().options.subscriber_buffer) {
+      obs::logger("gateway")->warn("sse subscriber too slow, closing token={}", token_);
+      return close();
+    }
+    sse_queue_.push_back(std::move(d.body));
+    if (!sse_writing_) sse_write_next();
+    return;
+  }
+  if (!awaiting_delivery_ || d.what != bus::io_delivery::kind::response) return;
+  const auto self = std::move(awaiting_delivery_);
+  reply(d.status, d.body ? std::string(*d.body) : std::string{}, d.status == 503 ? 1 : 0,
+        d.replayed);
+}
+
+void http_session::reply_error(const codec::api_error& e, int retry_after) {
+  reply(e.status, codec::error_body(e), retry_after);
+}
+
+void http_session::reply(int status, std::string body, int retry_after, bool replayed,
+                         std::string_view content_type) {
+  if (closed_) return;
+  io_.ctx().probe.responded(status);
+  response_ = std::make_shared<response>(static_cast<http::status>(status), version_);
+  response_->set(http::field::server, "matchd");
+  response_->set(http::field::content_type, content_type);
+  if (retry_after > 0 || status == 429 || status == 503) {
+    response_->set(http::field::retry_after, std::to_string(std::max(retry_after, 1)));
+  }
+  if (replayed) response_->set("Idempotent-Replayed", "true");
+  if (status == 405) {
+    // Allow is best effort: the message carries the exact list.
+    response_->set(http::field::allow, "GET, POST, DELETE");
+  }
+  response_->keep_alive(keep_alive_);
+  response_->body() = std::move(body);
+  response_->prepare_payload();
+  const bool close_after = !keep_alive_;
+  http::async_write(stream_, *response_,
+                    [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                      self->on_write(ec, close_after);
+                    });
+}
+
+void http_session::on_write(beast::error_code ec, bool close_after) {
+  response_.reset();
+  if (ec || close_after) return close();
+  do_read();
+}
+
+void http_session::start_sse(engine::instrument_id ins, std::uint8_t channels) {
+  sse_ = true;
+  sse_instrument_ = ins;
+  stream_.expires_never();
+  io_.ctx().probe.responded(200);
+  auto head = std::make_shared<const std::string>(
+      "HTTP/1.1 200 OK\r\nServer: matchd\r\nContent-Type: text/event-stream\r\n"
+      "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n");
+  sse_queue_.push_back(std::move(head));
+  sse_write_next();
+  bus::read_query q;
+  q.kind = bus::query_kind::subscribe;
+  q.reply = {io_.index(), token_};
+  q.instrument = ins;
+  q.channels = channels;
+  q.server_sent_events = true;
+  if (!io_.query(q)) close();
+  // Notice a client hanging up: any read completion (EOF or data) ends the stream.
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(512),
+                          [self = shared_from_this()](beast::error_code, std::size_t) {
+                            self->close();
+                          });
+}
+
+void http_session::sse_write_next() {
+  if (closed_ || sse_queue_.empty()) {
+    sse_writing_ = false;
+    return;
+  }
+  sse_writing_ = true;
+  auto frame = sse_queue_.front();
+  boost::asio::async_write(stream_, boost::asio::buffer(*frame),
+                           [self = shared_from_this(), frame](beast::error_code ec, std::size_t) {
+                             if (ec) return self->close();
+                             self->sse_queue_.pop_front();
+                             self->sse_write_next();
+                           });
+}
+
+}  // namespace matchd::gateway

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <matchd/codec/errors.h>
+
+#include "io_thread.h"
+
+namespace matchd::gateway {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// One HTTP/1.1 connection. Requests are handled one at a time: the next is read only
+// after the previous response is written, so pipelined requests are answered in order.
+// A GET /stream upgrade hands the socket to a websocket_session; GET /stream/sse turns
+// this session into an event stream.
+class http_session : public session_base, public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(beast::tcp_stream&& stream, io_thread& io);
+  ~http_session() override;
+
+  void run();
+  void on_delivery(bus::io_delivery&& d) override;
+  void shutdown() override;
+
+ private:
+  using request = http::request<http::string_body>;
+  using response = http::response<http::string_body>;
+
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void handle(request& req);
+  void route(request& req, std::string_view path, std::string_view query);
+  void reply(int status, std::string body, int retry_after = 0, bool replayed = false,
+             std::string_view content_type = "application/json");
+  void reply_error(const codec::api_error& e, int retry_after = 0);
+  void on_write(beast::error_code ec, bool close);
+  void close();
+
+  void start_sse(engine::instrument_id ins, std::uint8_t channels);
+  void sse_write_next();
+
+  beast::tcp_stream stream_;
+  io_thread& io_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<response> response_;
+  std::uint64_t token_ = 0;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  // While an answer is on its way nothing else holds the session: it holds itself.
+  std::shared_ptr<http_session> awaiting_delivery_;
+  bool closed_ = false;
+
+  // SSE mode
+  bool sse_ = false;
+  engine::instrument_id sse_instrument_ = 0;
+  std::deque<std::shared_ptr<const std::string>> sse_queue_;
+  bool sse_writing_ = false;
+};
+
+}  // namespace matchd::gateway

@@ -1,0 +1,106 @@
+#include "io_thread.h"
+
+#include <boost/asio/post.hpp>
+
+#include <matchd/obs/logger.h>
+
+namespace matchd::gateway {
+
+io_thread::io_thread(std::uint32_t index, gateway_context& ctx, io_thread_links links)
+    : index_(index),
+      ctx_(ctx),
+      links_(links),
+      limiter_(ctx.options.rate_limit_per_client, ctx.options.rate_burst_per_client),
+      random_(std::random_device{}()) {
+  // Tokens carry the thread index in their top bits only for readability in logs.
+  next_token_ = (static_cast<std::uint64_t>(index) << 48) + 1;
+}
+
+io_thread::~io_thread() { stop_and_join(); }
+
+void io_thread::start() {
+  work_.emplace(ioc_.get_executor());
+  thread_ = std::thread([this] {
+    try {
+      ioc_.run();
+    } catch (const std::exception& e) {
+      obs::logger("gateway")->critical("io thread {} died: {}", index_, e.what());
+      throw;
+    }
+  });
+}
+
+void io_thread::stop_and_join() {
+  if (!thread_.joinable()) return;
+  boost::asio::post(ioc_, [this] {
+    // Sessions close themselves; copy first since closing unregisters.
+    std::vector<std::shared_ptr<session_base>> live;
+    for (auto& [token, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    for (auto& s : live) s->shutdown();
+    work_.reset();
+  });
+  thread_.join();
+}
+
+std::uint64_t io_thread::register_session(std::weak_ptr<session_base> s) {
+  const std::uint64_t token = next_token_++;
+  sessions_.emplace(token, std::move(s));
+  return token;
+}
+
+void io_thread::unregister_session(std::uint64_t token) { sessions_.erase(token); }
+
+bool io_thread::submit(bus::engine_request&& r) {
+  if (!links_.to_engine->try_push(std::move(r))) return false;
+  ctx_.hooks.notify_engine();
+  return true;
+}
+
+bool io_thread::query(const bus::read_query& q) {
+  if (!links_.to_publish->try_push(q)) return false;
+  ctx_.hooks.notify_publish();
+  return true;
+}
+
+void io_thread::wake() {
+  if (!drain_scheduled_.exchange(true)) {
+    boost::asio::post(ioc_, [this] { drain(); });
+  }
+}
+
+void io_thread::drain() {
+  // Cleared before draining: a wake racing with this drain schedules another one.
+  drain_scheduled_.store(false);
+  while (bus::io_delivery* d = links_.deliveries->front()) {
+    if (d->ends_command) ctx_.inflight.fetch_sub(1, std::memory_order_relaxed);
+    if (const auto it = sessions_.find(d->token); it != sessions_.end()) {
+      if (auto s = it->second.lock()) s->on_delivery(std::move(*d));
+    }
+    links_.deliveries->pop();
+  }
+}
+
+std::string io_thread::make_order_id() {
+  // RFC 4122 version 4 UUID.
+  std::uint64_t hi = random_();
+  std::uint64_t lo = random_();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 15; i >= 0; --i) {
+    out += kHex[(hi >> (i * 4)) & 0xf];
+    if (i == 8 || i == 4) out += '-';
+  }
+  out += '-';
+  for (int i = 15; i >= 0; --i) {
+    out += kHex[(lo >> (i * 4)) & 0xf];
+    if (i == 12) out += '-';
+  }
+  return out;
+}
+
+}  // namespace matchd::gateway

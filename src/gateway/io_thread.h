@@ -1,0 +1,76 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <matchd/gateway/server.h>
+
+#include "gateway_context.h"
+#include "rate_limiter.h"
+
+namespace matchd::gateway {
+
+// A connection that can receive deliveries from the publish stage.
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  // Runs on the session's own I/O thread.
+  virtual void on_delivery(bus::io_delivery&& d) = 0;
+  // Server shutdown: close now.
+  virtual void shutdown() = 0;
+};
+
+// One reactor thread and everything it owns alone: its sessions, its rate limiter and the
+// producer side of its queues to the engine and publish stages. Only `wake` is called
+// from another thread (the publish thread).
+class io_thread {
+ public:
+  io_thread(std::uint32_t index, gateway_context& ctx, io_thread_links links);
+  ~io_thread();
+
+  void start();
+  void stop_and_join();
+
+  boost::asio::io_context& context() { return ioc_; }
+  std::uint32_t index() const { return index_; }
+  gateway_context& ctx() { return ctx_; }
+  rate_limiter& limiter() { return limiter_; }
+
+  std::uint64_t register_session(std::weak_ptr<session_base> s);
+  void unregister_session(std::uint64_t token);
+
+  // Order path: false when the queue is full (the caller answers 503).
+  bool submit(bus::engine_request&& r);
+  bool query(const bus::read_query& q);
+
+  // Any thread: make this thread drain its deliveries soon.
+  void wake();
+
+  std::string make_order_id();
+
+ private:
+  void drain();
+
+  std::uint32_t index_;
+  gateway_context& ctx_;
+  io_thread_links links_;
+  boost::asio::io_context ioc_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::atomic<bool> drain_scheduled_{false};
+  boost::unordered_flat_map<std::uint64_t, std::weak_ptr<session_base>> sessions_;
+  std::uint64_t next_token_ = 1;
+  rate_limiter limiter_;
+  std::mt19937_64 random_;
+};
+
+}  // namespace matchd::gateway

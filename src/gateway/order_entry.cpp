@@ -1,0 +1,96 @@
+#include "order_entry.h"
+
+#include <chrono>
+
+#include <matchd/codec/order_request.h>
+
+namespace matchd::gateway {
+
+namespace {
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+engine::timestamp_us wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+immediate_answer overloaded() {
+  return {codec::make_error(codec::api_errc::overloaded,
+                            "too many orders in flight; retry shortly"),
+          1};
+}
+
+// Takes an in-flight slot and queues the request; gives the slot back if it cannot.
+std::optional<immediate_answer> admit(io_thread& io, bus::engine_request&& r) {
+  gateway_context& ctx = io.ctx();
+  if (ctx.inflight.fetch_add(1, std::memory_order_relaxed) >= ctx.options.inflight_budget) {
+    ctx.inflight.fetch_sub(1, std::memory_order_relaxed);
+    return overloaded();
+  }
+  if (!io.submit(std::move(r))) {
+    ctx.inflight.fetch_sub(1, std::memory_order_relaxed);
+    return overloaded();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<immediate_answer> submit_place(io_thread& io, std::uint64_t token,
+                                             std::string_view body,
+                                             std::string_view header_idempotency_key) {
+  gateway_context& ctx = io.ctx();
+  ctx.order_flow.received();
+  codec::order_request parsed;
+  if (auto error = codec::parse_order_request(body, header_idempotency_key, ctx.instruments,
+                                              parsed)) {
+    ctx.order_flow.rejected(error->code);
+    return immediate_answer{std::move(*error)};
+  }
+  const std::int64_t now_ns = steady_ns();
+  if (const int wait = io.limiter().admit(parsed.command.client.view(), now_ns); wait > 0) {
+    ctx.order_flow.rejected("rate_limited");
+    return immediate_answer{
+        codec::make_error(codec::api_errc::rate_limited,
+                          "client " + std::string(parsed.command.client.view()) +
+                              " is over its order rate"),
+        wait};
+  }
+
+  bus::engine_request r;
+  r.kind = bus::request_kind::place;
+  r.reply = {io.index(), token};
+  r.received_ns = now_ns;
+  r.place = parsed.command;
+  if (!parsed.has_order_id) r.place.id = engine::order_id::from(io.make_order_id());
+  r.place.received_at = wall_us();
+  r.idempotency = parsed.idempotency;
+  r.fingerprint = parsed.fingerprint;
+  auto refused = admit(io, std::move(r));
+  if (refused) ctx.order_flow.rejected(refused->error.code);
+  return refused;
+}
+
+std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token,
+                                              std::string_view order_id) {
+  if (!codec::valid_id(order_id)) {
+    // An id that cannot exist is simply unknown.
+    return immediate_answer{codec::make_error(
+        codec::api_errc::order_not_found, "no order with id " + std::string(order_id))};
+  }
+  bus::engine_request r;
+  r.kind = bus::request_kind::cancel;
+  r.reply = {io.index(), token};
+  r.received_ns = steady_ns();
+  r.cancel.id = engine::order_id::from(order_id);
+  r.cancel.received_at = wall_us();
+  return admit(io, std::move(r));
+}
+
+}  // namespace matchd::gateway

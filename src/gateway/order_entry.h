@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include <matchd/codec/errors.h>
+
+#include "io_thread.h"
+
+namespace matchd::gateway {
+
+// An answer the gateway gives by itself, without the engine.
+struct immediate_answer {
+  codec::api_error error;
+  int retry_after = 0;  // seconds, for 429 and 503
+};
+
+// Validates, rate-limits and admits an order placement, then queues it for the engine
+// with `token` as the reply address. nullopt: queued, the answer will be delivered.
+std::optional<immediate_answer> submit_place(io_thread& io, std::uint64_t token,
+                                             std::string_view body,
+                                             std::string_view header_idempotency_key);
+
+std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token,
+                                              std::string_view order_id);
+
+}  // namespace matchd::gateway

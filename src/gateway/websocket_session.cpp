@@ -1,0 +1,259 @@
+#include "websocket_session.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include <matchd/codec/json_writer.h>
+#include <matchd/obs/logger.h>
+
+#include "order_entry.h"
+#include "query_string.h"
+
+namespace matchd::gateway {
+
+namespace {
+constexpr std::size_t kMaxReqIdLength = 128;
+}
+
+websocket_session::websocket_session(beast::tcp_stream&& stream, io_thread& io)
+    : ws_(std::move(stream)), io_(io), close_timer_(io.context()) {
+  io_.ctx().connections.fetch_add(1, std::memory_order_relaxed);
+  io_.ctx().probe.connection_opened();
+}
+
+websocket_session::~websocket_session() {
+  if (token_ != 0) {
+    io_.unregister_session(token_);
+    for (engine::instrument_id ins : subscribed_) {
+      bus::read_query q;
+      q.kind = bus::query_kind::drop_subscriber;
+      q.reply = {io_.index(), token_};
+      q.instrument = ins;
+      (void)io_.query(q);
+    }
+  }
+  io_.ctx().connections.fetch_sub(1, std::memory_order_relaxed);
+  io_.ctx().probe.connection_closed();
+}
+
+void websocket_session::run(beast::http::request<beast::http::string_body> upgrade) {
+  token_ = io_.register_session(weak_from_this());
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.read_message_max(io_.ctx().options.body_limit);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "matchd"); }));
+  ws_.async_accept(upgrade, beast::bind_front_handler(&websocket_session::on_accept,
+                                                      shared_from_this()));
+}
+
+void websocket_session::on_accept(beast::error_code ec) {
+  if (ec) return hard_close();
+  do_read();
+}
+
+void websocket_session::shutdown() {
+  if (closing_) return;
+  closing_ = true;
+  queue_.clear();
+  if (!writing_) {
+    ws_.async_close(websocket::close_code::going_away,
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+  close_timer_.expires_after(std::chrono::seconds(1));
+  close_timer_.async_wait([self = shared_from_this()](beast::error_code) { self->hard_close(); });
+}
+
+void websocket_session::hard_close() {
+  beast::error_code ec;
+  beast::get_lowest_layer(ws_).socket().close(ec);
+}
+
+void websocket_session::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
+                                                    shared_from_this()));
+}
+
+void websocket_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) return;  // closed by the peer, timed out, or too large: the session ends
+  const auto data = buffer_.cdata();
+  handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  buffer_.consume(buffer_.size());
+  if (!closing_) do_read();
+}
+
+void websocket_session::handle(std::string_view text) {
+  const auto msg = nlohmann::json::parse(text, nullptr, false);
+  if (msg.is_discarded() || !msg.is_object()) {
+    return send_error("error", "null",
+                      codec::make_error(codec::api_errc::malformed_json,
+                                        "messages must be JSON objects"));
+  }
+  std::string req_id = "null";
+  if (const auto it = msg.find("req_id"); it != msg.end()) {
+    if (!it->is_string() && !it->is_number_integer()) {
+      return send_error("error", "null",
+                        codec::make_error(codec::api_errc::invalid_field_type,
+                                          "req_id must be a string or an integer"));
+    }
+    req_id = it->dump();
+    if (req_id.size() > kMaxReqIdLength) {
+      return send_error("error", "null",
+                        codec::make_error(codec::api_errc::invalid_parameter, "req_id is too long"));
+    }
+  }
+  const auto op_it = msg.find("op");
+  if (op_it == msg.end() || !op_it->is_string()) {
+    return send_error("error", req_id,
+                      codec::make_error(codec::api_errc::missing_field, "op is required"));
+  }
+  const std::string op = op_it->get<std::string>();
+
+  if (op == "subscribe" || op == "unsubscribe") {
+    const auto ins_it = msg.find("instrument");
+    if (ins_it == msg.end() || !ins_it->is_string()) {
+      return send_error("error", req_id,
+                        codec::make_error(codec::api_errc::missing_field, "instrument is required"));
+    }
+    const auto ins = io_.ctx().find_instrument(ins_it->get<std::string>());
+    if (!ins) {
+      return send_error("error", req_id,
+                        codec::make_error(codec::api_errc::unknown_instrument,
+                                          "unknown instrument " + ins_it->get<std::string>()));
+    }
+    std::uint8_t channels = 0;
+    const auto ch_it = msg.find("channels");
+    if (ch_it == msg.end() || !ch_it->is_array() || ch_it->empty()) {
+      return send_error("error", req_id,
+                        codec::make_error(codec::api_errc::missing_field,
+                                          "channels must be a non-empty array"));
+    }
+    for (const auto& c : *ch_it) {
+      const std::uint8_t bit = c.is_string() ? channel_from_name(c.get<std::string>()) : 0;
+      if (bit == 0) {
+        return send_error("error", req_id,
+                          codec::make_error(codec::api_errc::invalid_parameter,
+                                            "unknown channel " + c.dump()));
+      }
+      channels |= bit;
+    }
+    bus::read_query q;
+    q.kind = op == "subscribe" ? bus::query_kind::subscribe : bus::query_kind::unsubscribe;
+    q.reply = {io_.index(), token_};
+    q.instrument = *ins;
+    q.channels = channels;
+    if (!io_.query(q)) {
+      return send_error("error", req_id,
+                        codec::make_error(codec::api_errc::overloaded, "try again shortly"), 1);
+    }
+    if (op == "subscribe" &&
+        std::find(subscribed_.begin(), subscribed_.end(), *ins) == subscribed_.end()) {
+      subscribed_.push_back(*ins);
+    }
+    return;
+  }
+  if (op == "place") {
+    auto refused = submit_place(io_, token_, text, {});
+    if (refused) return send_error("place", req_id, refused->error, refused->retry_after);
+    pending_.push_back({"place", std::move(req_id)});
+    return;
+  }
+  if (op == "cancel") {
+    const auto id_it = msg.find("order_id");
+    if (id_it == msg.end() || !id_it->is_string()) {
+      return send_error("cancel", req_id,
+                        codec::make_error(codec::api_errc::missing_field, "order_id is required"));
+    }
+    auto refused = submit_cancel(io_, token_, id_it->get<std::string>());
+    if (refused) return send_error("cancel", req_id, refused->error, refused->retry_after);
+    pending_.push_back({"cancel", std::move(req_id)});
+    return;
+  }
+  send_error("error", req_id,
+             codec::make_error(codec::api_errc::invalid_parameter, "unknown op " + op));
+}
+
+void websocket_session::on_delivery(bus::io_delivery&& d) {
+  if (d.what == bus::io_delivery::kind::stream) {
+    if (d.body) send(std::move(d.body));
+    return;
+  }
+  // Answers come back in the order the commands were queued.
+  if (pending_.empty() || !d.body) return;
+  pending_reply p = std::move(pending_.front());
+  pending_.pop_front();
+  std::string frame = "{\"type\":\"" + p.type + "\",\"req_id\":" + p.req_id +
+                      ",\"status\":" + std::to_string(d.status);
+  if (d.replayed) frame += ",\"replayed\":true";
+  if (d.status >= 200 && d.status < 300) {
+    frame += ",\"data\":";
+    frame += *d.body;
+    frame += '}';
+  } else {
+    // The error body is an object: splice its members ("error", maybe "order") in.
+    frame += ',';
+    frame.append(*d.body, 1);
+  }
+  send(std::make_shared<const std::string>(std::move(frame)));
+}
+
+void websocket_session::send_error(std::string_view type, const std::string& req_id,
+                                   const codec::api_error& e, int retry_after) {
+  std::string frame = "{\"type\":\"";
+  frame += type;
+  frame += "\",\"req_id\":" + req_id + ",\"status\":" + std::to_string(e.status);
+  if (retry_after > 0) frame += ",\"retry_after\":" + std::to_string(retry_after);
+  frame += ',';
+  frame.append(codec::error_body(e), 1);
+  send(std::make_shared<const std::string>(std::move(frame)));
+}
+
+void websocket_session::send(std::shared_ptr<const std::string> frame) {
+  if (closing_) return;
+  if (queue_.size() >= io_.ctx().options.subscriber_buffer) return close_slow();
+  queue_.push_back(std::move(frame));
+  if (!writing_) write_next();
+}
+
+void websocket_session::write_next() {
+  if (queue_.empty()) {
+    writing_ = false;
+    if (close_after_write_) {
+      close_after_write_ = false;
+      ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),
+                      [self = shared_from_this()](beast::error_code) {});
+    }
+    return;
+  }
+  writing_ = true;
+  ws_.text(true);
+  auto frame = queue_.front();
+  ws_.async_write(boost::asio::buffer(*frame),
+                  [self = shared_from_this(), frame](beast::error_code ec, std::size_t) {
+                    if (ec) return self->hard_close();
+                    if (!self->queue_.empty()) self->queue_.pop_front();
+                    self->write_next();
+                  });
+}
+
+void websocket_session::close_slow() {
+  if (closing_) return;
+  closing_ = true;
+  obs::logger("gateway")->warn("websocket subscriber too slow, closing with 1008 token={}",
+                               token_);
+  queue_.clear();
+  if (writing_) {
+    // One write at a time: close right after the write in flight, and give up on the
+    // peer entirely if that write does not finish soon.
+    close_after_write_ = true;
+  } else {
+    ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+  close_timer_.expires_after(std::chrono::seconds(5));
+  close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec) self->hard_close();
+  });
+}
+
+}  // namespace matchd::gateway

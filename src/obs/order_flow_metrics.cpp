@@ -1,0 +1,35 @@
+#include <matchd/obs/order_flow_metrics.h>
+
+#include <string>
+
+namespace matchd::obs {
+
+order_flow_metrics::order_flow_metrics(registry& r)
+    : received_(prometheus::BuildCounter()
+                    .Name("orders_received_total")
+                    .Help("Order placements received over REST, WebSocket and the feed")
+                    .Register(r)
+                    .Add({})),
+      rejected_family_(prometheus::BuildCounter()
+                           .Name("orders_rejected_total")
+                           .Help("Order placements refused, by reason (error code)")
+                           .Register(r)),
+      rejected_total_(rejected_family_.Add({{"reason", "any"}})),
+      matched_(prometheus::BuildCounter()
+                   .Name("orders_matched_total")
+                   .Help("Incoming orders that traded at least once as taker")
+                   .Register(r)
+                   .Add({})),
+      latency_(prometheus::BuildHistogram()
+                   .Name("order_latency_seconds")
+                   .Help("Receipt of an order command to its durable acknowledgement")
+                   .Register(r)
+                   .Add({}, latency_buckets())) {}
+
+void order_flow_metrics::rejected(std::string_view reason) {
+  // Family::Add returns the existing child for known labels; rejects are off the hot path.
+  rejected_family_.Add({{"reason", std::string(reason)}}).Increment();
+  rejected_total_.Increment();
+}
+
+}  // namespace matchd::obs

@@ -1,0 +1,45 @@
+#include "publish_probe.h"
+
+namespace matchd::publish {
+
+publish_probe::publish_probe(obs::registry& r,
+                             const std::vector<engine::instrument>& instruments)
+    : trades_(prometheus::BuildCounter()
+                  .Name("trades_total")
+                  .Help("Trades acknowledged and published")
+                  .Register(r)
+                  .Add({})),
+      subscribers_(prometheus::BuildGauge()
+                       .Name("stream_subscribers")
+                       .Help("Stream subscriptions (WebSocket and SSE) per instrument, summed")
+                       .Register(r)
+                       .Add({})),
+      dropped_(prometheus::BuildCounter()
+                   .Name("stream_slow_consumers_total")
+                   .Help("Stream subscribers dropped because they could not keep up")
+                   .Register(r)
+                   .Add({})) {
+  auto& depth = prometheus::BuildGauge()
+                    .Name("current_orderbook_depth")
+                    .Help("Price levels in the book")
+                    .Register(r);
+  auto& resting = prometheus::BuildGauge()
+                      .Name("orderbook_resting_orders")
+                      .Help("Resting orders in the book")
+                      .Register(r);
+  for (const auto& ins : instruments) {
+    for (const char* s : {"buy", "sell"}) {
+      depth_.push_back(&depth.Add({{"instrument", ins.symbol}, {"side", s}}));
+      resting_.push_back(&resting.Add({{"instrument", ins.symbol}, {"side", s}}));
+    }
+  }
+}
+
+void publish_probe::set_depth(engine::instrument_id ins, engine::side s, double levels,
+                              double orders) {
+  const std::size_t i = ins * 2 + (s == engine::side::buy ? 0 : 1);
+  depth_[i]->Set(levels);
+  resting_[i]->Set(orders);
+}
+
+}  // namespace matchd::publish

@@ -1,0 +1,416 @@
+#include <matchd/publish/publish_stage.h>
+
+#include <chrono>
+
+#include <matchd/codec/errors.h>
+#include <matchd/codec/wire.h>
+#include <matchd/obs/logger.h>
+
+#include "publish_probe.h"
+#include "stream_frames.h"
+
+namespace matchd::publish {
+
+namespace {
+
+using engine::errc;
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+engine::timestamp_us wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::shared_ptr<const std::string> shared(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
+
+}  // namespace
+
+publish_stage::publish_stage(std::vector<engine::instrument> instruments,
+                             std::vector<io_link> links,
+                             bus::spsc_queue<bus::engine_batch*>& committed,
+                             bus::spsc_queue<bus::engine_batch*>& recycle,
+                             std::function<void()> wake_recycler, obs::registry& metrics,
+                             obs::order_flow_metrics& order_flow, publish_options options)
+    : instruments_(std::move(instruments)),
+      links_(std::move(links)),
+      committed_(committed),
+      recycle_(recycle),
+      wake_recycler_(std::move(wake_recycler)),
+      options_(options),
+      probe_(std::make_unique<publish_probe>(metrics, instruments_)),
+      order_flow_(order_flow),
+      books_(instruments_.size()),
+      trades_(instruments_.size()),
+      subscribers_(instruments_.size()),
+      wake_pending_(links_.size(), false) {}
+
+publish_stage::~publish_stage() { stop(); }
+
+void publish_stage::start() { thread_ = std::thread([this] { run(); }); }
+
+void publish_stage::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true, std::memory_order_release);
+  waiter_.notify();
+  thread_.join();
+}
+
+bool publish_stage::has_work() const {
+  if (!committed_.empty()) return true;
+  for (const io_link& l : links_) {
+    if (!l.queries->empty()) return true;
+  }
+  return stopping_.load(std::memory_order_acquire);
+}
+
+void publish_stage::run() {
+  auto log = obs::logger("publish");
+  log->info("publish stage started io_threads={}", links_.size());
+  while (true) {
+    waiter_.wait([this] { return has_work(); });
+    bool did_work = false;
+    while (bus::engine_batch** b = committed_.front()) {
+      bus::engine_batch* batch = *b;
+      committed_.pop();
+      process_batch(*batch);
+      batch->clear();
+      // The recycle queue holds every batch there is, so this never fails.
+      while (!recycle_.try_push(batch)) std::this_thread::yield();
+      wake_recycler_();
+      did_work = true;
+    }
+    for (std::uint32_t i = 0; i < links_.size(); ++i) {
+      // Bounded per pass so order flow keeps priority over reads.
+      for (int n = 0; n < 256; ++n) {
+        bus::read_query* q = links_[i].queries->front();
+        if (q == nullptr) break;
+        process_query(i, *q);
+        links_[i].queries->pop();
+        did_work = true;
+      }
+    }
+    for (std::uint32_t i = 0; i < links_.size(); ++i) {
+      if (wake_pending_[i]) {
+        wake_pending_[i] = false;
+        links_[i].wake();
+      }
+    }
+    if (!did_work && stopping_.load(std::memory_order_acquire)) break;
+  }
+  log->info("publish stage stopped sequence={}", published_sequence_);
+}
+
+void publish_stage::process_batch(bus::engine_batch& batch) {
+  for (const bus::command_outcome& c : batch.commands) {
+    if (c.outcome == bus::outcome_kind::executed && c.error == errc::ok) {
+      apply_events(batch, c);
+      published_sequence_ = c.sequence;
+    }
+    respond(batch, c);
+  }
+  update_depth_gauges();
+}
+
+void publish_stage::apply_events(const bus::engine_batch& batch, const bus::command_outcome& c) {
+  std::string data;
+  for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+    const engine::event& e = batch.events[i];
+    data.clear();
+    if (const auto* o = std::get_if<engine::order>(&e)) {
+      orders_.insert_or_assign(std::string(o->id.view()), *o);
+      codec::append_order(data, *o, instruments_[o->instrument]);
+      broadcast(o->instrument, bus::channel_orders, "orders", c.sequence, data);
+    } else if (const auto* t = std::get_if<engine::trade>(&e)) {
+      auto& history = trades_[t->instrument];
+      history.push_back(*t);
+      if (history.size() > options_.trade_history) history.pop_front();
+      probe_->trade_published();
+      codec::append_trade(data, *t, instruments_[t->instrument]);
+      broadcast(t->instrument, bus::channel_trades, "trades", c.sequence, data);
+    } else if (const auto* d = std::get_if<engine::level_delta>(&e)) {
+      book_view& book = books_[d->instrument];
+      auto apply = [&](auto& levels, std::uint64_t& resting) {
+        if (const auto it = levels.find(d->price.value); it != levels.end()) {
+          resting -= it->second.orders;
+        }
+        resting += d->orders;
+        if (d->quantity.value == 0) {
+          levels.erase(d->price.value);
+        } else {
+          levels.insert_or_assign(d->price.value, level_total{d->quantity, d->orders});
+        }
+      };
+      if (d->level_side == engine::side::buy) {
+        apply(book.bids, book.bid_orders);
+      } else {
+        apply(book.asks, book.ask_orders);
+      }
+      codec::append_level_delta(data, *d, instruments_[d->instrument]);
+      broadcast(d->instrument, bus::channel_orderbook, "orderbook_deltas", c.sequence, data);
+    }
+  }
+}
+
+void publish_stage::respond(const bus::engine_batch& batch, const bus::command_outcome& c) {
+  const bool is_place = c.kind == bus::request_kind::place;
+  bus::io_delivery reply;
+  reply.token = c.reply.token;
+  reply.ends_command = true;
+
+  if (c.outcome == bus::outcome_kind::replay) {
+    const auto it = idempotent_responses_.find(c.replay_of);
+    if (it != idempotent_responses_.end()) {
+      reply.status = 200;
+      reply.replayed = true;
+      reply.body = it->second;
+    } else {
+      reply.status = 500;
+      reply.body = shared(codec::error_body(
+          {500, "internal_error", "the original response of this idempotency key is gone"}));
+    }
+  } else if (c.outcome == bus::outcome_kind::idempotency_conflict) {
+    if (is_place) order_flow_.rejected("idempotency_key_reused");
+    reply.status = 409;
+    reply.body = shared(codec::error_body(
+        {409, "idempotency_key_reused",
+         "idempotency key " + std::string(c.idempotency.view()) +
+             " was already used with a different request"}));
+  } else if (c.error != errc::ok) {
+    const codec::api_error err = codec::engine_error(c.error, c.subject.view());
+    if (is_place) order_flow_.rejected(err.code);
+    reply.status = err.status;
+    std::string body = codec::error_body(err);
+    if (c.error == errc::order_not_open) {
+      // 409 carries the order as it stands, next to the error.
+      if (const auto it = orders_.find(std::string(c.subject.view())); it != orders_.end()) {
+        body.pop_back();
+        body += ",\"order\":";
+        codec::append_order(body, it->second, instruments_[it->second.instrument]);
+        body += '}';
+      }
+    }
+    reply.body = shared(std::move(body));
+  } else {
+    // The command's own final state is its last order event with its id.
+    const engine::order* subject = nullptr;
+    std::size_t trades = 0;
+    for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+      if (const auto* o = std::get_if<engine::order>(&batch.events[i])) {
+        if (o->id == c.subject) subject = o;
+      } else if (std::holds_alternative<engine::trade>(batch.events[i])) {
+        ++trades;
+      }
+    }
+    std::string body = "{\"order\":";
+    if (subject != nullptr) codec::append_order(body, *subject, instruments_[subject->instrument]);
+    if (is_place) {
+      body += ",\"trades\":[";
+      bool first = true;
+      for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+        if (const auto* t = std::get_if<engine::trade>(&batch.events[i])) {
+          if (!first) body += ',';
+          first = false;
+          codec::append_trade(body, *t, instruments_[t->instrument]);
+        }
+      }
+      body += ']';
+      if (trades > 0) order_flow_.matched();
+      if (subject != nullptr && subject->status == engine::order_status::rejected) {
+        order_flow_.rejected("fok_not_fillable");
+      }
+    }
+    body += '}';
+    reply.status = is_place ? 201 : 200;
+    reply.body = shared(std::move(body));
+    if (!c.idempotency.empty()) idempotent_responses_.emplace(c.sequence, reply.body);
+  }
+
+  if (is_place && c.received_ns != 0) {
+    order_flow_.acknowledged(static_cast<double>(steady_now_ns() - c.received_ns) * 1e-9);
+  }
+  if (c.reply.wanted()) deliver(c.reply.io_thread, std::move(reply));
+}
+
+void publish_stage::deliver(std::uint32_t io_thread, bus::io_delivery&& d) {
+  auto& q = *links_[io_thread].deliveries;
+  if (d.what == bus::io_delivery::kind::stream &&
+      q.capacity() - q.size() < options_.delivery_reserve) {
+    probe_->stream_frames_dropped();
+    return;
+  }
+  // Responses always fit: the reserve is larger than the in-flight command budget.
+  while (!q.try_push(std::move(d))) std::this_thread::yield();
+  wake_pending_[io_thread] = true;
+}
+
+void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,
+                              std::string_view name, engine::sequence_number seq,
+                              const std::string& data) {
+  std::shared_ptr<const std::string> ws_shared;
+  std::shared_ptr<const std::string> sse_shared;
+  for (const subscriber& s : subscribers_[ins]) {
+    if ((s.channels & channel) == 0) continue;
+    bus::io_delivery d;
+    d.what = bus::io_delivery::kind::stream;
+    d.token = s.token;
+    if (s.sse) {
+      if (!sse_shared) sse_shared = shared(sse_frame(name, seq, data));
+      d.body = sse_shared;
+    } else {
+      if (!ws_shared) ws_shared = shared(stream_frame(name, instruments_[ins].symbol, seq, data));
+      d.body = ws_shared;
+    }
+    deliver(s.io_thread, std::move(d));
+  }
+}
+
+std::string publish_stage::orderbook_body(engine::instrument_id ins, std::size_t levels) const {
+  std::vector<codec::book_level> bids;
+  std::vector<codec::book_level> asks;
+  const book_view& book = books_[ins];
+  for (const auto& [price, total] : book.bids) {
+    if (bids.size() >= levels) break;
+    bids.push_back({engine::price_ticks{price}, total.quantity, total.orders});
+  }
+  for (const auto& [price, total] : book.asks) {
+    if (asks.size() >= levels) break;
+    asks.push_back({engine::price_ticks{price}, total.quantity, total.orders});
+  }
+  std::string body;
+  codec::append_orderbook(body, instruments_[ins], published_sequence_, wall_now_us(), bids,
+                          asks);
+  return body;
+}
+
+void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query& q) {
+  bus::io_delivery reply;
+  reply.token = q.reply.token;
+  switch (q.kind) {
+    case bus::query_kind::get_order: {
+      const auto it = orders_.find(std::string(q.id.view()));
+      if (it == orders_.end()) {
+        reply.status = 404;
+        reply.body = shared(codec::error_body(
+            {404, "order_not_found", "no order with id " + std::string(q.id.view())}));
+      } else {
+        std::string body = "{\"order\":";
+        codec::append_order(body, it->second, instruments_[it->second.instrument]);
+        body += '}';
+        reply.body = shared(std::move(body));
+      }
+      break;
+    }
+    case bus::query_kind::get_orderbook:
+      reply.body = shared(orderbook_body(q.instrument, q.limit));
+      break;
+    case bus::query_kind::get_trades: {
+      const auto& history = trades_[q.instrument];
+      std::string body = "{\"trades\":[";
+      std::size_t n = 0;
+      for (auto it = history.rbegin(); it != history.rend() && n < q.limit; ++it, ++n) {
+        if (n > 0) body += ',';
+        codec::append_trade(body, *it, instruments_[q.instrument]);
+      }
+      body += "]}";
+      reply.body = shared(std::move(body));
+      break;
+    }
+    case bus::query_kind::subscribe: {
+      auto& subs = subscribers_[q.instrument];
+      std::uint8_t added = q.channels;
+      bool found = false;
+      for (subscriber& s : subs) {
+        if (s.io_thread == io_thread && s.token == q.reply.token) {
+          added = q.channels & static_cast<std::uint8_t>(~s.channels);
+          s.channels |= q.channels;
+          found = true;
+        }
+      }
+      if (!found) subs.push_back({io_thread, q.reply.token, q.channels, q.server_sent_events});
+      reply.what = bus::io_delivery::kind::stream;
+      if (!q.server_sent_events) {
+        reply.body = shared(subscription_ack("subscribed", instruments_[q.instrument].symbol,
+                                                    q.channels, published_sequence_));
+        deliver(io_thread, bus::io_delivery(reply));
+      }
+      if ((added & bus::channel_orderbook) != 0) {
+        const std::string book = orderbook_body(q.instrument, 1000);
+        reply.body = shared(
+            q.server_sent_events
+                ? sse_frame("orderbook_snapshot", published_sequence_, book)
+                : stream_frame("orderbook_snapshot", instruments_[q.instrument].symbol,
+                                      published_sequence_, book));
+        deliver(io_thread, bus::io_delivery(reply));
+      }
+      std::size_t total = 0;
+      for (const auto& v : subscribers_) total += v.size();
+      probe_->set_subscribers(static_cast<double>(total));
+      return;
+    }
+    case bus::query_kind::unsubscribe:
+    case bus::query_kind::drop_subscriber: {
+      auto& subs = subscribers_[q.instrument];
+      for (auto& s : subs) {
+        if (s.io_thread == io_thread && s.token == q.reply.token) {
+          s.channels = q.kind == bus::query_kind::drop_subscriber
+                           ? 0
+                           : static_cast<std::uint8_t>(s.channels & ~q.channels);
+        }
+      }
+      std::erase_if(subs, [](const subscriber& s) { return s.channels == 0; });
+      std::size_t total = 0;
+      for (const auto& v : subscribers_) total += v.size();
+      probe_->set_subscribers(static_cast<double>(total));
+      if (q.kind == bus::query_kind::unsubscribe) {
+        reply.what = bus::io_delivery::kind::stream;
+        reply.body = shared(subscription_ack("unsubscribed",
+                                                    instruments_[q.instrument].symbol,
+                                                    q.channels, published_sequence_));
+        deliver(io_thread, std::move(reply));
+      }
+      return;
+    }
+  }
+  deliver(io_thread, std::move(reply));
+}
+
+void publish_stage::update_depth_gauges() {
+  for (engine::instrument_id i = 0; i < books_.size(); ++i) {
+    const book_view& b = books_[i];
+    probe_->set_depth(i, engine::side::buy, static_cast<double>(b.bids.size()),
+                      static_cast<double>(b.bid_orders));
+    probe_->set_depth(i, engine::side::sell, static_cast<double>(b.asks.size()),
+                      static_cast<double>(b.ask_orders));
+  }
+}
+
+void publish_stage::seed_order(const engine::order& o) {
+  orders_.insert_or_assign(std::string(o.id.view()), o);
+}
+
+void publish_stage::seed_trade(const engine::trade& t) {
+  auto& history = trades_[t.instrument];
+  history.push_back(t);
+  if (history.size() > options_.trade_history) history.pop_front();
+}
+
+void publish_stage::seed_level(engine::instrument_id ins, engine::side s, engine::price_ticks p,
+                               engine::quantity_lots q, std::uint32_t orders) {
+  if (s == engine::side::buy) {
+    books_[ins].bids.insert_or_assign(p.value, level_total{q, orders});
+    books_[ins].bid_orders += orders;
+  } else {
+    books_[ins].asks.insert_or_assign(p.value, level_total{q, orders});
+    books_[ins].ask_orders += orders;
+  }
+}
+
+}  // namespace matchd::publish

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <matchd/engine/types.h>
+
+namespace matchd::publish {
+
+// {"channel":"trades","instrument":"BTC-USD","sequence":1042,"data":<data>}
+std::string stream_frame(std::string_view channel, std::string_view instrument,
+                         engine::sequence_number seq, std::string_view data);
+
+// "event: trades\nid: 1042\ndata: <data>\n\n" (data is one line of JSON).
+std::string sse_frame(std::string_view event, engine::sequence_number seq, std::string_view data);
+
+// {"type":"subscribed","instrument":"BTC-USD","channels":["trades",...],"sequence":1041}
+std::string subscription_ack(std::string_view type, std::string_view instrument,
+                             std::uint8_t channels, engine::sequence_number seq);
+
+}  // namespace matchd::publish

@@ -1,0 +1,147 @@
+#include <matchd/sequencer/engine_stage.h>
+
+#include <string_view>
+
+#include <matchd/obs/logger.h>
+
+namespace matchd::sequencer {
+
+std::size_t engine_stage::client_key_hash::operator()(const client_key& k) const noexcept {
+  const std::size_t a = std::hash<std::string_view>{}(k.client.view());
+  const std::size_t b = std::hash<std::string_view>{}(k.key.view());
+  return a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+}
+
+engine_stage::engine_stage(engine::matching_engine& engine,
+                           std::vector<bus::spsc_queue<bus::engine_request>*> inputs,
+                           bus::spsc_queue<bus::engine_batch*>& output,
+                           std::function<void()> wake_output, engine_stage_options options)
+    : engine_(engine),
+      inputs_(std::move(inputs)),
+      output_(output),
+      wake_output_(std::move(wake_output)),
+      options_(options),
+      recycle_(options.batch_pool) {
+  batches_.reserve(options_.batch_pool);
+  for (std::size_t i = 0; i < options_.batch_pool; ++i) {
+    auto b = std::make_unique<bus::engine_batch>();
+    b->commands.reserve(options_.max_commands_per_batch);
+    b->events.reserve(options_.max_commands_per_batch * 8);
+    free_.push_back(b.get());
+    batches_.push_back(std::move(b));
+  }
+}
+
+engine_stage::~engine_stage() { stop(); }
+
+void engine_stage::start() { thread_ = std::thread([this] { run(); }); }
+
+void engine_stage::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true, std::memory_order_release);
+  waiter_.notify();
+  thread_.join();
+}
+
+void engine_stage::restore_idempotency(const engine::client_id& client,
+                                       const bus::idempotency_key& key,
+                                       std::uint64_t fingerprint,
+                                       engine::sequence_number sequence) {
+  idempotency_.insert_or_assign(client_key{client, key}, idempotency_entry{fingerprint, sequence});
+}
+
+bool engine_stage::inputs_pending() const {
+  for (const auto* q : inputs_) {
+    if (!q->empty()) return true;
+  }
+  return false;
+}
+
+void engine_stage::run() {
+  auto log = obs::logger("engine");
+  log->info("engine stage started inputs={} batch_pool={}", inputs_.size(), batches_.size());
+  while (true) {
+    waiter_.wait([this] {
+      const bool have_batch = !free_.empty() || !recycle_.empty();
+      return (have_batch && inputs_pending()) || stopping_.load(std::memory_order_acquire);
+    });
+    while (bus::engine_batch** b = recycle_.front()) {
+      free_.push_back(*b);
+      recycle_.pop();
+    }
+    if (free_.empty()) {
+      // Stopping while every batch is downstream: wait for one to come back.
+      if (!inputs_pending()) break;
+      continue;
+    }
+    if (!inputs_pending()) {
+      if (stopping_.load(std::memory_order_acquire)) break;
+      continue;
+    }
+
+    bus::engine_batch* batch = free_.back();
+    free_.pop_back();
+    // Round-robin over the producers so none of them starves the others.
+    bool progressed = true;
+    while (progressed && batch->commands.size() < options_.max_commands_per_batch) {
+      progressed = false;
+      for (auto* q : inputs_) {
+        if (bus::engine_request* r = q->front()) {
+          process(*r, *batch);
+          q->pop();
+          progressed = true;
+          if (batch->commands.size() >= options_.max_commands_per_batch) break;
+        }
+      }
+    }
+    // The output queue is as large as the batch pool, so this never spins for long.
+    while (!output_.try_push(batch)) std::this_thread::yield();
+    wake_output_();
+  }
+  log->info("engine stage stopped sequence={} last_trade_id={}", engine_.last_sequence(),
+            engine_.last_trade_id());
+}
+
+void engine_stage::process(const bus::engine_request& r, bus::engine_batch& batch) {
+  bus::command_outcome c;
+  c.kind = r.kind;
+  c.reply = r.reply;
+  c.received_ns = r.received_ns;
+  c.idempotency = r.idempotency;
+  c.fingerprint = r.fingerprint;
+  c.first_event = c.end_event = static_cast<std::uint32_t>(batch.events.size());
+
+  if (r.kind == bus::request_kind::place) {
+    c.subject = r.place.id;
+    c.client = r.place.client;
+    if (!r.idempotency.empty()) {
+      const auto it = idempotency_.find(client_key{r.place.client, r.idempotency});
+      if (it != idempotency_.end()) {
+        if (it->second.fingerprint == r.fingerprint) {
+          c.outcome = bus::outcome_kind::replay;
+          c.replay_of = it->second.sequence;
+        } else {
+          c.outcome = bus::outcome_kind::idempotency_conflict;
+        }
+        batch.commands.push_back(c);
+        return;
+      }
+    }
+    const engine::command_result result = engine_.place(r.place, batch.events);
+    c.error = result.error;
+    c.sequence = result.sequence;
+    if (result.ok() && !r.idempotency.empty()) {
+      idempotency_.emplace(client_key{r.place.client, r.idempotency},
+                           idempotency_entry{r.fingerprint, result.sequence});
+    }
+  } else {
+    c.subject = r.cancel.id;
+    const engine::command_result result = engine_.cancel(r.cancel, batch.events);
+    c.error = result.error;
+    c.sequence = result.sequence;
+  }
+  c.end_event = static_cast<std::uint32_t>(batch.events.size());
+  batch.commands.push_back(c);
+}
+
+}  // namespace matchd::sequencer
