@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include <boost/program_options.hpp>
 
@@ -43,7 +44,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
   std::vector<std::string> instrument_specs;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
-      "Usage: matchd [options]\n\nOptions (environment variable in brackets)");
+      "Usage: matchd [options]\n       matchd migrate --db CONNSTRING   (apply migrations, exit)\n\n"
+      "Options (environment variable in brackets)");
   // clang-format off
   desc.add_options()
     ("help,h", "print this help and exit")
@@ -66,12 +68,20 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("idle-timeout", po::value<int>()->default_value(60), "seconds an idle HTTP connection is kept")
     ("expected-orders", po::value(&cfg.expected_orders)->default_value(1 << 16),
      "open orders per book to preallocate for")
+    ("db", po::value(&cfg.db)->default_value(env_or("MATCHD_DB", ""), ""),
+     "PostgreSQL connection string (libpq), e.g. \"host=127.0.0.1 port=5432 dbname=matchd "
+     "user=matchd\"; without it matchd runs in memory [MATCHD_DB]")
     ("ready-file", po::value(&cfg.ready_file),
      "write HOST:PORT here once listening (for scripts and tests)")
     ("log-level", po::value(&cfg.log_level)->default_value(env_or("MATCHD_LOG_LEVEL", "info")),
      "trace, debug, info, warn, error [MATCHD_LOG_LEVEL]");
   // clang-format on
 
+  if (argc > 1 && std::string_view(argv[1]) == "migrate") {
+    cfg.migrate_only = true;
+    --argc;
+    ++argv;  // program_options skips argv[0]: "migrate" stands in for it
+  }
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -123,6 +133,10 @@ parse_outcome parse_command_line(int argc, char** argv) {
   }
   if (cfg.server.rate_limit_per_client < 0 || cfg.server.rate_burst_per_client < 0) {
     std::cerr << "matchd: --rate-limit and --rate-burst must not be negative\n";
+    return {std::nullopt, 2};
+  }
+  if (cfg.migrate_only && cfg.db.empty()) {
+    std::cerr << "matchd migrate: --db (or MATCHD_DB) is required\n";
     return {std::nullopt, 2};
   }
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));

@@ -15,6 +15,8 @@ struct config {
   std::string ready_file;
   std::string log_level = "info";
   std::size_t expected_orders = 1 << 16;
+  std::string db;              // libpq connection string; empty = in memory
+  bool migrate_only = false;   // `matchd migrate`: apply migrations and exit
 };
 
 // Parses argv; on --help or an error prints to stdout/stderr and returns the exit code

@@ -1,9 +1,13 @@
 #include "daemon.h"
 
 #include <chrono>
+
+#include <pqxx/except>
 #include <thread>
 
 #include <matchd/obs/logger.h>
+#include <matchd/store/migrations.h>
+#include <matchd/store/recovery.h>
 
 namespace matchd::app {
 
@@ -36,11 +40,28 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     io_queues_.push_back(std::move(q));
   }
 
+  const bool durable = !cfg_.db.empty();
   executed_ = std::make_unique<bus::spsc_queue<bus::engine_batch*>>(kBatchPool);
+  if (durable) committed_ = std::make_unique<bus::spsc_queue<bus::engine_batch*>>(kBatchPool);
   sequencer::engine_stage_options stage_opts;
   stage_opts.batch_pool = kBatchPool;
   engine_stage_ = std::make_unique<sequencer::engine_stage>(
-      *engine_, engine_inputs, *executed_, [this] { publish_stage_->notify(); }, stage_opts);
+      *engine_, engine_inputs, *executed_,
+      [this] {
+        if (store_stage_) {
+          store_stage_->notify();
+        } else {
+          publish_stage_->notify();
+        }
+      },
+      stage_opts);
+  if (durable) {
+    store::store_options store_opts;
+    store_opts.conninfo = cfg_.db;
+    store_stage_ = std::make_unique<store::store_stage>(
+        store_opts, cfg_.instruments, *executed_, *committed_,
+        [this] { publish_stage_->notify(); }, *registry_);
+  }
 
   std::vector<publish::io_link> publish_links;
   for (std::size_t i = 0; i < io_queues_.size(); ++i) {
@@ -48,13 +69,23 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
                              [this, i] { server_->wake(static_cast<std::uint32_t>(i)); }});
   }
   publish_stage_ = std::make_unique<publish::publish_stage>(
-      cfg_.instruments, std::move(publish_links), *executed_, engine_stage_->recycle_queue(),
+      cfg_.instruments, std::move(publish_links), durable ? *committed_ : *executed_,
+      engine_stage_->recycle_queue(),
       [this] { engine_stage_->notify(); }, *registry_, *order_flow_, publish_opts);
 
   gateway::pipeline_hooks hooks;
   hooks.notify_engine = [this] { engine_stage_->notify(); };
   hooks.notify_publish = [this] { publish_stage_->notify(); };
-  hooks.not_ready_reason = [] { return std::string{}; };
+  hooks.not_ready_reason = [this]() -> std::string {
+    if (!recovered_.load(std::memory_order_relaxed)) return "recovering";
+    if (store_stage_ && !store_stage_->database_up()) return "database unavailable";
+    return {};
+  };
+  hooks.before_scrape = [this] { sample_queue_depths(); };
+  queue_depth_ = &prometheus::BuildGauge()
+                      .Name("queue_depth")
+                      .Help("Items waiting in the queues between the stages")
+                      .Register(*registry_);
   server_ = std::make_unique<gateway::server>(cfg_.server, cfg_.instruments,
                                               std::move(gateway_links), std::move(hooks),
                                               *registry_, *order_flow_);
@@ -63,11 +94,112 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
 daemon::~daemon() { stop(); }
 
 boost::asio::ip::tcp::endpoint daemon::start() {
-  publish_stage_->start();
-  engine_stage_->start();
+  const bool durable = store_stage_ != nullptr;
+  server_->set_accepting(!durable);
   server_->start();
   started_ = true;
+  if (durable) recover();
+  publish_stage_->start();
+  if (store_stage_) store_stage_->start();
+  engine_stage_->start();
+  recovered_.store(true);
+  server_->set_accepting(true);
   return server_->local_endpoint();
+}
+
+namespace {
+
+// Routes what recovery reads to the stages that keep it.
+class daemon_recovery_sink final : public store::recovery_sink {
+ public:
+  daemon_recovery_sink(engine::matching_engine& engine, sequencer::engine_stage& stage,
+                       publish::publish_stage& publish)
+      : engine_(engine), stage_(stage), publish_(publish) {}
+
+  void resting_order(const engine::order& o) override {
+    if (const auto e = engine_.restore_resting(o); e != engine::errc::ok) {
+      throw std::runtime_error("cannot restore order " + std::string(o.id.view()) + ": " +
+                               std::string(engine::to_code(e)));
+    }
+    publish_.seed_order(o);
+  }
+  void finished_order(const engine::order& o) override {
+    engine_.restore_finished_id(o.id.view());
+    publish_.seed_order(o);
+  }
+  void idempotency_key(const engine::client_id& client, std::string_view key,
+                       std::uint64_t fingerprint, engine::sequence_number sequence,
+                       std::string response) override {
+    stage_.restore_idempotency(client, bus::idempotency_key::from(key), fingerprint, sequence);
+    publish_.seed_response(sequence, std::move(response));
+  }
+  void recent_trade(const engine::trade& t) override { publish_.seed_trade(t); }
+  void counters(engine::sequence_number last_sequence, engine::trade_id last_trade) override {
+    engine_.restore_counters(last_sequence, last_trade);
+    publish_.seed_sequence(last_sequence);
+  }
+
+ private:
+  engine::matching_engine& engine_;
+  sequencer::engine_stage& stage_;
+  publish::publish_stage& publish_;
+};
+
+}  // namespace
+
+void daemon::recover() {
+  auto log = obs::logger("store");
+  // Wait for the database as long as it takes: until then /readyz says why.
+  std::chrono::milliseconds delay{100};
+  for (int attempt = 1;; ++attempt) {
+    try {
+      store::apply_migrations(cfg_.db);
+      break;
+    } catch (const pqxx::broken_connection& e) {
+      // Unreachable is worth waiting for; a migration that fails is not (it propagates).
+      log->warn("database not reachable at start-up attempt={} retry_in_ms={} error={}", attempt,
+                delay.count(), e.what());
+      std::this_thread::sleep_for(delay);
+      delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+    }
+  }
+  // Recovery feeds the engine as it reads; a failure half-way leaves it half-built, so it
+  // is fatal (the supervisor restarts the process) rather than retried.
+  daemon_recovery_sink sink(*engine_, *engine_stage_, *publish_stage_);
+  const store::recovery_report report =
+      store::recover(cfg_.db, cfg_.instruments, 1000, sink);
+  for (engine::instrument_id i = 0; i < cfg_.instruments.size(); ++i) {
+    for (const engine::side s : {engine::side::buy, engine::side::sell}) {
+      engine_->book(i).for_each_level(s, SIZE_MAX, [&](const engine::order_book::level_view& l) {
+        publish_stage_->seed_level(i, s, l.price, l.quantity, l.orders);
+        return true;
+      });
+    }
+  }
+  if (const std::string problem = engine_->check_invariants(); !problem.empty()) {
+    throw std::runtime_error("recovered books fail their invariants: " + problem);
+  }
+  store_stage_->set_last_trade_id(report.last_trade_id);
+  log->info(
+      "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
+      "last_sequence={} last_trade_id={} seconds={:.3f}",
+      report.resting_orders, report.finished_orders, report.idempotency_keys,
+      report.recent_trades, report.last_sequence, report.last_trade_id, report.seconds);
+}
+
+void daemon::sample_queue_depths() {
+  std::size_t to_engine = 0;
+  std::size_t deliveries = 0;
+  for (const auto& q : io_queues_) {
+    to_engine += q.to_engine->size();
+    deliveries += q.deliveries->size();
+  }
+  queue_depth_->Add({{"queue", "engine_input"}}).Set(static_cast<double>(to_engine));
+  queue_depth_->Add({{"queue", "engine_output"}}).Set(static_cast<double>(executed_->size()));
+  if (committed_) {
+    queue_depth_->Add({{"queue", "store_output"}}).Set(static_cast<double>(committed_->size()));
+  }
+  queue_depth_->Add({{"queue", "deliveries"}}).Set(static_cast<double>(deliveries));
 }
 
 void daemon::stop() {
@@ -84,6 +216,7 @@ void daemon::stop() {
   }
   server_->stop();
   engine_stage_->stop();
+  if (store_stage_) store_stage_->stop();
   publish_stage_->stop();
 }
 

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
+
+#include <prometheus/gauge.h>
 
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
@@ -11,6 +14,7 @@
 #include <matchd/obs/order_flow_metrics.h>
 #include <matchd/publish/publish_stage.h>
 #include <matchd/sequencer/engine_stage.h>
+#include <matchd/store/store_stage.h>
 
 #include "config.h"
 
@@ -19,14 +23,19 @@ namespace matchd::app {
 // Owns every stage and the queues between them, and starts and stops them in order:
 // consumers before producers on the way up, producers before consumers on the way down.
 //
-//   I/O threads --requests--> engine stage --batches--> publish stage --deliveries--> I/O
-//        \----------------------------- reads -------------^
+//   I/O threads --requests--> engine stage --batches--> [store stage] --> publish stage
+//        ^   \------------------------------ reads --------------------------^   |
+//        \------------------------------- deliveries ----------------------------/
+//
+// With a database the store stage commits each group of batches before publish sees it,
+// and start() first recovers the books from it.
 class daemon {
  public:
   explicit daemon(config cfg);
   ~daemon();
 
-  // Starts the stages and the listener; returns the bound endpoint.
+  // Starts the listener (answering 503 not_ready), recovers from the database if there is
+  // one, starts the stages, then accepts orders. Returns the bound endpoint.
   boost::asio::ip::tcp::endpoint start();
   // Stops accepting, lets in-flight commands finish (bounded), then stops every stage.
   void stop();
@@ -43,9 +52,16 @@ class daemon {
   std::unique_ptr<obs::order_flow_metrics> order_flow_;
   std::unique_ptr<engine::matching_engine> engine_;
   std::vector<io_queues> io_queues_;
+  void recover();
+  void sample_queue_depths();
+
   std::unique_ptr<bus::spsc_queue<bus::engine_batch*>> executed_;
+  std::unique_ptr<bus::spsc_queue<bus::engine_batch*>> committed_;  // durable mode only
   std::unique_ptr<sequencer::engine_stage> engine_stage_;
+  std::unique_ptr<store::store_stage> store_stage_;  // durable mode only
   std::unique_ptr<publish::publish_stage> publish_stage_;
+  std::atomic<bool> recovered_{false};
+  prometheus::Family<prometheus::Gauge>* queue_depth_ = nullptr;
   std::unique_ptr<gateway::server> server_;
   bool started_ = false;
 };

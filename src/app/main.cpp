@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <matchd/obs/logger.h>
+#include <matchd/store/migrations.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -37,7 +38,16 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   try {
-    log->warn("no database configured: running IN MEMORY, acknowledged orders are NOT durable");
+    if (cfg.migrate_only) {
+      const auto applied = matchd::store::apply_migrations(cfg.db);
+      log->info("migrations up to date applied_now={}", applied.size());
+      return 0;
+    }
+    if (cfg.db.empty()) {
+      log->warn("no database configured: running IN MEMORY, acknowledged orders are NOT durable");
+    } else {
+      log->info("durable mode: every acknowledgement waits for its PostgreSQL COMMIT");
+    }
     matchd::app::daemon d(cfg);
     const auto endpoint = d.start();
     std::string symbols;

@@ -22,6 +22,9 @@ struct gateway_context {
   std::atomic<std::size_t> inflight{0};
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
+  // False until recovery has rebuilt the books: until then only health, readiness and
+  // metrics are served and everything else is 503 not_ready.
+  std::atomic<bool> accepting{true};
 
   gateway_context(server_options o, std::vector<engine::instrument> ins, pipeline_hooks h,
                   obs::registry& r, obs::order_flow_metrics& flow)

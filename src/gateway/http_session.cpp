@@ -113,10 +113,17 @@ void http_session::route(request& req, std::string_view path, std::string_view q
   gateway_context& ctx = io_.ctx();
   const http::verb method = req.method();
   auto method_not_allowed = [&](std::string_view allowed) {
+    allow_ = allowed;
     reply_error(codec::make_error(codec::api_errc::method_not_allowed,
                                   std::string(req.method_string()) + " is not allowed on " +
                                       std::string(path) + "; allowed: " + std::string(allowed)));
   };
+  const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
+  if (!operational && !ctx.accepting.load(std::memory_order_relaxed)) {
+    return reply_error(codec::make_error(codec::api_errc::not_ready,
+                                         "recovering the order books; retry shortly"),
+                       1);
+  }
   auto query_instrument = [&](const query_params& params) -> std::optional<engine::instrument_id> {
     const auto symbol = params.get("instrument");
     if (!symbol) {
@@ -297,10 +304,7 @@ void http_session::reply(int status, std::string body, int retry_after, bool rep
     response_->set(http::field::retry_after, std::to_string(std::max(retry_after, 1)));
   }
   if (replayed) response_->set("Idempotent-Replayed", "true");
-  if (status == 405) {
-    // Allow is best effort: the message carries the exact list.
-    response_->set(http::field::allow, "GET, POST, DELETE");
-  }
+  if (status == 405) response_->set(http::field::allow, allow_);
   response_->keep_alive(keep_alive_);
   response_->body() = std::move(body);
   response_->prepare_payload();

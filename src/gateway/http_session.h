@@ -59,6 +59,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // While an answer is on its way nothing else holds the session: it holds itself.
   std::shared_ptr<http_session> awaiting_delivery_;
   bool closed_ = false;
+  std::string_view allow_;  // the Allow header of a 405
 
   // SSE mode
   bool sse_ = false;

@@ -37,6 +37,8 @@ boost::asio::ip::tcp::endpoint server::local_endpoint() const {
 
 void server::wake(std::uint32_t i) { threads_[i]->wake(); }
 
+void server::set_accepting(bool accepting) { ctx_->accepting.store(accepting); }
+
 void server::stop_accepting() {
   if (listener_) listener_->stop();
 }

@@ -108,6 +108,12 @@ void websocket_session::handle(std::string_view text) {
                       codec::make_error(codec::api_errc::missing_field, "op is required"));
   }
   const std::string op = op_it->get<std::string>();
+  if (!io_.ctx().accepting.load(std::memory_order_relaxed)) {
+    return send_error(op == "place" || op == "cancel" ? op : "error", req_id,
+                      codec::make_error(codec::api_errc::not_ready,
+                                        "recovering the order books; retry shortly"),
+                      1);
+  }
 
   if (op == "subscribe" || op == "unsubscribe") {
     const auto ins_it = msg.find("instrument");

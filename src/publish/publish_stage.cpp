@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <matchd/codec/errors.h>
+#include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
 
@@ -199,37 +200,23 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     }
     reply.body = shared(std::move(body));
   } else {
-    // The command's own final state is its last order event with its id.
-    const engine::order* subject = nullptr;
-    std::size_t trades = 0;
-    for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
-      if (const auto* o = std::get_if<engine::order>(&batch.events[i])) {
-        if (o->id == c.subject) subject = o;
-      } else if (std::holds_alternative<engine::trade>(batch.events[i])) {
-        ++trades;
-      }
-    }
-    std::string body = "{\"order\":";
-    if (subject != nullptr) codec::append_order(body, *subject, instruments_[subject->instrument]);
+    const std::span<const engine::event> events(batch.events.data() + c.first_event,
+                                                c.end_event - c.first_event);
+    reply.status = is_place ? 201 : 200;
+    reply.body = c.response ? c.response
+                            : shared(codec::command_response(events, c.subject, is_place,
+                                                             instruments_));
     if (is_place) {
-      body += ",\"trades\":[";
-      bool first = true;
-      for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
-        if (const auto* t = std::get_if<engine::trade>(&batch.events[i])) {
-          if (!first) body += ',';
-          first = false;
-          codec::append_trade(body, *t, instruments_[t->instrument]);
+      bool traded = false;
+      for (const engine::event& e : events) {
+        if (std::holds_alternative<engine::trade>(e)) traded = true;
+        if (const auto* o = std::get_if<engine::order>(&e);
+            o != nullptr && o->id == c.subject && o->status == engine::order_status::rejected) {
+          order_flow_.rejected("fok_not_fillable");
         }
       }
-      body += ']';
-      if (trades > 0) order_flow_.matched();
-      if (subject != nullptr && subject->status == engine::order_status::rejected) {
-        order_flow_.rejected("fok_not_fillable");
-      }
+      if (traded) order_flow_.matched();
     }
-    body += '}';
-    reply.status = is_place ? 201 : 200;
-    reply.body = shared(std::move(body));
     if (!c.idempotency.empty()) idempotent_responses_.emplace(c.sequence, reply.body);
   }
 
@@ -390,6 +377,10 @@ void publish_stage::update_depth_gauges() {
     probe_->set_depth(i, engine::side::sell, static_cast<double>(b.asks.size()),
                       static_cast<double>(b.ask_orders));
   }
+}
+
+void publish_stage::seed_response(engine::sequence_number seq, std::string body) {
+  idempotent_responses_.insert_or_assign(seq, shared(std::move(body)));
 }
 
 void publish_stage::seed_order(const engine::order& o) {

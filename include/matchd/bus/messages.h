@@ -56,6 +56,9 @@ struct command_outcome {
   engine::client_id client;
   idempotency_key idempotency;
   std::uint64_t fingerprint = 0;
+  // Set by the store for keyed commands, whose first response it persists; the publish
+  // stage sends this same text instead of building it again.
+  std::shared_ptr<const std::string> response;
 };
 
 // A group of consecutive commands and their events, as the engine stage produced them.

@@ -72,6 +72,8 @@ class server {
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // Called by the publish thread after queueing deliveries for I/O thread `i`.
   void wake(std::uint32_t i);
+  // While false, order entry, reads and streams answer 503 not_ready.
+  void set_accepting(bool accepting);
   // Closes the listening socket; open connections go on.
   void stop_accepting();
   // Order commands admitted and not yet answered.

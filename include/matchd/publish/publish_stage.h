@@ -69,6 +69,7 @@ class publish_stage {
   void seed_level(engine::instrument_id ins, engine::side s, engine::price_ticks p,
                   engine::quantity_lots q, std::uint32_t orders);
   void seed_sequence(engine::sequence_number s) { published_sequence_ = s; }
+  void seed_response(engine::sequence_number seq, std::string body);
 
  private:
   struct level_total {

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <matchd/engine/matching_engine.h>
+
+namespace matchd::store {
+
+// Receives what recovery reads, in this order: resting orders in priority order, finished
+// orders, idempotency keys with their first responses, recent trades (oldest first), and
+// last the counters. The app routes each to the stages that need it.
+class recovery_sink {
+ public:
+  virtual ~recovery_sink() = default;
+  virtual void resting_order(const engine::order& o) = 0;
+  virtual void finished_order(const engine::order& o) = 0;
+  virtual void idempotency_key(const engine::client_id& client, std::string_view key,
+                               std::uint64_t fingerprint, engine::sequence_number sequence,
+                               std::string response) = 0;
+  virtual void recent_trade(const engine::trade& t) = 0;
+  virtual void counters(engine::sequence_number last_sequence, engine::trade_id last_trade_id) = 0;
+};
+
+struct recovery_report {
+  std::size_t resting_orders = 0;
+  std::size_t finished_orders = 0;
+  std::size_t idempotency_keys = 0;
+  std::size_t recent_trades = 0;
+  engine::sequence_number last_sequence = 0;
+  engine::trade_id last_trade_id = 0;
+  double seconds = 0;
+};
+
+// Reads the committed state in one REPEATABLE READ transaction so every part agrees.
+// Rows of instruments not in `instruments` are an error (throws std::runtime_error): an
+// operator removed an instrument that still has orders.
+recovery_report recover(const std::string& conninfo,
+                        const std::vector<engine::instrument>& instruments,
+                        std::size_t recent_trades_per_instrument, recovery_sink& sink);
+
+}  // namespace matchd::store

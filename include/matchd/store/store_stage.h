@@ -1,0 +1,90 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/messages.h>
+#include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/obs/metrics.h>
+
+namespace pqxx {
+class transaction_base;
+}  // namespace pqxx
+
+namespace matchd::store {
+
+struct store_options {
+  std::string conninfo;
+  std::size_t max_group_commands = 8192;  // commands per transaction at most
+  std::chrono::milliseconds initial_backoff{50};
+  std::chrono::milliseconds max_backoff{2000};
+  // On shutdown with the database unreachable, how long to keep trying before giving up
+  // on the batches still unacknowledged.
+  std::chrono::seconds shutdown_grace{10};
+};
+
+class store_probe;
+struct db_connection;  // a pqxx::connection (an alias in libpqxx 6.4, so not declarable)
+
+// The batching PostgreSQL writer between the engine and publish stages. It takes every
+// batch the engine has produced since its last commit (group commit: the group grows
+// while the previous COMMIT is in flight, up to a size bound), writes all their effects
+// with COPY in one transaction, commits, and only then passes the batches on, so nothing
+// is answered or broadcast before it is durable.
+//
+// When the database fails it keeps the group, reconnects with capped exponential backoff
+// and jitter, and checks engine_progress to tell whether a COMMIT whose outcome it never
+// saw did land, so nothing is written twice. Meanwhile no batch returns to the engine,
+// which therefore stops taking commands; the gateway then answers 503.
+class store_stage {
+ public:
+  store_stage(store_options options, std::vector<engine::instrument> instruments,
+              bus::spsc_queue<bus::engine_batch*>& input,
+              bus::spsc_queue<bus::engine_batch*>& output, std::function<void()> wake_output,
+              obs::registry& metrics);
+  ~store_stage();
+  store_stage(const store_stage&) = delete;
+  store_stage& operator=(const store_stage&) = delete;
+
+  // Seeds the trade-id high-water mark written with each batch (from recovery).
+  void set_last_trade_id(engine::trade_id id) { last_trade_id_ = id; }
+
+  void start();
+  void stop();
+  void notify() noexcept { waiter_.notify(); }
+
+  bool database_up() const { return database_up_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  void commit_group(std::vector<bus::engine_batch*>& group);
+  void connect();
+  void write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
+                   engine::sequence_number last_sequence);
+  bool already_committed(engine::sequence_number last_sequence);
+  void back_off(std::chrono::milliseconds& delay);
+
+  store_options options_;
+  std::vector<engine::instrument> instruments_;
+  bus::spsc_queue<bus::engine_batch*>& input_;
+  bus::spsc_queue<bus::engine_batch*>& output_;
+  std::function<void()> wake_output_;
+  std::unique_ptr<store_probe> probe_;
+  std::unique_ptr<db_connection> connection_;
+  engine::trade_id last_trade_id_ = 0;
+
+  bus::idle_waiter waiter_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> database_up_{true};
+  std::chrono::steady_clock::time_point stop_requested_at_{};
+  std::thread thread_;
+};
+
+}  // namespace matchd::store

@@ -1,0 +1,39 @@
+#include <matchd/codec/responses.h>
+
+#include <matchd/codec/wire.h>
+
+namespace matchd::codec {
+
+std::string command_response(std::span<const engine::event> events,
+                             const engine::order_id& subject, bool with_trades,
+                             const std::vector<engine::instrument>& instruments) {
+  // The subject's final state is its last order event.
+  const engine::order* state = nullptr;
+  for (const engine::event& e : events) {
+    if (const auto* o = std::get_if<engine::order>(&e); o != nullptr && o->id == subject) {
+      state = o;
+    }
+  }
+  std::string body = "{\"order\":";
+  if (state != nullptr) {
+    append_order(body, *state, instruments[state->instrument]);
+  } else {
+    body += "null";
+  }
+  if (with_trades) {
+    body += ",\"trades\":[";
+    bool first = true;
+    for (const engine::event& e : events) {
+      if (const auto* t = std::get_if<engine::trade>(&e)) {
+        if (!first) body += ',';
+        first = false;
+        append_trade(body, *t, instruments[t->instrument]);
+      }
+    }
+    body += ']';
+  }
+  body += '}';
+  return body;
+}
+
+}  // namespace matchd::codec

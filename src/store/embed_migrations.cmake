@@ -1,0 +1,16 @@
+# Generates a C++ source holding the SQL migrations as string literals.
+# Inputs: OUTPUT, FILES (semicolon list of absolute paths named NNN_name.sql).
+set(body "// Generated from sql/*.sql by src/store/embed_migrations.cmake. Do not edit.\n")
+string(APPEND body "#include <matchd/store/migrations.h>\n\nnamespace matchd::store {\n\n")
+string(APPEND body "const std::vector<migration>& migrations() {\n")
+string(APPEND body "  static const std::vector<migration> all = {\n")
+foreach(file IN LISTS FILES)
+  get_filename_component(name "${file}" NAME)
+  string(REGEX MATCH "^([0-9]+)_" _ "${name}")
+  math(EXPR version "${CMAKE_MATCH_1}")
+  file(READ "${file}" sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"matchd_sql(${sql})matchd_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return all;\n}\n\n}  // namespace matchd::store\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <matchd/obs/metrics.h>
+
+namespace matchd::store {
+
+// The writer's metrics: batch sizes, commit latency, rows written, failures and retries.
+class store_probe {
+ public:
+  explicit store_probe(obs::registry& r)
+      : group_commands_(prometheus::BuildHistogram()
+                            .Name("store_batch_commands")
+                            .Help("Commands per committed transaction (group commit size)")
+                            .Register(r)
+                            .Add({}, prometheus::Histogram::BucketBoundaries{
+                                         1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048,
+                                         4096, 8192})),
+        commit_seconds_(prometheus::BuildHistogram()
+                            .Name("store_commit_seconds")
+                            .Help("Time to write and commit one batch transaction")
+                            .Register(r)
+                            .Add({}, obs::latency_buckets())),
+        rows_(prometheus::BuildCounter()
+                  .Name("store_rows_written_total")
+                  .Help("Rows written to PostgreSQL, by table")
+                  .Register(r)),
+        errors_(prometheus::BuildCounter()
+                    .Name("store_database_errors_total")
+                    .Help("Failed transactions and connection attempts")
+                    .Register(r)
+                    .Add({})),
+        retries_(prometheus::BuildCounter()
+                     .Name("store_retries_total")
+                     .Help("Transactions retried after a failure")
+                     .Register(r)
+                     .Add({})),
+        up_(prometheus::BuildGauge()
+                .Name("store_database_up")
+                .Help("1 while the last database operation succeeded")
+                .Register(r)
+                .Add({})),
+        order_rows_(rows_.Add({{"table", "orders"}})),
+        event_rows_(rows_.Add({{"table", "order_events"}})),
+        trade_rows_(rows_.Add({{"table", "trades"}})),
+        key_rows_(rows_.Add({{"table", "idempotency_keys"}})) {
+    up_.Set(1);
+  }
+
+  void committed(double commands, double seconds) {
+    group_commands_.Observe(commands);
+    commit_seconds_.Observe(seconds);
+  }
+  void rows(double orders, double events, double trades, double keys) {
+    order_rows_.Increment(orders);
+    event_rows_.Increment(events);
+    trade_rows_.Increment(trades);
+    key_rows_.Increment(keys);
+  }
+  void failed() { errors_.Increment(); }
+  void retried() { retries_.Increment(); }
+  void set_up(bool up) { up_.Set(up ? 1 : 0); }
+
+ private:
+  prometheus::Histogram& group_commands_;
+  prometheus::Histogram& commit_seconds_;
+  prometheus::Family<prometheus::Counter>& rows_;
+  prometheus::Counter& errors_;
+  prometheus::Counter& retries_;
+  prometheus::Gauge& up_;
+  prometheus::Counter& order_rows_;
+  prometheus::Counter& event_rows_;
+  prometheus::Counter& trade_rows_;
+  prometheus::Counter& key_rows_;
+};
+
+}  // namespace matchd::store

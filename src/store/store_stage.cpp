@@ -1,0 +1,285 @@
+#include <matchd/store/store_stage.h>
+
+#include <random>
+#include <span>
+#include <string_view>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <pqxx/pqxx>
+
+#include <matchd/codec/responses.h>
+#include <matchd/obs/logger.h>
+
+#include "store_probe.h"
+
+namespace matchd::store {
+
+struct db_connection {
+  explicit db_connection(const std::string& conninfo) : c(conninfo) {}
+  pqxx::connection c;
+};
+
+namespace {
+
+std::string notional_text(engine::int128 n) {
+  char buf[engine::kMaxFormattedDecimal];
+  return std::string(buf, engine::format_decimal_wide(n, 0, buf));
+}
+
+std::string text(std::string_view v) { return std::string(v); }
+
+const std::vector<std::string> kOrderColumns = {
+    "order_id",      "client_id",     "instrument",    "side",        "type",
+    "time_in_force", "status",        "price_ticks",   "quantity_lots", "filled_lots",
+    "notional",      "created_at_us", "updated_at_us", "created_sequence", "sequence"};
+const std::vector<std::string> kEventColumns = {"sequence",    "order_id", "status",
+                                                "filled_lots", "notional", "updated_at_us"};
+const std::vector<std::string> kTradeColumns = {
+    "trade_id",      "instrument",    "price_ticks",    "quantity_lots",
+    "aggressor_side", "buy_order_id", "sell_order_id",  "buy_client_id",
+    "sell_client_id", "executed_at_us", "sequence"};
+const std::vector<std::string> kKeyColumns = {"client_id", "idempotency_key", "fingerprint",
+                                              "sequence",  "order_id",        "response",
+                                              "created_at_us"};
+
+}  // namespace
+
+store_stage::store_stage(store_options options, std::vector<engine::instrument> instruments,
+                         bus::spsc_queue<bus::engine_batch*>& input,
+                         bus::spsc_queue<bus::engine_batch*>& output,
+                         std::function<void()> wake_output, obs::registry& metrics)
+    : options_(std::move(options)),
+      instruments_(std::move(instruments)),
+      input_(input),
+      output_(output),
+      wake_output_(std::move(wake_output)),
+      probe_(std::make_unique<store_probe>(metrics)) {}
+
+store_stage::~store_stage() { stop(); }
+
+void store_stage::start() { thread_ = std::thread([this] { run(); }); }
+
+void store_stage::stop() {
+  if (!thread_.joinable()) return;
+  stop_requested_at_ = std::chrono::steady_clock::now();
+  stopping_.store(true, std::memory_order_release);
+  waiter_.notify();
+  thread_.join();
+}
+
+void store_stage::connect() {
+  connection_ = std::make_unique<db_connection>(options_.conninfo);
+  // Per-session staging table for the current-state upsert; emptied at every commit.
+  pqxx::nontransaction setup(connection_->c);
+  setup.exec0(
+      "CREATE TEMP TABLE IF NOT EXISTS orders_stage (LIKE orders) ON COMMIT DELETE ROWS");
+}
+
+void store_stage::run() {
+  auto log = obs::logger("store");
+  log->info("store stage started");
+  std::vector<bus::engine_batch*> group;
+  while (true) {
+    waiter_.wait([this] { return !input_.empty() || stopping_.load(std::memory_order_acquire); });
+    // Group commit: everything the engine produced while the last COMMIT was in flight.
+    std::size_t commands = 0;
+    while (bus::engine_batch** b = input_.front()) {
+      if (!group.empty() && commands + (*b)->commands.size() > options_.max_group_commands) break;
+      commands += (*b)->commands.size();
+      group.push_back(*b);
+      input_.pop();
+    }
+    if (group.empty()) {
+      if (stopping_.load(std::memory_order_acquire)) break;
+      continue;
+    }
+    commit_group(group);
+    if (!group.empty()) {
+      // Gave up during shutdown: these are not acknowledged, and never will be.
+      log->error("shutting down with {} batches not committed", group.size());
+      break;
+    }
+  }
+  log->info("store stage stopped");
+}
+
+void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
+  auto log = obs::logger("store");
+  engine::sequence_number last_sequence = 0;
+  std::size_t commands = 0;
+  for (const bus::engine_batch* b : group) {
+    commands += b->commands.size();
+    for (const bus::command_outcome& c : b->commands) last_sequence = std::max(last_sequence, c.sequence);
+  }
+
+  std::chrono::milliseconds delay = options_.initial_backoff;
+  bool outcome_unknown = false;
+  int attempt = 0;
+  // Only groups that changed something touch the database; answers to rejected commands
+  // and replays wait for their turn all the same, keeping the order of responses.
+  while (last_sequence > 0) {
+    ++attempt;
+    try {
+      if (!connection_) connect();
+      if (outcome_unknown && already_committed(last_sequence)) {
+        log->warn("batch up to sequence {} was committed before the failure", last_sequence);
+        break;
+      }
+      const auto started = std::chrono::steady_clock::now();
+      pqxx::work tx(connection_->c);
+      write_group(tx, group, last_sequence);
+      outcome_unknown = true;  // from here a failure may or may not have committed
+      tx.commit();
+      probe_->committed(static_cast<double>(commands),
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                            .count());
+      break;
+    } catch (const std::exception& e) {
+      // A broken connection, an in-doubt commit or a server error: all are retried with
+      // the same group. A logic error would repeat; it is logged at every attempt.
+      connection_.reset();
+      outcome_unknown = true;
+      probe_->failed();
+      probe_->retried();
+      probe_->set_up(false);
+      database_up_.store(false, std::memory_order_relaxed);
+      log->warn("database write failed attempt={} up_to_sequence={} retry_in_ms={} error={}",
+                attempt, last_sequence, delay.count(), e.what());
+      if (stopping_.load(std::memory_order_acquire) &&
+          std::chrono::steady_clock::now() - stop_requested_at_ > options_.shutdown_grace) {
+        return;
+      }
+      back_off(delay);
+    }
+  }
+  if (!database_up_.load(std::memory_order_relaxed)) {
+    log->info("database reachable again after {} attempts", attempt);
+  }
+  database_up_.store(true, std::memory_order_relaxed);
+  probe_->set_up(true);
+
+  for (bus::engine_batch* b : group) {
+    while (!output_.try_push(b)) std::this_thread::yield();  // sized for every batch
+  }
+  group.clear();
+  wake_output_();
+}
+
+bool store_stage::already_committed(engine::sequence_number last_sequence) {
+  pqxx::nontransaction q(connection_->c);
+  const auto row = q.exec1("SELECT last_sequence FROM engine_progress WHERE id = 1");
+  return row[0].as<long long>() >= static_cast<long long>(last_sequence);
+}
+
+void store_stage::back_off(std::chrono::milliseconds& delay) {
+  // Full jitter: sleep a random time up to the current delay, then double it.
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const auto sleep = std::chrono::milliseconds(
+      std::uniform_int_distribution<long long>(delay.count() / 2, delay.count())(random));
+  const auto until = std::chrono::steady_clock::now() + sleep;
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
+  }
+  delay = std::min(delay * 2, options_.max_backoff);
+}
+
+void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
+                              engine::sequence_number last_sequence) {
+  // The latest state of each order the group touched, for the current-state upsert.
+  boost::unordered_flat_map<std::string_view, const engine::order*> latest;
+  std::size_t events = 0;
+  std::size_t trades = 0;
+  std::size_t keys = 0;
+  {
+    pqxx::stream_to out(tx, "order_events", kEventColumns);
+    for (const bus::engine_batch* b : group) {
+      for (const engine::event& e : b->events) {
+        const auto* o = std::get_if<engine::order>(&e);
+        if (o == nullptr) continue;
+        latest.insert_or_assign(o->id.view(), o);
+        out << std::make_tuple(static_cast<long long>(o->sequence), text(o->id.view()),
+                               text(engine::to_string(o->status)),
+                               static_cast<long long>(o->filled.value), notional_text(o->notional),
+                               static_cast<long long>(o->updated_at));
+        ++events;
+      }
+    }
+    out.complete();
+  }
+  {
+    pqxx::stream_to out(tx, "orders_stage", kOrderColumns);
+    for (const auto& [id, o] : latest) {
+      out << std::make_tuple(
+          text(id), text(o->client.view()), instruments_[o->instrument].symbol,
+          text(engine::to_string(o->order_side)), text(engine::to_string(o->type)),
+          text(engine::to_string(o->tif)), text(engine::to_string(o->status)),
+          static_cast<long long>(o->price.value), static_cast<long long>(o->quantity.value),
+          static_cast<long long>(o->filled.value), notional_text(o->notional),
+          static_cast<long long>(o->created_at), static_cast<long long>(o->updated_at),
+          static_cast<long long>(o->created_sequence), static_cast<long long>(o->sequence));
+    }
+    out.complete();
+  }
+  tx.exec0(
+      "INSERT INTO orders SELECT * FROM orders_stage ON CONFLICT (order_id) DO UPDATE SET "
+      "status = EXCLUDED.status, filled_lots = EXCLUDED.filled_lots, "
+      "notional = EXCLUDED.notional, updated_at_us = EXCLUDED.updated_at_us, "
+      "sequence = EXCLUDED.sequence");
+  {
+    pqxx::stream_to out(tx, "trades", kTradeColumns);
+    for (const bus::engine_batch* b : group) {
+      for (const engine::event& e : b->events) {
+        const auto* t = std::get_if<engine::trade>(&e);
+        if (t == nullptr) continue;
+        out << std::make_tuple(
+            static_cast<long long>(t->id), instruments_[t->instrument].symbol,
+            static_cast<long long>(t->price.value), static_cast<long long>(t->quantity.value),
+            text(engine::to_string(t->aggressor)), text(t->buy_order_id.view()),
+            text(t->sell_order_id.view()), text(t->buy_client.view()),
+            text(t->sell_client.view()), static_cast<long long>(t->executed_at),
+            static_cast<long long>(t->sequence));
+        last_trade_id_ = std::max(last_trade_id_, t->id);
+        ++trades;
+      }
+    }
+    out.complete();
+  }
+  {
+    // The first response of each keyed placement, stored with it and handed to the
+    // publish stage so both send the same bytes.
+    pqxx::stream_to out(tx, "idempotency_keys", kKeyColumns);
+    for (bus::engine_batch* b : group) {
+      for (bus::command_outcome& c : b->commands) {
+        if (c.idempotency.empty() || c.outcome != bus::outcome_kind::executed ||
+            c.error != engine::errc::ok || c.kind != bus::request_kind::place) {
+          continue;
+        }
+        if (!c.response) {
+          const std::span<const engine::event> evs(b->events.data() + c.first_event,
+                                                   c.end_event - c.first_event);
+          c.response = std::make_shared<const std::string>(
+              codec::command_response(evs, c.subject, true, instruments_));
+        }
+        const std::int64_t created_at = [&] {
+          for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+            if (const auto* o = std::get_if<engine::order>(&b->events[i])) return o->updated_at;
+          }
+          return std::int64_t{0};
+        }();
+        out << std::make_tuple(text(c.client.view()), text(c.idempotency.view()),
+                               static_cast<long long>(c.fingerprint),
+                               static_cast<long long>(c.sequence), text(c.subject.view()),
+                               *c.response, static_cast<long long>(created_at));
+        ++keys;
+      }
+    }
+    out.complete();
+  }
+  tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
+           ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
+  probe_->rows(static_cast<double>(latest.size()), static_cast<double>(events),
+               static_cast<double>(trades), static_cast<double>(keys));
+}
+
+}  // namespace matchd::store
