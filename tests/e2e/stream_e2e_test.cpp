@@ -1,0 +1,579 @@
+// Market-data streams (API.md "Streams"): WebSocket subscriptions, book rebuild from snapshot
+// plus deltas, WebSocket order entry, and Server-Sent Events.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+namespace matchd::e2e {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+using strings = std::vector<std::string>;
+
+json subscribe_message(const strings& channels, const std::string& op = "subscribe") {
+  return {{"op", op}, {"channels", channels}, {"instrument", "BTC-USD"}};
+}
+
+bool is_channel(const json& m, const std::string& channel) {
+  return m.is_object() && m.contains("channel") && m["channel"] == channel;
+}
+
+// The exact envelope of a channel event.
+::testing::AssertionResult is_event_envelope(const json& m) {
+  if (keys_of(m) != strings{"channel", "data", "instrument", "sequence"}) {
+    return ::testing::AssertionFailure()
+           << "event must be {channel, instrument, sequence, data}, got " << m.dump();
+  }
+  if (!m["sequence"].is_number_integer() || !m["data"].is_object()) {
+    return ::testing::AssertionFailure() << "malformed event " << m.dump();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class stream : public ::testing::Test {
+ protected:
+  json place(const json& body) {
+    const http_response r = http.post_json("/orders", body);
+    EXPECT_EQ(r.status, 201u) << "POST /orders " << body.dump() << " -> " << r.describe();
+    return r.json();
+  }
+
+  // Subscribes and returns the acknowledgement; with orderbook_deltas also reads the
+  // snapshot that must follow it into `snapshot`.
+  json subscribe(ws_client& ws, const strings& channels, json* snapshot = nullptr) {
+    ws.send_json(subscribe_message(channels));
+    const std::optional<json> ack = ws.read_json(5s);
+    EXPECT_TRUE(ack.has_value()) << "no answer to subscribe";
+    if (!ack) return json();
+    EXPECT_TRUE(ack->is_object() && ack->value("type", "") == "subscribed") << ack->dump();
+    if (snapshot != nullptr) {
+      const std::optional<json> first = ws.read_json(5s);
+      EXPECT_TRUE(first.has_value()) << "no snapshot after subscribed";
+      if (first) {
+        EXPECT_TRUE(is_channel(*first, "orderbook_snapshot"))
+            << "the first message after subscribed must be the snapshot, got " << first->dump();
+        *snapshot = *first;
+      }
+    }
+    return *ack;
+  }
+
+  daemon_process daemon;
+  http_client http{daemon.port()};
+};
+
+TEST_F(stream, subscribe_is_acknowledged_then_a_snapshot_equal_to_get_orderbook_follows) {
+  place(limit_order("b1", "client-A", "buy", "100.00", "1"));
+  place(limit_order("b2", "client-A", "buy", "99.00", "2"));
+  place(limit_order("a1", "client-A", "sell", "101.00", "0.5"));
+  const json book = http.get(orderbook_path()).json();
+
+  ws_client ws(daemon.port());
+  json snapshot;
+  subscribe(ws, {"trades", "orderbook_deltas", "orders"}, &snapshot);
+  ASSERT_TRUE(snapshot.is_object());
+  EXPECT_TRUE(is_event_envelope(snapshot));
+  EXPECT_EQ(snapshot["instrument"], "BTC-USD");
+  EXPECT_EQ(snapshot["sequence"], book["sequence"]);
+  const json& data = snapshot["data"];
+  EXPECT_EQ(keys_of(data), keys_of(book)) << "snapshot data has the GET /orderbook shape";
+  EXPECT_EQ(data["bids"], book["bids"]);
+  EXPECT_EQ(data["asks"], book["asks"]);
+}
+
+TEST_F(stream, channel_events_carry_the_committed_objects) {
+  ws_client ws(daemon.port());
+  json snapshot;
+  subscribe(ws, {"trades", "orderbook_deltas", "orders"}, &snapshot);
+  const json maker = place(limit_order("s1", "client-S", "sell", "100.00", "1"))["order"];
+  const json taker_body = place(limit_order("b1", "client-B", "buy", "100.00", "0.4"));
+  ASSERT_EQ(taker_body["trades"].size(), 1u);
+  const json trade = taker_body["trades"][0];
+  const json maker_after = http.get(order_path("s1")).json()["order"];
+
+  std::vector<json> events;
+  bool have_trade = false;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!have_trade && std::chrono::steady_clock::now() < deadline) {
+    std::optional<json> m = ws.read_json(500ms);
+    if (!m) continue;
+    if (is_channel(*m, "trades")) have_trade = true;
+    events.push_back(*m);
+  }
+  std::vector<json> more = ws.read_for(300ms);  // the rest of the last command's events
+  events.insert(events.end(), more.begin(), more.end());
+  ASSERT_TRUE(have_trade) << "no trades event";
+
+  std::vector<json> trades, orders, deltas;
+  for (const json& m : events) {
+    EXPECT_TRUE(is_event_envelope(m));
+    EXPECT_EQ(m.value("instrument", ""), "BTC-USD");
+    if (is_channel(m, "trades")) trades.push_back(m);
+    if (is_channel(m, "orders")) orders.push_back(m);
+    if (is_channel(m, "orderbook_deltas")) deltas.push_back(m);
+  }
+  ASSERT_EQ(trades.size(), 1u);
+  EXPECT_EQ(trades[0]["data"], trade);
+  EXPECT_EQ(trades[0]["sequence"], trade["sequence"]);
+
+  auto last_state = [&](const std::string& id) {
+    json last;
+    for (const json& m : orders) {
+      if (m["data"].value("order_id", "") == id) last = m["data"];
+    }
+    return last;
+  };
+  EXPECT_EQ(last_state("b1"), taker_body["order"]);
+  EXPECT_EQ(last_state("s1"), maker_after);
+  bool saw_maker_open = false;
+  for (const json& m : orders) {
+    if (m["data"] == maker) saw_maker_open = true;
+    EXPECT_TRUE(is_well_formed_order(m["data"]));
+  }
+  EXPECT_TRUE(saw_maker_open) << "the maker's open state was streamed";
+
+  // Deltas: the ask level appeared with 1, then went to 0.6.
+  ASSERT_EQ(deltas.size(), 2u) << nlohmann::json(deltas).dump();
+  for (const json& d : deltas) {
+    EXPECT_EQ(keys_of(d["data"]), (strings{"orders", "price", "quantity", "side"})) << d.dump();
+    EXPECT_EQ(d["data"]["side"], "sell");
+    EXPECT_EQ(d["data"]["price"], "100.00");
+    EXPECT_TRUE(is_canonical_decimal(d["data"]["quantity"], 8))
+        << "responses always use the canonical precision: " << d.dump();
+  }
+  EXPECT_EQ(decimal_units(deltas[0]["data"]["quantity"], 8), 100000000);
+  EXPECT_EQ(deltas[0]["data"]["orders"], 1);
+  EXPECT_EQ(deltas[0]["sequence"], maker["sequence"]);
+  EXPECT_EQ(decimal_units(deltas[1]["data"]["quantity"], 8), 60000000);
+  EXPECT_EQ(deltas[1]["data"]["orders"], 1);
+  EXPECT_EQ(deltas[1]["sequence"], trade["sequence"]);
+}
+
+TEST_F(stream, removed_level_has_quantity_zero) {
+  ws_client ws(daemon.port());
+  json snapshot;
+  subscribe(ws, {"orderbook_deltas"}, &snapshot);
+  place(limit_order("b1", "client-A", "buy", "100.00", "1"));
+  ASSERT_EQ(http.del(order_path("b1")).status, 200u);
+  std::vector<json> deltas;
+  for (int i = 0; i < 2; ++i) {
+    std::optional<json> m =
+        ws.read_until([](const json& j) { return is_channel(j, "orderbook_deltas"); }, 5s);
+    ASSERT_TRUE(m.has_value()) << "delta " << i << " missing";
+    deltas.push_back(*m);
+  }
+  EXPECT_EQ(deltas[1]["data"]["side"], "buy");
+  EXPECT_EQ(deltas[1]["data"]["price"], "100.00");
+  EXPECT_EQ(decimal_units(deltas[1]["data"]["quantity"], 8), 0) << deltas[1].dump();
+  EXPECT_EQ(deltas[1]["data"]["orders"], 0) << deltas[1].dump();
+}
+
+// API.md: "then deltas with strictly increasing sequence". One command that changes three
+// levels (two asks swept, the remainder resting as a bid) must still give three different,
+// increasing sequence numbers.
+TEST_F(stream, deltas_have_strictly_increasing_sequence) {
+  ws_client ws(daemon.port());
+  json snapshot;
+  subscribe(ws, {"orderbook_deltas"}, &snapshot);
+  place(limit_order("a1", "client-A", "sell", "100.00", "1"));
+  place(limit_order("a2", "client-A", "sell", "101.00", "1"));
+  place(limit_order("b1", "client-B", "buy", "101.00", "3"));
+  std::vector<json> deltas;
+  for (int i = 0; i < 5; ++i) {
+    std::optional<json> m =
+        ws.read_until([](const json& j) { return is_channel(j, "orderbook_deltas"); }, 5s);
+    ASSERT_TRUE(m.has_value()) << "delta " << i << " missing";
+    deltas.push_back(*m);
+  }
+  long long previous = snapshot.value("sequence", 0LL);
+  for (const json& d : deltas) {
+    EXPECT_GT(d["sequence"].get<long long>(), previous) << nlohmann::json(deltas).dump();
+    previous = d["sequence"].get<long long>();
+  }
+}
+
+// A client rebuilds the book from the snapshot and the deltas while another client sends a
+// few hundred random orders and cancels; it must end with exactly GET /orderbook's book.
+TEST_F(stream, book_rebuilt_from_snapshot_and_deltas_equals_get_orderbook) {
+  constexpr int kOperations = 400;
+  constexpr int kSubscribeAfter = 60;
+  const unsigned seed = 20261121;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+
+  std::atomic<int> done_operations{0};
+  std::atomic<bool> writer_done{false};
+  std::atomic<long long> sentinel_sequence{0};
+  std::vector<std::string> writer_errors;
+  std::thread writer([&] {
+    try {
+      http_client client(daemon.port());
+      std::mt19937 rng(seed);
+      std::vector<std::string> ids;
+      auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+      auto price = [&](int lo_cents, int hi_cents) {
+        return format_units(pick(lo_cents / 50, hi_cents / 50) * 50, 2);
+      };
+      for (int i = 0; i < kOperations; ++i) {
+        const int kind = pick(0, 99);
+        const std::string id = "r" + std::to_string(i);
+        const std::string qty = format_units(pick(1, 200) * 1000000, 8);
+        http_response r;
+        if (kind < 25 && !ids.empty()) {
+          const std::string victim =
+              ids[static_cast<std::size_t>(pick(0, static_cast<int>(ids.size()) - 1))];
+          r = client.del(order_path(victim));
+          if (r.status != 200 && r.status != 409) {
+            writer_errors.push_back("cancel " + victim + ": " + r.describe());
+          }
+        } else {
+          json body;
+          const bool buy = pick(0, 1) == 0;
+          const std::string side = buy ? "buy" : "sell";
+          const std::string px = buy ? price(9500, 10100) : price(9900, 10500);
+          if (kind < 65) {
+            body = limit_order(id, "client-R", side, px, qty);
+          } else if (kind < 80) {
+            body = limit_order(id, "client-R", side, px, qty, "ioc");
+          } else if (kind < 90) {
+            body = limit_order(id, "client-R", side, px, qty, "fok");
+          } else {
+            body = market_order(id, "client-R", side, format_units(pick(1, 50) * 1000000, 8));
+          }
+          r = client.post_json("/orders", body);
+          if (r.status != 201) writer_errors.push_back(body.dump() + " -> " + r.describe());
+          ids.push_back(id);
+        }
+        ++done_operations;
+      }
+      // Far from the touch, so it rests and its delta marks the end of the run.
+      const http_response last =
+          client.post_json("/orders", limit_order("sentinel", "client-R", "buy", "1.00", "0.01"));
+      if (last.status != 201) writer_errors.push_back("sentinel -> " + last.describe());
+      sentinel_sequence = last.json()["order"].value("sequence", 0LL);
+    } catch (const std::exception& e) {
+      writer_errors.push_back(std::string("writer: ") + e.what());
+    }
+    writer_done = true;
+  });
+
+  // Seed the book and subscribe in the middle of the activity.
+  const auto subscribe_deadline = std::chrono::steady_clock::now() + 20s;
+  while (done_operations < kSubscribeAfter && !writer_done &&
+         std::chrono::steady_clock::now() < subscribe_deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ws_client ws(daemon.port());
+  json snapshot;
+  subscribe(ws, {"orderbook_deltas"}, &snapshot);
+  if (!snapshot.is_object() || !snapshot.contains("data")) {
+    writer.join();
+    FAIL() << "no snapshot";
+  }
+
+  std::map<std::int64_t, book_level, std::greater<>> bids;
+  std::map<std::int64_t, book_level> asks;
+  const book_sides start = book_from_json(snapshot["data"]);
+  for (const book_level& l : start.bids) bids[l.price] = l;
+  for (const book_level& l : start.asks) asks[l.price] = l;
+  const long long snapshot_sequence = snapshot.value("sequence", 0LL);
+  long long applied = snapshot_sequence;
+  int stale = 0;
+  int decreasing = 0;
+  int deltas = 0;
+  std::vector<std::string> bad_deltas;
+  auto apply = [&](const json& m) {
+    if (!is_channel(m, "orderbook_deltas")) return;
+    ++deltas;
+    const long long seq = m.value("sequence", 0LL);
+    if (seq <= snapshot_sequence) {
+      ++stale;
+      return;
+    }
+    if (seq < applied) ++decreasing;
+    applied = std::max(applied, seq);
+    const json& d = m["data"];
+    const auto price = decimal_units(d.value("price", json()), 2);
+    const auto quantity = decimal_units(d.value("quantity", json()), 8);
+    if (!price || !quantity || !d.contains("orders") || !d["orders"].is_number_integer() ||
+        (d.value("side", "") != "buy" && d.value("side", "") != "sell")) {
+      bad_deltas.push_back(m.dump());
+      return;
+    }
+    const book_level level{*price, *quantity, d["orders"].get<std::int64_t>()};
+    if (d["side"] == "buy") {
+      if (*quantity == 0)
+        bids.erase(*price);
+      else
+        bids[*price] = level;
+    } else {
+      if (*quantity == 0)
+        asks.erase(*price);
+      else
+        asks[*price] = level;
+    }
+  };
+
+  const auto end_deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < end_deadline) {
+    if (writer_done && sentinel_sequence > 0 && applied >= sentinel_sequence) break;
+    if (writer_done && sentinel_sequence == 0) break;
+    if (std::optional<json> m = ws.read_json(100ms)) apply(*m);
+    if (ws.closed()) break;
+  }
+  writer.join();
+  for (const std::string& e : writer_errors) ADD_FAILURE() << e;
+
+  // The book's own sequence may be later still; read until the stream caught up with it.
+  const json final_book = http.get(orderbook_path(1000)).json();
+  const long long book_sequence = final_book.value("sequence", 0LL);
+  const auto catch_up_deadline = std::chrono::steady_clock::now() + 5s;
+  while (applied < book_sequence && std::chrono::steady_clock::now() < catch_up_deadline) {
+    if (std::optional<json> m = ws.read_json(100ms)) apply(*m);
+  }
+  EXPECT_GE(applied, sentinel_sequence.load()) << "the stream never reached the last order";
+  EXPECT_GE(applied, book_sequence) << "the stream never reached GET /orderbook's sequence";
+  EXPECT_GT(deltas, 50) << "too few deltas to mean anything";
+  EXPECT_EQ(stale, 0) << "deltas at or before the snapshot's sequence were sent after it";
+  EXPECT_EQ(decreasing, 0) << "delta sequences went backwards";
+  for (const std::string& d : bad_deltas) ADD_FAILURE() << "malformed delta " << d;
+
+  book_sides rebuilt;
+  for (const auto& [price, level] : bids) rebuilt.bids.push_back(level);
+  for (const auto& [price, level] : asks) rebuilt.asks.push_back(level);
+  const book_sides expected = book_from_json(final_book);
+  EXPECT_FALSE(expected.bids.empty() && expected.asks.empty()) << "empty final book";
+  EXPECT_EQ(rebuilt, expected);
+}
+
+TEST_F(stream, trades_channel_carries_exactly_the_trades_returned_by_post) {
+  ws_client ws(daemon.port());
+  subscribe(ws, {"trades"});
+  place(limit_order("a1", "client-A", "sell", "100.00", "1"));
+  place(limit_order("a2", "client-A", "sell", "101.00", "1"));
+  place(limit_order("a3", "client-A", "sell", "102.00", "1"));
+  std::vector<json> posted;
+  const json sweep = place(limit_order("b1", "client-B", "buy", "102.00", "2.5"));
+  const json market = place(market_order("b2", "client-B", "buy", "1"));
+  for (const json& t : sweep["trades"]) posted.push_back(t);
+  for (const json& t : market["trades"]) posted.push_back(t);
+  ASSERT_EQ(posted.size(), 4u);
+
+  std::vector<json> streamed;
+  for (std::size_t i = 0; i < posted.size(); ++i) {
+    std::optional<json> m =
+        ws.read_until([](const json& j) { return is_channel(j, "trades"); }, 5s);
+    ASSERT_TRUE(m.has_value()) << "trade " << i << " not streamed";
+    EXPECT_TRUE(is_event_envelope(*m));
+    EXPECT_EQ((*m)["instrument"], "BTC-USD");
+    EXPECT_EQ((*m)["sequence"], (*m)["data"]["sequence"]);
+    streamed.push_back((*m)["data"]);
+  }
+  EXPECT_EQ(streamed, posted);
+  for (const json& extra : ws.read_for(300ms)) {
+    EXPECT_FALSE(is_channel(extra, "trades")) << "unexpected trade " << extra.dump();
+  }
+}
+
+TEST_F(stream, orders_channel_sends_every_state_change) {
+  ws_client ws(daemon.port());
+  subscribe(ws, {"orders"});
+  place(limit_order("s1", "client-S", "sell", "100.00", "1"));
+  place(limit_order("b1", "client-B", "buy", "100.00", "0.4"));
+  const http_response cancelled = http.del(order_path("s1"));
+  ASSERT_EQ(cancelled.status, 200u);
+
+  std::vector<std::string> s1_statuses;
+  json s1_last = json::object();
+  for (int i = 0; i < 10 && s1_last.value("status", "") != "cancelled"; ++i) {
+    std::optional<json> m =
+        ws.read_until([](const json& j) { return is_channel(j, "orders"); }, 5s);
+    ASSERT_TRUE(m.has_value()) << "missing orders events; s1 so far: "
+                               << nlohmann::json(s1_statuses).dump();
+    EXPECT_TRUE(is_well_formed_order((*m)["data"]));
+    if ((*m)["data"].value("order_id", "") == "s1") {
+      s1_statuses.push_back((*m)["data"].value("status", ""));
+      s1_last = (*m)["data"];
+    }
+  }
+  EXPECT_EQ(s1_statuses, (strings{"open", "partially_filled", "cancelled"}));
+  EXPECT_EQ(s1_last, cancelled.json()["order"]);
+}
+
+TEST_F(stream, unsubscribe_stops_the_events) {
+  ws_client ws(daemon.port());
+  subscribe(ws, {"trades"});
+  place(limit_order("a1", "client-A", "sell", "100.00", "2"));
+  place(limit_order("b1", "client-B", "buy", "100.00", "1"));
+  ASSERT_TRUE(ws.read_until([](const json& j) { return is_channel(j, "trades"); }, 5s))
+      << "subscription delivered no trade";
+
+  ws.send_json(subscribe_message({"trades"}, "unsubscribe"));
+  for (const json& m : ws.read_for(500ms)) {
+    EXPECT_FALSE(is_channel(m, "trades")) << m.dump();
+  }
+  place(limit_order("b2", "client-B", "buy", "100.00", "1"));
+  for (const json& m : ws.read_for(700ms)) {
+    EXPECT_FALSE(is_channel(m, "trades")) << "event after unsubscribe: " << m.dump();
+  }
+  EXPECT_FALSE(ws.closed());
+}
+
+TEST_F(stream, invalid_requests_get_an_error_without_closing) {
+  ws_client ws(daemon.port());
+  auto expect_error = [&](const std::string& text) {
+    SCOPED_TRACE(text);
+    ws.send_text(text);
+    const std::optional<json> m = ws.read_json(5s);
+    ASSERT_TRUE(m.has_value()) << "no answer; " << ws.close_state().describe();
+    EXPECT_EQ(m->value("type", ""), "error") << m->dump();
+    ASSERT_TRUE(m->contains("error") && (*m)["error"].is_object()) << m->dump();
+    EXPECT_TRUE((*m)["error"].contains("code") && (*m)["error"]["code"].is_string()) << m->dump();
+  };
+  expect_error(R"({"op": "dance"})");
+  expect_error("this is not json");
+  expect_error(R"({"channels": ["trades"]})");
+  EXPECT_FALSE(ws.closed()) << ws.close_state().describe();
+  subscribe(ws, {"trades"});
+  place(limit_order("a1", "client-A", "sell", "100.00", "1"));
+  place(limit_order("b1", "client-B", "buy", "100.00", "1"));
+  EXPECT_TRUE(ws.read_until([](const json& j) { return is_channel(j, "trades"); }, 5s));
+}
+
+// --- WebSocket order entry ------------------------------------------------------------
+
+class stream_orders : public stream {
+ protected:
+  json request(const json& message) {
+    ws.send_json(message);
+    const std::string type = message.value("op", "");
+    const std::string req_id = message.value("req_id", "");
+    const std::optional<json> reply = ws.read_until(
+        [&](const json& m) {
+          return m.is_object() && m.value("type", "") == type && m.value("req_id", "") == req_id;
+        },
+        5s);
+    EXPECT_TRUE(reply.has_value()) << "no reply to " << message.dump();
+    return reply.value_or(json());
+  }
+  static json place_op(const std::string& req_id, json order) {
+    order["op"] = "place";
+    order["req_id"] = req_id;
+    return order;
+  }
+  static json cancel_op(const std::string& req_id, const std::string& order_id) {
+    return {{"op", "cancel"}, {"req_id", req_id}, {"order_id", order_id}};
+  }
+
+  ws_client ws{daemon.port()};
+};
+
+TEST_F(stream_orders, place_and_cancel_over_the_websocket) {
+  const json placed = request(place_op("r1", limit_order("w1", "client-W", "buy", "100.00", "1")));
+  EXPECT_EQ(keys_of(placed), (strings{"data", "req_id", "status", "type"})) << placed.dump();
+  EXPECT_EQ(placed["status"], 201);
+  EXPECT_EQ(keys_of(placed["data"]), (strings{"order", "trades"}));
+  EXPECT_TRUE(is_well_formed_order(placed["data"]["order"]));
+  EXPECT_EQ(placed["data"]["order"]["order_id"], "w1");
+  EXPECT_EQ(placed["data"]["order"]["status"], "open");
+  EXPECT_EQ(placed["data"]["trades"], json::array());
+
+  const json crossing =
+      request(place_op("r2", limit_order("w2", "client-X", "sell", "100.00", "0.4")));
+  EXPECT_EQ(crossing["status"], 201);
+  ASSERT_EQ(crossing["data"]["trades"].size(), 1u) << crossing.dump();
+  EXPECT_TRUE(is_well_formed_trade(crossing["data"]["trades"][0]));
+  EXPECT_EQ(crossing["data"]["trades"][0]["buy_order_id"], "w1");
+  EXPECT_EQ(crossing["data"]["order"]["status"], "filled");
+
+  const json cancelled = request(cancel_op("r3", "w1"));
+  EXPECT_EQ(keys_of(cancelled), (strings{"data", "req_id", "status", "type"})) << cancelled.dump();
+  EXPECT_EQ(cancelled["status"], 200);
+  EXPECT_EQ(keys_of(cancelled["data"]), (strings{"order"}));
+  EXPECT_EQ(cancelled["data"]["order"]["status"], "cancelled");
+  EXPECT_EQ(cancelled["data"]["order"]["filled_quantity"], "0.40000000");
+
+  EXPECT_EQ(http.get(order_path("w1")).json()["order"], cancelled["data"]["order"]);
+  EXPECT_EQ(http.get(order_path("w2")).json()["order"], crossing["data"]["order"]);
+}
+
+TEST_F(stream_orders, errors_carry_the_request_id_status_and_code) {
+  auto expect_error = [&](const json& message, int status, const std::string& code) {
+    SCOPED_TRACE(message.dump());
+    const json reply = request(message);
+    EXPECT_EQ(reply.value("status", 0), status) << reply.dump();
+    ASSERT_TRUE(reply.contains("error") && reply["error"].is_object()) << reply.dump();
+    EXPECT_EQ(reply["error"].value("code", ""), code) << reply.dump();
+    EXPECT_TRUE(reply["error"].contains("message")) << reply.dump();
+  };
+  json bad_side = limit_order("e1", "client-W", "hold", "100.00", "1");
+  expect_error(place_op("r4", bad_side), 400, "invalid_side");
+  expect_error(place_op("r5", limit_order("e2", "client-W", "buy", "1.005", "1")), 400,
+               "invalid_price_tick");
+  expect_error(cancel_op("r6", "no-such-order"), 404, "order_not_found");
+  ASSERT_EQ(request(place_op("r7", limit_order("e3", "client-W", "buy", "100.00", "1")))["status"],
+            201);
+  expect_error(place_op("r8", limit_order("e3", "client-W", "buy", "100.00", "1")), 409,
+               "duplicate_order_id");
+  ASSERT_EQ(request(cancel_op("r9", "e3"))["status"], 200);
+  expect_error(cancel_op("r10", "e3"), 409, "order_not_open");
+  EXPECT_FALSE(ws.closed());
+  EXPECT_EQ(http.get(order_path("e1")).status, 404u);
+}
+
+// --- Server-Sent Events ---------------------------------------------------------------
+
+TEST_F(stream, sse_streams_trades_and_orders) {
+  sse_client sse(daemon.port(), "/stream/sse?channels=trades,orders&instrument=BTC-USD");
+  ASSERT_EQ(sse.status(), 200u) << sse.body();
+  EXPECT_EQ(sse.header("Content-Type").rfind("text/event-stream", 0), 0u)
+      << "Content-Type: " << sse.header("Content-Type");
+
+  // Give the subscription a moment to register before the events happen.
+  std::this_thread::sleep_for(200ms);
+  place(limit_order("s1", "client-S", "sell", "100.00", "1"));
+  const json body = place(limit_order("b1", "client-B", "buy", "100.00", "1"));
+  ASSERT_EQ(body["trades"].size(), 1u);
+  const json trade = body["trades"][0];
+
+  // `data` holds the event's data; accept the full {channel, ..., data} envelope as well.
+  auto payload = [](const std::string& data) {
+    json j = json::parse(data, nullptr, false);
+    if (j.is_object() && j.contains("channel") && j.contains("data")) return j["data"];
+    return j;
+  };
+  std::optional<sse_client::event> trade_event;
+  std::vector<json> order_events;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline && (!trade_event || order_events.size() < 3)) {
+    std::optional<sse_client::event> e = sse.next(500ms);
+    if (!e) {
+      if (sse.ended()) break;
+      continue;
+    }
+    if (e->event == "trades") trade_event = e;
+    if (e->event == "orders") order_events.push_back(payload(e->data));
+    EXPECT_TRUE(e->event == "trades" || e->event == "orders") << "event: " << e->event;
+  }
+  ASSERT_TRUE(trade_event.has_value()) << "no trades event";
+  EXPECT_EQ(trade_event->id, std::to_string(trade["sequence"].get<long long>()));
+  EXPECT_EQ(payload(trade_event->data), trade) << trade_event->data;
+  bool taker_seen = false;
+  for (const json& o : order_events) {
+    if (o == body["order"]) taker_seen = true;
+  }
+  EXPECT_TRUE(taker_seen) << "the taker's final state was not streamed; got "
+                          << nlohmann::json(order_events).dump();
+}
+
+}  // namespace
+}  // namespace matchd::e2e
