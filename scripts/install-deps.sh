@@ -14,10 +14,12 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   postgresql postgresql-client
+  nginx prometheus docker-compose   # deployment checks: nginx e2e, promtool, compose config
 )
 
 if [ "${1:-}" = "--runtime-only" ]; then
-  packages=(ca-certificates libpqxx-6.4 libssl3 libspdlog1.10 libprometheus-cpp-core1.0)
+  packages=(ca-certificates libboost-program-options1.81.0 libfmt9 libpq5 libpqxx-6.4
+            libprometheus-cpp-core1.0 libspdlog1.10 libssl3)
 fi
 
 sudo_cmd=()

@@ -71,6 +71,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("db", po::value(&cfg.db)->default_value(env_or("MATCHD_DB", ""), ""),
      "PostgreSQL connection string (libpq), e.g. \"host=127.0.0.1 port=5432 dbname=matchd "
      "user=matchd\"; without it matchd runs in memory [MATCHD_DB]")
+    ("snapshot-interval", po::value(&cfg.snapshot_interval_s)->default_value(300),
+     "seconds between persisted book snapshots with --db; 0 disables them")
     ("ready-file", po::value(&cfg.ready_file),
      "write HOST:PORT here once listening (for scripts and tests)")
     ("log-level", po::value(&cfg.log_level)->default_value(env_or("MATCHD_LOG_LEVEL", "info")),
@@ -133,6 +135,10 @@ parse_outcome parse_command_line(int argc, char** argv) {
   }
   if (cfg.server.rate_limit_per_client < 0 || cfg.server.rate_burst_per_client < 0) {
     std::cerr << "matchd: --rate-limit and --rate-burst must not be negative\n";
+    return {std::nullopt, 2};
+  }
+  if (cfg.snapshot_interval_s < 0) {
+    std::cerr << "matchd: --snapshot-interval must not be negative\n";
     return {std::nullopt, 2};
   }
   if (cfg.migrate_only && cfg.db.empty()) {

@@ -17,6 +17,7 @@ struct config {
   std::size_t expected_orders = 1 << 16;
   std::string db;              // libpq connection string; empty = in memory
   bool migrate_only = false;   // `matchd migrate`: apply migrations and exit
+  int snapshot_interval_s = 300;  // periodic book snapshots (durable mode); 0 = off
 };
 
 // Parses argv; on --help or an error prints to stdout/stderr and returns the exit code

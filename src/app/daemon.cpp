@@ -45,6 +45,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   if (durable) committed_ = std::make_unique<bus::spsc_queue<bus::engine_batch*>>(kBatchPool);
   sequencer::engine_stage_options stage_opts;
   stage_opts.batch_pool = kBatchPool;
+  if (durable) stage_opts.snapshot_interval = std::chrono::seconds(cfg_.snapshot_interval_s);
   engine_stage_ = std::make_unique<sequencer::engine_stage>(
       *engine_, engine_inputs, *executed_,
       [this] {

@@ -2,15 +2,39 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 namespace matchd::engine {
 
 namespace {
-constexpr std::size_t kArenaChunkBytes = 1 << 20;
+
+constexpr std::uint64_t kMul1 = 0x9e3779b97f4a7c15ULL;
+constexpr std::uint64_t kMul2 = 0xc2b2ae3d27d4eb4fULL;
+
+constexpr std::uint64_t rotl(std::uint64_t x, int r) noexcept { return (x << r) | (x >> (64 - r)); }
+
+// MurmurHash3's 64-bit finalizer: every input bit affects every output bit.
+constexpr std::uint64_t fmix(std::uint64_t k) noexcept {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+std::uint64_t random_seed() {
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
 }  // namespace
 
 matching_engine::matching_engine(std::vector<instrument> instruments, engine_options options)
-    : instruments_(std::move(instruments)), options_(options) {
+    : instruments_(std::move(instruments)),
+      options_(options),
+      seed_lo_(random_seed()),
+      seed_hi_(random_seed()) {
   books_.reserve(instruments_.size());
   for (std::size_t i = 0; i < instruments_.size(); ++i) {
     books_.push_back(std::make_unique<order_book>(static_cast<instrument_id>(i),
@@ -26,37 +50,44 @@ std::optional<instrument_id> matching_engine::find_instrument(std::string_view s
   return std::nullopt;
 }
 
-std::string_view matching_engine::intern(std::string_view id) {
-  if (id_arena_.empty() || arena_used_ + id.size() > kArenaChunkBytes) {
-    id_arena_.push_back(std::make_unique<char[]>(kArenaChunkBytes));
-    arena_used_ = 0;
+matching_engine::id_key matching_engine::key_of(std::string_view id) const noexcept {
+  // Two independently seeded lanes over 8-byte words (ids are at most 64 bytes).
+  std::uint64_t h1 = seed_lo_ ^ id.size();
+  std::uint64_t h2 = seed_hi_ ^ (id.size() * kMul2);
+  std::size_t i = 0;
+  for (; i + 8 <= id.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, id.data() + i, 8);
+    h1 = rotl(h1 ^ (w * kMul1), 31) * kMul2;
+    h2 = rotl(h2 ^ (w * kMul2), 29) * kMul1;
   }
-  char* dst = id_arena_.back().get() + arena_used_;
-  std::memcpy(dst, id.data(), id.size());
-  arena_used_ += id.size();
-  return {dst, id.size()};
+  if (i < id.size()) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, id.data() + i, id.size() - i);
+    h1 = rotl(h1 ^ (w * kMul1), 31) * kMul2;
+    h2 = rotl(h2 ^ (w * kMul2), 29) * kMul1;
+  }
+  h1 += h2;
+  h2 += h1;
+  return {fmix(h1), fmix(h2)};
 }
 
-void matching_engine::index_events(std::size_t first_event, const event_buffer& out) {
-  for (std::size_t i = first_event; i < out.size(); ++i) {
-    const order* o = std::get_if<order>(&out[i]);
-    if (o == nullptr || !is_final(o->status)) continue;
-    if (const auto it = ids_.find(o->id.view()); it != ids_.end()) {
-      it->second.instrument = kFinished;
-    }
-  }
+bool matching_engine::is_resting(const id_entry& e) const noexcept {
+  return e.instrument != kFinished && books_[e.instrument]->generation(e.node) == e.generation;
 }
 
 command_result matching_engine::place(const place_order& cmd, event_buffer& out) {
   if (cmd.instrument >= books_.size()) return {errc::unknown_instrument, 0};
-  if (ids_.contains(cmd.id.view())) return {errc::duplicate_order_id, 0};
   order_book& book = *books_[cmd.instrument];
+  const auto [entry, inserted] =
+      ids_.try_emplace(key_of(cmd.id.view()), id_entry{kFinished, 0, 0});
+  if (!inserted) return {errc::duplicate_order_id, 0};  // before capacity: it already exists
   const bool may_rest = cmd.type == order_type::limit && cmd.tif == time_in_force::gtc;
   if (may_rest && book.order_count() >= options_.max_open_orders_per_book) {
+    ids_.erase(entry);
     return {errc::book_full, 0};
   }
 
-  const sequence_number seq = ++sequence_;
   order taker;
   taker.id = cmd.id;
   taker.client = cmd.client;
@@ -67,37 +98,37 @@ command_result matching_engine::place(const place_order& cmd, event_buffer& out)
   taker.price = cmd.type == order_type::market ? price_ticks{0} : cmd.price;
   taker.quantity = cmd.quantity;
 
-  const std::size_t first_event = out.size();
-  order_book::command_context ctx{seq, cmd.received_at, &next_trade_id_, &out};
+  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
   const order_book::node_index rested = book.execute(taker, ctx);
-  ids_.emplace(intern(cmd.id.view()),
-               id_entry{rested == order_book::kNoNode ? kFinished : cmd.instrument, rested});
-  index_events(first_event, out);
-  return {errc::ok, seq};
+  if (rested != order_book::kNoNode) {
+    entry->second = id_entry{cmd.instrument, rested, book.generation(rested)};
+  }
+  return {errc::ok, sequence_};
 }
 
 command_result matching_engine::cancel(const cancel_order& cmd, event_buffer& out) {
-  const auto it = ids_.find(cmd.id.view());
+  const auto it = ids_.find(key_of(cmd.id.view()));
   if (it == ids_.end()) return {errc::order_not_found, 0};
-  if (it->second.instrument == kFinished) return {errc::order_not_open, 0};
+  if (!is_resting(it->second)) return {errc::order_not_open, 0};
 
-  const sequence_number seq = ++sequence_;
-  order_book::command_context ctx{seq, cmd.received_at, &next_trade_id_, &out};
+  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
   books_[it->second.instrument]->cancel(it->second.node, ctx);
   it->second.instrument = kFinished;
-  return {errc::ok, seq};
+  return {errc::ok, sequence_};
 }
 
 errc matching_engine::restore_resting(const order& o) {
   if (o.instrument >= books_.size()) return errc::unknown_instrument;
-  if (ids_.contains(o.id.view())) return errc::duplicate_order_id;
-  const order_book::node_index node = books_[o.instrument]->restore(o);
-  ids_.emplace(intern(o.id.view()), id_entry{o.instrument, node});
+  const auto [entry, inserted] = ids_.try_emplace(key_of(o.id.view()), id_entry{kFinished, 0, 0});
+  if (!inserted) return errc::duplicate_order_id;
+  order_book& book = *books_[o.instrument];
+  const order_book::node_index node = book.restore(o);
+  entry->second = id_entry{o.instrument, node, book.generation(node)};
   return errc::ok;
 }
 
 void matching_engine::restore_finished_id(std::string_view id) {
-  if (!ids_.contains(id)) ids_.emplace(intern(id), id_entry{kFinished, 0});
+  ids_.try_emplace(key_of(id), id_entry{kFinished, 0, 0});
 }
 
 void matching_engine::restore_counters(sequence_number last_sequence, trade_id last_trade) {
@@ -106,15 +137,14 @@ void matching_engine::restore_counters(sequence_number last_sequence, trade_id l
 }
 
 order_presence matching_engine::presence(std::string_view id) const {
-  const auto it = ids_.find(id);
+  const auto it = ids_.find(key_of(id));
   if (it == ids_.end()) return order_presence::unknown;
-  return it->second.instrument == kFinished ? order_presence::finished
-                                            : order_presence::resting;
+  return is_resting(it->second) ? order_presence::resting : order_presence::finished;
 }
 
 const order* matching_engine::find_resting(std::string_view id) const {
-  const auto it = ids_.find(id);
-  if (it == ids_.end() || it->second.instrument == kFinished) return nullptr;
+  const auto it = ids_.find(key_of(id));
+  if (it == ids_.end() || !is_resting(it->second)) return nullptr;
   return &books_[it->second.instrument]->resting_order(it->second.node);
 }
 
@@ -125,12 +155,12 @@ std::string matching_engine::check_invariants() const {
     resting += book->order_count();
   }
   std::size_t indexed = 0;
-  for (const auto& [id, entry] : ids_) {
-    if (entry.instrument == kFinished) continue;
+  for (const auto& [key, entry] : ids_) {
+    if (!is_resting(entry)) continue;
     ++indexed;
-    if (entry.instrument >= books_.size()) return "id index points to an unknown book";
-    if (books_[entry.instrument]->resting_order(entry.node).id.view() != id) {
-      return "id index points to another order: " + std::string(id);
+    const order& o = books_[entry.instrument]->resting_order(entry.node);
+    if (key_of(o.id.view()) != key) {
+      return "id index points to another order: " + std::string(o.id.view());
     }
   }
   if (indexed != resting) return "id index and books disagree on the resting orders";

@@ -42,6 +42,7 @@ order_book::node_index order_book::allocate_node() {
 }
 
 void order_book::free_node(node_index n) {
+  ++nodes_[n].generation;
   nodes_[n].next = free_node_head_;
   free_node_head_ = n;
   --live_orders_;
@@ -49,9 +50,22 @@ void order_book::free_node(node_index n) {
 
 std::uint32_t order_book::find_or_insert_level(side s, price_ticks p) {
   auto& refs = side_levels(s);
-  const auto it = std::lower_bound(refs.begin(), refs.end(), p, [s](const level_ref& r, price_ticks v) {
-    return before(s, r.price, v);
-  });
+  // Nearly every add lands within a few levels of the touch, at the back: scan there
+  // first and only binary-search the rest.
+  constexpr std::size_t kNearTouch = 8;
+  auto it = refs.end();
+  std::size_t scanned = 0;
+  while (it != refs.begin() && scanned < kNearTouch && before(s, p, (it - 1)->price)) {
+    --it;
+    ++scanned;
+  }
+  if (it != refs.begin() && scanned == kNearTouch && before(s, p, (it - 1)->price)) {
+    it = std::lower_bound(refs.begin(), it, p, [s](const level_ref& r, price_ticks v) {
+      return before(s, r.price, v);
+    });
+  } else if (it != refs.begin() && (it - 1)->price == p) {
+    return (it - 1)->level;
+  }
   if (it != refs.end() && it->price == p) return it->level;
 
   std::uint32_t level;
@@ -62,7 +76,7 @@ std::uint32_t order_book::find_or_insert_level(side s, price_ticks p) {
     levels_.emplace_back();
     level = static_cast<std::uint32_t>(levels_.size() - 1);
   }
-  levels_[level] = price_level{p, quantity_lots{0}, 0, kNoNode, kNoNode, kNoLevel};
+  levels_[level] = price_level{p, s, quantity_lots{0}, 0, kNoNode, kNoNode, kNoLevel};
   refs.insert(it, level_ref{p, level});
   return level;
 }
@@ -122,11 +136,11 @@ void order_book::unlink(node_index n) {
   free_node(n);
 }
 
-void order_book::touch(side s, price_ticks p) {
+void order_book::touch(side s, price_ticks p, std::uint32_t level) {
   for (const touched_level& t : touched_) {
     if (t.level_side == s && t.price == p) return;
   }
-  touched_.push_back({s, p});
+  touched_.push_back({s, p, level});
 }
 
 bool order_book::can_fill_completely(const order& taker) const {
@@ -147,7 +161,7 @@ void order_book::match(order& taker, command_context& ctx) {
     const std::uint32_t level = refs.back().level;
     price_level& l = levels_[level];
     if (!crosses(taker, l.price)) break;
-    touch(maker_side, l.price);
+    touch(maker_side, l.price, level);
 
     while (taker.remaining().value > 0 && l.head != kNoNode) {
       const node_index m = l.head;
@@ -159,7 +173,6 @@ void order_book::match(order& taker, command_context& ctx) {
         o->filled += fill;
         o->notional += fill_notional;
         o->updated_at = ctx.now;
-        o->sequence = ctx.sequence;
       }
       maker.status = maker.remaining().value == 0 ? order_status::filled
                                                    : order_status::partially_filled;
@@ -178,8 +191,9 @@ void order_book::match(order& taker, command_context& ctx) {
       t.buy_client = buyer.client;
       t.sell_client = seller.client;
       t.executed_at = ctx.now;
-      t.sequence = ctx.sequence;
+      t.sequence = ctx.next();
       ctx.out->emplace_back(t);
+      maker.sequence = ctx.next();
       ctx.out->emplace_back(maker);
 
       if (maker.status == order_status::filled) {
@@ -207,15 +221,13 @@ void order_book::emit_level_deltas(command_context& ctx) {
     d.instrument = instrument_;
     d.level_side = t.level_side;
     d.price = t.price;
-    d.sequence = ctx.sequence;
-    const auto& refs = side_levels(t.level_side);
-    const auto it = std::lower_bound(refs.begin(), refs.end(), t.price,
-                                     [s = t.level_side](const level_ref& r, price_ticks v) {
-                                       return before(s, r.price, v);
-                                     });
-    if (it != refs.end() && it->price == t.price) {
-      d.quantity = levels_[it->level].total;
-      d.orders = levels_[it->level].orders;
+    d.sequence = ctx.next();
+    // An emptied level is freed and may be reused within the command, but never for the
+    // same side and price, so a live match means the level is still the one touched.
+    const price_level& l = levels_[t.level];
+    if (l.orders > 0 && l.price == t.price && l.level_side == t.level_side) {
+      d.quantity = l.total;
+      d.orders = l.orders;
     }
     ctx.out->emplace_back(d);
   }
@@ -228,10 +240,12 @@ order_book::node_index order_book::execute(order& taker, command_context& ctx) {
   taker.filled = quantity_lots{0};
   taker.notional = 0;
   taker.created_at = taker.updated_at = ctx.now;
-  taker.created_sequence = taker.sequence = ctx.sequence;
+  // Time priority: the first number of this command, above every earlier command's.
+  taker.created_sequence = *ctx.last_sequence + 1;
 
   if (taker.tif == time_in_force::fok && !can_fill_completely(taker)) {
     taker.status = order_status::rejected;
+    taker.sequence = ctx.next();
     ctx.out->emplace_back(taker);
     return kNoNode;
   }
@@ -244,11 +258,13 @@ order_book::node_index order_book::execute(order& taker, command_context& ctx) {
   } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
     taker.status =
         taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
+    taker.sequence = ctx.next();
     rested = rest(taker);
-    touch(taker.order_side, taker.price);
+    touch(taker.order_side, taker.price, nodes_[rested].level);
   } else {
     taker.status = order_status::cancelled;
   }
+  if (rested == kNoNode) taker.sequence = ctx.next();
   ctx.out->emplace_back(taker);
   emit_level_deltas(ctx);
   return rested;
@@ -257,12 +273,13 @@ order_book::node_index order_book::execute(order& taker, command_context& ctx) {
 void order_book::cancel(node_index n, command_context& ctx) {
   touched_.clear();
   order cancelled = nodes_[n].state;
+  const std::uint32_t level = nodes_[n].level;
   unlink(n);
   cancelled.status = order_status::cancelled;
   cancelled.updated_at = ctx.now;
-  cancelled.sequence = ctx.sequence;
+  cancelled.sequence = ctx.next();
   ctx.out->emplace_back(cancelled);
-  touch(cancelled.order_side, cancelled.price);
+  touch(cancelled.order_side, cancelled.price, level);
   emit_level_deltas(ctx);
 }
 

@@ -261,13 +261,10 @@ void http_session::route(request& req, std::string_view path, std::string_view q
       return reply_error(codec::make_error(codec::api_errc::unknown_instrument,
                                            "unknown instrument " + *symbol));
     }
-    if (!ctx.hooks.take_snapshot) {
-      return reply_error(codec::make_error(codec::api_errc::not_ready,
-                                           "snapshots need a database (--db)"),
-                         0);
-    }
-    auto [status, body] = ctx.hooks.take_snapshot(*ins);
-    return reply(status, std::move(body));
+    auto refused = submit_snapshot(io_, token_, *ins);
+    if (refused) return reply_error(refused->error, refused->retry_after);
+    awaiting_delivery_ = shared_from_this();
+    return;
   }
   reply_error(codec::make_error(codec::api_errc::not_found, "no such path: " + std::string(path)));
 }
@@ -280,7 +277,7 @@ void http_session::on_delivery(bus::io_delivery&& d) {
       return close();
     }
     sse_queue_.push_back(std::move(d.body));
-    if (!sse_writing_) sse_write_next();
+    if (!sse_writing_) sse_write_next();  // the first delivery also releases the head
     return;
   }
   if (!awaiting_delivery_ || d.what != bus::io_delivery::kind::response) return;
@@ -326,11 +323,11 @@ void http_session::start_sse(engine::instrument_id ins, std::uint8_t channels) {
   sse_instrument_ = ins;
   stream_.expires_never();
   io_.ctx().probe.responded(200);
-  auto head = std::make_shared<const std::string>(
+  // The head is written when the publish stage confirms the subscription (its first
+  // frame), so every event after the 200 reaches this client.
+  sse_queue_.push_back(std::make_shared<const std::string>(
       "HTTP/1.1 200 OK\r\nServer: matchd\r\nContent-Type: text/event-stream\r\n"
-      "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n");
-  sse_queue_.push_back(std::move(head));
-  sse_write_next();
+      "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"));
   bus::read_query q;
   q.kind = bus::query_kind::subscribe;
   q.reply = {io_.index(), token_};

@@ -93,4 +93,13 @@ std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token
   return admit(io, std::move(r));
 }
 
+std::optional<immediate_answer> submit_snapshot(io_thread& io, std::uint64_t token,
+                                                engine::instrument_id instrument) {
+  bus::engine_request r;
+  r.kind = bus::request_kind::snapshot;
+  r.reply = {io.index(), token};
+  r.instrument = instrument;
+  return admit(io, std::move(r));
+}
+
 }  // namespace matchd::gateway

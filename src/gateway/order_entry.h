@@ -25,4 +25,7 @@ std::optional<immediate_answer> submit_place(io_thread& io, std::uint64_t token,
 std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token,
                                               std::string_view order_id);
 
+std::optional<immediate_answer> submit_snapshot(io_thread& io, std::uint64_t token,
+                                                engine::instrument_id instrument);
+
 }  // namespace matchd::gateway

@@ -14,7 +14,6 @@ order_flow_metrics::order_flow_metrics(registry& r)
                            .Name("orders_rejected_total")
                            .Help("Order placements refused, by reason (error code)")
                            .Register(r)),
-      rejected_total_(rejected_family_.Add({{"reason", "any"}})),
       matched_(prometheus::BuildCounter()
                    .Name("orders_matched_total")
                    .Help("Incoming orders that traded at least once as taker")
@@ -24,12 +23,17 @@ order_flow_metrics::order_flow_metrics(registry& r)
                    .Name("order_latency_seconds")
                    .Help("Receipt of an order command to its durable acknowledgement")
                    .Register(r)
-                   .Add({}, latency_buckets())) {}
+                   .Add({}, latency_buckets())) {
+  // Present from the start at zero, so rates and alerts have a series to work on.
+  for (const char* reason : {"duplicate_order_id", "fok_not_fillable", "overloaded", "rate_limited",
+                             "idempotency_key_reused"}) {
+    rejected_family_.Add({{"reason", reason}});
+  }
+}
 
 void order_flow_metrics::rejected(std::string_view reason) {
   // Family::Add returns the existing child for known labels; rejects are off the hot path.
   rejected_family_.Add({{"reason", std::string(reason)}}).Increment();
-  rejected_total_.Increment();
 }
 
 }  // namespace matchd::obs

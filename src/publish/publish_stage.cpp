@@ -111,6 +111,10 @@ void publish_stage::run() {
 
 void publish_stage::process_batch(bus::engine_batch& batch) {
   for (const bus::command_outcome& c : batch.commands) {
+    if (c.kind == bus::request_kind::snapshot) {
+      respond_snapshot(c);
+      continue;
+    }
     if (c.outcome == bus::outcome_kind::executed && c.error == errc::ok) {
       apply_events(batch, c);
       published_sequence_ = c.sequence;
@@ -128,14 +132,14 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
     if (const auto* o = std::get_if<engine::order>(&e)) {
       orders_.insert_or_assign(std::string(o->id.view()), *o);
       codec::append_order(data, *o, instruments_[o->instrument]);
-      broadcast(o->instrument, bus::channel_orders, "orders", c.sequence, data);
+      broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data);
     } else if (const auto* t = std::get_if<engine::trade>(&e)) {
       auto& history = trades_[t->instrument];
       history.push_back(*t);
       if (history.size() > options_.trade_history) history.pop_front();
       probe_->trade_published();
       codec::append_trade(data, *t, instruments_[t->instrument]);
-      broadcast(t->instrument, bus::channel_trades, "trades", c.sequence, data);
+      broadcast(t->instrument, bus::channel_trades, "trades", t->sequence, data);
     } else if (const auto* d = std::get_if<engine::level_delta>(&e)) {
       book_view& book = books_[d->instrument];
       auto apply = [&](auto& levels, std::uint64_t& resting) {
@@ -155,7 +159,7 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
         apply(book.asks, book.ask_orders);
       }
       codec::append_level_delta(data, *d, instruments_[d->instrument]);
-      broadcast(d->instrument, bus::channel_orderbook, "orderbook_deltas", c.sequence, data);
+      broadcast(d->instrument, bus::channel_orderbook, "orderbook_deltas", d->sequence, data);
     }
   }
 }
@@ -224,6 +228,24 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     order_flow_.acknowledged(static_cast<double>(steady_now_ns() - c.received_ns) * 1e-9);
   }
   if (c.reply.wanted()) deliver(c.reply.io_thread, std::move(reply));
+}
+
+void publish_stage::respond_snapshot(const bus::command_outcome& c) {
+  if (!c.reply.wanted()) return;
+  bus::io_delivery reply;
+  reply.token = c.reply.token;
+  reply.ends_command = true;
+  if (c.snapshot_id > 0) {
+    reply.status = 201;
+    reply.body = shared("{\"snapshot_id\":\"" + std::to_string(c.snapshot_id) +
+                        "\",\"sequence\":" + std::to_string(c.snapshot_sequence) +
+                        ",\"instrument\":\"" + instruments_[c.instrument].symbol + "\"}");
+  } else {
+    reply.status = 503;
+    reply.body = shared(codec::error_body(codec::make_error(
+        codec::api_errc::not_ready, "snapshots are persisted to PostgreSQL; start with --db")));
+  }
+  deliver(c.reply.io_thread, std::move(reply));
 }
 
 void publish_stage::deliver(std::uint32_t io_thread, bus::io_delivery&& d) {
@@ -323,11 +345,14 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
       }
       if (!found) subs.push_back({io_thread, q.reply.token, q.channels, q.server_sent_events});
       reply.what = bus::io_delivery::kind::stream;
-      if (!q.server_sent_events) {
+      if (q.server_sent_events) {
+        // An SSE comment: ignored by EventSource, it confirms the subscription.
+        reply.body = shared(": subscribed sequence=" + std::to_string(published_sequence_) + "\n\n");
+      } else {
         reply.body = shared(subscription_ack("subscribed", instruments_[q.instrument].symbol,
-                                                    q.channels, published_sequence_));
-        deliver(io_thread, bus::io_delivery(reply));
+                                             q.channels, published_sequence_));
       }
+      deliver(io_thread, bus::io_delivery(reply));
       if ((added & bus::channel_orderbook) != 0) {
         const std::string book = orderbook_body(q.instrument, 1000);
         reply.body = shared(

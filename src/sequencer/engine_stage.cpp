@@ -60,11 +60,20 @@ bool engine_stage::inputs_pending() const {
 void engine_stage::run() {
   auto log = obs::logger("engine");
   log->info("engine stage started inputs={} batch_pool={}", inputs_.size(), batches_.size());
+  const bool periodic = options_.snapshot_interval.count() > 0;
+  auto next_snapshot = std::chrono::steady_clock::now() + options_.snapshot_interval;
+  auto snapshot_due = [&] { return periodic && std::chrono::steady_clock::now() >= next_snapshot; };
   while (true) {
-    waiter_.wait([this] {
+    auto ready = [&] {
       const bool have_batch = !free_.empty() || !recycle_.empty();
-      return (have_batch && inputs_pending()) || stopping_.load(std::memory_order_acquire);
-    });
+      return (have_batch && (inputs_pending() || snapshot_due())) ||
+             stopping_.load(std::memory_order_acquire);
+    };
+    if (periodic) {
+      (void)waiter_.wait_until(ready, next_snapshot);
+    } else {
+      waiter_.wait(ready);
+    }
     while (bus::engine_batch** b = recycle_.front()) {
       free_.push_back(*b);
       recycle_.pop();
@@ -74,13 +83,20 @@ void engine_stage::run() {
       if (!inputs_pending()) break;
       continue;
     }
-    if (!inputs_pending()) {
+    const bool take_snapshots = snapshot_due();
+    if (!inputs_pending() && !take_snapshots) {
       if (stopping_.load(std::memory_order_acquire)) break;
       continue;
     }
 
     bus::engine_batch* batch = free_.back();
     free_.pop_back();
+    if (take_snapshots) {
+      next_snapshot = std::chrono::steady_clock::now() + options_.snapshot_interval;
+      for (engine::instrument_id i = 0; i < engine_.instruments().size(); ++i) {
+        snapshot(i, bus::reply_to{}, *batch);
+      }
+    }
     // Round-robin over the producers so none of them starves the others.
     bool progressed = true;
     while (progressed && batch->commands.size() < options_.max_commands_per_batch) {
@@ -102,7 +118,31 @@ void engine_stage::run() {
             engine_.last_trade_id());
 }
 
+void engine_stage::snapshot(engine::instrument_id ins, bus::reply_to reply,
+                            bus::engine_batch& batch) {
+  bus::command_outcome c;
+  c.kind = bus::request_kind::snapshot;
+  c.reply = reply;
+  c.instrument = ins;
+  c.snapshot_sequence = engine_.last_sequence();
+  c.first_event = static_cast<std::uint32_t>(batch.events.size());
+  if (ins < engine_.instruments().size()) {
+    for (const engine::side s : {engine::side::buy, engine::side::sell}) {
+      engine_.book(ins).for_each_level(s, SIZE_MAX, [&](const engine::order_book::level_view& l) {
+        batch.events.emplace_back(engine::level_delta{ins, s, l.price, l.quantity, l.orders,
+                                                      c.snapshot_sequence});
+        return true;
+      });
+    }
+  } else {
+    c.error = engine::errc::unknown_instrument;
+  }
+  c.end_event = static_cast<std::uint32_t>(batch.events.size());
+  batch.commands.push_back(c);
+}
+
 void engine_stage::process(const bus::engine_request& r, bus::engine_batch& batch) {
+  if (r.kind == bus::request_kind::snapshot) return snapshot(r.instrument, r.reply, batch);
   bus::command_outcome c;
   c.kind = r.kind;
   c.reply = r.reply;

@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include <matchd/codec/responses.h>
+#include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
 
 #include "store_probe.h"
@@ -107,9 +108,13 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
   auto log = obs::logger("store");
   engine::sequence_number last_sequence = 0;
   std::size_t commands = 0;
+  bool snapshots = false;
   for (const bus::engine_batch* b : group) {
     commands += b->commands.size();
-    for (const bus::command_outcome& c : b->commands) last_sequence = std::max(last_sequence, c.sequence);
+    for (const bus::command_outcome& c : b->commands) {
+      last_sequence = std::max(last_sequence, c.sequence);
+      snapshots = snapshots || (c.kind == bus::request_kind::snapshot && c.error == engine::errc::ok);
+    }
   }
 
   std::chrono::milliseconds delay = options_.initial_backoff;
@@ -117,11 +122,11 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
   int attempt = 0;
   // Only groups that changed something touch the database; answers to rejected commands
   // and replays wait for their turn all the same, keeping the order of responses.
-  while (last_sequence > 0) {
+  while (last_sequence > 0 || snapshots) {
     ++attempt;
     try {
       if (!connection_) connect();
-      if (outcome_unknown && already_committed(last_sequence)) {
+      if (outcome_unknown && last_sequence > 0 && already_committed(last_sequence)) {
         log->warn("batch up to sequence {} was committed before the failure", last_sequence);
         break;
       }
@@ -276,8 +281,34 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
     }
     out.complete();
   }
-  tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
-           ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
+  for (bus::engine_batch* b : group) {
+    for (bus::command_outcome& c : b->commands) {
+      if (c.kind != bus::request_kind::snapshot || c.error != engine::errc::ok) continue;
+      std::vector<codec::book_level> bids;
+      std::vector<codec::book_level> asks;
+      for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+        const auto& d = std::get<engine::level_delta>(b->events[i]);
+        (d.level_side == engine::side::buy ? bids : asks)
+            .push_back({d.price, d.quantity, d.orders});
+      }
+      const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      std::string book;
+      codec::append_orderbook(book, instruments_[c.instrument], c.snapshot_sequence, now_us, bids,
+                              asks);
+      const auto row = tx.exec1(
+          "INSERT INTO book_snapshots (instrument, sequence, taken_at_us, book) VALUES (" +
+          tx.quote(instruments_[c.instrument].symbol) + ", " +
+          std::to_string(c.snapshot_sequence) + ", " + std::to_string(now_us) + ", " +
+          tx.quote(book) + "::jsonb) RETURNING snapshot_id");
+      c.snapshot_id = row[0].as<long long>();
+    }
+  }
+  if (last_sequence > 0) {
+    tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
+             ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
+  }
   probe_->rows(static_cast<double>(latest.size()), static_cast<double>(events),
                static_cast<double>(trades), static_cast<double>(keys));
 }

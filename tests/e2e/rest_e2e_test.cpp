@@ -143,7 +143,9 @@ TEST_F(rest, crossing_buy_trades_at_the_maker_price) {
   EXPECT_EQ(trade["price"], "100.00");
   EXPECT_EQ(trade["quantity"], "1.00000000");
   EXPECT_EQ(trade["aggressor_side"], "buy");
-  EXPECT_EQ(trade["sequence"], order["sequence"]) << "trade and taker come from one command";
+  // Every event takes the next number: the trade, then the maker's state, then the taker's.
+  EXPECT_EQ(trade["sequence"].get<std::uint64_t>() + 2, order["sequence"].get<std::uint64_t>())
+      << "trade, maker state and taker state are consecutive events of one command";
 
   const json maker = get_order("s1");
   EXPECT_TRUE(is_well_formed_order(maker));
@@ -151,8 +153,8 @@ TEST_F(rest, crossing_buy_trades_at_the_maker_price) {
   EXPECT_EQ(maker["filled_quantity"], "1.00000000");
   EXPECT_EQ(maker["remaining_quantity"], "0.00000000");
   EXPECT_EQ(maker["average_fill_price"], "100.00");
-  EXPECT_EQ(maker["sequence"], order["sequence"])
-      << "sequence is that of the command that last changed the maker";
+  EXPECT_EQ(maker["sequence"].get<std::uint64_t>(), trade["sequence"].get<std::uint64_t>() + 1)
+      << "the maker's state is the event right after its trade";
 
   const json trades = http.get(trades_path(10)).json();
   ASSERT_EQ(trades["trades"].size(), 1u) << trades.dump();

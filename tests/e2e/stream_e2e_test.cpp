@@ -153,10 +153,12 @@ TEST_F(stream, channel_events_carry_the_committed_objects) {
   }
   EXPECT_EQ(decimal_units(deltas[0]["data"]["quantity"], 8), 100000000);
   EXPECT_EQ(deltas[0]["data"]["orders"], 1);
-  EXPECT_EQ(deltas[0]["sequence"], maker["sequence"]);
+  EXPECT_EQ(deltas[0]["sequence"].get<std::uint64_t>(), maker["sequence"].get<std::uint64_t>() + 1)
+      << "the level delta is the event right after the resting order's state";
   EXPECT_EQ(decimal_units(deltas[1]["data"]["quantity"], 8), 60000000);
   EXPECT_EQ(deltas[1]["data"]["orders"], 1);
-  EXPECT_EQ(deltas[1]["sequence"], trade["sequence"]);
+  // trade, maker state, taker state, then the delta of the touched level.
+  EXPECT_EQ(deltas[1]["sequence"].get<std::uint64_t>(), trade["sequence"].get<std::uint64_t>() + 3);
 }
 
 TEST_F(stream, removed_level_has_quantity_zero) {

@@ -80,6 +80,16 @@ level_snapshot level(std::string_view price, std::string_view quantity, std::uin
   return {px(price).value, qty(quantity).value, orders};
 }
 
+sequence_number sequence_of(const event& e) {
+  return std::visit([](const auto& v) { return v.sequence; }, e);
+}
+
+std::vector<sequence_number> sequences_of(const event_buffer& events) {
+  std::vector<sequence_number> numbers;
+  for (const event& e : events) numbers.push_back(sequence_of(e));
+  return numbers;
+}
+
 // --- price and time priority ---------------------------------------------------------
 
 TEST_F(matching, best_bid_is_the_highest_and_best_ask_the_lowest) {
@@ -415,11 +425,14 @@ TEST_F(matching, fok_one_lot_short_is_rejected_without_trading) {
       place(limit("fok", side::buy, px("101.00"), qty("3") + lots(1), time_in_force::fok));
 
   ASSERT_TRUE(r.ok()) << "a FOK that cannot fill is created rejected, not an error";
-  EXPECT_EQ(r.sequence, sequence_before + 1);
+  EXPECT_EQ(r.sequence, sequence_before + 1) << "one event, one number";
+  EXPECT_EQ(engine.last_sequence(), sequence_before + 1);
   EXPECT_TRUE(trades().empty());
   EXPECT_TRUE(deltas().empty());
   ASSERT_EQ(events().orders.size(), 1u) << "only the FOK's own state";
   EXPECT_EQ(taker().status, order_status::rejected);
+  EXPECT_EQ(taker().sequence, sequence_before + 1);
+  EXPECT_EQ(taker().created_sequence, sequence_before + 1);
   EXPECT_EQ(taker().filled, lots(0));
   EXPECT_EQ(asks(), asks_before);
   EXPECT_EQ(queue_of(book(), side::sell), queue_before);
@@ -462,18 +475,27 @@ TEST_F(matching, fok_on_an_empty_book_is_rejected) {
 // --- cancel --------------------------------------------------------------------------------
 
 TEST_F(matching, cancel_of_an_open_order) {
-  given(buy_limit("b", px("100.00"), qty("1")));
+  given(buy_limit("b", px("100.00"), qty("1")));  // events 1 (b open) and 2 (delta)
+  ASSERT_EQ(engine.last_sequence(), 2u);
 
   const command_result r = cancel(cancel_of("b"));
 
+  // The cancelled state takes 3, the level delta 4; the command reports its last number.
   ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.sequence, 4u);
+  EXPECT_EQ(engine.last_sequence(), 4u);
+  ASSERT_EQ(out.size(), 2u) << ::testing::PrintToString(describe_all(out));
+  ASSERT_TRUE(std::holds_alternative<order>(out[0])) << "the order state comes first";
+  ASSERT_TRUE(std::holds_alternative<level_delta>(out[1])) << "then its level delta";
   const split_events e = events();
   ASSERT_EQ(e.orders.size(), 1u);
   EXPECT_EQ(e.orders[0].id.view(), "b");
   EXPECT_EQ(e.orders[0].status, order_status::cancelled);
-  EXPECT_EQ(e.orders[0].sequence, r.sequence);
+  EXPECT_EQ(e.orders[0].sequence, 3u);
+  EXPECT_EQ(e.orders[0].created_sequence, 1u) << "a cancel does not change time priority";
   EXPECT_EQ(e.orders[0].updated_at, now);
   ASSERT_EQ(e.deltas.size(), 1u);
+  EXPECT_EQ(e.deltas[0].sequence, 4u);
   EXPECT_EQ(e.deltas[0].quantity, lots(0));
   EXPECT_EQ(e.deltas[0].orders, 0u);
   EXPECT_EQ(e.deltas[0].level_side, side::buy);
@@ -536,8 +558,9 @@ TEST_F(matching, cancel_of_an_unknown_order_is_order_not_found) {
   const command_result r = cancel(cancel_of("nobody"));
 
   EXPECT_EQ(r.error, errc::order_not_found);
+  EXPECT_EQ(r.sequence, 0u);
   EXPECT_TRUE(out.empty());
-  EXPECT_EQ(engine.last_sequence(), 1u);
+  EXPECT_EQ(engine.last_sequence(), 2u) << "b's two events only; a refused cancel takes none";
   EXPECT_EQ(engine.presence("nobody"), order_presence::unknown);
 }
 
@@ -549,28 +572,36 @@ TEST_F(matching, duplicate_id_of_a_resting_order_changes_nothing) {
   const command_result r = place(sell_limit("b", px("100.00"), qty("1")));
 
   EXPECT_EQ(r.error, errc::duplicate_order_id);
+  EXPECT_EQ(r.sequence, 0u);
   EXPECT_TRUE(out.empty());
-  EXPECT_EQ(engine.last_sequence(), 1u);
+  EXPECT_EQ(engine.last_sequence(), 2u) << "b's two events only; a refused order takes none";
   EXPECT_EQ(engine.last_trade_id(), 0u);
   EXPECT_EQ(bids(), std::vector{level("100.00", "1", 1)});
   EXPECT_TRUE(asks().empty());
 }
 
 TEST_F(matching, duplicate_id_of_a_finished_order_changes_nothing) {
-  given(sell_limit("s", px("100.00"), qty("1")));
-  given(buy_limit("b", px("100.00"), qty("1")));
-  given(market("m", side::buy, qty("1")));
+  given(sell_limit("s", px("100.00"), qty("1")));     // 1 s open, 2 delta
+  given(buy_limit("b", px("100.00"), qty("1")));      // 3 trade, 4 s filled, 5 b filled, 6 delta
+  given(market("m", side::buy, qty("1")));            // 7 m cancelled (nothing to match)
   const sequence_number sequence_before = engine.last_sequence();
+  ASSERT_EQ(sequence_before, 7u);
 
   for (const char* id : {"s", "b", "m"}) {
     const command_result r = place(buy_limit(id, px("50.00"), qty("1")));
     EXPECT_EQ(r.error, errc::duplicate_order_id) << id;
+    EXPECT_EQ(r.sequence, 0u) << id;
     EXPECT_TRUE(out.empty()) << id;
   }
   EXPECT_EQ(engine.last_sequence(), sequence_before);
   EXPECT_TRUE(bids().empty());
-  // The next command gets the very next sequence number.
-  EXPECT_EQ(place(buy_limit("fresh", px("50.00"), qty("1"))).sequence, sequence_before + 1);
+  // The next command's events take the very next numbers: its open state 8, its delta 9.
+  const command_result fresh = place(buy_limit("fresh", px("50.00"), qty("1")));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(sequences_of(out), (std::vector<sequence_number>{8, 9}));
+  EXPECT_EQ(fresh.sequence, 9u);
+  EXPECT_EQ(taker().created_sequence, 8u);
+  EXPECT_EQ(taker().sequence, 8u);
 }
 
 TEST_F(matching, duplicate_id_of_a_cancelled_order_is_rejected) {
@@ -594,6 +625,7 @@ TEST_F(matching, unknown_instrument_is_rejected_without_effect) {
   const command_result r = place(cmd);
 
   EXPECT_EQ(r.error, errc::unknown_instrument);
+  EXPECT_EQ(r.sequence, 0u);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(engine.last_sequence(), 0u);
   EXPECT_EQ(engine.presence("b"), order_presence::unknown);
@@ -604,56 +636,150 @@ TEST(engine_setup, book_full_rejects_an_order_that_would_rest) {
   options.max_open_orders_per_book = 2;
   matching_engine engine{{instrument::btc_usd()}, options};
   event_buffer out;
-  ASSERT_TRUE(engine.place(buy_limit("b1", px("100.00"), qty("1")), out).ok());
-  ASSERT_TRUE(engine.place(buy_limit("b2", px("99.00"), qty("1")), out).ok());
+  ASSERT_TRUE(engine.place(buy_limit("b1", px("100.00"), qty("1")), out).ok());  // 1, 2
+  ASSERT_TRUE(engine.place(buy_limit("b2", px("99.00"), qty("1")), out).ok());   // 3, 4
   out.clear();
 
   const command_result r = engine.place(buy_limit("b3", px("98.00"), qty("1")), out);
 
   EXPECT_EQ(r.error, errc::book_full);
+  EXPECT_EQ(r.sequence, 0u);
   EXPECT_TRUE(out.empty());
-  EXPECT_EQ(engine.last_sequence(), 2u);
+  EXPECT_EQ(engine.last_sequence(), 4u) << "a refused order takes no number";
   EXPECT_EQ(engine.book(kBtc).order_count(), 2u);
   EXPECT_EQ(engine.presence("b3"), order_presence::unknown);
-  // Room again after a cancel.
-  ASSERT_TRUE(engine.cancel(cancel_of("b1"), out).ok());
-  EXPECT_TRUE(engine.place(buy_limit("b3", px("98.00"), qty("1")), out).ok());
+  // Room again after a cancel (5, 6); the retried order then takes 7 and 8.
+  EXPECT_EQ(engine.cancel(cancel_of("b1"), out).sequence, 6u);
+  out.clear();
+  const command_result retried = engine.place(buy_limit("b3", px("98.00"), qty("1")), out);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried.sequence, 8u);
+  EXPECT_EQ(sequences_of(out), (std::vector<sequence_number>{7, 8}));
   EXPECT_EQ(engine.check_invariants(), "");
 }
 
 // --- sequence numbers and trade ids -------------------------------------------------------
 
-TEST_F(matching, every_changing_command_gets_the_next_sequence_number) {
-  std::vector<command_result> results;
-  results.push_back(place(sell_limit("s1", px("100.00"), qty("1"))));
-  results.push_back(place(sell_limit("s2", px("101.00"), qty("1"))));
-  results.push_back(place(market("m", side::buy, qty("1.5"))));
-  results.push_back(cancel(cancel_of("s2")));
-  results.push_back(place(limit("f", side::buy, px("1.00"), qty("1"), time_in_force::fok)));
-  results.push_back(place(market("m_empty", side::sell, qty("1"))));
+TEST_F(matching, every_event_takes_the_next_number_of_one_global_sequence) {
+  // Each command's events in emission order, as "kind subject #number"; refused commands
+  // appear as their error and must take no number.
+  std::vector<std::string> log;
+  std::vector<sequence_number> results;
+  auto record = [&](const command_result& r) {
+    results.push_back(r.sequence);
+    if (!r.ok()) {
+      log.push_back(std::string(to_code(r.error)) + " #" + std::to_string(r.sequence));
+      EXPECT_TRUE(out.empty());
+      return;
+    }
+    for (const event& e : out) {
+      std::string line;
+      if (const auto* t = std::get_if<trade>(&e)) line = "trade " + std::to_string(t->id);
+      if (const auto* o = std::get_if<order>(&e)) {
+        line = "order " + std::string(o->id.view()) + " " + std::string(to_string(o->status));
+      }
+      if (const auto* d = std::get_if<level_delta>(&e)) {
+        line = "delta " + std::string(to_string(d->level_side)) + " " + std::to_string(d->price.value);
+      }
+      log.push_back(line + " #" + std::to_string(sequence_of(e)));
+    }
+  };
+  record(place(sell_limit("s1", px("100.00"), qty("1"))));
+  record(place(sell_limit("s2", px("101.00"), qty("1"))));
+  record(place(buy_limit("s1", px("1.00"), qty("1"))));  // duplicate id
+  record(cancel(cancel_of("nobody")));
+  record(place(market("m", side::buy, qty("1.5"))));
+  const order m = taker();
+  record(cancel(cancel_of("s2")));
+  const order s2 = state_of("s2");
+  record(cancel(cancel_of("s2")));  // no longer open
+  record(place(limit("f", side::buy, px("1.00"), qty("1"), time_in_force::fok)));
+  const order f = taker();
+  record(place(market("m_empty", side::sell, qty("1"))));
+  const order m_empty = taker();
 
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    ASSERT_TRUE(results[i].ok()) << "command " << i;
-    EXPECT_EQ(results[i].sequence, i + 1) << "command " << i;
-  }
-  EXPECT_EQ(engine.last_sequence(), results.size());
+  EXPECT_EQ(log, (std::vector<std::string>{
+                     "order s1 open #1",
+                     "delta sell 10000 #2",
+                     "order s2 open #3",
+                     "delta sell 10100 #4",
+                     "duplicate_order_id #0",
+                     "order_not_found #0",
+                     "trade 1 #5",
+                     "order s1 filled #6",
+                     "trade 2 #7",
+                     "order s2 partially_filled #8",
+                     "order m filled #9",
+                     "delta sell 10000 #10",
+                     "delta sell 10100 #11",
+                     "order s2 cancelled #12",
+                     "delta sell 10100 #13",
+                     "order_not_open #0",
+                     "order f rejected #14",
+                     "order m_empty cancelled #15",
+                 }));
+  // A command reports the number of its last event; a refused one reports 0.
+  EXPECT_EQ(results, (std::vector<sequence_number>{2, 4, 0, 0, 11, 13, 0, 14, 15}));
+  EXPECT_EQ(engine.last_sequence(), 15u);
+  // created_sequence is the first number of the placing command; sequence is the number
+  // of the event that carries the state.
+  EXPECT_EQ(m.created_sequence, 5u);
+  EXPECT_EQ(m.sequence, 9u);
+  EXPECT_EQ(s2.created_sequence, 3u);
+  EXPECT_EQ(s2.sequence, 12u);
+  EXPECT_EQ(f.created_sequence, 14u);
+  EXPECT_EQ(f.sequence, 14u);
+  EXPECT_EQ(m_empty.created_sequence, 15u);
+  EXPECT_EQ(m_empty.sequence, 15u);
 }
 
-TEST_F(matching, every_event_carries_its_commands_sequence_number) {
-  given(sell_limit("s1", px("100.00"), qty("1")));
-  given(sell_limit("s2", px("101.00"), qty("1")));
+TEST_F(matching, events_of_one_command_take_consecutive_numbers) {
+  given(sell_limit("s1", px("100.00"), qty("1")));  // 1, 2
+  given(sell_limit("s2", px("101.00"), qty("1")));  // 3, 4
 
   const command_result r = place(buy_limit("b", px("101.00"), qty("3")));
 
+  // trade, s1, trade, s2, b (rests 1), then deltas in touch order: the two ask levels
+  // it emptied, then its own bid level.
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.sequence, 3u);
-  ASSERT_FALSE(out.empty());
-  for (const event& e : out) {
-    const sequence_number s = std::visit([](const auto& v) { return v.sequence; }, e);
-    EXPECT_EQ(s, r.sequence) << describe(e);
-  }
-  EXPECT_EQ(taker().created_sequence, r.sequence);
+  ASSERT_EQ(out.size(), 8u) << ::testing::PrintToString(describe_all(out));
+  EXPECT_EQ(sequences_of(out), (std::vector<sequence_number>{5, 6, 7, 8, 9, 10, 11, 12}));
+  EXPECT_EQ(r.sequence, 12u) << "the number of the command's last event";
+  EXPECT_EQ(engine.last_sequence(), 12u);
+
+  const split_events e = events();
+  ASSERT_EQ(e.trades.size(), 2u);
+  EXPECT_EQ(e.trades[0].sequence, 5u);
+  EXPECT_EQ(e.trades[1].sequence, 7u);
+  EXPECT_EQ(state_of("s1").sequence, 6u) << "a maker's number is that of its own event";
+  EXPECT_EQ(state_of("s2").sequence, 8u);
   EXPECT_EQ(state_of("s1").created_sequence, 1u) << "a fill does not change time priority";
+  EXPECT_EQ(state_of("s2").created_sequence, 3u);
+  EXPECT_EQ(taker().sequence, 9u) << "the taker's number is that of its final state";
+  EXPECT_EQ(taker().created_sequence, 5u)
+      << "time priority: the command's first number, though the first trade carries it";
+  ASSERT_EQ(e.deltas.size(), 3u);
+  EXPECT_EQ(e.deltas[0].sequence, 10u);
+  EXPECT_EQ(e.deltas[0].level_side, side::sell);
+  EXPECT_EQ(e.deltas[0].price, px("100.00"));
+  EXPECT_EQ(e.deltas[1].sequence, 11u);
+  EXPECT_EQ(e.deltas[1].level_side, side::sell);
+  EXPECT_EQ(e.deltas[1].price, px("101.00"));
+  EXPECT_EQ(e.deltas[2].sequence, 12u);
+  EXPECT_EQ(e.deltas[2].level_side, side::buy);
+  EXPECT_EQ(e.deltas[2].price, px("101.00"));
+
+  // The resting remainder keeps the numbers of its last emitted state.
+  const order* b = engine.find_resting("b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->created_sequence, 5u);
+  EXPECT_EQ(b->sequence, 9u);
+
+  // A later order at the same price gets a higher created_sequence and queues behind.
+  ASSERT_TRUE(place(buy_limit("c", px("101.00"), qty("1"))).ok());
+  EXPECT_EQ(sequences_of(out), (std::vector<sequence_number>{13, 14}));
+  EXPECT_EQ(taker().created_sequence, 13u);
+  EXPECT_EQ(queue_of(book(), side::buy), (std::vector<std::string>{"b", "c"}));
 }
 
 TEST_F(matching, trade_ids_increase_by_one_across_commands) {
@@ -947,14 +1073,27 @@ TEST(recovery, restored_ids_count_as_duplicates) {
             errc::duplicate_order_id);
   EXPECT_EQ(engine.cancel(cancel_of("f1"), out).error, errc::order_not_open);
   EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.last_sequence(), 10u) << "refused commands take no number";
 
+  // The counter continues from the restored value: trade 11, r1 filled 12, m filled 13,
+  // bid level delta 14.
   const command_result r = engine.place(market("m", side::sell, qty("1")), out);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.sequence, 11u);
+  EXPECT_EQ(r.sequence, 14u);
+  EXPECT_EQ(engine.last_sequence(), 14u);
+  EXPECT_EQ(sequences_of(out), (std::vector<sequence_number>{11, 12, 13, 14}));
   const split_events e = split(out);
   ASSERT_EQ(e.trades.size(), 1u);
   EXPECT_EQ(e.trades[0].id, 5u);
+  EXPECT_EQ(e.trades[0].sequence, 11u);
   EXPECT_EQ(e.trades[0].buy_order_id.view(), "r1");
+  ASSERT_EQ(e.orders.size(), 2u);
+  EXPECT_EQ(e.orders[0].id.view(), "r1");
+  EXPECT_EQ(e.orders[0].sequence, 12u);
+  EXPECT_EQ(e.orders[0].created_sequence, 5u) << "restored time priority is kept";
+  EXPECT_EQ(e.orders[1].id.view(), "m");
+  EXPECT_EQ(e.orders[1].created_sequence, 11u);
+  EXPECT_EQ(e.orders[1].sequence, 13u);
   EXPECT_EQ(engine.presence("r1"), order_presence::finished);
   EXPECT_EQ(engine.check_invariants(), "");
 }

@@ -17,7 +17,6 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -32,8 +31,9 @@ using namespace test_support;
 
 constexpr instrument_id kBtc = 0;
 
-// What one command did, as comparable text: trades and order states in emission order,
-// level deltas sorted (their relative order is not part of the contract).
+// What one command did, as comparable text, each kind in emission order. Every event
+// carries its own number of the global sequence, so equal texts also mean the same
+// interleaving of the kinds.
 struct outcome {
   errc error = errc::ok;
   sequence_number sequence = 0;
@@ -58,16 +58,19 @@ class reference_model {
     const std::string id(cmd.id.view());
     if (orders_.contains(id)) return rejected(errc::duplicate_order_id);
 
+    // Every event takes the next number. Time priority is the command's first number,
+    // whichever event ends up carrying it.
     outcome result;
-    result.sequence = ++sequence_;
-    order taker = new_order(cmd, result.sequence);
-    std::set<std::pair<side, std::int64_t>> touched;
+    order taker = new_order(cmd, sequence_ + 1);
+    std::vector<std::pair<side, std::int64_t>> touched;  // in touch order, each once
 
     if (cmd.tif == time_in_force::fok && cmd.type == order_type::limit &&
         fillable_quantity(taker) < taker.quantity.value) {
       taker.status = order_status::rejected;
+      taker.sequence = ++sequence_;
       result.orders.push_back(describe(taker));
       orders_[id] = taker;
+      result.sequence = sequence_;
       return result;
     }
 
@@ -80,11 +83,13 @@ class reference_model {
 
       order& maker = orders_.at(best->second.front());
       const std::int64_t fill = std::min(taker.remaining().value, maker.remaining().value);
+      touch(touched, maker.order_side, best->first);
+      // The trade's number, then the maker's new state's number.
       result.trades.push_back(describe(make_trade(taker, maker, fill, cmd.received_at)));
-      apply_fill(maker, best->first, fill, cmd.received_at, result.sequence);
-      apply_fill(taker, best->first, fill, cmd.received_at, result.sequence);
+      apply_fill(maker, best->first, fill, cmd.received_at);
+      apply_fill(taker, best->first, fill, cmd.received_at);
+      maker.sequence = ++sequence_;
       result.orders.push_back(describe(maker));
-      touched.insert({maker.order_side, best->first});
 
       if (maker.remaining().value == 0) {
         best->second.pop_front();
@@ -97,13 +102,15 @@ class reference_model {
     } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
       taker.status = taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
       book(taker.order_side)[taker.price.value].push_back(id);
-      touched.insert({taker.order_side, taker.price.value});
+      touch(touched, taker.order_side, taker.price.value);
     } else {
       taker.status = order_status::cancelled;  // market or IOC remainder
     }
+    taker.sequence = ++sequence_;  // the taker's final state, after every fill
     result.orders.push_back(describe(taker));
     orders_[id] = taker;
-    result.deltas = deltas_for(touched, result.sequence);
+    result.deltas = deltas_for(touched);  // last, one number each
+    result.sequence = sequence_;          // the command's last event
     return result;
   }
 
@@ -115,16 +122,16 @@ class reference_model {
     if (is_final(o.status)) return rejected(errc::order_not_open);
 
     outcome result;
-    result.sequence = ++sequence_;
     levels& own = book(o.order_side);
     std::deque<std::string>& queue = own.at(o.price.value);
     queue.erase(std::find(queue.begin(), queue.end(), id));
     if (queue.empty()) own.erase(o.price.value);
     o.status = order_status::cancelled;
     o.updated_at = cmd.received_at;
-    o.sequence = result.sequence;
+    o.sequence = ++sequence_;  // the cancelled state, then its level delta
     result.orders.push_back(describe(o));
-    result.deltas = deltas_for({{o.order_side, o.price.value}}, result.sequence);
+    result.deltas = deltas_for({{o.order_side, o.price.value}});
+    result.sequence = sequence_;
     return result;
   }
 
@@ -168,7 +175,7 @@ class reference_model {
  private:
   using levels = std::map<std::int64_t, std::deque<std::string>>;  // price -> ids, FIFO
 
-  static order new_order(const place_order& cmd, sequence_number sequence) {
+  static order new_order(const place_order& cmd, sequence_number created_sequence) {
     order o;
     o.id = cmd.id;
     o.client = cmd.client;
@@ -181,8 +188,8 @@ class reference_model {
     o.quantity = cmd.quantity;
     o.created_at = cmd.received_at;
     o.updated_at = cmd.received_at;
-    o.created_sequence = sequence;
-    o.sequence = sequence;
+    o.created_sequence = created_sequence;
+    o.sequence = 0;  // set when its state is emitted
     return o;
   }
 
@@ -215,17 +222,22 @@ class reference_model {
     t.buy_client = buyer.client;
     t.sell_client = seller.client;
     t.executed_at = now;
-    t.sequence = sequence_;
+    t.sequence = ++sequence_;
     return t;
   }
 
-  static void apply_fill(order& o, std::int64_t price, std::int64_t fill, timestamp_us now,
-                         sequence_number sequence) {
+  static void apply_fill(order& o, std::int64_t price, std::int64_t fill, timestamp_us now) {
     o.filled += quantity_lots{fill};
     o.notional += int128{price} * fill;
     o.status = o.remaining().value == 0 ? order_status::filled : order_status::partially_filled;
     o.updated_at = now;
-    o.sequence = sequence;
+  }
+
+  static void touch(std::vector<std::pair<side, std::int64_t>>& touched, side s,
+                    std::int64_t price) {
+    if (std::find(touched.begin(), touched.end(), std::pair{s, price}) == touched.end()) {
+      touched.emplace_back(s, price);
+    }
   }
 
   level_snapshot level_at(std::int64_t price, const std::deque<std::string>& queue) const {
@@ -237,8 +249,8 @@ class reference_model {
     return l;
   }
 
-  std::vector<std::string> deltas_for(const std::set<std::pair<side, std::int64_t>>& touched,
-                                      sequence_number sequence) const {
+  // One delta per touched level, in touch order, each taking the next number.
+  std::vector<std::string> deltas_for(const std::vector<std::pair<side, std::int64_t>>& touched) {
     std::vector<std::string> out;
     for (const auto& [s, price] : touched) {
       const levels& l = book(s);
@@ -251,10 +263,9 @@ class reference_model {
       d.price = price_ticks{price};
       d.quantity = quantity_lots{now.quantity};
       d.orders = now.orders;
-      d.sequence = sequence;
+      d.sequence = ++sequence_;
       out.push_back(describe(d));
     }
-    std::sort(out.begin(), out.end());
     return out;
   }
 
@@ -286,14 +297,35 @@ std::string describe_command(const command& c) {
 
 // Runs `c` on the engine and returns its outcome in the model's terms; `shape_error`
 // reports events emitted out of the documented order (deltas last, taker state last
-// before them).
+// before them) or numbered against the sequence contract (each event the next number of
+// the counter, the result the last of them; a refused command emits nothing and takes
+// no number).
 outcome run_on_engine(matching_engine& engine, const command& c, std::string& shape_error) {
   event_buffer events;
+  const sequence_number before = engine.last_sequence();
   const command_result r =
       c.place ? engine.place(*c.place, events) : engine.cancel(*c.cancel, events);
   outcome result;
   result.error = r.error;
-  result.sequence = r.ok() ? r.sequence : 0;
+  result.sequence = r.sequence;
+  sequence_number expected_number = before;
+  for (const event& e : events) {
+    const sequence_number number = std::visit([](const auto& v) { return v.sequence; }, e);
+    if (number != ++expected_number && shape_error.empty()) {
+      shape_error = "event numbered " + std::to_string(number) + ", expected " +
+                    std::to_string(expected_number) + ": " + describe(e);
+    }
+  }
+  if (shape_error.empty()) {
+    if (!r.ok() && (!events.empty() || r.sequence != 0 || engine.last_sequence() != before)) {
+      shape_error = "a refused command emitted events, reported a number or moved the counter";
+    } else if (r.ok() && (events.empty() || r.sequence != expected_number ||
+                          engine.last_sequence() != expected_number)) {
+      shape_error = "result sequence " + std::to_string(r.sequence) + " / last_sequence " +
+                    std::to_string(engine.last_sequence()) + " is not the last event's number " +
+                    std::to_string(expected_number);
+    }
+  }
   bool seen_delta = false;
   for (const event& e : events) {
     if (const auto* t = std::get_if<trade>(&e)) result.trades.push_back(describe(*t));
@@ -314,7 +346,6 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
       shape_error = "the last order event is not the taker's state";
     }
   }
-  std::sort(result.deltas.begin(), result.deltas.end());
   return result;
 }
 

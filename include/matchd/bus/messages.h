@@ -22,7 +22,9 @@ struct reply_to {
 
 using idempotency_key = engine::fixed_string<engine::kMaxIdLength>;
 
-enum class request_kind : std::uint8_t { place, cancel };
+// snapshot: copy one instrument's book levels at the current sequence into the batch, for
+// the store to persist (POST /admin/snapshots and the periodic timer).
+enum class request_kind : std::uint8_t { place, cancel, snapshot };
 
 // gateway -> engine stage. Validated, in engine units; the engine stage adds the sequence.
 struct engine_request {
@@ -31,6 +33,7 @@ struct engine_request {
   std::int64_t received_ns = 0;  // steady clock, for the receipt-to-ack latency
   engine::place_order place;     // kind == place
   engine::cancel_order cancel;   // kind == cancel
+  engine::instrument_id instrument = 0;  // kind == snapshot
   idempotency_key idempotency;   // empty: none
   std::uint64_t fingerprint = 0; // normalized request hash, to spot a reused key
 };
@@ -59,6 +62,11 @@ struct command_outcome {
   // Set by the store for keyed commands, whose first response it persists; the publish
   // stage sends this same text instead of building it again.
   std::shared_ptr<const std::string> response;
+  // kind == snapshot: the book as level_delta events at `snapshot_sequence`, and the id
+  // the store gave the persisted snapshot (0: not persisted, e.g. in memory mode).
+  engine::instrument_id instrument = 0;
+  engine::sequence_number snapshot_sequence = 0;
+  std::int64_t snapshot_id = 0;
 };
 
 // A group of consecutive commands and their events, as the engine stage produced them.

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +12,7 @@
 #include <matchd/engine/command.h>
 #include <matchd/engine/errc.h>
 #include <matchd/engine/event.h>
+#include <matchd/engine/huge_page_allocator.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/order_book.h>
 
@@ -25,7 +25,7 @@ struct engine_options {
 
 struct command_result {
   errc error = errc::ok;
-  sequence_number sequence = 0;  // assigned to every command that changed something
+  sequence_number sequence = 0;  // the command's last event's number; 0 when nothing changed
 
   constexpr bool ok() const noexcept { return error == errc::ok; }
 };
@@ -33,8 +33,9 @@ struct command_result {
 // Where the engine stands on an order id.
 enum class order_presence : std::uint8_t { unknown, resting, finished };
 
-// All books, the order-id index and the global counters. Every command that changes
-// something gets the next sequence number; trade ids increase by one per trade.
+// All books, the order-id index and the global counters. Every event takes the next
+// number of one global sequence (a command's events are consecutive); trade ids increase
+// by one per trade.
 //
 // Not thread-safe: one engine thread owns it; other threads only see its events.
 class matching_engine {
@@ -68,23 +69,38 @@ class matching_engine {
   std::string check_invariants() const;
 
  private:
-  // Where an id points: a resting order's book and node, or a finished order.
+  // Every id ever accepted is kept under a 128-bit keyed hash of its text: keys are
+  // inline, hashed once per command, and with a per-process random seed collisions are
+  // neither likely (2^-128 per pair) nor craftable. An entry names a book node and that
+  // node's generation; once the node is freed the generation moves on, so a filled or
+  // cancelled order reads as finished without the index being touched.
+  struct id_key {
+    std::uint64_t lo;
+    std::uint64_t hi;
+    bool operator==(const id_key&) const = default;
+  };
+  struct id_key_hash {
+    using is_avalanching = std::true_type;  // the key already is a strong hash
+    std::size_t operator()(const id_key& k) const noexcept { return k.lo; }
+  };
   struct id_entry {
     instrument_id instrument;
     order_book::node_index node;
+    std::uint64_t generation;
   };
   static constexpr instrument_id kFinished = std::numeric_limits<instrument_id>::max();
 
-  std::string_view intern(std::string_view id);
-  void index_events(std::size_t first_event, const event_buffer& out);
+  id_key key_of(std::string_view id) const noexcept;
+  bool is_resting(const id_entry& e) const noexcept;
 
   std::vector<instrument> instruments_;
   engine_options options_;
   std::vector<std::unique_ptr<order_book>> books_;
-  // Keys point into id_arena_ chunks, which never move or shrink.
-  boost::unordered_flat_map<std::string_view, id_entry> ids_;
-  std::vector<std::unique_ptr<char[]>> id_arena_;
-  std::size_t arena_used_ = 0;
+  boost::unordered_flat_map<id_key, id_entry, id_key_hash, std::equal_to<id_key>,
+                            huge_page_allocator<std::pair<const id_key, id_entry>>>
+      ids_;
+  std::uint64_t seed_lo_;
+  std::uint64_t seed_hi_;
   sequence_number sequence_ = 0;
   trade_id next_trade_id_ = 1;
 };

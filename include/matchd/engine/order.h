@@ -21,7 +21,7 @@ struct order {
   timestamp_us created_at = 0;
   timestamp_us updated_at = 0;
   sequence_number created_sequence = 0;  // time priority among equal prices
-  sequence_number sequence = 0;          // the command that last changed the order
+  sequence_number sequence = 0;          // the event that carries this state
 
   constexpr quantity_lots remaining() const noexcept { return quantity - filled; }
   constexpr bool has_price() const noexcept { return type == order_type::limit; }

@@ -31,12 +31,16 @@ class order_book {
     std::uint32_t orders;
   };
 
-  // Everything a matching step needs from the engine for the command being run.
+  // Everything a matching step needs from the engine for the command being run. Every
+  // event takes the next number of the global sequence, so a command's events carry
+  // consecutive numbers and every stream is strictly increasing.
   struct command_context {
-    sequence_number sequence;
+    sequence_number* last_sequence;
     timestamp_us now;
     trade_id* next_trade_id;
     event_buffer* out;
+
+    sequence_number next() noexcept { return ++*last_sequence; }
   };
 
   explicit order_book(instrument_id id, std::size_t expected_orders = 1024);
@@ -56,6 +60,8 @@ class order_book {
   node_index restore(const order& resting);
 
   const order& resting_order(node_index n) const { return nodes_[n].state; }
+  // Changes whenever node `n` is freed, so a (node, generation) pair names one order.
+  std::uint64_t generation(node_index n) const { return nodes_[n].generation; }
 
   std::optional<price_ticks> best_bid() const;
   std::optional<price_ticks> best_ask() const;
@@ -96,9 +102,11 @@ class order_book {
     node_index prev = kNoNode;
     node_index next = kNoNode;
     std::uint32_t level = 0;
+    std::uint64_t generation = 0;  // 64 bits: a hot slot is reused millions of times a second
   };
   struct price_level {
     price_ticks price{};
+    side level_side = side::buy;
     quantity_lots total{};
     std::uint32_t orders = 0;
     node_index head = kNoNode;
@@ -112,6 +120,7 @@ class order_book {
   struct touched_level {
     side level_side;
     price_ticks price;
+    std::uint32_t level;  // where it was; still valid if that level is live at this price
   };
 
   std::vector<level_ref>& side_levels(side s) { return s == side::buy ? bids_ : asks_; }
@@ -127,7 +136,7 @@ class order_book {
   node_index rest(const order& o);
   bool can_fill_completely(const order& taker) const;
   void match(order& taker, command_context& ctx);
-  void touch(side s, price_ticks p);
+  void touch(side s, price_ticks p, std::uint32_t level);
   void emit_level_deltas(command_context& ctx);
 
   instrument_id instrument_;

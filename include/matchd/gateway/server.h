@@ -46,8 +46,6 @@ struct pipeline_hooks {
   std::function<std::string()> not_ready_reason;
   // Called before /metrics serializes, to sample queue depths and the like.
   std::function<void()> before_scrape;
-  // POST /admin/snapshots: instrument -> JSON body and status; empty = unsupported.
-  std::function<std::pair<int, std::string>(engine::instrument_id)> take_snapshot;
 };
 
 struct gateway_context;

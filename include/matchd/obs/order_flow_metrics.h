@@ -25,7 +25,6 @@ class order_flow_metrics {
  private:
   prometheus::Counter& received_;
   prometheus::Family<prometheus::Counter>& rejected_family_;
-  prometheus::Counter& rejected_total_;
   prometheus::Counter& matched_;
   prometheus::Histogram& latency_;
 };

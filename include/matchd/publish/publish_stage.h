@@ -94,6 +94,7 @@ class publish_stage {
   void process_batch(bus::engine_batch& batch);
   void apply_events(const bus::engine_batch& batch, const bus::command_outcome& c);
   void respond(const bus::engine_batch& batch, const bus::command_outcome& c);
+  void respond_snapshot(const bus::command_outcome& c);
   void process_query(std::uint32_t io_thread, const bus::read_query& q);
   void deliver(std::uint32_t io_thread, bus::io_delivery&& d);
   void broadcast(engine::instrument_id ins, std::uint8_t channel, std::string_view name,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,8 @@ namespace matchd::sequencer {
 struct engine_stage_options {
   std::size_t batch_pool = 64;                // batches in circulation between the stages
   std::size_t max_commands_per_batch = 1024;  // bounds the work one batch carries
+  // Every this often, a snapshot of every book rides the pipeline (0 = never).
+  std::chrono::seconds snapshot_interval{0};
 };
 
 // The engine thread. Drains one SPSC queue per producer (each I/O thread, the feed),
@@ -63,6 +66,7 @@ class engine_stage {
   void run();
   bool inputs_pending() const;
   void process(const bus::engine_request& r, bus::engine_batch& batch);
+  void snapshot(engine::instrument_id ins, bus::reply_to reply, bus::engine_batch& batch);
 
   engine::matching_engine& engine_;
   std::vector<bus::spsc_queue<bus::engine_request>*> inputs_;

@@ -1,0 +1,181 @@
+// PostgreSQL goes away under load (DESIGN.md "Back-pressure, not unbounded queues"): the
+// writer keeps its batches and retries, /readyz turns 503, orders queue until the in-flight
+// budget is full and then get 503 overloaded; when the database is back every waiting
+// request is answered 2xx, /readyz returns to 200, and nothing acknowledged is lost or
+// written twice.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "daemon_process.h"
+#include "durability_checks.h"
+#include "order_builders.h"
+#include "pg_server.h"
+
+namespace matchd::pgtest {
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+constexpr int kQueueCapacity = 256;
+// More concurrent senders than the in-flight budget, so some must be refused.
+constexpr int kBurstSenders = kQueueCapacity + 64;
+constexpr auto kPatientTimeout = 60s;
+
+std::int64_t ms_since(steady::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
+}
+
+// How PostgreSQL goes away: a fast shutdown (connections are told and closed), or an
+// immediate one (SIGQUIT: as if it crashed; a COMMIT in flight may or may not have landed,
+// and the writer must find out which rather than write the batch twice or drop it).
+struct outage_kind {
+  const char* name;
+  bool immediate;
+  std::chrono::seconds duration;
+};
+
+void PrintTo(const outage_kind& kind, std::ostream* os) {
+  *os << kind.name;
+}
+
+std::string name_of(const ::testing::TestParamInfo<outage_kind>& param) {
+  return param.param.name;
+}
+
+class db_outage : public ::testing::TestWithParam<outage_kind> {};
+
+TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost) {
+  const std::chrono::seconds outage = GetParam().duration;
+  pg_server pg;
+  pg.start();
+  e2e::daemon_process daemon(durable_daemon_args(
+      pg.connection_string(), {"--queue-capacity", std::to_string(kQueueCapacity)}));
+  ASSERT_EQ(wait_for_readyz(daemon.port(), 200, 10s).status, 200u);
+
+  order_load load(
+      daemon.port(),
+      {.threads = 3, .id_prefix = "outage", .request_timeout = kPatientTimeout, .seed = 31});
+  load.start();
+  const auto warmup = steady::now();
+  while (load.acknowledged() < 200 && steady::now() - warmup < 15s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GE(load.acknowledged(), 200u) << "no load before the outage";
+
+  // --- outage -------------------------------------------------------------------------
+  const auto outage_started = steady::now();
+  if (GetParam().immediate) {
+    pg.stop_immediately();
+  } else {
+    pg.stop();
+  }
+  const std::uint64_t acked_at_stop = load.acknowledged();
+  const e2e::http_response not_ready = wait_for_readyz(daemon.port(), 503, 8s);
+  EXPECT_EQ(not_ready.status, 503u) << "/readyz during the outage: " << not_ready.describe();
+  EXPECT_FALSE(not_ready.body.empty()) << "/readyz 503 must give the reason";
+  std::cerr << "[db_outage] /readyz 503 after " << ms_since(outage_started)
+            << " ms: " << not_ready.body << "\n";
+
+  // Many senders at once, each with one order: up to the budget they wait, beyond it 503.
+  std::vector<exchange_record> burst(kBurstSenders);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kBurstSenders; ++i) {
+    senders.emplace_back([&, i] {
+      exchange_record& r = burst[static_cast<std::size_t>(i)];
+      r.order_id = "burst-" + std::to_string(i);
+      r.request = e2e::limit_order(r.order_id, "client-burst", i % 2 == 0 ? "buy" : "sell",
+                                   i % 2 == 0 ? "99.00" : "101.00", "0.001");
+      r.sent = steady::now();
+      try {
+        e2e::http_client http(daemon.port(), kPatientTimeout);
+        const e2e::http_response response = http.post_json("/orders", r.request);
+        r.status = response.status;
+        r.response = response.json();
+        r.retry_after = response.header("Retry-After");
+      } catch (const std::exception& e) {
+        r.transport_error = e.what();
+      }
+      r.answered = steady::now();
+    });
+  }
+
+  {
+    e2e::http_client http(daemon.port());
+    const e2e::http_response health = http.get("/healthz");
+    EXPECT_EQ(health.status, 200u) << "liveness during the outage: " << health.describe();
+    std::this_thread::sleep_for(2s);
+    const std::uint64_t acked_in_outage = load.acknowledged() - acked_at_stop;
+    EXPECT_LE(acked_in_outage, 3u * 2u)
+        << "acknowledgements while the database is down (at most the batches in flight when "
+           "it stopped)";
+    EXPECT_EQ(wait_for_readyz(daemon.port(), 503, 1s).status, 503u);
+  }
+  const auto remaining = outage - (steady::now() - outage_started);
+  if (remaining > 0s) std::this_thread::sleep_for(remaining);
+
+  // --- back -----------------------------------------------------------------------------
+  const auto back_started = steady::now();
+  pg.start_again();
+  for (std::thread& t : senders) t.join();
+  const std::int64_t drained_ms = ms_since(back_started);
+  const e2e::http_response ready = wait_for_readyz(daemon.port(), 200, 30s);
+  EXPECT_EQ(ready.status, 200u) << "/readyz after the database came back: " << ready.describe();
+  std::cerr << "[db_outage] burst answered " << drained_ms << " ms after PostgreSQL was back; "
+            << "/readyz 200 after " << ms_since(back_started) << " ms\n";
+  std::this_thread::sleep_for(1s);
+  load.stop();
+  std::cerr << "[db_outage] load: " << load.summary() << "\n";
+
+  std::size_t waited = 0;
+  std::size_t refused = 0;
+  for (const exchange_record& r : burst) {
+    if (r.status == 201) {
+      ++waited;
+      EXPECT_GE(r.answered, back_started)
+          << "acknowledged while the database was down: " << r.describe();
+    } else if (r.status == 503) {
+      ++refused;
+      EXPECT_EQ(r.response["error"].value("code", ""), "overloaded") << r.describe();
+      EXPECT_FALSE(r.retry_after.empty()) << "503 without Retry-After: " << r.describe();
+    } else {
+      ADD_FAILURE() << "a request sent during the outage must be answered 201 once the "
+                       "database is back, or 503 overloaded at once: "
+                    << r.describe();
+    }
+  }
+  std::cerr << "[db_outage] burst of " << kBurstSenders << ": " << waited << " waited and got 201, "
+            << refused << " got 503 overloaded\n";
+  EXPECT_GT(waited, 0u) << "orders must queue while the database is down";
+  EXPECT_GT(refused, 0u) << kBurstSenders << " concurrent orders with --queue-capacity "
+                         << kQueueCapacity << " must see 503 overloaded";
+  for (const exchange_record& r : load.records()) {
+    EXPECT_NE(r.status, 0u) << "the load's requests must all be answered: " << r.describe();
+    if (r.status == 0) break;
+  }
+
+  std::vector<exchange_record> all = load.records();
+  all.insert(all.end(), burst.begin(), burst.end());
+  e2e::http_client http(daemon.port(), 30s);
+  const db_state db =
+      expect_durable_and_consistent(http, pg.connection_string(), all, "after the outage");
+
+  // And what was committed across the outage survives a restart.
+  daemon.restart();
+  ASSERT_EQ(wait_for_readyz(daemon.port(), 200, 10s).status, 200u);
+  e2e::http_client after(daemon.port(), 30s);
+  expect_books_agree(after, pg.connection_string(), db, "after the outage and a restart");
+  expect_new_orders_continue(after, db, "outage");
+}
+
+INSTANTIATE_TEST_SUITE_P(shutdowns, db_outage,
+                         ::testing::Values(outage_kind{"fast", false, 10s},
+                                           outage_kind{"immediate", true, 4s}),
+                         name_of);
+
+}  // namespace
+}  // namespace matchd::pgtest

@@ -1,0 +1,337 @@
+#include "durability_checks.h"
+
+#include <ctime>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "api_checks.h"
+#include "order_builders.h"
+
+namespace matchd::pgtest {
+namespace {
+
+using nlohmann::json;
+
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::ostringstream out;
+  (out << ... << parts);
+  return out.str();
+}
+
+// Keeps at most 50 problems, plus a count of the rest.
+class problems_collector {
+ public:
+  void add(std::string text) {
+    if (list_.size() < 50) list_.push_back(std::move(text));
+    ++count_;
+  }
+  std::vector<std::string> take() {
+    if (count_ > list_.size()) list_.push_back(cat("... ", count_ - list_.size(), " more"));
+    return std::move(list_);
+  }
+
+ private:
+  std::vector<std::string> list_;
+  std::size_t count_ = 0;
+};
+
+std::int64_t units(const json& value, int scale) {
+  return e2e::decimal_units(value, scale).value_or(-1);
+}
+
+std::int64_t micros(const json& value) {
+  return value.is_string() ? rfc3339_to_micros(value.get<std::string>()).value_or(-1) : -1;
+}
+
+bool is_terminal(const std::string& status) {
+  return status == "filled" || status == "cancelled" || status == "rejected";
+}
+
+}  // namespace
+
+std::vector<std::string> durable_daemon_args(const std::string& conninfo,
+                                             std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--rate-limit", "0", "--db", conninfo};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+e2e::http_response wait_for_readyz(std::uint16_t port, unsigned status,
+                                   std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  e2e::http_client http(port, std::chrono::milliseconds(2000));
+  e2e::http_response last;
+  while (true) {
+    try {
+      last = http.get("/readyz");
+    } catch (const e2e::transport_error& e) {
+      last = e2e::http_response{};
+      last.body = e.what();
+      http.close();
+    }
+    if (last.status == status || std::chrono::steady_clock::now() >= deadline) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+std::optional<std::int64_t> rfc3339_to_micros(const std::string& text) {
+  // YYYY-MM-DDTHH:MM:SS.ffffffZ
+  if (text.size() != 27 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != '.' || text[26] != 'Z') {
+    return std::nullopt;
+  }
+  auto number = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
+    int value = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  const auto year = number(0, 4), month = number(5, 2), day = number(8, 2), hour = number(11, 2),
+             minute = number(14, 2), second = number(17, 2), fraction = number(20, 6);
+  if (!year || !month || !day || !hour || !minute || !second || !fraction) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *month - 1;
+  tm.tm_mday = *day;
+  tm.tm_hour = *hour;
+  tm.tm_min = *minute;
+  tm.tm_sec = *second;
+  const std::time_t seconds = ::timegm(&tm);
+  return static_cast<std::int64_t>(seconds) * 1000000 + *fraction;
+}
+
+bool status_may_follow(const std::string& acked, const std::string& now) {
+  if (acked == now) return true;
+  if (acked == "open") {
+    return now == "partially_filled" || now == "filled" || now == "cancelled";
+  }
+  if (acked == "partially_filled") return now == "filled" || now == "cancelled";
+  return false;
+}
+
+std::vector<std::string> acknowledged_effects_problems(const db_state& db,
+                                                       const std::vector<exchange_record>& records,
+                                                       ack_check_counts* checked) {
+  problems_collector problems;
+  ack_check_counts counts;
+  std::unordered_map<std::int64_t, const db_trade*> trades_by_id;
+  for (const db_trade& t : db.trades) trades_by_id[t.trade_id] = &t;
+  std::set<std::int64_t> acknowledged_trade_ids;
+
+  for (const exchange_record& r : records) {
+    if (r.what == exchange_record::kind::place && r.status != 201) {
+      if (r.status >= 400) {
+        ++counts.refused;
+        if (db.orders.contains(r.order_id)) {
+          problems.add(
+              cat("refused order ", r.order_id, " exists in the orders table: ", r.describe()));
+        }
+      }
+      if (r.acknowledged()) problems.add(cat("a place answered other than 201: ", r.describe()));
+      continue;
+    }
+    if (!r.acknowledged()) continue;
+    const json& order = r.response.contains("order") ? r.response["order"] : json();
+    const auto row_it = db.orders.find(r.order_id);
+    if (!order.is_object() || order.value("order_id", "") != r.order_id) {
+      problems.add(cat("acknowledgement without the order: ", r.describe()));
+      continue;
+    }
+    if (row_it == db.orders.end()) {
+      problems.add(cat("acknowledged order ", r.order_id, " is missing from the orders table (",
+                       r.describe(), ")"));
+      continue;
+    }
+    const db_order& row = row_it->second;
+    const std::string acked_status = order.value("status", "");
+    const std::int64_t acked_filled = units(order["filled_quantity"], 8);
+
+    if (r.what == exchange_record::kind::cancel) {
+      ++counts.cancels;
+      if (r.status != 200 || acked_status != "cancelled") {
+        problems.add(
+            cat("cancel acknowledged with something else than 200 cancelled: ", r.describe()));
+      }
+      if (row.status != "cancelled" || row.filled_lots != acked_filled) {
+        problems.add(cat("cancel of ", r.order_id, " was acknowledged (filled ", acked_filled,
+                         ") but the row is ", row.status, " filled ", row.filled_lots));
+      }
+      continue;
+    }
+
+    ++counts.orders;
+    const json& request = r.request;
+    const std::int64_t quantity = units(order["quantity"], 8);
+    if (row.client_id != order.value("client_id", "") || row.side != order.value("side", "") ||
+        row.type != order.value("type", "") || row.quantity_lots != quantity ||
+        quantity != units(request["quantity"], 8) ||
+        (row.type == "limit" && row.price_ticks != units(order["price"], 2)) ||
+        row.created_at_us != micros(order["created_at"]) ||
+        row.created_sequence > order.value("sequence", std::int64_t{0})) {
+      problems.add(cat("order ", r.order_id, ": row (client ", row.client_id, ", ", row.side, " ",
+                       row.type, " ", row.quantity_lots, " @ ", row.price_ticks, ", created ",
+                       row.created_at_us, " seq ", row.created_sequence,
+                       ") differs from the acknowledged order ", order.dump()));
+    }
+    if (!status_may_follow(acked_status, row.status) || row.filled_lots < acked_filled ||
+        (is_terminal(acked_status) && row.filled_lots != acked_filled) ||
+        row.sequence < order.value("sequence", std::int64_t{0})) {
+      problems.add(cat("order ", r.order_id, " was acknowledged ", acked_status, " filled ",
+                       acked_filled, " sequence ", order.value("sequence", std::int64_t{0}),
+                       " but the row is ", row.status, " filled ", row.filled_lots, " sequence ",
+                       row.sequence));
+    }
+
+    const json& trades = r.response.contains("trades") ? r.response["trades"] : json::array();
+    for (const json& t : trades) {
+      ++counts.trades;
+      const std::int64_t id =
+          e2e::is_integer_string(t["trade_id"]) ? std::stoll(t["trade_id"].get<std::string>()) : -1;
+      if (!acknowledged_trade_ids.insert(id).second) {
+        problems.add(
+            cat("trade_id ", id, " is in two acknowledgements (again in ", r.describe(), ")"));
+      }
+      const auto found = trades_by_id.find(id);
+      if (found == trades_by_id.end()) {
+        problems.add(cat("acknowledged trade ", t.dump(), " of order ", r.order_id,
+                         " is missing from the trades table"));
+        continue;
+      }
+      const db_trade& d = *found->second;
+      if (d.instrument != t.value("instrument", "") ||
+          d.buy_order_id != t.value("buy_order_id", "") ||
+          d.sell_order_id != t.value("sell_order_id", "") ||
+          d.price_ticks != units(t["price"], 2) || d.quantity_lots != units(t["quantity"], 8) ||
+          d.aggressor_side != t.value("aggressor_side", "") ||
+          d.executed_at_us != micros(t["timestamp"]) ||
+          d.sequence != t.value("sequence", std::int64_t{-1})) {
+        problems.add(cat("acknowledged trade ", t.dump(), " differs from its row (", d.instrument,
+                         " buy ", d.buy_order_id, " sell ", d.sell_order_id, " ", d.quantity_lots,
+                         " @ ", d.price_ticks, " aggressor ", d.aggressor_side, " at ",
+                         d.executed_at_us, " seq ", d.sequence, ")"));
+      }
+    }
+  }
+  if (checked != nullptr) *checked = counts;
+  return problems.take();
+}
+
+std::vector<std::string> served_orders_problems(e2e::http_client& http, const db_state& db,
+                                                const std::vector<exchange_record>& records) {
+  problems_collector problems;
+  for (const auto& [id, row] : db.orders) {
+    const e2e::http_response response = http.get(e2e::order_path(id));
+    const json body = response.json();
+    if (response.status != 200 || !body.contains("order")) {
+      problems.add(
+          cat("GET /orders/", id, " (", row.status, " in the database) -> ", response.describe()));
+      continue;
+    }
+    const json& order = body["order"];
+    if (order.value("status", "") != row.status ||
+        units(order["filled_quantity"], 8) != row.filled_lots ||
+        units(order["quantity"], 8) != row.quantity_lots || order.value("side", "") != row.side ||
+        (row.type == "limit" && units(order["price"], 2) != row.price_ticks) ||
+        order.value("sequence", std::int64_t{-1}) != row.sequence ||
+        micros(order["created_at"]) != row.created_at_us) {
+      problems.add(cat("GET /orders/", id, " -> ", order.dump(), " but the row is ", row.status,
+                       " filled ", row.filled_lots, " of ", row.quantity_lots, " @ ",
+                       row.price_ticks, " seq ", row.sequence));
+    }
+  }
+  for (const exchange_record& r : records) {
+    if (r.what != exchange_record::kind::place || r.status < 400) continue;
+    const e2e::http_response response = http.get(e2e::order_path(r.order_id));
+    if (response.status != 404) {
+      problems.add(cat("order ", r.order_id, " was refused (", r.describe(), ") but GET /orders/",
+                       r.order_id, " -> ", response.describe()));
+    }
+  }
+  return problems.take();
+}
+
+void expect_books_agree(e2e::http_client& http, const std::string& conninfo, const db_state& db,
+                        const std::string& what) {
+  const e2e::http_response response = http.get(e2e::orderbook_path(1000));
+  ASSERT_EQ(response.status, 200u) << what << ": " << response.describe();
+  const e2e::book_sides served = e2e::book_from_json(response.json());
+  const e2e::book_sides from_sql = book_from_open_orders_sql(conninfo);
+  const e2e::book_sides from_rows = book_from_open_orders(db);
+  const replay_result replay = replay_order_history(db);
+  EXPECT_LT(served.bids.size() + served.asks.size(), 1000u) << "levels=1000 must show them all";
+  EXPECT_EQ(served, from_sql) << what << ": GET /orderbook vs SQL over the open orders";
+  EXPECT_EQ(from_sql, from_rows) << what << ": SQL aggregate vs the rows read";
+  EXPECT_EQ(replay.book, from_sql) << what << ": replayed history vs SQL over the open orders";
+  EXPECT_TRUE(replay.problems.empty())
+      << what << ": the committed history does not replay to the committed state ("
+      << replay.commands << " commands, " << replay.trades << " trades):\n"
+      << join_problems(replay.problems);
+}
+
+db_state expect_durable_and_consistent(e2e::http_client& http, const std::string& conninfo,
+                                       const std::vector<exchange_record>& records,
+                                       const std::string& what) {
+  const db_state db = load_db_state(conninfo);
+  ack_check_counts counts;
+  const std::vector<std::string> ack_problems = acknowledged_effects_problems(db, records, &counts);
+  EXPECT_TRUE(ack_problems.empty()) << what << ": acknowledged effects not in the database:\n"
+                                    << join_problems(ack_problems);
+  const std::vector<std::string> fill_problems = fill_consistency_problems(db);
+  EXPECT_TRUE(fill_problems.empty()) << what << ": fill bookkeeping of the database:\n"
+                                     << join_problems(fill_problems);
+  const std::vector<std::string> event_problems = order_events_problems(conninfo);
+  EXPECT_TRUE(event_problems.empty()) << what << ": order_events vs orders:\n"
+                                      << join_problems(event_problems);
+  const std::vector<std::string> served = served_orders_problems(http, db, records);
+  EXPECT_TRUE(served.empty()) << what << ": the daemon's orders vs the database:\n"
+                              << join_problems(served);
+  expect_books_agree(http, conninfo, db, what);
+  std::cerr << "[durability] " << what << ": checked " << counts.orders << " acknowledged orders, "
+            << counts.trades << " acknowledged trades, " << counts.cancels << " cancels, "
+            << counts.refused << " refused orders; database holds " << db.orders.size()
+            << " orders, " << db.trades.size() << " trades (max sequence " << db.max_sequence
+            << ", max trade_id " << db.max_trade_id << ")\n";
+  return db;
+}
+
+void expect_new_orders_continue(e2e::http_client& http, const db_state& before,
+                                const std::string& id_prefix) {
+  const std::string sell_id = id_prefix + "-after-sell";
+  const std::string buy_id = id_prefix + "-after-buy";
+  const e2e::http_response sell = http.post_json(
+      "/orders", e2e::limit_order(sell_id, "client-after", "sell", "100.00", "0.001"));
+  ASSERT_EQ(sell.status, 201u) << sell.describe();
+  const e2e::http_response buy =
+      http.post_json("/orders", e2e::limit_order(buy_id, "client-after", "buy", "101.00", "0.001"));
+  ASSERT_EQ(buy.status, 201u) << buy.describe();
+
+  const std::int64_t sell_sequence = sell.json()["order"].value("sequence", std::int64_t{-1});
+  const std::int64_t buy_sequence = buy.json()["order"].value("sequence", std::int64_t{-1});
+  EXPECT_GT(sell_sequence, before.max_sequence) << sell.describe();
+  EXPECT_GT(buy_sequence, sell_sequence) << buy.describe();
+
+  std::vector<json> trades;
+  for (const e2e::http_response* r : {&sell, &buy}) {
+    const json body = r->json();
+    for (const json& t : body["trades"]) trades.push_back(t);
+  }
+  ASSERT_FALSE(trades.empty()) << "a sell at 100.00 then a buy at 101.00 must trade:\n"
+                               << sell.describe() << "\n"
+                               << buy.describe();
+  std::int64_t previous = before.max_trade_id;
+  for (const json& t : trades) {
+    ASSERT_TRUE(e2e::is_integer_string(t["trade_id"])) << t.dump();
+    const std::int64_t id = std::stoll(t["trade_id"].get<std::string>());
+    EXPECT_GT(id, previous) << "trade ids must continue above the recovered maximum "
+                            << before.max_trade_id << ": " << t.dump();
+    EXPECT_GT(t.value("sequence", std::int64_t{-1}), before.max_sequence) << t.dump();
+    previous = id;
+  }
+}
+
+}  // namespace matchd::pgtest

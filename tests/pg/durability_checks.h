@@ -1,0 +1,73 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db_state.h"
+#include "http_client.h"
+#include "order_load.h"
+
+namespace matchd::pgtest {
+
+// Arguments of a durable-mode daemon on `conninfo` (rate limiter off), plus `extra`.
+std::vector<std::string> durable_daemon_args(const std::string& conninfo,
+                                             std::vector<std::string> extra = {});
+
+// Polls GET /readyz until it answers `status`; returns the last answer (status 0 if none
+// came). Bounded by `timeout`.
+e2e::http_response wait_for_readyz(std::uint16_t port, unsigned status,
+                                   std::chrono::milliseconds timeout);
+
+// "2026-11-21T12:00:00.123456Z" -> microseconds since the epoch; nullopt if malformed.
+std::optional<std::int64_t> rfc3339_to_micros(const std::string& text);
+
+// Whether an order acknowledged in state `acked` may later be in state `now`
+// (open -> partially_filled -> filled, open/partially_filled -> cancelled; terminal states stay).
+bool status_may_follow(const std::string& acked, const std::string& now);
+
+// Every acknowledged effect is in the database, and nothing that was refused is:
+// - each 201 order exists in `orders` with its immutable fields as acknowledged and a state
+//   at least as advanced (filled never smaller; terminal states unchanged);
+// - each trade of a 201 response exists in `trades` with identical fields, and no trade id
+//   is in two responses;
+// - each 200 cancel left the order cancelled with the acknowledged filled quantity;
+// - an order answered 4xx/503 (nothing accepted) does not exist.
+// Returns the problems found (empty when all hold) and counts what was checked in `checked`.
+struct ack_check_counts {
+  std::size_t orders = 0;
+  std::size_t trades = 0;
+  std::size_t cancels = 0;
+  std::size_t refused = 0;
+};
+std::vector<std::string> acknowledged_effects_problems(const db_state& db,
+                                                       const std::vector<exchange_record>& records,
+                                                       ack_check_counts* checked = nullptr);
+
+// GET /orders/{id} for every order of the database: 200 with the row's status, filled
+// quantity, price, quantity, side and sequence. Also for the refused orders of `records`:
+// 404. This is how the daemon's recovered state is compared to the committed one.
+std::vector<std::string> served_orders_problems(e2e::http_client& http, const db_state& db,
+                                                const std::vector<exchange_record>& records);
+
+// The book of GET /orderbook?levels=1000 equals the book SQL aggregates from the open
+// orders and the book of the reference replay of the whole history (which must itself
+// agree with every order row and trade row). Adds gtest failures; `what` names the moment.
+void expect_books_agree(e2e::http_client& http, const std::string& conninfo, const db_state& db,
+                        const std::string& what);
+
+// Everything (a) and (b) check after load: acknowledged effects, fill bookkeeping, the
+// served orders and the books. Loads the database state itself; returns it for further use.
+db_state expect_durable_and_consistent(e2e::http_client& http, const std::string& conninfo,
+                                       const std::vector<exchange_record>& records,
+                                       const std::string& what);
+
+// New orders keep working on top of `before`: a crossing pair trades with trade ids above
+// before.max_trade_id and sequences above before.max_sequence (and increasing).
+void expect_new_orders_continue(e2e::http_client& http, const db_state& before,
+                                const std::string& id_prefix);
+
+}  // namespace matchd::pgtest

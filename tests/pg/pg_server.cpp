@@ -1,0 +1,345 @@
+#include "pg_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace matchd::pgtest {
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+std::string read_whole_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string tail(const std::string& text, std::size_t max_chars = 6000) {
+  return text.size() <= max_chars ? text : "...\n" + text.substr(text.size() - max_chars);
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by ") + ::strsignal(WTERMSIG(status));
+  return "ended with wait status " + std::to_string(status);
+}
+
+// A free TCP port on 127.0.0.1 as the kernel picks it for port 0. Another process could
+// take it before the postmaster binds it; start() retries with a new one in that case.
+std::uint16_t pick_free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+  auto* generic = reinterpret_cast<sockaddr*>(&address);
+  if (::bind(fd, generic, sizeof(address)) != 0 || ::getsockname(fd, generic, &length) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw std::system_error(error, std::generic_category(), "bind 127.0.0.1:0");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// What a child needs to become, set up before fork so the child only makes syscalls.
+struct child_setup {
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string cwd;
+  std::string output_path;  // stdout and stderr, appended
+  int parent_death_signal = SIGKILL;
+};
+
+// fork + exec of argv[0] with the setup; returns the child's pid.
+pid_t spawn(const std::vector<std::string>& args, const child_setup& setup) {
+  std::vector<std::string> strings = args;
+  std::vector<char*> argv;
+  for (std::string& s : strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  // Opened here, as whoever we are, so the output file may belong to root.
+  const int out_fd =
+      ::open(setup.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (out_fd < 0) {
+    throw std::system_error(errno, std::generic_category(), "open " + setup.output_path);
+  }
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const pid_t parent = ::getpid();
+  const pid_t child = ::fork();
+  if (child < 0) {
+    const int error = errno;
+    ::close(out_fd);
+    ::close(null_fd);
+    throw std::system_error(error, std::generic_category(), "fork");
+  }
+  if (child == 0) {
+    // Only async-signal-safe calls from here to exec.
+    if (setup.switch_user) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(setup.gid) != 0 || ::setuid(setup.uid) != 0) {
+        ::_exit(124);
+      }
+    }
+    // After the credential change, which would clear it.
+    ::prctl(PR_SET_PDEATHSIG, setup.parent_death_signal);
+    if (::getppid() != parent) ::_exit(126);
+    if (::chdir(setup.cwd.c_str()) != 0) ::_exit(123);
+    if (null_fd < 0) ::_exit(125);
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(out_fd, STDERR_FILENO);
+    ::close_range(3, ~0U, 0);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  if (null_fd >= 0) ::close(null_fd);
+  return child;
+}
+
+// Waits for `pid` to exit; SIGKILLs it after `timeout`. Returns the wait status and whether
+// it timed out.
+std::pair<int, bool> wait_bounded(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = steady::now() + timeout;
+  int status = 0;
+  while (true) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return {status, false};
+    if (r < 0 && errno != EINTR) return {-1, false};
+    if (steady::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return {status, true};
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+bool file_exists(const std::string& path) {
+  return ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string run_pg_config_bindir() {
+  FILE* pipe = ::popen("pg_config --bindir 2>/dev/null", "r");
+  if (pipe == nullptr) return {};
+  std::array<char, 512> buffer{};
+  std::string out;
+  while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) {
+    out += buffer.data();
+  }
+  ::pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::string pg_server::bin_dir() {
+  if (const char* env = std::getenv("MATCHD_PG_BINDIR"); env != nullptr && *env != '\0') {
+    return env;
+  }
+#ifdef MATCHD_PG_BINDIR
+  if (file_exists(std::string(MATCHD_PG_BINDIR) + "/postgres")) return MATCHD_PG_BINDIR;
+#endif
+  return run_pg_config_bindir();
+}
+
+pg_server::~pg_server() {
+  try {
+    if (running()) stop();
+  } catch (const std::exception& e) {
+    std::cerr << "[pg_server] stop failed: " << e.what() << "\n";
+    if (running()) signal_and_reap(SIGKILL, 5s);
+  }
+  if (dir_.empty()) return;
+  if (std::getenv("MATCHD_PG_KEEP_DIR") != nullptr) {
+    std::cerr << "[pg_server] keeping " << dir_.string() << "\n";
+    return;
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string pg_server::connection_string(std::string_view database) const {
+  return "host=127.0.0.1 port=" + std::to_string(port_) +
+         " user=postgres dbname=" + std::string(database) + " connect_timeout=5";
+}
+
+std::string pg_server::log_text() const {
+  return read_whole_file(log_file());
+}
+
+void pg_server::start() {
+  if (!dir_.empty()) throw std::logic_error("pg_server::start called twice");
+  const std::string bin = bin_dir();
+  if (bin.empty() || !file_exists(bin + "/initdb") || !file_exists(bin + "/postgres")) {
+    throw std::runtime_error("PostgreSQL server binaries not found (bin dir '" + bin +
+                             "'); set MATCHD_PG_BINDIR");
+  }
+
+  std::string pattern = "/tmp/matchd-pg-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::system_error(errno, std::generic_category(), "mkdtemp");
+  }
+  dir_ = pattern;
+  ::chmod(dir_.c_str(), 0700);
+  if (::geteuid() == 0) {
+    // PostgreSQL refuses to run as root: the cluster belongs to `postgres`. /tmp is
+    // world-traversable, so the user can reach its directory.
+    const passwd* pw = ::getpwnam("postgres");
+    if (pw == nullptr) throw std::runtime_error("running as root but no `postgres` user exists");
+    as_postgres_user_ = true;
+    uid_ = pw->pw_uid;
+    gid_ = pw->pw_gid;
+    if (::chown(dir_.c_str(), uid_, gid_) != 0) {
+      throw std::system_error(errno, std::generic_category(), "chown " + dir_.string());
+    }
+  }
+
+  const std::filesystem::path init_log = dir_ / "initdb.log";
+  child_setup setup{as_postgres_user_, uid_, gid_, dir_.string(), init_log.string(), SIGKILL};
+  const pid_t init =
+      spawn({bin + "/initdb", "-D", data_dir().string(), "-U", "postgres", "-A", "trust",
+             "--no-sync", "--no-instructions", "--locale=C", "--encoding=UTF8"},
+            setup);
+  const auto [status, timed_out] = wait_bounded(init, kInitTimeout);
+  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("initdb failed (" +
+                             (timed_out ? std::string("timed out") : describe_status(status)) +
+                             "):\n" + tail(read_whole_file(init_log)));
+  }
+
+  // The port is picked before the postmaster binds it; retry if someone else got it first.
+  for (int attempt = 1;; ++attempt) {
+    port_ = pick_free_port();
+    try {
+      spawn_postmaster();
+      wait_accepting_connections();
+      break;
+    } catch (const std::exception&) {
+      if (running()) signal_and_reap(SIGQUIT, 10s);
+      if (attempt >= 3) throw;
+    }
+  }
+
+  try {
+    pqxx::connection connection(connection_string("postgres"));
+    pqxx::nontransaction work(connection);
+    work.exec0(std::string("CREATE DATABASE ") + kDatabase);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("CREATE DATABASE failed: ") + e.what() + "\n" +
+                             tail(log_text()));
+  }
+}
+
+void pg_server::start_again() {
+  if (dir_.empty()) throw std::logic_error("pg_server::start_again before start");
+  if (running()) return;
+  spawn_postmaster();
+  wait_accepting_connections();
+}
+
+void pg_server::stop() {
+  if (!running()) return;
+  signal_and_reap(SIGINT, kStopTimeout);
+}
+
+void pg_server::stop_immediately() {
+  if (!running()) return;
+  signal_and_reap(SIGQUIT, kStopTimeout);
+}
+
+void pg_server::spawn_postmaster() {
+  const std::string bin = bin_dir();
+  {
+    std::ofstream(log_file(), std::ios::app)
+        << "=== pg_server: starting postmaster on port " << port_ << "\n";
+  }
+  child_setup setup{as_postgres_user_, uid_, gid_, dir_.string(), log_file().string(), SIGQUIT};
+  pid_ = spawn({bin + "/postgres", "-D", data_dir().string(), "-p", std::to_string(port_), "-k",
+                dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c",
+                "shared_buffers=32MB", "-c", "max_connections=60", "-c", "log_min_messages=warning",
+                // After an immediate shutdown one syncfs() instead of an fsync per file.
+                "-c", "recovery_init_sync_method=syncfs", "-c", "log_line_prefix=%m [%p] "},
+               setup);
+}
+
+void pg_server::wait_accepting_connections() {
+  const std::string conninfo = connection_string("postgres");
+  const auto deadline = steady::now() + kStartTimeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("postgres exited while starting (" + describe_status(status) +
+                               "):\n" + tail(log_text()));
+    }
+    if (::PQping(conninfo.c_str()) == PQPING_OK) return;
+    if (steady::now() >= deadline) {
+      signal_and_reap(SIGQUIT, 10s);
+      throw std::runtime_error("postgres did not accept connections within " +
+                               std::to_string(kStartTimeout.count()) + " s:\n" + tail(log_text()));
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+// Signals our own postmaster by pid and reaps it. Escalates to SIGQUIT and then SIGKILL if
+// it is still there after `timeout`, and throws in that case.
+void pg_server::signal_and_reap(int sig, std::chrono::seconds timeout) {
+  if (!running()) return;
+  ::kill(pid_, sig);
+  const auto deadline = steady::now() + timeout;
+  int status = 0;
+  while (true) {
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+      pid_ = -1;
+      return;
+    }
+    if (steady::now() >= deadline) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ::kill(pid_, SIGQUIT);
+  auto [ignored_status, timed_out] = wait_bounded(pid_, 5s);
+  (void)ignored_status;
+  (void)timed_out;
+  pid_ = -1;
+  throw std::runtime_error("postgres did not stop within " + std::to_string(timeout.count()) +
+                           " s after signal " + std::to_string(sig) + "; killed:\n" +
+                           tail(log_text()));
+}
+
+}  // namespace matchd::pgtest
