@@ -11,5 +11,8 @@ build_dir=${MATCHD_BUILD_DIR:-build}
 
 ctest --test-dir "$build_dir" --output-on-failure --timeout 600 -j "$(nproc)"
 
+echo "== deployment checks (compose, promtool, dashboard metrics) =="
+bash scripts/check-deploy.sh "$build_dir/src/app/matchd"
+
 echo "== engine benchmark smoke run =="
-"$build_dir/bench/engine_benchmark" --benchmark_min_time=0.05 --benchmark_filter='mix'
+"$build_dir/bench/engine_benchmark" --benchmark_filter='^engine_mix/'
