@@ -58,6 +58,7 @@ void http_session::shutdown() { close(); }
 
 void http_session::close() {
   awaiting_delivery_.reset();
+  if (sse_timer_) sse_timer_->cancel();
   if (closed_) return;
   closed_ = true;
   beast::error_code ec;
@@ -335,12 +336,27 @@ void http_session::start_sse(engine::instrument_id ins, std::uint8_t channels) {
   q.channels = channels;
   q.server_sent_events = true;
   if (!io_.query(q)) close();
+  sse_timer_.emplace(stream_.get_executor());
+  sse_heartbeat();
   // Notice a client hanging up: any read completion (EOF or data) ends the stream.
   buffer_.clear();
   stream_.async_read_some(buffer_.prepare(512),
                           [self = shared_from_this()](beast::error_code, std::size_t) {
                             self->close();
                           });
+}
+
+void http_session::sse_heartbeat() {
+  // A comment line every 15 s keeps proxies and load balancers from closing a quiet stream.
+  sse_timer_->expires_after(std::chrono::seconds(15));
+  sse_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->closed_) return;
+    if (self->sse_queue_.empty()) {
+      self->sse_queue_.push_back(std::make_shared<const std::string>(": keepalive\n\n"));
+      if (!self->sse_writing_) self->sse_write_next();
+    }
+    self->sse_heartbeat();
+  });
 }
 
 void http_session::sse_write_next() {

@@ -47,6 +47,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   void start_sse(engine::instrument_id ins, std::uint8_t channels);
   void sse_write_next();
+  void sse_heartbeat();
 
   beast::tcp_stream stream_;
   io_thread& io_;
@@ -66,6 +67,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   engine::instrument_id sse_instrument_ = 0;
   std::deque<std::shared_ptr<const std::string>> sse_queue_;
   bool sse_writing_ = false;
+  std::optional<boost::asio::steady_timer> sse_timer_;
 };
 
 }  // namespace matchd::gateway
