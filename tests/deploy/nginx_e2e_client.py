@@ -213,9 +213,9 @@ def main():
     sse_head = sse_io.read_until(b"\r\n\r\n").decode("latin-1")
     check(sse_head.split(" ")[1] == "200" and "text/event-stream" in sse_head.lower(),
           "GET /stream/sse through nginx is 200 text/event-stream")
-    # matchd sends the SSE head before its publish stage has registered the subscription and
-    # SSE has no "subscribed" message: wait until /metrics counts both subscribers (WS + SSE),
-    # or the trade below could be published before the SSE client is on the list.
+    # matchd sends the SSE head only once the subscription is registered, and opens the stream
+    # with a ": subscribed" comment; the WebSocket subscriber is confirmed above. Waiting for
+    # /metrics to count both also checks the stream_subscribers gauge.
     deadline = time.monotonic() + TIMEOUT
     while True:
         _, _, raw = http_request(host, port, "GET", "/metrics")
@@ -255,6 +255,8 @@ def main():
     # The SSE event must arrive now, not when a proxy buffer fills (proxy_buffering off).
     sse.settimeout(TIMEOUT)
     event = sse_io.read_until(b"\n\n").decode()
+    while all(line.startswith(":") for line in event.splitlines() if line):
+        event = sse_io.read_until(b"\n\n").decode()  # comments (subscribed, keepalive)
     fields = dict(line.split(": ", 1) for line in event.splitlines() if ": " in line)
     check(fields.get("event") == "trades" and json.loads(fields["data"])["trade_id"] == trade_id,
           "SSE trade event received through nginx without buffering")
