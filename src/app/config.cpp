@@ -42,6 +42,10 @@ parse_outcome parse_command_line(int argc, char** argv) {
   config cfg;
   std::string listen;
   std::vector<std::string> instrument_specs;
+  std::string feed_url;
+  std::vector<std::string> feed_symbols;
+  feed::feed_options feed_opts;
+  std::string feed_guard;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n       matchd migrate --db CONNSTRING   (apply migrations, exit)\n\n"
@@ -73,6 +77,19 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "user=matchd\"; without it matchd runs in memory [MATCHD_DB]")
     ("snapshot-interval", po::value(&cfg.snapshot_interval_s)->default_value(300),
      "seconds between persisted book snapshots with --db; 0 disables them")
+    ("feed-url", po::value(&feed_url)->default_value(env_or("MATCHD_FEED_URL", ""), ""),
+     "Binance-format trade stream to ingest as market orders, e.g. "
+     "wss://stream.binance.com:9443/ws/btcusdt@trade (ws:// for a local replay) [MATCHD_FEED_URL]")
+    ("feed-symbol", po::value(&feed_symbols)->composing(),
+     "STREAMSYMBOL=INSTRUMENT, repeatable (default BTCUSDT=BTC-USD)")
+    ("feed-client-id", po::value(&feed_opts.client_id)->default_value("binance-feed"),
+     "client_id of the feed's orders")
+    ("feed-quantity-scale", po::value(&feed_opts.quantity_scale)->default_value("1"),
+     "exact decimal factor applied to each trade's quantity before rounding down to the lot")
+    ("feed-price-guard-bps", po::value(&feed_guard),
+     "submit IOC limits at the trade price +/- this many basis points instead of market orders")
+    ("feed-ca-file", po::value(&feed_opts.ca_file),
+     "PEM CA bundle for wss:// (default: the system store)")
     ("ready-file", po::value(&cfg.ready_file),
      "write HOST:PORT here once listening (for scripts and tests)")
     ("log-level", po::value(&cfg.log_level)->default_value(env_or("MATCHD_LOG_LEVEL", "info")),
@@ -146,6 +163,22 @@ parse_outcome parse_command_line(int argc, char** argv) {
     return {std::nullopt, 2};
   }
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
+  if (!feed_url.empty()) {
+    feed_opts.url = feed_url;
+    if (!feed_guard.empty()) feed_opts.price_guard_bps = feed_guard;
+    if (!feed_symbols.empty()) {
+      feed_opts.symbol_map.clear();
+      for (const std::string& m : feed_symbols) {
+        const auto eq = m.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) {
+          std::cerr << "matchd: --feed-symbol wants STREAMSYMBOL=INSTRUMENT, got '" << m << "'\n";
+          return {std::nullopt, 2};
+        }
+        feed_opts.symbol_map.emplace_back(m.substr(0, eq), m.substr(eq + 1));
+      }
+    }
+    cfg.feed = std::move(feed_opts);
+  }
   return {std::move(cfg), 0};
 }
 

@@ -40,6 +40,10 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     io_queues_.push_back(std::move(q));
   }
 
+  if (cfg_.feed) {
+    feed_queue_ = std::make_unique<bus::spsc_queue<bus::engine_request>>(8192);
+    engine_inputs.push_back(feed_queue_.get());
+  }
   const bool durable = !cfg_.db.empty();
   executed_ = std::make_unique<bus::spsc_queue<bus::engine_batch*>>(kBatchPool);
   if (durable) committed_ = std::make_unique<bus::spsc_queue<bus::engine_batch*>>(kBatchPool);
@@ -105,6 +109,21 @@ boost::asio::ip::tcp::endpoint daemon::start() {
   engine_stage_->start();
   recovered_.store(true);
   server_->set_accepting(true);
+  if (cfg_.feed) {
+    // Feed orders have no reply: they take no in-flight slot; a full queue drops and counts.
+    feed_ioc_ = std::make_unique<boost::asio::io_context>(1);
+    feed_ = std::make_unique<feed::feed_client>(
+        *feed_ioc_, *cfg_.feed, cfg_.instruments,
+        [this](bus::engine_request&& r) {
+          if (!feed_queue_->try_push(std::move(r))) return false;
+          engine_stage_->notify();
+          return true;
+        },
+        *registry_);
+    feed_->start();
+    feed_thread_ = std::thread([this] { feed_ioc_->run(); });
+    obs::logger("app")->info("feed started url={}", cfg_.feed->url);
+  }
   return server_->local_endpoint();
 }
 
@@ -207,6 +226,11 @@ void daemon::stop() {
   if (!started_) return;
   started_ = false;
   auto log = obs::logger("app");
+  if (feed_) {
+    feed_->stop();
+    feed_ioc_->stop();
+    if (feed_thread_.joinable()) feed_thread_.join();
+  }
   server_->stop_accepting();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (server_->inflight() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <atomic>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <vector>
 
@@ -9,6 +12,7 @@
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/matching_engine.h>
+#include <matchd/feed/feed_client.h>
 #include <matchd/gateway/server.h>
 #include <matchd/obs/metrics.h>
 #include <matchd/obs/order_flow_metrics.h>
@@ -63,6 +67,11 @@ class daemon {
   std::atomic<bool> recovered_{false};
   prometheus::Family<prometheus::Gauge>* queue_depth_ = nullptr;
   std::unique_ptr<gateway::server> server_;
+  // Market-data feed: its own reactor thread and its own queue into the engine stage.
+  std::unique_ptr<bus::spsc_queue<bus::engine_request>> feed_queue_;
+  std::unique_ptr<boost::asio::io_context> feed_ioc_;
+  std::unique_ptr<feed::feed_client> feed_;
+  std::thread feed_thread_;
   bool started_ = false;
 };
 

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     ("restart-on-connect", po::bool_switch(&opts.restart_on_connect),
      "each connection starts at the first line (default: resume where the last one stopped)")
     ("retime", po::bool_switch(&opts.retime),
-     "shift the E and T times so that the first message is stamped now")
+     "stamp each trade with the time it is sent (T = now, E moved alike), for a real lag")
     ("wait-for", po::value(&opts.wait_for_file),
      "accept connections but send nothing until this file exists")
     ("ping-interval-ms", po::value(&ping_ms)->default_value(0), "send a ping this often; 0 = never")

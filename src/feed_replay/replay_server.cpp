@@ -117,7 +117,6 @@ struct replay_server::state : std::enable_shared_from_this<replay_server::state>
   std::vector<line_info> lines;
   std::size_t cursor = 0;        // shared by connections unless restart_on_connect
   std::uint64_t lines_sent = 0;  // real lines, for the malformed injection
-  std::optional<std::int64_t> retime_offset;
   std::list<std::function<void()>> closers;  // drop each open connection, for stop()
   bool stopped = false;
 
@@ -264,8 +263,7 @@ struct replay_server::state : std::enable_shared_from_this<replay_server::state>
 
       std::string text = line.text;
       if (options.retime && line.trade_time_ms >= 0) {
-        if (!retime_offset) retime_offset = now_ms() - line.trade_time_ms;
-        text = retimed(text, *retime_offset);
+        text = retimed(text, now_ms() - line.trade_time_ms);
       }
       if (!co_await send(ws, text)) co_return;
       ++index;

@@ -27,7 +27,7 @@ struct replay_options {
   // Each connection starts at the first line. Otherwise a new connection resumes where the
   // previous one stopped (all connections share one cursor).
   bool restart_on_connect = false;
-  // Shift every "E" and "T" so that the first message sent is stamped "now" (keeps gaps).
+  // Stamp each trade with the time it is sent: "T" becomes now, "E" keeps its distance.
   bool retime = false;
   // Accept connections but send nothing until this file exists; empty = no gate.
   std::string wait_for_file;
