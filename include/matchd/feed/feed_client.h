@@ -41,9 +41,10 @@ struct feed_stats {
 // data flow (no message for message_timeout). Malformed messages are skipped and counted;
 // warnings about them are rate-limited.
 //
-// Lifetime: `ioc` and `registry` must outlive the last run of `ioc` that may execute the
-// client's handlers. After stop(), let ioc.run() return (or stop it) and join its thread
-// before destroying what `submit` touches.
+// Lifetime: destroy the feed_client before `ioc` (its destructor calls stop(), which posts
+// to it), and keep `registry` alive as long as `ioc`. After stop(), let ioc.run() return
+// (it does once the close finishes, within about a second) or call ioc.stop(), and join its
+// thread before destroying what `submit` touches: from then on submit is never called.
 class feed_client {
  public:
   using submit_function = std::function<bool(bus::engine_request&&)>;

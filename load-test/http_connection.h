@@ -1,0 +1,52 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <optional>
+#include <string>
+
+#include "connection.h"
+#include "load_plan.h"
+
+namespace matchd::load {
+
+// An HTTP/1.1 keep-alive connection sending POST <path> with fixture bodies, one request in
+// flight at a time (no pipelining, like a typical REST client). The request is written as
+// one gather write of a hand-made header and the body; the answer is parsed by Beast.
+// Reconnects after a failure or a "Connection: close" answer; a request in flight when the
+// connection fails is lost (counted, not retried).
+class http_connection final : public connection {
+ public:
+  http_connection(load_worker& owner, unsigned id);
+
+  void start() override;
+  void pump() override;
+  [[nodiscard]] std::uint64_t in_flight() const noexcept override { return busy_ ? 1 : 0; }
+  void close() override;
+
+ private:
+  void do_connect();
+  void on_connect(const boost::system::error_code& ec);
+  void on_write(const boost::system::error_code& ec);
+  void on_read(const boost::system::error_code& ec);
+  void fail(bool during_connect);
+  void reset_socket();
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer retry_timer_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
+  std::string head_;
+  std::string body_;
+  request_ticket ticket_;
+  bool busy_ = false;
+  bool connected_ = false;
+  bool closed_ = false;
+  bool reported_initial_ = false;
+};
+
+}  // namespace matchd::load

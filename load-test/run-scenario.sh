@@ -1,0 +1,616 @@
+#!/usr/bin/env bash
+# The measured performance scenario of DESIGN.md, end to end and reproducible:
+#
+#   1. build matchd, matchd-load and noop-server (Release, ./build-load or --build-dir)
+#   2. start a throwaway PostgreSQL (scripts/dev-postgres.sh on a free port, temp data dir)
+#   3. start matchd --db ... (durable acknowledgements) with a ready file
+#   4. generate the fixtures (fixtures/gen_orders.py), preload 100,000 resting limit orders
+#      (closed loop), fire a market-order burst that sweeps the book
+#   5. sustain --rest-rate orders/s over REST for --duration s (open loop, latency from the
+#      intended send time), then REST at full speed (closed loop: matchd's REST ceiling),
+#      then --ws-rate orders/s over WebSocket; these replay a "flow" fixture of limit orders
+#      around the touch with 5% market orders, its order_ids tagged per phase
+#   6. stop matchd and PostgreSQL, start noop-server and drive it with the same generator,
+#      connections and threads at full speed (closed loop): the HTTP stack's ceiling
+#   7. print a report (throughput, errors, latency percentiles per phase, REST/no-op ratio,
+#      per-thread CPU, batch sizes and commit times, a perf profile of the machine) and
+#      check the targets; results in
+#      var/perf/<timestamp>/ (summary.json, report.txt, one matchd-load JSON per phase)
+#
+# Usage: load-test/run-scenario.sh [--quick] [--duration S] [--warmup S] [--rest-rate R]
+#          [--ws-rate R] [--connections C] [--ws-connections C] [--ws-inflight K]
+#          [--threads T] [--io-threads N] [--orders N] [--burst M] [--no-build]
+#          [--build-dir DIR]
+#          [--no-rest-max] [--no-perf] [--keep] [--wait-idle S]
+#        load-test/run-scenario.sh --report-only var/perf/<timestamp>
+#
+# --wait-idle S: before measuring, wait up to S seconds for the machine to be idle (under
+# 25% CPU busy over 5 s), since other work on the 2 cores skews every figure.
+#
+# Everything runs on this machine and talks over 127.0.0.1 only. Every process the script
+# starts is stopped on exit (by pid, or pg_ctl for PostgreSQL), also on Ctrl-C or failure.
+# Exit status: 0 when every phase ran (targets met or not: see the report), 1 on failure.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=$repo/build-load
+
+duration=60
+warmup=5
+rest_rate=25000
+ws_rate=50000
+connections=64
+ws_connections=16
+ws_inflight=256
+threads=2
+io_threads=1
+orders=100000
+burst=1000
+flow_market_ratio=0.05
+do_build=1
+rest_max=1
+do_perf=1
+keep=0
+wait_idle=0
+report_only=""
+
+command_line="$*"
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) duration=10; warmup=2 ;;
+    --duration) duration=$2; shift ;;
+    --warmup) warmup=$2; shift ;;
+    --rest-rate) rest_rate=$2; shift ;;
+    --ws-rate) ws_rate=$2; shift ;;
+    --connections) connections=$2; shift ;;
+    --ws-connections) ws_connections=$2; shift ;;
+    --ws-inflight) ws_inflight=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --io-threads) io_threads=$2; shift ;;
+    --orders) orders=$2; shift ;;
+    --burst) burst=$2; shift ;;
+    --no-build) do_build=0 ;;
+    --build-dir) build_dir=$(cd "$2" && pwd); shift ;;
+    --no-rest-max) rest_max=0 ;;
+    --no-perf) do_perf=0 ;;
+    --keep) keep=1 ;;
+    --wait-idle) wait_idle=$2; shift ;;
+    --report-only) report_only=$(cd "$2" && pwd); shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "run-scenario: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+say() { echo "== $*" >&2; }
+die() { echo "run-scenario: $*" >&2; exit 1; }
+
+# report DIR: the summary of a results directory (also: run-scenario.sh --report-only DIR).
+report() {
+  python3 - "$1" <<'EOF'
+import json, os, sys
+out = sys.argv[1]
+settings = json.load(open(os.path.join(out, "settings.json")))
+duration, rest_rate, ws_rate = settings["duration"], settings["rest_rate"], settings["ws_rate"]
+connections, ws_connections, ws_inflight = settings["connections"], settings["ws_connections"], settings["ws_inflight"]
+threads, io_threads = settings["threads"], settings["io_threads"]
+def load(name):
+    p = os.path.join(out, name + ".json")
+    return json.load(open(p)) if os.path.exists(p) else None
+phases = {n: load(n) for n in ["preload", "burst", "rest", "rest-max", "ws", "noop"]}
+machine = json.load(open(os.path.join(out, "machine.json")))
+
+def cpu(name):
+    try:
+        a = json.load(open(os.path.join(out, name + ".cpu0.json")))
+        b = json.load(open(os.path.join(out, name + ".cpu1.json")))
+    except OSError:
+        return [], None
+    secs = b["uptime"] - a["uptime"]
+    if secs <= 0:
+        return [], None
+    rows, watched = [], 0.0
+    for tid, t in b["threads"].items():
+        before = a["threads"].get(tid, {"ticks": 0})["ticks"]
+        pct = 100.0 * (t["ticks"] - before) / b["ticks_per_s"] / secs
+        watched += pct
+        if pct >= 1.0:
+            rows.append((pct, tid, t["comm"], t["cmd"]))
+    busy = 100.0 * (b["machine_busy"] - a["machine_busy"]) / b["ticks_per_s"] / secs
+    return sorted(rows, reverse=True)[:12], (busy, watched, b["loadavg"])
+
+import re
+ROLES = [  # (role, symbol pattern) to name matchd's threads from their profile
+    ("gateway I/O", re.compile(r"lexer|http_session|websocket_session|parse_order_request|beast|order_entry|sax")),
+    ("publish", re.compile(r"publish_stage|json_writer|format_decimal|command_response")),
+    ("store", re.compile(r"store_stage|pqxx|libpq|PQ")),
+    ("engine", re.compile(r"matching_engine|order_book|engine_stage")),
+]
+def roles(name):
+    """tid -> role of matchd's threads, from the perf profile of the phase."""
+    weights = {}
+    try:
+        text = open(os.path.join(out, name + ".perf-threads.txt")).read().splitlines()
+    except OSError:
+        return {}
+    for line in text:
+        m = re.match(r"\s*([0-9.]+)%\s+(\d+):matchd\s+\[[.k]\]\s+(.*)", line)
+        if not m:
+            continue
+        pct, tid, sym = float(m.group(1)), m.group(2), m.group(3)
+        for role, pattern in ROLES:
+            if pattern.search(sym):
+                weights.setdefault(tid, {}).setdefault(role, 0.0)
+                weights[tid][role] += pct
+    return {tid: max(w.items(), key=lambda kv: kv[1])[0] for tid, w in weights.items()}
+
+lines = []
+w = lines.append
+w(f"matchd performance scenario  {os.path.basename(out)}")
+w(f"machine: {machine['cpus']} x {machine['cpu_model']}, {machine['memory_gib']} GiB, kernel {machine['kernel']}, "
+  f"load average at start {machine['loadavg_at_start'][0]:.2f}; commit {machine['git_commit']}"
+  f"{' (dirty tree)' if machine['git_dirty'] else ''}")
+w(f"setup: {duration:g} s measured per phase, REST {connections} connections, WS {ws_connections} connections x "
+  f"{ws_inflight} in flight, {threads} generator thread(s), matchd --io-threads {io_threads}")
+w("")
+w(f"{'phase':9} {'loop':6} {'offered/s':>9} {'achieved/s':>10} {'errors':>7} {'p50 ms':>8} {'p90 ms':>8} "
+  f"{'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8}")
+for name, r in phases.items():
+    if not r:
+        continue
+    l = r["latency_ms"]
+    offered = f"{r['offered_rate']:.0f}" if r["offered_rate"] else "max"
+    w(f"{name:9} {r['loop']:6} {offered:>9} {r['throughput']:10.0f} {r['counts']['errors']:7d} "
+      f"{l['p50']:8.2f} {l['p90']:8.2f} {l['p99']:8.2f} {l['p99_9']:9.2f} {l['max']:8.2f}")
+w("")
+for name, r in phases.items():
+    if r and r["counts"]["errors"]:
+        c = r["counts"]
+        w(f"errors in {name}: status {c['status']}, transport {c['transport_errors']}, connect "
+          f"{c['connect_errors']}, unmatched {c['unmatched']}, unfinished {c['unfinished']}")
+
+rest, rmax, ws, noop = phases["rest"], phases["rest-max"], phases["ws"], phases["noop"]
+checks = []
+def check(name, ok, detail):
+    checks.append({"target": name, "met": bool(ok), "detail": detail})
+if rest:
+    check("REST >= 25,000 orders/s sustained", rest["ok_throughput"] >= 25000 * 0.99 and rest_rate >= 25000,
+          f"{rest['ok_throughput']:.0f}/s of 2xx at an offered {rest_rate:.0f}/s")
+    check("REST p50 < 5 ms", rest["latency_ms"]["p50"] < 5, f"p50 {rest['latency_ms']['p50']:.2f} ms")
+    check("REST p99 < 25 ms", rest["latency_ms"]["p99"] < 25, f"p99 {rest['latency_ms']['p99']:.2f} ms")
+    check("REST zero errors", rest["counts"]["errors"] == 0, f"{rest['counts']['errors']} errors")
+if noop and (rest or rmax):
+    best = max(x["ok_throughput"] for x in (rest, rmax) if x)
+    ratio = best / noop["ok_throughput"] if noop["ok_throughput"] else 0
+    check("REST >= 60% of no-op throughput", ratio >= 0.6,
+          f"best REST {best:.0f}/s vs no-op {noop['ok_throughput']:.0f}/s = {100 * ratio:.1f}%")
+if ws:
+    check("WS >= 50,000 orders/s sustained", ws["ok_throughput"] >= 50000 * 0.99 and ws_rate >= 50000,
+          f"{ws['ok_throughput']:.0f}/s of 2xx at an offered {ws_rate:.0f}/s")
+    check("WS p99 < 25 ms", ws["latency_ms"]["p99"] < 25, f"p99 {ws['latency_ms']['p99']:.2f} ms")
+    check("WS zero errors", ws["counts"]["errors"] == 0, f"{ws['counts']['errors']} errors")
+for name in ("preload", "burst", "rest-max"):
+    if phases.get(name):
+        check(f"{name} zero errors", phases[name]["counts"]["errors"] == 0,
+              f"{phases[name]['counts']['errors']} errors")
+def metrics(name, i):
+    vals = {}
+    try:
+        for line in open(os.path.join(out, f"{name}.metrics{i}.txt")):
+            if line.startswith("#") or " " not in line:
+                continue
+            key, _, value = line.rpartition(" ")
+            try:
+                vals[key] = float(value)
+            except ValueError:
+                pass
+    except OSError:
+        pass
+    return vals
+store_lines = []
+for name in ("rest", "rest-max", "ws"):
+    a, b = metrics(name, 0), metrics(name, 1)
+    d = lambda k: b.get(k, 0.0) - a.get(k, 0.0)
+    commits = d("store_batch_commands_count")
+    if commits <= 0:
+        continue
+    cpu_rows, _ = cpu(name)
+    secs = None
+    try:
+        c0 = json.load(open(os.path.join(out, name + ".cpu0.json")))
+        c1 = json.load(open(os.path.join(out, name + ".cpu1.json")))
+        secs = c1["uptime"] - c0["uptime"]
+    except OSError:
+        pass
+    per_s = f", {commits / secs:.0f} commits/s" if secs else ""
+    store_lines.append(f"  {name}: {d('store_batch_commands_sum') / commits:.1f} orders per COMMIT, "
+                       f"{1000 * d('store_commit_seconds_sum') / max(1, d('store_commit_seconds_count')):.2f} ms per "
+                       f"commit{per_s}; receipt-to-ack {1000 * d('order_latency_seconds_sum') / max(1, d('order_latency_seconds_count')):.2f} ms mean (matchd's own histogram)")
+if store_lines:
+    w("durable write path over the measured window (from matchd's /metrics):")
+    lines.extend(store_lines)
+    w("")
+w("targets:")
+for c in checks:
+    w(f"  [{'MET   ' if c['met'] else 'MISSED'}] {c['target']}: {c['detail']}")
+if noop:
+    for name in ("rest", "rest-max"):
+        if phases.get(name):
+            w(f"  ratio {name}/no-op: {100 * phases[name]['ok_throughput'] / max(1, noop['ok_throughput']):.1f}%")
+w("")
+w("CPU per thread over the measured window (100% = one core; matchd's thread roles are"
+  " guessed from their perf profile, see <phase>.perf-threads.txt):")
+for name in ("rest", "rest-max", "ws", "noop"):
+    rows, machine_cpu = cpu(name)
+    if rows:
+        busy, watched, load1 = machine_cpu
+        w(f"  {name}: machine busy {busy:.0f}% of {100 * machine['cpus']}%, the processes under test "
+          f"{watched:.0f}%, everything else {max(0.0, busy - watched):.0f}% (load average {load1:.2f})")
+        named = roles(name)
+        for pct, tid, comm, cmd in rows:
+            role = f"[{named[tid]}]" if tid in named else ""
+            w(f"    {pct:6.1f}%  tid {tid:>7} {comm:12} {role:14} {cmd[:48]}")
+summary = {"out": out, "machine": machine, "duration_s": duration, "rest_rate": rest_rate,
+           "ws_rate": ws_rate, "phases": {n: {k: r[k] for k in ("loop", "offered_rate", "throughput",
+           "ok_throughput", "measured_s", "counts", "latency_ms", "connections", "threads")}
+           for n, r in phases.items() if r},
+           "targets": checks, "all_met": all(c["met"] for c in checks)}
+json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=2)
+text = "\n".join(lines) + "\n"
+open(os.path.join(out, "report.txt"), "w").write(text)
+print(text)
+print(f"results: {out}")
+EOF
+}
+
+if [ -n "$report_only" ]; then
+  report "$report_only"
+  exit 0
+fi
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=$repo/var/perf/$stamp
+mkdir -p "$out"
+python3 - "$out/settings.json" <<EOF
+import json, sys
+json.dump({"duration": $duration, "warmup": $warmup, "rest_rate": $rest_rate, "ws_rate": $ws_rate,
+           "connections": $connections, "ws_connections": $ws_connections,
+           "ws_inflight": $ws_inflight, "threads": $threads, "io_threads": $io_threads,
+           "orders": $orders, "burst": $burst, "flow_market_ratio": $flow_market_ratio,
+           "command": "load-test/run-scenario.sh $command_line"}, open(sys.argv[1], "w"), indent=2)
+EOF
+work=$(mktemp -d /tmp/matchd-perf.XXXXXX)
+chmod 0755 "$work"  # the postgres user must reach the data directory inside
+
+# --- cleanup: every process started here, by pid -----------------------------------------
+pids=()        # background processes we started
+pg_port=""
+pg_started=0
+stop_pid() {  # stop_pid PID: SIGTERM, up to 15 s, then SIGKILL
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "run-scenario: pid $pid ignored SIGTERM; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+stop_postgres() {
+  if [ "$pg_started" = 1 ]; then
+    MATCHD_PG_PORT=$pg_port MATCHD_PG_DIR=$work/pg "$repo/scripts/dev-postgres.sh" stop || true
+    pg_started=0
+  fi
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  stop_postgres
+  if [ "$keep" = 1 ]; then
+    echo "run-scenario: kept $work" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+forget_pid() {  # forget_pid PID: drop it from the cleanup list
+  local kept=() p
+  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+  pids=("${kept[@]}")
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_ready FILE PID NAME: the HOST:PORT line a server writes once it listens.
+wait_ready() {
+  local file=$1 pid=$2 name=$3 i
+  for i in $(seq 1 600); do
+    if [ -s "$file" ] && [ "$(tail -c 1 "$file" | od -An -c | tr -d ' ')" = '\n' ]; then
+      sed -n '1s/.*://p' "$file"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$work/$name.log" >&2 || true; die "$name exited before it was ready"; }
+    sleep 0.1
+  done
+  die "$name did not become ready within 60 s"
+}
+
+# Per-thread CPU: snapshot the ticks of a process tree, diff two snapshots.
+cpu_snapshot() {  # cpu_snapshot FILE PID...
+  local file=$1; shift
+  python3 - "$file" "$@" <<'EOF'
+import json, os, sys
+out, roots = sys.argv[1], {int(p) for p in sys.argv[2:]}
+procs = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                s = f.read()
+            procs[int(d)] = int(s[s.rindex(")") + 2:].split()[1])  # ppid
+        except OSError:
+            pass
+tree, grew = set(roots), True
+while grew:
+    grew = False
+    for pid, ppid in procs.items():
+        if ppid in tree and pid not in tree:
+            tree.add(pid); grew = True
+snap = {"ticks_per_s": os.sysconf("SC_CLK_TCK"), "threads": {}}
+with open("/proc/uptime") as f:
+    snap["uptime"] = float(f.read().split()[0])
+with open("/proc/stat") as f:
+    cpu = [int(x) for x in f.readline().split()[1:]]
+snap["machine_busy"] = sum(cpu[:8]) - cpu[3] - cpu[4]  # all but idle and iowait
+snap["loadavg"] = os.getloadavg()[0]
+for pid in sorted(tree):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:60]
+        for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                s = f.read()
+            comm = s[s.index("(") + 1:s.rindex(")")]
+            fields = s[s.rindex(")") + 2:].split()
+            snap["threads"][tid] = {"pid": pid, "comm": comm, "cmd": cmd,
+                                    "ticks": int(fields[11]) + int(fields[12])}
+    except OSError:
+        pass
+with open(out, "w") as f:
+    json.dump(snap, f)
+EOF
+}
+
+# wait_progress FILE PID N: until the load generator has printed N progress lines (N s of
+# load) or has exited.
+wait_progress() {
+  local file=$1 pid=$2 n=$3
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$(grep -c ' t=' "$file" 2>/dev/null || true)" -ge "$n" ] && return 0
+    sleep 0.2
+  done
+}
+
+# phase NAME ARGS...: one matchd-load run into $out/NAME.json, with CPU samples of the
+# processes under test and matchd's /metrics taken over its measured window, and a
+# system-wide perf profile of part of it.
+phase() {
+  local name=$1; shift
+  say "phase $name: matchd-load $*"
+  "$build_dir/load-test/matchd-load" --label "$name" --json "$out/$name.json" --progress "$@" \
+    >"$out/$name.txt" 2>"$out/$name.progress.log" &
+  local load_pid=$!
+  pids+=("$load_pid")
+  local watched=("$load_pid" "${watch_pids[@]}")
+  if [ "${phase_timed:-1}" = 1 ]; then
+    # matchd-load prints one progress line per second from its start time t0, so the
+    # measured window is lines warmup+1 .. warmup+duration.
+    wait_progress "$out/$name.progress.log" "$load_pid" "$warmup"
+    cpu_snapshot "$out/$name.cpu0.json" "${watched[@]}"
+    [ -n "${metrics_port:-}" ] && curl -s "http://127.0.0.1:$metrics_port/metrics" >"$out/$name.metrics0.txt"
+    local perf_pid=""
+    if [ "$do_perf" = 1 ] && command -v perf >/dev/null; then
+      # The whole machine for a while: matchd, PostgreSQL, the generator and intruders.
+      local perf_s
+      perf_s=$(python3 -c "print(int(min(10, max(1, $duration / 2))))")
+      perf record -F 499 -a -o "$work/$name.perf.data" -- sleep "$perf_s" \
+        >/dev/null 2>"$work/$name.perf.log" &
+      perf_pid=$!
+      pids+=("$perf_pid")
+    fi
+    wait_progress "$out/$name.progress.log" "$load_pid" \
+      "$(python3 -c "print(int($warmup + $duration - 1))")"
+    cpu_snapshot "$out/$name.cpu1.json" "${watched[@]}"
+    [ -n "${metrics_port:-}" ] && curl -s "http://127.0.0.1:$metrics_port/metrics" >"$out/$name.metrics1.txt"
+    if [ -n "$perf_pid" ]; then
+      wait "$perf_pid" || true
+      forget_pid "$perf_pid"
+    fi
+  fi
+  local rc=0
+  wait "$load_pid" || rc=$?
+  forget_pid "$load_pid"
+  cat "$out/$name.txt" >&2
+  [ "$rc" = 0 ] || die "matchd-load failed in phase $name (exit $rc); see $out/$name.progress.log"
+  if [ -f "$work/$name.perf.data" ]; then
+    local pr=(perf report -i "$work/$name.perf.data" --stdio --no-children)
+    # perf's "pid" key is per thread (tid:comm).
+    { "${pr[@]}" --sort pid 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25
+      echo
+      "${pr[@]}" --sort pid,sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 120
+    } | cut -c1-200 >"$out/$name.perf-threads.txt" || true
+    { "${pr[@]}" --sort comm,dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25
+      echo
+      "${pr[@]}" --sort comm,dso,sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 80
+    } | cut -c1-200 >"$out/$name.perf-symbols.txt" || true
+    "${pr[@]}" --comms postgres --sort sym 2>/dev/null | grep -v '^#' | grep -v '^$' |
+      head -n 40 | cut -c1-160 >"$out/$name.perf-postgres.txt" || true
+  fi
+}
+
+
+# --- 1. build ------------------------------------------------------------------------------
+if [ "$do_build" = 1 ]; then
+  say "building (Release) in $build_dir"
+  # MATCHD_WERROR=OFF: at -O3 g++ 12 raises false -Wrestrict warnings inside libstdc++'s
+  # std::string in src/store (the project's default RelWithDebInfo build is clean).
+  cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMATCHD_WERROR=OFF \
+    -DMATCHD_BUILD_BENCH=OFF >"$out/build.log" 2>&1 ||
+    { tail -n 40 "$out/build.log" >&2; die "cmake configure failed"; }
+  cmake --build "$build_dir" -j 2 --target matchd matchd-load noop-server >>"$out/build.log" 2>&1 ||
+    { tail -n 40 "$out/build.log" >&2; die "build failed"; }
+fi
+for b in src/app/matchd load-test/matchd-load load-test/noop-server; do
+  [ -x "$build_dir/$b" ] || die "$build_dir/$b is missing (build it, or drop --no-build)"
+done
+
+# Machine and conditions, recorded with the results.
+python3 - "$out/machine.json" "$repo" <<'EOF'
+import json, os, platform, subprocess, sys
+def run(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+    except Exception:
+        return ""
+cpu = ""
+with open("/proc/cpuinfo") as f:
+    for line in f:
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip(); break
+mem_kb = 0
+with open("/proc/meminfo") as f:
+    for line in f:
+        if line.startswith("MemTotal"):
+            mem_kb = int(line.split()[1])
+repo = sys.argv[2]
+info = {
+    "cpus": os.cpu_count(), "cpu_model": cpu, "memory_gib": round(mem_kb / 2**20, 1),
+    "kernel": platform.release(), "loadavg_at_start": os.getloadavg(),
+    "git_commit": run("git", "-C", repo, "rev-parse", "--short", "HEAD"),
+    "git_dirty": bool(run("git", "-C", repo, "status", "--porcelain", "--untracked-files=no")),
+    "compiler": run("c++", "--version").splitlines()[0] if run("c++", "--version") else "",
+}
+json.dump(info, open(sys.argv[1], "w"), indent=2)
+EOF
+# machine_busy_pct SECONDS: CPU busy (all but idle and iowait) over that many seconds, in %
+# of the whole machine.
+machine_busy_pct() {
+  python3 - "$1" <<'EOF'
+import sys, time
+def sample():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v[:8]), v[3] + v[4]
+t0, i0 = sample(); time.sleep(float(sys.argv[1])); t1, i1 = sample()
+print(int(100 * (1 - (i1 - i0) / max(1, t1 - t0))))
+EOF
+}
+if [ "$wait_idle" != 0 ]; then
+  deadline=$(( $(date +%s) + wait_idle ))
+  while :; do
+    busy=$(machine_busy_pct 5)
+    [ "$busy" -lt 25 ] && break
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      say "WARNING: the machine is still ${busy}% busy after ${wait_idle} s; measuring anyway"
+      break
+    fi
+    say "machine ${busy}% busy with other work; waiting for it to calm down"
+  done
+fi
+load1=$(cut -d' ' -f1 /proc/loadavg)
+if python3 -c "import sys; sys.exit(0 if $load1 > 1.0 else 1)"; then
+  say "WARNING: load average is $load1 before the run: other work shares the 2 cores, figures will be low"
+fi
+
+# --- 2. PostgreSQL ---------------------------------------------------------------------------
+pg_port=$(free_port)
+say "starting PostgreSQL on 127.0.0.1:$pg_port ($work/pg)"
+pg_started=1
+conninfo=$(MATCHD_PG_PORT=$pg_port MATCHD_PG_DIR=$work/pg "$repo/scripts/dev-postgres.sh" start)
+pg_pid=$(head -n 1 "$work/pg/postmaster.pid")
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+"$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d matchd -tA -F '=' -c \
+  "SELECT name, setting FROM pg_settings WHERE name IN ('server_version','fsync','synchronous_commit','shared_buffers','wal_level','max_wal_size','checkpoint_timeout') ORDER BY name" \
+  >"$out/postgres-settings.txt"
+
+# --- 3. matchd -------------------------------------------------------------------------------
+# Preallocate the book for everything the run adds (the flow is 95% resting limit orders);
+# the REST ceiling phase is guessed at 40,000/s.
+expected_orders=$(python3 -c "print(int($orders + ($rest_rate + $ws_rate + 40000) * ($warmup + $duration)))")
+say "starting matchd (durable, --io-threads $io_threads, --expected-orders $expected_orders)"
+"$build_dir/src/app/matchd" --db "$conninfo" --listen 127.0.0.1:0 --ready-file "$work/matchd.ready" \
+  --rate-limit 0 --io-threads "$io_threads" --expected-orders "$expected_orders" --log-level warn \
+  >"$work/matchd.log" 2>&1 &
+matchd_pid=$!
+pids+=("$matchd_pid")
+matchd_port=$(wait_ready "$work/matchd.ready" "$matchd_pid" matchd)
+say "matchd pid $matchd_pid on 127.0.0.1:$matchd_port"
+
+# --- 4. fixtures, preload, burst ---------------------------------------------------------------
+say "generating fixtures ($orders limit orders, $burst market orders, flow mix)"
+python3 "$repo/fixtures/gen_orders.py" --count "$orders" --seed 42 --market-burst "$burst" \
+  --out "$work/limits.ndjson" --market-out "$work/burst.ndjson"
+python3 "$repo/fixtures/gen_orders.py" --count 200000 --seed 43 --market-ratio "$flow_market_ratio" \
+  --out "$work/flow.ndjson"
+cat >"$out/fixtures.txt" <<EOF
+fixtures/gen_orders.py --count $orders --seed 42 --market-burst $burst --out limits.ndjson --market-out burst.ndjson
+fixtures/gen_orders.py --count 200000 --seed 43 --market-ratio $flow_market_ratio --out flow.ndjson
+EOF
+
+watch_pids=("$matchd_pid" "$pg_pid")
+metrics_port=$matchd_port
+phase_timed=0
+phase preload --target-port "$matchd_port" --fixture "$work/limits.ndjson" --closed-loop \
+  --requests "$orders" --connections "$connections" --threads "$threads"
+phase burst --target-port "$matchd_port" --fixture "$work/burst.ndjson" --closed-loop \
+  --requests "$burst" --connections "$connections" --threads "$threads"
+curl -s "http://127.0.0.1:$matchd_port/orderbook?instrument=BTC-USD&levels=5" >"$out/book-after-burst.json" || true
+
+# --- 5. sustained REST, REST ceiling, sustained WebSocket ---------------------------------------
+phase_timed=1
+phase rest --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag rest \
+  --rate "$rest_rate" --warmup "$warmup" --duration "$duration" \
+  --connections "$connections" --threads "$threads"
+if [ "$rest_max" = 1 ]; then
+  phase rest-max --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag rmax \
+    --closed-loop --warmup "$warmup" --duration "$duration" \
+    --connections "$connections" --threads "$threads"
+fi
+phase ws --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag ws --mode ws \
+  --rate "$ws_rate" --warmup "$warmup" --duration "$duration" \
+  --connections "$ws_connections" --max-inflight "$ws_inflight" --threads "$threads"
+curl -s "http://127.0.0.1:$matchd_port/metrics" >"$out/matchd-metrics.txt" || true
+
+# --- 6. the no-op ceiling, on a machine without matchd and PostgreSQL ---------------------------
+say "stopping matchd and PostgreSQL"
+stop_pid "$matchd_pid"
+forget_pid "$matchd_pid"
+cp "$work/matchd.log" "$out/matchd.log"
+stop_postgres
+say "starting noop-server (--threads $io_threads)"
+"$build_dir/load-test/noop-server" --listen 127.0.0.1:0 --threads "$io_threads" \
+  --ready-file "$work/noop.ready" >"$work/noop.log" 2>&1 &
+noop_pid=$!
+pids+=("$noop_pid")
+noop_port=$(wait_ready "$work/noop.ready" "$noop_pid" noop)
+watch_pids=("$noop_pid")
+metrics_port=""
+phase noop --target-port "$noop_port" --fixture "$work/flow.ndjson" --closed-loop \
+  --warmup "$warmup" --duration "$duration" --connections "$connections" --threads "$threads"
+stop_pid "$noop_pid"
+forget_pid "$noop_pid"
+
+# --- 7. report -------------------------------------------------------------------------------------
+report "$out"

@@ -1,0 +1,198 @@
+#include "ws_connection.h"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <charconv>
+#include <chrono>
+
+#include "load_worker.h"
+
+namespace matchd::load {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+namespace {
+
+constexpr auto kReconnectDelay = std::chrono::milliseconds(100);
+constexpr std::uint64_t kMessageLimit = 64ull << 20;
+// Answers carry req_id and status right after "type"; no need to scan a long body.
+constexpr std::size_t kHeadScan = 160;
+
+std::uint64_t ring_size_for(unsigned max_inflight) {
+  std::uint64_t n = 1;
+  while (n < max_inflight) n <<= 1;
+  return n;
+}
+
+// The integer after `"key":` near the start of `text`, if it is one.
+template <typename T>
+bool find_integer(std::string_view text, std::string_view key, T& out) {
+  const std::size_t at = text.substr(0, kHeadScan).find(key);
+  if (at == std::string_view::npos) return false;
+  std::size_t p = at + key.size();
+  while (p < text.size() && text[p] == ' ') ++p;
+  const auto r = std::from_chars(text.data() + p, text.data() + text.size(), out);
+  return r.ec == std::errc{};
+}
+
+}  // namespace
+
+ws_connection::ws_connection(load_worker& owner, unsigned id)
+    : connection(owner, id), retry_timer_(owner.context()) {
+  const std::uint64_t n = ring_size_for(owner.plan().config->max_inflight);
+  slots_.resize(n);
+  slot_mask_ = n - 1;
+  out_.reserve(512);
+}
+
+void ws_connection::start() {
+  do_connect();
+}
+
+void ws_connection::do_connect() {
+  if (closed_) return;
+  ws_.emplace(owner_.context());
+  ws_->read_message_max(kMessageLimit);
+  ws_->auto_fragment(false);
+  ws_->secure_prng(false);  // masking keys need not be unpredictable on loopback
+  ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+    req.set(beast::http::field::user_agent, "matchd-load");
+  }));
+  const unsigned gen = ++generation_;
+  beast::get_lowest_layer(*ws_).async_connect(owner_.plan().target,
+                                              [this, gen](const boost::system::error_code& ec) {
+                                                if (gen == generation_) on_connect(ec);
+                                              });
+}
+
+void ws_connection::on_connect(const boost::system::error_code& ec) {
+  if (closed_) return;
+  if (ec) return fail(true);
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(*ws_).set_option(net::ip::tcp::no_delay(true), ignored);
+  const unsigned gen = generation_;
+  ws_->async_handshake(owner_.plan().host_header, owner_.plan().config->ws_path,
+                       [this, gen](const boost::system::error_code& e) {
+                         if (gen == generation_) on_handshake(e);
+                       });
+}
+
+void ws_connection::on_handshake(const boost::system::error_code& ec) {
+  if (closed_) return;
+  if (ec) return fail(true);
+  connected_ = true;
+  ws_->text(true);
+  if (!reported_initial_) {
+    reported_initial_ = true;
+    owner_.initial_connect_done(true);
+  }
+  do_read();
+  pump();
+}
+
+void ws_connection::pump() {
+  if (!connected_ || writing_ || closed_) return;
+  if (in_flight_ >= owner_.plan().config->max_inflight) return;
+  slot& s = slots_[next_req_id_ & slot_mask_];
+  if (s.used) return;  // an older request still holds the slot
+  const std::int64_t now = clock_ns();
+  if (!owner_.take_request(*this, now, s.ticket)) return;
+  s.req_id = next_req_id_++;
+  s.used = true;
+  ++in_flight_;
+  out_.clear();
+  out_ += R"({"op":"place","req_id":)";
+  char digits[24];
+  const auto r = std::to_chars(digits, digits + sizeof digits, s.req_id);
+  out_.append(digits, r.ptr);
+  const std::size_t before = out_.size();
+  out_ += ',';
+  bool comma = true;
+  owner_.plan().orders->append_members(s.ticket.index, out_, comma);
+  if (!comma) out_.erase(before, 1);
+  writing_ = true;
+  const unsigned gen = generation_;
+  ws_->async_write(net::buffer(out_),
+                   [this, gen](const boost::system::error_code& ec, std::size_t) {
+                     if (gen == generation_) on_write(ec);
+                   });
+}
+
+void ws_connection::on_write(const boost::system::error_code& ec) {
+  if (closed_) return;
+  writing_ = false;
+  if (ec) return fail(false);
+  pump();
+}
+
+void ws_connection::do_read() {
+  const unsigned gen = generation_;
+  ws_->async_read(read_buffer_, [this, gen](const boost::system::error_code& ec, std::size_t) {
+    if (gen == generation_) on_read(ec);
+  });
+}
+
+void ws_connection::on_read(const boost::system::error_code& ec) {
+  if (closed_) return;
+  if (ec) return fail(false);
+  const auto data = read_buffer_.cdata();
+  handle_answer(std::string_view(static_cast<const char*>(data.data()), data.size()), clock_ns());
+  read_buffer_.consume(read_buffer_.size());
+  do_read();
+  pump();
+}
+
+void ws_connection::handle_answer(std::string_view text, std::int64_t now) {
+  std::uint64_t req_id = 0;
+  int status = 0;
+  if (!find_integer(text, R"("req_id":)", req_id) || !find_integer(text, R"("status":)", status)) {
+    return owner_.unmatched_answer();
+  }
+  slot& s = slots_[req_id & slot_mask_];
+  if (!s.used || s.req_id != req_id) return owner_.unmatched_answer();
+  s.used = false;
+  --in_flight_;
+  owner_.answered(s.ticket, status, now);
+}
+
+void ws_connection::fail(bool during_connect) {
+  for (slot& s : slots_) {
+    if (s.used) {
+      s.used = false;
+      owner_.lost(s.ticket);
+    }
+  }
+  in_flight_ = 0;
+  if (during_connect) owner_.connect_failed();
+  if (!reported_initial_) {
+    reported_initial_ = true;
+    owner_.initial_connect_done(false);
+  }
+  reset_stream();
+  if (owner_.finished()) return;
+  retry_timer_.expires_after(kReconnectDelay);
+  retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) do_connect();
+  });
+}
+
+void ws_connection::reset_stream() {
+  connected_ = false;
+  writing_ = false;
+  ++generation_;
+  if (ws_) {
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(*ws_).close(ignored);
+  }
+  read_buffer_.clear();
+}
+
+void ws_connection::close() {
+  closed_ = true;
+  retry_timer_.cancel();
+  reset_stream();
+}
+
+}  // namespace matchd::load
