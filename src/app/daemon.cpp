@@ -199,7 +199,7 @@ void daemon::recover() {
   if (const std::string problem = engine_->check_invariants(); !problem.empty()) {
     throw std::runtime_error("recovered books fail their invariants: " + problem);
   }
-  store_stage_->set_last_trade_id(report.last_trade_id);
+  store_stage_->set_recovered(report.last_sequence, report.last_trade_id);
   log->info(
       "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
       "last_sequence={} last_trade_id={} seconds={:.3f}",

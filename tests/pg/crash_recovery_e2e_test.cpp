@@ -85,7 +85,7 @@ TEST(crash_recovery, kill9_under_load_loses_no_acknowledged_order_or_trade) {
     break;
   }
 
-  expect_new_orders_continue(http, db, "crash");
+  expect_new_orders_continue(http, pg.connection_string(), db, "crash");
 }
 
 // Recovery is repeatable: a second crash right after recovery, with nothing new in
@@ -123,7 +123,7 @@ TEST(crash_recovery, repeated_crashes_recover_the_same_committed_state) {
   e2e::http_client http(daemon.port(), 30s);
   const db_state db =
       expect_durable_and_consistent(http, pg.connection_string(), all, "after three crashes");
-  expect_new_orders_continue(http, db, "again");
+  expect_new_orders_continue(http, pg.connection_string(), db, "again");
 }
 
 }  // namespace

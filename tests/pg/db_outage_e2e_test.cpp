@@ -169,7 +169,7 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
   ASSERT_EQ(wait_for_readyz(daemon.port(), 200, 10s).status, 200u);
   e2e::http_client after(daemon.port(), 30s);
   expect_books_agree(after, pg.connection_string(), db, "after the outage and a restart");
-  expect_new_orders_continue(after, db, "outage");
+  expect_new_orders_continue(after, pg.connection_string(), db, "outage");
 }
 
 INSTANTIATE_TEST_SUITE_P(shutdowns, db_outage,

@@ -1,5 +1,6 @@
 #include "durability_checks.h"
 
+#include <algorithm>
 #include <ctime>
 #include <set>
 #include <sstream>
@@ -299,8 +300,25 @@ db_state expect_durable_and_consistent(e2e::http_client& http, const std::string
   return db;
 }
 
-void expect_new_orders_continue(e2e::http_client& http, const db_state& before,
-                                const std::string& id_prefix) {
+void expect_new_orders_continue(e2e::http_client& http, const std::string& conninfo,
+                                const db_state& before, const std::string& id_prefix) {
+  // First an order resting from before the restart, so the crossing pair below cannot
+  // have filled it.
+  const auto resting = std::find_if(before.orders.begin(), before.orders.end(), [](const auto& o) {
+    return o.second.status == "open" || o.second.status == "partially_filled";
+  });
+  ASSERT_NE(resting, before.orders.end()) << "the run left no resting order to cancel";
+  const std::string& old_id = resting->first;
+  const e2e::http_response cancel = http.post_json("/orders/" + old_id + "/cancel", json::object());
+  ASSERT_EQ(cancel.status, 200u) << cancel.describe();
+  EXPECT_EQ(cancel.json()["order"].value("status", ""), "cancelled") << cancel.describe();
+  const db_state after = load_db_state(conninfo);
+  const auto row = after.orders.find(old_id);
+  ASSERT_NE(row, after.orders.end()) << old_id;
+  EXPECT_EQ(row->second.status, "cancelled") << old_id;
+  EXPECT_GT(row->second.sequence, before.max_sequence) << old_id;
+  EXPECT_EQ(row->second.created_sequence, resting->second.created_sequence) << old_id;
+
   const std::string sell_id = id_prefix + "-after-sell";
   const std::string buy_id = id_prefix + "-after-buy";
   const e2e::http_response sell = http.post_json(
@@ -332,6 +350,7 @@ void expect_new_orders_continue(e2e::http_client& http, const db_state& before,
     EXPECT_GT(t.value("sequence", std::int64_t{-1}), before.max_sequence) << t.dump();
     previous = id;
   }
+
 }
 
 }  // namespace matchd::pgtest

@@ -66,8 +66,11 @@ db_state expect_durable_and_consistent(e2e::http_client& http, const std::string
                                        const std::string& what);
 
 // New orders keep working on top of `before`: a crossing pair trades with trade ids above
-// before.max_trade_id and sequences above before.max_sequence (and increasing).
-void expect_new_orders_continue(e2e::http_client& http, const db_state& before,
+// before.max_trade_id and sequences above before.max_sequence (and increasing), and an
+// order resting from before is cancelled, in the book and in its row (the writer updates
+// orders it did not create since the restart).
+void expect_new_orders_continue(e2e::http_client& http, const std::string& conninfo,
+                                const db_state& before,
                                 const std::string& id_prefix);
 
 }  // namespace matchd::pgtest

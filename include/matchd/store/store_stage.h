@@ -53,8 +53,13 @@ class store_stage {
   store_stage(const store_stage&) = delete;
   store_stage& operator=(const store_stage&) = delete;
 
-  // Seeds the trade-id high-water mark written with each batch (from recovery).
-  void set_last_trade_id(engine::trade_id id) { last_trade_id_ = id; }
+  // Where the committed history ends (from recovery), before start(). The trade id is the
+  // high-water mark written with each batch; the sequence tells orders created by a group
+  // (inserted) from orders it changed (updated).
+  void set_recovered(engine::sequence_number last_sequence, engine::trade_id last_trade_id) {
+    committed_sequence_ = last_sequence;
+    last_trade_id_ = last_trade_id;
+  }
 
   void start();
   void stop();
@@ -79,6 +84,7 @@ class store_stage {
   std::unique_ptr<store_probe> probe_;
   std::unique_ptr<db_connection> connection_;
   engine::trade_id last_trade_id_ = 0;
+  engine::sequence_number committed_sequence_ = 0;
 
   bus::idle_waiter waiter_;
   std::atomic<bool> stopping_{false};
