@@ -33,6 +33,9 @@ std::uint64_t random_seed() {
 matching_engine::matching_engine(std::vector<instrument> instruments, engine_options options)
     : instruments_(std::move(instruments)),
       options_(options),
+      ids_(options.expected_ids != 0
+               ? options.expected_ids
+               : options.expected_orders_per_book * std::max<std::size_t>(1, instruments_.size())),
       seed_lo_(random_seed()),
       seed_hi_(random_seed()) {
   books_.reserve(instruments_.size());
@@ -40,7 +43,6 @@ matching_engine::matching_engine(std::vector<instrument> instruments, engine_opt
     books_.push_back(std::make_unique<order_book>(static_cast<instrument_id>(i),
                                                   options_.expected_orders_per_book));
   }
-  ids_.reserve(options_.expected_orders_per_book * std::max<std::size_t>(1, books_.size()));
 }
 
 std::optional<instrument_id> matching_engine::find_instrument(std::string_view symbol) const {
@@ -50,7 +52,7 @@ std::optional<instrument_id> matching_engine::find_instrument(std::string_view s
   return std::nullopt;
 }
 
-matching_engine::id_key matching_engine::key_of(std::string_view id) const noexcept {
+id_key matching_engine::key_of(std::string_view id) const noexcept {
   // Two independently seeded lanes over 8-byte words (ids are at most 64 bytes).
   std::uint64_t h1 = seed_lo_ ^ id.size();
   std::uint64_t h2 = seed_hi_ ^ (id.size() * kMul2);
@@ -69,7 +71,9 @@ matching_engine::id_key matching_engine::key_of(std::string_view id) const noexc
   }
   h1 += h2;
   h2 += h1;
-  return {fmix(h1), fmix(h2)};
+  const id_key key{fmix(h1), fmix(h2)};
+  // All-zero marks a free index slot; folding it onto {1, 0} adds one 2^-128 collision.
+  return key.lo == 0 && key.hi == 0 ? id_key{1, 0} : key;
 }
 
 bool matching_engine::is_resting(const id_entry& e) const noexcept {
@@ -77,14 +81,48 @@ bool matching_engine::is_resting(const id_entry& e) const noexcept {
 }
 
 command_result matching_engine::place(const place_order& cmd, event_buffer& out) {
+  return place_keyed(cmd, key_of(cmd.id.view()), out);
+}
+
+command_result matching_engine::cancel(const cancel_order& cmd, event_buffer& out) {
+  return cancel_keyed(cmd, key_of(cmd.id.view()), out);
+}
+
+void matching_engine::execute(std::span<const command_ref> commands,
+                              std::span<batch_result> results, event_buffer& out) {
+  const std::size_t n = commands.size();
+  auto id_of = [&](std::size_t i) -> std::string_view {
+    const command_ref& c = commands[i];
+    return c.place != nullptr ? c.place->id.view() : c.cancel->id.view();
+  };
+  // keys[i % kLookahead] holds command i's key from the time its lines were requested:
+  // hashing early is what lets the prefetch be issued early.
+  id_key keys[kLookahead];
+  for (std::size_t i = 0; i < std::min(n, kLookahead); ++i) {
+    keys[i] = key_of(id_of(i));
+    ids_.prefetch(keys[i]);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const id_key key = keys[i % kLookahead];
+    if (const std::size_t ahead = i + kLookahead; ahead < n) {
+      keys[ahead % kLookahead] = key_of(id_of(ahead));
+      ids_.prefetch(keys[ahead % kLookahead]);
+    }
+    const command_ref& c = commands[i];
+    results[i].result = c.place != nullptr ? place_keyed(*c.place, key, out)
+                                           : cancel_keyed(*c.cancel, key, out);
+    results[i].events_end = out.size();
+  }
+}
+
+command_result matching_engine::place_keyed(const place_order& cmd, const id_key& key,
+                                            event_buffer& out) {
   if (cmd.instrument >= books_.size()) return {errc::unknown_instrument, 0};
   order_book& book = *books_[cmd.instrument];
-  const auto [entry, inserted] =
-      ids_.try_emplace(key_of(cmd.id.view()), id_entry{kFinished, 0, 0});
-  if (!inserted) return {errc::duplicate_order_id, 0};  // before capacity: it already exists
+  const id_index::position slot = ids_.lookup(key);
+  if (slot.found) return {errc::duplicate_order_id, 0};  // before capacity: it already exists
   const bool may_rest = cmd.type == order_type::limit && cmd.tif == time_in_force::gtc;
   if (may_rest && book.order_count() >= options_.max_open_orders_per_book) {
-    ids_.erase(entry);
     return {errc::book_full, 0};
   }
 
@@ -100,35 +138,43 @@ command_result matching_engine::place(const place_order& cmd, event_buffer& out)
 
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
   const order_book::node_index rested = book.execute(taker, ctx);
-  if (rested != order_book::kNoNode) {
-    entry->second = id_entry{cmd.instrument, rested, book.generation(rested)};
-  }
+  // Matching never touches the index, so the free slot found above is still the one.
+  ids_.insert(slot, key,
+              rested == order_book::kNoNode
+                  ? id_entry{}
+                  : id_entry{cmd.instrument, rested, book.generation(rested)});
   return {errc::ok, sequence_};
 }
 
-command_result matching_engine::cancel(const cancel_order& cmd, event_buffer& out) {
-  const auto it = ids_.find(key_of(cmd.id.view()));
-  if (it == ids_.end()) return {errc::order_not_found, 0};
-  if (!is_resting(it->second)) return {errc::order_not_open, 0};
+command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_key& key,
+                                             event_buffer& out) {
+  const id_index::position slot = ids_.lookup(key);
+  if (!slot.found) return {errc::order_not_found, 0};
+  id_entry& entry = slot.at->entry;
+  if (!is_resting(entry)) return {errc::order_not_open, 0};
 
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
-  books_[it->second.instrument]->cancel(it->second.node, ctx);
-  it->second.instrument = kFinished;
+  books_[entry.instrument]->cancel(entry.node, ctx);
+  entry.instrument = kFinished;
   return {errc::ok, sequence_};
 }
 
 errc matching_engine::restore_resting(const order& o) {
   if (o.instrument >= books_.size()) return errc::unknown_instrument;
-  const auto [entry, inserted] = ids_.try_emplace(key_of(o.id.view()), id_entry{kFinished, 0, 0});
-  if (!inserted) return errc::duplicate_order_id;
+  const id_key key = key_of(o.id.view());
+  const id_index::position slot = ids_.lookup(key);
+  if (slot.found) return errc::duplicate_order_id;
   order_book& book = *books_[o.instrument];
   const order_book::node_index node = book.restore(o);
-  entry->second = id_entry{o.instrument, node, book.generation(node)};
+  ids_.insert(slot, key, id_entry{o.instrument, node, book.generation(node)});
   return errc::ok;
 }
 
 void matching_engine::restore_finished_id(std::string_view id) {
-  ids_.try_emplace(key_of(id), id_entry{kFinished, 0, 0});
+  const id_key key = key_of(id);
+  if (const id_index::position slot = ids_.lookup(key); !slot.found) {
+    ids_.insert(slot, key, id_entry{});
+  }
 }
 
 void matching_engine::restore_counters(sequence_number last_sequence, trade_id last_trade) {
@@ -137,15 +183,15 @@ void matching_engine::restore_counters(sequence_number last_sequence, trade_id l
 }
 
 order_presence matching_engine::presence(std::string_view id) const {
-  const auto it = ids_.find(key_of(id));
-  if (it == ids_.end()) return order_presence::unknown;
-  return is_resting(it->second) ? order_presence::resting : order_presence::finished;
+  const id_index::slot* s = ids_.find(key_of(id));
+  if (s == nullptr) return order_presence::unknown;
+  return is_resting(s->entry) ? order_presence::resting : order_presence::finished;
 }
 
 const order* matching_engine::find_resting(std::string_view id) const {
-  const auto it = ids_.find(key_of(id));
-  if (it == ids_.end() || !is_resting(it->second)) return nullptr;
-  return &books_[it->second.instrument]->resting_order(it->second.node);
+  const id_index::slot* s = ids_.find(key_of(id));
+  if (s == nullptr || !is_resting(s->entry)) return nullptr;
+  return &books_[s->entry.instrument]->resting_order(s->entry.node);
 }
 
 std::string matching_engine::check_invariants() const {
@@ -155,14 +201,16 @@ std::string matching_engine::check_invariants() const {
     resting += book->order_count();
   }
   std::size_t indexed = 0;
-  for (const auto& [key, entry] : ids_) {
-    if (!is_resting(entry)) continue;
+  std::string problem;
+  ids_.for_each([&](const id_key& key, const id_entry& entry) {
+    if (!is_resting(entry)) return;
     ++indexed;
     const order& o = books_[entry.instrument]->resting_order(entry.node);
-    if (key_of(o.id.view()) != key) {
-      return "id index points to another order: " + std::string(o.id.view());
+    if (problem.empty() && key_of(o.id.view()) != key) {
+      problem = "id index points to another order: " + std::string(o.id.view());
     }
-  }
+  });
+  if (!problem.empty()) return problem;
   if (indexed != resting) return "id index and books disagree on the resting orders";
   return {};
 }

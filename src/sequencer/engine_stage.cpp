@@ -1,5 +1,7 @@
 #include <matchd/sequencer/engine_stage.h>
 
+#include <algorithm>
+#include <span>
 #include <string_view>
 
 #include <matchd/obs/logger.h>
@@ -22,6 +24,12 @@ engine_stage::engine_stage(engine::matching_engine& engine,
       wake_output_(std::move(wake_output)),
       options_(options),
       recycle_(options.batch_pool) {
+  options_.engine_chunk = std::max<std::size_t>(1, options_.engine_chunk);
+  chunk_.reserve(options_.engine_chunk);
+  taken_.resize(inputs_.size());
+  plan_.reserve(options_.engine_chunk);
+  refs_.reserve(options_.engine_chunk);
+  results_.resize(options_.engine_chunk);
   batches_.reserve(options_.batch_pool);
   for (std::size_t i = 0; i < options_.batch_pool; ++i) {
     auto b = std::make_unique<bus::engine_batch>();
@@ -97,18 +105,12 @@ void engine_stage::run() {
         snapshot(i, bus::reply_to{}, *batch);
       }
     }
-    // Round-robin over the producers so none of them starves the others.
-    bool progressed = true;
-    while (progressed && batch->commands.size() < options_.max_commands_per_batch) {
-      progressed = false;
-      for (auto* q : inputs_) {
-        if (bus::engine_request* r = q->front()) {
-          process(*r, *batch);
-          q->pop();
-          progressed = true;
-          if (batch->commands.size() >= options_.max_commands_per_batch) break;
-        }
-      }
+    while (batch->commands.size() < options_.max_commands_per_batch) {
+      gather(std::min(options_.engine_chunk,
+                      options_.max_commands_per_batch - batch->commands.size()));
+      if (chunk_.empty()) break;
+      for (std::size_t next = 0; next < chunk_.size();) next = run_segment(next, *batch);
+      pop_gathered();
     }
     // The output queue is as large as the batch pool, so this never spins for long.
     while (!output_.try_push(batch)) std::this_thread::yield();
@@ -141,47 +143,119 @@ void engine_stage::snapshot(engine::instrument_id ins, bus::reply_to reply,
   batch.commands.push_back(c);
 }
 
-void engine_stage::process(const bus::engine_request& r, bus::engine_batch& batch) {
-  if (r.kind == bus::request_kind::snapshot) return snapshot(r.instrument, r.reply, batch);
+// Takes up to `limit` requests round-robin over the producers (so none of them starves
+// the others), leaving them in their queues until they are done.
+void engine_stage::gather(std::size_t limit) {
+  chunk_.clear();
+  std::fill(taken_.begin(), taken_.end(), 0);
+  bool progressed = true;
+  while (progressed && chunk_.size() < limit) {
+    progressed = false;
+    for (std::size_t q = 0; q < inputs_.size() && chunk_.size() < limit; ++q) {
+      if (const bus::engine_request* r = inputs_[q]->peek(taken_[q])) {
+        chunk_.push_back(r);
+        ++taken_[q];
+        progressed = true;
+      }
+    }
+  }
+}
+
+void engine_stage::pop_gathered() {
+  for (std::size_t q = 0; q < inputs_.size(); ++q) {
+    for (std::size_t k = 0; k < taken_[q]; ++k) inputs_[q]->pop();
+  }
+  chunk_.clear();
+}
+
+bus::command_outcome engine_stage::outcome_of(const bus::engine_request& r) {
   bus::command_outcome c;
   c.kind = r.kind;
   c.reply = r.reply;
   c.received_ns = r.received_ns;
   c.idempotency = r.idempotency;
   c.fingerprint = r.fingerprint;
-  c.first_event = c.end_event = static_cast<std::uint32_t>(batch.events.size());
-
   if (r.kind == bus::request_kind::place) {
     c.subject = r.place.id;
     c.client = r.place.client;
-    if (!r.idempotency.empty()) {
-      const auto it = idempotency_.find(client_key{r.place.client, r.idempotency});
-      if (it != idempotency_.end()) {
-        if (it->second.fingerprint == r.fingerprint) {
-          c.outcome = bus::outcome_kind::replay;
-          c.replay_of = it->second.sequence;
-        } else {
-          c.outcome = bus::outcome_kind::idempotency_conflict;
-        }
-        batch.commands.push_back(c);
-        return;
-      }
-    }
-    const engine::command_result result = engine_.place(r.place, batch.events);
-    c.error = result.error;
-    c.sequence = result.sequence;
-    if (result.ok() && !r.idempotency.empty()) {
-      idempotency_.emplace(client_key{r.place.client, r.idempotency},
-                           idempotency_entry{r.fingerprint, result.sequence});
-    }
   } else {
     c.subject = r.cancel.id;
-    const engine::command_result result = engine_.cancel(r.cancel, batch.events);
-    c.error = result.error;
-    c.sequence = result.sequence;
   }
-  c.end_event = static_cast<std::uint32_t>(batch.events.size());
-  batch.commands.push_back(c);
+  return c;
+}
+
+// Runs chunk_[first, end) through the engine in one execute() call and appends their
+// outcomes in order; returns `end`. The results must equal running each request on its
+// own, so a segment ends before any request that depends on one inside it: a snapshot
+// (it reads the books) and a keyed place whose key's first use is still pending (it is a
+// replay if that one succeeds, a new command if it fails).
+std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batch) {
+  if (chunk_[first]->kind == bus::request_kind::snapshot) {
+    snapshot(chunk_[first]->instrument, chunk_[first]->reply, batch);
+    return first + 1;
+  }
+  plan_.clear();
+  refs_.clear();
+  std::size_t end = first;
+  for (; end < chunk_.size(); ++end) {
+    const bus::engine_request& r = *chunk_[end];
+    if (r.kind == bus::request_kind::snapshot) break;
+    if (r.kind == bus::request_kind::cancel) {
+      plan_.push_back(disposition::engine);
+      refs_.push_back({nullptr, &r.cancel});
+      continue;
+    }
+    if (!r.idempotency.empty()) {
+      const auto [it, inserted] = idempotency_.try_emplace(
+          client_key{r.place.client, r.idempotency},
+          idempotency_entry{r.fingerprint, kPendingSequence});
+      if (!inserted) {
+        if (it->second.sequence == kPendingSequence) break;
+        plan_.push_back(it->second.fingerprint == r.fingerprint
+                            ? disposition::replay
+                            : disposition::idempotency_conflict);
+        continue;
+      }
+    }
+    plan_.push_back(disposition::engine);
+    refs_.push_back({&r.place, nullptr});
+  }
+
+  std::size_t events_end = batch.events.size();
+  engine_.execute(refs_, std::span(results_.data(), refs_.size()), batch.events);
+
+  const engine::batch_result* result = results_.data();
+  for (std::size_t i = first; i < end; ++i) {
+    const bus::engine_request& r = *chunk_[i];
+    bus::command_outcome c = outcome_of(r);
+    c.first_event = static_cast<std::uint32_t>(events_end);
+    switch (plan_[i - first]) {
+      case disposition::replay:
+        c.outcome = bus::outcome_kind::replay;
+        c.replay_of = idempotency_.find(client_key{r.place.client, r.idempotency})->second.sequence;
+        break;
+      case disposition::idempotency_conflict:
+        c.outcome = bus::outcome_kind::idempotency_conflict;
+        break;
+      case disposition::engine:
+        c.error = result->result.error;
+        c.sequence = result->result.sequence;
+        events_end = result->events_end;
+        ++result;
+        if (r.kind == bus::request_kind::place && !r.idempotency.empty()) {
+          const auto it = idempotency_.find(client_key{r.place.client, r.idempotency});
+          if (c.error == engine::errc::ok) {
+            it->second.sequence = c.sequence;
+          } else {
+            idempotency_.erase(it);  // only a command that took effect holds its key
+          }
+        }
+        break;
+    }
+    c.end_event = static_cast<std::uint32_t>(events_end);
+    batch.commands.push_back(c);
+  }
+  return end;
 }
 
 }  // namespace matchd::sequencer

@@ -122,6 +122,28 @@ TEST(spsc_queue, keeps_fifo_order_across_many_wraps) {
   EXPECT_GT(next_in, 1000);
 }
 
+TEST(spsc_queue, peek_sees_queued_elements_in_order_across_wraps) {
+  spsc_queue<int> q(8);
+  int next_in = 0;
+  int next_out = 0;
+  for (int round = 0; round < 500; ++round) {
+    for (int i = 0; i < 1 + round % 5; ++i) {
+      if (q.try_push(next_in)) ++next_in;
+    }
+    const int queued = next_in - next_out;
+    for (int k = 0; k < queued; ++k) {
+      ASSERT_NE(q.peek(static_cast<std::size_t>(k)), nullptr);
+      EXPECT_EQ(*q.peek(static_cast<std::size_t>(k)), next_out + k);
+    }
+    EXPECT_EQ(q.peek(static_cast<std::size_t>(queued)), nullptr);
+    EXPECT_EQ(q.peek(0), q.front());
+    for (int i = 0; i < 1 + (round * 3) % 5 && q.front() != nullptr; ++i) {
+      q.pop();
+      ++next_out;
+    }
+  }
+}
+
 TEST(spsc_queue, const_lvalue_push_copies) {
   spsc_queue<std::string> q(2);
   const std::string s = "BTC-USD";

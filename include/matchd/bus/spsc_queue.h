@@ -99,6 +99,18 @@ class spsc_queue {
     return std::launder(slot(read));
   }
 
+  // Consumer only. The element `n` places behind the oldest (peek(0) == front()), or
+  // nullptr when the queue holds no more than `n`. Lets the consumer work on several
+  // elements before popping them; the pointer stays valid until that element is popped.
+  [[nodiscard]] T* peek(std::size_t n) noexcept {
+    const std::size_t read = read_index_.load(std::memory_order_relaxed);
+    if (write_index_cache_ - read <= n) {
+      write_index_cache_ = write_index_.load(std::memory_order_acquire);
+      if (write_index_cache_ - read <= n) return nullptr;
+    }
+    return std::launder(slot(read + n));
+  }
+
   // Consumer only. Destroys the oldest element. Precondition: front() != nullptr.
   void pop() noexcept {
     const std::size_t read = read_index_.load(std::memory_order_relaxed);

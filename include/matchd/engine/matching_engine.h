@@ -3,16 +3,15 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <matchd/engine/command.h>
 #include <matchd/engine/errc.h>
 #include <matchd/engine/event.h>
-#include <matchd/engine/huge_page_allocator.h>
+#include <matchd/engine/id_index.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/order_book.h>
 
@@ -20,6 +19,9 @@ namespace matchd::engine {
 
 struct engine_options {
   std::size_t expected_orders_per_book = 1 << 16;  // preallocated pool size per book
+  // Ids the index is sized for up front (0: expected_orders_per_book per book). Ids of
+  // finished orders count too: the index keeps every id ever accepted.
+  std::size_t expected_ids = 0;
   std::size_t max_open_orders_per_book = 5'000'000;  // keeps level totals in int64
 };
 
@@ -28,6 +30,20 @@ struct command_result {
   sequence_number sequence = 0;  // the command's last event's number; 0 when nothing changed
 
   constexpr bool ok() const noexcept { return error == errc::ok; }
+};
+
+// One command of a batch, by reference: exactly one of the two is set, and the command
+// must outlive the execute() call.
+struct command_ref {
+  const place_order* place = nullptr;
+  const cancel_order* cancel = nullptr;
+};
+
+// What execute() reports per command: its result and where its events end in the buffer
+// (they start where the previous command's end, or at the buffer's size on entry).
+struct batch_result {
+  command_result result;
+  std::size_t events_end = 0;
 };
 
 // Where the engine stands on an order id.
@@ -48,6 +64,18 @@ class matching_engine {
   // appended. A FOK order that cannot fill is not an error: it is created `rejected`.
   command_result place(const place_order& cmd, event_buffer& out);
   command_result cancel(const cancel_order& cmd, event_buffer& out);
+
+  // Runs `commands` in order with exactly the effects, results and events of calling
+  // place/cancel on each in turn, but faster: while one command runs, the id-index lines
+  // of the commands kLookahead places later are already being fetched, so the random
+  // access into the (tens of MB) index overlaps with matching instead of stalling it.
+  // `results` must be at least as long as `commands`.
+  void execute(std::span<const command_ref> commands, std::span<batch_result> results,
+               event_buffer& out);
+  static constexpr std::size_t kLookahead = 8;
+
+  // Sizes the id index for `ids` ids now, so it does not grow (and rehash) later.
+  void reserve_ids(std::size_t ids) { ids_.reserve(ids); }
 
   // Recovery: resting orders in their original priority order (created_sequence
   // ascending), the ids of finished orders, then the counters.
@@ -74,31 +102,17 @@ class matching_engine {
   // neither likely (2^-128 per pair) nor craftable. An entry names a book node and that
   // node's generation; once the node is freed the generation moves on, so a filled or
   // cancelled order reads as finished without the index being touched.
-  struct id_key {
-    std::uint64_t lo;
-    std::uint64_t hi;
-    bool operator==(const id_key&) const = default;
-  };
-  struct id_key_hash {
-    using is_avalanching = std::true_type;  // the key already is a strong hash
-    std::size_t operator()(const id_key& k) const noexcept { return k.lo; }
-  };
-  struct id_entry {
-    instrument_id instrument;
-    order_book::node_index node;
-    std::uint64_t generation;
-  };
-  static constexpr instrument_id kFinished = std::numeric_limits<instrument_id>::max();
+  static constexpr instrument_id kFinished = id_entry::kFinished;
 
   id_key key_of(std::string_view id) const noexcept;
   bool is_resting(const id_entry& e) const noexcept;
+  command_result place_keyed(const place_order& cmd, const id_key& key, event_buffer& out);
+  command_result cancel_keyed(const cancel_order& cmd, const id_key& key, event_buffer& out);
 
   std::vector<instrument> instruments_;
   engine_options options_;
   std::vector<std::unique_ptr<order_book>> books_;
-  boost::unordered_flat_map<id_key, id_entry, id_key_hash, std::equal_to<id_key>,
-                            huge_page_allocator<std::pair<const id_key, id_entry>>>
-      ids_;
+  id_index ids_;
   std::uint64_t seed_lo_;
   std::uint64_t seed_hi_;
   sequence_number sequence_ = 0;

@@ -20,6 +20,9 @@ namespace matchd::sequencer {
 struct engine_stage_options {
   std::size_t batch_pool = 64;                // batches in circulation between the stages
   std::size_t max_commands_per_batch = 1024;  // bounds the work one batch carries
+  // Commands handed to matching_engine::execute at once: enough for its look-ahead to
+  // hide the id-index misses, few enough to keep the producers' queue slots turning over.
+  std::size_t engine_chunk = 64;
   // Every this often, a snapshot of every book rides the pipeline (0 = never).
   std::chrono::seconds snapshot_interval{0};
 };
@@ -63,9 +66,18 @@ class engine_stage {
     std::size_t operator()(const client_key& k) const noexcept;
   };
 
+  // What a request of the current chunk turns into.
+  enum class disposition : std::uint8_t { engine, replay, idempotency_conflict };
+  // Marks an idempotency key whose first command is in the engine's hands but not back:
+  // no successful command has sequence 0.
+  static constexpr engine::sequence_number kPendingSequence = 0;
+
   void run();
   bool inputs_pending() const;
-  void process(const bus::engine_request& r, bus::engine_batch& batch);
+  void gather(std::size_t limit);
+  void pop_gathered();
+  std::size_t run_segment(std::size_t first, bus::engine_batch& batch);
+  static bus::command_outcome outcome_of(const bus::engine_request& r);
   void snapshot(engine::instrument_id ins, bus::reply_to reply, bus::engine_batch& batch);
 
   engine::matching_engine& engine_;
@@ -77,6 +89,14 @@ class engine_stage {
   bus::spsc_queue<bus::engine_batch*> recycle_;
   std::vector<bus::engine_batch*> free_;
   boost::unordered_flat_map<client_key, idempotency_entry, client_key_hash> idempotency_;
+
+  // The chunk being worked on: requests still in their queues (popped once done), how
+  // many were taken from each queue, and the per-request scratch of run_segment.
+  std::vector<const bus::engine_request*> chunk_;
+  std::vector<std::size_t> taken_;
+  std::vector<disposition> plan_;
+  std::vector<engine::command_ref> refs_;
+  std::vector<engine::batch_result> results_;
 
   bus::idle_waiter waiter_;
   std::atomic<bool> stopping_{false};
