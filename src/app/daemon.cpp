@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include <chrono>
+#include <future>
 
 #include <pqxx/except>
 #include <thread>
@@ -136,12 +137,15 @@ class daemon_recovery_sink final : public store::recovery_sink {
                        publish::publish_stage& publish)
       : engine_(engine), stage_(stage), publish_(publish) {}
 
+  void expected_orders(std::size_t orders) override { publish_.reserve_orders(orders); }
+
+  // The read views learn the resting orders later, from the rebuilt books
+  // (seed_resting_views), while another thread checks the invariants.
   void resting_order(const engine::order& o) override {
     if (const auto e = engine_.restore_resting(o); e != engine::errc::ok) {
       throw std::runtime_error("cannot restore order " + std::string(o.id.view()) + ": " +
                                std::string(engine::to_code(e)));
     }
-    publish_.seed_order(o);
   }
   void finished_order(const engine::order& o) override {
     engine_.restore_finished_id(o.id.view());
@@ -165,6 +169,21 @@ class daemon_recovery_sink final : public store::recovery_sink {
   publish::publish_stage& publish_;
 };
 
+// Seeds the read views (GET /orders/{id}, /orderbook) with every resting order and level
+// of the rebuilt books. Only reads the engine.
+void seed_resting_views(const engine::matching_engine& engine, publish::publish_stage& publish) {
+  for (engine::instrument_id i = 0; i < engine.instruments().size(); ++i) {
+    const engine::order_book& book = engine.book(i);
+    for (const engine::side s : {engine::side::buy, engine::side::sell}) {
+      book.for_each_order(s, [&](const engine::order& o) { publish.seed_order(o); });
+      book.for_each_level(s, SIZE_MAX, [&](const engine::order_book::level_view& l) {
+        publish.seed_level(i, s, l.price, l.quantity, l.orders);
+        return true;
+      });
+    }
+  }
+}
+
 }  // namespace
 
 void daemon::recover() {
@@ -185,26 +204,27 @@ void daemon::recover() {
   }
   // Recovery feeds the engine as it reads; a failure half-way leaves it half-built, so it
   // is fatal (the supervisor restarts the process) rather than retried.
+  const auto rebuild_started = std::chrono::steady_clock::now();
   daemon_recovery_sink sink(*engine_, *engine_stage_, *publish_stage_);
   const store::recovery_report report =
       store::recover(cfg_.db, cfg_.instruments, 1000, sink);
-  for (engine::instrument_id i = 0; i < cfg_.instruments.size(); ++i) {
-    for (const engine::side s : {engine::side::buy, engine::side::sell}) {
-      engine_->book(i).for_each_level(s, SIZE_MAX, [&](const engine::order_book::level_view& l) {
-        publish_stage_->seed_level(i, s, l.price, l.quantity, l.orders);
-        return true;
-      });
-    }
-  }
-  if (const std::string problem = engine_->check_invariants(); !problem.empty()) {
+  // Both only read the books, and each takes about a second for a million orders: on two
+  // cores they run side by side.
+  auto invariants = std::async(std::launch::async, [this] { return engine_->check_invariants(); });
+  seed_resting_views(*engine_, *publish_stage_);
+  if (const std::string problem = invariants.get(); !problem.empty()) {
     throw std::runtime_error("recovered books fail their invariants: " + problem);
   }
-  store_stage_->set_recovered(report.last_sequence, report.last_trade_id);
+  // seconds: the whole rebuild after the migrations; read_seconds: its database part.
+  const double rebuild_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - rebuild_started).count();
+  store_stage_->set_last_trade_id(report.last_trade_id);
   log->info(
       "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
-      "last_sequence={} last_trade_id={} seconds={:.3f}",
+      "last_sequence={} last_trade_id={} read_seconds={:.3f} seconds={:.3f}",
       report.resting_orders, report.finished_orders, report.idempotency_keys,
-      report.recent_trades, report.last_sequence, report.last_trade_id, report.seconds);
+      report.recent_trades, report.last_sequence, report.last_trade_id, report.seconds,
+      rebuild_seconds);
 }
 
 void daemon::sample_queue_depths() {

@@ -1,5 +1,7 @@
 #include <matchd/store/recovery.h>
 
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <stdexcept>
 
@@ -30,15 +32,33 @@ engine::time_in_force parse_tif(std::string_view s) {
   return engine::time_in_force::gtc;
 }
 
-engine::int128 parse_int128(std::string_view s) {
+[[noreturn]] void bad_value(std::string_view what, std::string_view text) {
+  throw std::runtime_error("recovery: unreadable " + std::string(what) + " '" + std::string(text) +
+                           "' in the orders table");
+}
+
+std::int64_t parse_int64(std::string_view s, std::string_view what) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size()) bad_value(what, s);
+  return v;
+}
+
+// notional is numeric: the writer stores integers, but PostgreSQL may print a scale
+// ("123.000") after arithmetic, so zero fractional digits are accepted and anything else
+// refused rather than misread.
+engine::int128 parse_notional(std::string_view s) {
+  std::size_t i = 0;
+  const bool negative = !s.empty() && s[0] == '-';
+  if (negative) ++i;
+  if (i == s.size()) bad_value("notional", s);
   engine::int128 v = 0;
-  bool negative = false;
-  for (char c : s) {
-    if (c == '-') {
-      negative = true;
-    } else if (c >= '0' && c <= '9') {
-      v = v * 10 + (c - '0');
-    }
+  for (; i < s.size() && s[i] != '.'; ++i) {
+    if (s[i] < '0' || s[i] > '9') bad_value("notional", s);
+    v = v * 10 + (s[i] - '0');
+  }
+  for (std::size_t j = i + 1; j < s.size(); ++j) {
+    if (s[j] != '0') bad_value("notional", s);
   }
   return negative ? -v : v;
 }
@@ -54,34 +74,100 @@ class instrument_index {
     throw std::runtime_error("the database holds orders of instrument " + std::string(symbol) +
                              ", which is not configured (--instrument)");
   }
+  std::string_view symbol(engine::instrument_id id) const { return instruments_[id].symbol; }
 
  private:
   const std::vector<engine::instrument>& instruments_;
 };
 
-constexpr const char* kOrderSelect =
-    "SELECT order_id, client_id, instrument, side, type, time_in_force, status, price_ticks,"
+constexpr const char* kOrderColumns =
+    "order_id, client_id, instrument, side, type, time_in_force, status, price_ticks,"
     " quantity_lots, filled_lots, notional, created_at_us, updated_at_us, created_sequence,"
-    " sequence FROM orders ";
+    " sequence";
+constexpr std::size_t kOrderColumnCount = 15;
+constexpr const char* kResting = "status IN ('open', 'partially_filled')";
 
-engine::order order_from_row(const pqxx::row& r, const instrument_index& index) {
+// One COPY text line split into its columns, in place. The columns read here are ids of
+// [A-Za-z0-9._:-], fixed words and numbers, none of which COPY escapes; a backslash means
+// the data is not what the writer stores, so it is refused rather than guessed at.
+class copy_line_fields {
+ public:
+  void split(std::string_view line) {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    std::size_t count = 0;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= line.size(); ++i) {
+      if (i < line.size() && line[i] != '\t') continue;
+      if (count == kOrderColumnCount) bad_value("row", line);
+      fields_[count++] = line.substr(start, i - start);
+      start = i + 1;
+    }
+    if (count != kOrderColumnCount || line.find('\\') != std::string_view::npos) {
+      bad_value("row", line);
+    }
+  }
+  std::string_view operator[](std::size_t i) const { return fields_[i]; }
+
+ private:
+  std::array<std::string_view, kOrderColumnCount> fields_{};
+};
+
+engine::order order_from_fields(const copy_line_fields& f, engine::instrument_id instrument) {
   engine::order o;
-  o.id = engine::order_id::from(sv(r[0]));
-  o.client = engine::client_id::from(sv(r[1]));
-  o.instrument = index(sv(r[2]));
-  o.order_side = parse_side(sv(r[3]));
-  o.type = sv(r[4]) == "market" ? engine::order_type::market : engine::order_type::limit;
-  o.tif = parse_tif(sv(r[5]));
-  o.status = parse_status(sv(r[6]));
-  o.price = engine::price_ticks{r[7].as<long long>()};
-  o.quantity = engine::quantity_lots{r[8].as<long long>()};
-  o.filled = engine::quantity_lots{r[9].as<long long>()};
-  o.notional = parse_int128(sv(r[10]));
-  o.created_at = r[11].as<long long>();
-  o.updated_at = r[12].as<long long>();
-  o.created_sequence = static_cast<engine::sequence_number>(r[13].as<long long>());
-  o.sequence = static_cast<engine::sequence_number>(r[14].as<long long>());
+  o.id = engine::order_id::from(f[0]);
+  o.client = engine::client_id::from(f[1]);
+  o.instrument = instrument;
+  o.order_side = parse_side(f[3]);
+  o.type = f[4] == "market" ? engine::order_type::market : engine::order_type::limit;
+  o.tif = parse_tif(f[5]);
+  o.status = parse_status(f[6]);
+  o.price = engine::price_ticks{parse_int64(f[7], "price_ticks")};
+  o.quantity = engine::quantity_lots{parse_int64(f[8], "quantity_lots")};
+  o.filled = engine::quantity_lots{parse_int64(f[9], "filled_lots")};
+  o.notional = parse_notional(f[10]);
+  o.created_at = parse_int64(f[11], "created_at_us");
+  o.updated_at = parse_int64(f[12], "updated_at_us");
+  o.created_sequence = static_cast<engine::sequence_number>(parse_int64(f[13], "created_sequence"));
+  o.sequence = static_cast<engine::sequence_number>(parse_int64(f[14], "sequence"));
   return o;
+}
+
+// Streams the orders a query selects, one at a time, to `deliver`. COPY keeps memory flat
+// and lets PostgreSQL produce rows while this thread parses them, where a plain SELECT
+// would first materialize every row (about 150 bytes each as text) on the client.
+//
+// libpqxx 6.4's stream_from takes a table name and pastes it unquoted into
+// "COPY <name> TO STDOUT"; a parenthesised query is valid there and is what PostgreSQL
+// documents for COPY TO. (libpqxx 7 names this stream_from::query.)
+template <class Deliver>
+std::size_t stream_orders(pqxx::transaction_base& tx, const std::string& query,
+                          const instrument_index& index, Deliver&& deliver) {
+  pqxx::stream_from rows(tx, "(" + query + ")");
+  std::string line;
+  copy_line_fields fields;
+  std::string_view last_symbol;  // points into `index`, not into `line`
+  engine::instrument_id last_instrument = 0;
+  std::size_t count = 0;
+  while (rows.get_raw_line(line)) {
+    fields.split(line);
+    // Consecutive rows mostly share their instrument: look it up only when it changes.
+    if (count == 0 || fields[2] != last_symbol) {
+      last_instrument = index(fields[2]);
+      last_symbol = index.symbol(last_instrument);
+    }
+    deliver(order_from_fields(fields, last_instrument));
+    ++count;
+  }
+  rows.complete();
+  return count;
+}
+
+// The planner's row estimate of `orders` (kept by ANALYZE and autovacuum): free to read,
+// unlike count(*), which would scan the table once more. -1 (never analyzed) reads as 0.
+std::size_t estimated_order_count(pqxx::transaction_base& tx) {
+  const auto row = tx.exec1("SELECT greatest(reltuples, 0)::bigint FROM pg_class"
+                            " WHERE oid = 'orders'::regclass");
+  return static_cast<std::size_t>(row[0].as<long long>());
 }
 
 }  // namespace
@@ -95,19 +181,19 @@ recovery_report recover(const std::string& conninfo,
   pqxx::connection c(conninfo);
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(c);
 
+  sink.expected_orders(estimated_order_count(tx));
   // Resting orders in priority order: created_sequence is arrival order, and within a
-  // price level the engine keeps arrival order.
-  for (const auto& row : tx.exec(std::string(kOrderSelect) +
-                                 "WHERE status IN ('open', 'partially_filled') "
-                                 "ORDER BY created_sequence")) {
-    sink.resting_order(order_from_row(row, index));
-    ++report.resting_orders;
-  }
-  for (const auto& row : tx.exec(std::string(kOrderSelect) +
-                                 "WHERE status NOT IN ('open', 'partially_filled')")) {
-    sink.finished_order(order_from_row(row, index));
-    ++report.finished_orders;
-  }
+  // price level the engine keeps arrival order. The orders_resting index holds them by
+  // (instrument, created_sequence), so PostgreSQL walks it instead of sorting every
+  // resting order (on disk, beyond work_mem).
+  report.resting_orders = stream_orders(
+      tx,
+      std::string("SELECT ") + kOrderColumns + " FROM orders WHERE " + kResting +
+          " ORDER BY instrument, created_sequence",
+      index, [&](const engine::order& o) { sink.resting_order(o); });
+  report.finished_orders = stream_orders(
+      tx, std::string("SELECT ") + kOrderColumns + " FROM orders WHERE NOT (" + kResting + ")",
+      index, [&](const engine::order& o) { sink.finished_order(o); });
   for (const auto& row : tx.exec("SELECT client_id, idempotency_key, fingerprint, sequence,"
                                  " response FROM idempotency_keys")) {
     sink.idempotency_key(engine::client_id::from(sv(row[0])), sv(row[1]),

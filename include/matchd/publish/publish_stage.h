@@ -64,6 +64,7 @@ class publish_stage {
 
   // Recovery: seeds the read views before the listener opens (not thread-safe; call
   // before start()).
+  void reserve_orders(std::size_t orders) { orders_.reserve(orders); }
   void seed_order(const engine::order& o);
   void seed_trade(const engine::trade& t);
   void seed_level(engine::instrument_id ins, engine::side s, engine::price_ticks p,

@@ -8,12 +8,17 @@
 
 namespace matchd::store {
 
-// Receives what recovery reads, in this order: resting orders in priority order, finished
-// orders, idempotency keys with their first responses, recent trades (oldest first), and
-// last the counters. The app routes each to the stages that need it.
+// Receives what recovery reads, in this order: the expected number of orders, resting
+// orders in priority order, finished orders, idempotency keys with their first responses,
+// recent trades (oldest first), and last the counters. The app routes each to the stages
+// that need it.
 class recovery_sink {
  public:
   virtual ~recovery_sink() = default;
+  // Roughly how many orders (resting and finished) follow, from the planner's statistics;
+  // 0 when unknown. Lets receivers size their tables once instead of rehashing a million
+  // entries several times while the rows arrive.
+  virtual void expected_orders(std::size_t /*orders*/) {}
   virtual void resting_order(const engine::order& o) = 0;
   virtual void finished_order(const engine::order& o) = 0;
   virtual void idempotency_key(const engine::client_id& client, std::string_view key,
