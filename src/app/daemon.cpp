@@ -218,7 +218,7 @@ void daemon::recover() {
   // seconds: the whole rebuild after the migrations; read_seconds: its database part.
   const double rebuild_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - rebuild_started).count();
-  store_stage_->set_last_trade_id(report.last_trade_id);
+  store_stage_->set_recovered(report.last_sequence, report.last_trade_id);
   log->info(
       "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
       "last_sequence={} last_trade_id={} read_seconds={:.3f} seconds={:.3f}",
