@@ -1,5 +1,7 @@
 #include "daemon_process.h"
 
+#include "durable_database.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -98,6 +101,11 @@ std::vector<std::string> daemon_process::default_args() {
 daemon_process::daemon_process(std::vector<std::string> args)
     : args_(std::move(args)), dir_(make_temp_dir()) {
   try {
+    if (durable_mode() && std::find(args_.begin(), args_.end(), "--db") == args_.end()) {
+      database_ = std::make_unique<durable_database>();
+      args_.push_back("--db");
+      args_.push_back(database_->conninfo());
+    }
     start(0);
   } catch (...) {
     if (running()) kill9();

@@ -5,10 +5,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace matchd::e2e {
+
+class durable_database;
 
 // How a child process ended.
 struct process_exit {
@@ -24,6 +27,9 @@ struct process_exit {
 std::string matchd_binary();
 
 // The daemon under test, run as a child process in a fresh temporary directory.
+//
+// In durable mode (durable_database.h) a daemon started without --db gets a fresh database
+// of its own, kept across restart() and dropped by the destructor.
 //
 // The constructor starts it with the given arguments plus `--listen 127.0.0.1:0
 // --ready-file <dir>/ready` and returns once the ready file names the bound port (or throws
@@ -73,6 +79,7 @@ class daemon_process {
   [[nodiscard]] std::filesystem::path stdout_file() const { return dir_ / "stdout.log"; }
   [[nodiscard]] std::filesystem::path stderr_file() const { return dir_ / "stderr.log"; }
 
+  std::unique_ptr<durable_database> database_;  // before args_: they name it
   std::vector<std::string> args_;
   std::filesystem::path dir_;
   pid_t pid_ = -1;

@@ -231,16 +231,23 @@ TEST(slow_subscriber, is_disconnected_with_1008_while_a_normal_one_keeps_working
       }
     });
   }
+  // The flood also stops once the daemon says it is closing the stalled subscriber: that
+  // close frame waits behind a write the stalled peer is not reading, and the daemon gives
+  // up on it (TCP close) if the peer still reads nothing 5 s later. With durable acks the
+  // flood is slower and would outlast that grace.
+  const auto closing_reported = [&daemon] {
+    return daemon.stderr_text().find("subscriber too slow") != std::string::npos;
+  };
   const auto flood_deadline = clock_type::now() + 25s;
   while (clock_type::now() < flood_deadline && normal.bytes_received() < target_bytes &&
-         !normal.closed()) {
+         !normal.closed() && !closing_reported()) {
     normal.pump(50ms);
     normal.clear_pending();
   }
   stop = true;
   for (std::thread& t : producers) t.join();
   for (const std::string& e : producer_errors) EXPECT_TRUE(e.empty()) << "producer: " << e;
-  EXPECT_GE(normal.bytes_received(), target_bytes)
+  EXPECT_TRUE(normal.bytes_received() >= target_bytes || closing_reported())
       << "flood too small: " << posted << " orders in 25 s";
   ASSERT_FALSE(normal.closed()) << "the reading subscriber was dropped: "
                                 << normal.close_state().describe();
