@@ -538,11 +538,15 @@ fi
 pg_port=$(free_port)
 say "starting PostgreSQL on 127.0.0.1:$pg_port ($work/pg)"
 pg_started=1
-conninfo=$(MATCHD_PG_PORT=$pg_port MATCHD_PG_DIR=$work/pg "$repo/scripts/dev-postgres.sh" start)
+# The server tuning of the compose stack (.env), not the packaged defaults (128 MB of shared
+# buffers); fsync and synchronous_commit stay on: acknowledgements are durable.
+pg_options=${MATCHD_PG_OPTIONS-"-c shared_buffers=256MB -c wal_buffers=16MB -c max_wal_size=2GB -c checkpoint_timeout=15min"}
+conninfo=$(MATCHD_PG_OPTIONS=$pg_options MATCHD_PG_PORT=$pg_port MATCHD_PG_DIR=$work/pg \
+  "$repo/scripts/dev-postgres.sh" start)
 pg_pid=$(head -n 1 "$work/pg/postmaster.pid")
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d matchd -tA -F '=' -c \
-  "SELECT name, setting FROM pg_settings WHERE name IN ('server_version','fsync','synchronous_commit','shared_buffers','wal_level','max_wal_size','checkpoint_timeout') ORDER BY name" \
+  "SELECT name, setting FROM pg_settings WHERE name IN ('server_version','fsync','synchronous_commit','shared_buffers','wal_buffers','wal_level','max_wal_size','checkpoint_timeout') ORDER BY name" \
   >"$out/postgres-settings.txt"
 
 # --- 3. matchd -------------------------------------------------------------------------------

@@ -12,7 +12,8 @@
 # `matchd` created if missing. As root the cluster belongs to the `postgres` user (the server
 # refuses to run as root); if that user cannot reach ./var/pg (a parent directory is not
 # traversable, e.g. /root), the data directory falls back to /var/tmp/matchd-pg-<port>.
-# $MATCHD_PG_DIR overrides the data directory, $MATCHD_PG_BINDIR the PostgreSQL binaries.
+# $MATCHD_PG_DIR overrides the data directory, $MATCHD_PG_BINDIR the PostgreSQL binaries;
+# $MATCHD_PG_OPTIONS adds server options at start, e.g. "-c shared_buffers=256MB".
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,7 +88,7 @@ start() {
   else
     say "starting PostgreSQL on 127.0.0.1:$port ($data_dir, log $data_dir/postgres.log)"
     as_owner "$bin/pg_ctl" -D "$data_dir" -l "$data_dir/postgres.log" -w -t 60 \
-      -o "-p $port -k $data_dir -c listen_addresses=127.0.0.1" start >/dev/null ||
+      -o "-p $port -k $data_dir -c listen_addresses=127.0.0.1 ${MATCHD_PG_OPTIONS:-}" start >/dev/null ||
       { tail -n 20 "$data_dir/postgres.log" >&2 || true; die "pg_ctl start failed"; }
   fi
 
