@@ -19,11 +19,9 @@ order_flow_metrics::order_flow_metrics(registry& r)
                    .Help("Incoming orders that traded at least once as taker")
                    .Register(r)
                    .Add({})),
-      latency_(prometheus::BuildHistogram()
-                   .Name("order_latency_seconds")
-                   .Help("Receipt of an order command to its durable acknowledgement")
-                   .Register(r)
-                   .Add({}, latency_buckets())) {
+      latency_(r.add_histogram("order_latency_seconds",
+                               "Receipt of an order command to its durable acknowledgement",
+                               latency_buckets())) {
   // Present from the start at zero, so rates and alerts have a series to work on.
   for (const char* reason : {"duplicate_order_id", "fok_not_fillable", "overloaded", "rate_limited",
                              "idempotency_key_reused"}) {

@@ -3,8 +3,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 
+#include <matchd/obs/atomic_histogram.h>
 #include <matchd/obs/metrics.h>
 
 namespace matchd::store {
@@ -13,18 +13,12 @@ namespace matchd::store {
 class store_probe {
  public:
   explicit store_probe(obs::registry& r)
-      : group_commands_(prometheus::BuildHistogram()
-                            .Name("store_batch_commands")
-                            .Help("Commands per committed transaction (group commit size)")
-                            .Register(r)
-                            .Add({}, prometheus::Histogram::BucketBoundaries{
-                                         1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048,
-                                         4096, 8192})),
-        commit_seconds_(prometheus::BuildHistogram()
-                            .Name("store_commit_seconds")
-                            .Help("Time to write and commit one batch transaction")
-                            .Register(r)
-                            .Add({}, obs::latency_buckets())),
+      : group_commands_(r.add_histogram(
+            "store_batch_commands", "Commands per committed transaction (group commit size)",
+            {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192})),
+        commit_seconds_(r.add_histogram("store_commit_seconds",
+                                        "Time to write and commit one batch transaction",
+                                        obs::latency_buckets())),
         rows_(prometheus::BuildCounter()
                   .Name("store_rows_written_total")
                   .Help("Rows written to PostgreSQL, by table")
@@ -52,8 +46,8 @@ class store_probe {
   }
 
   void committed(double commands, double seconds) {
-    group_commands_.Observe(commands);
-    commit_seconds_.Observe(seconds);
+    group_commands_.observe(commands);
+    commit_seconds_.observe(seconds);
   }
   void rows(double orders, double events, double trades, double keys) {
     order_rows_.Increment(orders);
@@ -66,8 +60,8 @@ class store_probe {
   void set_up(bool up) { up_.Set(up ? 1 : 0); }
 
  private:
-  prometheus::Histogram& group_commands_;
-  prometheus::Histogram& commit_seconds_;
+  obs::atomic_histogram& group_commands_;
+  obs::atomic_histogram& commit_seconds_;
   prometheus::Family<prometheus::Counter>& rows_;
   prometheus::Counter& errors_;
   prometheus::Counter& retries_;

@@ -4,8 +4,8 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
-#include <prometheus/histogram.h>
 
+#include <matchd/obs/atomic_histogram.h>
 #include <matchd/obs/metrics.h>
 
 namespace matchd::obs {
@@ -20,13 +20,13 @@ class order_flow_metrics {
   // `reason` is the stable error code, or "rejected" for a FOK order that could not fill.
   void rejected(std::string_view reason);
   void matched() { matched_.Increment(); }
-  void acknowledged(double latency_seconds) { latency_.Observe(latency_seconds); }
+  void acknowledged(double latency_seconds) { latency_.observe(latency_seconds); }
 
  private:
   prometheus::Counter& received_;
   prometheus::Family<prometheus::Counter>& rejected_family_;
   prometheus::Counter& matched_;
-  prometheus::Histogram& latency_;
+  atomic_histogram& latency_;
 };
 
 }  // namespace matchd::obs
