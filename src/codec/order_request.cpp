@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include <matchd/engine/hash_mix.h>
+
 namespace matchd::codec {
 
 namespace {
@@ -331,15 +333,7 @@ class fingerprint_hasher {
     u64(s.size());
     bytes(s);
   }
-  std::uint64_t finish() const noexcept {
-    std::uint64_t k = h_;
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-  }
+  std::uint64_t finish() const noexcept { return engine::fmix64(h_); }
 
  private:
   std::uint64_t h_ = 0xcbf29ce484222325ULL;

@@ -1,8 +1,11 @@
 #include <matchd/engine/matching_engine.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <random>
+
+#include <matchd/engine/hash_mix.h>
 
 namespace matchd::engine {
 
@@ -10,18 +13,6 @@ namespace {
 
 constexpr std::uint64_t kMul1 = 0x9e3779b97f4a7c15ULL;
 constexpr std::uint64_t kMul2 = 0xc2b2ae3d27d4eb4fULL;
-
-constexpr std::uint64_t rotl(std::uint64_t x, int r) noexcept { return (x << r) | (x >> (64 - r)); }
-
-// MurmurHash3's 64-bit finalizer: every input bit affects every output bit.
-constexpr std::uint64_t fmix(std::uint64_t k) noexcept {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return k;
-}
 
 std::uint64_t random_seed() {
   std::random_device rd;
@@ -60,18 +51,18 @@ id_key matching_engine::key_of(std::string_view id) const noexcept {
   for (; i + 8 <= id.size(); i += 8) {
     std::uint64_t w;
     std::memcpy(&w, id.data() + i, 8);
-    h1 = rotl(h1 ^ (w * kMul1), 31) * kMul2;
-    h2 = rotl(h2 ^ (w * kMul2), 29) * kMul1;
+    h1 = std::rotl(h1 ^ (w * kMul1), 31) * kMul2;
+    h2 = std::rotl(h2 ^ (w * kMul2), 29) * kMul1;
   }
   if (i < id.size()) {
     std::uint64_t w = 0;
     std::memcpy(&w, id.data() + i, id.size() - i);
-    h1 = rotl(h1 ^ (w * kMul1), 31) * kMul2;
-    h2 = rotl(h2 ^ (w * kMul2), 29) * kMul1;
+    h1 = std::rotl(h1 ^ (w * kMul1), 31) * kMul2;
+    h2 = std::rotl(h2 ^ (w * kMul2), 29) * kMul1;
   }
   h1 += h2;
   h2 += h1;
-  const id_key key{fmix(h1), fmix(h2)};
+  const id_key key{fmix64(h1), fmix64(h2)};
   // All-zero marks a free index slot; folding it onto {1, 0} adds one 2^-128 collision.
   return key.lo == 0 && key.hi == 0 ? id_key{1, 0} : key;
 }
