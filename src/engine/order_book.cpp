@@ -251,6 +251,7 @@ order_book::node_index order_book::execute(order& taker, command_context& ctx) {
   }
 
   match(taker, ctx);
+  taker.sequence = ctx.next();  // after the trades and makers' events, before its deltas
 
   node_index rested = kNoNode;
   if (taker.remaining().value == 0) {
@@ -258,13 +259,11 @@ order_book::node_index order_book::execute(order& taker, command_context& ctx) {
   } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
     taker.status =
         taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
-    taker.sequence = ctx.next();
     rested = rest(taker);
     touch(taker.order_side, taker.price, nodes_[rested].level);
   } else {
     taker.status = order_status::cancelled;
   }
-  if (rested == kNoNode) taker.sequence = ctx.next();
   ctx.out->emplace_back(taker);
   emit_level_deltas(ctx);
   return rested;
