@@ -90,16 +90,9 @@ class spsc_queue {
 
   // Consumer only. The oldest element, or nullptr when empty. The pointer stays valid
   // until pop().
-  [[nodiscard]] T* front() noexcept {
-    const std::size_t read = read_index_.load(std::memory_order_relaxed);
-    if (read == write_index_cache_) {
-      write_index_cache_ = write_index_.load(std::memory_order_acquire);
-      if (read == write_index_cache_) return nullptr;
-    }
-    return std::launder(slot(read));
-  }
+  [[nodiscard]] T* front() noexcept { return peek(0); }
 
-  // Consumer only. The element `n` places behind the oldest (peek(0) == front()), or
+  // Consumer only. The element `n` places behind the oldest, or
   // nullptr when the queue holds no more than `n`. Lets the consumer work on several
   // elements before popping them; the pointer stays valid until that element is popped.
   [[nodiscard]] T* peek(std::size_t n) noexcept {
