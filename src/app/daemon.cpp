@@ -137,7 +137,12 @@ class daemon_recovery_sink final : public store::recovery_sink {
                        publish::publish_stage& publish)
       : engine_(engine), stage_(stage), publish_(publish) {}
 
-  void expected_orders(std::size_t orders) override { publish_.reserve_orders(orders); }
+  // Every id stays in the engine's index (duplicates are refused forever), so both tables
+  // are sized once here instead of growing through several rehashes while recovering.
+  void expected_orders(std::size_t orders) override {
+    engine_.reserve_ids(orders);
+    publish_.reserve_orders(orders);
+  }
 
   // The read views learn the resting orders later, from the rebuilt books
   // (seed_resting_views), while another thread checks the invariants.
