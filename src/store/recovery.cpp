@@ -74,7 +74,6 @@ class instrument_index {
     throw std::runtime_error("the database holds orders of instrument " + std::string(symbol) +
                              ", which is not configured (--instrument)");
   }
-  std::string_view symbol(engine::instrument_id id) const { return instruments_[id].symbol; }
 
  private:
   const std::vector<engine::instrument>& instruments_;
@@ -145,17 +144,10 @@ std::size_t stream_orders(pqxx::transaction_base& tx, const std::string& query,
   pqxx::stream_from rows(tx, "(" + query + ")");
   std::string line;
   copy_line_fields fields;
-  std::string_view last_symbol;  // points into `index`, not into `line`
-  engine::instrument_id last_instrument = 0;
   std::size_t count = 0;
   while (rows.get_raw_line(line)) {
     fields.split(line);
-    // Consecutive rows mostly share their instrument: look it up only when it changes.
-    if (count == 0 || fields[2] != last_symbol) {
-      last_instrument = index(fields[2]);
-      last_symbol = index.symbol(last_instrument);
-    }
-    deliver(order_from_fields(fields, last_instrument));
+    deliver(order_from_fields(fields, index(fields[2])));
     ++count;
   }
   rows.complete();

@@ -204,7 +204,6 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   boost::unordered_flat_map<std::string_view, std::size_t> latest_index;
   std::vector<const engine::trade*> group_trades;
   std::size_t events = 0;
-  std::size_t trades = 0;
   std::size_t keys = 0;
   {
     pqxx::stream_to out(tx, "order_events", kEventColumns);
@@ -232,15 +231,15 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   // created before it (resting makers that traded, cancels) are changed in place. An
   // upsert of everything through a staging table did the same with three times the work
   // per order in PostgreSQL.
-  const auto created_earlier = [this](const engine::order* o) {
-    return o->created_sequence <= committed_sequence_;
-  };
-  const auto changed = static_cast<std::size_t>(
-      std::count_if(latest.begin(), latest.end(), created_earlier));
-  if (changed < latest.size()) {
+  const auto first_changed =
+      std::stable_partition(latest.begin(), latest.end(), [this](const engine::order* o) {
+        return o->created_sequence > committed_sequence_;
+      });
+  const auto changed = static_cast<std::size_t>(latest.end() - first_changed);
+  if (first_changed != latest.begin()) {
     pqxx::stream_to out(tx, "orders", kOrderColumns);
-    for (const engine::order* o : latest) {
-      if (created_earlier(o)) continue;
+    for (auto it = latest.begin(); it != first_changed; ++it) {
+      const engine::order* o = *it;
       out << std::make_tuple(
           text(o->id.view()), text(o->client.view()), instruments_[o->instrument].symbol,
           text(engine::to_string(o->order_side)), text(engine::to_string(o->type)),
@@ -255,8 +254,8 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   if (changed > 0) {
     {
       pqxx::stream_to out(tx, "order_changes", kChangeColumns);
-      for (const engine::order* o : latest) {
-        if (!created_earlier(o)) continue;
+      for (auto it = first_changed; it != latest.end(); ++it) {
+        const engine::order* o = *it;
         out << std::make_tuple(text(o->id.view()), text(engine::to_string(o->status)),
                                static_cast<long long>(o->filled.value), notional_text(o->notional),
                                static_cast<long long>(o->updated_at),
@@ -286,7 +285,6 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
           text(t->sell_order_id.view()), text(t->buy_client.view()), text(t->sell_client.view()),
           static_cast<long long>(t->executed_at), static_cast<long long>(t->sequence));
       last_trade_id_ = std::max(last_trade_id_, t->id);
-      ++trades;
     }
     out.complete();
   }
@@ -354,7 +352,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
              ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
   }
   probe_->rows(static_cast<double>(latest.size()), static_cast<double>(events),
-               static_cast<double>(trades), static_cast<double>(keys));
+               static_cast<double>(group_trades.size()), static_cast<double>(keys));
 }
 
 }  // namespace matchd::store
