@@ -18,8 +18,8 @@ struct config {
   std::size_t expected_orders = 1 << 16;
   std::string db;              // libpq connection string; empty = in memory
   bool migrate_only = false;   // `matchd migrate`: apply migrations and exit
-  int snapshot_interval_s = 300;
-  std::optional<feed::feed_options> feed;  // --feed-url given: ingest a Binance trade stream  // periodic book snapshots (durable mode); 0 = off
+  int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off
+  std::optional<feed::feed_options> feed;  // --feed-url given: ingest a Binance trade stream
 };
 
 // Parses argv; on --help or an error prints to stdout/stderr and returns the exit code

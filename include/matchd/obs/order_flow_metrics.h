@@ -17,7 +17,8 @@ class order_flow_metrics {
   explicit order_flow_metrics(registry& r);
 
   void received() { received_.Increment(); }
-  // `reason` is the stable error code, or "rejected" for a FOK order that could not fill.
+  // `reason` is the stable error code, or "fok_not_fillable" for a FOK order that could not
+  // fill.
   void rejected(std::string_view reason);
   void matched() { matched_.Increment(); }
   void acknowledged(double latency_seconds) { latency_.observe(latency_seconds); }
