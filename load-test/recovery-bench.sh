@@ -21,7 +21,7 @@
 #   RUNS=3               daemon starts to measure
 #   MATCHD_BUILD_DIR     build directory holding src/app/matchd, relative to the repository
 #                        or absolute (default build)
-#   MATCHD_PG_PORT       PostgreSQL port (default: a free one; never 55499)
+#   MATCHD_PG_PORT       PostgreSQL port (default: a free one)
 #   MATCHD_PG_DIR        cluster data directory (default var/recovery-pg)
 #   MATCHD_ARGS          extra matchd arguments, e.g. "--expected-orders 1100000"
 #   KEEP_LOGS_DIR        where the daemon logs go (default var/recovery-bench)
@@ -58,20 +58,7 @@ command -v psql >/dev/null || die "psql is required"
 
 # --- ports ------------------------------------------------------------------------------
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A loopback port nobody listens on. Probing leaves a small race, which is fine here.
-pick_free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
-    if [ "$p" -ne 55499 ] && ! port_in_use "$p"; then echo "$p"; return; fi
-  done
-  die "no free port found"
-}
-
-pg_port=${MATCHD_PG_PORT:-$(pick_free_port)}
-[ "$pg_port" -ne 55499 ] || die "port 55499 belongs to another PostgreSQL; pick another MATCHD_PG_PORT"
+pg_port=${MATCHD_PG_PORT:-$("$repo_root/scripts/free-port.sh")}
 
 # --- cleanup: only what this script started, by pid --------------------------------------
 
@@ -245,7 +232,7 @@ check_seed() {
 # Sets run_ready_s, run_daemon_s, run_rss_kb.
 measure_start() {
   local run=$1 log=$logs_dir/run-$1.log port started now code
-  port=$(pick_free_port)
+  port=$("$repo_root/scripts/free-port.sh")
   started=$EPOCHREALTIME
   "$matchd_bin" --db "host=127.0.0.1 port=$pg_port user=postgres dbname=$db_name" \
     --listen "127.0.0.1:$port" "${extra_args[@]}" >"$log" 2>&1 &

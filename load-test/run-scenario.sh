@@ -329,9 +329,7 @@ forget_pid() {  # forget_pid PID: drop it from the cleanup list
   pids=("${kept[@]}")
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { "$repo/scripts/free-port.sh"; }
 
 # wait_ready FILE PID NAME: the HOST:PORT line a server writes once it listens.
 wait_ready() {

@@ -168,9 +168,7 @@ traffic_and_scrape() {
   done
   curl -sS --fail --max-time 10 "http://$addr/metrics" >"$work/$name.prom"
 }
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { "$repo/scripts/free-port.sh"; }
 
 metrics_ok=1
 if [ ! -x "$matchd" ]; then

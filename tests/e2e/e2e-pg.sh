@@ -12,9 +12,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 action=${1:?usage: e2e-pg.sh start|stop STATE}
 state=${2:?usage: e2e-pg.sh start|stop STATE}
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { "$repo/scripts/free-port.sh"; }
 
 case "$action" in
   start)
