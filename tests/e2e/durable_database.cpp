@@ -13,7 +13,7 @@
 namespace matchd::e2e {
 namespace {
 
-std::string server_conninfo() {
+std::string read_server_conninfo() {
   const char* file = std::getenv("MATCHD_E2E_PG_FILE");
   if (file == nullptr || *file == '\0') return {};
   std::ifstream in(file);
@@ -24,6 +24,12 @@ std::string server_conninfo() {
                              " names no connection string (did the e2e_pg fixture start?)");
   }
   return line;
+}
+
+// The fixture writes the file once, before any test starts.
+const std::string& server_conninfo() {
+  static const std::string conninfo = read_server_conninfo();
+  return conninfo;
 }
 
 // Runs one statement on the cluster's maintenance database; throws with the server's error.

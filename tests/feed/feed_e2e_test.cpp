@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "feed_harness.h"
 #include "harness.h"
 #include "replay_process.h"
 
@@ -54,15 +55,6 @@ bool daemon_has_feed() {
   static const bool has =
       run_and_capture(e2e::matchd_binary(), {"--help"}).find("--feed-url") != std::string::npos;
   return has;
-}
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
 }
 
 class feed_e2e : public ::testing::Test {

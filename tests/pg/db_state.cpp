@@ -40,30 +40,6 @@ bool is_open_status(const std::string& status) {
   return status == "open" || status == "partially_filled";
 }
 
-// Collects problems, keeping the first `kKept` and counting all.
-class problem_list {
- public:
-  static constexpr std::size_t kKept = 50;
-  template <class... Parts>
-  void add(const Parts&... parts) {
-    ++count_;
-    if (list_.size() >= kKept) return;
-    std::ostringstream out;
-    (out << ... << parts);
-    list_.push_back(out.str());
-  }
-  std::vector<std::string> take() {
-    if (count_ > list_.size()) {
-      list_.push_back("... " + std::to_string(count_ - list_.size()) + " more");
-    }
-    return std::move(list_);
-  }
-
- private:
-  std::vector<std::string> list_;
-  std::size_t count_ = 0;
-};
-
 e2e::book_sides aggregate(const std::map<std::pair<std::string, std::int64_t>,
                                          std::pair<std::int64_t, std::int64_t>>& levels) {
   e2e::book_sides book;

@@ -1,13 +1,39 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "api_checks.h"
 
 namespace matchd::pgtest {
+
+// Problems found by a check: keeps the first `kKept` and counts all.
+class problem_list {
+ public:
+  static constexpr std::size_t kKept = 50;
+  template <class... Parts>
+  void add(const Parts&... parts) {
+    ++count_;
+    if (list_.size() >= kKept) return;
+    std::ostringstream out;
+    (out << ... << parts);
+    list_.push_back(out.str());
+  }
+  std::vector<std::string> take() {
+    if (count_ > list_.size()) {
+      list_.push_back("... " + std::to_string(count_ - list_.size()) + " more");
+    }
+    return std::move(list_);
+  }
+
+ private:
+  std::vector<std::string> list_;
+  std::size_t count_ = 0;
+};
 
 // One row of `orders`, read straight from PostgreSQL (ticks, lots, microseconds).
 struct db_order {

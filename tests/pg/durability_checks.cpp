@@ -8,36 +8,13 @@
 #include <unordered_map>
 
 #include "api_checks.h"
+#include "daemon_process.h"
 #include "order_builders.h"
 
 namespace matchd::pgtest {
 namespace {
 
 using nlohmann::json;
-
-template <class... Parts>
-std::string cat(const Parts&... parts) {
-  std::ostringstream out;
-  (out << ... << parts);
-  return out.str();
-}
-
-// Keeps at most 50 problems, plus a count of the rest.
-class problems_collector {
- public:
-  void add(std::string text) {
-    if (list_.size() < 50) list_.push_back(std::move(text));
-    ++count_;
-  }
-  std::vector<std::string> take() {
-    if (count_ > list_.size()) list_.push_back(cat("... ", count_ - list_.size(), " more"));
-    return std::move(list_);
-  }
-
- private:
-  std::vector<std::string> list_;
-  std::size_t count_ = 0;
-};
 
 std::int64_t units(const json& value, int scale) {
   return e2e::decimal_units(value, scale).value_or(-1);
@@ -55,7 +32,8 @@ bool is_terminal(const std::string& status) {
 
 std::vector<std::string> durable_daemon_args(const std::string& conninfo,
                                              std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--rate-limit", "0", "--db", conninfo};
+  std::vector<std::string> args = e2e::daemon_process::default_args();
+  args.insert(args.end(), {"--db", conninfo});
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -118,7 +96,7 @@ bool status_may_follow(const std::string& acked, const std::string& now) {
 std::vector<std::string> acknowledged_effects_problems(const db_state& db,
                                                        const std::vector<exchange_record>& records,
                                                        ack_check_counts* checked) {
-  problems_collector problems;
+  problem_list problems;
   ack_check_counts counts;
   std::unordered_map<std::int64_t, const db_trade*> trades_by_id;
   for (const db_trade& t : db.trades) trades_by_id[t.trade_id] = &t;
@@ -130,22 +108,22 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
         ++counts.refused;
         if (db.orders.contains(r.order_id)) {
           problems.add(
-              cat("refused order ", r.order_id, " exists in the orders table: ", r.describe()));
+              "refused order ", r.order_id, " exists in the orders table: ", r.describe());
         }
       }
-      if (r.acknowledged()) problems.add(cat("a place answered other than 201: ", r.describe()));
+      if (r.acknowledged()) problems.add("a place answered other than 201: ", r.describe());
       continue;
     }
     if (!r.acknowledged()) continue;
     const json& order = r.response.contains("order") ? r.response["order"] : json();
     const auto row_it = db.orders.find(r.order_id);
     if (!order.is_object() || order.value("order_id", "") != r.order_id) {
-      problems.add(cat("acknowledgement without the order: ", r.describe()));
+      problems.add("acknowledgement without the order: ", r.describe());
       continue;
     }
     if (row_it == db.orders.end()) {
-      problems.add(cat("acknowledged order ", r.order_id, " is missing from the orders table (",
-                       r.describe(), ")"));
+      problems.add("acknowledged order ", r.order_id, " is missing from the orders table (",
+                       r.describe(), ")");
       continue;
     }
     const db_order& row = row_it->second;
@@ -156,11 +134,11 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
       ++counts.cancels;
       if (r.status != 200 || acked_status != "cancelled") {
         problems.add(
-            cat("cancel acknowledged with something else than 200 cancelled: ", r.describe()));
+            "cancel acknowledged with something else than 200 cancelled: ", r.describe());
       }
       if (row.status != "cancelled" || row.filled_lots != acked_filled) {
-        problems.add(cat("cancel of ", r.order_id, " was acknowledged (filled ", acked_filled,
-                         ") but the row is ", row.status, " filled ", row.filled_lots));
+        problems.add("cancel of ", r.order_id, " was acknowledged (filled ", acked_filled,
+                         ") but the row is ", row.status, " filled ", row.filled_lots);
       }
       continue;
     }
@@ -174,18 +152,18 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
         (row.type == "limit" && row.price_ticks != units(order["price"], 2)) ||
         row.created_at_us != micros(order["created_at"]) ||
         row.created_sequence > order.value("sequence", std::int64_t{0})) {
-      problems.add(cat("order ", r.order_id, ": row (client ", row.client_id, ", ", row.side, " ",
+      problems.add("order ", r.order_id, ": row (client ", row.client_id, ", ", row.side, " ",
                        row.type, " ", row.quantity_lots, " @ ", row.price_ticks, ", created ",
                        row.created_at_us, " seq ", row.created_sequence,
-                       ") differs from the acknowledged order ", order.dump()));
+                       ") differs from the acknowledged order ", order.dump());
     }
     if (!status_may_follow(acked_status, row.status) || row.filled_lots < acked_filled ||
         (is_terminal(acked_status) && row.filled_lots != acked_filled) ||
         row.sequence < order.value("sequence", std::int64_t{0})) {
-      problems.add(cat("order ", r.order_id, " was acknowledged ", acked_status, " filled ",
+      problems.add("order ", r.order_id, " was acknowledged ", acked_status, " filled ",
                        acked_filled, " sequence ", order.value("sequence", std::int64_t{0}),
                        " but the row is ", row.status, " filled ", row.filled_lots, " sequence ",
-                       row.sequence));
+                       row.sequence);
     }
 
     const json& trades = r.response.contains("trades") ? r.response["trades"] : json::array();
@@ -195,12 +173,12 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
           e2e::is_integer_string(t["trade_id"]) ? std::stoll(t["trade_id"].get<std::string>()) : -1;
       if (!acknowledged_trade_ids.insert(id).second) {
         problems.add(
-            cat("trade_id ", id, " is in two acknowledgements (again in ", r.describe(), ")"));
+            "trade_id ", id, " is in two acknowledgements (again in ", r.describe(), ")");
       }
       const auto found = trades_by_id.find(id);
       if (found == trades_by_id.end()) {
-        problems.add(cat("acknowledged trade ", t.dump(), " of order ", r.order_id,
-                         " is missing from the trades table"));
+        problems.add("acknowledged trade ", t.dump(), " of order ", r.order_id,
+                         " is missing from the trades table");
         continue;
       }
       const db_trade& d = *found->second;
@@ -211,10 +189,10 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
           d.aggressor_side != t.value("aggressor_side", "") ||
           d.executed_at_us != micros(t["timestamp"]) ||
           d.sequence != t.value("sequence", std::int64_t{-1})) {
-        problems.add(cat("acknowledged trade ", t.dump(), " differs from its row (", d.instrument,
+        problems.add("acknowledged trade ", t.dump(), " differs from its row (", d.instrument,
                          " buy ", d.buy_order_id, " sell ", d.sell_order_id, " ", d.quantity_lots,
                          " @ ", d.price_ticks, " aggressor ", d.aggressor_side, " at ",
-                         d.executed_at_us, " seq ", d.sequence, ")"));
+                         d.executed_at_us, " seq ", d.sequence, ")");
       }
     }
   }
@@ -224,13 +202,13 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
 
 std::vector<std::string> served_orders_problems(e2e::http_client& http, const db_state& db,
                                                 const std::vector<exchange_record>& records) {
-  problems_collector problems;
+  problem_list problems;
   for (const auto& [id, row] : db.orders) {
     const e2e::http_response response = http.get(e2e::order_path(id));
     const json body = response.json();
     if (response.status != 200 || !body.contains("order")) {
       problems.add(
-          cat("GET /orders/", id, " (", row.status, " in the database) -> ", response.describe()));
+          "GET /orders/", id, " (", row.status, " in the database) -> ", response.describe());
       continue;
     }
     const json& order = body["order"];
@@ -240,17 +218,17 @@ std::vector<std::string> served_orders_problems(e2e::http_client& http, const db
         (row.type == "limit" && units(order["price"], 2) != row.price_ticks) ||
         order.value("sequence", std::int64_t{-1}) != row.sequence ||
         micros(order["created_at"]) != row.created_at_us) {
-      problems.add(cat("GET /orders/", id, " -> ", order.dump(), " but the row is ", row.status,
+      problems.add("GET /orders/", id, " -> ", order.dump(), " but the row is ", row.status,
                        " filled ", row.filled_lots, " of ", row.quantity_lots, " @ ",
-                       row.price_ticks, " seq ", row.sequence));
+                       row.price_ticks, " seq ", row.sequence);
     }
   }
   for (const exchange_record& r : records) {
     if (r.what != exchange_record::kind::place || r.status < 400) continue;
     const e2e::http_response response = http.get(e2e::order_path(r.order_id));
     if (response.status != 404) {
-      problems.add(cat("order ", r.order_id, " was refused (", r.describe(), ") but GET /orders/",
-                       r.order_id, " -> ", response.describe()));
+      problems.add("order ", r.order_id, " was refused (", r.describe(), ") but GET /orders/",
+                       r.order_id, " -> ", response.describe());
     }
   }
   return problems.take();
