@@ -14,9 +14,9 @@ namespace {
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 constexpr std::size_t kSmallPage = 4096;
 
-// Zeroed memory on a 2 MiB boundary, backed by huge pages where the kernel allows, with
-// every page already faulted in. Anonymous mappings come zeroed, which is what marks a
-// slot free, so nothing is cleared twice.
+// Zeroed memory on a 2 MiB boundary, backed by huge pages where the kernel allows.
+// Anonymous mappings come zeroed, which is what marks a slot free, so nothing is cleared
+// twice. Pages are not present yet: see make_present.
 struct mapping {
   void* base = nullptr;
   std::size_t length = 0;
@@ -37,12 +37,18 @@ mapping map_table(std::size_t bytes) {
     ::munmap(end, static_cast<std::size_t>(map_end - end));
   }
   ::madvise(aligned, rounded, MADV_HUGEPAGE);  // advisory: without THP it is a no-op
-  // Fault every page in now (a write of the zero it already holds), so the matching loop
-  // never takes the fault or the kernel's page clearing.
-  for (std::size_t off = 0; off < rounded; off += kSmallPage) {
-    *reinterpret_cast<volatile char*>(aligned + off) = 0;
-  }
   return {aligned, rounded};
+}
+
+// Faults in every page not present yet, so the matching loop never takes the fault or
+// the kernel's page clearing: each page gets a write of what it holds (zero where it was
+// not present). After a rebuild most pages are present already and this is cheap.
+void make_present(const mapping& m) {
+  auto* base = static_cast<char*>(m.base);
+  for (std::size_t off = 0; off < m.length; off += kSmallPage) {
+    volatile char* byte = base + off;
+    *byte = *byte;
+  }
 }
 
 std::size_t mapped_length(std::size_t capacity) {
@@ -67,7 +73,7 @@ id_index::position id_index::lookup(const id_key& key) noexcept {
   std::size_t i = home_of(key);
   while (true) {
     slot& s = slots_[i];
-    if (s.key == key) return {&s, true};
+    if (s.holds(key)) return {&s, true};
     if (is_free(s)) return {&s, false};
     i = (i + 1) & mask_;
   }
@@ -78,15 +84,13 @@ const id_index::slot* id_index::find(const id_key& key) const noexcept {
   return p.found ? p.at : nullptr;
 }
 
-id_entry& id_index::insert(position free, const id_key& key, const id_entry& entry) {
+void id_index::insert(position free, const id_key& key, const id_entry& entry) {
   if (size_ + 1 > limit()) {
     rebuild(capacity() * 2);
     free = lookup(key);
   }
-  free.at->key = key;
-  free.at->entry = entry;
+  *free.at = slot{key.lo, static_cast<std::uint16_t>(key.hi), entry.instrument, entry.node};
   ++size_;
-  return free.at->entry;
 }
 
 void id_index::reserve(std::size_t ids) {
@@ -100,11 +104,19 @@ void id_index::rebuild(std::size_t new_capacity) {
   const std::size_t old_capacity = old == nullptr ? 0 : capacity();
   slots_ = static_cast<slot*>(m.base);
   mask_ = new_capacity - 1;
+  shift_ = 64 - static_cast<unsigned>(std::countr_zero(new_capacity));
+  // Homes are the top bits of the key, so doubling sends home line h to line 2h or
+  // 2h + 1: old slots taken front to back are placed front to back. The pass streams
+  // through both tables, and its writes fault the new pages in while the kernel's
+  // clearing of them is still in cache (instead of clearing all first and then writing
+  // at random). Keys that wrapped past the old end are the only ones out of order.
   for (std::size_t i = 0; i < old_capacity; ++i) {
     if (is_free(old[i])) continue;
-    position p = lookup(old[i].key);
-    *p.at = old[i];
+    std::size_t j = home_of(old[i].lo);
+    while (!is_free(slots_[j])) j = (j + 1) & mask_;
+    slots_[j] = old[i];
   }
+  make_present(m);
   if (old != nullptr) ::munmap(old, mapped_length(old_capacity));
 }
 

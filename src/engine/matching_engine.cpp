@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 
 #include <matchd/engine/hash_mix.h>
 
@@ -19,10 +20,18 @@ std::uint64_t random_seed() {
   return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
 }
 
+// Before anything is sized from the count.
+std::vector<instrument> within_index_limit(std::vector<instrument> instruments) {
+  if (instruments.size() >= id_entry::kFinished) {
+    throw std::invalid_argument("too many instruments for the id index");
+  }
+  return instruments;
+}
+
 }  // namespace
 
 matching_engine::matching_engine(std::vector<instrument> instruments, engine_options options)
-    : instruments_(std::move(instruments)),
+    : instruments_(within_index_limit(std::move(instruments))),
       options_(options),
       ids_(options.expected_ids != 0
                ? options.expected_ids
@@ -63,12 +72,12 @@ id_key matching_engine::key_of(std::string_view id) const noexcept {
   h1 += h2;
   h2 += h1;
   const id_key key{fmix64(h1), fmix64(h2)};
-  // All-zero marks a free index slot; folding it onto {1, 0} adds one 2^-128 collision.
-  return key.lo == 0 && key.hi == 0 ? id_key{1, 0} : key;
+  // A zero `lo` marks a free index slot; folding it onto 1 adds one 2^-64 collision.
+  return key.lo == 0 ? id_key{1, key.hi} : key;
 }
 
-bool matching_engine::is_resting(const id_entry& e) const noexcept {
-  return e.instrument != kFinished && books_[e.instrument]->generation(e.node) == e.generation;
+bool matching_engine::is_resting(const id_entry& e, const id_key& key) const noexcept {
+  return e.instrument != kFinished && books_[e.instrument]->key_at(e.node) == key;
 }
 
 command_result matching_engine::place(const place_order& cmd, event_buffer& out) {
@@ -128,12 +137,12 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   taker.quantity = cmd.quantity;
 
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
-  const order_book::node_index rested = book.execute(taker, ctx);
+  const order_book::node_index rested = book.execute(taker, key, ctx);
   // Matching never touches the index, so the free slot found above is still the one.
   ids_.insert(slot, key,
               rested == order_book::kNoNode
                   ? id_entry{}
-                  : id_entry{cmd.instrument, rested, book.generation(rested)});
+                  : id_entry{static_cast<std::uint16_t>(cmd.instrument), rested});
   return {errc::ok, sequence_};
 }
 
@@ -141,12 +150,12 @@ command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_k
                                              event_buffer& out) {
   const id_index::position slot = ids_.lookup(key);
   if (!slot.found) return {errc::order_not_found, 0};
-  id_entry& entry = slot.at->entry;
-  if (!is_resting(entry)) return {errc::order_not_open, 0};
+  const id_entry entry = slot.at->entry();
+  if (!is_resting(entry, key)) return {errc::order_not_open, 0};
 
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
   books_[entry.instrument]->cancel(entry.node, ctx);
-  entry.instrument = kFinished;
+  slot.at->instrument = kFinished;
   return {errc::ok, sequence_};
 }
 
@@ -156,8 +165,8 @@ errc matching_engine::restore_resting(const order& o) {
   const id_index::position slot = ids_.lookup(key);
   if (slot.found) return errc::duplicate_order_id;
   order_book& book = *books_[o.instrument];
-  const order_book::node_index node = book.restore(o);
-  ids_.insert(slot, key, id_entry{o.instrument, node, book.generation(node)});
+  const order_book::node_index node = book.restore(o, key);
+  ids_.insert(slot, key, id_entry{static_cast<std::uint16_t>(o.instrument), node});
   return errc::ok;
 }
 
@@ -174,15 +183,17 @@ void matching_engine::restore_counters(sequence_number last_sequence, trade_id l
 }
 
 order_presence matching_engine::presence(std::string_view id) const {
-  const id_index::slot* s = ids_.find(key_of(id));
+  const id_key key = key_of(id);
+  const id_index::slot* s = ids_.find(key);
   if (s == nullptr) return order_presence::unknown;
-  return is_resting(s->entry) ? order_presence::resting : order_presence::finished;
+  return is_resting(s->entry(), key) ? order_presence::resting : order_presence::finished;
 }
 
 const order* matching_engine::find_resting(std::string_view id) const {
-  const id_index::slot* s = ids_.find(key_of(id));
-  if (s == nullptr || !is_resting(s->entry)) return nullptr;
-  return &books_[s->entry.instrument]->resting_order(s->entry.node);
+  const id_key key = key_of(id);
+  const id_index::slot* s = ids_.find(key);
+  if (s == nullptr || !is_resting(s->entry(), key)) return nullptr;
+  return &books_[s->instrument]->resting_order(s->node);
 }
 
 std::string matching_engine::check_invariants() const {
@@ -191,13 +202,22 @@ std::string matching_engine::check_invariants() const {
     if (std::string problem = book->check_invariants(); !problem.empty()) return problem;
     resting += book->order_count();
   }
+  // An entry names a resting order when its node still holds a key agreeing with the
+  // slot; each resting order must be named by exactly one, under its own id's key.
   std::size_t indexed = 0;
   std::string problem;
-  ids_.for_each([&](const id_key& key, const id_entry& entry) {
-    if (!is_resting(entry)) return;
+  ids_.for_each([&](const id_index::slot& s) {
+    if (s.instrument == kFinished) return;
+    if (s.instrument >= books_.size()) {
+      if (problem.empty()) problem = "id index names an unknown instrument";
+      return;
+    }
+    const order_book& book = *books_[s.instrument];
+    const id_key& held = book.key_at(s.node);
+    if (!s.holds(held)) return;  // filled since: the node was freed or reused
     ++indexed;
-    const order& o = books_[entry.instrument]->resting_order(entry.node);
-    if (problem.empty() && key_of(o.id.view()) != key) {
+    const order& o = book.resting_order(s.node);
+    if (problem.empty() && key_of(o.id.view()) != held) {
       problem = "id index points to another order: " + std::string(o.id.view());
     }
   });

@@ -42,7 +42,7 @@ order_book::node_index order_book::allocate_node() {
 }
 
 void order_book::free_node(node_index n) {
-  ++nodes_[n].generation;
+  nodes_[n].key = id_key{};
   nodes_[n].next = free_node_head_;
   free_node_head_ = n;
   --live_orders_;
@@ -96,11 +96,12 @@ void order_book::remove_level(side s, std::uint32_t level) {
   free_level_head_ = level;
 }
 
-order_book::node_index order_book::rest(const order& o) {
+order_book::node_index order_book::rest(const order& o, const id_key& key) {
   const node_index n = allocate_node();
   const std::uint32_t level = find_or_insert_level(o.order_side, o.price);
   order_node& node = nodes_[n];
   node.state = o;
+  node.key = key;
   node.level = level;
   node.next = kNoNode;
   price_level& l = levels_[level];
@@ -234,7 +235,8 @@ void order_book::emit_level_deltas(command_context& ctx) {
   touched_.clear();
 }
 
-order_book::node_index order_book::execute(order& taker, command_context& ctx) {
+order_book::node_index order_book::execute(order& taker, const id_key& key,
+                                           command_context& ctx) {
   touched_.clear();
   taker.status = order_status::open;
   taker.filled = quantity_lots{0};
@@ -259,7 +261,7 @@ order_book::node_index order_book::execute(order& taker, command_context& ctx) {
   } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
     taker.status =
         taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
-    rested = rest(taker);
+    rested = rest(taker, key);
     touch(taker.order_side, taker.price, nodes_[rested].level);
   } else {
     taker.status = order_status::cancelled;
@@ -282,7 +284,9 @@ void order_book::cancel(node_index n, command_context& ctx) {
   emit_level_deltas(ctx);
 }
 
-order_book::node_index order_book::restore(const order& resting) { return rest(resting); }
+order_book::node_index order_book::restore(const order& resting, const id_key& key) {
+  return rest(resting, key);
+}
 
 std::optional<price_ticks> order_book::best_bid() const {
   if (bids_.empty()) return std::nullopt;

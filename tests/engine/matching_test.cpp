@@ -4,6 +4,7 @@
 #include <matchd/engine/matching_engine.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -552,6 +553,24 @@ TEST_F(matching, cancel_of_a_finished_order_is_order_not_open) {
   EXPECT_EQ(engine.last_sequence(), sequence_before);
 }
 
+TEST_F(matching, a_filled_makers_id_stays_finished_when_its_node_is_reused) {
+  given(sell_limit("m1", px("100.00"), qty("1")));
+  given(buy_limit("t1", px("100.00"), qty("1")));   // fills m1 and frees its node
+  given(sell_limit("m2", px("101.00"), qty("1")));  // takes the freed node
+
+  EXPECT_EQ(cancel(cancel_of("m1")).error, errc::order_not_open);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(engine.presence("m1"), order_presence::finished);
+  EXPECT_EQ(engine.find_resting("m1"), nullptr);
+  ASSERT_NE(engine.find_resting("m2"), nullptr);
+  EXPECT_EQ(engine.find_resting("m2")->id.view(), "m2");
+  EXPECT_EQ(place(buy_limit("m1", px("1.00"), qty("1"))).error, errc::duplicate_order_id);
+  EXPECT_TRUE(cancel(cancel_of("m2")).ok());
+  EXPECT_EQ(engine.presence("m2"), order_presence::finished);
+  EXPECT_EQ(cancel(cancel_of("m2")).error, errc::order_not_open);
+  EXPECT_EQ(cancel(cancel_of("m3")).error, errc::order_not_found);
+}
+
 TEST_F(matching, cancel_of_an_unknown_order_is_order_not_found) {
   given(buy_limit("b", px("100.00"), qty("1")));
 
@@ -629,6 +648,11 @@ TEST_F(matching, unknown_instrument_is_rejected_without_effect) {
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(engine.last_sequence(), 0u);
   EXPECT_EQ(engine.presence("b"), order_presence::unknown);
+}
+
+TEST(engine_setup, refuses_more_instruments_than_the_id_index_can_name) {
+  std::vector<instrument> instruments(65'535, instrument::btc_usd());
+  EXPECT_THROW(matching_engine(std::move(instruments), small_options()), std::invalid_argument);
 }
 
 TEST(engine_setup, book_full_rejects_an_order_that_would_rest) {

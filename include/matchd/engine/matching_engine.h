@@ -56,6 +56,8 @@ enum class order_presence : std::uint8_t { unknown, resting, finished };
 // Not thread-safe: one engine thread owns it; other threads only see its events.
 class matching_engine {
  public:
+  // Throws std::invalid_argument for 65,535 instruments or more (the id index keeps an
+  // instrument in 16 bits).
   explicit matching_engine(std::vector<instrument> instruments, engine_options options = {});
   matching_engine(const matching_engine&) = delete;
   matching_engine& operator=(const matching_engine&) = delete;
@@ -99,13 +101,14 @@ class matching_engine {
  private:
   // Every id ever accepted is kept under a 128-bit keyed hash of its text: keys are
   // inline, hashed once per command, and with a per-process random seed collisions are
-  // neither likely (2^-128 per pair) nor craftable. An entry names a book node and that
-  // node's generation; once the node is freed the generation moves on, so a filled or
-  // cancelled order reads as finished without the index being touched.
-  static constexpr instrument_id kFinished = id_entry::kFinished;
+  // neither likely nor craftable (the index compares 80 of the bits, see id_index). An
+  // entry names the book node the order rested in; the node holds the full key while the
+  // order rests and none once freed, so a filled order reads as finished without the
+  // index being touched, and no command acts on a node whose key is not its own.
+  static constexpr std::uint16_t kFinished = id_entry::kFinished;
 
   id_key key_of(std::string_view id) const noexcept;
-  bool is_resting(const id_entry& e) const noexcept;
+  bool is_resting(const id_entry& e, const id_key& key) const noexcept;
   command_result place_keyed(const place_order& cmd, const id_key& key, event_buffer& out);
   command_result cancel_keyed(const cancel_order& cmd, const id_key& key, event_buffer& out);
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <matchd/engine/event.h>
+#include <matchd/engine/id_index.h>
 #include <matchd/engine/order.h>
 
 namespace matchd::engine {
@@ -49,19 +50,21 @@ class order_book {
   // the remainder if it is a GTC limit order, otherwise ends it (cancelled / filled).
   // FOK orders that cannot fill completely end `rejected` without trading. Emits the
   // taker's final state and the level deltas last. Returns the node the remainder
-  // rests in, or kNoNode.
-  node_index execute(order& taker, command_context& ctx);
+  // rests in, or kNoNode. `key` is the taker's id key, kept in its node while it rests.
+  node_index execute(order& taker, const id_key& key, command_context& ctx);
 
   // Removes a resting order and emits its cancelled state and the level delta.
   void cancel(node_index n, command_context& ctx);
 
   // Appends an order at the back of its price level without matching (recovery).
   // Orders must be restored in their original priority order.
-  node_index restore(const order& resting);
+  node_index restore(const order& resting, const id_key& key);
 
   const order& resting_order(node_index n) const { return nodes_[n].state; }
-  // Changes whenever node `n` is freed, so a (node, generation) pair names one order.
-  std::uint64_t generation(node_index n) const { return nodes_[n].generation; }
+  // The id key of the order resting in node `n`; {0, 0} once the node is freed. So the
+  // engine's id index need not be told when a maker fills: its entry's node no longer
+  // holds the key.
+  const id_key& key_at(node_index n) const { return nodes_[n].key; }
 
   std::optional<price_ticks> best_bid() const;
   std::optional<price_ticks> best_ask() const;
@@ -102,7 +105,7 @@ class order_book {
     node_index prev = kNoNode;
     node_index next = kNoNode;
     std::uint32_t level = 0;
-    std::uint64_t generation = 0;  // 64 bits: a hot slot is reused millions of times a second
+    id_key key{};
   };
   struct price_level {
     price_ticks price{};
@@ -133,7 +136,7 @@ class order_book {
   std::uint32_t find_or_insert_level(side s, price_ticks p);
   void unlink(node_index n);
   void remove_level(side s, std::uint32_t level);
-  node_index rest(const order& o);
+  node_index rest(const order& o, const id_key& key);
   bool can_fill_completely(const order& taker) const;
   void match(order& taker, command_context& ctx);
   void touch(side s, price_ticks p, std::uint32_t level);
