@@ -1,6 +1,7 @@
 #include "daemon_process.h"
 
 #include "durable_database.h"
+#include "loopback_port.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -106,7 +107,7 @@ daemon_process::daemon_process(std::vector<std::string> args)
       args_.push_back("--db");
       args_.push_back(database_->conninfo());
     }
-    start(0);
+    start_on_a_new_port();
   } catch (...) {
     if (running()) kill9();
     std::error_code ignored;
@@ -145,6 +146,23 @@ std::string daemon_process::logs() const {
   text += "\n----- matchd stderr -----\n" + stderr_text();
   text += "\n----- end of matchd output -----\n";
   return text;
+}
+
+void daemon_process::start_on_a_new_port() {
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start(test::pick_loopback_port());
+      return;
+    } catch (const std::exception&) {
+      // Someone bound the port between the pick and the daemon's own bind: pick another.
+      const bool port_taken = !running() && last_exit_.exited && last_exit_.code == 1 &&
+                              stderr_text().find("Address already in use") != std::string::npos;
+      if (!port_taken || attempt == kAttempts) throw;
+      std::error_code ignored;
+      std::filesystem::remove(stderr_file(), ignored);
+    }
+  }
 }
 
 void daemon_process::start(std::uint16_t listen_port) {

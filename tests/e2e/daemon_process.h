@@ -31,8 +31,9 @@ std::string matchd_binary();
 // In durable mode (durable_database.h) a daemon started without --db gets a fresh database
 // of its own, kept across restart() and dropped by the destructor.
 //
-// The constructor starts it with the given arguments plus `--listen 127.0.0.1:0
-// --ready-file <dir>/ready` and returns once the ready file names the bound port (or throws
+// The constructor starts it with the given arguments plus `--listen 127.0.0.1:<port>
+// --ready-file <dir>/ready`, the port from pick_loopback_port() (outside the ephemeral range,
+// so that restart() finds it free again), and returns once the ready file names it (or throws
 // with the daemon's output). stdout and stderr go to files in the directory; they are
 // printed when the current test has failed. The destructor stops the daemon (SIGTERM, then
 // SIGKILL after kStopTimeout), reaps it and removes the directory. The child gets SIGKILL if
@@ -73,6 +74,7 @@ class daemon_process {
   void restart();
 
  private:
+  void start_on_a_new_port();
   void start(std::uint16_t listen_port);
   void wait_ready();
   [[nodiscard]] std::filesystem::path ready_file() const { return dir_ / "ready"; }

@@ -1,14 +1,13 @@
 #include "pg_server.h"
 
-#include <arpa/inet.h>
+#include "loopback_port.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,27 +48,6 @@ std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("killed by ") + ::strsignal(WTERMSIG(status));
   return "ended with wait status " + std::to_string(status);
-}
-
-// A free TCP port on 127.0.0.1 as the kernel picks it for port 0. Another process could
-// take it before the postmaster binds it; start() retries with a new one in that case.
-std::uint16_t pick_free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-  auto* generic = reinterpret_cast<sockaddr*>(&address);
-  if (::bind(fd, generic, sizeof(address)) != 0 || ::getsockname(fd, generic, &length) != 0) {
-    const int error = errno;
-    ::close(fd);
-    throw std::system_error(error, std::generic_category(), "bind 127.0.0.1:0");
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
 }
 
 // What a child needs to become, set up before fork so the child only makes syscalls.
@@ -240,9 +218,10 @@ void pg_server::start() {
                              "):\n" + tail(read_whole_file(init_log)));
   }
 
-  // The port is picked before the postmaster binds it; retry if someone else got it first.
+  // The port is picked before the postmaster binds it (outside the ephemeral range, so that
+  // start_again() finds it free); retry if someone else got it first.
   for (int attempt = 1;; ++attempt) {
-    port_ = pick_free_port();
+    port_ = test::pick_loopback_port();
     try {
       spawn_postmaster();
       wait_accepting_connections();
