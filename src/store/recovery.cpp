@@ -197,7 +197,7 @@ recovery_report recover(const std::string& conninfo,
   for (const auto& ins : instruments) {
     const auto rows = tx.exec(
         "SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id,"
-        " sell_order_id, buy_client_id, sell_client_id, executed_at_us, sequence FROM ("
+        " sell_order_id, executed_at_us, sequence FROM ("
         " SELECT * FROM trades WHERE instrument = " + tx.quote(ins.symbol) +
         " ORDER BY trade_id DESC LIMIT " + std::to_string(recent_trades_per_instrument) +
         ") recent ORDER BY trade_id");
@@ -210,10 +210,8 @@ recovery_report recover(const std::string& conninfo,
       t.aggressor = parse_side(sv(row[3]));
       t.buy_order_id = engine::order_id::from(sv(row[4]));
       t.sell_order_id = engine::order_id::from(sv(row[5]));
-      t.buy_client = engine::client_id::from(sv(row[6]));
-      t.sell_client = engine::client_id::from(sv(row[7]));
-      t.executed_at = row[8].as<long long>();
-      t.sequence = static_cast<engine::sequence_number>(row[9].as<long long>());
+      t.executed_at = row[6].as<long long>();
+      t.sequence = static_cast<engine::sequence_number>(row[7].as<long long>());
       sink.recent_trade(t);
       ++report.recent_trades;
     }

@@ -231,14 +231,16 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   // created before it (resting makers that traded, cancels) are changed in place. An
   // upsert of everything through a staging table did the same with three times the work
   // per order in PostgreSQL.
+  // (Partitioned in a copy: `latest_index` still points into `latest`.)
+  std::vector<const engine::order*> rows = latest;
   const auto first_changed =
-      std::stable_partition(latest.begin(), latest.end(), [this](const engine::order* o) {
+      std::stable_partition(rows.begin(), rows.end(), [this](const engine::order* o) {
         return o->created_sequence > committed_sequence_;
       });
-  const auto changed = static_cast<std::size_t>(latest.end() - first_changed);
-  if (first_changed != latest.begin()) {
+  const auto changed = static_cast<std::size_t>(rows.end() - first_changed);
+  if (first_changed != rows.begin()) {
     pqxx::stream_to out(tx, "orders", kOrderColumns);
-    for (auto it = latest.begin(); it != first_changed; ++it) {
+    for (auto it = rows.begin(); it != first_changed; ++it) {
       const engine::order* o = *it;
       out << std::make_tuple(
           text(o->id.view()), text(o->client.view()), instruments_[o->instrument].symbol,
@@ -254,7 +256,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   if (changed > 0) {
     {
       pqxx::stream_to out(tx, "order_changes", kChangeColumns);
-      for (auto it = first_changed; it != latest.end(); ++it) {
+      for (auto it = first_changed; it != rows.end(); ++it) {
         const engine::order* o = *it;
         out << std::make_tuple(text(o->id.view()), text(engine::to_string(o->status)),
                                static_cast<long long>(o->filled.value), notional_text(o->notional),
@@ -276,13 +278,23 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   }
   // Empty tables are skipped: each COPY costs two round trips even with no rows.
   if (!group_trades.empty()) {
+    // A trade's two orders both have a state in the same command's events, so in this
+    // group; their client ids come from there.
+    const auto client_of = [&](const engine::order_id& id) -> std::string_view {
+      const auto it = latest_index.find(id.view());
+      if (it == latest_index.end()) {
+        throw std::logic_error("trade of order " + std::string(id.view()) +
+                               " without that order's state in the group");
+      }
+      return latest[it->second]->client.view();
+    };
     pqxx::stream_to out(tx, "trades", kTradeColumns);
     for (const engine::trade* t : group_trades) {
       out << std::make_tuple(
           static_cast<long long>(t->id), instruments_[t->instrument].symbol,
           static_cast<long long>(t->price.value), static_cast<long long>(t->quantity.value),
           text(engine::to_string(t->aggressor)), text(t->buy_order_id.view()),
-          text(t->sell_order_id.view()), text(t->buy_client.view()), text(t->sell_client.view()),
+          text(t->sell_order_id.view()), text(client_of(t->buy_order_id)), text(client_of(t->sell_order_id)),
           static_cast<long long>(t->executed_at), static_cast<long long>(t->sequence));
       last_trade_id_ = std::max(last_trade_id_, t->id);
     }

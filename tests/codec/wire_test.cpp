@@ -227,8 +227,6 @@ engine::trade sample_trade() {
   t.aggressor = engine::side::sell;
   t.buy_order_id = engine::order_id::from("order-1");
   t.sell_order_id = engine::order_id::from("order-2");
-  t.buy_client = engine::client_id::from("client-A");
-  t.sell_client = engine::client_id::from("client-B");
   t.executed_at = kNovember21;
   t.sequence = 1042;
   return t;
@@ -257,6 +255,7 @@ TEST(WireTrade, TypesAndLargeIds) {
   }
   EXPECT_TRUE(j.at("sequence").is_number_unsigned());
   EXPECT_FALSE(j.contains("buy_client"));
+  EXPECT_FALSE(j.contains("buy_client_id"));
 }
 
 TEST(WireLevelDelta, ExactJsonAndRemovedLevel) {

@@ -35,8 +35,7 @@ std::string text_of(const order& o) {
 std::string text_of(const trade& t) {
   return "trade " + std::to_string(t.id) + " px " + std::to_string(t.price.value) + " qty " +
          std::to_string(t.quantity.value) + " " + std::string(to_string(t.aggressor)) + " " +
-         std::string(t.buy_order_id.view()) + "/" + std::string(t.sell_order_id.view()) + " " +
-         std::string(t.buy_client.view()) + "/" + std::string(t.sell_client.view()) + " at " +
+         std::string(t.buy_order_id.view()) + "/" + std::string(t.sell_order_id.view()) + " at " +
          std::to_string(t.executed_at) + " seq " + std::to_string(t.sequence);
 }
 std::string text_of(const level_delta& d) {

@@ -211,8 +211,14 @@ TEST_F(matching, trade_price_is_the_makers_price_for_a_buy_taker) {
   EXPECT_EQ(t.aggressor, side::buy);
   EXPECT_EQ(t.buy_order_id.view(), "taker");
   EXPECT_EQ(t.sell_order_id.view(), "maker");
-  EXPECT_EQ(t.buy_client.view(), "client-taker");
-  EXPECT_EQ(t.sell_client.view(), "client-maker");
+  // The trade names no clients: the store takes them from the orders' states, which the
+  // same command emits (the maker's right after the trade).
+  EXPECT_EQ(state_of("taker").client.view(), "client-taker");
+  EXPECT_EQ(state_of("maker").client.view(), "client-maker");
+  ASSERT_EQ(out.size(), 4u) << "trade, maker, taker, level delta";
+  ASSERT_TRUE(std::holds_alternative<trade>(out[0]));
+  ASSERT_TRUE(std::holds_alternative<order>(out[1]));
+  EXPECT_EQ(std::get<order>(out[1]).id.view(), "maker");
   EXPECT_EQ(t.instrument, kBtc);
   EXPECT_EQ(taker().notional, int128{px("100.00").value} * qty("1").value);
 }

@@ -219,8 +219,6 @@ class reference_model {
     t.aggressor = taker.order_side;
     t.buy_order_id = buyer.id;
     t.sell_order_id = seller.id;
-    t.buy_client = buyer.client;
-    t.sell_client = seller.client;
     t.executed_at = now;
     t.sequence = ++sequence_;
     return t;

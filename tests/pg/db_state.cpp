@@ -95,7 +95,8 @@ db_state load_db_state(const std::string& conninfo) {
   }
   const pqxx::result trades = work.exec(
       "SELECT trade_id, instrument::text, price_ticks, quantity_lots, aggressor_side::text, "
-      "buy_order_id, sell_order_id, executed_at_us, sequence FROM trades ORDER BY trade_id");
+      "buy_order_id, sell_order_id, executed_at_us, sequence, buy_client_id, sell_client_id "
+      "FROM trades ORDER BY trade_id");
   for (const pqxx::row& row : trades) {
     db_trade t;
     t.trade_id = row[0].as<std::int64_t>();
@@ -107,6 +108,8 @@ db_state load_db_state(const std::string& conninfo) {
     t.sell_order_id = row[6].as<std::string>();
     t.executed_at_us = row[7].as<std::int64_t>();
     t.sequence = row[8].as<std::int64_t>();
+    t.buy_client_id = row[9].as<std::string>();
+    t.sell_client_id = row[10].as<std::string>();
     state.max_sequence = std::max(state.max_sequence, t.sequence);
     state.max_trade_id = std::max(state.max_trade_id, t.trade_id);
     state.trades.push_back(std::move(t));
@@ -437,6 +440,14 @@ std::vector<std::string> fill_consistency_problems(const db_state& state) {
     const db_order& s = sell->second;
     if (b.side != "buy") problems.add("trade ", t.trade_id, ": buy order ", b.order_id, " sells");
     if (s.side != "sell") problems.add("trade ", t.trade_id, ": sell order ", s.order_id, " buys");
+    if (t.buy_client_id != b.client_id) {
+      problems.add("trade ", t.trade_id, ": buy client ", t.buy_client_id, " but order ",
+                   b.order_id, " is client ", b.client_id, "'s");
+    }
+    if (t.sell_client_id != s.client_id) {
+      problems.add("trade ", t.trade_id, ": sell client ", t.sell_client_id, " but order ",
+                   s.order_id, " is client ", s.client_id, "'s");
+    }
     if (b.instrument != t.instrument || s.instrument != t.instrument) {
       problems.add("trade ", t.trade_id, " is in ", t.instrument, " but its orders in ",
                    b.instrument, " / ", s.instrument);

@@ -63,6 +63,8 @@ struct db_trade {
   std::string aggressor_side;
   std::string buy_order_id;
   std::string sell_order_id;
+  std::string buy_client_id;
+  std::string sell_client_id;
   std::int64_t executed_at_us = 0;
   std::int64_t sequence = 0;
 };
@@ -110,9 +112,10 @@ replay_result replay_order_history(const db_state& state,
 // Fill bookkeeping of the committed history, independent of matching rules: for every
 // order 0 <= filled <= quantity, filled == the sum of its trades (as buyer or seller),
 // notional == the sum of price x quantity of its trades, status agrees with filled; every
-// trade's buy order exists and buys, its sell order exists and sells, the aggressor is the
-// later order, the price is the maker's, the trade's sequence lies between the taker's
-// created_sequence and its last sequence, trade ids grow with sequence. Empty when all hold.
+// trade's buy order exists and buys, its sell order exists and sells, each side's client is
+// that order's client, the aggressor is the later order, the price is the maker's, the
+// trade's sequence lies between the taker's created_sequence and its last sequence, trade ids
+// grow with sequence. Empty when all hold.
 std::vector<std::string> fill_consistency_problems(const db_state& state);
 
 // The append-only order_events agree with orders: each order's latest event has the row's
