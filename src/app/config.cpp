@@ -163,6 +163,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
     return {std::nullopt, 2};
   }
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
+  cfg.server.durable = !cfg.db.empty();
   if (!feed_url.empty()) {
     feed_opts.url = feed_url;
     if (!feed_guard.empty()) feed_opts.price_guard_bps = feed_guard;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "durable_database.h"
 #include "harness.h"
 
 namespace matchd::e2e {
@@ -726,6 +727,47 @@ TEST_F(rest, healthz_and_readyz_are_200_in_memory_mode) {
   EXPECT_EQ(health.json(), json::parse(R"({"status": "ok"})"));
   const http_response ready = http.get("/readyz");
   EXPECT_EQ(ready.status, 200u) << ready.describe();
+}
+
+// POST /admin/snapshots persists the book in durable mode (the suite's `durable.` copy); a
+// daemon without a database has nowhere to persist it and says so.
+TEST_F(rest, admin_snapshot_is_persisted_with_a_database_and_refused_without) {
+  ASSERT_EQ(http.post_json("/orders", limit_order("snap-b", "client-A", "buy", "100.00", "1")).status,
+            201u);
+  ASSERT_EQ(http.post_json("/orders", limit_order("snap-s", "client-B", "sell", "101.00", "2")).status,
+            201u);
+  const json book = http.get("/orderbook?instrument=BTC-USD").json();
+  const http_response first = http.post_json("/admin/snapshots", {{"instrument", "BTC-USD"}});
+  if (!durable_mode()) {
+    EXPECT_TRUE(is_error(first, 503, "not_ready")) << first.describe();
+    return;
+  }
+  ASSERT_EQ(first.status, 201u) << first.describe();
+  const json a = first.json();
+  EXPECT_EQ(a.size(), 3u) << a.dump();
+  ASSERT_TRUE(a.at("snapshot_id").is_string()) << a.dump();
+  EXPECT_FALSE(a.at("snapshot_id").get<std::string>().empty());
+  EXPECT_EQ(a.at("instrument"), "BTC-USD");
+  // Nothing happened between the book read and the snapshot: both are at one sequence.
+  EXPECT_EQ(a.at("sequence"), book.at("sequence")) << a.dump() << " vs " << book.dump();
+
+  ASSERT_EQ(http.post_json("/orders", limit_order("snap-c", "client-A", "buy", "99.00", "1")).status,
+            201u);
+  const http_response second = http.post_json("/admin/snapshots", {{"instrument", "BTC-USD"}});
+  ASSERT_EQ(second.status, 201u) << second.describe();
+  const json b = second.json();
+  EXPECT_NE(b.at("snapshot_id"), a.at("snapshot_id"));
+  EXPECT_GT(b.at("sequence").get<std::uint64_t>(), a.at("sequence").get<std::uint64_t>());
+}
+
+TEST_F(rest, admin_snapshot_request_errors_have_their_codes) {
+  EXPECT_TRUE(is_error(http.get("/admin/snapshots"), 405, "method_not_allowed"));
+  EXPECT_TRUE(is_error(http.post_json("/admin/snapshots", json::object()), 400, "missing_field"));
+  EXPECT_TRUE(is_error(http.post_json("/admin/snapshots", {{"instrument", "DOGE-EUR"}}), 400,
+                       "unknown_instrument"));
+  EXPECT_TRUE(is_error(http.request("POST", "/admin/snapshots", R"({"instrument":"BTC-USD"})",
+                                    {{"Content-Type", "text/plain"}}),
+                       415, "unsupported_media_type"));
 }
 
 TEST_F(rest, metrics_expose_the_required_series_and_they_move) {

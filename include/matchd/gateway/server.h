@@ -30,6 +30,7 @@ struct server_options {
   double rate_limit_per_client = 0;       // orders per second per client_id; 0 = off
   double rate_burst_per_client = 0;       // bucket size; 0 = same as the rate
   std::size_t subscriber_buffer = 4096;   // frames queued per stream subscriber
+  bool durable = false;                   // a database behind the pipeline (--db)
 };
 
 // The queues joining one I/O thread to the engine and publish stages.
