@@ -9,19 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "child_process.h"
+
 namespace matchd::e2e {
 
 class durable_database;
 
-// How a child process ended.
-struct process_exit {
-  bool exited = false;  // left main or called exit(); `code` is valid
-  int code = -1;
-  int signal = 0;          // killed by this signal otherwise
-  bool timed_out = false;  // did not end within the wait and was then SIGKILLed
-  [[nodiscard]] bool clean() const noexcept { return exited && code == 0 && !timed_out; }
-  [[nodiscard]] std::string describe() const;
-};
+using test::process_exit;
 
 // Path of the daemon under test: $MATCHD_E2E_BINARY if set, else the build's `matchd`.
 std::string matchd_binary();

@@ -3,17 +3,10 @@
 // write a sane JSON report; noop-server must answer like an order endpoint. A few seconds
 // in all; it checks the tools, it measures nothing.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,88 +19,52 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using test::read_whole_file;
 
 // A child process with stdout and stderr in one log file; SIGKILLed with the test.
 class child_process {
  public:
-  child_process(std::vector<std::string> argv, std::filesystem::path log) : log_(std::move(log)) {
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    const std::string log_path = log_.string();
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(126);
-      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int null_fd = ::open("/dev/null", O_RDONLY);
-      if (fd < 0 || null_fd < 0) ::_exit(125);
-      ::dup2(null_fd, STDIN_FILENO);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      ::close_range(3, ~0U, 0);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
+  child_process(const std::vector<std::string>& argv, std::filesystem::path log)
+      : log_(std::move(log)) {
+    test::spawn_options options;
+    options.stdout_path = log_;
+    pid_ = test::spawn_child(argv, options);
   }
   ~child_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
+    if (pid_ > 0) test::wait_for_child(pid_, 0ms);  // SIGKILL and reap
   }
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
 
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-  [[nodiscard]] bool running() noexcept {
+  [[nodiscard]] bool running() {
     if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (const auto ended = test::poll_child(pid_)) {
+      exit_ = *ended;
       pid_ = -1;
       return false;
     }
     return true;
   }
-  // The exit code, or -1 after SIGKILLing it at the deadline.
+  // The exit code, or -1 when killed by a signal or SIGKILLed at the deadline.
   int wait(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (running()) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        ::kill(pid_, SIGKILL);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return -1;
-      }
-      std::this_thread::sleep_for(10ms);
+    if (pid_ > 0) {
+      exit_ = test::wait_for_child(pid_, timeout);
+      pid_ = -1;
     }
-    return exit_code_;
+    return exit_.exited && !exit_.timed_out ? exit_.code : -1;
   }
-  [[nodiscard]] std::string output() const { return read_file(log_); }
+  [[nodiscard]] std::string output() const { return read_whole_file(log_); }
 
  private:
   std::filesystem::path log_;
   pid_t pid_ = -1;
-  int exit_code_ = -1;
+  test::process_exit exit_;
 };
 
 class load_smoke : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string pattern = "/tmp/matchd-load-smoke-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    dir_ = test::make_temp_dir("matchd-load-smoke");
     fixture_ = dir_ / "orders.ndjson";
     child_process gen({MATCHD_PYTHON3, MATCHD_GEN_ORDERS, "--count", "5000", "--seed", "11",
                        "--market-ratio", "0.05", "--out", fixture_.string()},
@@ -129,7 +86,7 @@ class load_smoke : public ::testing::Test {
     child_process load(argv, dir_ / (name + ".log"));
     const int code = load.wait(30s);
     EXPECT_EQ(code, 0) << "matchd-load " << name << ":\n" << load.output();
-    const json r = json::parse(read_file(report), nullptr, false);
+    const json r = json::parse(read_whole_file(report), nullptr, false);
     EXPECT_TRUE(r.is_object()) << "report " << report << " is not JSON:\n" << load.output();
     return r.is_object() ? r : json::object();
   }
@@ -196,10 +153,8 @@ TEST_F(load_smoke, noop_server_answers_like_an_order_endpoint) {
       dir_ / "noop.log");
   std::uint16_t port = 0;
   for (int i = 0; i < 500 && port == 0; ++i) {
-    const std::string text = read_file(ready);
-    if (!text.empty() && text.back() == '\n') {
-      port = static_cast<std::uint16_t>(std::stoi(text.substr(text.rfind(':') + 1)));
-    } else {
+    port = test::port_from_ready_text(read_whole_file(ready));
+    if (port == 0) {
       ASSERT_TRUE(noop.running()) << noop.output();
       std::this_thread::sleep_for(10ms);
     }

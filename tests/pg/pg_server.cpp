@@ -2,14 +2,10 @@
 
 #include "loopback_port.h"
 
-#include <fcntl.h>
-#include <grp.h>
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -32,97 +28,11 @@ namespace {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-std::string read_whole_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::string tail(const std::string& text, std::size_t max_chars = 6000) {
   return text.size() <= max_chars ? text : "...\n" + text.substr(text.size() - max_chars);
 }
 
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("killed by ") + ::strsignal(WTERMSIG(status));
-  return "ended with wait status " + std::to_string(status);
-}
-
-// What a child needs to become, set up before fork so the child only makes syscalls.
-struct child_setup {
-  bool switch_user = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string cwd;
-  std::string output_path;  // stdout and stderr, appended
-  int parent_death_signal = SIGKILL;
-};
-
-// fork + exec of argv[0] with the setup; returns the child's pid.
-pid_t spawn(const std::vector<std::string>& args, const child_setup& setup) {
-  std::vector<std::string> strings = args;
-  std::vector<char*> argv;
-  for (std::string& s : strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  // Opened here, as whoever we are, so the output file may belong to root.
-  const int out_fd =
-      ::open(setup.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (out_fd < 0) {
-    throw std::system_error(errno, std::generic_category(), "open " + setup.output_path);
-  }
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-  const pid_t child = ::fork();
-  if (child < 0) {
-    const int error = errno;
-    ::close(out_fd);
-    ::close(null_fd);
-    throw std::system_error(error, std::generic_category(), "fork");
-  }
-  if (child == 0) {
-    // Only async-signal-safe calls from here to exec.
-    if (setup.switch_user) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(setup.gid) != 0 || ::setuid(setup.uid) != 0) {
-        ::_exit(124);
-      }
-    }
-    // After the credential change, which would clear it.
-    ::prctl(PR_SET_PDEATHSIG, setup.parent_death_signal);
-    if (::getppid() != parent) ::_exit(126);
-    if (::chdir(setup.cwd.c_str()) != 0) ::_exit(123);
-    if (null_fd < 0) ::_exit(125);
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(out_fd, STDOUT_FILENO);
-    ::dup2(out_fd, STDERR_FILENO);
-    ::close_range(3, ~0U, 0);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out_fd);
-  if (null_fd >= 0) ::close(null_fd);
-  return child;
-}
-
-// Waits for `pid` to exit; SIGKILLs it after `timeout`. Returns the wait status and whether
-// it timed out.
-std::pair<int, bool> wait_bounded(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = steady::now() + timeout;
-  int status = 0;
-  while (true) {
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return {status, false};
-    if (r < 0 && errno != EINTR) return {-1, false};
-    if (steady::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      return {status, true};
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-}
+using test::read_whole_file;
 
 bool file_exists(const std::string& path) {
   return ::access(path.c_str(), X_OK) == 0;
@@ -174,6 +84,18 @@ std::string pg_server::connection_string(std::string_view database) const {
          " user=postgres dbname=" + std::string(database) + " connect_timeout=5";
 }
 
+// How a server binary of the cluster runs: as `postgres` when we are root, in the cluster's
+// directory, its output (both streams) appended to `log`.
+test::spawn_options pg_server::child_options(const std::filesystem::path& log,
+                                             int parent_death_signal) const {
+  test::spawn_options options;
+  options.stdout_path = log;
+  options.cwd = dir_;
+  if (as_postgres_user_) options.run_as = test::spawn_options::user{uid_, gid_};
+  options.parent_death_signal = parent_death_signal;
+  return options;
+}
+
 std::string pg_server::log_text() const {
   return read_whole_file(log_file());
 }
@@ -186,11 +108,7 @@ void pg_server::start() {
                              "'); set MATCHD_PG_BINDIR");
   }
 
-  std::string pattern = "/tmp/matchd-pg-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw std::system_error(errno, std::generic_category(), "mkdtemp");
-  }
-  dir_ = pattern;
+  dir_ = test::make_temp_dir("matchd-pg");
   ::chmod(dir_.c_str(), 0700);
   if (::geteuid() == 0) {
     // PostgreSQL refuses to run as root: the cluster belongs to `postgres`. /tmp is
@@ -206,16 +124,14 @@ void pg_server::start() {
   }
 
   const std::filesystem::path init_log = dir_ / "initdb.log";
-  child_setup setup{as_postgres_user_, uid_, gid_, dir_.string(), init_log.string(), SIGKILL};
   const pid_t init =
-      spawn({bin + "/initdb", "-D", data_dir().string(), "-U", "postgres", "-A", "trust",
-             "--no-sync", "--no-instructions", "--locale=C", "--encoding=UTF8"},
-            setup);
-  const auto [status, timed_out] = wait_bounded(init, kInitTimeout);
-  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("initdb failed (" +
-                             (timed_out ? std::string("timed out") : describe_status(status)) +
-                             "):\n" + tail(read_whole_file(init_log)));
+      test::spawn_child({bin + "/initdb", "-D", data_dir().string(), "-U", "postgres", "-A",
+                         "trust", "--no-sync", "--no-instructions", "--locale=C", "--encoding=UTF8"},
+                        child_options(init_log, SIGKILL));
+  const test::process_exit initdb = test::wait_for_child(init, kInitTimeout);
+  if (!initdb.clean()) {
+    throw std::runtime_error("initdb failed (" + initdb.describe() + "):\n" +
+                             tail(read_whole_file(init_log)));
   }
 
   // The port is picked before the postmaster binds it (outside the ephemeral range, so that
@@ -265,25 +181,22 @@ void pg_server::spawn_postmaster() {
     std::ofstream(log_file(), std::ios::app)
         << "=== pg_server: starting postmaster on port " << port_ << "\n";
   }
-  child_setup setup{as_postgres_user_, uid_, gid_, dir_.string(), log_file().string(), SIGQUIT};
-  pid_ = spawn({bin + "/postgres", "-D", data_dir().string(), "-p", std::to_string(port_), "-k",
+  pid_ = test::spawn_child({bin + "/postgres", "-D", data_dir().string(), "-p", std::to_string(port_), "-k",
                 dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c",
                 "shared_buffers=32MB", "-c", "max_connections=60", "-c", "log_min_messages=warning",
                 // After an immediate shutdown one syncfs() instead of an fsync per file.
                 "-c", "recovery_init_sync_method=syncfs", "-c", "log_line_prefix=%m [%p] "},
-               setup);
+               child_options(log_file(), SIGQUIT));
 }
 
 void pg_server::wait_accepting_connections() {
   const std::string conninfo = connection_string("postgres");
   const auto deadline = steady::now() + kStartTimeout;
   while (true) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
+    if (const auto ended = test::poll_child(pid_)) {
       pid_ = -1;
-      throw std::runtime_error("postgres exited while starting (" + describe_status(status) +
-                               "):\n" + tail(log_text()));
+      throw std::runtime_error("postgres exited while starting (" + ended->describe() + "):\n" +
+                               tail(log_text()));
     }
     if (::PQping(conninfo.c_str()) == PQPING_OK) return;
     if (steady::now() >= deadline) {
@@ -301,10 +214,8 @@ void pg_server::signal_and_reap(int sig, std::chrono::seconds timeout) {
   if (!running()) return;
   ::kill(pid_, sig);
   const auto deadline = steady::now() + timeout;
-  int status = 0;
   while (true) {
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+    if (test::poll_child(pid_)) {
       pid_ = -1;
       return;
     }
@@ -312,9 +223,7 @@ void pg_server::signal_and_reap(int sig, std::chrono::seconds timeout) {
     std::this_thread::sleep_for(10ms);
   }
   ::kill(pid_, SIGQUIT);
-  auto [ignored_status, timed_out] = wait_bounded(pid_, 5s);
-  (void)ignored_status;
-  (void)timed_out;
+  test::wait_for_child(pid_, 5s);
   pid_ = -1;
   throw std::runtime_error("postgres did not stop within " + std::to_string(timeout.count()) +
                            " s after signal " + std::to_string(sig) + "; killed:\n" +

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "child_process.h"
+
 namespace matchd::pgtest {
 
 // A throwaway PostgreSQL cluster for one test: its own temporary directory, its own
@@ -62,6 +64,8 @@ class pg_server {
   void spawn_postmaster();
   void wait_accepting_connections();
   void signal_and_reap(int sig, std::chrono::seconds timeout);
+  [[nodiscard]] test::spawn_options child_options(const std::filesystem::path& log,
+                                                  int parent_death_signal) const;
   [[nodiscard]] std::filesystem::path data_dir() const { return dir_ / "data"; }
   [[nodiscard]] std::filesystem::path log_file() const { return dir_ / "postgres.log"; }
 
