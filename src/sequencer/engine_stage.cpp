@@ -201,7 +201,7 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
     const bus::engine_request& r = *chunk_[end];
     if (r.kind == bus::request_kind::snapshot) break;
     if (r.kind == bus::request_kind::cancel) {
-      plan_.push_back(disposition::engine);
+      plan_.push_back({disposition::engine});
       refs_.push_back({nullptr, &r.cancel});
       continue;
     }
@@ -211,13 +211,15 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
           idempotency_entry{r.fingerprint, kPendingSequence});
       if (!inserted) {
         if (it->second.sequence == kPendingSequence) break;
-        plan_.push_back(it->second.fingerprint == r.fingerprint
-                            ? disposition::replay
-                            : disposition::idempotency_conflict);
+        if (it->second.fingerprint == r.fingerprint) {
+          plan_.push_back({disposition::replay, it->second.sequence});
+        } else {
+          plan_.push_back({disposition::idempotency_conflict});
+        }
         continue;
       }
     }
-    plan_.push_back(disposition::engine);
+    plan_.push_back({disposition::engine});
     refs_.push_back({&r.place, nullptr});
   }
 
@@ -229,10 +231,11 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
     const bus::engine_request& r = *chunk_[i];
     bus::command_outcome c = outcome_of(r);
     c.first_event = static_cast<std::uint32_t>(events_end);
-    switch (plan_[i - first]) {
+    const planned& plan = plan_[i - first];
+    switch (plan.what) {
       case disposition::replay:
         c.outcome = bus::outcome_kind::replay;
-        c.replay_of = idempotency_.find(client_key{r.place.client, r.idempotency})->second.sequence;
+        c.replay_of = plan.replay_of;
         break;
       case disposition::idempotency_conflict:
         c.outcome = bus::outcome_kind::idempotency_conflict;

@@ -1,6 +1,7 @@
 #include <matchd/store/store_stage.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <span>
 #include <string_view>
@@ -304,16 +305,15 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
     return !c.idempotency.empty() && c.outcome == bus::outcome_kind::executed &&
            c.error == engine::errc::ok && c.kind == bus::request_kind::place;
   };
-  const bool any_keyed = std::any_of(group.begin(), group.end(), [&](const bus::engine_batch* b) {
-    return std::any_of(b->commands.begin(), b->commands.end(), keyed_placement);
-  });
-  if (any_keyed) {
+  {
     // The first response of each keyed placement, stored with it and handed to the
-    // publish stage so both send the same bytes.
-    pqxx::stream_to out(tx, "idempotency_keys", kKeyColumns);
+    // publish stage so both send the same bytes. The COPY opens at the first key, so a
+    // group without keys costs no round trip.
+    std::optional<pqxx::stream_to> out;
     for (bus::engine_batch* b : group) {
       for (bus::command_outcome& c : b->commands) {
         if (!keyed_placement(c)) continue;
+        if (!out) out.emplace(tx, "idempotency_keys", kKeyColumns);
         if (!c.response) {
           const std::span<const engine::event> evs(b->events.data() + c.first_event,
                                                    c.end_event - c.first_event);
@@ -326,14 +326,14 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
           }
           return std::int64_t{0};
         }();
-        out << std::make_tuple(text(c.client.view()), text(c.idempotency.view()),
-                               static_cast<long long>(c.fingerprint),
-                               static_cast<long long>(c.sequence), text(c.subject.view()),
-                               *c.response, static_cast<long long>(created_at));
+        *out << std::make_tuple(text(c.client.view()), text(c.idempotency.view()),
+                                static_cast<long long>(c.fingerprint),
+                                static_cast<long long>(c.sequence), text(c.subject.view()),
+                                *c.response, static_cast<long long>(created_at));
         ++keys;
       }
     }
-    out.complete();
+    if (out) out->complete();
   }
   for (bus::engine_batch* b : group) {
     for (bus::command_outcome& c : b->commands) {

@@ -68,6 +68,12 @@ class engine_stage {
 
   // What a request of the current chunk turns into.
   enum class disposition : std::uint8_t { engine, replay, idempotency_conflict };
+  // What run_segment decided for one request; a replay keeps the sequence it found, so
+  // the key is looked up once.
+  struct planned {
+    disposition what = disposition::engine;
+    engine::sequence_number replay_of = 0;
+  };
   // Marks an idempotency key whose first command is in the engine's hands but not back:
   // no successful command has sequence 0.
   static constexpr engine::sequence_number kPendingSequence = 0;
@@ -94,7 +100,7 @@ class engine_stage {
   // many were taken from each queue, and the per-request scratch of run_segment.
   std::vector<const bus::engine_request*> chunk_;
   std::vector<std::size_t> taken_;
-  std::vector<disposition> plan_;
+  std::vector<planned> plan_;
   std::vector<engine::command_ref> refs_;
   std::vector<engine::batch_result> results_;
 
