@@ -209,11 +209,6 @@ class order_handler {
   std::string overflow_text_;
 };
 
-bool is_id_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == ':' || c == '-';
-}
-
 // Why `id` is not a valid id, for the message.
 std::string id_problem(std::string_view name, std::string_view id) {
   std::string m(name);
@@ -356,11 +351,6 @@ std::uint64_t fingerprint_of(const order_request& r, const engine::instrument& i
 }
 
 }  // namespace
-
-bool valid_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= engine::kMaxIdLength &&
-         std::all_of(id.begin(), id.end(), is_id_char);
-}
 
 std::optional<api_error> parse_order_request(std::string_view body,
                                              std::string_view header_idempotency_key,

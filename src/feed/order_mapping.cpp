@@ -36,15 +36,6 @@ bool valid_source_symbol(std::string_view s) noexcept {
   });
 }
 
-// The API's order/client id alphabet: 1-64 chars of [A-Za-z0-9._:-].
-bool valid_id(std::string_view s) noexcept {
-  return !s.empty() && s.size() <= engine::kMaxIdLength &&
-         std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == ':' || c == '-';
-         });
-}
-
 // floor(value * scale) in lots of `ins`, exactly. nullopt when it does not fit.
 std::optional<int128> scaled_lots(exact_decimal value, exact_decimal scale,
                                   const engine::instrument& ins) noexcept {
@@ -134,7 +125,7 @@ trade_mapping trade_mapping::make(const feed_options& options,
     r.rules = *it;
     m.routes.push_back(std::move(r));
   }
-  if (!valid_id(options.client_id)) {
+  if (!engine::valid_id(options.client_id)) {
     throw std::invalid_argument("feed: bad client id \"" + options.client_id +
                                 "\" (1-64 chars of [A-Za-z0-9._:-])");
   }

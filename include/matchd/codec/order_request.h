@@ -60,7 +60,7 @@ std::optional<api_error> parse_order_request(std::string_view body,
 
 // 1-64 chars of [A-Za-z0-9._:-]: the rule for client_id, order_id and idempotency keys.
 // The HTTP layer checks ids in paths (/orders/{order_id}) with it.
-bool valid_id(std::string_view id) noexcept;
+using engine::valid_id;
 
 // A positive integer query parameter such as `levels` or `limit`: absent -> default_value;
 // otherwise 1 to max_value in plain decimal digits, else invalid_parameter (values above

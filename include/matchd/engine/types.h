@@ -105,4 +105,15 @@ inline constexpr std::size_t kMaxIdLength = 64;
 using order_id = fixed_string<kMaxIdLength>;
 using client_id = fixed_string<kMaxIdLength>;
 
+// The API's rule for client_id, order_id and idempotency keys: 1-64 chars of
+// [A-Za-z0-9._:-]. Whoever makes an id from outside text (the gateway's codec, the market-data
+// feed) checks it with this before fixed_string::from, which would truncate.
+constexpr bool is_id_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
+}
+constexpr bool valid_id(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= kMaxIdLength && std::all_of(id.begin(), id.end(), is_id_char);
+}
+
 }  // namespace matchd::engine
