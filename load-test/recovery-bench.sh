@@ -22,7 +22,9 @@
 #   MATCHD_BUILD_DIR     build directory holding src/app/matchd, relative to the repository
 #                        or absolute (default build)
 #   MATCHD_PG_PORT       PostgreSQL port (default: a free one)
-#   MATCHD_PG_DIR        cluster data directory (default var/recovery-pg)
+#   MATCHD_PG_DIR        cluster data directory (default var/recovery-pg, or where
+#                        scripts/dev-postgres.sh falls back to when user postgres cannot
+#                        reach it)
 #   MATCHD_ARGS          extra matchd arguments, e.g. "--expected-orders 1100000"
 #   KEEP_LOGS_DIR        where the daemon logs go (default var/recovery-bench)
 set -euo pipefail
@@ -39,7 +41,6 @@ case "$build_dir" in
   /*) matchd_bin=$build_dir/src/app/matchd ;;
   *) matchd_bin=$repo_root/$build_dir/src/app/matchd ;;
 esac
-pg_dir=${MATCHD_PG_DIR:-$repo_root/var/recovery-pg}
 logs_dir=${KEEP_LOGS_DIR:-$repo_root/var/recovery-bench}
 db_name=matchd_recovery_bench
 read -r -a extra_args <<<"${MATCHD_ARGS:-}"
@@ -59,12 +60,12 @@ command -v psql >/dev/null || die "psql is required"
 # --- ports ------------------------------------------------------------------------------
 
 pg_port=${MATCHD_PG_PORT:-$("$repo_root/scripts/free-port.sh")}
+pg_dir=${MATCHD_PG_DIR:-$(MATCHD_PG_NAME=recovery-pg MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh data-dir)}
 
 # --- cleanup: only what this script started, by pid --------------------------------------
 
 daemon_pid=
 pg_started=
-pg_pid=
 
 stop_daemon() {
   [ -n "$daemon_pid" ] || return 0
@@ -80,27 +81,9 @@ stop_daemon() {
   daemon_pid=
 }
 
-# True while `pid` is a live (not zombie) postgres serving our data directory, so a reused
-# pid is never signalled.
-is_our_postmaster() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$state" ] && [ "$state" != Z ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$pg_dir"
-}
-
 stop_postgres() {
   [ -n "$pg_started" ] || return 0
   MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh stop || true
-  # pg_ctl stops the postmaster of our data directory; make sure that pid really ends (it
-  # removes its pid file a moment before it exits).
-  for _ in $(seq 100); do
-    [ -n "$pg_pid" ] && is_our_postmaster "$pg_pid" || break
-    sleep 0.05
-  done
-  if [ -n "$pg_pid" ] && is_our_postmaster "$pg_pid"; then
-    say "PostgreSQL $pg_pid still running; sending SIGTERM"
-    kill -TERM "$pg_pid" 2>/dev/null || true
-  fi
   pg_started=
 }
 
@@ -120,8 +103,7 @@ start_postgres() {
   fi
   pg_started=1
   MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh start >/dev/null
-  pg_pid=$(head -n 1 "$pg_dir/postmaster.pid")
-  say "PostgreSQL pid $pg_pid on 127.0.0.1:$pg_port ($pg_dir)"
+  say "PostgreSQL pid $(head -n 1 "$pg_dir/postmaster.pid") on 127.0.0.1:$pg_port ($pg_dir)"
 }
 
 psql_on() {

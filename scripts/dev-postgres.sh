@@ -4,16 +4,18 @@
 #   scripts/dev-postgres.sh          start it (idempotent) and print the connection string
 #   scripts/dev-postgres.sh stop     stop it
 #   scripts/dev-postgres.sh status   say whether it runs
+#   scripts/dev-postgres.sh data-dir print the data directory it uses (see below)
 #
 #   export MATCHD_DB="$(scripts/dev-postgres.sh)"   # only the conninfo goes to stdout
 #
-# Data directory ./var/pg (initdb on first run), listening on 127.0.0.1 only, port
-# $MATCHD_PG_PORT (default 55432), unix socket and log inside the data directory, database
-# `matchd` created if missing. As root the cluster belongs to the `postgres` user (the server
-# refuses to run as root); if that user cannot reach ./var/pg (a parent directory is not
-# traversable, e.g. /root), the data directory falls back to /var/tmp/matchd-pg-<port>.
-# $MATCHD_PG_DIR overrides the data directory, $MATCHD_PG_BINDIR the PostgreSQL binaries;
-# $MATCHD_PG_OPTIONS adds server options at start, e.g. "-c shared_buffers=256MB".
+# Data directory ./var/<name> (initdb on first run; <name> is $MATCHD_PG_NAME, default pg),
+# listening on 127.0.0.1 only, port $MATCHD_PG_PORT (default 55432), unix socket and log
+# inside the data directory, database `matchd` created if missing. As root the cluster
+# belongs to the `postgres` user (the server refuses to run as root); if that user cannot
+# reach ./var/<name> (a parent directory is not traversable, e.g. /root), the data directory
+# falls back to /var/tmp/matchd-<name>-<port>. $MATCHD_PG_DIR overrides the data directory,
+# $MATCHD_PG_BINDIR the PostgreSQL binaries; $MATCHD_PG_OPTIONS adds server options at start,
+# e.g. "-c shared_buffers=256MB". `stop` returns once the postmaster process has ended.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +27,10 @@ die() { say "$*"; exit 1; }
 
 case "$port" in
   '' | *[!0-9]*) die "MATCHD_PG_PORT must be a port number, got '$port'" ;;
+esac
+name=${MATCHD_PG_NAME:-pg}
+case "$name" in
+  '' | *[!A-Za-z0-9._-]*) die "MATCHD_PG_NAME must be a plain directory name, got '$name'" ;;
 esac
 
 find_bin_dir() {
@@ -49,14 +55,14 @@ else
   as_owner() { "$@"; }
 fi
 
-# The data directory: ./var/pg unless the owner cannot reach it.
-data_dir=${MATCHD_PG_DIR:-$repo_root/var/pg}
+# The data directory: ./var/<name> unless the owner cannot reach it.
+data_dir=${MATCHD_PG_DIR:-$repo_root/var/$name}
 if [ "$(id -u)" -eq 0 ] && [ -z "${MATCHD_PG_DIR:-}" ]; then
   # Every existing ancestor must be traversable by postgres.
   probe=$(dirname "$data_dir")
   while [ ! -d "$probe" ]; do probe=$(dirname "$probe"); done
   if ! runuser -u postgres -- test -x "$probe" 2>/dev/null; then
-    fallback=/var/tmp/matchd-pg-$port
+    fallback=/var/tmp/matchd-$name-$port
     if [ "$action" = start ]; then
       say "user postgres cannot reach $probe, so the cluster cannot live in $data_dir;"
       say "using $fallback instead (set MATCHD_PG_DIR to choose another place)"
@@ -100,10 +106,26 @@ start() {
   echo "$conninfo"
 }
 
+# True while `pid` is a live (not zombie) postmaster of our data directory, so a reused pid
+# is never mistaken for it.
+is_our_postmaster() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$data_dir"
+}
+
 stop() {
   if is_running; then
     say "stopping PostgreSQL ($data_dir)"
+    local pid
+    pid=$(head -n 1 "$data_dir/postmaster.pid" 2>/dev/null || true)
     as_owner "$bin/pg_ctl" -D "$data_dir" -m fast -w -t 60 stop >/dev/null
+    # pg_ctl returns when the pid file is gone, a moment before the process ends; callers
+    # that start another cluster on the same port right after need it gone.
+    if [ -n "$pid" ]; then
+      for _ in $(seq 100); do is_our_postmaster "$pid" || return 0; sleep 0.05; done
+      die "the postmaster $pid of $data_dir is still running 5 s after pg_ctl stop"
+    fi
   else
     say "not running ($data_dir)"
   fi
@@ -115,5 +137,6 @@ case "$action" in
   status)
     if is_running; then say "running on 127.0.0.1:$port ($data_dir)"; echo "$conninfo"
     else say "not running ($data_dir)"; exit 3; fi ;;
-  *) die "usage: $0 [start|stop|status]" ;;
+  data-dir) echo "$data_dir" ;;
+  *) die "usage: $0 [start|stop|status|data-dir]" ;;
 esac
