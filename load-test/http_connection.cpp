@@ -16,41 +16,31 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 namespace {
-constexpr auto kReconnectDelay = std::chrono::milliseconds(100);
 constexpr std::uint64_t kBodyLimit = 64ull << 20;
 }  // namespace
 
 http_connection::http_connection(load_worker& owner, unsigned id)
-    : connection(owner, id), socket_(owner.context()), retry_timer_(owner.context()) {
+    : connection(owner, id), socket_(owner.context()) {
   head_.reserve(256);
   body_.reserve(512);
 }
 
-void http_connection::start() {
-  do_connect();
-}
-
-void http_connection::do_connect() {
-  if (closed_) return;
+void http_connection::open() {
   socket_.async_connect(owner_.plan().target,
                         [this](const boost::system::error_code& ec) { on_connect(ec); });
 }
 
 void http_connection::on_connect(const boost::system::error_code& ec) {
-  if (closed_) return;
+  if (is_closed()) return;
   if (ec) return fail(true);
   boost::system::error_code ignored;
   socket_.set_option(net::ip::tcp::no_delay(true), ignored);
-  connected_ = true;
-  if (!reported_initial_) {
-    reported_initial_ = true;
-    owner_.initial_connect_done(true);
-  }
+  connected();
   pump();
 }
 
 void http_connection::pump() {
-  if (!connected_ || busy_ || closed_) return;
+  if (!is_connected() || busy_ || is_closed()) return;
   const std::int64_t now = clock_ns();
   if (!owner_.take_request(*this, now, ticket_)) return;
   busy_ = true;
@@ -73,7 +63,7 @@ void http_connection::pump() {
 }
 
 void http_connection::on_write(const boost::system::error_code& ec) {
-  if (closed_) return;
+  if (is_closed()) return;
   if (ec) return fail(false);
   parser_.emplace();
   parser_->body_limit(kBodyLimit);
@@ -82,17 +72,14 @@ void http_connection::on_write(const boost::system::error_code& ec) {
 }
 
 void http_connection::on_read(const boost::system::error_code& ec) {
-  if (closed_) return;
+  if (is_closed()) return;
   if (ec) return fail(false);
   const auto& res = parser_->get();
   const int status = static_cast<int>(res.result_int());
   const bool keep_alive = res.keep_alive();
   busy_ = false;
   owner_.answered(ticket_, status, clock_ns());
-  if (!keep_alive) {
-    reset_socket();
-    return do_connect();
-  }
+  if (!keep_alive) return reopen();
   pump();
 }
 
@@ -101,31 +88,14 @@ void http_connection::fail(bool during_connect) {
     busy_ = false;
     owner_.lost(ticket_);
   }
-  if (during_connect) owner_.connect_failed();
-  if (!reported_initial_) {
-    reported_initial_ = true;
-    owner_.initial_connect_done(false);
-  }
-  reset_socket();
-  if (owner_.finished()) return;
-  retry_timer_.expires_after(kReconnectDelay);
-  retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) do_connect();
-  });
+  failed(during_connect);
 }
 
-void http_connection::reset_socket() {
-  connected_ = false;
+void http_connection::drop_transport() {
   boost::system::error_code ignored;
   socket_.close(ignored);
   buffer_.clear();
   parser_.reset();
-}
-
-void http_connection::close() {
-  closed_ = true;
-  retry_timer_.cancel();
-  reset_socket();
 }
 
 }  // namespace matchd::load

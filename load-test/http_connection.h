@@ -23,30 +23,24 @@ class http_connection final : public connection {
  public:
   http_connection(load_worker& owner, unsigned id);
 
-  void start() override;
   void pump() override;
   [[nodiscard]] std::uint64_t in_flight() const noexcept override { return busy_ ? 1 : 0; }
-  void close() override;
 
  private:
-  void do_connect();
+  void open() override;
+  void drop_transport() override;
   void on_connect(const boost::system::error_code& ec);
   void on_write(const boost::system::error_code& ec);
   void on_read(const boost::system::error_code& ec);
   void fail(bool during_connect);
-  void reset_socket();
 
   boost::asio::ip::tcp::socket socket_;
-  boost::asio::steady_timer retry_timer_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
   std::string head_;
   std::string body_;
   request_ticket ticket_;
   bool busy_ = false;
-  bool connected_ = false;
-  bool closed_ = false;
-  bool reported_initial_ = false;
 };
 
 }  // namespace matchd::load

@@ -15,7 +15,6 @@ namespace websocket = beast::websocket;
 
 namespace {
 
-constexpr auto kReconnectDelay = std::chrono::milliseconds(100);
 constexpr std::uint64_t kMessageLimit = 64ull << 20;
 // Answers carry req_id and status right after "type"; no need to scan a long body.
 constexpr std::size_t kHeadScan = 160;
@@ -40,19 +39,14 @@ bool find_integer(std::string_view text, std::string_view key, T& out) {
 }  // namespace
 
 ws_connection::ws_connection(load_worker& owner, unsigned id)
-    : connection(owner, id), retry_timer_(owner.context()) {
+    : connection(owner, id) {
   const std::uint64_t n = ring_size_for(owner.plan().config->max_inflight);
   slots_.resize(n);
   slot_mask_ = n - 1;
   out_.reserve(512);
 }
 
-void ws_connection::start() {
-  do_connect();
-}
-
-void ws_connection::do_connect() {
-  if (closed_) return;
+void ws_connection::open() {
   ws_.emplace(owner_.context());
   ws_->read_message_max(kMessageLimit);
   ws_->auto_fragment(false);
@@ -68,7 +62,7 @@ void ws_connection::do_connect() {
 }
 
 void ws_connection::on_connect(const boost::system::error_code& ec) {
-  if (closed_) return;
+  if (is_closed()) return;
   if (ec) return fail(true);
   boost::system::error_code ignored;
   beast::get_lowest_layer(*ws_).set_option(net::ip::tcp::no_delay(true), ignored);
@@ -80,20 +74,16 @@ void ws_connection::on_connect(const boost::system::error_code& ec) {
 }
 
 void ws_connection::on_handshake(const boost::system::error_code& ec) {
-  if (closed_) return;
+  if (is_closed()) return;
   if (ec) return fail(true);
-  connected_ = true;
   ws_->text(true);
-  if (!reported_initial_) {
-    reported_initial_ = true;
-    owner_.initial_connect_done(true);
-  }
+  connected();
   do_read();
   pump();
 }
 
 void ws_connection::pump() {
-  if (!connected_ || writing_ || closed_) return;
+  if (!is_connected() || writing_ || is_closed()) return;
   if (in_flight_ >= owner_.plan().config->max_inflight) return;
   slot& s = slots_[next_req_id_ & slot_mask_];
   if (s.used) return;  // an older request still holds the slot
@@ -121,7 +111,7 @@ void ws_connection::pump() {
 }
 
 void ws_connection::on_write(const boost::system::error_code& ec) {
-  if (closed_) return;
+  if (is_closed()) return;
   writing_ = false;
   if (ec) return fail(false);
   pump();
@@ -135,7 +125,7 @@ void ws_connection::do_read() {
 }
 
 void ws_connection::on_read(const boost::system::error_code& ec) {
-  if (closed_) return;
+  if (is_closed()) return;
   if (ec) return fail(false);
   const auto data = read_buffer_.cdata();
   handle_answer(std::string_view(static_cast<const char*>(data.data()), data.size()), clock_ns());
@@ -165,21 +155,10 @@ void ws_connection::fail(bool during_connect) {
     }
   }
   in_flight_ = 0;
-  if (during_connect) owner_.connect_failed();
-  if (!reported_initial_) {
-    reported_initial_ = true;
-    owner_.initial_connect_done(false);
-  }
-  reset_stream();
-  if (owner_.finished()) return;
-  retry_timer_.expires_after(kReconnectDelay);
-  retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) do_connect();
-  });
+  failed(during_connect);
 }
 
-void ws_connection::reset_stream() {
-  connected_ = false;
+void ws_connection::drop_transport() {
   writing_ = false;
   ++generation_;
   if (ws_) {
@@ -187,12 +166,6 @@ void ws_connection::reset_stream() {
     beast::get_lowest_layer(*ws_).close(ignored);
   }
   read_buffer_.clear();
-}
-
-void ws_connection::close() {
-  closed_ = true;
-  retry_timer_.cancel();
-  reset_stream();
 }
 
 }  // namespace matchd::load

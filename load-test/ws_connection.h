@@ -23,10 +23,8 @@ class ws_connection final : public connection {
  public:
   ws_connection(load_worker& owner, unsigned id);
 
-  void start() override;
   void pump() override;
   [[nodiscard]] std::uint64_t in_flight() const noexcept override { return in_flight_; }
-  void close() override;
 
  private:
   struct slot {
@@ -35,7 +33,8 @@ class ws_connection final : public connection {
     bool used = false;
   };
 
-  void do_connect();
+  void open() override;
+  void drop_transport() override;
   void on_connect(const boost::system::error_code& ec);
   void on_handshake(const boost::system::error_code& ec);
   void do_read();
@@ -43,11 +42,9 @@ class ws_connection final : public connection {
   void on_write(const boost::system::error_code& ec);
   void handle_answer(std::string_view text, std::int64_t now);
   void fail(bool during_connect);
-  void reset_stream();
 
   using stream_type = boost::beast::websocket::stream<boost::asio::ip::tcp::socket>;
   std::optional<stream_type> ws_;
-  boost::asio::steady_timer retry_timer_;
   boost::beast::flat_buffer read_buffer_;
   std::string out_;
   std::vector<slot> slots_;
@@ -56,9 +53,6 @@ class ws_connection final : public connection {
   std::uint64_t in_flight_ = 0;
   unsigned generation_ = 0;  // bumped per connection attempt; stale handlers do nothing
   bool writing_ = false;
-  bool connected_ = false;
-  bool closed_ = false;
-  bool reported_initial_ = false;
 };
 
 }  // namespace matchd::load
