@@ -1,6 +1,9 @@
 #include "websocket_session.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -13,8 +16,95 @@
 namespace matchd::gateway {
 
 namespace {
+
 constexpr std::size_t kMaxReqIdLength = 128;
-}
+
+// The envelope of a message: its top-level "op" and "req_id", read in one SAX pass that
+// also checks the whole text is a JSON object. A place message (the hot path) then goes to
+// the order parser as text, so it never builds a DOM; other ops parse one.
+class envelope_reader {
+ public:
+  using json = nlohmann::json;
+
+  enum class req_state : std::uint8_t { absent, ok, wrong_type };
+
+  bool null() { return value(nullptr); }
+  bool boolean(bool v) { return value(v); }
+  bool number_integer(json::number_integer_t v) { return value(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return value(v); }
+  bool number_float(json::number_float_t v, const json::string_t&) { return value(v); }
+  bool string(json::string_t& v) { return value(v); }
+  bool binary(json::binary_t&) { return value(nullptr); }  // not in JSON text
+  bool start_object(std::size_t) { return open(); }
+  bool start_array(std::size_t) { return depth_ == 0 ? false : open(); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& k) {
+    if (depth_ == 1) current_ = k == "op" ? field::op : k == "req_id" ? field::req_id : field::other;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+  // Last wins for a repeated key, as in a parsed document.
+  [[nodiscard]] const std::optional<std::string>& op() const noexcept { return op_; }
+  [[nodiscard]] req_state req() const noexcept { return req_; }
+  // The req_id as JSON text (a string with its quotes and escapes, or digits); "null"
+  // unless req() is ok.
+  [[nodiscard]] const std::string& req_id() const noexcept { return req_id_; }
+
+ private:
+  enum class field : std::uint8_t { other, op, req_id };
+
+  template <class T>
+  bool value(const T& v) {
+    if (depth_ == 0) return false;  // a scalar at the top is not an object
+    if (depth_ != 1) return true;
+    if (current_ == field::op) {
+      if constexpr (std::is_same_v<T, json::string_t>) {
+        op_ = v;
+      } else {
+        op_.reset();
+      }
+    } else if (current_ == field::req_id) {
+      if constexpr (std::is_same_v<T, json::string_t> ||
+                    std::is_same_v<T, json::number_integer_t> ||
+                    std::is_same_v<T, json::number_unsigned_t>) {
+        req_ = req_state::ok;
+        req_id_ = json(v).dump();
+      } else {
+        req_ = req_state::wrong_type;
+        req_id_ = "null";
+      }
+    }
+    return true;
+  }
+  bool open() {
+    if (depth_ == 1 && current_ != field::other) {
+      // An object or array where op or req_id should be.
+      if (current_ == field::op) op_.reset();
+      if (current_ == field::req_id) {
+        req_ = req_state::wrong_type;
+        req_id_ = "null";
+      }
+    }
+    ++depth_;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  std::size_t depth_ = 0;
+  field current_ = field::other;
+  std::optional<std::string> op_;
+  req_state req_ = req_state::absent;
+  std::string req_id_ = "null";
+};
+
+}  // namespace
 
 websocket_session::websocket_session(beast::tcp_stream&& stream, io_thread& io)
     : ws_(std::move(stream)), io_(io), close_timer_(io.context()) {
@@ -83,31 +173,27 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
 }
 
 void websocket_session::handle(std::string_view text) {
-  const auto msg = nlohmann::json::parse(text, nullptr, false);
-  if (msg.is_discarded() || !msg.is_object()) {
+  envelope_reader envelope;
+  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &envelope)) {
     return send_error("error", "null",
                       codec::make_error(codec::api_errc::malformed_json,
                                         "messages must be JSON objects"));
   }
-  std::string req_id = "null";
-  if (const auto it = msg.find("req_id"); it != msg.end()) {
-    if (!it->is_string() && !it->is_number_integer()) {
-      return send_error("error", "null",
-                        codec::make_error(codec::api_errc::invalid_field_type,
-                                          "req_id must be a string or an integer"));
-    }
-    req_id = it->dump();
-    if (req_id.size() > kMaxReqIdLength) {
-      return send_error("error", "null",
-                        codec::make_error(codec::api_errc::invalid_parameter, "req_id is too long"));
-    }
+  if (envelope.req() == envelope_reader::req_state::wrong_type) {
+    return send_error("error", "null",
+                      codec::make_error(codec::api_errc::invalid_field_type,
+                                        "req_id must be a string or an integer"));
   }
-  const auto op_it = msg.find("op");
-  if (op_it == msg.end() || !op_it->is_string()) {
+  std::string req_id = envelope.req_id();
+  if (req_id.size() > kMaxReqIdLength) {
+    return send_error("error", "null",
+                      codec::make_error(codec::api_errc::invalid_parameter, "req_id is too long"));
+  }
+  if (!envelope.op()) {
     return send_error("error", req_id,
                       codec::make_error(codec::api_errc::missing_field, "op is required"));
   }
-  const std::string op = op_it->get<std::string>();
+  const std::string& op = *envelope.op();
   if (!io_.ctx().accepting.load(std::memory_order_relaxed)) {
     return send_error(op == "place" || op == "cancel" ? op : "error", req_id,
                       codec::make_error(codec::api_errc::not_ready,
@@ -115,6 +201,14 @@ void websocket_session::handle(std::string_view text) {
                       1);
   }
 
+  if (op == "place") {
+    auto refused = submit_place(io_, token_, text, {});
+    if (refused) return send_error("place", req_id, refused->error, refused->retry_after);
+    pending_.push_back({"place", std::move(req_id)});
+    return;
+  }
+  // The rarer ops read their fields from a document; the text is valid JSON by now.
+  const auto msg = nlohmann::json::parse(text, nullptr, false);
   if (op == "subscribe" || op == "unsubscribe") {
     const auto ins_it = msg.find("instrument");
     if (ins_it == msg.end() || !ins_it->is_string()) {
@@ -156,12 +250,6 @@ void websocket_session::handle(std::string_view text) {
         std::find(subscribed_.begin(), subscribed_.end(), *ins) == subscribed_.end()) {
       subscribed_.push_back(*ins);
     }
-    return;
-  }
-  if (op == "place") {
-    auto refused = submit_place(io_, token_, text, {});
-    if (refused) return send_error("place", req_id, refused->error, refused->retry_after);
-    pending_.push_back({"place", std::move(req_id)});
     return;
   }
   if (op == "cancel") {

@@ -532,6 +532,57 @@ TEST_F(stream_orders, errors_carry_the_request_id_status_and_code) {
   EXPECT_EQ(http.get(order_path("e1")).status, 404u);
 }
 
+// The envelope (op and req_id) is checked before the order: what is wrong with it is
+// answered as type "error" (or the op's type once op is known), with req_id echoed as sent
+// whenever it could be read, and the connection stays open.
+TEST_F(stream_orders, envelope_errors_echo_what_they_can_and_keep_the_connection) {
+  auto reply_to = [&](std::string_view text) {
+    ws.send_text(text);
+    const std::optional<json> reply = ws.read_json(5s);
+    EXPECT_TRUE(reply.has_value()) << "no reply to " << text;
+    return reply.value_or(json::object());
+  };
+  auto expect = [&](std::string_view text, const std::string& type, const json& req_id,
+                    int status, const std::string& code) {
+    SCOPED_TRACE(std::string(text));
+    const json r = reply_to(text);
+    EXPECT_EQ(r.value("type", ""), type) << r.dump();
+    EXPECT_EQ(r.contains("req_id") ? r["req_id"] : json("<absent>"), req_id) << r.dump();
+    EXPECT_EQ(r.value("status", 0), status) << r.dump();
+    ASSERT_TRUE(r.contains("error") && r["error"].is_object()) << r.dump();
+    EXPECT_EQ(r["error"].value("code", ""), code) << r.dump();
+  };
+  expect("this is not json", "error", nullptr, 400, "malformed_json");
+  expect(R"([{"op":"place"}])", "error", nullptr, 400, "malformed_json");
+  expect(R"({"op":"place","req_id":"r1"} trailing)", "error", nullptr, 400, "malformed_json");
+  expect(R"({"op":"place","req_id":{"n":1}})", "error", nullptr, 400, "invalid_field_type");
+  expect(R"({"op":"place","req_id":1.5})", "error", nullptr, 400, "invalid_field_type");
+  expect(R"({"op":"place","req_id":")" + std::string(200, 'x') + R"("})", "error", nullptr, 400,
+         "invalid_parameter");
+  expect(R"({"req_id":"r2","client_id":"c"})", "error", "r2", 400, "missing_field");
+  expect(R"({"op":7,"req_id":"r3"})", "error", "r3", 400, "missing_field");
+  expect(R"({"op":"dance","req_id":"r4"})", "error", "r4", 400, "invalid_parameter");
+  // Past the envelope, the op's own checks answer with its type.
+  expect(R"({"op":"place","req_id":"r5","side":"buy"})", "place", "r5", 400, "missing_field");
+  expect(R"({"op":"cancel","req_id":6})", "cancel", 6, 400, "missing_field");
+
+  // req_id comes back as it was sent: an integer as that integer, a string with escapes as
+  // that string; nested fields do not count as the envelope's.
+  json order = limit_order("env-1", "client-E", "buy", "100.00", "1");
+  order["op"] = "place";
+  order["req_id"] = 42;
+  order["meta"] = {{"op", "cancel"}, {"req_id", "inner"}};
+  const json placed = reply_to(order.dump());
+  EXPECT_EQ(placed.value("type", ""), "place") << placed.dump();
+  EXPECT_EQ(placed["req_id"], 42) << placed.dump();
+  EXPECT_EQ(placed.value("status", 0), 201) << placed.dump();
+  const json quoted = reply_to(R"({"req_id":"a\"b\\c\u00e9","op":"cancel","order_id":"env-1"})");
+  EXPECT_EQ(quoted.value("type", ""), "cancel") << quoted.dump();
+  EXPECT_EQ(quoted["req_id"], "a\"b\\c\u00e9") << quoted.dump();
+  EXPECT_EQ(quoted.value("status", 0), 200) << quoted.dump();
+  EXPECT_FALSE(ws.closed()) << ws.close_state().describe();
+}
+
 // --- Server-Sent Events ---------------------------------------------------------------
 
 TEST_F(stream, sse_streams_trades_and_orders) {
