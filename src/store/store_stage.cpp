@@ -88,7 +88,13 @@ void store_stage::run() {
   log->info("store stage started");
   std::vector<bus::engine_batch*> group;
   while (true) {
-    waiter_.wait([this] { return !input_.empty() || stopping_.load(std::memory_order_acquire); });
+    const auto ready = [this] {
+      return !input_.empty() || stopping_.load(std::memory_order_acquire);
+    };
+    if (!waiter_.wait_for(ready, options_.idle_check_interval)) {
+      check_while_idle();
+      continue;
+    }
     // Group commit: everything the engine produced while the last COMMIT was in flight.
     std::size_t commands = 0;
     while (bus::engine_batch** b = input_.front()) {
@@ -155,8 +161,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       outcome_unknown = true;
       probe_->failed();
       probe_->retried();
-      probe_->set_up(false);
-      database_up_.store(false, std::memory_order_relaxed);
+      set_database_up(false);
       log->warn("database write failed attempt={} up_to_sequence={} retry_in_ms={} error={}",
                 attempt, last_sequence, delay.count(), e.what());
       if (stopping_.load(std::memory_order_acquire) &&
@@ -169,14 +174,33 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
   if (!database_up_.load(std::memory_order_relaxed)) {
     log->info("database reachable again after {} attempts", attempt);
   }
-  database_up_.store(true, std::memory_order_relaxed);
-  probe_->set_up(true);
+  set_database_up(true);
 
   for (bus::engine_batch* b : group) {
     while (!output_.try_push(b)) std::this_thread::yield();  // sized for every batch
   }
   group.clear();
   wake_output_();
+}
+
+void store_stage::check_while_idle() {
+  const bool was_up = database_up_.load(std::memory_order_relaxed);
+  try {
+    if (!connection_) connect();
+    pqxx::nontransaction check(connection_->c);
+    check.exec1("SELECT 1");
+    if (!was_up) obs::logger("store")->info("database reachable again (idle check)");
+    set_database_up(true);
+  } catch (const std::exception& e) {
+    connection_.reset();
+    if (was_up) obs::logger("store")->warn("database unreachable (idle check): {}", e.what());
+    set_database_up(false);
+  }
+}
+
+void store_stage::set_database_up(bool up) {
+  database_up_.store(up, std::memory_order_relaxed);
+  probe_->set_up(up);
 }
 
 bool store_stage::already_committed(engine::sequence_number last_sequence) {

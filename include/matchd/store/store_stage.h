@@ -28,6 +28,9 @@ struct store_options {
   // On shutdown with the database unreachable, how long to keep trying before giving up
   // on the batches still unacknowledged.
   std::chrono::seconds shutdown_grace{10};
+  // While no group arrives, the database is checked this often (SELECT 1, or a reconnect
+  // once it was lost), so /readyz tells an outage also when nobody is writing.
+  std::chrono::milliseconds idle_check_interval{1000};
 };
 
 class store_probe;
@@ -74,6 +77,8 @@ class store_stage {
   void write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
                    engine::sequence_number last_sequence);
   bool already_committed(engine::sequence_number last_sequence);
+  void check_while_idle();
+  void set_database_up(bool up);
   void back_off(std::chrono::milliseconds& delay);
 
   store_options options_;
