@@ -451,6 +451,86 @@ TEST_F(stream, invalid_requests_get_an_error_without_closing) {
   EXPECT_TRUE(ws.read_until([](const json& j) { return is_channel(j, "trades"); }, 5s));
 }
 
+// A subscriber gets exactly the channels and the instrument it asked for, and an
+// unsubscribe from one channel leaves the others.
+class stream_filters : public ::testing::Test {
+ protected:
+  // Every message that arrives until the socket has been quiet for `quiet`.
+  static std::vector<json> drain(ws_client& ws, std::chrono::milliseconds quiet = 700ms) {
+    std::vector<json> out;
+    while (const std::optional<json> m = ws.read_json(quiet)) out.push_back(*m);
+    return out;
+  }
+  static json ack_of(ws_client& ws, const json& request) {
+    ws.send_json(request);
+    const std::optional<json> ack = ws.read_json(5s);
+    EXPECT_TRUE(ack.has_value()) << "no answer to " << request.dump();
+    return ack.value_or(json::object());
+  }
+  void cross(const std::string& instrument, const std::string& prefix, const std::string& price,
+             const std::string& quantity) {
+    for (const char* side : {"sell", "buy"}) {
+      const http_response r = http.post_json(
+          "/orders", limit_order(prefix + "-" + side, "client-F", side, price, quantity, "gtc",
+                                 instrument));
+      ASSERT_EQ(r.status, 201u) << r.describe();
+    }
+  }
+
+  daemon_process daemon{{"--rate-limit", "0", "--instrument", "BTC-USD:0.01:0.00000001",
+                         "--instrument", "ETH-USD:0.1:0.001"}};
+  http_client http{daemon.port()};
+};
+
+TEST_F(stream_filters, each_subscriber_gets_only_its_channels_and_instrument) {
+  ws_client btc_trades(daemon.port());
+  EXPECT_EQ(ack_of(btc_trades, {{"op", "subscribe"},
+                                {"channels", {"trades", "orders"}},
+                                {"instrument", "BTC-USD"}})
+                .value("type", ""),
+            "subscribed");
+  EXPECT_EQ(ack_of(btc_trades, {{"op", "unsubscribe"},
+                                {"channels", {"orders"}},
+                                {"instrument", "BTC-USD"}})
+                .value("type", ""),
+            "unsubscribed");
+  ws_client eth_book(daemon.port());
+  EXPECT_EQ(ack_of(eth_book, {{"op", "subscribe"},
+                              {"channels", {"orders", "orderbook_deltas"}},
+                              {"instrument", "ETH-USD"}})
+                .value("type", ""),
+            "subscribed");
+  const std::optional<json> snapshot = eth_book.read_json(5s);
+  ASSERT_TRUE(snapshot && is_channel(*snapshot, "orderbook_snapshot"))
+      << (snapshot ? snapshot->dump() : "none");
+
+  cross("ETH-USD", "eth", "3000.0", "0.5");
+  cross("BTC-USD", "btc", "100.00", "1");
+
+  const std::vector<json> got_btc = drain(btc_trades);
+  ASSERT_EQ(got_btc.size(), 1u) << json(got_btc).dump();
+  EXPECT_TRUE(is_channel(got_btc[0], "trades")) << got_btc[0].dump();
+  EXPECT_EQ(got_btc[0].value("instrument", ""), "BTC-USD") << got_btc[0].dump();
+
+  const std::vector<json> got_eth = drain(eth_book);
+  std::size_t orders = 0;
+  std::size_t deltas = 0;
+  for (const json& m : got_eth) {
+    EXPECT_EQ(m.value("instrument", ""), "ETH-USD") << m.dump();
+    if (is_channel(m, "orders")) {
+      ++orders;
+    } else if (is_channel(m, "orderbook_deltas")) {
+      ++deltas;
+    } else {
+      ADD_FAILURE() << "not subscribed to " << m.dump();
+    }
+  }
+  // The resting sell, then the buy that fills it and the sell's fill; the level appears and
+  // goes again.
+  EXPECT_EQ(orders, 3u) << json(got_eth).dump();
+  EXPECT_EQ(deltas, 2u) << json(got_eth).dump();
+}
+
 // --- WebSocket order entry ------------------------------------------------------------
 
 class stream_orders : public stream {
