@@ -461,11 +461,14 @@ class stream_filters : public ::testing::Test {
     while (const std::optional<json> m = ws.read_json(quiet)) out.push_back(*m);
     return out;
   }
-  static json ack_of(ws_client& ws, const json& request) {
+  // Sends a (un)subscription and returns the type of its answer.
+  static std::string answer_type(ws_client& ws, const std::string& op, const strings& channels,
+                                 const std::string& instrument) {
+    const json request = {{"op", op}, {"channels", channels}, {"instrument", instrument}};
     ws.send_json(request);
     const std::optional<json> ack = ws.read_json(5s);
     EXPECT_TRUE(ack.has_value()) << "no answer to " << request.dump();
-    return ack.value_or(json::object());
+    return ack ? ack->value("type", "") : "";
   }
   void cross(const std::string& instrument, const std::string& prefix, const std::string& price,
              const std::string& quantity) {
@@ -484,21 +487,10 @@ class stream_filters : public ::testing::Test {
 
 TEST_F(stream_filters, each_subscriber_gets_only_its_channels_and_instrument) {
   ws_client btc_trades(daemon.port());
-  EXPECT_EQ(ack_of(btc_trades, {{"op", "subscribe"},
-                                {"channels", {"trades", "orders"}},
-                                {"instrument", "BTC-USD"}})
-                .value("type", ""),
-            "subscribed");
-  EXPECT_EQ(ack_of(btc_trades, {{"op", "unsubscribe"},
-                                {"channels", {"orders"}},
-                                {"instrument", "BTC-USD"}})
-                .value("type", ""),
-            "unsubscribed");
+  EXPECT_EQ(answer_type(btc_trades, "subscribe", {"trades", "orders"}, "BTC-USD"), "subscribed");
+  EXPECT_EQ(answer_type(btc_trades, "unsubscribe", {"orders"}, "BTC-USD"), "unsubscribed");
   ws_client eth_book(daemon.port());
-  EXPECT_EQ(ack_of(eth_book, {{"op", "subscribe"},
-                              {"channels", {"orders", "orderbook_deltas"}},
-                              {"instrument", "ETH-USD"}})
-                .value("type", ""),
+  EXPECT_EQ(answer_type(eth_book, "subscribe", {"orders", "orderbook_deltas"}, "ETH-USD"),
             "subscribed");
   const std::optional<json> snapshot = eth_book.read_json(5s);
   ASSERT_TRUE(snapshot && is_channel(*snapshot, "orderbook_snapshot"))
