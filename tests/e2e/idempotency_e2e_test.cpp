@@ -84,6 +84,57 @@ TEST_F(idempotency, same_key_with_another_body_is_409_and_places_nothing) {
   EXPECT_EQ(trades().size(), 0u);
 }
 
+// Only accepted placements remember their key (README): a placement refused with 4xx,
+// by validation or by the engine, leaves the key free for a corrected retry.
+TEST_F(idempotency, a_refused_placement_leaves_its_key_free) {
+  const json bad = with_key(limit_order("retry-1", "client-A", "buy", "100.005", "1"), "key-r");
+  EXPECT_TRUE(is_error(post(bad), 400, "invalid_price_tick"));
+  ASSERT_EQ(post(limit_order("taken", "client-A", "buy", "99.00", "1")).status, 201u);
+  const json dup = with_key(limit_order("taken", "client-A", "buy", "100.00", "1"), "key-r");
+  EXPECT_TRUE(is_error(post(dup), 409, "duplicate_order_id"));
+
+  const json good = with_key(limit_order("retry-1", "client-A", "buy", "100.00", "1"), "key-r");
+  const http_response first = post(good);
+  ASSERT_EQ(first.status, 201u) << first.describe();
+  EXPECT_NE(first.header("Idempotent-Replayed"), "true");
+  const http_response again = post(good);
+  EXPECT_EQ(again.status, 200u) << again.describe();
+  EXPECT_EQ(again.json(), first.json());
+  EXPECT_EQ(book(), (book_sides{{{10000, 100000000, 1}, {9900, 100000000, 1}}, {}}));
+}
+
+// The same order written differently is the same body: field order, whitespace, a number
+// or a string for a decimal, trailing zeros, and the key in the body or in the header.
+TEST_F(idempotency, a_reencoded_body_is_the_same_body) {
+  const std::string canonical =
+      R"({"idempotency_key":"key-n","order_id":"norm-1","client_id":"client-A",)"
+      R"("instrument":"BTC-USD","side":"buy","type":"limit","price":"100.50","quantity":"0.25"})";
+  const http_response first = http.request("POST", "/orders", canonical,
+                                           {{"Content-Type", "application/json"}});
+  ASSERT_EQ(first.status, 201u) << first.describe();
+
+  const std::string reordered =
+      "{ \"quantity\": 0.250, \"price\": 100.5,\n  \"type\": \"limit\", \"side\": \"buy\","
+      " \"instrument\": \"BTC-USD\", \"client_id\": \"client-A\", \"order_id\": \"norm-1\","
+      " \"idempotency_key\": \"key-n\" }";
+  const http_response again = http.request("POST", "/orders", reordered,
+                                           {{"Content-Type", "application/json"}});
+  EXPECT_EQ(again.status, 200u) << again.describe();
+  EXPECT_EQ(again.json(), first.json());
+
+  json in_header = json::parse(canonical);
+  in_header.erase("idempotency_key");
+  const http_response by_header = post(in_header, {{"Idempotency-Key", "key-n"}});
+  EXPECT_EQ(by_header.status, 200u) << by_header.describe();
+  EXPECT_EQ(by_header.json(), first.json());
+
+  json both = json::parse(canonical);
+  EXPECT_TRUE(is_error(post(both, {{"Idempotency-Key", "key-other"}}), 400,
+                       "invalid_idempotency_key"))
+      << "body and header keys must agree";
+  EXPECT_EQ(book(), (book_sides{{{10050, 25000000, 1}}, {}}));
+}
+
 TEST_F(idempotency, same_key_of_another_client_is_independent) {
   const http_response a =
       post(with_key(limit_order("", "client-A", "buy", "100.00", "1"), "shared-key"));

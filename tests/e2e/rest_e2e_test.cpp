@@ -396,6 +396,18 @@ TEST_F(rest, cancel_of_an_unknown_order_is_404) {
   EXPECT_TRUE(is_error(http.del(order_path("nope")), 404, "order_not_found"));
 }
 
+// An id no order can have (too long, or outside the id alphabet) is just as unknown: 404,
+// not 400 (README, API decisions).
+TEST_F(rest, an_impossible_order_id_is_404_for_every_route) {
+  for (const std::string& id : {std::string(65, 'x'), std::string("a%20b")}) {
+    SCOPED_TRACE(id);
+    EXPECT_TRUE(is_error(http.get("/orders/" + id), 404, "order_not_found"));
+    EXPECT_TRUE(is_error(http.del("/orders/" + id), 404, "order_not_found"));
+    EXPECT_TRUE(is_error(http.request("POST", "/orders/" + id + "/cancel"), 404,
+                         "order_not_found"));
+  }
+}
+
 TEST_F(rest, cancel_of_a_finished_order_is_409_with_the_order) {
   rest_order("f1", "sell", "100.00", "1");
   place(limit_order("f2", "client-B", "buy", "100.00", "1"));
@@ -512,8 +524,8 @@ TEST_F(rest, orderbook_parameters_are_validated) {
   EXPECT_TRUE(is_error(http.get(orderbook_path(1001)), 400, "invalid_parameter"));
   EXPECT_TRUE(
       is_error(http.get("/orderbook?instrument=BTC-USD&levels=abc"), 400, "invalid_parameter"));
-  EXPECT_TRUE(is_error(http.get("/orderbook?levels=5"), 400, ""));
-  EXPECT_TRUE(is_error(http.get("/orderbook"), 400, ""));
+  EXPECT_TRUE(is_error(http.get("/orderbook?levels=5"), 400, "invalid_parameter"));
+  EXPECT_TRUE(is_error(http.get("/orderbook"), 400, "invalid_parameter"));
   EXPECT_TRUE(is_error(http.get(orderbook_path(5, "DOGE-EUR")), 400, "unknown_instrument"));
 }
 
@@ -703,18 +715,18 @@ TEST_F(rest, out_of_range_and_non_decimal_values_are_400) {
     b[field] = std::move(value);
     return b;
   };
-  const std::vector<json> bodies = {
-      with("price", "1e30"),
-      with("price", "100000000000000000000000.00"),
-      with("quantity", "99999999999999999999999"),
-      with("price", "abc"),
-      with("quantity", "1..0"),
-      with("price", "100.001"),
-      with("quantity", "0.0000000001"),
+  const std::vector<std::pair<json, std::string>> cases = {
+      {with("price", "1e30"), "price_out_of_range"},
+      {with("price", "100000000000000000000000.00"), "price_out_of_range"},
+      {with("quantity", "99999999999999999999999"), "quantity_out_of_range"},
+      {with("price", "abc"), "invalid_price"},
+      {with("quantity", "1..0"), "invalid_quantity"},
+      {with("price", "100.001"), "invalid_price_tick"},
+      {with("quantity", "0.0000000001"), "invalid_quantity_lot"},
   };
-  for (const json& body : bodies) {
+  for (const auto& [body, code] : cases) {
     SCOPED_TRACE(body.dump());
-    EXPECT_TRUE(is_error(http.post_json("/orders", body), 400, ""));
+    EXPECT_TRUE(is_error(http.post_json("/orders", body), 400, code));
   }
   EXPECT_EQ(book_sides_now(), book_sides{});
 }
