@@ -657,6 +657,46 @@ TEST_F(stream_orders, envelope_errors_echo_what_they_can_and_keep_the_connection
 
 // --- Server-Sent Events ---------------------------------------------------------------
 
+// SSE carries the book channel as WebSocket does: the snapshot first (the GET /orderbook
+// shape), then deltas with increasing ids that rebuild the book.
+TEST_F(stream, sse_book_channel_starts_with_the_snapshot_then_deltas) {
+  place(limit_order("r1", "client-S", "buy", "100.00", "1"));
+  sse_client sse(daemon.port(), "/stream/sse?channels=orderbook_deltas&instrument=BTC-USD");
+  ASSERT_EQ(sse.status(), 200u) << sse.body();
+  auto data_of = [](const sse_client::event& e) {
+    json j = json::parse(e.data, nullptr, false);
+    return j.is_object() && j.contains("channel") && j.contains("data") ? j["data"] : j;
+  };
+
+  const std::optional<sse_client::event> first = sse.next(5s);
+  ASSERT_TRUE(first.has_value()) << "no snapshot";
+  EXPECT_EQ(first->event, "orderbook_snapshot");
+  const json snapshot = data_of(*first);
+  const json book = http.get(orderbook_path()).json();
+  EXPECT_EQ(snapshot.value("bids", json()), book["bids"]) << first->data;
+  EXPECT_EQ(snapshot.value("asks", json()), book["asks"]) << first->data;
+  EXPECT_EQ(first->id, std::to_string(book["sequence"].get<long long>()));
+
+  const json placed = place(limit_order("r2", "client-S", "buy", "99.00", "2"));
+  std::optional<sse_client::event> delta;
+  for (int i = 0; i < 10 && !delta; ++i) {
+    std::optional<sse_client::event> e = sse.next(500ms);
+    if (e) {
+      EXPECT_EQ(e->event, "orderbook_deltas") << e->data;
+      delta = e;
+    }
+  }
+  ASSERT_TRUE(delta.has_value()) << "no delta for the new level";
+  // Each event has its own number, after the command's order state.
+  EXPECT_GT(std::stoll(delta->id), placed["order"]["sequence"].get<long long>()) << delta->id;
+  EXPECT_GT(std::stoll(delta->id), std::stoll(first->id));
+  const json d = data_of(*delta);
+  EXPECT_EQ(d.value("side", ""), "buy") << delta->data;
+  EXPECT_EQ(d.value("price", ""), "99.00") << delta->data;
+  EXPECT_EQ(decimal_units(d.value("quantity", json()), 8), 200000000) << delta->data;
+  EXPECT_EQ(d.value("orders", 0), 1) << delta->data;
+}
+
 TEST_F(stream, sse_streams_trades_and_orders) {
   sse_client sse(daemon.port(), "/stream/sse?channels=trades,orders&instrument=BTC-USD");
   ASSERT_EQ(sse.status(), 200u) << sse.body();
