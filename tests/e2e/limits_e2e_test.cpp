@@ -151,7 +151,7 @@ TEST(overload, full_queue_answers_503_and_accepts_nothing) {
         ++created;
         continue;
       }
-      ASSERT_TRUE(is_error(r, 503, "")) << id;
+      ASSERT_TRUE(is_error(r, 503, "overloaded")) << id;
       ++overloaded;
       EXPECT_TRUE(is_delay_seconds(r.header("Retry-After")))
           << "Retry-After: \"" << r.header("Retry-After") << "\"";

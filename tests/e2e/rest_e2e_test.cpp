@@ -821,7 +821,7 @@ TEST_F(rest, metrics_expose_the_required_series_and_they_move) {
   for (int i = 0; i < 100; ++i) {
     after = scrape();
     if (delta(after, "orders_received_total") >= 4 && delta(after, "orders_matched_total") >= 1 &&
-        delta(after, "orders_rejected_total") >= 1 &&
+        delta(after, "orders_rejected_total", {{"reason", "fok_not_fillable"}}) >= 1 &&
         delta(after, "order_latency_seconds_count") >= 4 &&
         metric_value(after, "current_orderbook_depth", {{"instrument", "BTC-USD"}, {"side", "buy"}})
                 .value_or(0) > 0) {
@@ -842,6 +842,16 @@ TEST_F(rest, metrics_expose_the_required_series_and_they_move) {
           .value_or(0),
       0)
       << "a bid rests at 90.00";
+  // Rejections by reason: the FOK the engine refused, the price the gateway refused.
+  EXPECT_EQ(delta(after, "orders_rejected_total", {{"reason", "fok_not_fillable"}}), 1);
+  EXPECT_EQ(delta(after, "orders_rejected_total", {{"reason", "invalid_price_tick"}}), 1);
+  // Depth counts price levels per side: the bid at 90.00 only; m1 was filled by m2.
+  EXPECT_EQ(
+      metric_value(after, "current_orderbook_depth", {{"instrument", "BTC-USD"}, {"side", "buy"}}),
+      1);
+  EXPECT_EQ(
+      metric_value(after, "current_orderbook_depth", {{"instrument", "BTC-USD"}, {"side", "sell"}}),
+      0);
 }
 
 // --- instruments from the command line -----------------------------------------------
