@@ -38,8 +38,7 @@ bool find_integer(std::string_view text, std::string_view key, T& out) {
 
 }  // namespace
 
-ws_connection::ws_connection(load_worker& owner, unsigned id)
-    : connection(owner, id) {
+ws_connection::ws_connection(load_worker& owner, unsigned id) : connection(owner, id) {
   const std::uint64_t n = ring_size_for(owner.plan().config->max_inflight);
   slots_.resize(n);
   slot_mask_ = n - 1;

@@ -264,8 +264,8 @@ void http_session::route(request& req, std::string_view path, std::string_view q
     }
     // Refused here rather than after the engine has copied the whole book for nothing.
     if (!ctx.options.durable) {
-      return reply_error(codec::make_error(codec::api_errc::not_ready,
-                                           "snapshots are persisted to PostgreSQL; start with --db"));
+      return reply_error(codec::make_error(
+          codec::api_errc::not_ready, "snapshots are persisted to PostgreSQL; start with --db"));
     }
     auto refused = submit_snapshot(io_, token_, *ins);
     if (refused) return reply_error(refused->error, refused->retry_after);

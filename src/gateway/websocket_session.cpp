@@ -40,7 +40,8 @@ class envelope_reader {
   bool end_object() { return close(); }
   bool end_array() { return close(); }
   bool key(json::string_t& k) {
-    if (depth_ == 1) current_ = k == "op" ? field::op : k == "req_id" ? field::req_id : field::other;
+    if (depth_ != 1) return true;
+    current_ = k == "op" ? field::op : k == "req_id" ? field::req_id : field::other;
     return true;
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {

@@ -319,8 +319,9 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
           static_cast<long long>(t->id), instruments_[t->instrument].symbol,
           static_cast<long long>(t->price.value), static_cast<long long>(t->quantity.value),
           text(engine::to_string(t->aggressor)), text(t->buy_order_id.view()),
-          text(t->sell_order_id.view()), text(client_of(t->buy_order_id)), text(client_of(t->sell_order_id)),
-          static_cast<long long>(t->executed_at), static_cast<long long>(t->sequence));
+          text(t->sell_order_id.view()), text(client_of(t->buy_order_id)),
+          text(client_of(t->sell_order_id)), static_cast<long long>(t->executed_at),
+          static_cast<long long>(t->sequence));
       last_trade_id_ = std::max(last_trade_id_, t->id);
     }
     out.complete();

@@ -391,6 +391,30 @@ TEST_F(rest, cancel_of_a_partially_filled_order_keeps_its_fills) {
   EXPECT_EQ(book_sides_now(), book_sides{});
 }
 
+// updated_at is when the order last changed: a resting order's at its creation, a filled
+// maker's at the fill (the taker's arrival), a cancelled order's at the cancel.
+TEST_F(rest, updated_at_moves_with_each_change) {
+  auto place = [&](const std::string& id, const std::string& client, const std::string& side,
+                   const std::string& price) {
+    return http.post_json("/orders", limit_order(id, client, side, price, "1")).json()["order"];
+  };
+  const json maker = place("u-m", "client-A", "sell", "100.00");
+  EXPECT_EQ(maker["updated_at"], maker["created_at"]);
+  const json rest_one = place("u-r", "client-A", "buy", "90.00");
+  const json taker = place("u-t", "client-B", "buy", "100.00");
+  const json filled = http.get(order_path("u-m")).json()["order"];
+  EXPECT_EQ(filled["status"], "filled");
+  EXPECT_EQ(filled["created_at"], maker["created_at"]);
+  EXPECT_EQ(filled["updated_at"], taker["created_at"]) << "filled when the taker arrived";
+  EXPECT_GT(filled["updated_at"].get<std::string>(), maker["updated_at"].get<std::string>());
+
+  const json cancelled = http.request("POST", cancel_path("u-r")).json()["order"];
+  EXPECT_EQ(cancelled["status"], "cancelled");
+  EXPECT_EQ(cancelled["created_at"], rest_one["created_at"]);
+  EXPECT_GT(cancelled["updated_at"].get<std::string>(), taker["created_at"].get<std::string>())
+      << "the cancel came after the taker";
+}
+
 TEST_F(rest, cancel_of_an_unknown_order_is_404) {
   EXPECT_TRUE(is_error(http.request("POST", cancel_path("nope")), 404, "order_not_found"));
   EXPECT_TRUE(is_error(http.del(order_path("nope")), 404, "order_not_found"));
@@ -621,6 +645,30 @@ TEST_F(rest, wrong_content_type_is_415) {
   EXPECT_TRUE(is_error(http.get(order_path("ct-1")), 404, "order_not_found"));
 }
 
+// The limit is 64 KiB exactly: a body of 65,536 bytes is an order, one byte more is 413.
+TEST_F(rest, body_of_exactly_64_kib_is_accepted_and_one_byte_more_is_413) {
+  auto body_of_size = [](const std::string& order_id, std::size_t size) {
+    json request = limit_order(order_id, "client-A", "buy", "100.00", "1");
+    request["padding"] = "";
+    const std::size_t bare = request.dump().size();
+    request["padding"] = std::string(size - bare, 'x');
+    std::string text = request.dump();
+    EXPECT_EQ(text.size(), size);
+    return text;
+  };
+  const header_list json_type = {{"Content-Type", "application/json"}};
+  const http_response at_limit =
+      http.request("POST", "/orders", body_of_size("limit-1", 64 * 1024), json_type);
+  EXPECT_EQ(at_limit.status, 201u) << at_limit.describe();
+  http_client fresh(daemon.port());
+  EXPECT_TRUE(is_error(
+      fresh.request("POST", "/orders", body_of_size("limit-2", 64 * 1024 + 1), json_type), 413,
+      "body_too_large"));
+  http_client after(daemon.port());
+  EXPECT_EQ(after.get(order_path("limit-1")).status, 200u);
+  EXPECT_TRUE(is_error(after.get(order_path("limit-2")), 404, "order_not_found"));
+}
+
 TEST_F(rest, body_over_64_kib_is_413) {
   json request = limit_order("big-1", "client-A", "buy", "100.00", "1");
   request["padding"] = std::string(70 * 1024, 'x');
@@ -744,10 +792,11 @@ TEST_F(rest, healthz_and_readyz_are_200_in_memory_mode) {
 // POST /admin/snapshots persists the book in durable mode (the suite's `durable.` copy); a
 // daemon without a database has nowhere to persist it and says so.
 TEST_F(rest, admin_snapshot_is_persisted_with_a_database_and_refused_without) {
-  ASSERT_EQ(http.post_json("/orders", limit_order("snap-b", "client-A", "buy", "100.00", "1")).status,
-            201u);
-  ASSERT_EQ(http.post_json("/orders", limit_order("snap-s", "client-B", "sell", "101.00", "2")).status,
-            201u);
+  auto place = [&](const std::string& id, const std::string& side, const std::string& price) {
+    return http.post_json("/orders", limit_order(id, "client-A", side, price, "1")).status;
+  };
+  ASSERT_EQ(place("snap-b", "buy", "100.00"), 201u);
+  ASSERT_EQ(place("snap-s", "sell", "101.00"), 201u);
   const json book = http.get("/orderbook?instrument=BTC-USD").json();
   const http_response first = http.post_json("/admin/snapshots", {{"instrument", "BTC-USD"}});
   if (!durable_mode()) {
@@ -763,8 +812,7 @@ TEST_F(rest, admin_snapshot_is_persisted_with_a_database_and_refused_without) {
   // Nothing happened between the book read and the snapshot: both are at one sequence.
   EXPECT_EQ(a.at("sequence"), book.at("sequence")) << a.dump() << " vs " << book.dump();
 
-  ASSERT_EQ(http.post_json("/orders", limit_order("snap-c", "client-A", "buy", "99.00", "1")).status,
-            201u);
+  ASSERT_EQ(place("snap-c", "buy", "99.00"), 201u);
   const http_response second = http.post_json("/admin/snapshots", {{"instrument", "BTC-USD"}});
   ASSERT_EQ(second.status, 201u) << second.describe();
   const json b = second.json();
