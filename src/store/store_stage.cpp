@@ -255,18 +255,18 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   // Orders created by this group are new rows: plain COPY, no conflict check. Orders
   // created before it (resting makers that traded, cancels) are changed in place. An
   // upsert of everything through a staging table did the same with three times the work
-  // per order in PostgreSQL.
-  // (Partitioned in a copy: `latest_index` still points into `latest`.)
-  std::vector<const engine::order*> rows = latest;
-  const auto first_changed =
-      std::stable_partition(rows.begin(), rows.end(), [this](const engine::order* o) {
-        return o->created_sequence > committed_sequence_;
-      });
-  const auto changed = static_cast<std::size_t>(rows.end() - first_changed);
-  if (first_changed != rows.begin()) {
+  // per order in PostgreSQL. (Each kind is picked out of `latest` in place: `latest_index`
+  // points into it, for the trades below.)
+  const auto created_here = [this](const engine::order* o) {
+    return o->created_sequence > committed_sequence_;
+  };
+  const auto created =
+      static_cast<std::size_t>(std::count_if(latest.begin(), latest.end(), created_here));
+  const std::size_t changed = latest.size() - created;
+  if (created > 0) {
     pqxx::stream_to out(tx, "orders", kOrderColumns);
-    for (auto it = rows.begin(); it != first_changed; ++it) {
-      const engine::order* o = *it;
+    for (const engine::order* o : latest) {
+      if (!created_here(o)) continue;
       out << std::make_tuple(
           text(o->id.view()), text(o->client.view()), instruments_[o->instrument].symbol,
           text(engine::to_string(o->order_side)), text(engine::to_string(o->type)),
@@ -281,8 +281,8 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   if (changed > 0) {
     {
       pqxx::stream_to out(tx, "order_changes", kChangeColumns);
-      for (auto it = first_changed; it != rows.end(); ++it) {
-        const engine::order* o = *it;
+      for (const engine::order* o : latest) {
+        if (created_here(o)) continue;
         out << std::make_tuple(text(o->id.view()), text(engine::to_string(o->status)),
                                static_cast<long long>(o->filled.value), notional_text(o->notional),
                                static_cast<long long>(o->updated_at),
