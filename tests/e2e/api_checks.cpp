@@ -127,6 +127,10 @@ std::string format_units(std::int64_t units, int scale) {
   return negative ? "-" + digits : digits;
 }
 
+bool is_channel(const nlohmann::json& message, std::string_view channel) {
+  return message.is_object() && message.contains("channel") && message["channel"] == channel;
+}
+
 ::testing::AssertionResult is_error(const http_response& response, unsigned status,
                                     std::string_view code,
                                     const std::vector<std::string>& extra_keys) {

@@ -51,6 +51,9 @@ std::string format_units(std::int64_t units, int scale);
 ::testing::AssertionResult is_well_formed_trade(const nlohmann::json& trade, int price_decimals = 2,
                                                 int quantity_decimals = 8);
 
+// Whether a stream message is an event of `channel` ({"channel": <channel>, ...}).
+bool is_channel(const nlohmann::json& message, std::string_view channel);
+
 // One sample of the Prometheus text format.
 struct metric_sample {
   std::string name;

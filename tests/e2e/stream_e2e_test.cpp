@@ -24,10 +24,6 @@ json subscribe_message(const strings& channels, const std::string& op = "subscri
   return {{"op", op}, {"channels", channels}, {"instrument", "BTC-USD"}};
 }
 
-bool is_channel(const json& m, const std::string& channel) {
-  return m.is_object() && m.contains("channel") && m["channel"] == channel;
-}
-
 // The exact envelope of a channel event.
 ::testing::AssertionResult is_event_envelope(const json& m) {
   if (keys_of(m) != strings{"channel", "data", "instrument", "sequence"}) {

@@ -22,12 +22,6 @@ using namespace std::chrono_literals;
 
 using matchd::test::read_whole_file;
 
-// stdout and stderr to `out_path`; killed if the thread that started it dies.
-pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& out_path) {
-  matchd::test::spawn_options options;
-  options.stdout_path = out_path;
-  return matchd::test::spawn_child(argv, options);
-}
 
 }  // namespace
 
@@ -49,7 +43,7 @@ replay_process::replay_process(std::vector<std::string> args, bool gated)
   const std::filesystem::path ready = dir_ / "ready";
   argv.insert(argv.end(), {"--host", "127.0.0.1", "--port", "0", "--ready-file", ready.string()});
   if (gated) argv.insert(argv.end(), {"--wait-for", (dir_ / "go").string()});
-  pid_ = spawn(argv, dir_ / "output.log");
+  pid_ = matchd::test::spawn_child(argv, matchd::test::logged_to(dir_ / "output.log"));
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while ((port_ = matchd::test::port_from_ready_text(read_whole_file(ready))) == 0) {
     if (matchd::test::poll_child(pid_)) {
@@ -101,7 +95,8 @@ std::string run_and_capture(const std::string& binary, const std::vector<std::st
   argv.insert(argv.end(), args.begin(), args.end());
   std::string text;
   try {
-    matchd::test::wait_for_child(spawn(argv, out), 10s);
+    matchd::test::wait_for_child(matchd::test::spawn_child(argv, matchd::test::logged_to(out)),
+                                 10s);
     text = read_whole_file(out);
   } catch (const std::exception&) {
   }

@@ -25,11 +25,7 @@ using test::read_whole_file;
 class child_process {
  public:
   child_process(const std::vector<std::string>& argv, std::filesystem::path log)
-      : log_(std::move(log)) {
-    test::spawn_options options;
-    options.stdout_path = log_;
-    pid_ = test::spawn_child(argv, options);
-  }
+      : log_(std::move(log)), pid_(test::spawn_child(argv, test::logged_to(log_))) {}
   ~child_process() {
     if (pid_ > 0) test::wait_for_child(pid_, 0ms);  // SIGKILL and reap
   }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "api_checks.h"
 #include "daemon_process.h"
 #include "durability_checks.h"
 #include "order_builders.h"
@@ -25,11 +26,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using steady = std::chrono::steady_clock;
 
-bool is_channel(const json& m, const std::string& channel) {
-  return m.is_object() && m.value("channel", "") == channel;
-}
-
-// The first event of `channel` about `order_id` (a trade names it as buy or sell order).
+// Whether an event is about `order_id` (a trade names it as its buy or sell order).
 bool names_order(const json& m, const std::string& order_id) {
   if (!m.is_object() || !m.contains("data")) return false;
   const json& d = m["data"];
@@ -50,7 +47,7 @@ TEST(committed_broadcast, nothing_reaches_a_subscriber_while_the_database_is_dow
   const std::optional<json> ack = ws.read_json(5s);
   ASSERT_TRUE(ack && ack->value("type", "") == "subscribed") << (ack ? ack->dump() : "none");
   const std::optional<json> snapshot = ws.read_json(5s);
-  ASSERT_TRUE(snapshot && is_channel(*snapshot, "orderbook_snapshot"));
+  ASSERT_TRUE(snapshot && e2e::is_channel(*snapshot, "orderbook_snapshot"));
 
   e2e::http_client http(daemon.port());
   ASSERT_EQ(
@@ -58,7 +55,7 @@ TEST(committed_broadcast, nothing_reaches_a_subscriber_while_the_database_is_dow
           .status,
       201u);
   const std::optional<json> maker_state = ws.read_until(
-      [](const json& m) { return is_channel(m, "orders") && names_order(m, "maker"); }, 5s);
+      [](const json& m) { return e2e::is_channel(m, "orders") && names_order(m, "maker"); }, 5s);
   ASSERT_TRUE(maker_state.has_value()) << "the committed maker was not broadcast";
   // Whatever else the maker caused (its book delta) is read before the outage.
   while (ws.read_json(300ms)) {
@@ -100,10 +97,10 @@ TEST(committed_broadcast, nothing_reaches_a_subscriber_while_the_database_is_dow
     const std::int64_t sequence = m->value("sequence", std::int64_t{0});
     EXPECT_GE(sequence, last_sequence) << m->dump();
     last_sequence = sequence;
-    trade = trade || (is_channel(*m, "trades") && names_order(*m, "taker"));
-    taker_state = taker_state || (is_channel(*m, "orders") && names_order(*m, "taker"));
-    maker_update = maker_update || (is_channel(*m, "orders") && names_order(*m, "maker"));
-    delta = delta || is_channel(*m, "orderbook_deltas");
+    trade = trade || (e2e::is_channel(*m, "trades") && names_order(*m, "taker"));
+    taker_state = taker_state || (e2e::is_channel(*m, "orders") && names_order(*m, "taker"));
+    maker_update = maker_update || (e2e::is_channel(*m, "orders") && names_order(*m, "maker"));
+    delta = delta || e2e::is_channel(*m, "orderbook_deltas");
   }
   EXPECT_TRUE(trade) << "no trade after the commit";
   EXPECT_TRUE(taker_state) << "no taker state after the commit";

@@ -126,7 +126,8 @@ void pg_server::start() {
   const std::filesystem::path init_log = dir_ / "initdb.log";
   const pid_t init =
       test::spawn_child({bin + "/initdb", "-D", data_dir().string(), "-U", "postgres", "-A",
-                         "trust", "--no-sync", "--no-instructions", "--locale=C", "--encoding=UTF8"},
+                         "trust", "--no-sync", "--no-instructions", "--locale=C",
+                         "--encoding=UTF8"},
                         child_options(init_log, SIGKILL));
   const test::process_exit initdb = test::wait_for_child(init, kInitTimeout);
   if (!initdb.clean()) {
@@ -181,12 +182,13 @@ void pg_server::spawn_postmaster() {
     std::ofstream(log_file(), std::ios::app)
         << "=== pg_server: starting postmaster on port " << port_ << "\n";
   }
-  pid_ = test::spawn_child({bin + "/postgres", "-D", data_dir().string(), "-p", std::to_string(port_), "-k",
-                dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c",
-                "shared_buffers=32MB", "-c", "max_connections=60", "-c", "log_min_messages=warning",
-                // After an immediate shutdown one syncfs() instead of an fsync per file.
-                "-c", "recovery_init_sync_method=syncfs", "-c", "log_line_prefix=%m [%p] "},
-               child_options(log_file(), SIGQUIT));
+  pid_ = test::spawn_child(
+      {bin + "/postgres", "-D", data_dir().string(), "-p", std::to_string(port_), "-k",
+       dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c",
+       "shared_buffers=32MB", "-c", "max_connections=60", "-c", "log_min_messages=warning",
+       // After an immediate shutdown one syncfs() instead of an fsync per file.
+       "-c", "recovery_init_sync_method=syncfs", "-c", "log_line_prefix=%m [%p] "},
+      child_options(log_file(), SIGQUIT));
 }
 
 void pg_server::wait_accepting_connections() {

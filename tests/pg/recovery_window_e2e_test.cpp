@@ -45,19 +45,13 @@ void seed_resting_orders(const std::string& conninfo) {
   tx.commit();
 }
 
-test::spawn_options output_to(const std::filesystem::path& log) {
-  test::spawn_options options;
-  options.stdout_path = log;
-  return options;
-}
-
 TEST(recovery_window, the_daemon_listens_while_recovering_and_accepts_nothing) {
   pg_server pg;
   pg.start();
   const std::string conninfo = pg.connection_string();
   const test::process_exit migrated = test::wait_for_child(
       test::spawn_child({e2e::matchd_binary(), "migrate", "--db", conninfo},
-                        output_to("/dev/null")),
+                        test::logged_to("/dev/null")),
       60s);
   ASSERT_TRUE(migrated.clean()) << "matchd migrate: " << migrated.describe();
   seed_resting_orders(conninfo);
@@ -68,7 +62,7 @@ TEST(recovery_window, the_daemon_listens_while_recovering_and_accepts_nothing) {
   for (const std::string& a : durable_daemon_args(conninfo)) argv.push_back(a);
   argv.insert(argv.end(), {"--listen", "127.0.0.1:" + std::to_string(port), "--expected-orders",
                            std::to_string(kSeededOrders * 2)});
-  const pid_t pid = test::spawn_child(argv, output_to(dir / "matchd.log"));
+  const pid_t pid = test::spawn_child(argv, test::logged_to(dir / "matchd.log"));
 
   bool saw_recovering = false;
   bool saw_ready = false;

@@ -65,6 +65,12 @@ process_exit exit_from_wait_status(int status) {
   return result;
 }
 
+spawn_options logged_to(const std::filesystem::path& log) {
+  spawn_options options;
+  options.stdout_path = log;
+  return options;
+}
+
 pid_t spawn_child(const std::vector<std::string>& argv_strings, const spawn_options& options) {
   if (argv_strings.empty()) throw std::invalid_argument("spawn_child: empty argv");
   std::vector<std::string> strings = argv_strings;

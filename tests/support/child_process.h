@@ -41,6 +41,9 @@ struct spawn_options {
   int parent_death_signal = SIGKILL;
 };
 
+// The common case: stdout and stderr appended to `log`, nothing else changed.
+spawn_options logged_to(const std::filesystem::path& log);
+
 // fork + exec of argv[0] (a path, no PATH search), stdin from /dev/null, the output files
 // opened by the parent (so they may belong to another user than the child), no other
 // descriptor inherited. Throws std::system_error when the files cannot be opened or fork
