@@ -33,7 +33,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
  private:
   using request = http::request<http::string_body>;
-  using response = http::response<http::string_body>;
+  using shared_body = std::shared_ptr<const std::string>;
 
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
@@ -41,6 +41,11 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void route(request& req, std::string_view path, std::string_view query);
   void reply(int status, std::string body, int retry_after = 0, bool replayed = false,
              std::string_view content_type = "application/json");
+  // An answer from the publish stage: its body is written from the shared string, uncopied.
+  void reply_shared(int status, shared_body body, bool replayed);
+  // Formats the head and writes it and `body`, which must live until the write completes.
+  void send_response(int status, std::string_view body, int retry_after, bool replayed,
+                     std::string_view content_type);
   void reply_error(const codec::api_error& e, int retry_after = 0);
   void on_write(beast::error_code ec, bool close);
   void close();
@@ -53,7 +58,11 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   io_thread& io_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<response> response_;
+  // The response being written: its head, and its body in one of the two (kept alive
+  // until the write completes).
+  std::string response_head_;
+  std::string response_body_;
+  shared_body response_shared_body_;
   std::uint64_t token_ = 0;
   unsigned version_ = 11;
   bool keep_alive_ = true;
