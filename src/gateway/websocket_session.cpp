@@ -277,8 +277,10 @@ void websocket_session::on_delivery(bus::io_delivery&& d) {
   if (pending_.empty() || !d.body) return;
   pending_reply p = std::move(pending_.front());
   pending_.pop_front();
-  std::string frame = "{\"type\":\"" + p.type + "\",\"req_id\":" + p.req_id +
-                      ",\"status\":" + std::to_string(d.status);
+  std::string frame;
+  frame.reserve(64 + p.req_id.size() + d.body->size());
+  frame.append("{\"type\":\"").append(p.type).append("\",\"req_id\":").append(p.req_id);
+  frame.append(",\"status\":").append(std::to_string(d.status));
   if (d.replayed) frame += ",\"replayed\":true";
   if (d.status >= 200 && d.status < 300) {
     frame += ",\"data\":";

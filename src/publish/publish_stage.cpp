@@ -1,5 +1,6 @@
 #include <matchd/publish/publish_stage.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <matchd/codec/errors.h>
@@ -131,15 +132,19 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
     data.clear();
     if (const auto* o = std::get_if<engine::order>(&e)) {
       orders_.insert_or_assign(std::string(o->id.view()), *o);
-      codec::append_order(data, *o, instruments_[o->instrument]);
-      broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data);
+      if (wanted(o->instrument, bus::channel_orders)) {
+        codec::append_order(data, *o, instruments_[o->instrument]);
+        broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data);
+      }
     } else if (const auto* t = std::get_if<engine::trade>(&e)) {
       auto& history = trades_[t->instrument];
       history.push_back(*t);
       if (history.size() > options_.trade_history) history.pop_front();
       probe_->trade_published();
-      codec::append_trade(data, *t, instruments_[t->instrument]);
-      broadcast(t->instrument, bus::channel_trades, "trades", t->sequence, data);
+      if (wanted(t->instrument, bus::channel_trades)) {
+        codec::append_trade(data, *t, instruments_[t->instrument]);
+        broadcast(t->instrument, bus::channel_trades, "trades", t->sequence, data);
+      }
     } else if (const auto* d = std::get_if<engine::level_delta>(&e)) {
       book_view& book = books_[d->instrument];
       auto apply = [&](auto& levels, std::uint64_t& resting) {
@@ -158,8 +163,10 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
       } else {
         apply(book.asks, book.ask_orders);
       }
-      codec::append_level_delta(data, *d, instruments_[d->instrument]);
-      broadcast(d->instrument, bus::channel_orderbook, "orderbook_deltas", d->sequence, data);
+      if (wanted(d->instrument, bus::channel_orderbook)) {
+        codec::append_level_delta(data, *d, instruments_[d->instrument]);
+        broadcast(d->instrument, bus::channel_orderbook, "orderbook_deltas", d->sequence, data);
+      }
     }
   }
 }
@@ -258,6 +265,11 @@ void publish_stage::deliver(std::uint32_t io_thread, bus::io_delivery&& d) {
   // Responses always fit: the reserve is larger than the in-flight command budget.
   while (!q.try_push(std::move(d))) std::this_thread::yield();
   wake_pending_[io_thread] = true;
+}
+
+bool publish_stage::wanted(engine::instrument_id ins, std::uint8_t channel) const {
+  return std::any_of(subscribers_[ins].begin(), subscribers_[ins].end(),
+                     [channel](const subscriber& s) { return (s.channels & channel) != 0; });
 }
 
 void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,

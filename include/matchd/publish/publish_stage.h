@@ -98,6 +98,8 @@ class publish_stage {
   void respond_snapshot(const bus::command_outcome& c);
   void process_query(std::uint32_t io_thread, const bus::read_query& q);
   void deliver(std::uint32_t io_thread, bus::io_delivery&& d);
+  // Whether any subscriber of `ins` takes `channel`: events nobody reads are not formatted.
+  [[nodiscard]] bool wanted(engine::instrument_id ins, std::uint8_t channel) const;
   void broadcast(engine::instrument_id ins, std::uint8_t channel, std::string_view name,
                  engine::sequence_number seq, const std::string& data);
   std::string orderbook_body(engine::instrument_id ins, std::size_t levels) const;
