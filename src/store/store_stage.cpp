@@ -8,11 +8,13 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
 
+#include <matchd/store/copy_text.h>
 #include "store_probe.h"
 
 namespace matchd::store {
@@ -24,12 +26,19 @@ struct db_connection {
 
 namespace {
 
-std::string notional_text(engine::int128 n) {
-  char buf[engine::kMaxFormattedDecimal];
-  return std::string(buf, engine::format_decimal_wide(n, 0, buf));
+// Sends the rows through one COPY into `table`. Empty tables are skipped: each COPY costs
+// two round trips even with no rows. libpqxx 6.4 writes prebuilt COPY text only through
+// tablewriter, deprecated there in favour of stream_to, whose raw-line write is private.
+void copy_into(pqxx::transaction_base& tx, const std::string& table,
+               const std::vector<std::string>& columns, const copy_text& rows) {
+  if (rows.rows() == 0) return;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter out(tx, table, columns.begin(), columns.end());
+#pragma GCC diagnostic pop
+  out.write_raw_line(std::string(rows.data()));  // it drops the last newline and adds one
+  out.complete();
 }
-
-std::string text(std::string_view v) { return std::string(v); }
 
 const std::vector<std::string> kOrderColumns = {
     "order_id",      "client_id",     "instrument",    "side",        "type",
@@ -228,10 +237,10 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   std::vector<const engine::order*> latest;
   boost::unordered_flat_map<std::string_view, std::size_t> latest_index;
   std::vector<const engine::trade*> group_trades;
-  std::size_t events = 0;
-  std::size_t keys = 0;
+  std::size_t event_rows = 0;
+  std::size_t key_rows = 0;
   {
-    pqxx::stream_to out(tx, "order_events", kEventColumns);
+    copy_text events;
     for (const bus::engine_batch* b : group) {
       for (const engine::event& e : b->events) {
         if (const auto* t = std::get_if<engine::trade>(&e)) group_trades.push_back(t);
@@ -243,14 +252,17 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
         } else {
           latest[it->second] = o;
         }
-        out << std::make_tuple(static_cast<long long>(o->sequence), text(o->id.view()),
-                               text(engine::to_string(o->status)),
-                               static_cast<long long>(o->filled.value), notional_text(o->notional),
-                               static_cast<long long>(o->updated_at));
-        ++events;
+        events.number(o->sequence)
+            .text(o->id.view())
+            .text(engine::to_string(o->status))
+            .number(o->filled.value)
+            .wide(o->notional)
+            .number(o->updated_at)
+            .end_row();
       }
     }
-    out.complete();
+    copy_into(tx, "order_events", kEventColumns, events);
+    event_rows = events.rows();
   }
   // Orders created by this group are new rows: plain COPY, no conflict check. Orders
   // created before it (resting makers that traded, cancels) are changed in place. An
@@ -264,32 +276,41 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
       static_cast<std::size_t>(std::count_if(latest.begin(), latest.end(), created_here));
   const std::size_t changed = latest.size() - created;
   if (created > 0) {
-    pqxx::stream_to out(tx, "orders", kOrderColumns);
+    copy_text rows;
     for (const engine::order* o : latest) {
       if (!created_here(o)) continue;
-      out << std::make_tuple(
-          text(o->id.view()), text(o->client.view()), instruments_[o->instrument].symbol,
-          text(engine::to_string(o->order_side)), text(engine::to_string(o->type)),
-          text(engine::to_string(o->tif)), text(engine::to_string(o->status)),
-          static_cast<long long>(o->price.value), static_cast<long long>(o->quantity.value),
-          static_cast<long long>(o->filled.value), notional_text(o->notional),
-          static_cast<long long>(o->created_at), static_cast<long long>(o->updated_at),
-          static_cast<long long>(o->created_sequence), static_cast<long long>(o->sequence));
+      rows.text(o->id.view())
+          .text(o->client.view())
+          .text(instruments_[o->instrument].symbol)
+          .text(engine::to_string(o->order_side))
+          .text(engine::to_string(o->type))
+          .text(engine::to_string(o->tif))
+          .text(engine::to_string(o->status))
+          .number(o->price.value)
+          .number(o->quantity.value)
+          .number(o->filled.value)
+          .wide(o->notional)
+          .number(o->created_at)
+          .number(o->updated_at)
+          .number(o->created_sequence)
+          .number(o->sequence)
+          .end_row();
     }
-    out.complete();
+    copy_into(tx, "orders", kOrderColumns, rows);
   }
   if (changed > 0) {
-    {
-      pqxx::stream_to out(tx, "order_changes", kChangeColumns);
-      for (const engine::order* o : latest) {
-        if (created_here(o)) continue;
-        out << std::make_tuple(text(o->id.view()), text(engine::to_string(o->status)),
-                               static_cast<long long>(o->filled.value), notional_text(o->notional),
-                               static_cast<long long>(o->updated_at),
-                               static_cast<long long>(o->sequence));
-      }
-      out.complete();
+    copy_text rows;
+    for (const engine::order* o : latest) {
+      if (created_here(o)) continue;
+      rows.text(o->id.view())
+          .text(engine::to_string(o->status))
+          .number(o->filled.value)
+          .wide(o->notional)
+          .number(o->updated_at)
+          .number(o->sequence)
+          .end_row();
     }
+    copy_into(tx, "order_changes", kChangeColumns, rows);
     const pqxx::result updated = tx.exec0(
         "UPDATE orders o SET status = c.status, filled_lots = c.filled_lots,"
         " notional = c.notional, updated_at_us = c.updated_at_us, sequence = c.sequence"
@@ -301,7 +322,6 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
                              ", rows found: " + std::to_string(updated.affected_rows()));
     }
   }
-  // Empty tables are skipped: each COPY costs two round trips even with no rows.
   if (!group_trades.empty()) {
     // A trade's two orders both have a state in the same command's events, so in this
     // group; their client ids come from there.
@@ -313,18 +333,23 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
       }
       return latest[it->second]->client.view();
     };
-    pqxx::stream_to out(tx, "trades", kTradeColumns);
+    copy_text rows;
     for (const engine::trade* t : group_trades) {
-      out << std::make_tuple(
-          static_cast<long long>(t->id), instruments_[t->instrument].symbol,
-          static_cast<long long>(t->price.value), static_cast<long long>(t->quantity.value),
-          text(engine::to_string(t->aggressor)), text(t->buy_order_id.view()),
-          text(t->sell_order_id.view()), text(client_of(t->buy_order_id)),
-          text(client_of(t->sell_order_id)), static_cast<long long>(t->executed_at),
-          static_cast<long long>(t->sequence));
+      rows.number(static_cast<std::int64_t>(t->id))
+          .text(instruments_[t->instrument].symbol)
+          .number(t->price.value)
+          .number(t->quantity.value)
+          .text(engine::to_string(t->aggressor))
+          .text(t->buy_order_id.view())
+          .text(t->sell_order_id.view())
+          .text(client_of(t->buy_order_id))
+          .text(client_of(t->sell_order_id))
+          .number(t->executed_at)
+          .number(t->sequence)
+          .end_row();
       last_trade_id_ = std::max(last_trade_id_, t->id);
     }
-    out.complete();
+    copy_into(tx, "trades", kTradeColumns, rows);
   }
   const auto keyed_placement = [](const bus::command_outcome& c) {
     return !c.idempotency.empty() && c.outcome == bus::outcome_kind::executed &&
@@ -332,13 +357,11 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   };
   {
     // The first response of each keyed placement, stored with it and handed to the
-    // publish stage so both send the same bytes. The COPY opens at the first key, so a
-    // group without keys costs no round trip.
-    std::optional<pqxx::stream_to> out;
+    // publish stage so both send the same bytes.
+    copy_text rows;
     for (bus::engine_batch* b : group) {
       for (bus::command_outcome& c : b->commands) {
         if (!keyed_placement(c)) continue;
-        if (!out) out.emplace(tx, "idempotency_keys", kKeyColumns);
         if (!c.response) {
           const std::span<const engine::event> evs(b->events.data() + c.first_event,
                                                    c.end_event - c.first_event);
@@ -351,14 +374,18 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
           }
           return std::int64_t{0};
         }();
-        *out << std::make_tuple(text(c.client.view()), text(c.idempotency.view()),
-                                static_cast<long long>(c.fingerprint),
-                                static_cast<long long>(c.sequence), text(c.subject.view()),
-                                *c.response, static_cast<long long>(created_at));
-        ++keys;
+        rows.text(c.client.view())
+            .text(c.idempotency.view())
+            .number(static_cast<std::int64_t>(c.fingerprint))
+            .number(c.sequence)
+            .text(c.subject.view())
+            .text(*c.response)
+            .number(created_at)
+            .end_row();
       }
     }
-    if (out) out->complete();
+    copy_into(tx, "idempotency_keys", kKeyColumns, rows);
+    key_rows = rows.rows();
   }
   for (bus::engine_batch* b : group) {
     for (bus::command_outcome& c : b->commands) {
@@ -388,8 +415,8 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
     tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
              ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
   }
-  probe_->rows(static_cast<double>(latest.size()), static_cast<double>(events),
-               static_cast<double>(group_trades.size()), static_cast<double>(keys));
+  probe_->rows(static_cast<double>(latest.size()), static_cast<double>(event_rows),
+               static_cast<double>(group_trades.size()), static_cast<double>(key_rows));
 }
 
 }  // namespace matchd::store
