@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -175,6 +178,71 @@ std::size_t kernel_max_send_buffer() {
   return 4u << 20;
 }
 
+// What a reading subscriber has seen once a stalled one has fallen behind by more than its
+// kernel buffers and the daemon's buffer of `subscriber_buffer` frames can hold.
+// (Events here are a few hundred bytes; 2 KiB per frame is generous.)
+std::size_t bytes_beyond_every_buffer(std::size_t subscriber_buffer) {
+  return kernel_max_send_buffer() + subscriber_buffer * 2048 + (1u << 20);
+}
+
+// Two clients sending crossing orders as fast as the daemon answers them, from construction
+// until stop(): each round is a resting sell and the buy that fills it, six events.
+class order_flood {
+ public:
+  explicit order_flood(std::uint16_t port) {
+    for (std::size_t p = 0; p < errors_.size(); ++p) {
+      producers_.emplace_back([this, port, p] { produce(port, p); });
+    }
+  }
+  ~order_flood() { stop(); }
+  order_flood(const order_flood&) = delete;
+  order_flood& operator=(const order_flood&) = delete;
+
+  void stop() {
+    stop_ = true;
+    for (std::thread& t : producers_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  [[nodiscard]] long posted() const { return posted_; }
+  // Why a producer gave up early, one entry per producer ("" when it did not); read after
+  // stop().
+  [[nodiscard]] const std::array<std::string, 2>& errors() const { return errors_; }
+
+ private:
+  void produce(std::uint16_t port, std::size_t p) {
+    try {
+      http_client client(port);
+      const std::string pad(40, 'x');
+      const std::string client_id = "client-flood-" + std::to_string(p);
+      for (long i = 0; i < 200000 && !stop_; ++i) {
+        const std::string base = "p" + std::to_string(p) + "-" + std::to_string(i) + "-" + pad;
+        const http_response s = client.post_json(
+            "/orders", limit_order(base + "s", client_id, "sell", "100.00", "0.01"));
+        const http_response b = client.post_json(
+            "/orders", limit_order(base + "b", client_id, "buy", "100.00", "0.01"));
+        if (s.status != 201 || b.status != 201) {
+          errors_[p] = s.describe() + " / " + b.describe();
+          return;
+        }
+        posted_ += 2;
+      }
+    } catch (const std::exception& e) {
+      errors_[p] = e.what();
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<long> posted_{0};
+  std::array<std::string, 2> errors_;
+  std::vector<std::thread> producers_;
+};
+
+// Whether the daemon said it is closing a stalled subscriber (WebSocket or SSE).
+bool closing_reported(const daemon_process& daemon) {
+  return daemon.stderr_text().find("subscriber too slow") != std::string::npos;
+}
+
 // A subscriber that stops reading (small receive buffer, never pumped) while a flood of
 // events goes out must be disconnected with close code 1008; a subscriber that reads keeps
 // its connection and REST keeps working.
@@ -198,63 +266,30 @@ TEST(slow_subscriber, is_disconnected_with_1008_while_a_normal_one_keeps_working
   normal.send_json(subscribe);
   ASSERT_TRUE(normal.read_until(is_snapshot, 5s)) << "normal subscriber got no snapshot";
 
-  // Everything the slow subscriber's kernel buffers can hold, plus plenty for the daemon's
-  // own per-subscriber buffer: once the normal subscriber has seen this much, the slow one
-  // has fallen behind by more than any bounded buffer allows.
-  // (Events here are a few hundred bytes; 2 KiB per frame is generous.)
-  const std::size_t target_bytes = kernel_max_send_buffer() + kSubscriberBuffer * 2048 + (1u << 20);
-  std::atomic<bool> stop{false};
-  std::atomic<long> posted{0};
-  std::vector<std::string> producer_errors(2);
-  std::vector<std::thread> producers;
-  for (int p = 0; p < 2; ++p) {
-    producers.emplace_back([&, p] {
-      try {
-        http_client client(daemon.port());
-        const std::string pad(40, 'x');
-        for (long i = 0; i < 200000 && !stop; ++i) {
-          const std::string base = "p" + std::to_string(p) + "-" + std::to_string(i) + "-" + pad;
-          const http_response s = client.post_json(
-              "/orders", limit_order(base + "s", "client-flood-" + std::to_string(p), "sell",
-                                     "100.00", "0.01"));
-          const http_response b = client.post_json(
-              "/orders", limit_order(base + "b", "client-flood-" + std::to_string(p), "buy",
-                                     "100.00", "0.01"));
-          if (s.status != 201 || b.status != 201) {
-            producer_errors[static_cast<std::size_t>(p)] = s.describe() + " / " + b.describe();
-            return;
-          }
-          posted += 2;
-        }
-      } catch (const std::exception& e) {
-        producer_errors[static_cast<std::size_t>(p)] = e.what();
-      }
-    });
-  }
+  // Once the normal subscriber has seen this much, the slow one has fallen behind by more
+  // than any bounded buffer allows.
+  const std::size_t target_bytes = bytes_beyond_every_buffer(kSubscriberBuffer);
+  order_flood flood(daemon.port());
   // The flood also stops once the daemon says it is closing the stalled subscriber: that
   // close frame waits behind a write the stalled peer is not reading, and the daemon gives
   // up on it (TCP close) if the peer still reads nothing 5 s later. With durable acks the
   // flood is slower and would outlast that grace.
-  const auto closing_reported = [&daemon] {
-    return daemon.stderr_text().find("subscriber too slow") != std::string::npos;
-  };
   const auto flood_deadline = clock_type::now() + 25s;
   while (clock_type::now() < flood_deadline && normal.bytes_received() < target_bytes &&
-         !normal.closed() && !closing_reported()) {
+         !normal.closed() && !closing_reported(daemon)) {
     normal.pump(50ms);
     normal.clear_pending();
   }
-  stop = true;
-  for (std::thread& t : producers) t.join();
-  for (const std::string& e : producer_errors) EXPECT_TRUE(e.empty()) << "producer: " << e;
-  EXPECT_TRUE(normal.bytes_received() >= target_bytes || closing_reported())
-      << "flood too small: " << posted << " orders in 25 s";
+  flood.stop();
+  for (const std::string& e : flood.errors()) EXPECT_TRUE(e.empty()) << "producer: " << e;
+  EXPECT_TRUE(normal.bytes_received() >= target_bytes || closing_reported(daemon))
+      << "flood too small: " << flood.posted() << " orders in 25 s";
   ASSERT_FALSE(normal.closed()) << "the reading subscriber was dropped: "
                                 << normal.close_state().describe();
 
   const ws_client::close_info closed = slow.drain_until_closed(15s);
   EXPECT_TRUE(closed.closed) << "the stalled subscriber was never disconnected ("
-                             << closed.discarded << " messages buffered, " << posted
+                             << closed.discarded << " messages buffered, " << flood.posted()
                              << " orders posted)";
   EXPECT_TRUE(closed.close_frame) << closed.describe();
   EXPECT_EQ(closed.code, 1008) << closed.describe();
@@ -272,6 +307,120 @@ TEST(slow_subscriber, is_disconnected_with_1008_while_a_normal_one_keeps_working
       },
       15s);
   EXPECT_TRUE(event.has_value()) << "normal subscriber: " << normal.close_state().describe();
+}
+
+// An SSE stream has no close code: a subscriber that stops reading is cut off. The daemon
+// drops the frames it had queued for it and closes the connection in order, sending nothing
+// more, so the client reads what was already on its way (the subscription comment, the
+// snapshot, then events in order), then EOF; and its subscription is gone. A subscriber that
+// reads keeps its stream, and order entry keeps working.
+TEST(slow_subscriber, sse_stream_is_closed_while_a_normal_one_keeps_receiving) {
+  constexpr std::size_t kSubscriberBuffer = 1024;  // frames
+  daemon_process daemon(
+      {"--rate-limit", "0", "--subscriber-buffer", std::to_string(kSubscriberBuffer)});
+  const std::string every_channel = "/stream/sse?instrument=BTC-USD";
+  http_client http(daemon.port());
+  // Polls the stream_subscribers gauge until it is `n`; returns the last value seen.
+  const auto subscribers_reach = [&http](double n) {
+    const auto deadline = clock_type::now() + 5s;
+    while (true) {
+      const std::optional<double> value =
+          metric_value(parse_prometheus(http.get("/metrics").body), "stream_subscribers");
+      if (value == n || clock_type::now() >= deadline) return value;
+      std::this_thread::sleep_for(20ms);
+    }
+  };
+  const auto id_of = [](const sse_client::event& e) { return std::atoll(e.id.c_str()); };
+
+  sse_client::options small;
+  small.receive_buffer_bytes = 4096;
+  small.comments = true;
+  sse_client slow(daemon.port(), every_channel, small);
+  ASSERT_EQ(slow.status(), 200u) << slow.body();
+  sse_client normal(daemon.port(), every_channel);
+  ASSERT_EQ(normal.status(), 200u) << normal.body();
+  ASSERT_EQ(subscribers_reach(2), 2.0);
+
+  // With one instrument and every channel, a subscriber gets every event: after the
+  // snapshot at N, the ids go on N + 1, N + 2, ...
+  long long normal_last_id = -1;
+  std::vector<std::string> normal_gaps;
+  const auto read_normal = [&](std::chrono::milliseconds timeout) {
+    std::optional<sse_client::event> e = normal.next(timeout);
+    if (e) {
+      if (normal_last_id >= 0 && id_of(*e) != normal_last_id + 1) {
+        normal_gaps.push_back(std::to_string(normal_last_id) + " -> " + e->id);
+      }
+      normal_last_id = id_of(*e);
+    }
+    return e;
+  };
+
+  const std::size_t target_bytes = bytes_beyond_every_buffer(kSubscriberBuffer);
+  order_flood flood(daemon.port());
+  const auto flood_deadline = clock_type::now() + 25s;
+  while (clock_type::now() < flood_deadline && normal.bytes_received() < target_bytes &&
+         !normal.ended() && !closing_reported(daemon)) {
+    for (int i = 0; i < 256 && read_normal(50ms); ++i) {
+    }
+  }
+  flood.stop();
+  for (const std::string& e : flood.errors()) EXPECT_TRUE(e.empty()) << "producer: " << e;
+  EXPECT_TRUE(normal.bytes_received() >= target_bytes || closing_reported(daemon))
+      << "flood too small: " << flood.posted() << " orders in 25 s";
+  ASSERT_FALSE(normal.ended()) << "the reading subscriber was dropped: " << normal.end_error();
+  const long long published = http.get(orderbook_path(1)).json().value("sequence", 0LL);
+
+  std::vector<sse_client::event> got;
+  const auto drain_deadline = clock_type::now() + 15s;
+  while (!slow.ended() && clock_type::now() < drain_deadline) {
+    if (std::optional<sse_client::event> e = slow.next(500ms)) got.push_back(std::move(*e));
+  }
+  EXPECT_TRUE(slow.ended()) << "the stalled SSE subscriber was never disconnected: " << got.size()
+                            << " frames read in 15 s after a flood of " << flood.posted()
+                            << " orders";
+  EXPECT_EQ(slow.end_error(), "") << "the stream did not end with the server's orderly close";
+  // Keep-alive comments aside, what arrived is the start of the stream, none of it missing;
+  // the end is cut off (a last frame may be cut in two, which EventSource drops).
+  std::erase_if(
+      got, [](const sse_client::event& e) { return e.event.empty() && e.comment == "keepalive"; });
+  ASSERT_GE(got.size(), 2u) << "not even the snapshot arrived before the close";
+  EXPECT_EQ(got[1].event, "orderbook_snapshot");
+  EXPECT_EQ(got[0].comment, "subscribed sequence=" + got[1].id)
+      << "first frame: event \"" << got[0].event << "\" comment \"" << got[0].comment << "\"";
+  std::size_t mismatches = 0;
+  for (std::size_t i = 2; i < got.size() && mismatches < 5; ++i) {
+    const sse_client::event& e = got[i];
+    const bool channel_event =
+        e.event == "trades" || e.event == "orders" || e.event == "orderbook_deltas";
+    if (!channel_event || id_of(e) != id_of(got[i - 1]) + 1) {
+      ++mismatches;
+      ADD_FAILURE() << "frame " << i << " after id " << got[i - 1].id << ": event \"" << e.event
+                    << "\" id \"" << e.id << "\" comment \"" << e.comment << "\"";
+    }
+  }
+  EXPECT_LT(id_of(got.back()), published)
+      << "the stalled subscriber got every event up to the end of the flood: nothing was cut off";
+  EXPECT_EQ(subscribers_reach(1), 1.0) << "the closed stream's subscription was kept";
+
+  // The normal subscriber still gets new events, in order, and order entry still works.
+  const http_response r =
+      http.post_json("/orders", limit_order("after-flood", "client-Z", "buy", "1.00", "1"));
+  ASSERT_EQ(r.status, 201u) << r.describe();
+  bool seen = false;
+  const auto deadline = clock_type::now() + 15s;
+  while (!seen && !normal.ended() && clock_type::now() < deadline) {
+    const std::optional<sse_client::event> e = read_normal(500ms);
+    if (e && e->event == "orders") {
+      const json order = json::parse(e->data, nullptr, false);
+      seen = order.is_object() && order.value("order_id", "") == "after-flood";
+    }
+  }
+  EXPECT_TRUE(seen) << "the normal subscriber never got the order placed after the flood ("
+                    << (normal.ended() ? "stream ended: " + normal.end_error() : "still open")
+                    << ")";
+  EXPECT_TRUE(normal_gaps.empty())
+      << "the normal subscriber missed events: " << json(normal_gaps).dump();
 }
 
 }  // namespace

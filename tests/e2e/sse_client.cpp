@@ -36,6 +36,7 @@ struct sse_client::impl {
       reading = false;
       if (ec) {
         ended = true;
+        end_error = ec.message();
         return;
       }
       split_frames();
@@ -50,23 +51,32 @@ struct sse_client::impl {
   // Moves complete frames ("...\n\n") from the decoded body into `events`.
   void split_frames() {
     std::string& body = parser.get().body();
+    received += body.size();
     for (char c : body) {
       if (c != '\r') pending += c;
     }
     body.clear();
+    std::size_t start = 0;
     std::size_t end = 0;
-    while ((end = pending.find("\n\n")) != std::string::npos) {
-      const std::string frame = pending.substr(0, end);
-      pending.erase(0, end + 2);
+    while ((end = pending.find("\n\n", start)) != std::string::npos) {
+      const std::string frame = pending.substr(start, end - start);
+      start = end + 2;
       event e;
       bool has_field = false;
+      bool has_comment = false;
       std::size_t pos = 0;
       while (pos <= frame.size()) {
         std::size_t nl = frame.find('\n', pos);
         if (nl == std::string::npos) nl = frame.size();
         const std::string line = frame.substr(pos, nl - pos);
         pos = nl + 1;
-        if (line.empty() || line[0] == ':') continue;
+        if (line.empty()) continue;
+        if (line[0] == ':') {
+          if (!e.comment.empty()) e.comment += '\n';
+          e.comment += line.substr(line.size() > 1 && line[1] == ' ' ? 2 : 1);
+          has_comment = true;
+          continue;
+        }
         const std::size_t colon = line.find(':');
         const std::string field = line.substr(0, colon);
         std::string value = colon == std::string::npos ? std::string() : line.substr(colon + 1);
@@ -83,10 +93,11 @@ struct sse_client::impl {
           has_field = true;
         }
       }
-      if (!has_field) continue;  // comments and keep-alives
-      if (e.event.empty()) e.event = "message";
+      if (!has_field && !(has_comment && keep_comments)) continue;
+      if (has_field && e.event.empty()) e.event = "message";
       events.push_back(std::move(e));
     }
+    pending.erase(0, start);
   }
 
   net::io_context ioc;
@@ -96,15 +107,23 @@ struct sse_client::impl {
   std::string pending;
   std::string error_body;
   std::deque<event> events;
+  bool keep_comments = false;
   bool reading = false;
   bool ended = false;
+  std::string end_error;
+  std::size_t received = 0;
 };
 
-sse_client::sse_client(std::uint16_t port, const std::string& target,
-                       std::chrono::milliseconds timeout)
+sse_client::sse_client(std::uint16_t port, const std::string& target, const options& opts)
     : impl_(std::make_unique<impl>()) {
   impl& s = *impl_;
   s.parser.body_limit(boost::none);
+  s.keep_comments = opts.comments;
+  const std::chrono::milliseconds timeout = opts.timeout;
+  s.socket.open(tcp::v4());
+  if (opts.receive_buffer_bytes) {
+    s.socket.set_option(net::socket_base::receive_buffer_size(*opts.receive_buffer_bytes));
+  }
   const auto deadline = clock_type::now() + timeout;
   bool done = false;
   beast::error_code result = net::error::timed_out;
@@ -153,6 +172,14 @@ sse_client::sse_client(std::uint16_t port, const std::string& target,
   }
 }
 
+sse_client::sse_client(std::uint16_t port, const std::string& target,
+                       std::chrono::milliseconds timeout)
+    : sse_client(port, target, [timeout] {
+        options opts;
+        opts.timeout = timeout;
+        return opts;
+      }()) {}
+
 sse_client::~sse_client() {
   beast::error_code ignored;
   impl_->socket.close(ignored);
@@ -187,6 +214,14 @@ std::optional<sse_client::event> sse_client::next(std::chrono::milliseconds time
 
 bool sse_client::ended() const noexcept {
   return impl_->ended;
+}
+
+const std::string& sse_client::end_error() const noexcept {
+  return impl_->end_error;
+}
+
+std::size_t sse_client::bytes_received() const noexcept {
+  return impl_->received + impl_->parser.get().body().size();
 }
 
 }  // namespace matchd::e2e

@@ -693,6 +693,54 @@ TEST_F(stream, sse_book_channel_starts_with_the_snapshot_then_deltas) {
   EXPECT_EQ(d.value("orders", 0), 1) << delta->data;
 }
 
+// The first frame of an SSE stream is the comment ": subscribed sequence=N", N the sequence
+// published when the subscription took effect: GET /orderbook's, here that of the last
+// acknowledged order. The snapshot that follows is at N, and the events after it go on from
+// N + 1, none missing.
+TEST_F(stream, sse_stream_starts_with_a_comment_naming_the_published_sequence) {
+  place(limit_order("s1", "client-S", "sell", "101.00", "1"));
+  place(limit_order("b1", "client-B", "buy", "101.00", "0.4"));
+  // Crossing nothing and not resting, its own state is its only event: the sequence it
+  // carries is the last one published.
+  const json last = place(limit_order("b2", "client-B", "buy", "100.00", "1", "ioc"));
+  ASSERT_EQ(last["order"].value("status", ""), "cancelled") << last.dump();
+  const long long n = last["order"]["sequence"].get<long long>();
+  ASSERT_EQ(http.get(orderbook_path()).json().value("sequence", 0LL), n);
+
+  sse_client::options with_comments;
+  with_comments.comments = true;
+  sse_client sse(daemon.port(), "/stream/sse?instrument=BTC-USD", with_comments);
+  ASSERT_EQ(sse.status(), 200u) << sse.body();
+  // Keep-alive comments (every 15 s) may come in between; nothing else may.
+  const auto next = [&sse] {
+    std::optional<sse_client::event> e = sse.next(5s);
+    while (e && e->event.empty() && e->comment == "keepalive") e = sse.next(5s);
+    return e;
+  };
+
+  const std::optional<sse_client::event> first = sse.next(5s);
+  ASSERT_TRUE(first.has_value()) << "nothing after the response header";
+  EXPECT_EQ(first->event, "") << "the first frame is an event, id " << first->id;
+  EXPECT_EQ(first->comment, "subscribed sequence=" + std::to_string(n));
+  const std::optional<sse_client::event> snapshot = next();
+  ASSERT_TRUE(snapshot.has_value()) << "no snapshot";
+  EXPECT_EQ(snapshot->event, "orderbook_snapshot");
+  EXPECT_EQ(snapshot->id, std::to_string(n));
+
+  // A resting order: its state, then its level's delta.
+  const json placed = place(limit_order("s2", "client-S", "sell", "102.00", "1"));
+  EXPECT_EQ(placed["order"].value("sequence", 0LL), n + 1);
+  const std::optional<sse_client::event> state = next();
+  ASSERT_TRUE(state.has_value()) << "no event for s2";
+  EXPECT_EQ(state->event, "orders") << state->data;
+  EXPECT_EQ(state->id, std::to_string(n + 1)) << state->data;
+  EXPECT_EQ(json::parse(state->data, nullptr, false), placed["order"]);
+  const std::optional<sse_client::event> delta = next();
+  ASSERT_TRUE(delta.has_value()) << "no delta for s2";
+  EXPECT_EQ(delta->event, "orderbook_deltas") << delta->data;
+  EXPECT_EQ(delta->id, std::to_string(n + 2)) << delta->data;
+}
+
 TEST_F(stream, sse_streams_trades_and_orders) {
   sse_client sse(daemon.port(), "/stream/sse?channels=trades,orders&instrument=BTC-USD");
   ASSERT_EQ(sse.status(), 200u) << sse.body();
