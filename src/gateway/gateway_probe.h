@@ -30,7 +30,13 @@ class gateway_probe {
                       .Name("gateway_inflight_commands")
                       .Help("Order commands admitted and not yet answered")
                       .Register(r)
-                      .Add({})) {
+                      .Add({})),
+        slow_consumers_(prometheus::BuildCounter()
+                            .Name("stream_slow_consumers_total")
+                            .Help("Stream subscribers (WebSocket and SSE) disconnected because "
+                                  "they could not keep up")
+                            .Register(r)
+                            .Add({})) {
     for (const char* c : {"2xx", "4xx", "5xx"}) by_class_.push_back(&responses_.Add({{"code", c}}));
   }
 
@@ -41,6 +47,7 @@ class gateway_probe {
     by_class_[status >= 500 ? 2 : status >= 400 ? 1 : 0]->Increment();
   }
   void set_inflight(double n) { inflight_.Set(n); }
+  void slow_consumer_dropped() { slow_consumers_.Increment(); }
 
  private:
   prometheus::Gauge& connections_;
@@ -48,6 +55,7 @@ class gateway_probe {
   prometheus::Family<prometheus::Counter>& responses_;
   std::vector<prometheus::Counter*> by_class_;
   prometheus::Gauge& inflight_;
+  prometheus::Counter& slow_consumers_;
 };
 
 }  // namespace matchd::gateway

@@ -338,6 +338,7 @@ void websocket_session::close_slow() {
   closing_ = true;
   obs::logger("gateway")->warn("websocket subscriber too slow, closing with 1008 token={}",
                                token_);
+  io_.ctx().probe.slow_consumer_dropped();
   queue_.clear();
   if (writing_) {
     // One write at a time: close right after the write in flight, and give up on the

@@ -15,8 +15,9 @@ publish_probe::publish_probe(obs::registry& r,
                        .Register(r)
                        .Add({})),
       dropped_(prometheus::BuildCounter()
-                   .Name("stream_slow_consumers_total")
-                   .Help("Stream subscribers dropped because they could not keep up")
+                   .Name("stream_frames_dropped_total")
+                   .Help("Stream frames not delivered because an I/O thread's delivery queue "
+                         "was full")
                    .Register(r)
                    .Add({})) {
   auto& depth = prometheus::BuildGauge()

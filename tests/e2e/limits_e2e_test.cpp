@@ -295,8 +295,12 @@ TEST(slow_subscriber, is_disconnected_with_1008_while_a_normal_one_keeps_working
   EXPECT_EQ(closed.code, 1008) << closed.describe();
   EXPECT_FALSE(closed.reason.empty()) << "close reason missing";
 
-  // The normal subscriber still gets new events, and order entry still works.
   http_client http(daemon.port());
+  EXPECT_EQ(metric_value(parse_prometheus(http.get("/metrics").body), "stream_slow_consumers_total"),
+            1.0)
+      << "the disconnect is not counted";
+
+  // The normal subscriber still gets new events, and order entry still works.
   const http_response r =
       http.post_json("/orders", limit_order("after-flood", "client-Z", "buy", "1.00", "1"));
   ASSERT_EQ(r.status, 201u) << r.describe();
@@ -402,6 +406,9 @@ TEST(slow_subscriber, sse_stream_is_closed_while_a_normal_one_keeps_receiving) {
   EXPECT_LT(id_of(got.back()), published)
       << "the stalled subscriber got every event up to the end of the flood: nothing was cut off";
   EXPECT_EQ(subscribers_reach(1), 1.0) << "the closed stream's subscription was kept";
+  EXPECT_EQ(metric_value(parse_prometheus(http.get("/metrics").body), "stream_slow_consumers_total"),
+            1.0)
+      << "the disconnect is not counted";
 
   // The normal subscriber still gets new events, in order, and order entry still works.
   const http_response r =
