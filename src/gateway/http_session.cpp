@@ -285,12 +285,15 @@ void http_session::route(request& req, std::string_view path, std::string_view q
 
 void http_session::on_delivery(bus::io_delivery&& d) {
   if (sse_) {
-    if (closed_ || d.what != bus::io_delivery::kind::stream || !d.body) return;
-    if (sse_queue_.size() >= io_.ctx().options.subscriber_buffer) {
+    if (closed_) return;
+    if (d.what == bus::io_delivery::kind::evict ||
+        (d.what == bus::io_delivery::kind::stream &&
+         sse_queue_.size() >= io_.ctx().options.subscriber_buffer)) {
       obs::logger("gateway")->warn("sse subscriber too slow, closing token={}", token_);
       io_.ctx().probe.slow_consumer_dropped();
       return close();
     }
+    if (d.what != bus::io_delivery::kind::stream || !d.body) return;
     sse_queue_.push_back(std::move(d.body));
     if (!sse_writing_) sse_write_next();  // the first delivery also releases the head
     return;

@@ -269,6 +269,7 @@ void websocket_session::handle(std::string_view text) {
 }
 
 void websocket_session::on_delivery(bus::io_delivery&& d) {
+  if (d.what == bus::io_delivery::kind::evict) return close_slow();
   if (d.what == bus::io_delivery::kind::stream) {
     if (d.body) send(std::move(d.body));
     return;

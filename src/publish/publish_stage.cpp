@@ -77,7 +77,13 @@ void publish_stage::run() {
   auto log = obs::logger("publish");
   log->info("publish stage started io_threads={}", links_.size());
   while (true) {
-    waiter_.wait([this] { return has_work(); });
+    if (evictions_.empty()) {
+      waiter_.wait([this] { return has_work(); });
+    } else {
+      // An eviction notice waits for room in its I/O thread's queue; look again soon.
+      (void)waiter_.wait_until([this] { return has_work(); },
+                               std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
+    }
     bool did_work = false;
     while (bus::engine_batch** b = committed_.front()) {
       bus::engine_batch* batch = *b;
@@ -99,6 +105,7 @@ void publish_stage::run() {
         did_work = true;
       }
     }
+    send_evictions();
     for (std::uint32_t i = 0; i < links_.size(); ++i) {
       if (wake_pending_[i]) {
         wake_pending_[i] = false;
@@ -255,16 +262,43 @@ void publish_stage::respond_snapshot(const bus::command_outcome& c) {
   deliver(c.reply.io_thread, std::move(reply));
 }
 
-void publish_stage::deliver(std::uint32_t io_thread, bus::io_delivery&& d) {
+bool publish_stage::deliver(std::uint32_t io_thread, bus::io_delivery&& d) {
   auto& q = *links_[io_thread].deliveries;
   if (d.what == bus::io_delivery::kind::stream &&
       q.capacity() - q.size() < options_.delivery_reserve) {
     probe_->stream_frames_dropped();
-    return;
+    return false;
   }
   // Responses always fit: the reserve is larger than the in-flight command budget.
   while (!q.try_push(std::move(d))) std::this_thread::yield();
   wake_pending_[io_thread] = true;
+  return true;
+}
+
+void publish_stage::evict(std::uint32_t io_thread, std::uint64_t token) {
+  const auto same = [&](const auto& s) { return s.io_thread == io_thread && s.token == token; };
+  for (auto& subs : subscribers_) std::erase_if(subs, same);
+  count_subscribers();
+  if (std::none_of(evictions_.begin(), evictions_.end(), same)) {
+    evictions_.push_back({io_thread, token});
+  }
+}
+
+void publish_stage::send_evictions() {
+  std::erase_if(evictions_, [this](const eviction& e) {
+    bus::io_delivery d;
+    d.what = bus::io_delivery::kind::evict;
+    d.token = e.token;
+    if (!links_[e.io_thread].deliveries->try_push(std::move(d))) return false;
+    wake_pending_[e.io_thread] = true;
+    return true;
+  });
+}
+
+void publish_stage::count_subscribers() {
+  std::size_t total = 0;
+  for (const auto& v : subscribers_) total += v.size();
+  probe_->set_subscribers(static_cast<double>(total));
 }
 
 bool publish_stage::wanted(engine::instrument_id ins, std::uint8_t channel) const {
@@ -277,6 +311,7 @@ void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,
                               const std::string& data) {
   std::shared_ptr<const std::string> ws_shared;
   std::shared_ptr<const std::string> sse_shared;
+  std::vector<eviction> missed;
   for (const subscriber& s : subscribers_[ins]) {
     if ((s.channels & channel) == 0) continue;
     bus::io_delivery d;
@@ -289,8 +324,9 @@ void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,
       if (!ws_shared) ws_shared = shared(stream_frame(name, instruments_[ins].symbol, seq, data));
       d.body = ws_shared;
     }
-    deliver(s.io_thread, std::move(d));
+    if (!deliver(s.io_thread, std::move(d))) missed.push_back({s.io_thread, s.token});
   }
+  for (const eviction& e : missed) evict(e.io_thread, e.token);
 }
 
 std::string publish_stage::orderbook_body(engine::instrument_id ins, std::size_t levels) const {
@@ -364,19 +400,18 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
         reply.body = shared(subscription_ack("subscribed", instruments_[q.instrument].symbol,
                                              q.channels, published_sequence_));
       }
-      deliver(io_thread, bus::io_delivery(reply));
-      if ((added & bus::channel_orderbook) != 0) {
+      bool delivered = deliver(io_thread, bus::io_delivery(reply));
+      if (delivered && (added & bus::channel_orderbook) != 0) {
         const std::string book = orderbook_body(q.instrument, 1000);
         reply.body = shared(
             q.server_sent_events
                 ? sse_frame("orderbook_snapshot", published_sequence_, book)
                 : stream_frame("orderbook_snapshot", instruments_[q.instrument].symbol,
                                       published_sequence_, book));
-        deliver(io_thread, bus::io_delivery(reply));
+        delivered = deliver(io_thread, bus::io_delivery(reply));
       }
-      std::size_t total = 0;
-      for (const auto& v : subscribers_) total += v.size();
-      probe_->set_subscribers(static_cast<double>(total));
+      count_subscribers();
+      if (!delivered) evict(io_thread, q.reply.token);
       return;
     }
     case bus::query_kind::unsubscribe:
@@ -390,15 +425,13 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
         }
       }
       std::erase_if(subs, [](const subscriber& s) { return s.channels == 0; });
-      std::size_t total = 0;
-      for (const auto& v : subscribers_) total += v.size();
-      probe_->set_subscribers(static_cast<double>(total));
+      count_subscribers();
       if (q.kind == bus::query_kind::unsubscribe) {
         reply.what = bus::io_delivery::kind::stream;
         reply.body = shared(subscription_ack("unsubscribed",
                                                     instruments_[q.instrument].symbol,
                                                     q.channels, published_sequence_));
-        deliver(io_thread, std::move(reply));
+        if (!deliver(io_thread, std::move(reply))) evict(io_thread, q.reply.token);
       }
       return;
     }

@@ -107,9 +107,11 @@ struct read_query {
   bool server_sent_events = false;  // subscribe: format frames for SSE instead of WebSocket
 };
 
-// publish stage -> I/O thread: a response to a waiting request or a stream frame.
+// publish stage -> I/O thread: a response to a waiting request, a stream frame, or word
+// that a subscriber missed a frame (its I/O thread's queue was full) and must be
+// disconnected as too slow: a stream with a hole cannot rebuild the book.
 struct io_delivery {
-  enum class kind : std::uint8_t { response, stream };
+  enum class kind : std::uint8_t { response, stream, evict };
   kind what = kind::response;
   std::uint64_t token = 0;
   int status = 200;

@@ -97,7 +97,13 @@ class publish_stage {
   void respond(const bus::engine_batch& batch, const bus::command_outcome& c);
   void respond_snapshot(const bus::command_outcome& c);
   void process_query(std::uint32_t io_thread, const bus::read_query& q);
-  void deliver(std::uint32_t io_thread, bus::io_delivery&& d);
+  // False when a stream frame was dropped because the queue had no room beyond the reserve.
+  bool deliver(std::uint32_t io_thread, bus::io_delivery&& d);
+  // The subscriber missed a frame: it gets no more, and its I/O thread is told to close it.
+  void evict(std::uint32_t io_thread, std::uint64_t token);
+  // Sends the eviction notices that fit now; the rest wait for the next pass.
+  void send_evictions();
+  void count_subscribers();
   // Whether any subscriber of `ins` takes `channel`: events nobody reads are not formatted.
   [[nodiscard]] bool wanted(engine::instrument_id ins, std::uint8_t channel) const;
   void broadcast(engine::instrument_id ins, std::uint8_t channel, std::string_view name,
@@ -125,6 +131,11 @@ class publish_stage {
   boost::unordered_flat_map<engine::sequence_number, std::shared_ptr<const std::string>>
       idempotent_responses_;
   std::vector<std::vector<subscriber>> subscribers_;  // per instrument
+  struct eviction {
+    std::uint32_t io_thread;
+    std::uint64_t token;
+  };
+  std::vector<eviction> evictions_;  // not yet handed to their I/O thread
   std::vector<bool> wake_pending_;                    // per I/O thread, within one pass
   engine::sequence_number published_sequence_ = 0;
 };

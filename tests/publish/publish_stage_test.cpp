@@ -1,0 +1,173 @@
+#include <matchd/publish/publish_stage.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace matchd::publish {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::uint64_t kToken = 7;
+
+// A publish stage wired to one I/O thread whose delivery queue the test drains by hand, so
+// it can let the queue fill up the way a busy I/O thread would.
+class publish_fixture : public ::testing::Test {
+ protected:
+  static constexpr std::size_t kDeliveryCapacity = 64;
+  static constexpr std::size_t kReserve = 40;
+  // A frame is queued while the queue has at least kReserve free slots.
+  static constexpr std::size_t kFramesThatFit = kDeliveryCapacity - kReserve + 1;
+
+  publish_fixture()
+      : registry_(obs::make_registry()),
+        order_flow_(*registry_),
+        queries_(16),
+        deliveries_(kDeliveryCapacity),
+        committed_(8),
+        recycle_(8) {
+    publish_options options;
+    options.delivery_reserve = kReserve;
+    stage_ = std::make_unique<publish_stage>(
+        std::vector<engine::instrument>{engine::instrument::btc_usd()},
+        std::vector<io_link>{{&queries_, &deliveries_, [] {}}}, committed_, recycle_, [] {},
+        *registry_, order_flow_, options);
+    stage_->start();
+  }
+  ~publish_fixture() override { stage_->stop(); }
+
+  void subscribe_everything() {
+    bus::read_query q;
+    q.kind = bus::query_kind::subscribe;
+    q.reply = {0, kToken};
+    q.channels = bus::channel_trades | bus::channel_orderbook | bus::channel_orders;
+    ASSERT_TRUE(queries_.try_push(q));
+    stage_->notify();
+  }
+
+  // One command whose events are `deltas` level deltas at consecutive prices.
+  void publish_deltas(std::uint32_t deltas) {
+    batch_.clear();
+    bus::command_outcome c;
+    c.sequence = ++sequence_;
+    c.end_event = deltas;
+    batch_.commands.push_back(c);
+    for (std::uint32_t i = 0; i < deltas; ++i) {
+      engine::level_delta d;
+      d.price = engine::price_ticks{1000 + next_price_++};
+      d.quantity = engine::quantity_lots{1};
+      d.orders = 1;
+      d.sequence = c.sequence;
+      batch_.events.emplace_back(d);
+    }
+    ASSERT_TRUE(committed_.try_push(&batch_));
+    stage_->notify();
+    // The stage hands the batch back once it has published it.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (recycle_.front() == nullptr) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "batch never published";
+      std::this_thread::sleep_for(1ms);
+    }
+    recycle_.pop();
+  }
+
+  // Everything queued for the I/O thread now, after the stage has had time to add more.
+  std::vector<bus::io_delivery> drain(std::size_t at_least) {
+    std::vector<bus::io_delivery> got;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      while (bus::io_delivery* d = deliveries_.front()) {
+        got.push_back(std::move(*d));
+        deliveries_.pop();
+      }
+      if (got.size() >= at_least) break;
+      std::this_thread::sleep_for(1ms);
+    }
+    return got;
+  }
+
+  std::shared_ptr<obs::registry> registry_;
+  obs::order_flow_metrics order_flow_;
+  bus::spsc_queue<bus::read_query> queries_;
+  bus::spsc_queue<bus::io_delivery> deliveries_;
+  bus::spsc_queue<bus::engine_batch*> committed_;
+  bus::spsc_queue<bus::engine_batch*> recycle_;
+  std::unique_ptr<publish_stage> stage_;
+  bus::engine_batch batch_;
+  engine::sequence_number sequence_ = 0;
+  std::int64_t next_price_ = 0;
+};
+
+std::size_t count(const std::vector<bus::io_delivery>& ds, bus::io_delivery::kind k) {
+  std::size_t n = 0;
+  for (const auto& d : ds) n += d.what == k ? 1 : 0;
+  return n;
+}
+
+TEST_F(publish_fixture, frames_that_fit_are_delivered_in_full) {
+  subscribe_everything();
+  ASSERT_EQ(drain(2).size(), 2u);  // the subscription's ack and the book snapshot
+  publish_deltas(10);
+  const auto got = drain(10);
+  EXPECT_EQ(count(got, bus::io_delivery::kind::stream), 10u);
+  EXPECT_EQ(count(got, bus::io_delivery::kind::evict), 0u);
+}
+
+// A subscriber that would get a stream with a hole in it is disconnected instead: it gets
+// the frames that fit, then nothing more, and its I/O thread is told to close it.
+TEST_F(publish_fixture, a_subscriber_that_misses_a_frame_is_evicted_not_left_with_a_gap) {
+  subscribe_everything();
+  ASSERT_EQ(drain(2).size(), 2u);
+  publish_deltas(100);
+  std::vector<bus::io_delivery> got = drain(kFramesThatFit + 1);
+  ASSERT_EQ(got.size(), kFramesThatFit + 1);
+  for (std::size_t i = 0; i < kFramesThatFit; ++i) {
+    EXPECT_EQ(got[i].what, bus::io_delivery::kind::stream) << "delivery " << i;
+    EXPECT_EQ(got[i].token, kToken);
+  }
+  EXPECT_EQ(got.back().what, bus::io_delivery::kind::evict);
+  EXPECT_EQ(got.back().token, kToken);
+
+  // Nothing more reaches it, though the queue has room again.
+  publish_deltas(5);
+  got = drain(0);
+  std::this_thread::sleep_for(20ms);
+  const auto more = drain(0);
+  got.insert(got.end(), more.begin(), more.end());
+  EXPECT_EQ(count(got, bus::io_delivery::kind::stream), 0u);
+  EXPECT_EQ(count(got, bus::io_delivery::kind::evict), 0u) << "evicted twice";
+}
+
+// The notice itself may not fit at first; it is sent once the I/O thread makes room.
+TEST_F(publish_fixture, the_eviction_notice_waits_for_room) {
+  subscribe_everything();
+  ASSERT_EQ(drain(2).size(), 2u);
+  // Answers to reads fill the queue to the brim: neither a frame nor the notice fits.
+  constexpr std::size_t kAnswers = kDeliveryCapacity;
+  for (std::size_t i = 0; i < kAnswers; ++i) {
+    bus::read_query q;
+    q.kind = bus::query_kind::get_orderbook;
+    q.reply = {0, 1000 + i};
+    q.limit = 1;
+    while (!queries_.try_push(q)) std::this_thread::yield();
+    stage_->notify();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (deliveries_.size() < kAnswers) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+  publish_deltas(100);
+  std::vector<bus::io_delivery> got = drain(kAnswers + 1);
+  ASSERT_EQ(got.size(), kAnswers + 1) << "the notice never came after the queue drained";
+  EXPECT_EQ(count(got, bus::io_delivery::kind::stream), 0u);
+  EXPECT_EQ(count(got, bus::io_delivery::kind::evict), 1u);
+}
+
+}  // namespace
+}  // namespace matchd::publish
