@@ -246,6 +246,13 @@ bool closing_reported(const daemon_process& daemon) {
 // A subscriber that stops reading (small receive buffer, never pumped) while a flood of
 // events goes out must be disconnected with close code 1008; a subscriber that reads keeps
 // its connection and REST keeps working.
+// The daemon counts the one subscriber it cut off.
+void expect_one_slow_consumer_counted(http_client& http) {
+  const auto metrics = parse_prometheus(http.get("/metrics").body);
+  EXPECT_EQ(metric_value(metrics, "stream_slow_consumers_total"), 1.0)
+      << "the disconnect is not counted";
+}
+
 TEST(slow_subscriber, is_disconnected_with_1008_while_a_normal_one_keeps_working) {
   constexpr std::size_t kSubscriberBuffer = 1024;  // frames
   daemon_process daemon(
@@ -296,9 +303,7 @@ TEST(slow_subscriber, is_disconnected_with_1008_while_a_normal_one_keeps_working
   EXPECT_FALSE(closed.reason.empty()) << "close reason missing";
 
   http_client http(daemon.port());
-  EXPECT_EQ(metric_value(parse_prometheus(http.get("/metrics").body), "stream_slow_consumers_total"),
-            1.0)
-      << "the disconnect is not counted";
+  expect_one_slow_consumer_counted(http);
 
   // The normal subscriber still gets new events, and order entry still works.
   const http_response r =
@@ -406,9 +411,7 @@ TEST(slow_subscriber, sse_stream_is_closed_while_a_normal_one_keeps_receiving) {
   EXPECT_LT(id_of(got.back()), published)
       << "the stalled subscriber got every event up to the end of the flood: nothing was cut off";
   EXPECT_EQ(subscribers_reach(1), 1.0) << "the closed stream's subscription was kept";
-  EXPECT_EQ(metric_value(parse_prometheus(http.get("/metrics").body), "stream_slow_consumers_total"),
-            1.0)
-      << "the disconnect is not counted";
+  expect_one_slow_consumer_counted(http);
 
   // The normal subscriber still gets new events, in order, and order entry still works.
   const http_response r =
