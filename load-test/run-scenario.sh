@@ -151,6 +151,8 @@ w(f"matchd performance scenario  {os.path.basename(out)}")
 w(f"machine: {machine['cpus']} x {machine['cpu_model']}, {machine['memory_gib']} GiB, kernel {machine['kernel']}, "
   f"load average at start {machine['loadavg_at_start'][0]:.2f}; commit {machine['git_commit']}"
   f"{' (dirty tree)' if machine['git_dirty'] else ''}")
+if "matchd_binary" in machine:
+    w(f"matchd binary: {machine['matchd_binary']} (sha256 {machine['matchd_sha256']}...)")
 w(f"setup: {duration:g} s measured per phase, REST {connections} connections, WS {ws_connections} connections x "
   f"{ws_inflight} in flight, {threads} generator thread(s), matchd --io-threads {io_threads}")
 w("")
@@ -475,8 +477,8 @@ for b in src/app/matchd load-test/matchd-load load-test/noop-server; do
 done
 
 # Machine and conditions, recorded with the results.
-python3 - "$out/machine.json" "$repo" <<'EOF'
-import json, os, platform, subprocess, sys
+python3 - "$out/machine.json" "$repo" "$build_dir/src/app/matchd" <<'EOF'
+import hashlib, json, os, platform, subprocess, sys
 def run(*cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -499,6 +501,9 @@ info = {
     "git_commit": run("git", "-C", repo, "rev-parse", "--short", "HEAD"),
     "git_dirty": bool(run("git", "-C", repo, "status", "--porcelain", "--untracked-files=no")),
     "compiler": run("c++", "--version").splitlines()[0] if run("c++", "--version") else "",
+    # The binary measured, which --build-dir may have taken from another commit.
+    "matchd_binary": sys.argv[3],
+    "matchd_sha256": hashlib.sha256(open(sys.argv[3], "rb").read()).hexdigest()[:12],
 }
 json.dump(info, open(sys.argv[1], "w"), indent=2)
 EOF
