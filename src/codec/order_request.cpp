@@ -209,6 +209,41 @@ class order_handler {
   std::string overflow_text_;
 };
 
+// Feeds each JSON event to the order's handler and to an observer, so one pass over a
+// WebSocket message reads both its order fields and its envelope.
+class tee_handler {
+ public:
+  tee_handler(order_handler& order, json::json_sax_t& observer) : order_(order), observer_(observer) {}
+
+  bool null() { return order_.null() && observer_.null(); }
+  bool boolean(bool v) { return order_.boolean(v) && observer_.boolean(v); }
+  bool number_integer(json::number_integer_t v) {
+    return order_.number_integer(v) && observer_.number_integer(v);
+  }
+  bool number_unsigned(json::number_unsigned_t v) {
+    return order_.number_unsigned(v) && observer_.number_unsigned(v);
+  }
+  bool number_float(json::number_float_t v, const json::string_t& raw) {
+    return order_.number_float(v, raw) && observer_.number_float(v, raw);
+  }
+  bool string(json::string_t& v) { return order_.string(v) && observer_.string(v); }
+  bool binary(json::binary_t& v) { return order_.binary(v) && observer_.binary(v); }
+  bool start_object(std::size_t n) { return order_.start_object(n) && observer_.start_object(n); }
+  bool end_object() { return order_.end_object() && observer_.end_object(); }
+  bool start_array(std::size_t n) { return order_.start_array(n) && observer_.start_array(n); }
+  bool end_array() { return order_.end_array() && observer_.end_array(); }
+  bool key(json::string_t& k) { return order_.key(k) && observer_.key(k); }
+  bool parse_error(std::size_t position, const std::string& last_token,
+                   const nlohmann::detail::exception& ex) {
+    observer_.parse_error(position, last_token, ex);
+    return order_.parse_error(position, last_token, ex);
+  }
+
+ private:
+  order_handler& order_;
+  json::json_sax_t& observer_;
+};
+
 // Why `id` is not a valid id, for the message.
 std::string id_problem(std::string_view name, std::string_view id) {
   std::string m(name);
@@ -352,17 +387,16 @@ std::uint64_t fingerprint_of(const order_request& r, const engine::instrument& i
 
 }  // namespace
 
-std::optional<api_error> parse_order_request(std::string_view body,
-                                             std::string_view header_idempotency_key,
-                                             const std::vector<engine::instrument>& instruments,
-                                             order_request& out) {
-  out = order_request{};
+namespace {
+
+std::optional<api_error> validate(const order_handler& handler, bool parsed,
+                                  std::string_view header_idempotency_key,
+                                  const std::vector<engine::instrument>& instruments,
+                                  order_request& out) {
   engine::place_order& cmd = out.command;
 
   // 1. Structure.
-  if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
-  order_handler handler;
-  if (!json::sax_parse(body.data(), body.data() + body.size(), &handler)) {
+  if (!parsed) {
     if (const auto f = handler.overflowed()) {
       const amount_rules& rules = *f == field::price ? kPriceRules : kQuantityRules;
       const std::string& text = handler.overflow_text();
@@ -480,6 +514,32 @@ std::optional<api_error> parse_order_request(std::string_view body,
 
   out.fingerprint = fingerprint_of(out, ins);
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<api_error> parse_order_request(std::string_view body,
+                                             std::string_view header_idempotency_key,
+                                             const std::vector<engine::instrument>& instruments,
+                                             order_request& out) {
+  out = order_request{};
+  if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
+  order_handler handler;
+  const bool parsed = json::sax_parse(body.data(), body.data() + body.size(), &handler);
+  return validate(handler, parsed, header_idempotency_key, instruments, out);
+}
+
+std::optional<api_error> parse_order_request(std::string_view body,
+                                             std::string_view header_idempotency_key,
+                                             const std::vector<engine::instrument>& instruments,
+                                             order_request& out,
+                                             nlohmann::json::json_sax_t& observer) {
+  out = order_request{};
+  if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
+  order_handler handler;
+  tee_handler tee(handler, observer);
+  const bool parsed = json::sax_parse(body.data(), body.data() + body.size(), &tee);
+  return validate(handler, parsed, header_idempotency_key, instruments, out);
 }
 
 std::optional<api_error> parse_count_parameter(std::string_view name,

@@ -45,13 +45,20 @@ std::optional<immediate_answer> admit(io_thread& io, bus::engine_request&& r) {
 std::optional<immediate_answer> submit_place(io_thread& io, std::uint64_t token,
                                              std::string_view body,
                                              std::string_view header_idempotency_key) {
+  codec::order_request parsed;
+  auto error =
+      codec::parse_order_request(body, header_idempotency_key, io.ctx().instruments, parsed);
+  return submit_parsed_place(io, token, std::move(error), parsed);
+}
+
+std::optional<immediate_answer> submit_parsed_place(io_thread& io, std::uint64_t token,
+                                                    std::optional<codec::api_error> parse_error,
+                                                    const codec::order_request& parsed) {
   gateway_context& ctx = io.ctx();
   ctx.order_flow.received();
-  codec::order_request parsed;
-  if (auto error = codec::parse_order_request(body, header_idempotency_key, ctx.instruments,
-                                              parsed)) {
-    ctx.order_flow.rejected(error->code);
-    return immediate_answer{std::move(*error)};
+  if (parse_error) {
+    ctx.order_flow.rejected(parse_error->code);
+    return immediate_answer{std::move(*parse_error)};
   }
   const std::int64_t now_ns = steady_ns();
   if (const int wait = io.limiter().admit(parsed.command.client.view(), now_ns); wait > 0) {

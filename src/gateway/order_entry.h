@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <matchd/codec/errors.h>
+#include <matchd/codec/order_request.h>
 
 #include "io_thread.h"
 
@@ -21,6 +22,12 @@ struct immediate_answer {
 std::optional<immediate_answer> submit_place(io_thread& io, std::uint64_t token,
                                              std::string_view body,
                                              std::string_view header_idempotency_key);
+
+// The same for a body parsed already: `parse_error` is what codec::parse_order_request
+// returned for it.
+std::optional<immediate_answer> submit_parsed_place(io_thread& io, std::uint64_t token,
+                                                    std::optional<codec::api_error> parse_error,
+                                                    const codec::order_request& parsed);
 
 std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token,
                                               std::string_view order_id);

@@ -19,34 +19,39 @@ namespace {
 
 constexpr std::size_t kMaxReqIdLength = 128;
 
-// The envelope of a message: its top-level "op" and "req_id", read in one SAX pass that
-// also checks the whole text is a JSON object. A place message (the hot path) then goes to
-// the order parser as text, so it never builds a DOM; other ops parse one.
-class envelope_reader {
+// The envelope of a message: its top-level "op" and "req_id", read by SAX while the order
+// parser reads the same pass (complete() says whether the pass reached the end), or alone.
+// A place message (the hot path) never builds a DOM; other ops parse one.
+class envelope_reader : public nlohmann::json::json_sax_t {
  public:
   using json = nlohmann::json;
 
   enum class req_state : std::uint8_t { absent, ok, wrong_type };
 
-  bool null() { return value(nullptr); }
-  bool boolean(bool v) { return value(v); }
-  bool number_integer(json::number_integer_t v) { return value(v); }
-  bool number_unsigned(json::number_unsigned_t v) { return value(v); }
-  bool number_float(json::number_float_t v, const json::string_t&) { return value(v); }
-  bool string(json::string_t& v) { return value(v); }
-  bool binary(json::binary_t&) { return value(nullptr); }  // not in JSON text
-  bool start_object(std::size_t) { return open(); }
-  bool start_array(std::size_t) { return depth_ == 0 ? false : open(); }
-  bool end_object() { return close(); }
-  bool end_array() { return close(); }
-  bool key(json::string_t& k) {
+  bool null() override { return value(nullptr); }
+  bool boolean(bool v) override { return value(v); }
+  bool number_integer(json::number_integer_t v) override { return value(v); }
+  bool number_unsigned(json::number_unsigned_t v) override { return value(v); }
+  bool number_float(json::number_float_t v, const json::string_t&) override { return value(v); }
+  bool string(json::string_t& v) override { return value(v); }
+  bool binary(json::binary_t&) override { return value(nullptr); }  // not in JSON text
+  bool start_object(std::size_t) override { return open(); }
+  bool start_array(std::size_t) override { return depth_ == 0 ? false : open(); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(json::string_t& k) override {
     if (depth_ != 1) return true;
     current_ = k == "op" ? field::op : k == "req_id" ? field::req_id : field::other;
     return true;
   }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception&) override {
+    failed_ = true;
     return false;
   }
+
+  // The whole text was read, as one JSON object.
+  [[nodiscard]] bool complete() const noexcept { return finished_ && !failed_; }
 
   // Last wins for a repeated key, as in a parsed document.
   [[nodiscard]] const std::optional<std::string>& op() const noexcept { return op_; }
@@ -94,7 +99,7 @@ class envelope_reader {
     return true;
   }
   bool close() {
-    --depth_;
+    if (--depth_ == 0) finished_ = true;
     return true;
   }
 
@@ -103,6 +108,8 @@ class envelope_reader {
   std::optional<std::string> op_;
   req_state req_ = req_state::absent;
   std::string req_id_ = "null";
+  bool finished_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace
@@ -174,11 +181,21 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
 }
 
 void websocket_session::handle(std::string_view text) {
+  // Most messages are orders: one pass reads the order and the envelope together. If that
+  // pass stopped early (malformed JSON, a repeated order field), the envelope is read alone
+  // and a place message is parsed again, for the same answers as always.
   envelope_reader envelope;
-  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &envelope)) {
-    return send_error("error", "null",
-                      codec::make_error(codec::api_errc::malformed_json,
-                                        "messages must be JSON objects"));
+  codec::order_request order;
+  std::optional<codec::api_error> order_error =
+      codec::parse_order_request(text, {}, io_.ctx().instruments, order, envelope);
+  const bool order_parsed = envelope.complete();
+  if (!order_parsed) {
+    envelope = envelope_reader{};
+    if (!nlohmann::json::sax_parse(text.begin(), text.end(), &envelope)) {
+      return send_error("error", "null",
+                        codec::make_error(codec::api_errc::malformed_json,
+                                          "messages must be JSON objects"));
+    }
   }
   if (envelope.req() == envelope_reader::req_state::wrong_type) {
     return send_error("error", "null",
@@ -203,7 +220,9 @@ void websocket_session::handle(std::string_view text) {
   }
 
   if (op == "place") {
-    auto refused = submit_place(io_, token_, text, {});
+    auto refused = order_parsed
+                       ? submit_parsed_place(io_, token_, std::move(order_error), order)
+                       : submit_place(io_, token_, text, {});
     if (refused) return send_error("place", req_id, refused->error, refused->retry_after);
     pending_.push_back({"place", std::move(req_id)});
     return;

@@ -6,6 +6,7 @@
 #include <matchd/engine/types.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,16 @@ std::optional<api_error> parse_order_request(std::string_view body,
                                              std::string_view header_idempotency_key,
                                              const std::vector<engine::instrument>& instruments,
                                              order_request& out);
+
+// The same, in the same single pass feeding every JSON event of the body to `observer` too
+// (a WebSocket message's envelope, say). The observer has seen the whole text only if the
+// body is well-formed JSON and no known field is repeated; after a malformed_json error it
+// may have stopped part way.
+std::optional<api_error> parse_order_request(std::string_view body,
+                                             std::string_view header_idempotency_key,
+                                             const std::vector<engine::instrument>& instruments,
+                                             order_request& out,
+                                             nlohmann::json::json_sax_t& observer);
 
 // 1-64 chars of [A-Za-z0-9._:-]: the rule for client_id, order_id and idempotency keys.
 // The HTTP layer checks ids in paths (/orders/{order_id}) with it.
