@@ -1,7 +1,6 @@
 #include <matchd/store/store_stage.h>
 
 #include <algorithm>
-#include <optional>
 #include <random>
 #include <span>
 #include <string_view>
@@ -237,49 +236,38 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
   std::vector<const engine::order*> latest;
   boost::unordered_flat_map<std::string_view, std::size_t> latest_index;
   std::vector<const engine::trade*> group_trades;
-  std::size_t event_rows = 0;
-  std::size_t key_rows = 0;
-  {
-    copy_text events;
-    for (const bus::engine_batch* b : group) {
-      for (const engine::event& e : b->events) {
-        if (const auto* t = std::get_if<engine::trade>(&e)) group_trades.push_back(t);
-        const auto* o = std::get_if<engine::order>(&e);
-        if (o == nullptr) continue;
-        const auto [it, fresh] = latest_index.try_emplace(o->id.view(), latest.size());
-        if (fresh) {
-          latest.push_back(o);
-        } else {
-          latest[it->second] = o;
-        }
-        events.number(o->sequence)
-            .text(o->id.view())
-            .text(engine::to_string(o->status))
-            .number(o->filled.value)
-            .wide(o->notional)
-            .number(o->updated_at)
-            .end_row();
+  copy_text events;
+  for (const bus::engine_batch* b : group) {
+    for (const engine::event& e : b->events) {
+      if (const auto* t = std::get_if<engine::trade>(&e)) group_trades.push_back(t);
+      const auto* o = std::get_if<engine::order>(&e);
+      if (o == nullptr) continue;
+      const auto [it, fresh] = latest_index.try_emplace(o->id.view(), latest.size());
+      if (fresh) {
+        latest.push_back(o);
+      } else {
+        latest[it->second] = o;
       }
+      events.number(o->sequence)
+          .text(o->id.view())
+          .text(engine::to_string(o->status))
+          .number(o->filled.value)
+          .wide(o->notional)
+          .number(o->updated_at)
+          .end_row();
     }
-    copy_into(tx, "order_events", kEventColumns, events);
-    event_rows = events.rows();
   }
+  copy_into(tx, "order_events", kEventColumns, events);
   // Orders created by this group are new rows: plain COPY, no conflict check. Orders
   // created before it (resting makers that traded, cancels) are changed in place. An
   // upsert of everything through a staging table did the same with three times the work
-  // per order in PostgreSQL. (Each kind is picked out of `latest` in place: `latest_index`
+  // per order in PostgreSQL. (`latest` is read in place, not reordered: `latest_index`
   // points into it, for the trades below.)
-  const auto created_here = [this](const engine::order* o) {
-    return o->created_sequence > committed_sequence_;
-  };
-  const auto created =
-      static_cast<std::size_t>(std::count_if(latest.begin(), latest.end(), created_here));
-  const std::size_t changed = latest.size() - created;
-  if (created > 0) {
-    copy_text rows;
-    for (const engine::order* o : latest) {
-      if (!created_here(o)) continue;
-      rows.text(o->id.view())
+  copy_text created;
+  copy_text changed;
+  for (const engine::order* o : latest) {
+    if (o->created_sequence > committed_sequence_) {
+      created.text(o->id.view())
           .text(o->client.view())
           .text(instruments_[o->instrument].symbol)
           .text(engine::to_string(o->order_side))
@@ -295,14 +283,8 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
           .number(o->created_sequence)
           .number(o->sequence)
           .end_row();
-    }
-    copy_into(tx, "orders", kOrderColumns, rows);
-  }
-  if (changed > 0) {
-    copy_text rows;
-    for (const engine::order* o : latest) {
-      if (created_here(o)) continue;
-      rows.text(o->id.view())
+    } else {
+      changed.text(o->id.view())
           .text(engine::to_string(o->status))
           .number(o->filled.value)
           .wide(o->notional)
@@ -310,15 +292,18 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
           .number(o->sequence)
           .end_row();
     }
-    copy_into(tx, "order_changes", kChangeColumns, rows);
+  }
+  copy_into(tx, "orders", kOrderColumns, created);
+  if (changed.rows() > 0) {
+    copy_into(tx, "order_changes", kChangeColumns, changed);
     const pqxx::result updated = tx.exec0(
         "UPDATE orders o SET status = c.status, filled_lots = c.filled_lots,"
         " notional = c.notional, updated_at_us = c.updated_at_us, sequence = c.sequence"
         " FROM order_changes c WHERE o.order_id = c.order_id");
-    if (updated.affected_rows() != changed) {
+    if (updated.affected_rows() != changed.rows()) {
       // The committed history lacks orders the engine says it had: never acknowledge on
       // top of that. The transaction rolls back and the group is retried (and logged).
-      throw std::logic_error("orders to update: " + std::to_string(changed) +
+      throw std::logic_error("orders to update: " + std::to_string(changed.rows()) +
                              ", rows found: " + std::to_string(updated.affected_rows()));
     }
   }
@@ -355,38 +340,35 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
     return !c.idempotency.empty() && c.outcome == bus::outcome_kind::executed &&
            c.error == engine::errc::ok && c.kind == bus::request_kind::place;
   };
-  {
-    // The first response of each keyed placement, stored with it and handed to the
-    // publish stage so both send the same bytes.
-    copy_text rows;
-    for (bus::engine_batch* b : group) {
-      for (bus::command_outcome& c : b->commands) {
-        if (!keyed_placement(c)) continue;
-        if (!c.response) {
-          const std::span<const engine::event> evs(b->events.data() + c.first_event,
-                                                   c.end_event - c.first_event);
-          c.response = std::make_shared<const std::string>(
-              codec::command_response(evs, c.subject, true, instruments_));
-        }
-        const std::int64_t created_at = [&] {
-          for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
-            if (const auto* o = std::get_if<engine::order>(&b->events[i])) return o->updated_at;
-          }
-          return std::int64_t{0};
-        }();
-        rows.text(c.client.view())
-            .text(c.idempotency.view())
-            .number(static_cast<std::int64_t>(c.fingerprint))
-            .number(c.sequence)
-            .text(c.subject.view())
-            .text(*c.response)
-            .number(created_at)
-            .end_row();
+  // The first response of each keyed placement, stored with it and handed to the publish
+  // stage so both send the same bytes.
+  copy_text keys;
+  for (bus::engine_batch* b : group) {
+    for (bus::command_outcome& c : b->commands) {
+      if (!keyed_placement(c)) continue;
+      if (!c.response) {
+        const std::span<const engine::event> evs(b->events.data() + c.first_event,
+                                                 c.end_event - c.first_event);
+        c.response = std::make_shared<const std::string>(
+            codec::command_response(evs, c.subject, true, instruments_));
       }
+      const std::int64_t created_at = [&] {
+        for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+          if (const auto* o = std::get_if<engine::order>(&b->events[i])) return o->updated_at;
+        }
+        return std::int64_t{0};
+      }();
+      keys.text(c.client.view())
+          .text(c.idempotency.view())
+          .number(static_cast<std::int64_t>(c.fingerprint))
+          .number(c.sequence)
+          .text(c.subject.view())
+          .text(*c.response)
+          .number(created_at)
+          .end_row();
     }
-    copy_into(tx, "idempotency_keys", kKeyColumns, rows);
-    key_rows = rows.rows();
   }
+  copy_into(tx, "idempotency_keys", kKeyColumns, keys);
   for (bus::engine_batch* b : group) {
     for (bus::command_outcome& c : b->commands) {
       if (c.kind != bus::request_kind::snapshot || c.error != engine::errc::ok) continue;
@@ -415,8 +397,8 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
     tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
              ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
   }
-  probe_->rows(static_cast<double>(latest.size()), static_cast<double>(event_rows),
-               static_cast<double>(group_trades.size()), static_cast<double>(key_rows));
+  probe_->rows(static_cast<double>(latest.size()), static_cast<double>(events.rows()),
+               static_cast<double>(group_trades.size()), static_cast<double>(keys.rows()));
 }
 
 }  // namespace matchd::store
