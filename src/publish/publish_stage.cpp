@@ -410,8 +410,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
                                       published_sequence_, book));
         delivered = deliver(io_thread, bus::io_delivery(reply));
       }
+      if (!delivered) return evict(io_thread, q.reply.token);  // it counts them too
       count_subscribers();
-      if (!delivered) evict(io_thread, q.reply.token);
       return;
     }
     case bus::query_kind::unsubscribe:
