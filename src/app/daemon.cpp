@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <matchd/obs/logger.h>
+#include <matchd/obs/thread_name.h>
 #include <matchd/store/migrations.h>
 #include <matchd/store/recovery.h>
 
@@ -122,7 +123,10 @@ boost::asio::ip::tcp::endpoint daemon::start() {
         },
         *registry_);
     feed_->start();
-    feed_thread_ = std::thread([this] { feed_ioc_->run(); });
+    feed_thread_ = std::thread([this] {
+      obs::name_this_thread("matchd-feed");
+      feed_ioc_->run();
+    });
     obs::logger("app")->info("feed started url={}", cfg_.feed->url);
   }
   return server_->local_endpoint();

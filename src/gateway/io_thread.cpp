@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include <matchd/obs/logger.h>
+#include <matchd/obs/thread_name.h>
 
 namespace matchd::gateway {
 
@@ -21,6 +22,7 @@ io_thread::~io_thread() { stop_and_join(); }
 void io_thread::start() {
   work_.emplace(ioc_.get_executor());
   thread_ = std::thread([this] {
+    obs::name_this_thread(fmt::format("matchd-io{}", index_));
     try {
       ioc_.run();
     } catch (const std::exception& e) {

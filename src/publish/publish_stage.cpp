@@ -7,6 +7,7 @@
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
+#include <matchd/obs/thread_name.h>
 
 #include "publish_probe.h"
 #include "stream_frames.h"
@@ -56,7 +57,12 @@ publish_stage::publish_stage(std::vector<engine::instrument> instruments,
 
 publish_stage::~publish_stage() { stop(); }
 
-void publish_stage::start() { thread_ = std::thread([this] { run(); }); }
+void publish_stage::start() {
+  thread_ = std::thread([this] {
+    obs::name_this_thread("matchd-publish");
+    run();
+  });
+}
 
 void publish_stage::stop() {
   if (!thread_.joinable()) return;

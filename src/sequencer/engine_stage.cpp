@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <matchd/obs/logger.h>
+#include <matchd/obs/thread_name.h>
 
 namespace matchd::sequencer {
 
@@ -42,7 +43,12 @@ engine_stage::engine_stage(engine::matching_engine& engine,
 
 engine_stage::~engine_stage() { stop(); }
 
-void engine_stage::start() { thread_ = std::thread([this] { run(); }); }
+void engine_stage::start() {
+  thread_ = std::thread([this] {
+    obs::name_this_thread("matchd-engine");
+    run();
+  });
+}
 
 void engine_stage::stop() {
   if (!thread_.joinable()) return;

@@ -14,6 +14,7 @@
 #include <matchd/obs/logger.h>
 
 #include <matchd/store/copy_text.h>
+#include <matchd/obs/thread_name.h>
 #include "store_probe.h"
 
 namespace matchd::store {
@@ -70,7 +71,12 @@ store_stage::store_stage(store_options options, std::vector<engine::instrument> 
 
 store_stage::~store_stage() { stop(); }
 
-void store_stage::start() { thread_ = std::thread([this] { run(); }); }
+void store_stage::start() {
+  thread_ = std::thread([this] {
+    obs::name_this_thread("matchd-store");
+    run();
+  });
+}
 
 void store_stage::stop() {
   if (!thread_.joinable()) return;
