@@ -191,11 +191,10 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
   reply.ends_command = true;
 
   if (c.outcome == bus::outcome_kind::replay) {
-    const auto it = idempotent_responses_.find(c.replay_of);
-    if (it != idempotent_responses_.end()) {
+    if (const auto* first = idempotent_responses_.find(c.replay_of)) {
       reply.status = 200;
       reply.replayed = true;
-      reply.body = it->second;
+      reply.body = *first;
     } else {
       reply.status = 500;
       reply.body = shared(codec::error_body(
@@ -215,10 +214,10 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     std::string body = codec::error_body(err);
     if (c.error == errc::order_not_open) {
       // 409 carries the order as it stands, next to the error.
-      if (const auto it = orders_.find(std::string(c.subject.view())); it != orders_.end()) {
+      if (const engine::order* o = orders_.find(std::string(c.subject.view()))) {
         body.pop_back();
         body += ",\"order\":";
-        codec::append_order(body, it->second, instruments_[it->second.instrument]);
+        codec::append_order(body, *o, instruments_[o->instrument]);
         body += '}';
       }
     }
@@ -241,7 +240,7 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
       }
       if (traded) order_flow_.matched();
     }
-    if (!c.idempotency.empty()) idempotent_responses_.emplace(c.sequence, reply.body);
+    if (!c.idempotency.empty()) idempotent_responses_.try_emplace(c.sequence, reply.body);
   }
 
   if (is_place && c.received_ns != 0) {
@@ -358,14 +357,14 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
   reply.token = q.reply.token;
   switch (q.kind) {
     case bus::query_kind::get_order: {
-      const auto it = orders_.find(std::string(q.id.view()));
-      if (it == orders_.end()) {
+      const engine::order* o = orders_.find(std::string(q.id.view()));
+      if (o == nullptr) {
         reply.status = 404;
         reply.body = shared(codec::error_body(
             {404, "order_not_found", "no order with id " + std::string(q.id.view())}));
       } else {
         std::string body = "{\"order\":";
-        codec::append_order(body, it->second, instruments_[it->second.instrument]);
+        codec::append_order(body, *o, instruments_[o->instrument]);
         body += '}';
         reply.body = shared(std::move(body));
       }

@@ -212,13 +212,13 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
       continue;
     }
     if (!r.idempotency.empty()) {
-      const auto [it, inserted] = idempotency_.try_emplace(
+      const auto [entry, inserted] = idempotency_.try_emplace(
           client_key{r.place.client, r.idempotency},
           idempotency_entry{r.fingerprint, kPendingSequence});
       if (!inserted) {
-        if (it->second.sequence == kPendingSequence) break;
-        if (it->second.fingerprint == r.fingerprint) {
-          plan_.push_back({disposition::replay, it->second.sequence});
+        if (entry->sequence == kPendingSequence) break;
+        if (entry->fingerprint == r.fingerprint) {
+          plan_.push_back({disposition::replay, entry->sequence});
         } else {
           plan_.push_back({disposition::idempotency_conflict});
         }
@@ -252,11 +252,11 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
         events_end = result->events_end;
         ++result;
         if (r.kind == bus::request_kind::place && !r.idempotency.empty()) {
-          const auto it = idempotency_.find(client_key{r.place.client, r.idempotency});
+          const client_key key{r.place.client, r.idempotency};
           if (c.error == engine::errc::ok) {
-            it->second.sequence = c.sequence;
+            idempotency_.find(key)->sequence = c.sequence;
           } else {
-            idempotency_.erase(it);  // only a command that took effect holds its key
+            idempotency_.erase(key);  // only a command that took effect holds its key
           }
         }
         break;

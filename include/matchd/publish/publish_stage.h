@@ -10,9 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/incremental_map.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/instrument.h>
@@ -124,11 +123,11 @@ class publish_stage {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 
-  boost::unordered_flat_map<std::string, engine::order> orders_;
+  bus::incremental_map<std::string, engine::order> orders_;
   std::vector<book_view> books_;
   std::vector<std::deque<engine::trade>> trades_;
   // First responses of commands that carried an idempotency key, by their sequence.
-  boost::unordered_flat_map<engine::sequence_number, std::shared_ptr<const std::string>>
+  bus::incremental_map<engine::sequence_number, std::shared_ptr<const std::string>>
       idempotent_responses_;
   std::vector<std::vector<subscriber>> subscribers_;  // per instrument
   struct eviction {

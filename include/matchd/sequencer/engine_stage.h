@@ -8,9 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/incremental_map.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/matching_engine.h>
@@ -94,7 +93,7 @@ class engine_stage {
   std::vector<std::unique_ptr<bus::engine_batch>> batches_;
   bus::spsc_queue<bus::engine_batch*> recycle_;
   std::vector<bus::engine_batch*> free_;
-  boost::unordered_flat_map<client_key, idempotency_entry, client_key_hash> idempotency_;
+  bus::incremental_map<client_key, idempotency_entry, client_key_hash> idempotency_;
 
   // The chunk being worked on: requests still in their queues (popped once done), how
   // many were taken from each queue, and the per-request scratch of run_segment.

@@ -1,0 +1,157 @@
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+namespace matchd::bus {
+
+// A hash map that grows without stopping the thread that owns it.
+//
+// The stages keep maps that only grow (every order ever seen, every first response of an
+// idempotency key). An ordinary hash table doubles by moving every element in one call:
+// on the target box, one insert into a table of 215,000 orders took 92 ms, of 1.7 million
+// 0.66 s, of 3.4 million 4.2 s (page faults included). On the publish thread that is a
+// pause of every acknowledgement; on the engine thread, of all matching.
+//
+// So this map keeps two tables. Inserts go to `current_`. When `current_` is full, it
+// becomes `draining_` and a new `current_` twice its size takes over; every later insert
+// moves a few of the draining table's entries across (kMigrateStep), so the draining table
+// is empty long before the new one is full. A lookup tries `current_`, then `draining_`.
+// The only work left at a switch is allocating the new table (its metadata is about one
+// byte per slot), and the emptied old table is freed on a thread of its own. Inserting 4
+// million orders one by one, the slowest insert took 5.5 ms here, against 3.9 to 7 s for
+// the plain table. Memory peaks as with a plain rehash: both tables live during a
+// migration.
+//
+// Single-threaded, like the tables it replaces. Pointers returned by find / try_emplace /
+// insert_or_assign stay valid until the next call that inserts, erases or reserves.
+template <class Key, class Value, class Hash = boost::hash<Key>,
+          class KeyEqual = std::equal_to<Key>>
+class incremental_map {
+  using table = boost::unordered_flat_map<Key, Value, Hash, KeyEqual>;
+
+ public:
+  incremental_map() = default;
+  incremental_map(const incremental_map&) = delete;
+  incremental_map& operator=(const incremental_map&) = delete;
+
+  // Entries moved from the draining table per insert. The new table has room for twice
+  // the old one's entries, so even one per insert would finish before it fills; eight
+  // keep the two tables' overlap (and the memory they hold together) short.
+  static constexpr std::size_t kMigrateStep = 8;
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  // True while entries are still being moved out of the previous table (for tests).
+  bool migrating() const noexcept { return !draining_.empty(); }
+
+  // Room for `n` entries without a switch. Finishes a running migration first.
+  void reserve(std::size_t n) {
+    finish_migration();
+    current_.reserve(n);
+  }
+
+  Value* find(const Key& key) {
+    if (const auto it = current_.find(key); it != current_.end()) return &it->second;
+    if (!draining_.empty()) {
+      if (const auto it = draining_.find(key); it != draining_.end()) return &it->second;
+    }
+    return nullptr;
+  }
+  const Value* find(const Key& key) const {
+    return const_cast<incremental_map*>(this)->find(key);
+  }
+
+  // Inserts `key` with a value built from `args` unless it is present. Returns the entry
+  // and whether it was inserted.
+  template <class... Args>
+  std::pair<Value*, bool> try_emplace(const Key& key, Args&&... args) {
+    if (Value* found = find(key)) return {found, false};
+    make_room();
+    const auto [it, inserted] = current_.try_emplace(key, std::forward<Args>(args)...);
+    ++size_;
+    return {&it->second, inserted};
+  }
+
+  template <class V>
+  Value* insert_or_assign(const Key& key, V&& value) {
+    if (Value* found = find(key)) {
+      *found = std::forward<V>(value);
+      return found;
+    }
+    return try_emplace(key, std::forward<V>(value)).first;
+  }
+
+  // Returns whether `key` was present.
+  bool erase(const Key& key) {
+    if (current_.erase(key) != 0) {
+      --size_;
+      return true;
+    }
+    if (draining_.empty()) return false;
+    const auto it = draining_.find(key);
+    if (it == draining_.end()) return false;
+    // Erasing invalidates only iterators to the erased entry, so only the migration's
+    // own position may need to move on.
+    if (it == next_) ++next_;
+    draining_.erase(it);
+    --size_;
+    if (draining_.empty()) release_draining();
+    return true;
+  }
+
+ private:
+  // Called before every insert of a new key.
+  void make_room() {
+    if (!draining_.empty()) migrate(kMigrateStep);
+    if (current_.size() < current_.max_load()) return;
+    // A migration that could not finish (only erases since it began) finishes now.
+    finish_migration();
+    draining_ = std::move(current_);
+    current_ = table{};
+    current_.reserve(std::max<std::size_t>(2 * draining_.size(), 64));
+    next_ = draining_.begin();
+  }
+
+  void migrate(std::size_t entries) {
+    for (; entries != 0 && next_ != draining_.end(); --entries) {
+      const auto it = next_++;
+      current_.try_emplace(it->first, std::move(it->second));
+      draining_.erase(it);
+    }
+    if (next_ == draining_.end()) release_draining();
+  }
+
+  // The emptied table still holds its pages; giving them back (munmap) took 27 ms for a
+  // table of 500,000 orders and 139 ms for 2 million on the target box. A short-lived
+  // thread pays that instead of the owner. It is joined at the next release, a whole
+  // growth step later, or by the destructor.
+  void release_draining() {
+    if (releaser_.joinable()) releaser_.join();
+    try {
+      releaser_ = std::jthread([emptied = std::move(draining_)]() mutable { emptied = table{}; });
+    } catch (const std::system_error&) {
+      // No thread to be had: the table went down with the callable, here, as it always
+      // did before.
+    }
+    draining_ = table{};
+  }
+
+  void finish_migration() {
+    if (!draining_.empty()) migrate(draining_.size());
+  }
+
+  table current_;
+  table draining_;  // empty, or the previous table while its entries move to current_
+  typename table::iterator next_{};  // the next draining entry to move
+  std::size_t size_ = 0;
+  std::jthread releaser_;  // declared last: joined before the tables are destroyed
+};
+
+}  // namespace matchd::bus
