@@ -68,24 +68,25 @@ class incremental_map {
     return const_cast<incremental_map*>(this)->find(key);
   }
 
-  // Inserts `key` with a value built from `args` unless it is present. Returns the entry
-  // and whether it was inserted.
+  // Inserts `key` with a value built from `args` unless it is present (then `args` are
+  // left untouched). Returns the entry and whether it was inserted.
   template <class... Args>
   std::pair<Value*, bool> try_emplace(const Key& key, Args&&... args) {
-    if (Value* found = find(key)) return {found, false};
-    make_room();
+    if (Value* old = find_draining(key)) return {old, false};
+    if (current_.size() >= current_.max_load()) {
+      if (const auto it = current_.find(key); it != current_.end()) return {&it->second, false};
+      start_migration();
+    }
     const auto [it, inserted] = current_.try_emplace(key, std::forward<Args>(args)...);
-    ++size_;
+    if (inserted) ++size_;
     return {&it->second, inserted};
   }
 
   template <class V>
   Value* insert_or_assign(const Key& key, V&& value) {
-    if (Value* found = find(key)) {
-      *found = std::forward<V>(value);
-      return found;
-    }
-    return try_emplace(key, std::forward<V>(value)).first;
+    const auto [entry, inserted] = try_emplace(key, std::forward<V>(value));
+    if (!inserted) *entry = std::forward<V>(value);
+    return entry;
   }
 
   // Returns whether `key` was present.
@@ -107,10 +108,18 @@ class incremental_map {
   }
 
  private:
-  // Called before every insert of a new key.
-  void make_room() {
-    if (!draining_.empty()) migrate(kMigrateStep);
-    if (current_.size() < current_.max_load()) return;
+  // Moves a step of the migration along, then looks for `key` among the entries still
+  // waiting. Steady state (no migration) costs one branch, so an insert hashes its key once.
+  Value* find_draining(const Key& key) {
+    if (draining_.empty()) return nullptr;
+    migrate(kMigrateStep);
+    if (draining_.empty()) return nullptr;
+    const auto it = draining_.find(key);
+    return it == draining_.end() ? nullptr : &it->second;
+  }
+
+  // `current_` is full and about to take a new key.
+  void start_migration() {
     // A migration that could not finish (only erases since it began) finishes now.
     finish_migration();
     draining_ = std::move(current_);
