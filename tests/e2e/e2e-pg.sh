@@ -16,6 +16,9 @@ free_port() { "$repo/scripts/free-port.sh"; }
 
 case "$action" in
   start)
+    # A cluster still recorded here (a run that ended without its cleanup, or the setup
+    # repeated by `ctest --repeat`) is stopped first: overwriting its record would leak it.
+    [ -f "$state.cluster" ] && bash "$0" stop "$state"
     # /var/tmp rather than the build tree: root's home is not traversable by `postgres`.
     dir=$(mktemp -d /var/tmp/matchd-e2e-pg.XXXXXX)
     chmod 0755 "$dir"
