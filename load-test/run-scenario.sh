@@ -11,7 +11,8 @@
 #      then --ws-rate orders/s over WebSocket; these replay a "flow" fixture of limit orders
 #      around the touch with 5% market orders, its order_ids tagged per phase
 #   6. stop matchd and PostgreSQL, start noop-server and drive it with the same generator,
-#      connections and threads at full speed (closed loop): the HTTP stack's ceiling
+#      connections and threads at full speed (closed loop): the HTTP stack's ceiling; then
+#      at --rest-rate (open loop): the latency floor of this machine's HTTP path at that rate
 #   7. print a report (throughput, errors, latency percentiles per phase, REST/no-op ratio,
 #      per-thread CPU, batch sizes and commit times, a perf profile of the machine) and
 #      check the targets; results in
@@ -98,7 +99,7 @@ threads, io_threads = settings["threads"], settings["io_threads"]
 def load(name):
     p = os.path.join(out, name + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
-phases = {n: load(n) for n in ["preload", "burst", "rest", "rest-max", "ws", "noop"]}
+phases = {n: load(n) for n in ["preload", "burst", "rest", "rest-max", "ws", "noop", "noop-open"]}
 machine = json.load(open(os.path.join(out, "machine.json")))
 
 def cpu(name):
@@ -135,7 +136,7 @@ def roles(name):
     except OSError:
         return {}
     for line in text:
-        m = re.match(r"\s*([0-9.]+)%\s+(\d+):matchd\s+\[[.k]\]\s+(.*)", line)
+        m = re.match(r"\s*([0-9.]+)%\s+(\d+):matchd\S*\s+\[[.k]\]\s+(.*)", line)
         if not m:
             continue
         pct, tid, sym = float(m.group(1)), m.group(2), m.group(3)
@@ -240,10 +241,16 @@ if noop:
     for name in ("rest", "rest-max"):
         if phases.get(name):
             w(f"  ratio {name}/no-op: {100 * phases[name]['ok_throughput'] / max(1, noop['ok_throughput']):.1f}%")
+floor = phases.get("noop-open")
+if floor:
+    fl = floor["latency_ms"]
+    w(f"  floor: the no-op server, open loop at {floor['offered_rate']:.0f}/s with the same generator and "
+      f"connections: {floor['ok_throughput']:.0f}/s, p50 {fl['p50']:.2f} ms, p99 {fl['p99']:.2f} ms. matchd does "
+      f"all the no-op server does and more, so its REST phase at that rate is not expected to beat this.")
 w("")
 w("CPU per thread over the measured window (100% = one core; matchd's thread roles are"
   " guessed from their perf profile, see <phase>.perf-threads.txt):")
-for name in ("rest", "rest-max", "ws", "noop"):
+for name in ("rest", "rest-max", "ws", "noop", "noop-open"):
     rows, machine_cpu = cpu(name)
     if rows:
         busy, watched, load1 = machine_cpu
@@ -615,6 +622,8 @@ noop_port=$(wait_ready "$work/noop.ready" "$noop_pid" noop)
 watch_pids=("$noop_pid")
 metrics_port=""
 phase noop --target-port "$noop_port" --fixture "$work/flow.ndjson" --closed-loop \
+  --warmup "$warmup" --duration "$duration" --connections "$connections" --threads "$threads"
+phase noop-open --target-port "$noop_port" --fixture "$work/flow.ndjson" --rate "$rest_rate" \
   --warmup "$warmup" --duration "$duration" --connections "$connections" --threads "$threads"
 stop_pid "$noop_pid"
 forget_pid "$noop_pid"
