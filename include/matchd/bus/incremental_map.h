@@ -30,7 +30,8 @@ namespace matchd::bus {
 // migration.
 //
 // Single-threaded, like the tables it replaces. Pointers returned by find / try_emplace /
-// insert_or_assign stay valid until the next call that inserts, erases or reserves.
+// insert_or_assign stay valid until the next try_emplace, insert_or_assign, erase or
+// reserve, even one that inserts nothing: each of them may move entries between tables.
 template <class Key, class Value, class Hash = boost::hash<Key>,
           class KeyEqual = std::equal_to<Key>>
 class incremental_map {
