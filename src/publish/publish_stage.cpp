@@ -283,7 +283,6 @@ bool publish_stage::deliver(std::uint32_t io_thread, bus::io_delivery&& d) {
 void publish_stage::evict(std::uint32_t io_thread, std::uint64_t token) {
   const auto same = [&](const auto& s) { return s.io_thread == io_thread && s.token == token; };
   for (auto& subs : subscribers_) std::erase_if(subs, same);
-  count_subscribers();
   if (std::none_of(evictions_.begin(), evictions_.end(), same)) {
     evictions_.push_back({io_thread, token});
   }
@@ -332,6 +331,7 @@ void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,
     if (!deliver(s.io_thread, std::move(d))) missed.push_back({s.io_thread, s.token});
   }
   for (const eviction& e : missed) evict(e.io_thread, e.token);
+  if (!missed.empty()) count_subscribers();
 }
 
 std::string publish_stage::orderbook_body(engine::instrument_id ins, std::size_t levels) const {
@@ -415,7 +415,7 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
                                       published_sequence_, book));
         delivered = deliver(io_thread, bus::io_delivery(reply));
       }
-      if (!delivered) return evict(io_thread, q.reply.token);  // it counts them too
+      if (!delivered) evict(io_thread, q.reply.token);
       count_subscribers();
       return;
     }
@@ -430,7 +430,6 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
         }
       }
       std::erase_if(subs, [](const subscriber& s) { return s.channels == 0; });
-      count_subscribers();
       if (q.kind == bus::query_kind::unsubscribe) {
         reply.what = bus::io_delivery::kind::stream;
         reply.body = shared(subscription_ack("unsubscribed",
@@ -438,6 +437,7 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
                                                     q.channels, published_sequence_));
         if (!deliver(io_thread, std::move(reply))) evict(io_thread, q.reply.token);
       }
+      count_subscribers();
       return;
     }
   }

@@ -99,6 +99,7 @@ class publish_stage {
   // False when a stream frame was dropped because the queue had no room beyond the reserve.
   bool deliver(std::uint32_t io_thread, bus::io_delivery&& d);
   // The subscriber missed a frame: it gets no more, and its I/O thread is told to close it.
+  // The caller updates the subscriber gauge (count_subscribers) once it has evicted all.
   void evict(std::uint32_t io_thread, std::uint64_t token);
   // Sends the eviction notices that fit now; the rest wait for the next pass.
   void send_evictions();
