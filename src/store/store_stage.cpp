@@ -12,9 +12,9 @@
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
+#include <matchd/obs/thread_name.h>
 
 #include <matchd/store/copy_text.h>
-#include <matchd/obs/thread_name.h>
 #include "store_probe.h"
 
 namespace matchd::store {

@@ -243,9 +243,6 @@ bool closing_reported(const daemon_process& daemon) {
   return daemon.stderr_text().find("subscriber too slow") != std::string::npos;
 }
 
-// A subscriber that stops reading (small receive buffer, never pumped) while a flood of
-// events goes out must be disconnected with close code 1008; a subscriber that reads keeps
-// its connection and REST keeps working.
 // The daemon counts the one subscriber it cut off.
 void expect_one_slow_consumer_counted(http_client& http) {
   const auto metrics = parse_prometheus(http.get("/metrics").body);
@@ -253,6 +250,9 @@ void expect_one_slow_consumer_counted(http_client& http) {
       << "the disconnect is not counted";
 }
 
+// A subscriber that stops reading (small receive buffer, never pumped) while a flood of
+// events goes out must be disconnected with close code 1008; a subscriber that reads keeps
+// its connection and REST keeps working.
 TEST(slow_subscriber, is_disconnected_with_1008_while_a_normal_one_keeps_working) {
   constexpr std::size_t kSubscriberBuffer = 1024;  // frames
   daemon_process daemon(
