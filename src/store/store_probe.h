@@ -7,9 +7,12 @@
 #include <matchd/obs/atomic_histogram.h>
 #include <matchd/obs/metrics.h>
 
+#include "table_writer.h"
+
 namespace matchd::store {
 
-// The writer's metrics: batch sizes, commit latency, rows written, failures and retries.
+// The writer's and the journal applier's metrics: batch sizes, commit and apply latency,
+// rows written, how far the tables trail the journal, failures and retries.
 class store_probe {
  public:
   explicit store_probe(obs::registry& r)
@@ -33,6 +36,16 @@ class store_probe {
                      .Help("Transactions retried after a failure")
                      .Register(r)
                      .Add({})),
+        apply_seconds_(r.add_histogram(
+            "store_apply_seconds",
+            "Time to turn journal rows into table rows and commit them (one applier transaction)",
+            obs::latency_buckets())),
+        journal_lag_(prometheus::BuildGauge()
+                         .Name("store_journal_lag")
+                         .Help("Sequence numbers by which the orders, order_events and trades "
+                               "tables trail the committed journal")
+                         .Register(r)
+                         .Add({})),
         up_(prometheus::BuildGauge()
                 .Name("store_database_up")
                 .Help("1 while the last database operation succeeded")
@@ -41,7 +54,8 @@ class store_probe {
         order_rows_(rows_.Add({{"table", "orders"}})),
         event_rows_(rows_.Add({{"table", "order_events"}})),
         trade_rows_(rows_.Add({{"table", "trades"}})),
-        key_rows_(rows_.Add({{"table", "idempotency_keys"}})) {
+        key_rows_(rows_.Add({{"table", "idempotency_keys"}})),
+        journal_rows_(rows_.Add({{"table", "journal"}})) {
     up_.Set(1);
   }
 
@@ -49,12 +63,17 @@ class store_probe {
     group_commands_.observe(commands);
     commit_seconds_.observe(seconds);
   }
-  void rows(double orders, double events, double trades, double keys) {
-    order_rows_.Increment(orders);
-    event_rows_.Increment(events);
-    trade_rows_.Increment(trades);
+  void written(double keys) {
+    journal_rows_.Increment();
     key_rows_.Increment(keys);
   }
+  void applied(const table_rows& rows, double seconds) {
+    order_rows_.Increment(static_cast<double>(rows.orders));
+    event_rows_.Increment(static_cast<double>(rows.order_events));
+    trade_rows_.Increment(static_cast<double>(rows.trades));
+    apply_seconds_.observe(seconds);
+  }
+  void set_journal_lag(double sequences) { journal_lag_.Set(sequences); }
   void failed() { errors_.Increment(); }
   void retried() { retries_.Increment(); }
   void set_up(bool up) { up_.Set(up ? 1 : 0); }
@@ -65,11 +84,14 @@ class store_probe {
   prometheus::Family<prometheus::Counter>& rows_;
   prometheus::Counter& errors_;
   prometheus::Counter& retries_;
+  obs::atomic_histogram& apply_seconds_;
+  prometheus::Gauge& journal_lag_;
   prometheus::Gauge& up_;
   prometheus::Counter& order_rows_;
   prometheus::Counter& event_rows_;
   prometheus::Counter& trade_rows_;
   prometheus::Counter& key_rows_;
+  prometheus::Counter& journal_rows_;
 };
 
 }  // namespace matchd::store

@@ -1,13 +1,10 @@
 #include <matchd/store/store_stage.h>
 
 #include <algorithm>
-#include <random>
 #include <span>
 #include <string_view>
 
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <pqxx/pqxx>
-#include <pqxx/tablewriter>
 
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
@@ -15,43 +12,18 @@
 #include <matchd/obs/thread_name.h>
 
 #include <matchd/store/copy_text.h>
+#include <matchd/store/journal.h>
+
+#include "backoff.h"
+#include "db_connection.h"
+#include "journal_applier.h"
 #include "store_probe.h"
+#include "table_writer.h"
 
 namespace matchd::store {
 
-struct db_connection {
-  explicit db_connection(const std::string& conninfo) : c(conninfo) {}
-  pqxx::connection c;
-};
-
 namespace {
 
-// Sends the rows through one COPY into `table`. Empty tables are skipped: each COPY costs
-// two round trips even with no rows. libpqxx 6.4 writes prebuilt COPY text only through
-// tablewriter, deprecated there in favour of stream_to, whose raw-line write is private.
-void copy_into(pqxx::transaction_base& tx, const std::string& table,
-               const std::vector<std::string>& columns, const copy_text& rows) {
-  if (rows.rows() == 0) return;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter out(tx, table, columns.begin(), columns.end());
-#pragma GCC diagnostic pop
-  out.write_raw_line(std::string(rows.data()));  // it drops the last newline and adds one
-  out.complete();
-}
-
-const std::vector<std::string> kOrderColumns = {
-    "order_id",      "client_id",     "instrument",    "side",        "type",
-    "time_in_force", "status",        "price_ticks",   "quantity_lots", "filled_lots",
-    "notional",      "created_at_us", "updated_at_us", "created_sequence", "sequence"};
-const std::vector<std::string> kChangeColumns = {"order_id",      "status",  "filled_lots",
-                                                 "notional", "updated_at_us", "sequence"};
-const std::vector<std::string> kEventColumns = {"sequence",    "order_id", "status",
-                                                "filled_lots", "notional", "updated_at_us"};
-const std::vector<std::string> kTradeColumns = {
-    "trade_id",      "instrument",    "price_ticks",    "quantity_lots",
-    "aggressor_side", "buy_order_id", "sell_order_id",  "buy_client_id",
-    "sell_client_id", "executed_at_us", "sequence"};
 const std::vector<std::string> kKeyColumns = {"client_id", "idempotency_key", "fingerprint",
                                               "sequence",  "order_id",        "response",
                                               "created_at_us"};
@@ -67,11 +39,27 @@ store_stage::store_stage(store_options options, std::vector<engine::instrument> 
       input_(input),
       output_(output),
       wake_output_(std::move(wake_output)),
-      probe_(std::make_unique<store_probe>(metrics)) {}
+      probe_(std::make_unique<store_probe>(metrics)) {
+  journal_applier_options applier_options;
+  applier_options.conninfo = options_.conninfo;
+  applier_options.initial_backoff = options_.initial_backoff;
+  applier_options.max_backoff = options_.max_backoff;
+  applier_ = std::make_unique<journal_applier>(applier_options, instruments_, *probe_);
+}
 
 store_stage::~store_stage() { stop(); }
 
+std::size_t store_stage::apply_journal_backlog() { return applier_->apply_all(); }
+
+void store_stage::set_recovered(engine::sequence_number last_sequence,
+                                engine::trade_id last_trade_id) {
+  committed_sequence_ = last_sequence;
+  last_trade_id_ = last_trade_id;
+  applier_->committed(last_sequence);
+}
+
 void store_stage::start() {
+  applier_->start();
   thread_ = std::thread([this] {
     obs::name_this_thread("matchd-store");
     run();
@@ -79,22 +67,17 @@ void store_stage::start() {
 }
 
 void store_stage::stop() {
-  if (!thread_.joinable()) return;
-  stop_requested_at_ = std::chrono::steady_clock::now();
-  stopping_.store(true, std::memory_order_release);
-  waiter_.notify();
-  thread_.join();
+  if (thread_.joinable()) {
+    stop_requested_at_ = std::chrono::steady_clock::now();
+    stopping_.store(true, std::memory_order_release);
+    waiter_.notify();
+    thread_.join();
+  }
+  applier_->stop();
 }
 
 void store_stage::connect() {
   connection_ = std::make_unique<db_connection>(options_.conninfo);
-  // Per-session staging table for changes to orders created by earlier groups; emptied at
-  // every commit.
-  pqxx::nontransaction setup(connection_->c);
-  setup.exec0(
-      "CREATE TEMP TABLE IF NOT EXISTS order_changes (order_id text, status text,"
-      " filled_lots bigint, notional numeric, updated_at_us bigint, sequence bigint)"
-      " ON COMMIT DELETE ROWS");
 }
 
 void store_stage::run() {
@@ -156,6 +139,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       if (outcome_unknown && last_sequence > 0 && already_committed(last_sequence)) {
         log->warn("batch up to sequence {} was committed before the failure", last_sequence);
         committed_sequence_ = std::max(committed_sequence_, last_sequence);
+        applier_->committed(committed_sequence_);
         break;
       }
       const auto started = std::chrono::steady_clock::now();
@@ -164,6 +148,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       outcome_unknown = true;  // from here a failure may or may not have committed
       tx.commit();
       committed_sequence_ = std::max(committed_sequence_, last_sequence);
+      applier_->committed(committed_sequence_);
       probe_->committed(static_cast<double>(commands),
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                             .count());
@@ -224,11 +209,7 @@ bool store_stage::already_committed(engine::sequence_number last_sequence) {
 }
 
 void store_stage::back_off(std::chrono::milliseconds& delay) {
-  // Full jitter: sleep a random time up to the current delay, then double it.
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  const auto sleep = std::chrono::milliseconds(
-      std::uniform_int_distribution<long long>(delay.count() / 2, delay.count())(random));
-  const auto until = std::chrono::steady_clock::now() + sleep;
+  const auto until = std::chrono::steady_clock::now() + jittered(delay);
   while (std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
@@ -238,109 +219,24 @@ void store_stage::back_off(std::chrono::milliseconds& delay) {
 
 void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
                               engine::sequence_number last_sequence) {
-  // The latest state of each order the group touched, in order of first appearance.
-  std::vector<const engine::order*> latest;
-  boost::unordered_flat_map<std::string_view, std::size_t> latest_index;
-  std::vector<const engine::trade*> group_trades;
-  copy_text events;
+  // The group's effects, as one journal row: the acknowledgement waits for this, not for
+  // the table rows the applier derives from it.
+  journal_encoder journal;
   for (const bus::engine_batch* b : group) {
     for (const engine::event& e : b->events) {
-      if (const auto* t = std::get_if<engine::trade>(&e)) group_trades.push_back(t);
-      const auto* o = std::get_if<engine::order>(&e);
-      if (o == nullptr) continue;
-      const auto [it, fresh] = latest_index.try_emplace(o->id.view(), latest.size());
-      if (fresh) {
-        latest.push_back(o);
-      } else {
-        latest[it->second] = o;
+      if (const auto* o = std::get_if<engine::order>(&e)) {
+        journal.add(*o, instruments_[o->instrument].symbol);
+      } else if (const auto* t = std::get_if<engine::trade>(&e)) {
+        journal.add(*t, instruments_[t->instrument].symbol);
+        last_trade_id_ = std::max(last_trade_id_, t->id);
       }
-      events.number(o->sequence)
-          .text(o->id.view())
-          .text(engine::to_string(o->status))
-          .number(o->filled.value)
-          .wide(o->notional)
-          .number(o->updated_at)
-          .end_row();
     }
   }
-  copy_into(tx, "order_events", kEventColumns, events);
-  // Orders created by this group are new rows: plain COPY, no conflict check. Orders
-  // created before it (resting makers that traded, cancels) are changed in place. An
-  // upsert of everything through a staging table did the same with three times the work
-  // per order in PostgreSQL. (`latest` is read in place, not reordered: `latest_index`
-  // points into it, for the trades below.)
-  copy_text created;
-  copy_text changed;
-  for (const engine::order* o : latest) {
-    if (o->created_sequence > committed_sequence_) {
-      created.text(o->id.view())
-          .text(o->client.view())
-          .text(instruments_[o->instrument].symbol)
-          .text(engine::to_string(o->order_side))
-          .text(engine::to_string(o->type))
-          .text(engine::to_string(o->tif))
-          .text(engine::to_string(o->status))
-          .number(o->price.value)
-          .number(o->quantity.value)
-          .number(o->filled.value)
-          .wide(o->notional)
-          .number(o->created_at)
-          .number(o->updated_at)
-          .number(o->created_sequence)
-          .number(o->sequence)
-          .end_row();
-    } else {
-      changed.text(o->id.view())
-          .text(engine::to_string(o->status))
-          .number(o->filled.value)
-          .wide(o->notional)
-          .number(o->updated_at)
-          .number(o->sequence)
-          .end_row();
-    }
-  }
-  copy_into(tx, "orders", kOrderColumns, created);
-  if (changed.rows() > 0) {
-    copy_into(tx, "order_changes", kChangeColumns, changed);
-    const pqxx::result updated = tx.exec0(
-        "UPDATE orders o SET status = c.status, filled_lots = c.filled_lots,"
-        " notional = c.notional, updated_at_us = c.updated_at_us, sequence = c.sequence"
-        " FROM order_changes c WHERE o.order_id = c.order_id");
-    if (updated.affected_rows() != changed.rows()) {
-      // The committed history lacks orders the engine says it had: never acknowledge on
-      // top of that. The transaction rolls back and the group is retried (and logged).
-      throw std::logic_error("orders to update: " + std::to_string(changed.rows()) +
-                             ", rows found: " + std::to_string(updated.affected_rows()));
-    }
-  }
-  if (!group_trades.empty()) {
-    // A trade's two orders both have a state in the same command's events, so in this
-    // group; their client ids come from there.
-    const auto client_of = [&](const engine::order_id& id) -> std::string_view {
-      const auto it = latest_index.find(id.view());
-      if (it == latest_index.end()) {
-        throw std::logic_error("trade of order " + std::string(id.view()) +
-                               " without that order's state in the group");
-      }
-      return latest[it->second]->client.view();
-    };
-    copy_text rows;
-    for (const engine::trade* t : group_trades) {
-      rows.number(static_cast<std::int64_t>(t->id))
-          .text(instruments_[t->instrument].symbol)
-          .number(t->price.value)
-          .number(t->quantity.value)
-          .text(engine::to_string(t->aggressor))
-          .text(t->buy_order_id.view())
-          .text(t->sell_order_id.view())
-          .text(client_of(t->buy_order_id))
-          .text(client_of(t->sell_order_id))
-          .number(t->executed_at)
-          .number(t->sequence)
-          .end_row();
-      last_trade_id_ = std::max(last_trade_id_, t->id);
-    }
-    copy_into(tx, "trades", kTradeColumns, rows);
+  if (journal.records() > 0) {
+    const std::string_view body = journal.bytes();
+    tx.exec_params0("INSERT INTO journal (last_sequence, body) VALUES ($1, $2)",
+                    static_cast<long long>(last_sequence),
+                    pqxx::binarystring(body.data(), body.size()));
   }
   const auto keyed_placement = [](const bus::command_outcome& c) {
     return !c.idempotency.empty() && c.outcome == bus::outcome_kind::executed &&
@@ -374,7 +270,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
           .end_row();
     }
   }
-  copy_into(tx, "idempotency_keys", kKeyColumns, keys);
+  copy_rows(tx, "idempotency_keys", kKeyColumns, keys);
   for (bus::engine_batch* b : group) {
     for (bus::command_outcome& c : b->commands) {
       if (c.kind != bus::request_kind::snapshot || c.error != engine::errc::ok) continue;
@@ -403,8 +299,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
     tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
              ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
   }
-  probe_->rows(static_cast<double>(latest.size()), static_cast<double>(events.rows()),
-               static_cast<double>(group_trades.size()), static_cast<double>(keys.rows()));
+  probe_->written(static_cast<double>(keys.rows()));
 }
 
 }  // namespace matchd::store

@@ -1,12 +1,15 @@
 #include "db_state.h"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <limits>
 #include <pqxx/pqxx>
 #include <set>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 namespace matchd::pgtest {
@@ -63,7 +66,24 @@ std::string join_problems(const std::vector<std::string>& problems, std::size_t 
   return text;
 }
 
+void wait_for_tables(const std::string& conninfo, std::chrono::seconds timeout) {
+  pqxx::connection connection(conninfo);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    pqxx::nontransaction work(connection);
+    const auto left = work.exec1("SELECT count(*) FROM journal")[0].as<std::int64_t>();
+    if (left == 0) return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the tables did not catch up with the journal within " +
+                               std::to_string(timeout.count()) + " s: " + std::to_string(left) +
+                               " journal rows left");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 db_state load_db_state(const std::string& conninfo) {
+  wait_for_tables(conninfo);
   pqxx::connection connection(conninfo);
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> work(
       connection);
@@ -118,6 +138,7 @@ db_state load_db_state(const std::string& conninfo) {
 }
 
 std::int64_t count_rows(const std::string& conninfo, const std::string& table) {
+  wait_for_tables(conninfo);
   pqxx::connection connection(conninfo);
   pqxx::nontransaction work(connection);
   return work.exec1("SELECT count(*) FROM " + connection.quote_name(table))[0].as<std::int64_t>();
@@ -125,6 +146,7 @@ std::int64_t count_rows(const std::string& conninfo, const std::string& table) {
 
 e2e::book_sides book_from_open_orders_sql(const std::string& conninfo,
                                           const std::string& instrument) {
+  wait_for_tables(conninfo);
   pqxx::connection connection(conninfo);
   pqxx::nontransaction work(connection);
   const pqxx::result rows = work.exec(
@@ -141,6 +163,7 @@ e2e::book_sides book_from_open_orders_sql(const std::string& conninfo,
 
 std::vector<std::string> order_events_problems(const std::string& conninfo) {
   problem_list problems;
+  wait_for_tables(conninfo);
   pqxx::connection connection(conninfo);
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> work(
       connection);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -76,6 +77,12 @@ struct db_state {
   std::int64_t max_sequence = 0;           // over orders and trades
   std::int64_t max_trade_id = 0;
 };
+
+// Waits until the journal applier has turned every committed journal row into table rows
+// (the journal is empty), so the tables hold every acknowledged effect; throws
+// std::runtime_error after `timeout`. The readers below call it first.
+void wait_for_tables(const std::string& conninfo,
+                     std::chrono::seconds timeout = std::chrono::seconds(30));
 
 // Reads every order and trade (one REPEATABLE READ transaction, so both are one snapshot).
 db_state load_db_state(const std::string& conninfo);

@@ -34,13 +34,16 @@ struct store_options {
 };
 
 class store_probe;
+class journal_applier;
 struct db_connection;  // a pqxx::connection (an alias in libpqxx 6.4, so not declarable)
 
 // The batching PostgreSQL writer between the engine and publish stages. It takes every
 // batch the engine has produced since its last commit (group commit: the group grows
 // while the previous COMMIT is in flight, up to a size bound), writes all their effects
-// with COPY in one transaction, commits, and only then passes the batches on, so nothing
-// is answered or broadcast before it is durable.
+// as one journal row (store/journal.h) with the idempotency keys and the position in one
+// transaction, commits, and only then passes the batches on, so nothing is answered or
+// broadcast before it is durable. Its journal applier turns the journal into the orders,
+// order_events and trades rows behind the acknowledgements, on a second session.
 //
 // When the database fails it keeps the group, reconnects with capped exponential backoff
 // and jitter, and checks engine_progress to tell whether a COMMIT whose outcome it never
@@ -59,10 +62,12 @@ class store_stage {
   // Where the committed history ends (from recovery), before start(). The trade id is the
   // high-water mark written with each batch; the sequence tells orders created by a group
   // (inserted) from orders it changed (updated).
-  void set_recovered(engine::sequence_number last_sequence, engine::trade_id last_trade_id) {
-    committed_sequence_ = last_sequence;
-    last_trade_id_ = last_trade_id;
-  }
+  void set_recovered(engine::sequence_number last_sequence, engine::trade_id last_trade_id);
+
+  // Turns what the journal holds into table rows, at full speed, before recovery reads the
+  // tables (a crash can leave committed groups not yet applied). Returns the journal rows
+  // applied. Throws what the database throws.
+  std::size_t apply_journal_backlog();
 
   void start();
   void stop();
@@ -88,6 +93,7 @@ class store_stage {
   std::function<void()> wake_output_;
   std::unique_ptr<store_probe> probe_;
   std::unique_ptr<db_connection> connection_;
+  std::unique_ptr<journal_applier> applier_;
   engine::trade_id last_trade_id_ = 0;
   engine::sequence_number committed_sequence_ = 0;
 

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <matchd/engine/event.h>
+#include <matchd/engine/instrument.h>
+
+namespace matchd::store {
+
+// The durable unit of a commit: the order states and trades of one group of commands, in
+// one compact binary body (one row of `journal`). The acknowledgement waits for this row
+// only; the normalized tables (orders, order_events, trades) are derived from it later by
+// the journal applier, which can rebuild them exactly from the bodies.
+//
+// Layout: a format byte, then records. Integers are little-endian and fixed width; ids and
+// symbols are a length byte and their characters. Every order record carries the whole
+// order (about 100 bytes), so a body can be turned into table rows on its own.
+inline constexpr std::uint8_t kJournalFormat = 1;
+
+class journal_encoder {
+ public:
+  journal_encoder() { clear(); }
+
+  void add(const engine::order& o, std::string_view instrument_symbol);
+  void add(const engine::trade& t, std::string_view instrument_symbol);
+
+  [[nodiscard]] std::size_t records() const noexcept { return records_; }
+  [[nodiscard]] std::string_view bytes() const noexcept { return bytes_; }
+  void clear();
+
+ private:
+  std::string bytes_;
+  std::size_t records_ = 0;
+};
+
+// A body that is not one this build wrote: a wrong format byte, a record cut short, an
+// unknown tag or enum value, or an instrument that is not configured.
+class journal_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Appends the body's orders and trades to `out`, in the order they were written.
+// Instrument symbols are resolved against `instruments` (the ids of this run's
+// configuration, which may differ from the writer's). Throws journal_error.
+void decode_journal(std::string_view body, const std::vector<engine::instrument>& instruments,
+                    engine::event_buffer& out);
+
+}  // namespace matchd::store

@@ -1,0 +1,163 @@
+#include "journal_applier.h"
+
+#include <pqxx/pqxx>
+
+#include <matchd/obs/logger.h>
+#include <matchd/obs/thread_name.h>
+#include <matchd/store/journal.h>
+
+#include "backoff.h"
+#include "db_connection.h"
+#include "store_probe.h"
+#include "table_writer.h"
+
+namespace matchd::store {
+
+journal_applier::journal_applier(journal_applier_options options,
+                                 std::vector<engine::instrument> instruments, store_probe& probe)
+    : options_(std::move(options)), instruments_(std::move(instruments)), probe_(probe) {}
+
+journal_applier::~journal_applier() { stop(); }
+
+void journal_applier::start() {
+  thread_ = std::thread([this] {
+    obs::name_this_thread("matchd-apply");
+    run();
+  });
+}
+
+void journal_applier::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void journal_applier::committed(engine::sequence_number last_sequence) {
+  committed_sequence_.store(last_sequence, std::memory_order_relaxed);
+  last_commit_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                     std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mutex_);
+    pending_ = true;
+  }
+  wake_.notify_one();
+}
+
+std::size_t journal_applier::apply_all() {
+  std::size_t total = 0;
+  while (const std::size_t n = apply_chunk()) total += n;
+  return total;
+}
+
+void journal_applier::run() {
+  auto log = obs::logger("store");
+  std::chrono::milliseconds delay = options_.initial_backoff;
+  int failures = 0;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_ || pending_; });
+      if (stopping_) break;
+      pending_ = false;
+    }
+    try {
+      // Drain: chunk after chunk until the journal is empty, resting between chunks while
+      // the writer is busy.
+      while (!stop_requested()) {
+        const auto started = std::chrono::steady_clock::now();
+        if (apply_chunk() == 0) break;
+        if (failures > 0) {
+          log->info("journal applier: database reachable again after {} failures", failures);
+          failures = 0;
+          delay = options_.initial_backoff;
+        }
+        if (resting_allowed()) {
+          sleep_unless_stopped(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              (std::chrono::steady_clock::now() - started) * options_.rest_factor));
+        }
+      }
+    } catch (const std::exception& e) {
+      // The transaction rolled back (or its outcome is unknown: the next one reads the
+      // position again, so either way nothing is applied twice).
+      connection_.reset();
+      ++failures;
+      probe_.failed();
+      log->warn("journal applier failed attempt={} retry_in_ms={} error={}", failures,
+                delay.count(), e.what());
+      sleep_unless_stopped(jittered(delay));
+      delay = std::min(delay * 2, options_.max_backoff);
+      std::lock_guard lock(mutex_);
+      pending_ = true;
+    }
+  }
+  connection_.reset();
+}
+
+std::size_t journal_applier::apply_chunk() {
+  if (!connection_) {
+    connection_ = std::make_unique<db_connection>(options_.conninfo);
+    prepare_table_session(connection_->c);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  pqxx::work tx(connection_->c);
+  // FOR UPDATE: a second daemon on the same database waits here instead of applying the
+  // same rows.
+  const auto applied = static_cast<engine::sequence_number>(
+      tx.exec1("SELECT applied_sequence FROM journal_progress WHERE id = 1 FOR UPDATE")[0]
+          .as<long long>());
+  const pqxx::result rows =
+      tx.exec("SELECT last_sequence, body FROM journal WHERE last_sequence > " +
+              std::to_string(applied) + " ORDER BY last_sequence LIMIT " +
+              std::to_string(options_.max_chunk_rows));
+  if (rows.empty()) {
+    tx.commit();
+    applied_sequence_.store(applied, std::memory_order_relaxed);
+    probe_.set_journal_lag(static_cast<double>(lag()));
+    return 0;
+  }
+  engine::event_buffer events;
+  for (const pqxx::row& row : rows) {
+    const pqxx::binarystring body(row[1]);
+    decode_journal(std::string_view(body.get(), body.size()), instruments_, events);
+  }
+  const table_rows written = write_tables(tx, events, applied, instruments_);
+  const std::string last = rows.back()[0].c_str();
+  tx.exec0("UPDATE journal_progress SET applied_sequence = " + last + " WHERE id = 1");
+  tx.exec0("DELETE FROM journal WHERE last_sequence <= " + last);
+  tx.commit();
+  applied_sequence_.store(static_cast<engine::sequence_number>(std::stoull(last)),
+                          std::memory_order_relaxed);
+  probe_.applied(written,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  probe_.set_journal_lag(static_cast<double>(lag()));
+  return rows.size();
+}
+
+engine::sequence_number journal_applier::lag() const {
+  const auto committed = committed_sequence_.load(std::memory_order_relaxed);
+  const auto applied = applied_sequence_.load(std::memory_order_relaxed);
+  return committed > applied ? committed - applied : 0;
+}
+
+bool journal_applier::resting_allowed() const {
+  const auto since_commit =
+      std::chrono::steady_clock::now().time_since_epoch() -
+      std::chrono::steady_clock::duration(last_commit_.load(std::memory_order_relaxed));
+  return since_commit < options_.quiet_after && lag() < options_.max_lag;
+}
+
+bool journal_applier::stop_requested() {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+void journal_applier::sleep_unless_stopped(std::chrono::steady_clock::duration d) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+}  // namespace matchd::store

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <matchd/engine/instrument.h>
+#include <matchd/engine/types.h>
+
+namespace matchd::store {
+
+struct journal_applier_options {
+  std::string conninfo;
+  std::size_t max_chunk_rows = 512;  // journal rows per transaction at most
+  // While groups keep being committed, the applier rests after each chunk `rest_factor`
+  // times as long as the chunk took, so its PostgreSQL session leaves the commit path most of
+  // the machine during a burst. It stops resting when no group has been committed for
+  // `quiet_after`, or when the tables trail the journal by more than `max_lag` sequence
+  // numbers (which bounds the journal's size and the work left for a restart).
+  double rest_factor = 3.0;
+  std::chrono::milliseconds quiet_after{200};
+  engine::sequence_number max_lag = 2'000'000;
+  std::chrono::milliseconds initial_backoff{50};
+  std::chrono::milliseconds max_backoff{2000};
+  // Looks for journal rows this often even without news from the writer.
+  std::chrono::milliseconds poll_interval{1000};
+};
+
+class store_probe;
+struct db_connection;
+
+// Turns committed journal rows into the normalized tables (orders, order_events, trades), in
+// sequence order, on its own thread and PostgreSQL session. Each transaction reads the
+// position from journal_progress, applies the next rows, moves the position and deletes
+// those rows, so a failure at any point (crash, outage, unknown commit outcome) leaves
+// every row either applied once or still in the journal. Failures are retried with capped
+// exponential backoff and jitter.
+class journal_applier {
+ public:
+  journal_applier(journal_applier_options options, std::vector<engine::instrument> instruments,
+                  store_probe& probe);
+  ~journal_applier();
+  journal_applier(const journal_applier&) = delete;
+  journal_applier& operator=(const journal_applier&) = delete;
+
+  // Applies every row the journal holds, at full speed, and returns how many there were:
+  // at start-up, before recovery reads the tables. Throws what the database throws.
+  std::size_t apply_all();
+
+  void start();
+  // Stops after the transaction in progress; what is left stays in the journal.
+  void stop();
+
+  // The writer committed the journal up to `last_sequence` (also called once with the
+  // recovered position, before start()).
+  void committed(engine::sequence_number last_sequence);
+
+ private:
+  void run();
+  // One transaction; returns the number of journal rows it applied (0: none were waiting).
+  std::size_t apply_chunk();
+  engine::sequence_number lag() const;
+  bool resting_allowed() const;
+  bool stop_requested();
+  void sleep_unless_stopped(std::chrono::steady_clock::duration d);
+
+  journal_applier_options options_;
+  std::vector<engine::instrument> instruments_;
+  store_probe& probe_;
+  std::unique_ptr<db_connection> connection_;
+
+  std::atomic<engine::sequence_number> committed_sequence_{0};
+  std::atomic<engine::sequence_number> applied_sequence_{0};
+  std::atomic<std::chrono::steady_clock::rep> last_commit_{0};
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  bool pending_ = false;   // the writer committed since the applier last looked; mutex_
+  std::thread thread_;
+};
+
+}  // namespace matchd::store

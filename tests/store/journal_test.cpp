@@ -1,0 +1,191 @@
+#include <matchd/store/journal.h>
+
+#include <limits>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace matchd::store {
+namespace {
+
+std::vector<engine::instrument> two_instruments() {
+  engine::instrument eth = engine::instrument::btc_usd();
+  eth.symbol = "ETH-USD";
+  return {engine::instrument::btc_usd(), eth};
+}
+
+engine::order sample_order() {
+  engine::order o;
+  o.id = engine::order_id::from("order-7");
+  o.client = engine::client_id::from("client:a.b_c-d");
+  o.instrument = 1;
+  o.order_side = engine::side::sell;
+  o.type = engine::order_type::limit;
+  o.tif = engine::time_in_force::fok;
+  o.status = engine::order_status::partially_filled;
+  o.price = engine::price_ticks(6'500'012);
+  o.quantity = engine::quantity_lots(150'000'000);
+  o.filled = engine::quantity_lots(50'000'000);
+  // Beyond 64 bits, and negative in its top half's sign: both halves must come back.
+  o.notional = engine::int128{std::numeric_limits<std::int64_t>::max()} * 977;
+  o.created_at = 1'764'547'200'000'123;
+  o.updated_at = 1'764'547'200'000'456;
+  o.created_sequence = 41;
+  o.sequence = std::numeric_limits<std::uint64_t>::max() - 5;
+  return o;
+}
+
+engine::trade sample_trade() {
+  engine::trade t;
+  t.id = 9'000'000'001;
+  t.instrument = 0;
+  t.price = engine::price_ticks(6'500'000);
+  t.quantity = engine::quantity_lots(1);
+  t.aggressor = engine::side::sell;
+  t.buy_order_id = engine::order_id::from(std::string(engine::kMaxIdLength, 'b'));
+  t.sell_order_id = engine::order_id::from("s");
+  t.executed_at = -1;
+  t.sequence = 77;
+  return t;
+}
+
+void expect_same(const engine::order& a, const engine::order& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.client, b.client);
+  EXPECT_EQ(a.instrument, b.instrument);
+  EXPECT_EQ(a.order_side, b.order_side);
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.tif, b.tif);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.price, b.price);
+  EXPECT_EQ(a.quantity, b.quantity);
+  EXPECT_EQ(a.filled, b.filled);
+  EXPECT_TRUE(a.notional == b.notional);
+  EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.updated_at, b.updated_at);
+  EXPECT_EQ(a.created_sequence, b.created_sequence);
+  EXPECT_EQ(a.sequence, b.sequence);
+}
+
+TEST(journal, orders_and_trades_come_back_field_for_field_in_their_order) {
+  const auto instruments = two_instruments();
+  journal_encoder out;
+  const engine::order o = sample_order();
+  const engine::trade t = sample_trade();
+  engine::order market = o;
+  market.type = engine::order_type::market;
+  market.price = engine::price_ticks(0);
+  market.notional = -12;  // the codec does not judge values, it carries them
+  out.add(t, "BTC-USD");
+  out.add(o, "ETH-USD");
+  out.add(market, "ETH-USD");
+  EXPECT_EQ(out.records(), 3u);
+
+  engine::event_buffer events;
+  decode_journal(out.bytes(), instruments, events);
+  ASSERT_EQ(events.size(), 3u);
+  const auto* t2 = std::get_if<engine::trade>(&events[0]);
+  ASSERT_NE(t2, nullptr);
+  EXPECT_EQ(t2->id, t.id);
+  EXPECT_EQ(t2->instrument, 0u);
+  EXPECT_EQ(t2->price, t.price);
+  EXPECT_EQ(t2->quantity, t.quantity);
+  EXPECT_EQ(t2->aggressor, t.aggressor);
+  EXPECT_EQ(t2->buy_order_id, t.buy_order_id);
+  EXPECT_EQ(t2->sell_order_id, t.sell_order_id);
+  EXPECT_EQ(t2->executed_at, t.executed_at);
+  EXPECT_EQ(t2->sequence, t.sequence);
+  ASSERT_NE(std::get_if<engine::order>(&events[1]), nullptr);
+  expect_same(std::get<engine::order>(events[1]), o);
+  ASSERT_NE(std::get_if<engine::order>(&events[2]), nullptr);
+  expect_same(std::get<engine::order>(events[2]), market);
+}
+
+TEST(journal, decoding_appends_and_clear_starts_a_new_body) {
+  const auto instruments = two_instruments();
+  journal_encoder out;
+  out.add(sample_order(), "ETH-USD");
+  const std::string first(out.bytes());
+  out.clear();
+  EXPECT_EQ(out.records(), 0u);
+  out.add(sample_trade(), "BTC-USD");
+  engine::event_buffer events;
+  decode_journal(first, instruments, events);
+  decode_journal(out.bytes(), instruments, events);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_NE(std::get_if<engine::order>(&events[0]), nullptr);
+  EXPECT_NE(std::get_if<engine::trade>(&events[1]), nullptr);
+
+  journal_encoder empty;
+  engine::event_buffer none;
+  decode_journal(empty.bytes(), instruments, none);
+  EXPECT_TRUE(none.empty());
+}
+
+TEST(journal, instruments_are_resolved_by_symbol_not_by_position) {
+  journal_encoder out;
+  out.add(sample_order(), "ETH-USD");
+  auto reordered = two_instruments();
+  std::swap(reordered[0], reordered[1]);
+  engine::event_buffer events;
+  decode_journal(out.bytes(), reordered, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<engine::order>(events[0]).instrument, 0u);
+
+  engine::event_buffer unused;
+  const std::vector<engine::instrument> btc_only = {engine::instrument::btc_usd()};
+  EXPECT_THROW(decode_journal(out.bytes(), btc_only, unused), journal_error);
+}
+
+TEST(journal, every_cut_of_a_body_is_refused) {
+  const auto instruments = two_instruments();
+  journal_encoder out;
+  out.add(sample_order(), "ETH-USD");
+  out.add(sample_trade(), "BTC-USD");
+  const std::string body(out.bytes());
+  // Cuts that end exactly between two records are whole bodies; all others must throw.
+  std::size_t whole = 0;
+  for (std::size_t n = 0; n < body.size(); ++n) {
+    engine::event_buffer events;
+    try {
+      decode_journal(std::string_view(body).substr(0, n), instruments, events);
+      ++whole;
+    } catch (const journal_error&) {
+    }
+  }
+  EXPECT_EQ(whole, 2u);  // the format byte alone, and the first record alone
+}
+
+TEST(journal, unknown_formats_tags_and_enum_values_are_refused) {
+  const auto instruments = two_instruments();
+  journal_encoder out;
+  out.add(sample_order(), "ETH-USD");
+  const std::string body(out.bytes());
+  engine::event_buffer events;
+
+  std::string format = body;
+  format[0] = static_cast<char>(kJournalFormat + 1);
+  EXPECT_THROW(decode_journal(format, instruments, events), journal_error);
+
+  std::string tag = body;
+  tag[1] = 'x';
+  EXPECT_THROW(decode_journal(tag, instruments, events), journal_error);
+
+  // The side byte follows the tag, three length-prefixed texts.
+  const std::size_t side_at = 1 + 1 + (1 + 7) + (1 + 14) + (1 + 7);
+  ASSERT_EQ(body[side_at], static_cast<char>(engine::side::sell));
+  std::string side = body;
+  side[side_at] = 2;
+  EXPECT_THROW(decode_journal(side, instruments, events), journal_error);
+  std::string status = body;
+  status[side_at + 3] = 5;
+  EXPECT_THROW(decode_journal(status, instruments, events), journal_error);
+
+  std::string long_id = body;
+  long_id[2] = static_cast<char>(engine::kMaxIdLength + 1);
+  EXPECT_THROW(decode_journal(long_id, instruments, events), journal_error);
+  EXPECT_TRUE(events.empty()) << "a refused record appends nothing";
+}
+
+}  // namespace
+}  // namespace matchd::store
