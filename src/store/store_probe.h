@@ -63,8 +63,8 @@ class store_probe {
     group_commands_.observe(commands);
     commit_seconds_.observe(seconds);
   }
-  void written(double keys) {
-    journal_rows_.Increment();
+  void written(double journal_rows, double keys) {
+    journal_rows_.Increment(journal_rows);
     key_rows_.Increment(keys);
   }
   void applied(const table_rows& rows, double seconds) {

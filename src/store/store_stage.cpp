@@ -299,7 +299,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
     tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
              ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
   }
-  probe_->written(static_cast<double>(keys.rows()));
+  probe_->written(journal.records() > 0 ? 1.0 : 0.0, static_cast<double>(keys.rows()));
 }
 
 }  // namespace matchd::store
