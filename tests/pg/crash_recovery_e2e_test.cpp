@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
 
 #include "daemon_process.h"
 #include "durability_checks.h"
@@ -20,21 +19,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr auto kLoadDuration = 3s;
-
-// Runs the load until at least `min_acks` are acknowledged and `duration` has passed (at
-// most 20 s), then kills the daemon with SIGKILL while the load is still running.
-void kill_under_load(e2e::daemon_process& daemon, order_load& load, std::uint64_t min_acks,
-                     std::chrono::milliseconds duration) {
-  const auto started = std::chrono::steady_clock::now();
-  load.start();
-  while (
-      std::chrono::steady_clock::now() - started < 20s &&
-      (std::chrono::steady_clock::now() - started < duration || load.acknowledged() < min_acks)) {
-    std::this_thread::sleep_for(20ms);
-  }
-  daemon.kill9();
-  load.stop();
-}
 
 TEST(crash_recovery, kill9_under_load_loses_no_acknowledged_order_or_trade) {
   pg_server pg;

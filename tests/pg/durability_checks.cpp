@@ -38,6 +38,19 @@ std::vector<std::string> durable_daemon_args(const std::string& conninfo,
   return args;
 }
 
+void kill_under_load(e2e::daemon_process& daemon, order_load& load, std::uint64_t min_acks,
+                     std::chrono::milliseconds duration) {
+  const auto started = std::chrono::steady_clock::now();
+  load.start();
+  while (std::chrono::steady_clock::now() - started < std::chrono::seconds(20) &&
+         (std::chrono::steady_clock::now() - started < duration ||
+          load.acknowledged() < min_acks)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  daemon.kill9();
+  load.stop();
+}
+
 e2e::http_response wait_for_readyz(std::uint16_t port, unsigned status,
                                    std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

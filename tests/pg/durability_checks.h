@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon_process.h"
 #include "db_state.h"
 #include "http_client.h"
 #include "order_load.h"
@@ -16,6 +17,12 @@ namespace matchd::pgtest {
 // Arguments of a durable-mode daemon on `conninfo` (rate limiter off), plus `extra`.
 std::vector<std::string> durable_daemon_args(const std::string& conninfo,
                                              std::vector<std::string> extra = {});
+
+// Starts `load`, runs it until at least `min_acks` are acknowledged and `duration` has
+// passed (at most 20 s), then kills the daemon with SIGKILL while the load is still
+// running, and stops the load.
+void kill_under_load(e2e::daemon_process& daemon, order_load& load, std::uint64_t min_acks,
+                     std::chrono::milliseconds duration);
 
 // Polls GET /readyz until it answers `status`; returns the last answer (status 0 if none
 // came). Bounded by `timeout`.

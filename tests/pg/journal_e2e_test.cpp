@@ -10,7 +10,6 @@
 #include <chrono>
 #include <memory>
 #include <pqxx/pqxx>
-#include <thread>
 
 #include "daemon_process.h"
 #include "durability_checks.h"
@@ -92,14 +91,7 @@ TEST(journal, what_a_crash_leaves_in_the_journal_reaches_the_tables_before_servi
                                   .crossing_percent = 40,
                                   .cancel_percent = 15,
                                   .seed = 5});
-  load.start();
-  const auto started = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - started < 20s &&
-         (std::chrono::steady_clock::now() - started < 1s || load.acknowledged() < 200)) {
-    std::this_thread::sleep_for(20ms);
-  }
-  daemon.kill9();
-  load.stop();
+  kill_under_load(daemon, load, 200, 1s);
   std::cerr << "[journal] load before kill -9: " << load.summary() << "\n";
   ASSERT_GE(load.acknowledged(), 200u) << load.summary();
   const std::int64_t journal_rows = count_now(pg.connection_string(), "journal");

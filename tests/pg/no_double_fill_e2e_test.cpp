@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <thread>
 
 #include "daemon_process.h"
 #include "durability_checks.h"
@@ -33,14 +32,7 @@ TEST(no_double_fill, crossing_flow_across_two_crashes_fills_every_order_at_most_
                                     .market_percent = 10,
                                     .cancel_percent = 20,
                                     .seed = 41u + static_cast<unsigned>(round)});
-    load.start();
-    const auto started = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - started < 20s &&
-           (std::chrono::steady_clock::now() - started < 1500ms || load.acknowledged() < 200)) {
-      std::this_thread::sleep_for(20ms);
-    }
-    daemon.kill9();
-    load.stop();
+    kill_under_load(daemon, load, 200, 1500ms);
     std::cerr << "[no_double_fill] round " << round << ": " << load.summary() << "\n";
     EXPECT_GE(load.acknowledged(), 200u);
     all.insert(all.end(), load.records().begin(), load.records().end());

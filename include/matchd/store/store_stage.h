@@ -60,8 +60,8 @@ class store_stage {
   store_stage& operator=(const store_stage&) = delete;
 
   // Where the committed history ends (from recovery), before start(). The trade id is the
-  // high-water mark written with each batch; the sequence tells orders created by a group
-  // (inserted) from orders it changed (updated).
+  // high-water mark written with each batch; the sequence is where the journal applier's
+  // lag is counted from.
   void set_recovered(engine::sequence_number last_sequence, engine::trade_id last_trade_id);
 
   // Turns what the journal holds into table rows, at full speed, before recovery reads the
