@@ -142,4 +142,12 @@ std::int64_t average_price_units(const instrument& ins, int128 notional_tick_lot
   return static_cast<std::int64_t>((numerator * 2 + divisor) / (divisor * 2));
 }
 
+std::optional<instrument_id> find_instrument(const std::vector<instrument>& instruments,
+                                             std::string_view symbol) noexcept {
+  for (std::size_t i = 0; i < instruments.size(); ++i) {
+    if (instruments[i].symbol == symbol) return static_cast<instrument_id>(i);
+  }
+  return std::nullopt;
+}
+
 }  // namespace matchd::engine

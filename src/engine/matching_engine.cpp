@@ -46,10 +46,7 @@ matching_engine::matching_engine(std::vector<instrument> instruments, engine_opt
 }
 
 std::optional<instrument_id> matching_engine::find_instrument(std::string_view symbol) const {
-  for (std::size_t i = 0; i < instruments_.size(); ++i) {
-    if (instruments_[i].symbol == symbol) return static_cast<instrument_id>(i);
-  }
-  return std::nullopt;
+  return engine::find_instrument(instruments_, symbol);
 }
 
 id_key matching_engine::key_of(std::string_view id) const noexcept {

@@ -36,10 +36,7 @@ struct gateway_context {
         probe(r) {}
 
   std::optional<engine::instrument_id> find_instrument(std::string_view symbol) const {
-    for (std::size_t i = 0; i < instruments.size(); ++i) {
-      if (instruments[i].symbol == symbol) return static_cast<engine::instrument_id>(i);
-    }
-    return std::nullopt;
+    return engine::find_instrument(instruments, symbol);
   }
 };
 

@@ -1,6 +1,5 @@
 #include <matchd/store/journal.h>
 
-
 namespace matchd::store {
 
 namespace {
@@ -69,9 +68,7 @@ class reader {
 
 engine::instrument_id resolve(std::string_view symbol,
                               const std::vector<engine::instrument>& instruments) {
-  for (std::size_t i = 0; i < instruments.size(); ++i) {
-    if (instruments[i].symbol == symbol) return static_cast<engine::instrument_id>(i);
-  }
+  if (const auto id = engine::find_instrument(instruments, symbol)) return *id;
   throw journal_error("journal: instrument " + std::string(symbol) +
                       " is not configured (--instrument)");
 }

@@ -68,9 +68,7 @@ class instrument_index {
   explicit instrument_index(const std::vector<engine::instrument>& instruments)
       : instruments_(instruments) {}
   engine::instrument_id operator()(std::string_view symbol) const {
-    for (std::size_t i = 0; i < instruments_.size(); ++i) {
-      if (instruments_[i].symbol == symbol) return static_cast<engine::instrument_id>(i);
-    }
+    if (const auto id = engine::find_instrument(instruments_, symbol)) return *id;
     throw std::runtime_error("the database holds orders of instrument " + std::string(symbol) +
                              ", which is not configured (--instrument)");
   }

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <matchd/engine/decimal.h>
 #include <matchd/engine/types.h>
@@ -30,6 +31,10 @@ struct instrument {
   std::string tick_size() const { return format_decimal(tick_units, price_scale); }
   std::string lot_size() const { return format_decimal(lot_units, quantity_scale); }
 };
+
+// The id of the instrument called `symbol` in a configuration: its position in the list.
+std::optional<instrument_id> find_instrument(const std::vector<instrument>& instruments,
+                                             std::string_view symbol) noexcept;
 
 enum class amount_errc : std::uint8_t {
   ok,
