@@ -5,6 +5,8 @@
 #include <charconv>
 #include <chrono>
 
+#include <matchd/net/ws_frame.h>
+
 #include "load_worker.h"
 
 namespace matchd::load {
@@ -42,11 +44,12 @@ ws_connection::ws_connection(load_worker& owner, unsigned id) : connection(owner
   const std::uint64_t n = ring_size_for(owner.plan().config->max_inflight);
   slots_.resize(n);
   slot_mask_ = n - 1;
-  out_.reserve(512);
+  message_.reserve(512);
+  mask_state_ = 0x9e3779b9u ^ (id * 2654435761u);
 }
 
 void ws_connection::open() {
-  ws_.emplace(owner_.context());
+  ws_ = std::make_shared<stream_type>(owner_.context());
   ws_->read_message_max(kMessageLimit);
   ws_->auto_fragment(false);
   ws_->secure_prng(false);  // masking keys need not be unpredictable on loopback
@@ -75,7 +78,6 @@ void ws_connection::on_connect(const boost::system::error_code& ec) {
 void ws_connection::on_handshake(const boost::system::error_code& ec) {
   if (is_closed()) return;
   if (ec) return fail(true);
-  ws_->text(true);
   connected();
   do_read();
   pump();
@@ -83,30 +85,43 @@ void ws_connection::on_handshake(const boost::system::error_code& ec) {
 
 void ws_connection::pump() {
   if (!is_connected() || writing_ || is_closed()) return;
-  if (in_flight_ >= owner_.plan().config->max_inflight) return;
-  slot& s = slots_[next_req_id_ & slot_mask_];
-  if (s.used) return;  // an older request still holds the slot
   const std::int64_t now = clock_ns();
-  if (!owner_.take_request(*this, now, s.ticket)) return;
+  while (append_next(now)) {
+  }
+  if (out_.empty()) return;
+  writing_ = true;
+  const unsigned gen = generation_;
+  ws_->next_layer().async_write_owned(
+      std::move(out_), [this, gen, keep = ws_](const boost::system::error_code& ec, std::size_t) {
+        if (gen == generation_) on_write(ec);
+      });
+  out_.clear();  // moved from: valid, now empty for the next batch
+}
+
+bool ws_connection::append_next(std::int64_t now) {
+  if (in_flight_ >= owner_.plan().config->max_inflight) return false;
+  slot& s = slots_[next_req_id_ & slot_mask_];
+  if (s.used) return false;  // an older request still holds the slot
+  if (!owner_.take_request(*this, now, s.ticket)) return false;
   s.req_id = next_req_id_++;
   s.used = true;
   ++in_flight_;
-  out_.clear();
-  out_ += R"({"op":"place","req_id":)";
+  message_.clear();
+  message_ += R"({"op":"place","req_id":)";
   char digits[24];
   const auto r = std::to_chars(digits, digits + sizeof digits, s.req_id);
-  out_.append(digits, r.ptr);
-  const std::size_t before = out_.size();
-  out_ += ',';
+  message_.append(digits, r.ptr);
+  const std::size_t before = message_.size();
+  message_ += ',';
   bool comma = true;
-  owner_.plan().orders->append_members(s.ticket.index, out_, comma);
-  if (!comma) out_.erase(before, 1);
-  writing_ = true;
-  const unsigned gen = generation_;
-  ws_->async_write(net::buffer(out_),
-                   [this, gen](const boost::system::error_code& ec, std::size_t) {
-                     if (gen == generation_) on_write(ec);
-                   });
+  owner_.plan().orders->append_members(s.ticket.index, message_, comma);
+  if (!comma) message_.erase(before, 1);
+  // xorshift32: masking keys need not be unpredictable on loopback, only present.
+  mask_state_ ^= mask_state_ << 13;
+  mask_state_ ^= mask_state_ >> 17;
+  mask_state_ ^= mask_state_ << 5;
+  matchd::net::append_masked_text_frame(out_, message_, mask_state_);
+  return true;
 }
 
 void ws_connection::on_write(const boost::system::error_code& ec) {

@@ -5,9 +5,11 @@
 #include <string>
 #include <type_traits>
 
+#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include <matchd/codec/json_writer.h>
+#include <matchd/net/ws_frame.h>
 #include <matchd/obs/logger.h>
 
 #include "order_entry.h"
@@ -151,15 +153,20 @@ void websocket_session::on_accept(beast::error_code ec) {
 }
 
 void websocket_session::shutdown() {
+  close_with(websocket::close_code::going_away, std::chrono::seconds(1));
+}
+
+void websocket_session::close_with(websocket::close_reason reason, std::chrono::seconds grace) {
   if (closing_) return;
   closing_ = true;
-  queue_.clear();
-  if (!writing_) {
-    ws_.async_close(websocket::close_code::going_away,
-                    [self = shared_from_this()](beast::error_code) {});
-  }
-  close_timer_.expires_after(std::chrono::seconds(1));
-  close_timer_.async_wait([self = shared_from_this()](beast::error_code) { self->hard_close(); });
+  outbox_.clear();
+  outbox_frames_ = 0;
+  // Goes out after the batch on the wire, if there is one; the peer gets `grace` to answer.
+  ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
+  close_timer_.expires_after(grace);
+  close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec) self->hard_close();
+  });
 }
 
 void websocket_session::hard_close() {
@@ -290,88 +297,85 @@ void websocket_session::handle(std::string_view text) {
 void websocket_session::on_delivery(bus::io_delivery&& d) {
   if (d.what == bus::io_delivery::kind::evict) return close_slow();
   if (d.what == bus::io_delivery::kind::stream) {
-    if (d.body) send(std::move(d.body));
+    if (d.body) send(*d.body);
     return;
   }
   // Answers come back in the order the commands were queued.
   if (pending_.empty() || !d.body) return;
   pending_reply p = std::move(pending_.front());
   pending_.pop_front();
-  std::string frame;
-  frame.reserve(64 + p.req_id.size() + d.body->size());
-  frame.append("{\"type\":\"").append(p.type).append("\",\"req_id\":").append(p.req_id);
-  frame.append(",\"status\":").append(std::to_string(d.status));
-  if (d.replayed) frame += ",\"replayed\":true";
+  reply_.clear();
+  reply_.append("{\"type\":\"").append(p.type).append("\",\"req_id\":").append(p.req_id);
+  reply_.append(",\"status\":").append(std::to_string(d.status));
+  if (d.replayed) reply_ += ",\"replayed\":true";
   if (d.status >= 200 && d.status < 300) {
-    frame += ",\"data\":";
-    frame += *d.body;
-    frame += '}';
+    reply_ += ",\"data\":";
+    reply_ += *d.body;
+    reply_ += '}';
   } else {
     // The error body is an object: splice its members ("error", maybe "order") in.
-    frame += ',';
-    frame.append(*d.body, 1);
+    reply_ += ',';
+    reply_.append(*d.body, 1);
   }
-  send(std::make_shared<const std::string>(std::move(frame)));
+  send(reply_);
 }
 
 void websocket_session::send_error(std::string_view type, const std::string& req_id,
                                    const codec::api_error& e, int retry_after) {
-  std::string frame = "{\"type\":\"";
-  frame += type;
-  frame += "\",\"req_id\":" + req_id + ",\"status\":" + std::to_string(e.status);
-  if (retry_after > 0) frame += ",\"retry_after\":" + std::to_string(retry_after);
-  frame += ',';
-  frame.append(codec::error_body(e), 1);
-  send(std::make_shared<const std::string>(std::move(frame)));
+  reply_.assign("{\"type\":\"").append(type);
+  reply_.append("\",\"req_id\":").append(req_id);
+  reply_.append(",\"status\":").append(std::to_string(e.status));
+  if (retry_after > 0) reply_.append(",\"retry_after\":").append(std::to_string(retry_after));
+  reply_ += ',';
+  reply_.append(codec::error_body(e), 1);
+  send(reply_);
 }
 
-void websocket_session::send(std::shared_ptr<const std::string> frame) {
+void websocket_session::send(std::string_view message) {
   if (closing_) return;
-  if (queue_.size() >= io_.ctx().options.subscriber_buffer) return close_slow();
-  queue_.push_back(std::move(frame));
-  if (!writing_) write_next();
+  if (outbox_frames_ + frames_on_the_wire_ >= io_.ctx().options.subscriber_buffer) {
+    return close_slow();
+  }
+  net::append_text_frame(outbox_, message);
+  ++outbox_frames_;
+  if (!writing_ && !flush_posted_) {
+    // After the current handler: an I/O thread's drain delivers every ready answer first.
+    flush_posted_ = true;
+    boost::asio::post(ws_.get_executor(), [self = shared_from_this()] { self->flush(); });
+  }
 }
 
-void websocket_session::write_next() {
-  if (queue_.empty()) {
-    writing_ = false;
-    if (close_after_write_) {
-      close_after_write_ = false;
-      ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),
-                      [self = shared_from_this()](beast::error_code) {});
-    }
+void websocket_session::flush() {
+  flush_posted_ = false;
+  if (writing_ || outbox_.empty()) return;
+  if (closing_ || !ws_.is_open()) {
+    // A close frame went out (ours or the answer to the peer's): nothing may follow it.
+    outbox_.clear();
+    outbox_frames_ = 0;
     return;
   }
   writing_ = true;
-  ws_.text(true);
-  auto frame = queue_.front();
-  ws_.async_write(boost::asio::buffer(*frame),
-                  [self = shared_from_this(), frame](beast::error_code ec, std::size_t) {
-                    if (ec) return self->hard_close();
-                    if (!self->queue_.empty()) self->queue_.pop_front();
-                    self->write_next();
-                  });
+  frames_on_the_wire_ = outbox_frames_;
+  outbox_frames_ = 0;
+  std::string batch;
+  batch.swap(outbox_);
+  ws_.next_layer().async_write_owned(
+      std::move(batch), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        self->writing_ = false;
+        self->frames_on_the_wire_ = 0;
+        if (ec) return self->hard_close();
+        self->flush();
+      });
 }
 
 void websocket_session::close_slow() {
   if (closing_) return;
-  closing_ = true;
   obs::logger("gateway")->warn("websocket subscriber too slow, closing with 1008 token={}",
                                token_);
   io_.ctx().probe.slow_consumer_dropped();
-  queue_.clear();
-  if (writing_) {
-    // One write at a time: close right after the write in flight, and give up on the
-    // peer entirely if that write does not finish soon.
-    close_after_write_ = true;
-  } else {
-    ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),
-                    [self = shared_from_this()](beast::error_code) {});
-  }
-  close_timer_.expires_after(std::chrono::seconds(5));
-  close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec) self->hard_close();
-  });
+  // If the batch on the wire does not finish soon, the peer is given up on entirely.
+  close_with(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),
+             std::chrono::seconds(5));
 }
 
 }  // namespace matchd::gateway

@@ -11,6 +11,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include <matchd/codec/errors.h>
+#include <matchd/net/ordered_write_stream.h>
 
 #include "io_thread.h"
 
@@ -20,8 +21,11 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
 // A /stream WebSocket: market-data subscriptions and order entry on the same socket.
-// Outgoing frames wait in a bounded queue with one write in flight; a client that lets
-// the queue fill is closed with 1008 rather than slowing anything else down.
+// Outgoing frames collect in an outbox that goes to the socket in one write, after the
+// handler that filled it (an I/O thread's drain hands over every answer that is ready at
+// once), with one write in flight; while it is on its way the next outbox fills. A client
+// that lets more than the subscriber buffer's worth of frames pile up is closed with 1008
+// rather than slowing anything else down.
 class websocket_session : public session_base,
                           public std::enable_shared_from_this<websocket_session> {
  public:
@@ -42,24 +46,30 @@ class websocket_session : public session_base,
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
-  void send(std::shared_ptr<const std::string> frame);
+  void send(std::string_view message);
   void send_error(std::string_view type, const std::string& req_id, const codec::api_error& e,
                   int retry_after = 0);
-  void write_next();
+  void flush();
+  void close_with(websocket::close_reason reason, std::chrono::seconds grace);
   void close_slow();
   void hard_close();
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // Data frames go past Beast (which writes one message per write) in batches; the layer
+  // under it keeps Beast's own pongs and close frames from landing inside a batch.
+  websocket::stream<matchd::net::ordered_write_stream<beast::tcp_stream>> ws_;
   io_thread& io_;
   beast::flat_buffer buffer_;
   boost::asio::steady_timer close_timer_;
   std::uint64_t token_ = 0;
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::string outbox_;               // whole frames, not yet handed to the socket
+  std::size_t outbox_frames_ = 0;
+  std::size_t frames_on_the_wire_ = 0;
+  std::string reply_;                // the answer being built, reused
   std::deque<pending_reply> pending_;
   std::vector<engine::instrument_id> subscribed_;
   bool writing_ = false;
+  bool flush_posted_ = false;
   bool closing_ = false;
-  bool close_after_write_ = false;
 };
 
 }  // namespace matchd::gateway

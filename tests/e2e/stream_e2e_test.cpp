@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -598,6 +599,35 @@ TEST_F(stream_orders, errors_carry_the_request_id_status_and_code) {
   expect_error(cancel_op("r10", "e3"), 409, "order_not_open");
   EXPECT_FALSE(ws.closed());
   EXPECT_EQ(http.get(order_path("e1")).status, 404u);
+}
+
+// Answers go out many to a socket write; the server's pongs (written by Beast) must come
+// between whole frames, never inside a batch, and every answer must arrive intact.
+TEST_F(stream_orders, pipelined_answers_and_pongs_arrive_whole) {
+  constexpr int kOrders = 400;
+  constexpr int kPingEvery = 20;
+  for (int i = 0; i < kOrders; ++i) {
+    const std::string side = i % 2 == 0 ? "buy" : "sell";
+    const std::string price = i % 2 == 0 ? "99.00" : "101.00";
+    ws.send_json(place_op("p" + std::to_string(i),
+                          limit_order("pp" + std::to_string(i), "client-P", side, price, "1")));
+    if (i % kPingEvery == kPingEvery - 1) ws.send_ping();
+  }
+  std::set<std::string> answered;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (answered.size() < kOrders && std::chrono::steady_clock::now() < deadline) {
+    const std::optional<json> m = ws.read_json(5s);
+    ASSERT_TRUE(m.has_value()) << "after " << answered.size() << " answers: "
+                               << ws.close_state().describe();
+    ASSERT_TRUE(m->is_object()) << "a frame that is not a JSON object";
+    if (m->value("type", "") != "place") continue;
+    EXPECT_EQ(m->value("status", 0), 201) << m->dump();
+    EXPECT_TRUE(answered.insert(m->value("req_id", "")).second) << "answered twice: " << m->dump();
+  }
+  EXPECT_EQ(answered.size(), static_cast<std::size_t>(kOrders));
+  ws.pump(500ms, [&] { return ws.pongs_received() == kOrders / kPingEvery; });
+  EXPECT_EQ(ws.pongs_received(), static_cast<std::size_t>(kOrders / kPingEvery));
+  EXPECT_FALSE(ws.closed()) << ws.close_state().describe();
 }
 
 // The envelope (op and req_id) is checked before the order: what is wrong with it is

@@ -30,7 +30,11 @@ std::string ws_client::close_info::describe() const {
 }
 
 struct ws_client::impl {
-  explicit impl(std::uint16_t p) : port(p) {}
+  explicit impl(std::uint16_t p) : port(p) {
+    ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::pong) ++pongs;
+    });
+  }
 
   // Keeps exactly one read outstanding from the first pump on; its handler queues the
   // message and starts the next one, so reading happens only while the io_context runs.
@@ -77,6 +81,33 @@ struct ws_client::impl {
     return true;
   }
 
+  // Starts one write with `start(done)` and waits for it; throws transport_error on failure
+  // or timeout (and then drops the connection).
+  template <class Start>
+  void write(const char* what, std::chrono::milliseconds timeout, Start&& start) {
+    if (state.closed) {
+      throw transport_error(std::string("WebSocket ") + what + " after close: " + state.describe());
+    }
+    bool done = false;
+    beast::error_code result;
+    writing = true;
+    start([&done, &result](beast::error_code ec) {
+      result = ec;
+      done = true;
+    });
+    run_until([&] { return done; }, clock_type::now() + timeout);
+    writing = false;
+    if (!done) {
+      beast::get_lowest_layer(ws).socket().close(result);
+      state.closed = true;
+      state.error = std::string(what) + " timed out";
+      throw transport_error(std::string("WebSocket ") + what + " timed out");
+    }
+    if (result) {
+      throw transport_error(std::string("WebSocket ") + what + " failed: " + result.message());
+    }
+  }
+
   std::optional<std::string> next(std::chrono::milliseconds timeout) {
     ensure_reading();
     run_until([&] { return !inbox.empty() || state.closed; }, clock_type::now() + timeout);
@@ -96,6 +127,7 @@ struct ws_client::impl {
   bool discard = false;
   std::size_t messages = 0;
   std::size_t total_bytes = 0;
+  std::size_t pongs = 0;
   close_info state;
 };
 
@@ -143,26 +175,18 @@ ws_client::~ws_client() {
 }
 
 void ws_client::send_text(std::string_view text, std::chrono::milliseconds timeout) {
-  impl& s = *impl_;
-  if (s.state.closed) throw transport_error("WebSocket send after close: " + s.state.describe());
-  bool done = false;
-  beast::error_code result;
   auto payload = std::make_shared<std::string>(text);
-  s.writing = true;
-  s.ws.async_write(net::buffer(*payload), [&, payload](beast::error_code ec, std::size_t) {
-    result = ec;
-    done = true;
+  impl_->write("send", timeout, [&](auto done) {
+    impl_->ws.async_write(net::buffer(*payload),
+                          [done, payload](beast::error_code ec, std::size_t) { done(ec); });
   });
-  s.run_until([&] { return done; }, clock_type::now() + timeout);
-  s.writing = false;
-  if (!done) {
-    beast::get_lowest_layer(s.ws).socket().close(result);
-    s.state.closed = true;
-    s.state.error = "send timed out";
-    throw transport_error("WebSocket send timed out");
-  }
-  if (result) throw transport_error("WebSocket send failed: " + result.message());
 }
+
+void ws_client::send_ping(std::chrono::milliseconds timeout) {
+  impl_->write("ping", timeout, [&](auto done) { impl_->ws.async_ping({}, done); });
+}
+
+std::size_t ws_client::pongs_received() const noexcept { return impl_->pongs; }
 
 void ws_client::send_json(const nlohmann::json& message, std::chrono::milliseconds timeout) {
   send_text(message.dump(), timeout);

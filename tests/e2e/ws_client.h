@@ -47,6 +47,9 @@ class ws_client {
   // Sends one text message; throws transport_error on failure or timeout.
   void send_text(std::string_view text, std::chrono::milliseconds timeout = kSendTimeout);
   void send_json(const nlohmann::json& message, std::chrono::milliseconds timeout = kSendTimeout);
+  // Sends a ping control frame; the server's pongs are counted as they are read.
+  void send_ping(std::chrono::milliseconds timeout = kSendTimeout);
+  [[nodiscard]] std::size_t pongs_received() const noexcept;
 
   // The next message, or nullopt when none arrived within `timeout` or the server closed
   // the connection (see closed()).

@@ -1,0 +1,117 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <utility>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace matchd::net {
+
+// A stream layer that sends every write whole, one after another, in the order the writes
+// were started, even when one starts while another is still on its way. Reads pass through.
+//
+// It exists for WebSocket sessions that write their data frames many to a buffer
+// (ws_frame.h) past Beast: Beast's websocket::stream still writes control frames (pong,
+// close) by itself, and through this layer such a frame waits for the buffer before it
+// instead of landing in the middle of it. Put it under the websocket stream:
+// websocket::stream<ordered_write_stream<beast::tcp_stream>>.
+//
+// Not thread-safe: every call on the stream's executor (one I/O thread here).
+template <class NextLayer>
+class ordered_write_stream {
+ public:
+  using next_layer_type = NextLayer;
+  using executor_type = typename NextLayer::executor_type;
+
+  template <class... Args>
+  explicit ordered_write_stream(Args&&... args) : next_(std::forward<Args>(args)...) {}
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return next_; }
+  const next_layer_type& next_layer() const noexcept { return next_; }
+
+  template <class MutableBufferSequence, class ReadToken>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+    return next_.async_read_some(buffers, std::forward<ReadToken>(token));
+  }
+
+  // Writes all of `buffers`, after every write started before it. The bytes are copied:
+  // Beast's writes through here are small control frames and handshakes.
+  template <class ConstBufferSequence, class WriteToken>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+    return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const ConstBufferSequence& b) {
+          std::string bytes(boost::asio::buffer_size(b), '\0');
+          boost::asio::buffer_copy(boost::asio::buffer(bytes), b);
+          enqueue(std::move(bytes), write_handler(std::move(handler)));
+        },
+        token, buffers);
+  }
+
+  // As async_write_some, taking the bytes over instead of copying them.
+  template <class WriteToken>
+  auto async_write_owned(std::string bytes, WriteToken&& token) {
+    return boost::asio::async_initiate<WriteToken, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, std::string b) {
+          enqueue(std::move(b), write_handler(std::move(handler)));
+        },
+        token, std::move(bytes));
+  }
+
+  // Writes started and not yet finished, the one on the wire included.
+  [[nodiscard]] std::size_t writes_pending() const noexcept { return queue_.size(); }
+
+ private:
+  using write_handler =
+      boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
+  struct pending_write {
+    std::string bytes;
+    write_handler handler;
+  };
+
+  void enqueue(std::string bytes, write_handler handler) {
+    queue_.push_back({std::move(bytes), std::move(handler)});
+    if (queue_.size() == 1) start_front();
+  }
+
+  // The front write goes out; its handler runs after the next write has started, so a
+  // write the handler starts queues behind the ones already waiting.
+  void start_front() {
+    boost::asio::async_write(next_, boost::asio::buffer(queue_.front().bytes),
+                             [this](boost::system::error_code ec, std::size_t n) {
+                               pending_write done = std::move(queue_.front());
+                               queue_.pop_front();
+                               if (!queue_.empty()) start_front();
+                               std::move(done.handler)(ec, n);
+                             });
+  }
+
+  NextLayer next_;
+  std::deque<pending_write> queue_;  // front: on the wire; deque keeps its bytes in place
+};
+
+// Beast's websocket::stream ends a connection through these (found by argument-dependent
+// lookup); the layer below knows how.
+template <class NextLayer>
+void teardown(boost::beast::role_type role, ordered_write_stream<NextLayer>& stream,
+              boost::system::error_code& ec) {
+  using boost::beast::websocket::teardown;
+  teardown(role, stream.next_layer(), ec);
+}
+
+template <class NextLayer, class TeardownHandler>
+void async_teardown(boost::beast::role_type role, ordered_write_stream<NextLayer>& stream,
+                    TeardownHandler&& handler) {
+  using boost::beast::websocket::async_teardown;
+  async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
+}
+
+}  // namespace matchd::net
