@@ -28,6 +28,29 @@ const std::vector<std::string> kKeyColumns = {"client_id", "idempotency_key", "f
                                               "sequence",  "order_id",        "response",
                                               "created_at_us"};
 
+// A placement whose idempotency key is stored with its first response, in the same commit.
+bool is_keyed_placement(const bus::command_outcome& c) {
+  return !c.idempotency.empty() && c.outcome == bus::outcome_kind::executed &&
+         c.error == engine::errc::ok && c.kind == bus::request_kind::place;
+}
+
+bool has_keyed_placement(const std::vector<bus::engine_batch*>& group) {
+  for (const bus::engine_batch* b : group) {
+    for (const bus::command_outcome& c : b->commands) {
+      if (is_keyed_placement(c)) return true;
+    }
+  }
+  return false;
+}
+
+// The common group (no idempotency keys, no snapshot) in one statement, committed on its
+// own: one round trip to PostgreSQL instead of BEGIN, two statements and COMMIT. Both
+// rows land together or not at all, as in a transaction.
+constexpr const char* kJournalCommit = "journal_commit";
+constexpr const char* kJournalCommitSql =
+    "WITH appended AS (INSERT INTO journal (last_sequence, body) VALUES ($1, $2)) "
+    "UPDATE engine_progress SET last_sequence = $1, last_trade_id = $3 WHERE id = 1";
+
 }  // namespace
 
 store_stage::store_stage(store_options options, std::vector<engine::instrument> instruments,
@@ -78,6 +101,7 @@ void store_stage::stop() {
 
 void store_stage::connect() {
   connection_ = std::make_unique<db_connection>(options_.conninfo);
+  connection_->c.prepare(kJournalCommit, kJournalCommitSql);
 }
 
 void store_stage::run() {
@@ -143,10 +167,16 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
         break;
       }
       const auto started = std::chrono::steady_clock::now();
-      pqxx::work tx(connection_->c);
-      write_group(tx, group, last_sequence);
-      outcome_unknown = true;  // from here a failure may or may not have committed
-      tx.commit();
+      if (!snapshots && !has_keyed_placement(group)) {
+        pqxx::nontransaction tx(connection_->c);
+        outcome_unknown = true;  // the statement commits as it runs
+        write_journal_statement(tx, group, last_sequence);
+      } else {
+        pqxx::work tx(connection_->c);
+        write_group(tx, group, last_sequence);
+        outcome_unknown = true;  // from here a failure may or may not have committed
+        tx.commit();
+      }
       committed_sequence_ = std::max(committed_sequence_, last_sequence);
       applier_->committed(committed_sequence_);
       probe_->committed(static_cast<double>(commands),
@@ -219,35 +249,18 @@ void store_stage::back_off(std::chrono::milliseconds& delay) {
 
 void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
                               engine::sequence_number last_sequence) {
-  // The group's effects, as one journal row: the acknowledgement waits for this, not for
-  // the table rows the applier derives from it.
-  journal_encoder journal;
-  for (const bus::engine_batch* b : group) {
-    for (const engine::event& e : b->events) {
-      if (const auto* o = std::get_if<engine::order>(&e)) {
-        journal.add(*o, instruments_[o->instrument].symbol);
-      } else if (const auto* t = std::get_if<engine::trade>(&e)) {
-        journal.add(*t, instruments_[t->instrument].symbol);
-        last_trade_id_ = std::max(last_trade_id_, t->id);
-      }
-    }
-  }
-  if (journal.records() > 0) {
-    const std::string_view body = journal.bytes();
+  const std::string body = encode_journal(group);
+  if (!body.empty()) {
     tx.exec_params0("INSERT INTO journal (last_sequence, body) VALUES ($1, $2)",
                     static_cast<long long>(last_sequence),
                     pqxx::binarystring(body.data(), body.size()));
   }
-  const auto keyed_placement = [](const bus::command_outcome& c) {
-    return !c.idempotency.empty() && c.outcome == bus::outcome_kind::executed &&
-           c.error == engine::errc::ok && c.kind == bus::request_kind::place;
-  };
   // The first response of each keyed placement, stored with it and handed to the publish
   // stage so both send the same bytes.
   copy_text keys;
   for (bus::engine_batch* b : group) {
     for (bus::command_outcome& c : b->commands) {
-      if (!keyed_placement(c)) continue;
+      if (!is_keyed_placement(c)) continue;
       if (!c.response) {
         const std::span<const engine::event> evs(b->events.data() + c.first_event,
                                                  c.end_event - c.first_event);
@@ -299,7 +312,40 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
     tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
              ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
   }
-  probe_->written(journal.records() > 0 ? 1.0 : 0.0, static_cast<double>(keys.rows()));
+  probe_->written(body.empty() ? 0.0 : 1.0, static_cast<double>(keys.rows()));
+}
+
+void store_stage::write_journal_statement(pqxx::transaction_base& tx,
+                                          const std::vector<bus::engine_batch*>& group,
+                                          engine::sequence_number last_sequence) {
+  const std::string body = encode_journal(group);
+  if (body.empty()) {
+    tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
+             ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
+  } else {
+    tx.exec_prepared0(kJournalCommit, static_cast<long long>(last_sequence),
+                      pqxx::binarystring(body.data(), body.size()),
+                      static_cast<long long>(last_trade_id_));
+  }
+  probe_->written(body.empty() ? 0.0 : 1.0, 0.0);
+}
+
+// The group's effects, as one journal row body (empty when it changed nothing): the
+// acknowledgement waits for this row, not for the table rows the applier derives from it.
+std::string store_stage::encode_journal(const std::vector<bus::engine_batch*>& group) {
+  journal_encoder journal;
+  for (const bus::engine_batch* b : group) {
+    for (const engine::event& e : b->events) {
+      if (const auto* o = std::get_if<engine::order>(&e)) {
+        journal.add(*o, instruments_[o->instrument].symbol);
+      } else if (const auto* t = std::get_if<engine::trade>(&e)) {
+        journal.add(*t, instruments_[t->instrument].symbol);
+        last_trade_id_ = std::max(last_trade_id_, t->id);
+      }
+    }
+  }
+  if (journal.records() == 0) return {};
+  return journal.take();
 }
 
 }  // namespace matchd::store

@@ -30,6 +30,12 @@ class journal_encoder {
 
   [[nodiscard]] std::size_t records() const noexcept { return records_; }
   [[nodiscard]] std::string_view bytes() const noexcept { return bytes_; }
+  // The body, handed over; the encoder is empty afterwards.
+  [[nodiscard]] std::string take() {
+    std::string out = std::move(bytes_);
+    clear();
+    return out;
+  }
   void clear();
 
  private:

@@ -81,6 +81,10 @@ class store_stage {
   void connect();
   void write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
                    engine::sequence_number last_sequence);
+  void write_journal_statement(pqxx::transaction_base& tx,
+                               const std::vector<bus::engine_batch*>& group,
+                               engine::sequence_number last_sequence);
+  std::string encode_journal(const std::vector<bus::engine_batch*>& group);
   bool already_committed(engine::sequence_number last_sequence);
   void check_while_idle();
   void set_database_up(bool up);
