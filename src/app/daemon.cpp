@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -79,6 +80,10 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
       cfg_.instruments, std::move(publish_links), durable ? *committed_ : *executed_,
       engine_stage_->recycle_queue(),
       [this] { engine_stage_->notify(); }, *registry_, *order_flow_, publish_opts);
+  // The order view keeps every order ever seen, like the engine's id index: both are sized
+  // for --expected-orders per book up front (recovery may size them further).
+  publish_stage_->reserve_orders(cfg_.expected_orders *
+                                 std::max<std::size_t>(1, cfg_.instruments.size()));
 
   gateway::pipeline_hooks hooks;
   hooks.notify_engine = [this] { engine_stage_->notify(); };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <iterator>
+#include <memory>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -10,6 +11,45 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 namespace matchd::bus {
+
+namespace detail {
+
+// Set on this thread while incremental_map::reserve allocates a table to be made present.
+inline thread_local bool prefault_allocations = false;
+
+// std::allocator, except that a block allocated while prefault_allocations is set gets a
+// write on each of its pages. A fresh page costs a fault and the kernel's clearing on its
+// first write (in a VM, also the host backing it): 30% of the publish thread's time at
+// 37,000 orders/s, filling an order view that was not yet present. Writing each page ahead
+// moves that to the reserve. The block is raw storage, so the zero written changes nothing.
+template <class T>
+struct prefault_allocator {
+  using value_type = T;
+
+  prefault_allocator() = default;
+  template <class U>
+  prefault_allocator(const prefault_allocator<U>&) noexcept {}  // NOLINT: rebinding
+
+  T* allocate(std::size_t n) {
+    T* block = std::allocator<T>{}.allocate(n);
+    if (prefault_allocations) {
+      auto* bytes = reinterpret_cast<volatile unsigned char*>(block);
+      const std::size_t length = n * sizeof(T);
+      for (std::size_t off = 0; off < length; off += kPageSize) bytes[off] = 0;
+    }
+    return block;
+  }
+  void deallocate(T* block, std::size_t n) noexcept { std::allocator<T>{}.deallocate(block, n); }
+
+  friend bool operator==(const prefault_allocator&, const prefault_allocator&) noexcept {
+    return true;
+  }
+
+ private:
+  static constexpr std::size_t kPageSize = 4096;
+};
+
+}  // namespace detail
 
 // A hash map that grows without stopping the thread that owns it.
 //
@@ -35,7 +75,8 @@ namespace matchd::bus {
 template <class Key, class Value, class Hash = boost::hash<Key>,
           class KeyEqual = std::equal_to<Key>>
 class incremental_map {
-  using table = boost::unordered_flat_map<Key, Value, Hash, KeyEqual>;
+  using table = boost::unordered_flat_map<Key, Value, Hash, KeyEqual,
+                                          detail::prefault_allocator<std::pair<const Key, Value>>>;
 
  public:
   incremental_map() = default;
@@ -52,10 +93,19 @@ class incremental_map {
   // True while entries are still being moved out of the previous table (for tests).
   bool migrating() const noexcept { return !draining_.empty(); }
 
-  // Room for `n` entries without a switch. Finishes a running migration first.
-  void reserve(std::size_t n) {
+  // Room for `n` entries without a switch. Finishes a running migration first. With
+  // `make_present`, the table's pages are written now (a table grown later is not: writing
+  // all of it at once would be the pause this map exists to avoid).
+  void reserve(std::size_t n, bool make_present = false) {
     finish_migration();
-    current_.reserve(n);
+    detail::prefault_allocations = make_present;
+    try {
+      current_.reserve(n);
+    } catch (...) {
+      detail::prefault_allocations = false;
+      throw;
+    }
+    detail::prefault_allocations = false;
   }
 
   Value* find(const Key& key) {

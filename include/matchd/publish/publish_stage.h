@@ -63,7 +63,9 @@ class publish_stage {
 
   // Recovery: seeds the read views before the listener opens (not thread-safe; call
   // before start()).
-  void reserve_orders(std::size_t orders) { orders_.reserve(orders); }
+  // Room in the order view for `orders`, its pages made present so that filling it takes
+  // no page faults on the publish thread.
+  void reserve_orders(std::size_t orders) { orders_.reserve(orders, true); }
   void seed_order(const engine::order& o);
   void seed_trade(const engine::trade& t);
   void seed_level(engine::instrument_id ins, engine::side s, engine::price_ticks p,
