@@ -18,6 +18,7 @@ namespace websocket = beast::websocket;
 namespace {
 
 constexpr std::uint64_t kMessageLimit = 64ull << 20;
+constexpr std::size_t kReadChunk = 64 * 1024;
 // Answers carry req_id and status right after "type"; no need to scan a long body.
 constexpr std::size_t kHeadScan = 160;
 
@@ -49,7 +50,7 @@ ws_connection::ws_connection(load_worker& owner, unsigned id) : connection(owner
 }
 
 void ws_connection::open() {
-  ws_ = std::make_shared<stream_type>(owner_.context());
+  ws_ = std::make_shared<stream_type>(owner_.context(), kReadChunk);
   ws_->read_message_max(kMessageLimit);
   ws_->auto_fragment(false);
   ws_->secure_prng(false);  // masking keys need not be unpredictable on loopback

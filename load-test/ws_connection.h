@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <matchd/net/ordered_write_stream.h>
+#include <matchd/net/read_ahead_stream.h>
 
 #include "connection.h"
 #include "load_plan.h"
@@ -50,8 +51,9 @@ class ws_connection final : public connection {
   // Appends the frame of one due request; false when none may go now.
   bool append_next(std::int64_t now);
 
-  using stream_type = boost::beast::websocket::stream<
-      matchd::net::ordered_write_stream<boost::asio::ip::tcp::socket>>;
+  // Reads take up to 64 KiB of answers at a time (Beast alone reads 1,536 bytes).
+  using stream_type = boost::beast::websocket::stream<matchd::net::ordered_write_stream<
+      matchd::net::read_ahead_stream<boost::asio::ip::tcp::socket>>>;
   // Shared with the batch write on its way, which must not outlive the stream it writes to
   // when a reconnect replaces it.
   std::shared_ptr<stream_type> ws_;

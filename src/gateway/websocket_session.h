@@ -12,6 +12,7 @@
 
 #include <matchd/codec/errors.h>
 #include <matchd/net/ordered_write_stream.h>
+#include <matchd/net/read_ahead_stream.h>
 
 #include "io_thread.h"
 
@@ -55,8 +56,11 @@ class websocket_session : public session_base,
   void hard_close();
 
   // Data frames go past Beast (which writes one message per write) in batches; the layer
-  // under it keeps Beast's own pongs and close frames from landing inside a batch.
-  websocket::stream<matchd::net::ordered_write_stream<beast::tcp_stream>> ws_;
+  // under it keeps Beast's own pongs and close frames from landing inside a batch. Below
+  // that, reads take what the socket holds in chunks, not Beast's 1,536 bytes at a time.
+  websocket::stream<
+      matchd::net::ordered_write_stream<matchd::net::read_ahead_stream<beast::tcp_stream>>>
+      ws_;
   io_thread& io_;
   beast::flat_buffer buffer_;
   boost::asio::steady_timer close_timer_;
