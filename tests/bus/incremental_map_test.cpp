@@ -4,10 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <matchd/bus/incremental_map.h>
 
@@ -212,3 +217,44 @@ TEST(IncrementalMap, NoInsertMovesMoreThanAFewEntries) {
 
 }  // namespace
 }  // namespace matchd::bus
+
+namespace {
+
+// Pages of [p, p + bytes) that are resident, by mincore(2).
+std::size_t resident_pages(const void* p, std::size_t bytes) {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const auto start = reinterpret_cast<std::uintptr_t>(p) / page * page;
+  const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
+  std::vector<unsigned char> flags((end - start + page - 1) / page);
+  if (::mincore(reinterpret_cast<void*>(start), end - start, flags.data()) != 0) return 0;
+  return static_cast<std::size_t>(std::count_if(flags.begin(), flags.end(),
+                                                [](unsigned char f) { return (f & 1) != 0; }));
+}
+
+}  // namespace
+
+TEST(prefault_allocator, a_block_allocated_while_asked_is_resident_and_others_are_not) {
+  using alloc = matchd::bus::detail::prefault_allocator<std::uint64_t>;
+  constexpr std::size_t kWords = 8 << 20;  // 64 MiB: malloc maps it fresh, not resident
+  constexpr std::size_t kPages = kWords * sizeof(std::uint64_t) / 4096;
+
+  std::uint64_t* lazy = alloc{}.allocate(kWords);
+  EXPECT_LT(resident_pages(lazy, kWords * sizeof(std::uint64_t)), kPages / 2);
+  alloc{}.deallocate(lazy, kWords);
+
+  matchd::bus::detail::prefault_allocations = true;
+  std::uint64_t* present = alloc{}.allocate(kWords);
+  matchd::bus::detail::prefault_allocations = false;
+  EXPECT_GE(resident_pages(present, kWords * sizeof(std::uint64_t)), kPages);
+  alloc{}.deallocate(present, kWords);
+}
+
+TEST(incremental_map, a_table_reserved_present_takes_entries_like_any_other) {
+  matchd::bus::incremental_map<std::string, int> m;
+  m.reserve(100000, true);
+  EXPECT_FALSE(matchd::bus::detail::prefault_allocations);
+  for (int i = 0; i < 100000; ++i) m.insert_or_assign("k" + std::to_string(i), i);
+  EXPECT_FALSE(m.migrating());  // it had room for all of them
+  ASSERT_NE(m.find("k99999"), nullptr);
+  EXPECT_EQ(*m.find("k99999"), 99999);
+}
