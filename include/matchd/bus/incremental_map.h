@@ -90,14 +90,19 @@ class incremental_map {
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
+  // Entries the current table takes before the next switch.
+  std::size_t capacity() const noexcept { return current_.max_load(); }
   // True while entries are still being moved out of the previous table (for tests).
   bool migrating() const noexcept { return !draining_.empty(); }
 
   // Room for `n` entries without a switch. Finishes a running migration first. With
   // `make_present`, the table's pages are written now (a table grown later is not: writing
   // all of it at once would be the pause this map exists to avoid).
+  // Never shrinks: a smaller `n` (recovery sizing for the rows it found, after the daemon
+  // sized for --expected-orders) would otherwise rehash the table down to it.
   void reserve(std::size_t n, bool make_present = false) {
     finish_migration();
+    if (n <= capacity()) return;
     detail::prefault_allocations = make_present;
     try {
       current_.reserve(n);
