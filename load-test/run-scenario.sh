@@ -9,7 +9,8 @@
 #   5. sustain --rest-rate orders/s over REST for --duration s (open loop, latency from the
 #      intended send time), then REST at full speed (closed loop: matchd's REST ceiling),
 #      then --ws-rate orders/s over WebSocket; these replay a "flow" fixture of limit orders
-#      around the touch with 5% market orders, its order_ids tagged per phase
+#      around the touch with 5% market orders, its order_ids tagged per phase; each of these
+#      starts once the journal applier has caught up with the one before
 #   6. stop matchd and PostgreSQL, start noop-server and drive it with the same generator,
 #      connections and threads at full speed (closed loop): the HTTP stack's ceiling; then
 #      at --rest-rate (open loop): the latency floor of this machine's HTTP path at that rate
@@ -417,11 +418,30 @@ wait_progress() {
   done
 }
 
+# wait_applied: until the journal applier has written the tables up to the journal
+# (store_journal_lag below 1,000), at most 600 s. Each timed phase starts from there, so
+# no phase pays for the table writes of the one before it.
+wait_applied() {
+  [ -n "${metrics_port:-}" ] || return 0
+  local started=$SECONDS lag=""
+  while [ $((SECONDS - started)) -lt 600 ]; do
+    lag=$(curl -s "http://127.0.0.1:$metrics_port/metrics" |
+          awk '$1 == "store_journal_lag" { printf "%d", $2 }')
+    if [ -n "$lag" ] && [ "$lag" -lt 1000 ]; then
+      say "journal applied (lag $lag) after $((SECONDS - started)) s"
+      return 0
+    fi
+    sleep 1
+  done
+  say "journal still $lag sequence numbers ahead of the tables after 600 s; measuring anyway"
+}
+
 # phase NAME ARGS...: one matchd-load run into $out/NAME.json, with CPU samples of the
 # processes under test and matchd's /metrics taken over its measured window, and a
 # system-wide perf profile of part of it.
 phase() {
   local name=$1; shift
+  [ "${phase_timed:-1}" = 1 ] && wait_applied
   say "phase $name: matchd-load $*"
   "$build_dir/load-test/matchd-load" --label "$name" --json "$out/$name.json" --progress "$@" \
     >"$out/$name.txt" 2>"$out/$name.progress.log" &
