@@ -86,6 +86,8 @@ void ws_connection::on_handshake(const boost::system::error_code& ec) {
 
 void ws_connection::pump() {
   if (!is_connected() || writing_ || is_closed()) return;
+  // The server closed (Beast has answered with a close frame): nothing may follow it.
+  if (!ws_->is_open()) return;
   const std::int64_t now = clock_ns();
   while (append_next(now)) {
   }

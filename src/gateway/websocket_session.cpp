@@ -22,6 +22,11 @@ namespace {
 constexpr std::size_t kMaxReqIdLength = 128;
 // Read from the socket at a time: about 90 pipelined orders, 16 KiB per connection.
 constexpr std::size_t kReadChunk = 16 * 1024;
+// Bytes of frames a session holds (waiting and on the wire) before it is closed as too
+// slow, next to the subscriber buffer's count of frames: each session copies the frames
+// it is sent, so the count alone would let large book frames pile up per subscriber. A
+// single frame larger than this still goes out when nothing else is held.
+constexpr std::size_t kMaxHeldBytes = 32u << 20;
 
 // The envelope of a message: its top-level "op" and "req_id", read by SAX while the order
 // parser reads the same pass (complete() says whether the pass reached the end), or alone.
@@ -335,7 +340,9 @@ void websocket_session::send_error(std::string_view type, const std::string& req
 
 void websocket_session::send(std::string_view message) {
   if (closing_) return;
-  if (outbox_frames_ + frames_on_the_wire_ >= io_.ctx().options.subscriber_buffer) {
+  const std::size_t held = outbox_.size() + bytes_on_the_wire_;
+  if (outbox_frames_ + frames_on_the_wire_ >= io_.ctx().options.subscriber_buffer ||
+      (held != 0 && held + message.size() > kMaxHeldBytes)) {
     return close_slow();
   }
   net::append_text_frame(outbox_, message);
@@ -356,18 +363,21 @@ void websocket_session::flush() {
     outbox_frames_ = 0;
     return;
   }
-  writing_ = true;
-  frames_on_the_wire_ = outbox_frames_;
-  outbox_frames_ = 0;
   std::string batch;
   batch.swap(outbox_);
+  const std::size_t bytes = batch.size();
   ws_.next_layer().async_write_owned(
       std::move(batch), [self = shared_from_this()](beast::error_code ec, std::size_t) {
         self->writing_ = false;
         self->frames_on_the_wire_ = 0;
+        self->bytes_on_the_wire_ = 0;
         if (ec) return self->hard_close();
         self->flush();
       });
+  writing_ = true;
+  frames_on_the_wire_ = outbox_frames_;
+  bytes_on_the_wire_ = bytes;
+  outbox_frames_ = 0;
 }
 
 void websocket_session::close_slow() {

@@ -25,8 +25,8 @@ namespace websocket = beast::websocket;
 // Outgoing frames collect in an outbox that goes to the socket in one write, after the
 // handler that filled it (an I/O thread's drain hands over every answer that is ready at
 // once), with one write in flight; while it is on its way the next outbox fills. A client
-// that lets more than the subscriber buffer's worth of frames pile up is closed with 1008
-// rather than slowing anything else down.
+// that lets more than the subscriber buffer's worth of frames (or 32 MiB of them) pile up
+// is closed with 1008 rather than slowing anything else down.
 class websocket_session : public session_base,
                           public std::enable_shared_from_this<websocket_session> {
  public:
@@ -68,6 +68,7 @@ class websocket_session : public session_base,
   std::string outbox_;               // whole frames, not yet handed to the socket
   std::size_t outbox_frames_ = 0;
   std::size_t frames_on_the_wire_ = 0;
+  std::size_t bytes_on_the_wire_ = 0;
   std::string reply_;                // the answer being built, reused
   std::deque<pending_reply> pending_;
   std::vector<engine::instrument_id> subscribed_;

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -24,7 +25,9 @@ namespace matchd::net {
 // instead of landing in the middle of it. Put it under the websocket stream:
 // websocket::stream<ordered_write_stream<beast::tcp_stream>>.
 //
-// Not thread-safe: every call on the stream's executor (one I/O thread here).
+// Not thread-safe: every call on the stream's executor (one I/O thread here). Like the
+// layers under it, it must outlive the operations started on it: the websocket stream's
+// owner (a session, a load-generator connection) keeps it alive until they complete.
 template <class NextLayer>
 class ordered_write_stream {
  public:
@@ -67,7 +70,9 @@ class ordered_write_stream {
   }
 
   // Writes started and not yet finished, the one on the wire included.
-  [[nodiscard]] std::size_t writes_pending() const noexcept { return queue_.size(); }
+  [[nodiscard]] std::size_t writes_pending() const noexcept {
+    return waiting_.size() + (writing_ ? 1 : 0);
+  }
 
  private:
   using write_handler =
@@ -78,24 +83,31 @@ class ordered_write_stream {
   };
 
   void enqueue(std::string bytes, write_handler handler) {
-    queue_.push_back({std::move(bytes), std::move(handler)});
-    if (queue_.size() == 1) start_front();
+    waiting_.push_back({std::move(bytes), std::move(handler)});
+    if (!writing_) start_next();
   }
 
-  // The front write goes out; its handler runs after the next write has started, so a
-  // write the handler starts queues behind the ones already waiting.
-  void start_front() {
-    boost::asio::async_write(next_, boost::asio::buffer(queue_.front().bytes),
-                             [this](boost::system::error_code ec, std::size_t n) {
-                               pending_write done = std::move(queue_.front());
-                               queue_.pop_front();
-                               if (!queue_.empty()) start_front();
-                               std::move(done.handler)(ec, n);
-                             });
+  // The oldest waiting write goes out. The operation owns it (bytes and handler), so an
+  // operation destroyed without running (its io_context gone) frees it. Its handler runs
+  // after the next write has started, so a write the handler starts queues behind the
+  // ones already waiting.
+  void start_next() {
+    auto on_wire = std::make_unique<pending_write>(std::move(waiting_.front()));
+    waiting_.pop_front();
+    writing_ = true;
+    const auto bytes = boost::asio::buffer(on_wire->bytes);  // a heap string: stays put
+    boost::asio::async_write(
+        next_, bytes,
+        [this, done = std::move(on_wire)](boost::system::error_code ec, std::size_t n) mutable {
+          writing_ = false;
+          if (!waiting_.empty()) start_next();
+          std::move(done->handler)(ec, n);
+        });
   }
 
   NextLayer next_;
-  std::deque<pending_write> queue_;  // front: on the wire; deque keeps its bytes in place
+  std::deque<pending_write> waiting_;
+  bool writing_ = false;
 };
 
 // Beast's websocket::stream ends a connection through these (found by argument-dependent

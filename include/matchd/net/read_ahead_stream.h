@@ -23,6 +23,7 @@ namespace matchd::net {
 // copies its argument.)
 //
 // Not thread-safe: every call on the stream's executor. One read at a time, as on a socket.
+// It must outlive the reads started on it (they refer to its buffer).
 template <class NextLayer>
 class read_ahead_stream {
  public:
