@@ -21,9 +21,10 @@ namespace matchd::load {
 // pipelined: up to --max-inflight requests on the socket at once, a read always pending,
 // one write in flight carrying every order that is due (masked frames built here, since
 // Beast writes one message per write; Beast still reads, and its pongs and close frames
-// queue behind the batch in ordered_write_stream). Answers ({"type":"place","req_id":N,"status":S,...}) are matched by
-// req_id in a ring of slots indexed by N, so they may come in any order. A failure loses
-// everything in flight (counted) and reconnects.
+// queue behind the batch in ordered_write_stream). Answers
+// ({"type":"place","req_id":N,"status":S,...}) are matched by req_id in a ring of slots
+// indexed by N, so they may come in any order. A failure loses everything in flight
+// (counted) and reconnects.
 class ws_connection final : public connection {
  public:
   ws_connection(load_worker& owner, unsigned id);

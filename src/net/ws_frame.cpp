@@ -28,14 +28,12 @@ void append_header(std::string& out, std::size_t length, unsigned char mask_bit)
 }  // namespace
 
 void append_text_frame(std::string& out, std::string_view payload) {
-  out.reserve(out.size() + payload.size() + 10);
   append_header(out, payload.size(), 0);
   out.append(payload);
 }
 
 void append_masked_text_frame(std::string& out, std::string_view payload,
                               std::uint32_t mask_key) {
-  out.reserve(out.size() + payload.size() + 14);
   append_header(out, payload.size(), kMaskBit);
   const std::array<char, 4> key{static_cast<char>(mask_key >> 24),
                                 static_cast<char>((mask_key >> 16) & 0xff),

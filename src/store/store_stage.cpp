@@ -308,10 +308,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
       c.snapshot_id = row[0].as<long long>();
     }
   }
-  if (last_sequence > 0) {
-    tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
-             ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
-  }
+  if (last_sequence > 0) write_progress(tx, last_sequence);
   probe_->written(body.empty() ? 0.0 : 1.0, static_cast<double>(keys.rows()));
 }
 
@@ -320,14 +317,20 @@ void store_stage::write_journal_statement(pqxx::transaction_base& tx,
                                           engine::sequence_number last_sequence) {
   const std::string body = encode_journal(group);
   if (body.empty()) {
-    tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
-             ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
+    write_progress(tx, last_sequence);
   } else {
     tx.exec_prepared0(kJournalCommit, static_cast<long long>(last_sequence),
                       pqxx::binarystring(body.data(), body.size()),
                       static_cast<long long>(last_trade_id_));
   }
   probe_->written(body.empty() ? 0.0 : 1.0, 0.0);
+}
+
+// Where the engine stood at this commit; after an in-doubt COMMIT, already_committed reads it.
+void store_stage::write_progress(pqxx::transaction_base& tx,
+                                 engine::sequence_number last_sequence) {
+  tx.exec0("UPDATE engine_progress SET last_sequence = " + std::to_string(last_sequence) +
+           ", last_trade_id = " + std::to_string(last_trade_id_) + " WHERE id = 1");
 }
 
 // The group's effects, as one journal row body (empty when it changed nothing): the

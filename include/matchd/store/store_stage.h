@@ -85,6 +85,7 @@ class store_stage {
                                const std::vector<bus::engine_batch*>& group,
                                engine::sequence_number last_sequence);
   std::string encode_journal(const std::vector<bus::engine_batch*>& group);
+  void write_progress(pqxx::transaction_base& tx, engine::sequence_number last_sequence);
   bool already_committed(engine::sequence_number last_sequence);
   void check_while_idle();
   void set_database_up(bool up);
