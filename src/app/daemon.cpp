@@ -66,6 +66,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   if (durable) {
     store::store_options store_opts;
     store_opts.conninfo = cfg_.db;
+    store_opts.journal_max_lag = cfg_.journal_max_lag;
     store_stage_ = std::make_unique<store::store_stage>(
         store_opts, cfg_.instruments, *executed_, *committed_,
         [this] { publish_stage_->notify(); }, *registry_);
@@ -219,13 +220,6 @@ void daemon::recover() {
   // Recovery feeds the engine as it reads; a failure half-way leaves it half-built, so it
   // is fatal (the supervisor restarts the process) rather than retried.
   const auto rebuild_started = std::chrono::steady_clock::now();
-  // The tables first catch up with the journal: groups committed just before a crash may
-  // not be in them yet.
-  if (const std::size_t applied = store_stage_->apply_journal_backlog(); applied > 0) {
-    log->info("journal applied before recovery rows={} seconds={:.3f}", applied,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - rebuild_started)
-                  .count());
-  }
   daemon_recovery_sink sink(*engine_, *engine_stage_, *publish_stage_);
   const store::recovery_report report =
       store::recover(cfg_.db, cfg_.instruments, 1000, sink);
@@ -242,10 +236,11 @@ void daemon::recover() {
   store_stage_->set_recovered(report.last_sequence, report.last_trade_id);
   log->info(
       "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
-      "last_sequence={} last_trade_id={} read_seconds={:.3f} seconds={:.3f}",
+      "journal_rows={} journal_orders={} last_sequence={} last_trade_id={} read_seconds={:.3f} "
+      "seconds={:.3f}",
       report.resting_orders, report.finished_orders, report.idempotency_keys,
-      report.recent_trades, report.last_sequence, report.last_trade_id, report.seconds,
-      rebuild_seconds);
+      report.recent_trades, report.journal_rows, report.journal_orders, report.last_sequence,
+      report.last_trade_id, report.seconds, rebuild_seconds);
 }
 
 void daemon::sample_queue_depths() {

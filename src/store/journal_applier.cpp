@@ -47,12 +47,6 @@ void journal_applier::committed(engine::sequence_number last_sequence) {
   wake_.notify_one();
 }
 
-std::size_t journal_applier::apply_all() {
-  std::size_t total = 0;
-  while (const std::size_t n = apply_chunk()) total += n;
-  return total;
-}
-
 void journal_applier::run() {
   auto log = obs::logger("store");
   std::chrono::milliseconds delay = options_.initial_backoff;

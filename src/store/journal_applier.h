@@ -21,10 +21,11 @@ struct journal_applier_options {
   // times as long as the chunk took, so its PostgreSQL session leaves the commit path most of
   // the machine during a burst. It stops resting when no group has been committed for
   // `quiet_after`, or when the tables trail the journal by more than `max_lag` sequence
-  // numbers (which bounds the journal's size and the work left for a restart).
+  // numbers. That bounds the journal's size, how stale the tables get, and what a restart
+  // reads from the journal on top of them (recovery lays the backlog over the tables).
   double rest_factor = 3.0;
   std::chrono::milliseconds quiet_after{200};
-  engine::sequence_number max_lag = 2'000'000;
+  engine::sequence_number max_lag = 10'000'000;
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{2000};
   // Looks for journal rows this often even without news from the writer.
@@ -47,10 +48,6 @@ class journal_applier {
   ~journal_applier();
   journal_applier(const journal_applier&) = delete;
   journal_applier& operator=(const journal_applier&) = delete;
-
-  // Applies every row the journal holds, at full speed, and returns how many there were:
-  // at start-up, before recovery reads the tables. Throws what the database throws.
-  std::size_t apply_all();
 
   void start();
   // Stops after the transaction in progress; what is left stays in the journal.

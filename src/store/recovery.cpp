@@ -7,6 +7,8 @@
 
 #include <pqxx/pqxx>
 
+#include <matchd/store/journal_backlog.h>
+
 namespace matchd::store {
 
 namespace {
@@ -137,19 +139,16 @@ engine::order order_from_fields(const copy_line_fields& f, engine::instrument_id
 // "COPY <name> TO STDOUT"; a parenthesised query is valid there and is what PostgreSQL
 // documents for COPY TO. (libpqxx 7 names this stream_from::query.)
 template <class Deliver>
-std::size_t stream_orders(pqxx::transaction_base& tx, const std::string& query,
+void stream_orders(pqxx::transaction_base& tx, const std::string& query,
                           const instrument_index& index, Deliver&& deliver) {
   pqxx::stream_from rows(tx, "(" + query + ")");
   std::string line;
   copy_line_fields fields;
-  std::size_t count = 0;
   while (rows.get_raw_line(line)) {
     fields.split(line);
     deliver(order_from_fields(fields, index(fields[2])));
-    ++count;
   }
   rows.complete();
-  return count;
 }
 
 // The planner's row estimate of `orders` (kept by ANALYZE and autovacuum): free to read,
@@ -171,19 +170,57 @@ recovery_report recover(const std::string& conninfo,
   pqxx::connection c(conninfo);
   pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(c);
 
-  sink.expected_orders(estimated_order_count(tx));
+  // The journal rows the tables do not hold yet, read in the same snapshot: their order
+  // states replace the tables' and their orders follow the tables' ones.
+  journal_backlog backlog = journal_backlog::read(tx, instruments, recent_trades_per_instrument);
+  report.journal_rows = backlog.rows();
+  report.journal_orders = backlog.orders();
+  sink.expected_orders(estimated_order_count(tx) + backlog.orders());
+
   // Resting orders in priority order: created_sequence is arrival order, and within a
   // price level the engine keeps arrival order. The orders_resting index holds them by
   // (instrument, created_sequence), so PostgreSQL walks it instead of sorting every
-  // resting order (on disk, beyond work_mem).
-  report.resting_orders = stream_orders(
-      tx,
-      std::string("SELECT ") + kOrderColumns + " FROM orders WHERE " + kResting +
-          " ORDER BY instrument, created_sequence",
-      index, [&](const engine::order& o) { sink.resting_order(o); });
-  report.finished_orders = stream_orders(
+  // resting order (on disk, beyond work_mem). Orders created in the backlog come after all
+  // of them (their created_sequence is larger); orders the backlog finished are delivered
+  // with the finished ones.
+  std::vector<engine::order> finished_in_backlog;
+  const auto deliver = [&](const engine::order& o) {
+    if (engine::is_final(o.status)) {
+      sink.finished_order(o);
+      ++report.finished_orders;
+    } else {
+      sink.resting_order(o);
+      ++report.resting_orders;
+    }
+  };
+  stream_orders(tx,
+                std::string("SELECT ") + kOrderColumns + " FROM orders WHERE " + kResting +
+                    " ORDER BY instrument, created_sequence",
+                index, [&](const engine::order& table_state) {
+                  if (auto newer = backlog.take(table_state.id.view())) {
+                    if (engine::is_final(newer->status)) {
+                      finished_in_backlog.push_back(*newer);
+                      return;
+                    }
+                    return deliver(*newer);
+                  }
+                  deliver(table_state);
+                });
+  std::vector<engine::order> created = backlog.take_created();
+  for (const engine::order& o : created) {
+    if (!engine::is_final(o.status)) deliver(o);
+  }
+  stream_orders(
       tx, std::string("SELECT ") + kOrderColumns + " FROM orders WHERE NOT (" + kResting + ")",
-      index, [&](const engine::order& o) { sink.finished_order(o); });
+      index, [&](const engine::order& table_state) {
+        deliver(backlog.take(table_state.id.view()).value_or(table_state));
+      });
+  backlog.expect_all_taken();
+  for (const engine::order& o : finished_in_backlog) deliver(o);
+  for (const engine::order& o : created) {
+    if (engine::is_final(o.status)) deliver(o);
+  }
+
   for (const auto& row : tx.exec("SELECT client_id, idempotency_key, fingerprint, sequence,"
                                  " response FROM idempotency_keys")) {
     sink.idempotency_key(engine::client_id::from(sv(row[0])), sv(row[1]),
@@ -192,17 +229,28 @@ recovery_report recover(const std::string& conninfo,
                          row[4].as<std::string>());
     ++report.idempotency_keys;
   }
-  for (const auto& ins : instruments) {
+  for (engine::instrument_id i = 0; i < instruments.size(); ++i) {
+    const std::string& symbol = instruments[i].symbol;
     const auto rows = tx.exec(
         "SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id,"
         " sell_order_id, executed_at_us, sequence FROM ("
-        " SELECT * FROM trades WHERE instrument = " + tx.quote(ins.symbol) +
+        " SELECT * FROM trades WHERE instrument = " + tx.quote(symbol) +
         " ORDER BY trade_id DESC LIMIT " + std::to_string(recent_trades_per_instrument) +
         ") recent ORDER BY trade_id");
+    // The most recent ones of the tables' and then the backlog's.
+    const std::deque<engine::trade>& newer = backlog.trades(i);
+    const std::size_t total = rows.size() + newer.size();
+    std::size_t skip = total > recent_trades_per_instrument
+                           ? total - recent_trades_per_instrument
+                           : 0;
     for (const auto& row : rows) {
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
       engine::trade t;
       t.id = static_cast<engine::trade_id>(row[0].as<long long>());
-      t.instrument = index(ins.symbol);
+      t.instrument = i;
       t.price = engine::price_ticks{row[1].as<long long>()};
       t.quantity = engine::quantity_lots{row[2].as<long long>()};
       t.aggressor = parse_side(sv(row[3]));
@@ -210,6 +258,14 @@ recovery_report recover(const std::string& conninfo,
       t.sell_order_id = engine::order_id::from(sv(row[5]));
       t.executed_at = row[6].as<long long>();
       t.sequence = static_cast<engine::sequence_number>(row[7].as<long long>());
+      sink.recent_trade(t);
+      ++report.recent_trades;
+    }
+    for (const engine::trade& t : newer) {
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
       sink.recent_trade(t);
       ++report.recent_trades;
     }

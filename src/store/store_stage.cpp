@@ -67,12 +67,11 @@ store_stage::store_stage(store_options options, std::vector<engine::instrument> 
   applier_options.conninfo = options_.conninfo;
   applier_options.initial_backoff = options_.initial_backoff;
   applier_options.max_backoff = options_.max_backoff;
+  applier_options.max_lag = options_.journal_max_lag;
   applier_ = std::make_unique<journal_applier>(applier_options, instruments_, *probe_);
 }
 
 store_stage::~store_stage() { stop(); }
-
-std::size_t store_stage::apply_journal_backlog() { return applier_->apply_all(); }
 
 void store_stage::set_recovered(engine::sequence_number last_sequence,
                                 engine::trade_id last_trade_id) {

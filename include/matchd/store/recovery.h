@@ -33,12 +33,17 @@ struct recovery_report {
   std::size_t finished_orders = 0;
   std::size_t idempotency_keys = 0;
   std::size_t recent_trades = 0;
+  std::size_t journal_rows = 0;    // journal rows not yet in the tables, laid over them
+  std::size_t journal_orders = 0;  // orders those rows touch
   engine::sequence_number last_sequence = 0;
   engine::trade_id last_trade_id = 0;
   double seconds = 0;
 };
 
-// Reads the committed state in one REPEATABLE READ transaction so every part agrees.
+// Reads the committed state in one REPEATABLE READ transaction so every part agrees: the
+// tables, and over them the journal rows the applier has not written into them yet (their
+// order states replace the tables' ones, their orders and trades follow), so a restart
+// does not wait for the tables to catch up.
 // Rows of instruments not in `instruments` are an error (throws std::runtime_error): an
 // operator removed an instrument that still has orders.
 recovery_report recover(const std::string& conninfo,

@@ -31,6 +31,9 @@ struct store_options {
   // While no group arrives, the database is checked this often (SELECT 1, or a reconnect
   // once it was lost), so /readyz tells an outage also when nobody is writing.
   std::chrono::milliseconds idle_check_interval{1000};
+  // How far the tables may trail the journal, in sequence numbers, before the applier stops
+  // yielding to the writer (journal_applier_options::max_lag).
+  std::uint64_t journal_max_lag = 10'000'000;
 };
 
 class store_probe;
@@ -63,11 +66,6 @@ class store_stage {
   // high-water mark written with each batch; the sequence is where the journal applier's
   // lag is counted from.
   void set_recovered(engine::sequence_number last_sequence, engine::trade_id last_trade_id);
-
-  // Turns what the journal holds into table rows, at full speed, before recovery reads the
-  // tables (a crash can leave committed groups not yet applied). Returns the journal rows
-  // applied. Throws what the database throws.
-  std::size_t apply_journal_backlog();
 
   void start();
   void stop();

@@ -1,0 +1,101 @@
+#include <matchd/store/journal_backlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <variant>
+
+#include <pqxx/pqxx>
+
+#include <matchd/store/journal.h>
+
+namespace matchd::store {
+
+namespace {
+// Journal rows per SELECT: bounds the client's memory while reading a long backlog.
+constexpr std::size_t kRowsPerRead = 512;
+}  // namespace
+
+journal_backlog::journal_backlog(engine::sequence_number applied, std::size_t instruments,
+                                 std::size_t trades_per_instrument)
+    : applied_(applied), trades_per_instrument_(trades_per_instrument), trades_(instruments) {}
+
+journal_backlog journal_backlog::read(pqxx::transaction_base& tx,
+                                      const std::vector<engine::instrument>& instruments,
+                                      std::size_t trades_per_instrument) {
+  const auto applied = static_cast<engine::sequence_number>(
+      tx.exec1("SELECT applied_sequence FROM journal_progress WHERE id = 1")[0].as<long long>());
+  journal_backlog backlog(applied, instruments.size(), trades_per_instrument);
+  std::string after = std::to_string(applied);
+  while (true) {
+    const pqxx::result rows =
+        tx.exec("SELECT last_sequence, body FROM journal WHERE last_sequence > " + after +
+                " ORDER BY last_sequence LIMIT " + std::to_string(kRowsPerRead));
+    for (const pqxx::row& row : rows) {
+      const pqxx::binarystring body(row[1]);
+      backlog.add_body(std::string_view(body.get(), body.size()), instruments);
+    }
+    if (rows.size() < kRowsPerRead) break;
+    after = rows.back()[0].c_str();
+  }
+  return backlog;
+}
+
+void journal_backlog::add_body(std::string_view body,
+                               const std::vector<engine::instrument>& instruments) {
+  engine::event_buffer events;
+  decode_journal(body, instruments, events);
+  for (const engine::event& e : events) {
+    if (const auto* o = std::get_if<engine::order>(&e)) {
+      latest_.insert_or_assign(std::string(o->id.view()), *o);
+    } else if (const auto* t = std::get_if<engine::trade>(&e)) {
+      auto& recent = trades_[t->instrument];
+      recent.push_back(*t);
+      if (recent.size() > trades_per_instrument_) recent.pop_front();
+    }
+  }
+  ++rows_;
+}
+
+std::optional<engine::order> journal_backlog::take(std::string_view order_id) {
+  if (latest_.empty()) return std::nullopt;
+  const auto it = latest_.find(order_id);
+  if (it == latest_.end()) return std::nullopt;
+  engine::order o = it->second;
+  latest_.erase(it);
+  return o;
+}
+
+std::vector<engine::order> journal_backlog::take_created() {
+  std::vector<engine::order> created;
+  boost::unordered::erase_if(latest_, [&](const auto& entry) {
+    if (entry.second.created_sequence <= applied_) return false;
+    created.push_back(entry.second);
+    return true;
+  });
+  std::sort(created.begin(), created.end(), [](const engine::order& a, const engine::order& b) {
+    return a.created_sequence < b.created_sequence;
+  });
+  return created;
+}
+
+void journal_backlog::expect_all_taken() const {
+  std::size_t missing = 0;
+  const engine::order* first = nullptr;
+  for (const auto& [id, o] : latest_) {
+    if (o.created_sequence > applied_) continue;  // the backlog's own (take_created)
+    if (first == nullptr) first = &o;
+    ++missing;
+  }
+  if (first == nullptr) return;
+  throw std::runtime_error("recovery: the journal changes order " + std::string(first->id.view()) +
+                           " (created at sequence " + std::to_string(first->created_sequence) +
+                           "), which the tables lack though they are applied up to " +
+                           std::to_string(applied_) + "; " + std::to_string(missing) +
+                           " such orders");
+}
+
+const std::deque<engine::trade>& journal_backlog::trades(engine::instrument_id i) const {
+  return trades_.at(i);
+}
+
+}  // namespace matchd::store
