@@ -63,7 +63,10 @@ void journal_applier::run() {
       // the writer is busy.
       while (!stop_requested()) {
         const auto started = std::chrono::steady_clock::now();
-        if (apply_chunk() == 0) break;
+        const bool resting = resting_allowed();
+        if (apply_chunk(resting ? options_.busy_chunk_rows : options_.max_chunk_rows) == 0) {
+          break;
+        }
         if (failures > 0) {
           log->info("journal applier: database reachable again after {} failures", failures);
           failures = 0;
@@ -91,7 +94,7 @@ void journal_applier::run() {
   connection_.reset();
 }
 
-std::size_t journal_applier::apply_chunk() {
+std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
   if (!connection_) {
     connection_ = std::make_unique<db_connection>(options_.conninfo);
     prepare_table_session(connection_->c);
@@ -106,7 +109,7 @@ std::size_t journal_applier::apply_chunk() {
   const pqxx::result rows =
       tx.exec("SELECT last_sequence, body FROM journal WHERE last_sequence > " +
               std::to_string(applied) + " ORDER BY last_sequence LIMIT " +
-              std::to_string(options_.max_chunk_rows));
+              std::to_string(max_rows));
   if (rows.empty()) {
     tx.commit();
     applied_sequence_.store(applied, std::memory_order_relaxed);
