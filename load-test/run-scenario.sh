@@ -3,14 +3,15 @@
 #
 #   1. build matchd, matchd-load and noop-server (Release, ./build-load or --build-dir)
 #   2. start a throwaway PostgreSQL (scripts/dev-postgres.sh on a free port, temp data dir)
-#   3. start matchd --db ... (durable acknowledgements) with a ready file
-#   4. generate the fixtures (fixtures/gen_orders.py), preload 100,000 resting limit orders
-#      (closed loop), fire a market-order burst that sweeps the book
+#   3. generate the fixtures (fixtures/gen_orders.py)
+#   4. start matchd --db ... (durable acknowledgements) with a ready file, preload 100,000
+#      resting limit orders (closed loop), fire a market-order burst that sweeps the book
 #   5. sustain --rest-rate orders/s over REST for --duration s (open loop, latency from the
 #      intended send time), then REST at full speed (closed loop: matchd's REST ceiling),
 #      then --ws-rate orders/s over WebSocket; these replay a "flow" fixture of limit orders
-#      around the touch with 5% market orders, its order_ids tagged per phase; each of these
-#      starts once the journal applier has caught up with the one before
+#      around the touch with 5% market orders, its order_ids tagged per phase. The REST
+#      ceiling and the WebSocket phase each start from step 4 again, on an emptied database
+#      (the flow only adds to the book), once the journal applier has caught up
 #   6. stop matchd and PostgreSQL, start noop-server and drive it with the same generator,
 #      connections and threads at full speed (closed loop): the HTTP stack's ceiling; then
 #      at --rest-rate (open loop): the latency floor of this machine's HTTP path at that rate
@@ -589,20 +590,7 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   "SELECT name, setting FROM pg_settings WHERE name IN ('server_version','fsync','synchronous_commit','shared_buffers','wal_buffers','wal_level','max_wal_size','checkpoint_timeout') ORDER BY name" \
   >"$out/postgres-settings.txt"
 
-# --- 3. matchd -------------------------------------------------------------------------------
-# Preallocate the book for everything the run adds (the flow is 95% resting limit orders);
-# the REST ceiling phase is guessed at 40,000/s.
-expected_orders=$(python3 -c "print(int($orders + ($rest_rate + $ws_rate + 40000) * ($warmup + $duration)))")
-say "starting matchd (durable, --io-threads $io_threads, --expected-orders $expected_orders)"
-"$build_dir/src/app/matchd" --db "$conninfo" --listen 127.0.0.1:0 --ready-file "$work/matchd.ready" \
-  --rate-limit 0 --io-threads "$io_threads" --expected-orders "$expected_orders" --log-level warn \
-  >"$work/matchd.log" 2>&1 &
-matchd_pid=$!
-pids+=("$matchd_pid")
-matchd_port=$(wait_ready "$work/matchd.ready" "$matchd_pid" matchd)
-say "matchd pid $matchd_pid on 127.0.0.1:$matchd_port"
-
-# --- 4. fixtures, preload, burst ---------------------------------------------------------------
+# --- 3. fixtures -------------------------------------------------------------------------------
 say "generating fixtures ($orders limit orders, $burst market orders, flow mix)"
 python3 "$repo/fixtures/gen_orders.py" --count "$orders" --seed 42 --market-burst "$burst" \
   --out "$work/limits.ndjson" --market-out "$work/burst.ndjson"
@@ -613,25 +601,56 @@ fixtures/gen_orders.py --count $orders --seed 42 --market-burst $burst --out lim
 fixtures/gen_orders.py --count 200000 --seed 43 --market-ratio $flow_market_ratio --out flow.ndjson
 EOF
 
-watch_pids=("$matchd_pid" "$pg_pid")
-metrics_port=$matchd_port
-phase_timed=0
-phase preload --target-port "$matchd_port" --fixture "$work/limits.ndjson" --closed-loop \
-  --requests "$orders" --connections "$connections" --threads "$threads"
-phase burst --target-port "$matchd_port" --fixture "$work/burst.ndjson" --closed-loop \
-  --requests "$burst" --connections "$connections" --threads "$threads"
+# --- 4. matchd on a fresh database, preloaded, swept by the burst -----------------------------
+# Every timed phase starts from this same book. The flow is 95% resting limit orders, so a
+# book carried from phase to phase grew by some 40,000 orders a second and reached the
+# engine's cap of 5,000,000 open orders per book (book_full, answered 503) inside the
+# WebSocket phase. Preallocated for the largest phase (the REST ceiling guessed at 40,000/s).
+expected_orders=$(python3 -c "print(int($orders + $burst + max($rest_rate, $ws_rate, 40000) * ($warmup + $duration + 5)))")
+matchd_pid=""
+fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" later
+  local suffix=$1
+  if [ -n "$matchd_pid" ]; then
+    say "stopping matchd; a fresh database for the next phase"
+    stop_pid "$matchd_pid"
+    forget_pid "$matchd_pid"
+    cat "$work/matchd.log" >>"$work/matchd-all.log"
+    "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
+      -c "DROP DATABASE matchd" -c "CREATE DATABASE matchd" >/dev/null
+  fi
+  say "starting matchd (durable, --io-threads $io_threads, --expected-orders $expected_orders)"
+  rm -f "$work/matchd.ready"
+  "$build_dir/src/app/matchd" --db "$conninfo" --listen 127.0.0.1:0 --ready-file "$work/matchd.ready" \
+    --rate-limit 0 --io-threads "$io_threads" --expected-orders "$expected_orders" --log-level warn \
+    >"$work/matchd.log" 2>&1 &
+  matchd_pid=$!
+  pids+=("$matchd_pid")
+  matchd_port=$(wait_ready "$work/matchd.ready" "$matchd_pid" matchd)
+  say "matchd pid $matchd_pid on 127.0.0.1:$matchd_port"
+  watch_pids=("$matchd_pid" "$pg_pid")
+  metrics_port=$matchd_port
+  phase_timed=0
+  phase "preload$suffix" --target-port "$matchd_port" --fixture "$work/limits.ndjson" --closed-loop \
+    --requests "$orders" --connections "$connections" --threads "$threads"
+  phase "burst$suffix" --target-port "$matchd_port" --fixture "$work/burst.ndjson" --closed-loop \
+    --requests "$burst" --connections "$connections" --threads "$threads"
+  phase_timed=1
+}
+
+fresh_matchd ""
 curl -s "http://127.0.0.1:$matchd_port/orderbook?instrument=BTC-USD&levels=5" >"$out/book-after-burst.json" || true
 
 # --- 5. sustained REST, REST ceiling, sustained WebSocket ---------------------------------------
-phase_timed=1
 phase rest --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag rest \
   --rate "$rest_rate" --warmup "$warmup" --duration "$duration" \
   --connections "$connections" --threads "$threads"
 if [ "$rest_max" = 1 ]; then
+  fresh_matchd -rest-max
   phase rest-max --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag rmax \
     --closed-loop --warmup "$warmup" --duration "$duration" \
     --connections "$connections" --threads "$threads"
 fi
+fresh_matchd -ws
 phase ws --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag ws --mode ws \
   --rate "$ws_rate" --warmup "$warmup" --duration "$duration" \
   --connections "$ws_connections" --max-inflight "$ws_inflight" --threads "$threads" \
@@ -642,7 +661,8 @@ curl -s "http://127.0.0.1:$matchd_port/metrics" >"$out/matchd-metrics.txt" || tr
 say "stopping matchd and PostgreSQL"
 stop_pid "$matchd_pid"
 forget_pid "$matchd_pid"
-cp "$work/matchd.log" "$out/matchd.log"
+cat "$work/matchd.log" >>"$work/matchd-all.log"
+cp "$work/matchd-all.log" "$out/matchd.log"
 stop_postgres
 say "starting noop-server (--threads $io_threads)"
 "$build_dir/load-test/noop-server" --listen 127.0.0.1:0 --threads "$io_threads" \
