@@ -582,6 +582,9 @@ pg_started=1
 # writes cut the acknowledgement rate by a fifth for the rest of the phase. fsync and
 # synchronous_commit stay on: acknowledgements are durable. MATCHD_PG_OPTIONS overrides it.
 pg_options=${MATCHD_PG_OPTIONS-"-c shared_buffers=2GB -c wal_buffers=64MB -c max_wal_size=16GB -c checkpoint_timeout=30min"}
+# Checkpoints and autovacuum runs go to the server log (copied into the results), so stalls
+# in a phase's progress can be matched with them.
+pg_options="$pg_options -c log_checkpoints=on -c log_autovacuum_min_duration=0"
 conninfo=$(MATCHD_PG_OPTIONS=$pg_options MATCHD_PG_PORT=$pg_port MATCHD_PG_DIR=$work/pg \
   "$repo/scripts/dev-postgres.sh" start)
 pg_pid=$(head -n 1 "$work/pg/postmaster.pid")
@@ -663,6 +666,7 @@ stop_pid "$matchd_pid"
 forget_pid "$matchd_pid"
 cat "$work/matchd.log" >>"$work/matchd-all.log"
 cp "$work/matchd-all.log" "$out/matchd.log"
+cp "$work/pg/postgres.log" "$out/postgres.log" 2>/dev/null || true
 stop_postgres
 say "starting noop-server (--threads $io_threads)"
 "$build_dir/load-test/noop-server" --listen 127.0.0.1:0 --threads "$io_threads" \
