@@ -24,11 +24,18 @@
 #          [--ws-rate R] [--connections C] [--ws-connections C] [--ws-inflight K] [--ws-tick-us U]
 #          [--threads T] [--io-threads N] [--orders N] [--burst M] [--no-build]
 #          [--build-dir DIR]
-#          [--no-rest-max] [--no-perf] [--keep] [--wait-idle S]
+#          [--no-rest-max] [--no-perf] [--keep] [--wait-idle S] [--dirty-background-bytes N]
 #        load-test/run-scenario.sh --report-only var/perf/<timestamp>
 #
 # --wait-idle S: before measuring, wait up to S seconds for the machine to be idle (under
 # 25% CPU busy over 5 s), since other work on the 2 cores skews every figure.
+#
+# --dirty-background-bytes N (default 16 MiB; 0 leaves the machine alone): run as root, the
+# script sets vm.dirty_background_bytes for the run and restores the old setting on exit.
+# PostgreSQL grows its tables by writing zero pages through the page cache; with the
+# kernel's default (writeback from 10% of RAM, or after 30 s) some 300 MB piled up and were
+# flushed at once 30 s into each phase, the WAL's fdatasync queued behind them, and every
+# acknowledgement stopped for half a second. Those stalls alone made a phase's p99.
 #
 # Everything runs on this machine and talks over 127.0.0.1 only. Every process the script
 # starts is stopped on exit (by pid, or pg_ctl for PostgreSQL), also on Ctrl-C or failure.
@@ -62,6 +69,9 @@ do_perf=1
 keep=0
 wait_idle=0
 report_only=""
+# The kernel starts writing dirty pages back once this many bytes are dirty (set for the run
+# when root, restored on exit; 0 = leave the machine's setting). See "the kernel's writeback".
+dirty_background_bytes=16777216
 
 command_line="$*"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -86,6 +96,7 @@ while [ $# -gt 0 ]; do
     --no-perf) do_perf=0 ;;
     --keep) keep=1 ;;
     --wait-idle) wait_idle=$2; shift ;;
+    --dirty-background-bytes) dirty_background_bytes=$2; shift ;;
     --report-only) report_only=$(cd "$2" && pwd); shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run-scenario: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -165,6 +176,8 @@ if "matchd_binary" in machine:
     w(f"matchd binary: {machine['matchd_binary']} (sha256 {machine['matchd_sha256']}...)")
 w(f"setup: {duration:g} s measured per phase, REST {connections} connections, WS {ws_connections} connections x "
   f"{ws_inflight} in flight (pacer tick {settings.get('ws_tick_us', 100)} us), {threads} generator thread(s), matchd --io-threads {io_threads}")
+if os.path.exists(os.path.join(out, "writeback.txt")):
+    w("kernel writeback: " + open(os.path.join(out, "writeback.txt")).read().strip())
 w("")
 w(f"{'phase':9} {'loop':6} {'offered/s':>9} {'achieved/s':>10} {'errors':>7} {'p50 ms':>8} {'p90 ms':>8} "
   f"{'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8}")
@@ -325,11 +338,25 @@ stop_postgres() {
     pg_started=0
   fi
 }
+writeback_saved=""  # "BYTES RATIO" of the machine's setting, once changed
+restore_writeback() {
+  [ -n "$writeback_saved" ] || return 0
+  local bytes ratio
+  read -r bytes ratio <<<"$writeback_saved"
+  # Writing one of the pair zeroes the other, as the kernel documents.
+  if [ "$bytes" != 0 ]; then
+    echo "$bytes" >/proc/sys/vm/dirty_background_bytes
+  else
+    echo "$ratio" >/proc/sys/vm/dirty_background_ratio
+  fi
+  writeback_saved=""
+}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   for pid in "${pids[@]}"; do stop_pid "$pid"; done
   stop_postgres
+  restore_writeback || true
   if [ "$keep" = 1 ]; then
     echo "run-scenario: kept $work" >&2
   else
@@ -571,6 +598,19 @@ load1=$(cut -d' ' -f1 /proc/loadavg)
 if python3 -c "import sys; sys.exit(0 if $load1 > 1.0 else 1)"; then
   say "WARNING: load average is $load1 before the run: other work shares the 2 cores, figures will be low"
 fi
+
+# --- the kernel's writeback (see --dirty-background-bytes) ------------------------------------
+writeback="machine default ($(cat /proc/sys/vm/dirty_background_bytes 2>/dev/null || echo '?') bytes / $(cat /proc/sys/vm/dirty_background_ratio 2>/dev/null || echo '?')%)"
+if [ "$dirty_background_bytes" != 0 ]; then
+  if [ -w /proc/sys/vm/dirty_background_bytes ]; then
+    writeback_saved="$(cat /proc/sys/vm/dirty_background_bytes) $(cat /proc/sys/vm/dirty_background_ratio)"
+    echo "$dirty_background_bytes" >/proc/sys/vm/dirty_background_bytes
+    writeback="vm.dirty_background_bytes=$dirty_background_bytes for the run"
+  else
+    say "WARNING: cannot set vm.dirty_background_bytes (not root): expect half-second stalls 30 s into each phase"
+  fi
+fi
+echo "$writeback" >"$out/writeback.txt"
 
 # --- 2. PostgreSQL ---------------------------------------------------------------------------
 pg_port=$(free_port)
