@@ -140,7 +140,7 @@ engine::order order_from_fields(const copy_line_fields& f, engine::instrument_id
 // documents for COPY TO. (libpqxx 7 names this stream_from::query.)
 template <class Deliver>
 void stream_orders(pqxx::transaction_base& tx, const std::string& query,
-                          const instrument_index& index, Deliver&& deliver) {
+                   const instrument_index& index, Deliver&& deliver) {
   pqxx::stream_from rows(tx, "(" + query + ")");
   std::string line;
   copy_line_fields fields;
