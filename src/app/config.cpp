@@ -72,7 +72,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("idle-timeout", po::value<int>()->default_value(60), "seconds an idle HTTP connection is kept")
     ("expected-orders", po::value(&cfg.expected_orders)->default_value(1 << 16),
      "open orders per book to preallocate for")
-    ("journal-max-lag", po::value(&cfg.journal_max_lag)->default_value(10'000'000),
+    ("journal-max-lag", po::value(&cfg.journal_max_lag)->default_value(cfg.journal_max_lag),
      "sequence numbers the tables may trail the journal by while orders keep coming; beyond "
      "it the applier stops yielding to the commit path (with --db)")
     ("db", po::value(&cfg.db)->default_value(env_or("MATCHD_DB", ""), ""),

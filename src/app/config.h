@@ -7,6 +7,7 @@
 #include <matchd/engine/instrument.h>
 #include <matchd/feed/feed_options.h>
 #include <matchd/gateway/server.h>
+#include <matchd/store/store_stage.h>
 
 namespace matchd::app {
 
@@ -16,7 +17,7 @@ struct config {
   std::string ready_file;
   std::string log_level = "info";
   std::size_t expected_orders = 1 << 16;
-  std::uint64_t journal_max_lag = 10'000'000;
+  std::uint64_t journal_max_lag = store::kDefaultJournalMaxLag;
   std::string db;              // libpq connection string; empty = in memory
   bool migrate_only = false;   // `matchd migrate`: apply migrations and exit
   int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off

@@ -11,6 +11,7 @@
 
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/types.h>
+#include <matchd/store/store_stage.h>
 
 namespace matchd::store {
 
@@ -34,7 +35,7 @@ struct journal_applier_options {
   // reads from the journal on top of them (recovery lays the backlog over the tables).
   double rest_factor = 3.0;
   std::chrono::milliseconds quiet_after{200};
-  engine::sequence_number max_lag = 10'000'000;
+  engine::sequence_number max_lag = kDefaultJournalMaxLag;
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{2000};
   // Looks for journal rows this often even without news from the writer.

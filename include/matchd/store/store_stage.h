@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +21,10 @@ class transaction_base;
 
 namespace matchd::store {
 
+// Sequence numbers the tables may trail the journal by before the applier stops yielding to
+// the writer (`--journal-max-lag`; journal_applier_options::max_lag).
+inline constexpr std::uint64_t kDefaultJournalMaxLag = 10'000'000;
+
 struct store_options {
   std::string conninfo;
   std::size_t max_group_commands = 8192;  // commands per transaction at most
@@ -31,9 +36,7 @@ struct store_options {
   // While no group arrives, the database is checked this often (SELECT 1, or a reconnect
   // once it was lost), so /readyz tells an outage also when nobody is writing.
   std::chrono::milliseconds idle_check_interval{1000};
-  // How far the tables may trail the journal, in sequence numbers, before the applier stops
-  // yielding to the writer (journal_applier_options::max_lag).
-  std::uint64_t journal_max_lag = 10'000'000;
+  std::uint64_t journal_max_lag = kDefaultJournalMaxLag;
 };
 
 class store_probe;
