@@ -8,6 +8,7 @@
 
 #include "backoff.h"
 #include "db_connection.h"
+#include "journal_rows.h"
 #include "store_probe.h"
 #include "table_writer.h"
 
@@ -106,10 +107,7 @@ std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
   const auto applied = static_cast<engine::sequence_number>(
       tx.exec1("SELECT applied_sequence FROM journal_progress WHERE id = 1 FOR UPDATE")[0]
           .as<long long>());
-  const pqxx::result rows =
-      tx.exec("SELECT last_sequence, body FROM journal WHERE last_sequence > " +
-              std::to_string(applied) + " ORDER BY last_sequence LIMIT " +
-              std::to_string(max_rows));
+  const pqxx::result rows = select_journal_rows(tx, applied, max_rows);
   if (rows.empty()) {
     tx.commit();
     applied_sequence_.store(applied, std::memory_order_relaxed);

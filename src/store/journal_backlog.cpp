@@ -8,6 +8,8 @@
 
 #include <matchd/store/journal.h>
 
+#include "journal_rows.h"
+
 namespace matchd::store {
 
 namespace {
@@ -25,17 +27,15 @@ journal_backlog journal_backlog::read(pqxx::transaction_base& tx,
   const auto applied = static_cast<engine::sequence_number>(
       tx.exec1("SELECT applied_sequence FROM journal_progress WHERE id = 1")[0].as<long long>());
   journal_backlog backlog(applied, instruments.size(), trades_per_instrument);
-  std::string after = std::to_string(applied);
+  engine::sequence_number after = applied;
   while (true) {
-    const pqxx::result rows =
-        tx.exec("SELECT last_sequence, body FROM journal WHERE last_sequence > " + after +
-                " ORDER BY last_sequence LIMIT " + std::to_string(kRowsPerRead));
+    const pqxx::result rows = select_journal_rows(tx, after, kRowsPerRead);
     for (const pqxx::row& row : rows) {
       const pqxx::binarystring body(row[1]);
       backlog.add_body(std::string_view(body.get(), body.size()), instruments);
     }
     if (rows.size() < kRowsPerRead) break;
-    after = rows.back()[0].c_str();
+    after = rows.back()[0].as<engine::sequence_number>();
   }
   return backlog;
 }
