@@ -33,8 +33,6 @@ constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "order_id",  "idempotency_key",
 };
 
-enum class json_kind : std::uint8_t { absent, null, boolean, number, string, object, array };
-
 std::string_view describe(json_kind k) {
   switch (k) {
     case json_kind::absent:
@@ -57,11 +55,19 @@ std::string_view describe(json_kind k) {
 
 // One known field as it appeared in the body. `text` is a string's content or a number's
 // exact source text; nothing ever goes through double.
+struct field_view {
+  json_kind kind = json_kind::absent;
+  std::string_view text;
+
+  bool given() const noexcept { return kind != json_kind::absent && kind != json_kind::null; }
+};
+
+using field_views = std::array<field_view, kFieldCount>;
+
+// The SAX handler's copy of a field: its strings are the parser's temporaries.
 struct field_value {
   json_kind kind = json_kind::absent;
   std::string text;
-
-  bool given() const noexcept { return kind != json_kind::absent && kind != json_kind::null; }
 };
 
 using field_values = std::array<field_value, kFieldCount>;
@@ -172,7 +178,11 @@ class order_handler {
   }
 
   const std::optional<api_error>& error() const noexcept { return error_; }
-  const field_values& values() const noexcept { return values_; }
+  field_views views() const noexcept {
+    field_views v;
+    for (std::size_t i = 0; i < kFieldCount; ++i) v[i] = {values_[i].kind, values_[i].text};
+    return v;
+  }
   std::optional<field> overflowed() const noexcept { return overflowed_; }
   const std::string& overflow_text() const noexcept { return overflow_text_; }
 
@@ -259,9 +269,9 @@ std::string id_problem(std::string_view name, std::string_view id) {
 }
 
 // Looks up a string field. Returns an error, or nullopt with `text` set when present.
-std::optional<api_error> string_field(const field_values& values, field f, bool required,
+std::optional<api_error> string_field(const field_views& values, field f, bool required,
                                       std::optional<std::string_view>& text) {
-  const field_value& v = values[static_cast<std::size_t>(f)];
+  const field_view& v = values[static_cast<std::size_t>(f)];
   text.reset();
   if (!v.given()) {
     if (!required) return std::nullopt;
@@ -277,9 +287,9 @@ std::optional<api_error> string_field(const field_values& values, field f, bool 
 }
 
 // A price or quantity: a JSON number or a decimal string.
-std::optional<api_error> amount_field(const field_values& values, field f,
+std::optional<api_error> amount_field(const field_views& values, field f,
                                       std::optional<std::string_view>& text) {
-  const field_value& v = values[static_cast<std::size_t>(f)];
+  const field_view& v = values[static_cast<std::size_t>(f)];
   text.reset();
   if (!v.given()) return std::nullopt;
   if (v.kind != json_kind::number && v.kind != json_kind::string) {
@@ -389,28 +399,25 @@ std::uint64_t fingerprint_of(const order_request& r, const engine::instrument& i
 
 namespace {
 
-std::optional<api_error> validate(const order_handler& handler, bool parsed,
+// 1. Structure: what stopped the JSON parser.
+api_error structure_error(const order_handler& handler) {
+  if (const auto f = handler.overflowed()) {
+    const amount_rules& rules = *f == field::price ? kPriceRules : kQuantityRules;
+    const std::string& text = handler.overflow_text();
+    if (!text.empty() && text[0] == '-') {
+      return make_error(rules.invalid, std::string(rules.name) + " must be positive, got " + text);
+    }
+    return make_error(rules.out_of_range, std::string(rules.name) + " " + text + " is out of range");
+  }
+  if (handler.error()) return *handler.error();
+  return make_error(api_errc::malformed_json, "malformed JSON");
+}
+
+std::optional<api_error> validate(const field_views& values,
                                   std::string_view header_idempotency_key,
                                   const std::vector<engine::instrument>& instruments,
                                   order_request& out) {
   engine::place_order& cmd = out.command;
-
-  // 1. Structure.
-  if (!parsed) {
-    if (const auto f = handler.overflowed()) {
-      const amount_rules& rules = *f == field::price ? kPriceRules : kQuantityRules;
-      const std::string& text = handler.overflow_text();
-      if (!text.empty() && text[0] == '-') {
-        return make_error(rules.invalid,
-                          std::string(rules.name) + " must be positive, got " + text);
-      }
-      return make_error(rules.out_of_range,
-                        std::string(rules.name) + " " + text + " is out of range");
-    }
-    if (handler.error()) return *handler.error();
-    return make_error(api_errc::malformed_json, "malformed JSON");
-  }
-  const field_values& values = handler.values();
 
   // 2. Fields, in a fixed order.
   std::optional<std::string_view> text;
@@ -522,11 +529,17 @@ std::optional<api_error> parse_order_request(std::string_view body,
                                              std::string_view header_idempotency_key,
                                              const std::vector<engine::instrument>& instruments,
                                              order_request& out) {
+  flat_object flat;
+  if (scan_flat_object(body, flat)) {
+    return parse_order_request(flat, header_idempotency_key, instruments, out);
+  }
   out = order_request{};
   if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
   order_handler handler;
-  const bool parsed = json::sax_parse(body.data(), body.data() + body.size(), &handler);
-  return validate(handler, parsed, header_idempotency_key, instruments, out);
+  if (!json::sax_parse(body.data(), body.data() + body.size(), &handler)) {
+    return structure_error(handler);
+  }
+  return validate(handler.views(), header_idempotency_key, instruments, out);
 }
 
 std::optional<api_error> parse_order_request(std::string_view body,
@@ -538,8 +551,24 @@ std::optional<api_error> parse_order_request(std::string_view body,
   if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
   order_handler handler;
   tee_handler tee(handler, observer);
-  const bool parsed = json::sax_parse(body.data(), body.data() + body.size(), &tee);
-  return validate(handler, parsed, header_idempotency_key, instruments, out);
+  if (!json::sax_parse(body.data(), body.data() + body.size(), &tee)) {
+    return structure_error(handler);
+  }
+  return validate(handler.views(), header_idempotency_key, instruments, out);
+}
+
+std::optional<api_error> parse_order_request(const flat_object& body,
+                                             std::string_view header_idempotency_key,
+                                             const std::vector<engine::instrument>& instruments,
+                                             order_request& out) {
+  out = order_request{};
+  field_views values;
+  for (const flat_member& m : body) {
+    for (std::size_t i = 0; i < kFieldCount; ++i) {
+      if (kFieldNames[i] == m.key) values[i] = {m.kind, m.text};
+    }
+  }
+  return validate(values, header_idempotency_key, instruments, out);
 }
 
 std::optional<api_error> parse_count_parameter(std::string_view name,

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include <matchd/codec/flat_object.h>
 #include <matchd/codec/json_writer.h>
 #include <matchd/net/ws_frame.h>
 #include <matchd/obs/logger.h>
@@ -28,8 +29,9 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // single frame larger than this still goes out when nothing else is held.
 constexpr std::size_t kMaxHeldBytes = 32u << 20;
 
-// The envelope of a message: its top-level "op" and "req_id", read by SAX while the order
-// parser reads the same pass (complete() says whether the pass reached the end), or alone.
+// The envelope of a message: its top-level "op" and "req_id", from the flat scan of an
+// order-shaped message, or read by SAX while the order parser reads the same pass
+// (complete() says whether the pass reached the end), or alone.
 // A place message (the hot path) never builds a DOM; other ops parse one.
 class envelope_reader : public nlohmann::json::json_sax_t {
  public:
@@ -57,6 +59,34 @@ class envelope_reader : public nlohmann::json::json_sax_t {
                    const nlohmann::detail::exception&) override {
     failed_ = true;
     return false;
+  }
+
+  // The envelope of a message the flat scan read (instead of the SAX events), with the same
+  // results: a number is a valid req_id only when integral, as in the SAX path.
+  void read(const codec::flat_object& msg) {
+    for (const codec::flat_member& m : msg) {
+      if (m.key == "op") {
+        if (m.kind == codec::json_kind::string) {
+          op_.emplace(m.text);
+        } else {
+          op_.reset();
+        }
+      } else if (m.key == "req_id") {
+        const bool integral = m.kind == codec::json_kind::number &&
+                              m.text.find('.') == std::string_view::npos;
+        if (m.kind == codec::json_kind::string) {
+          req_ = req_state::ok;
+          req_id_.assign("\"").append(m.text).append("\"");  // no escapes in flat strings
+        } else if (integral) {
+          req_ = req_state::ok;
+          req_id_.assign(m.text);
+        } else {
+          req_ = req_state::wrong_type;
+          req_id_ = "null";
+        }
+      }
+    }
+    finished_ = true;
   }
 
   // The whole text was read, as one JSON object.
@@ -200,9 +230,16 @@ void websocket_session::handle(std::string_view text) {
   // and a place message is parsed again, for the same answers as always.
   envelope_reader envelope;
   codec::order_request order;
-  std::optional<codec::api_error> order_error =
-      codec::parse_order_request(text, {}, io_.ctx().instruments, order, envelope);
-  const bool order_parsed = envelope.complete();
+  std::optional<codec::api_error> order_error;
+  bool order_parsed = true;
+  codec::flat_object flat;
+  if (codec::scan_flat_object(text, flat)) {
+    envelope.read(flat);
+    order_error = codec::parse_order_request(flat, {}, io_.ctx().instruments, order);
+  } else {
+    order_error = codec::parse_order_request(text, {}, io_.ctx().instruments, order, envelope);
+    order_parsed = envelope.complete();
+  }
   if (!order_parsed) {
     envelope = envelope_reader{};
     if (!nlohmann::json::sax_parse(text.begin(), text.end(), &envelope)) {

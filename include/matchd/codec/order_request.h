@@ -1,6 +1,7 @@
 #pragma once
 
 #include <matchd/codec/errors.h>
+#include <matchd/codec/flat_object.h>
 #include <matchd/engine/command.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/types.h>
@@ -53,14 +54,24 @@ struct order_request {
 // quantity it is reported as price_out_of_range / quantity_out_of_range, elsewhere as
 // malformed_json.
 //
-// Thread-safe (no shared state). Allocates only inside the JSON lexer and for errors.
+// Thread-safe (no shared state). A body in the plain shape scan_flat_object reads (what
+// clients send) is read without nlohmann and without allocating; anything else goes
+// through nlohmann's SAX parser, which also words every malformed_json message. Both
+// paths give the same answer for every body the fast one takes.
 std::optional<api_error> parse_order_request(std::string_view body,
                                              std::string_view header_idempotency_key,
                                              const std::vector<engine::instrument>& instruments,
                                              order_request& out);
 
-// The same, in the same single pass feeding every JSON event of the body to `observer` too
-// (a WebSocket message's envelope, say). The observer has seen the whole text only if the
+// Step 2 alone, for a body already read by scan_flat_object (a WebSocket message whose
+// envelope came from the same scan).
+std::optional<api_error> parse_order_request(const flat_object& body,
+                                             std::string_view header_idempotency_key,
+                                             const std::vector<engine::instrument>& instruments,
+                                             order_request& out);
+
+// The same through nlohmann's SAX parser only, in the same single pass feeding every JSON
+// event of the body to `observer` too (a WebSocket message's envelope, say). The observer has seen the whole text only if the
 // body is well-formed JSON and no known field is repeated; after a malformed_json error it
 // may have stopped part way.
 std::optional<api_error> parse_order_request(std::string_view body,
