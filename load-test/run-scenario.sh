@@ -30,12 +30,18 @@
 # --wait-idle S: before measuring, wait up to S seconds for the machine to be idle (under
 # 25% CPU busy over 5 s), since other work on the 2 cores skews every figure.
 #
-# --dirty-background-bytes N (default 16 MiB; 0 leaves the machine alone): run as root, the
+# --dirty-background-bytes N (default 4 MiB; 0 leaves the machine alone): run as root, the
 # script sets vm.dirty_background_bytes for the run and restores the old setting on exit.
 # PostgreSQL grows its tables by writing zero pages through the page cache; with the
 # kernel's default (writeback from 10% of RAM, or after 30 s) some 300 MB piled up and were
 # flushed at once 30 s into each phase, the WAL's fdatasync queued behind them, and every
-# acknowledgement stopped for half a second. Those stalls alone made a phase's p99.
+# acknowledgement stopped for half a second. Those stalls alone made a phase's p99. 16 MiB
+# ended those; 4 MiB also ends the 25-100 ms commits (2-10 per 20 s phase at 16 MiB, none at
+# 4 MiB in the same test): a WAL flush waits for the writeback already sent to the disk.
+#
+# MATCHD_WAL_WARMUP_SEGMENTS (default 256, 0 = none): WAL segments of 16 MB created and
+# recycled before measuring, as a server that has run a while has them. Each segment a new
+# cluster creates mid-phase holds every commit for 30-48 ms.
 #
 # Everything runs on this machine and talks over 127.0.0.1 only. Every process the script
 # starts is stopped on exit (by pid, or pg_ctl for PostgreSQL), also on Ctrl-C or failure.
@@ -59,7 +65,11 @@ ws_inflight=256
 # own, and the generator spent more CPU than the gateway it loads.
 ws_tick_us=1000
 threads=2
-io_threads=1
+# matchd's network threads (and the no-op server's, so the ceilings compare). Two on two
+# cores: when the scheduler leaves one waiting behind the other busy threads, the other
+# still reads and answers. 20 s runs, one against two: WebSocket p99 31 -> 17 ms, REST p99
+# 33 -> 26 ms, at the same CPU per request.
+io_threads=2
 orders=100000
 burst=1000
 flow_market_ratio=0.05
@@ -71,7 +81,7 @@ wait_idle=0
 report_only=""
 # The kernel starts writing dirty pages back once this many bytes are dirty (set for the run
 # when root, restored on exit; 0 = leave the machine's setting). See "the kernel's writeback".
-dirty_background_bytes=16777216
+dirty_background_bytes=4194304
 
 command_line="$*"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -178,6 +188,8 @@ w(f"setup: {duration:g} s measured per phase, REST {connections} connections, WS
   f"{ws_inflight} in flight (pacer tick {settings.get('ws_tick_us', 100)} us), {threads} generator thread(s), matchd --io-threads {io_threads}")
 if os.path.exists(os.path.join(out, "writeback.txt")):
     w("kernel writeback: " + open(os.path.join(out, "writeback.txt")).read().strip())
+if os.path.exists(os.path.join(out, "wal-warmup.txt")):
+    w("WAL warm-up: " + open(os.path.join(out, "wal-warmup.txt")).read().strip())
 w("")
 w(f"{'phase':9} {'loop':6} {'offered/s':>9} {'achieved/s':>10} {'errors':>7} {'p50 ms':>8} {'p90 ms':>8} "
   f"{'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8}")
@@ -621,7 +633,9 @@ pg_started=1
 # REST phase, and with max_wal_size=2GB a checkpoint started inside it, whose full-page
 # writes cut the acknowledgement rate by a fifth for the rest of the phase. fsync and
 # synchronous_commit stay on: acknowledgements are durable. MATCHD_PG_OPTIONS overrides it.
-pg_options=${MATCHD_PG_OPTIONS-"-c shared_buffers=2GB -c wal_buffers=64MB -c max_wal_size=16GB -c checkpoint_timeout=30min"}
+# min_wal_size=4GB keeps that much WAL as recycled segments after each checkpoint (see the
+# WAL warm-up below).
+pg_options=${MATCHD_PG_OPTIONS-"-c shared_buffers=2GB -c wal_buffers=64MB -c max_wal_size=16GB -c min_wal_size=4GB -c checkpoint_timeout=30min"}
 # Checkpoints and autovacuum runs go to the server log (copied into the results), so stalls
 # in a phase's progress can be matched with them.
 pg_options="$pg_options -c log_checkpoints=on -c log_autovacuum_min_duration=0"
@@ -630,8 +644,26 @@ conninfo=$(MATCHD_PG_OPTIONS=$pg_options MATCHD_PG_PORT=$pg_port MATCHD_PG_DIR=$
 pg_pid=$(head -n 1 "$work/pg/postmaster.pid")
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d matchd -tA -F '=' -c \
-  "SELECT name, setting FROM pg_settings WHERE name IN ('server_version','fsync','synchronous_commit','shared_buffers','wal_buffers','wal_level','max_wal_size','checkpoint_timeout') ORDER BY name" \
+  "SELECT name, setting FROM pg_settings WHERE name IN ('server_version','fsync','synchronous_commit','shared_buffers','wal_buffers','wal_level','max_wal_size','min_wal_size','checkpoint_timeout') ORDER BY name" \
   >"$out/postgres-settings.txt"
+
+# WAL warm-up: a server that has run a while writes its WAL into segment files recycled by
+# its checkpoints. A new cluster has none, and every 16 MB of WAL it creates one: 16 MB of
+# zeros and an fsync, 30-48 ms during which the WAL write lock is held and no commit
+# completes (seen with perf trace every 1-2 s of a phase once the recycled segments ran
+# out). So the scenario creates them before measuring, by switching segments, and a
+# checkpoint turns them into recycled ones (up to min_wal_size). No table data is written.
+wal_warmup_segments=${MATCHD_WAL_WARMUP_SEGMENTS:-256}
+if [ "$wal_warmup_segments" -gt 0 ]; then
+  say "WAL warm-up: creating $wal_warmup_segments segments"
+  warmup_started=$SECONDS
+  "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d matchd \
+    -c "DO \$\$ BEGIN FOR i IN 1..$wal_warmup_segments LOOP PERFORM pg_logical_emit_message(false, 'matchd-wal-warmup', ''); PERFORM pg_switch_wal(); END LOOP; END \$\$" \
+    -c "CHECKPOINT" >/dev/null
+  echo "$wal_warmup_segments segments of 16 MB created and recycled before measuring ($((SECONDS - warmup_started)) s)" >"$out/wal-warmup.txt"
+else
+  echo "none (MATCHD_WAL_WARMUP_SEGMENTS=0)" >"$out/wal-warmup.txt"
+fi
 
 # --- 3. fixtures -------------------------------------------------------------------------------
 say "generating fixtures ($orders limit orders, $burst market orders, flow mix)"
