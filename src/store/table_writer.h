@@ -27,7 +27,8 @@ struct table_rows {
 void copy_rows(pqxx::transaction_base& tx, const std::string& table,
                const std::vector<std::string>& columns, const copy_text& rows);
 
-// Once per session, before write_tables: the staging table for changed orders.
+// Once per session, before write_tables: the staging table for changed orders, and the
+// planner settings that keep its join on the orders index.
 void prepare_table_session(pqxx::connection_base& c);
 
 // Writes the normalized rows of `events` (order states and trades of consecutive commands,
