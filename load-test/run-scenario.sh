@@ -504,8 +504,10 @@ phase() {
       perf_pid=$!
       pids+=("$perf_pid")
     fi
+    # Two lines before the end: a closed-loop generator exits as its last second ends, and
+    # a snapshot taken after that missed its threads (the CPU table is per measured second).
     wait_progress "$out/$name.progress.log" "$load_pid" \
-      "$(python3 -c "print(int($warmup + $duration - 1))")"
+      "$(python3 -c "print(int($warmup + max(1, $duration - 2)))")"
     cpu_snapshot "$out/$name.cpu1.json" "${watched[@]}"
     [ -n "${metrics_port:-}" ] && curl -s "http://127.0.0.1:$metrics_port/metrics" >"$out/$name.metrics1.txt"
     if [ -n "$perf_pid" ]; then
