@@ -407,7 +407,8 @@ api_error structure_error(const order_handler& handler) {
     if (!text.empty() && text[0] == '-') {
       return make_error(rules.invalid, std::string(rules.name) + " must be positive, got " + text);
     }
-    return make_error(rules.out_of_range, std::string(rules.name) + " " + text + " is out of range");
+    return make_error(rules.out_of_range,
+                      std::string(rules.name) + " " + text + " is out of range");
   }
   if (handler.error()) return *handler.error();
   return make_error(api_errc::malformed_json, "malformed JSON");

@@ -72,8 +72,8 @@ class envelope_reader : public nlohmann::json::json_sax_t {
           op_.reset();
         }
       } else if (m.key == "req_id") {
-        const bool integral = m.kind == codec::json_kind::number &&
-                              m.text.find('.') == std::string_view::npos;
+        const bool integral =
+            m.kind == codec::json_kind::number && m.text.find('.') == std::string_view::npos;
         if (m.kind == codec::json_kind::string) {
           req_ = req_state::ok;
           req_id_.assign("\"").append(m.text).append("\"");  // no escapes in flat strings

@@ -71,28 +71,28 @@ TEST(flat_object, leaves_every_other_shape_to_the_full_parser) {
            "{\"a\":}",
            "{\"a\":1}x",
            "{\"a\":1}{}",
-           "{\"a\":1,\"a\":2}",          // a repeated key
-           "{\"a\":\"x\\\"y\"}",         // an escape
-           "{\"a\\u0062\":1}",           // an escape in a key
-           "{\"a\":\"\xc3\xa9\"}",       // non-ASCII
-           "{\"a\":\"\x01\"}",           // a control character
-           "{\"a\":\"\x7f\"}",           // DEL
-           "{\"a\":\"x}",                // unterminated
-           "{\"a\":{}}",                 // nested
+           "{\"a\":1,\"a\":2}",     // a repeated key
+           "{\"a\":\"x\\\"y\"}",    // an escape
+           "{\"a\\u0062\":1}",      // an escape in a key
+           "{\"a\":\"\xc3\xa9\"}",  // non-ASCII
+           "{\"a\":\"\x01\"}",      // a control character
+           "{\"a\":\"\x7f\"}",      // DEL
+           "{\"a\":\"x}",           // unterminated
+           "{\"a\":{}}",            // nested
            "{\"a\":[1]}",
-           "{\"a\":-1}",                 // a sign
+           "{\"a\":-1}",  // a sign
            "{\"a\":+1}",
-           "{\"a\":01}",                 // a leading zero
+           "{\"a\":01}",  // a leading zero
            "{\"a\":1.}",
            "{\"a\":.5}",
-           "{\"a\":1e5}",                // an exponent
+           "{\"a\":1e5}",  // an exponent
            "{\"a\":1E5}",
            "{\"a\":12345678901234567890}",  // 20 digits
            "{\"a\":tru}",
            "{\"a\":truex}",
            "{\"a\":nul}",
            "{\"a\":NaN}",
-           "\xef\xbb\xbf{}",             // a byte order mark
+           "\xef\xbb\xbf{}",  // a byte order mark
        }) {
     EXPECT_FALSE(takes(text)) << text;
   }
@@ -163,14 +163,15 @@ class ignore_events : public nlohmann::json::json_sax_t {
   if (scan_flat_object(body, flat)) {
     const auto doc = nlohmann::json::parse(body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || doc.size() != flat.size) {
-      return ::testing::AssertionFailure() << "scanned but not the same object to nlohmann: "
-                                           << body;
+      return ::testing::AssertionFailure()
+             << "scanned but not the same object to nlohmann: " << body;
     }
     for (const flat_member& m : flat) {
       const auto it = doc.find(std::string(m.key));
       if (it == doc.end()) return ::testing::AssertionFailure() << "no " << m.key << " in " << body;
-      const bool same = m.kind == json_kind::string ? it->is_string() && it->get<std::string>() == m.text
-                        : m.kind == json_kind::number ? it->is_number()
+      const bool same = m.kind == json_kind::string
+                            ? it->is_string() && it->get<std::string>() == m.text
+                        : m.kind == json_kind::number  ? it->is_number()
                         : m.kind == json_kind::boolean ? it->is_boolean() && it->dump() == m.text
                                                        : it->is_null();
       if (!same) return ::testing::AssertionFailure() << m.key << " differs in " << body;
@@ -185,7 +186,9 @@ const std::vector<std::string>& seed_bodies() {
       R"({"idempotency_key": "abc-123", "client_id": "client-A", "instrument": "BTC-USD", "side": "sell", "type": "limit", "price": 70150.5, "quantity": 0.25, "time_in_force": "ioc"})",
       R"({"client_id":"c","instrument":"ETH-USD","side":"sell","type":"market","quantity":3})",
       R"({"op":"place","req_id":7,"client_id":"c-9","instrument":"ETH-USD","side":"buy","type":"limit","price":"2000.05","quantity":"1.5","time_in_force":"fok","note":null})",
-      "{\n  \"client_id\" : \"c\",\n\t\"instrument\":\"BTC-USD\",\"side\":\"buy\",\"type\":\"limit\",\"price\":1,\"quantity\":1,\"x\":[1,{\"y\":2}],\"z\":true }\n",
+      "{\n  \"client_id\" : "
+      "\"c\",\n\t\"instrument\":\"BTC-USD\",\"side\":\"buy\",\"type\":\"limit\",\"price\":1,"
+      "\"quantity\":1,\"x\":[1,{\"y\":2}],\"z\":true }\n",
   };
   return kBodies;
 }
@@ -203,8 +206,9 @@ TEST(flat_object, the_order_parser_answers_mutated_bodies_alike_on_both_paths) {
   static constexpr std::string_view kAlphabet =
       "{}[]\":,.-+eE0123456789 \t\n\\u/abnlfrtsx\x01\x7f\xc3\xa9";
   static const std::vector<std::string_view> kValues = {
-      "\"0.25\"", "0.25", "1", "0", "-1", "1e2", "null", "true", "\"\"", "{}", "[]",
-      "\"70150.50\"", "70150.505", "12345678901234567890", "\"buy\"", "\"market\"", "\"ioc\""};
+      "\"0.25\"", "0.25",       "1",      "0",  "-1",           "1e2",       "null",
+      "true",     "\"\"",       "{}",     "[]", "\"70150.50\"", "70150.505", "12345678901234567890",
+      "\"buy\"",  "\"market\"", "\"ioc\""};
   std::mt19937_64 rng(20261205);
   std::size_t taken = 0;
   constexpr int kRounds = 40'000;

@@ -2,14 +2,13 @@
 // orders reach them through the primary key, whatever the size of the orders table.
 
 #include <gtest/gtest.h>
+#include <matchd/engine/event.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/store/migrations.h>
 
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <matchd/engine/event.h>
-#include <matchd/engine/instrument.h>
-#include <matchd/store/migrations.h>
 
 #include "pg_server.h"
 #include "table_writer.h"
@@ -61,13 +60,13 @@ TEST(table_writer, updates_existing_orders_through_the_index_not_a_table_scan) {
   }
   pqxx::work tx(c);
   store::write_tables(tx, changed, kOrders, kInstruments);
-  const pqxx::row scans = tx.exec1(
-      "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'orders'");
+  const pqxx::row scans =
+      tx.exec1("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'orders'");
   EXPECT_EQ(scans[0].as<long long>(), 0) << "the orders table was scanned in full";
   EXPECT_GE(scans[1].as<long long>(), 1);
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM orders WHERE status = 'partially_filled'")[0]
-                .as<long long>(),
-            40);
+  EXPECT_EQ(
+      tx.exec1("SELECT count(*) FROM orders WHERE status = 'partially_filled'")[0].as<long long>(),
+      40);
   tx.commit();
 }
 
