@@ -318,6 +318,80 @@ TEST(slow_subscriber, is_disconnected_with_1008_while_a_normal_one_keeps_working
   EXPECT_TRUE(event.has_value()) << "normal subscriber: " << normal.close_state().describe();
 }
 
+// The other bound on a stalled WebSocket subscriber: the bytes its session holds. Few but
+// large frames (order book snapshots, one per re-subscription) stay far below the frame
+// cap, and the session is still closed with 1008 once it holds 32 MiB, rather than growing
+// with whatever it is sent.
+TEST(slow_subscriber, is_disconnected_by_the_bytes_it_holds_before_its_frame_cap) {
+  constexpr std::size_t kSubscriberBuffer = 100000;  // frames: never reached here
+  constexpr std::size_t kMaxHeldBytes = 32u << 20;   // websocket_session.cpp
+  daemon_process daemon(
+      {"--rate-limit", "0", "--subscriber-buffer", std::to_string(kSubscriberBuffer)});
+
+  // A deep book, so that each snapshot is large: 1,000 price levels a side.
+  http_client http(daemon.port());
+  constexpr int kLevels = 1000;
+  for (int i = 0; i < kLevels; ++i) {
+    const auto price = [](int cents) {
+      return std::to_string(cents / 100) + "." + (cents % 100 < 10 ? "0" : "") +
+             std::to_string(cents % 100);
+    };
+    const std::string n = std::to_string(i);
+    ASSERT_EQ(http.post_json("/orders",
+                             limit_order("bid-" + n, "client-B", "buy", price(100'000 - i), "0.5"))
+                  .status,
+              201u);
+    ASSERT_EQ(http.post_json("/orders",
+                             limit_order("ask-" + n, "client-S", "sell", price(200'000 + i), "0.5"))
+                  .status,
+              201u);
+  }
+
+  const json subscribe = {
+      {"op", "subscribe"}, {"channels", {"orderbook"}}, {"instrument", "BTC-USD"}};
+  const json unsubscribe = {
+      {"op", "unsubscribe"}, {"channels", {"orderbook"}}, {"instrument", "BTC-USD"}};
+  std::size_t snapshot_bytes = 0;
+  {
+    ws_client reader(daemon.port());
+    reader.send_json(subscribe);
+    const auto deadline = clock_type::now() + 5s;
+    while (snapshot_bytes == 0 && clock_type::now() < deadline) {
+      const std::optional<std::string> m = reader.read_text(1s);
+      if (m && m->find("\"orderbook_snapshot\"") != std::string::npos) snapshot_bytes = m->size();
+    }
+  }
+  ASSERT_GT(snapshot_bytes, 50'000u) << "the book is not deep enough for this test";
+
+  // Every subscribe after an unsubscribe sends a fresh snapshot to a client that reads
+  // nothing; enough of them fill the kernel's buffers and then 32 MiB in the session.
+  ws_client::options small;
+  small.receive_buffer_bytes = 4096;
+  ws_client slow(daemon.port(), small);
+  const std::size_t needed = (kMaxHeldBytes + kernel_max_send_buffer()) / snapshot_bytes + 10;
+  std::size_t rounds = 0;
+  const auto deadline = clock_type::now() + 30s;
+  while (rounds < 2 * needed && !closing_reported(daemon) && clock_type::now() < deadline) {
+    slow.send_json(subscribe);
+    slow.send_json(unsubscribe);
+    ++rounds;
+  }
+  // The daemon answers them after they were sent.
+  while (!closing_reported(daemon) && clock_type::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(closing_reported(daemon))
+      << rounds << " snapshots of " << snapshot_bytes << " bytes did not close the session";
+  // Three frames a round at most (two acknowledgements and the snapshot).
+  EXPECT_LT(3 * rounds, kSubscriberBuffer / 10) << "the frame cap could have closed it";
+
+  const ws_client::close_info closed = slow.drain_until_closed(30s);
+  EXPECT_TRUE(closed.closed) << closed.describe();
+  EXPECT_TRUE(closed.close_frame) << closed.describe();
+  EXPECT_EQ(closed.code, 1008) << closed.describe();
+  expect_one_slow_consumer_counted(http);
+  EXPECT_EQ(http.get("/healthz").status, 200u);
+}
+
 // An SSE stream has no close code: a subscriber that stops reading is cut off. The daemon
 // drops the frames it had queued for it and closes the connection in order, sending nothing
 // more, so the client reads what was already on its way (the subscription comment, the
