@@ -76,6 +76,14 @@ std::string_view name_of(field f) {
   return kFieldNames[static_cast<std::size_t>(f)];
 }
 
+// The known field called `name`, if it is one.
+std::optional<field> field_named(std::string_view name) {
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (kFieldNames[i] == name) return static_cast<field>(i);
+  }
+  return std::nullopt;
+}
+
 // Client text quoted in messages, bounded and cut on a UTF-8 character boundary.
 std::string excerpt(std::string_view v) {
   constexpr std::size_t kMaxExcerpt = 64;
@@ -147,15 +155,11 @@ class order_handler {
 
   bool key(json::string_t& k) {
     if (depth_ != 1) return true;
-    current_.reset();
-    for (std::size_t i = 0; i < kFieldCount; ++i) {
-      if (kFieldNames[i] != k) continue;
-      if (values_[i].kind != json_kind::absent) {
-        error_ = make_error(api_errc::malformed_json,
-                            "duplicate field \"" + std::string(kFieldNames[i]) + "\"");
-        return false;
-      }
-      current_ = static_cast<field>(i);
+    current_ = field_named(k);
+    if (current_ && values_[static_cast<std::size_t>(*current_)].kind != json_kind::absent) {
+      error_ = make_error(api_errc::malformed_json,
+                          "duplicate field \"" + std::string(name_of(*current_)) + "\"");
+      return false;
     }
     return true;
   }
@@ -524,6 +528,21 @@ std::optional<api_error> validate(const field_views& values,
   return std::nullopt;
 }
 
+// The body through nlohmann's SAX parser: `sax` is `handler` itself or a tee feeding it.
+template <class Sax>
+std::optional<api_error> parse_with_sax(std::string_view body,
+                                        std::string_view header_idempotency_key,
+                                        const std::vector<engine::instrument>& instruments,
+                                        order_request& out, const order_handler& handler,
+                                        Sax& sax) {
+  out = order_request{};
+  if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
+  if (!json::sax_parse(body.data(), body.data() + body.size(), &sax)) {
+    return structure_error(handler);
+  }
+  return validate(handler.views(), header_idempotency_key, instruments, out);
+}
+
 }  // namespace
 
 std::optional<api_error> parse_order_request(std::string_view body,
@@ -534,13 +553,8 @@ std::optional<api_error> parse_order_request(std::string_view body,
   if (scan_flat_object(body, flat)) {
     return parse_order_request(flat, header_idempotency_key, instruments, out);
   }
-  out = order_request{};
-  if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
   order_handler handler;
-  if (!json::sax_parse(body.data(), body.data() + body.size(), &handler)) {
-    return structure_error(handler);
-  }
-  return validate(handler.views(), header_idempotency_key, instruments, out);
+  return parse_with_sax(body, header_idempotency_key, instruments, out, handler, handler);
 }
 
 std::optional<api_error> parse_order_request(std::string_view body,
@@ -548,14 +562,9 @@ std::optional<api_error> parse_order_request(std::string_view body,
                                              const std::vector<engine::instrument>& instruments,
                                              order_request& out,
                                              nlohmann::json::json_sax_t& observer) {
-  out = order_request{};
-  if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
   order_handler handler;
   tee_handler tee(handler, observer);
-  if (!json::sax_parse(body.data(), body.data() + body.size(), &tee)) {
-    return structure_error(handler);
-  }
-  return validate(handler.views(), header_idempotency_key, instruments, out);
+  return parse_with_sax(body, header_idempotency_key, instruments, out, handler, tee);
 }
 
 std::optional<api_error> parse_order_request(const flat_object& body,
@@ -565,9 +574,7 @@ std::optional<api_error> parse_order_request(const flat_object& body,
   out = order_request{};
   field_views values;
   for (const flat_member& m : body) {
-    for (std::size_t i = 0; i < kFieldCount; ++i) {
-      if (kFieldNames[i] == m.key) values[i] = {m.kind, m.text};
-    }
+    if (const auto f = field_named(m.key)) values[static_cast<std::size_t>(*f)] = {m.kind, m.text};
   }
   return validate(values, header_idempotency_key, instruments, out);
 }

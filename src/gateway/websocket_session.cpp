@@ -225,9 +225,10 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
 }
 
 void websocket_session::handle(std::string_view text) {
-  // Most messages are orders: one pass reads the order and the envelope together. If that
-  // pass stopped early (malformed JSON, a repeated order field), the envelope is read alone
-  // and a place message is parsed again, for the same answers as always.
+  // Most messages are orders: one pass reads the order and the envelope together, the flat
+  // scan when the text is plain, nlohmann's SAX parser otherwise. If the SAX pass stopped
+  // early (malformed JSON, a repeated order field), the envelope is read alone and a place
+  // message is parsed again, for the same answers as always.
   envelope_reader envelope;
   codec::order_request order;
   std::optional<codec::api_error> order_error;

@@ -71,9 +71,9 @@ std::optional<api_error> parse_order_request(const flat_object& body,
                                              order_request& out);
 
 // The same through nlohmann's SAX parser only, in the same single pass feeding every JSON
-// event of the body to `observer` too (a WebSocket message's envelope, say). The observer has seen the whole text only if the
-// body is well-formed JSON and no known field is repeated; after a malformed_json error it
-// may have stopped part way.
+// event of the body to `observer` too (a WebSocket message's envelope, say). The observer
+// has seen the whole text only if the body is well-formed JSON and no known field is
+// repeated; after a malformed_json error it may have stopped part way.
 std::optional<api_error> parse_order_request(std::string_view body,
                                              std::string_view header_idempotency_key,
                                              const std::vector<engine::instrument>& instruments,
