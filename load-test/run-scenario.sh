@@ -67,8 +67,8 @@ ws_tick_us=1000
 threads=2
 # matchd's network threads (and the no-op server's, so the ceilings compare). Two on two
 # cores: when the scheduler leaves one waiting behind the other busy threads, the other
-# still reads and answers. 20 s runs, one against two: WebSocket p99 31 -> 17 ms, REST p99
-# 33 -> 26 ms, at the same CPU per request.
+# still reads and answers. 20 s WebSocket runs at 4 MiB writeback, one against two: p99 31
+# -> 17 ms, at the same CPU per request.
 io_threads=2
 orders=100000
 burst=1000
@@ -652,7 +652,7 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 # WAL warm-up: a server that has run a while writes its WAL into segment files recycled by
 # its checkpoints. A new cluster has none, and every 16 MB of WAL it creates one: 16 MB of
 # zeros and an fsync, 30-48 ms during which the WAL write lock is held and no commit
-# completes (seen with perf trace every 1-2 s of a phase once the recycled segments ran
+# completes (seen with perf trace every 2-3 s of a phase once the recycled segments ran
 # out). So the scenario creates them before measuring, by switching segments, and a
 # checkpoint turns them into recycled ones (up to min_wal_size). No table data is written.
 wal_warmup_segments=${MATCHD_WAL_WARMUP_SEGMENTS:-256}
