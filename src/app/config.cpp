@@ -12,9 +12,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-// A commit slot longer than this would hold every acknowledgement for a noticeable time.
-constexpr long long kMaxCommitIntervalUs = 100'000;
-
 // --listen HOST:PORT, with [v6]:port for IPv6.
 bool parse_listen(const std::string& text, gateway::server_options& out) {
   const auto colon = text.rfind(':');
@@ -78,10 +75,6 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("journal-max-lag", po::value(&cfg.journal_max_lag)->default_value(cfg.journal_max_lag),
      "sequence numbers the tables may trail the journal by while orders keep coming; beyond "
      "it the applier stops yielding to the commit path (with --db)")
-    ("min-commit-interval-us", po::value<long long>()->default_value(cfg.min_commit_interval.count()),
-     "microseconds between the starts of two commits at least (with --db): while commits are "
-     "quicker, orders wait out the rest and are committed together; 0 commits as soon as the "
-     "last one returns")
     ("db", po::value(&cfg.db)->default_value(env_or("MATCHD_DB", ""), ""),
      "PostgreSQL connection string (libpq), e.g. \"host=127.0.0.1 port=5432 dbname=matchd "
      "user=matchd\"; without it matchd runs in memory [MATCHD_DB]")
@@ -168,13 +161,6 @@ parse_outcome parse_command_line(int argc, char** argv) {
     std::cerr << "matchd: --snapshot-interval must not be negative\n";
     return {std::nullopt, 2};
   }
-  const long long commit_interval_us = vm["min-commit-interval-us"].as<long long>();
-  if (commit_interval_us < 0 || commit_interval_us > kMaxCommitIntervalUs) {
-    std::cerr << "matchd: --min-commit-interval-us must be between 0 and " << kMaxCommitIntervalUs
-              << '\n';
-    return {std::nullopt, 2};
-  }
-  cfg.min_commit_interval = std::chrono::microseconds(commit_interval_us);
   if (cfg.migrate_only && cfg.db.empty()) {
     std::cerr << "matchd migrate: --db (or MATCHD_DB) is required\n";
     return {std::nullopt, 2};

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +18,6 @@ struct config {
   std::string log_level = "info";
   std::size_t expected_orders = 1 << 16;
   std::uint64_t journal_max_lag = store::kDefaultJournalMaxLag;
-  std::chrono::microseconds min_commit_interval = store::kDefaultMinCommitInterval;
   std::string db;              // libpq connection string; empty = in memory
   bool migrate_only = false;   // `matchd migrate`: apply migrations and exit
   int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off

@@ -67,7 +67,6 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     store::store_options store_opts;
     store_opts.conninfo = cfg_.db;
     store_opts.journal_max_lag = cfg_.journal_max_lag;
-    store_opts.min_commit_interval = cfg_.min_commit_interval;
     store_stage_ = std::make_unique<store::store_stage>(
         store_opts, cfg_.instruments, *executed_, *committed_,
         [this] { publish_stage_->notify(); }, *registry_);

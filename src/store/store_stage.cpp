@@ -115,9 +115,7 @@ void store_stage::run() {
       check_while_idle();
       continue;
     }
-    wait_for_commit_slot();
-    // Group commit: everything the engine produced while the last COMMIT was in flight,
-    // and while it waited for its slot.
+    // Group commit: everything the engine produced while the last COMMIT was in flight.
     std::size_t commands = 0;
     while (bus::engine_batch** b = input_.front()) {
       if (!group.empty() && commands + (*b)->commands.size() > options_.max_group_commands) break;
@@ -137,16 +135,6 @@ void store_stage::run() {
     }
   }
   log->info("store stage stopped");
-}
-
-// A plain sleep, not the idle waiter: the engine's notify() stays a load and no wake-up
-// while the store is not parked on it, and the sleep is at most one interval anyway.
-void store_stage::wait_for_commit_slot() {
-  const auto slot = last_commit_started_ + options_.min_commit_interval;
-  if (!stopping_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < slot) {
-    std::this_thread::sleep_until(slot);
-  }
-  last_commit_started_ = std::chrono::steady_clock::now();
 }
 
 void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {

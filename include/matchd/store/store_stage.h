@@ -24,19 +24,10 @@ namespace matchd::store {
 // Sequence numbers the tables may trail the journal by before the applier stops yielding to
 // the writer (`--journal-max-lag`; journal_applier_options::max_lag).
 inline constexpr std::uint64_t kDefaultJournalMaxLag = 10'000'000;
-// See store_options::min_commit_interval.
-inline constexpr std::chrono::microseconds kDefaultMinCommitInterval{1000};
 
 struct store_options {
   std::string conninfo;
   std::size_t max_group_commands = 8192;  // commands per transaction at most
-  // Commits start at most this often. While they come back sooner, the next group waits
-  // out the rest of the interval and grows meanwhile; a group that arrives after a quiet
-  // spell does not wait. Each commit costs a round trip and a WAL flush in PostgreSQL and
-  // a wake-up of every stage after it, whatever its size, so on a machine whose cores the
-  // database shares, fewer and larger groups leave more CPU for the orders themselves.
-  // 0 commits whenever the previous COMMIT returns (`--min-commit-interval-us`).
-  std::chrono::microseconds min_commit_interval{kDefaultMinCommitInterval};
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{2000};
   // On shutdown with the database unreachable, how long to keep trying before giving up
@@ -87,7 +78,6 @@ class store_stage {
 
  private:
   void run();
-  void wait_for_commit_slot();
   void commit_group(std::vector<bus::engine_batch*>& group);
   void connect();
   void write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
@@ -112,7 +102,6 @@ class store_stage {
   std::unique_ptr<journal_applier> applier_;
   engine::trade_id last_trade_id_ = 0;
   engine::sequence_number committed_sequence_ = 0;
-  std::chrono::steady_clock::time_point last_commit_started_{};
 
   bus::idle_waiter waiter_;
   std::atomic<bool> stopping_{false};
