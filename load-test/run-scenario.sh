@@ -43,6 +43,9 @@
 # recycled before measuring, as a server that has run a while has them. Each segment a new
 # cluster creates mid-phase holds every commit for 30-48 ms.
 #
+# MATCHD_EXTRA_ARGS: more matchd flags, word-split, after the script's own (so they win),
+# e.g. MATCHD_EXTRA_ARGS="--queue-capacity 16384", for an A/B of a setting.
+#
 # Everything runs on this machine and talks over 127.0.0.1 only. Every process the script
 # starts is stopped on exit (by pid, or pg_ctl for PostgreSQL), also on Ctrl-C or failure.
 # Exit status: 0 when every phase ran (targets met or not: see the report), 1 on failure.
@@ -185,7 +188,8 @@ w(f"machine: {machine['cpus']} x {machine['cpu_model']}, {machine['memory_gib']}
 if "matchd_binary" in machine:
     w(f"matchd binary: {machine['matchd_binary']} (sha256 {machine['matchd_sha256']}...)")
 w(f"setup: {duration:g} s measured per phase, REST {connections} connections, WS {ws_connections} connections x "
-  f"{ws_inflight} in flight (pacer tick {settings.get('ws_tick_us', 100)} us), {threads} generator thread(s), matchd --io-threads {io_threads}")
+  f"{ws_inflight} in flight (pacer tick {settings.get('ws_tick_us', 100)} us), {threads} generator thread(s), matchd --io-threads {io_threads}"
+  f"{' ' + settings['matchd_extra_args'] if settings.get('matchd_extra_args') else ''}")
 if os.path.exists(os.path.join(out, "writeback.txt")):
     w("kernel writeback: " + open(os.path.join(out, "writeback.txt")).read().strip())
 if os.path.exists(os.path.join(out, "wal-warmup.txt")):
@@ -315,12 +319,13 @@ fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$repo/var/perf/$stamp
 mkdir -p "$out"
-python3 - "$out/settings.json" <<EOF
+python3 - "$out/settings.json" "${MATCHD_EXTRA_ARGS:-}" <<EOF
 import json, sys
 json.dump({"duration": $duration, "warmup": $warmup, "rest_rate": $rest_rate, "ws_rate": $ws_rate,
            "connections": $connections, "ws_connections": $ws_connections,
            "ws_inflight": $ws_inflight, "ws_tick_us": $ws_tick_us, "threads": $threads, "io_threads": $io_threads,
            "orders": $orders, "burst": $burst, "flow_market_ratio": $flow_market_ratio,
+           "matchd_extra_args": sys.argv[2],
            "command": "load-test/run-scenario.sh $command_line"}, open(sys.argv[1], "w"), indent=2)
 EOF
 work=$(mktemp -d /tmp/matchd-perf.XXXXXX)
@@ -695,11 +700,11 @@ fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" late
     "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
       -c "DROP DATABASE matchd" -c "CREATE DATABASE matchd" >/dev/null
   fi
-  say "starting matchd (durable, --io-threads $io_threads, --expected-orders $expected_orders)"
+  say "starting matchd (durable, --io-threads $io_threads, --expected-orders $expected_orders${MATCHD_EXTRA_ARGS:+, $MATCHD_EXTRA_ARGS})"
   rm -f "$work/matchd.ready"
   "$build_dir/src/app/matchd" --db "$conninfo" --listen 127.0.0.1:0 --ready-file "$work/matchd.ready" \
     --rate-limit 0 --io-threads "$io_threads" --expected-orders "$expected_orders" --log-level warn \
-    >"$work/matchd.log" 2>&1 &
+    ${MATCHD_EXTRA_ARGS:-} >"$work/matchd.log" 2>&1 &
   matchd_pid=$!
   pids+=("$matchd_pid")
   matchd_port=$(wait_ready "$work/matchd.ready" "$matchd_pid" matchd)
