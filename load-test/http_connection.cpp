@@ -74,9 +74,8 @@ void http_connection::on_write(const boost::system::error_code& ec) {
 void http_connection::on_read(const boost::system::error_code& ec) {
   if (is_closed()) return;
   if (ec) return fail(false);
-  const auto& res = parser_->get();
-  const int status = static_cast<int>(res.result_int());
-  const bool keep_alive = res.keep_alive();
+  const int status = parser_->status();
+  const bool keep_alive = parser_->keep_alive();
   busy_ = false;
   owner_.answered(ticket_, status, clock_ns());
   if (!keep_alive) return reopen();

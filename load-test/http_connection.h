@@ -3,20 +3,19 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <optional>
 #include <string>
 
 #include "connection.h"
 #include "load_plan.h"
+#include "status_only_parser.h"
 
 namespace matchd::load {
 
 // An HTTP/1.1 keep-alive connection sending POST <path> with fixture bodies, one request in
 // flight at a time (no pipelining, like a typical REST client). The request is written as
-// one gather write of a hand-made header and the body; the answer is parsed by Beast.
+// one gather write of a hand-made header and the body; the answer is framed by Beast's
+// parser, keeping only its status (status_only_parser).
 // Reconnects after a failure or a "Connection: close" answer; a request in flight when the
 // connection fails is lost (counted, not retried).
 class http_connection final : public connection {
@@ -36,7 +35,7 @@ class http_connection final : public connection {
 
   boost::asio::ip::tcp::socket socket_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
+  std::optional<status_only_parser> parser_;
   std::string head_;
   std::string body_;
   request_ticket ticket_;
