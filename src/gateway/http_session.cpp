@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -64,6 +65,20 @@ void http_session::run() {
 
 void http_session::shutdown() { close(); }
 
+void http_session::wait_on_client() {
+  waiting_on_client_since_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now().time_since_epoch())
+                                    .count();
+}
+
+void http_session::check_idle(std::int64_t now_ns) {
+  // An event stream is kept open by its heartbeat; its reader is bounded by the
+  // subscriber buffer instead.
+  if (closed_ || sse_ || waiting_on_client_since_ns_ == 0) return;
+  const auto limit = std::chrono::nanoseconds(io_.ctx().options.idle_timeout).count();
+  if (now_ns - waiting_on_client_since_ns_ > limit) close();
+}
+
 void http_session::close() {
   awaiting_delivery_.reset();
   if (sse_timer_) sse_timer_->cancel();
@@ -79,7 +94,7 @@ void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(io_.ctx().options.body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(io_.ctx().options.header_limit));
-  stream_.expires_after(io_.ctx().options.idle_timeout);
+  wait_on_client();
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
@@ -97,14 +112,14 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     reply(431, codec::error_body({431, "headers_too_large", "request headers are too large"}));
     return;
   }
-  if (ec) return close();  // end of stream, timeout, reset or a malformed request line
+  if (ec) return close();  // end of stream, idle close, reset or a malformed request line
 
+  waiting_on_client_since_ns_ = 0;
   request& req = parser_->get();
   version_ = req.version();
   keep_alive_ = req.keep_alive();
   if (beast::websocket::is_upgrade(req)) {
     if (split_target(req.target()).first == "/stream") {
-      stream_.expires_never();
       std::make_shared<websocket_session>(std::move(stream_), io_)->run(parser_->release());
       closed_ = true;  // the socket now belongs to the websocket session
       return;
@@ -353,6 +368,7 @@ void http_session::send_response(int status, std::string_view body, int retry_af
   head.append("\r\n\r\n");
 
   const bool close_after = !keep_alive_;
+  wait_on_client();
   const std::array<boost::asio::const_buffer, 2> buffers{boost::asio::buffer(head),
                                                          boost::asio::buffer(body)};
   boost::asio::async_write(stream_, buffers,
@@ -371,7 +387,6 @@ void http_session::on_write(beast::error_code ec, bool close_after) {
 void http_session::start_sse(engine::instrument_id ins, std::uint8_t channels) {
   sse_ = true;
   sse_instrument_ = ins;
-  stream_.expires_never();
   io_.ctx().probe.responded(200);
   // The head is written when the publish stage confirms the subscription (its first
   // frame), so every event after the 200 reaches this client.

@@ -30,6 +30,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void run();
   void on_delivery(bus::io_delivery&& d) override;
   void shutdown() override;
+  void check_idle(std::int64_t now_ns) override;
 
  private:
   using request = http::request<http::string_body>;
@@ -49,6 +50,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void reply_error(const codec::api_error& e, int retry_after = 0);
   void on_write(beast::error_code ec, bool close);
   void close();
+  // From now on the session waits on its client (for a request, or to take a response).
+  void wait_on_client();
 
   void start_sse(engine::instrument_id ins, std::uint8_t channels);
   void sse_write_next();
@@ -70,6 +73,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   std::shared_ptr<http_session> awaiting_delivery_;
   bool closed_ = false;
   std::string_view allow_;  // the Allow header of a 405
+  // Steady-clock time since which the session has waited on its client to send the rest
+  // of a request or to read a response; 0 while the server owes the next step (the answer
+  // of an order that waits on the database is not the client's idleness).
+  std::int64_t waiting_on_client_since_ns_ = 0;
 
   // SSE mode
   bool sse_ = false;

@@ -1,5 +1,7 @@
 #include "io_thread.h"
 
+#include <chrono>
+
 #include <boost/asio/post.hpp>
 
 #include <matchd/obs/logger.h>
@@ -21,6 +23,7 @@ io_thread::~io_thread() { stop_and_join(); }
 
 void io_thread::start() {
   work_.emplace(ioc_.get_executor());
+  schedule_idle_sweep();
   thread_ = std::thread([this] {
     obs::name_this_thread(fmt::format("matchd-io{}", index_));
     try {
@@ -41,6 +44,7 @@ void io_thread::stop_and_join() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
     for (auto& s : live) s->shutdown();
+    idle_sweep_.cancel();
     work_.reset();
   });
   thread_.join();
@@ -82,6 +86,28 @@ void io_thread::drain() {
     }
     links_.deliveries->pop();
   }
+}
+
+void io_thread::schedule_idle_sweep() {
+  idle_sweep_.expires_after(std::chrono::seconds(1));
+  idle_sweep_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: shutting down
+    sweep_idle();
+    schedule_idle_sweep();
+  });
+}
+
+void io_thread::sweep_idle() {
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now().time_since_epoch())
+                                  .count();
+  // Copied first: a session that closes may end here and unregister itself.
+  sweep_scratch_.clear();
+  for (auto& [token, weak] : sessions_) {
+    if (auto s = weak.lock()) sweep_scratch_.push_back(std::move(s));
+  }
+  for (auto& s : sweep_scratch_) s->check_idle(now_ns);
+  sweep_scratch_.clear();
 }
 
 std::string io_thread::make_order_id() {

@@ -1,16 +1,24 @@
 // What a client can grow is bounded (STYLE.md habit 5): order rate per client, connections,
-// and the buffer of a subscriber that stopped reading.
+// the buffer of a subscriber that stopped reading, and how long a connection may sit idle.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -505,6 +513,105 @@ TEST(slow_subscriber, sse_stream_is_closed_while_a_normal_one_keeps_receiving) {
                     << ")";
   EXPECT_TRUE(normal_gaps.empty())
       << "the normal subscriber missed events: " << json(normal_gaps).dump();
+}
+
+// --- idle connections -----------------------------------------------------------------
+
+// A raw TCP connection to the daemon, for clients that misbehave on purpose. Reads wait at
+// most 100 ms, so a test can interleave sends and checks against its own deadline.
+class raw_connection {
+ public:
+  explicit raw_connection(std::uint16_t port)
+      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    if (fd_ < 0) throw std::runtime_error("socket() failed");
+    const timeval wait{0, 100'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("connect() failed");
+    }
+  }
+  ~raw_connection() { ::close(fd_); }
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+
+  // False once the server has closed the connection.
+  bool send(std::string_view bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  // What arrived within 100 ms (appended to `received`); false once the server closed.
+  bool poll(std::string& received) {
+    char chunk[4096];
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n > 0) {
+      received.append(chunk, static_cast<std::size_t>(n));
+      return true;
+    }
+    if (n == 0) return false;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  }
+
+ private:
+  int fd_;
+};
+
+// --idle-timeout 1: a connection that says nothing, and one that trickles a request's
+// headers a line at a time (slowloris), are both closed within the timeout plus the once a
+// second sweep, and not before the timeout; a connection that pauses 0.6 s between requests
+// stays open however the sweeps fall.
+TEST(idle_timeout, silent_and_trickling_connections_are_closed_and_a_pausing_one_is_not) {
+  daemon_process daemon({"--idle-timeout", "1"});
+  const auto started = clock_type::now();
+  raw_connection silent(daemon.port());
+  raw_connection trickling(daemon.port());
+  raw_connection pausing(daemon.port());
+  ASSERT_TRUE(trickling.send("POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+
+  std::optional<clock_type::duration> silent_closed_after;
+  std::optional<clock_type::duration> trickling_closed_after;
+  int answers = 0;  // on the pausing connection
+  std::string received;
+  std::string ignored;
+  auto next_line = clock_type::now();
+  auto next_request = clock_type::now();
+  const auto deadline = started + 5s;
+  while (clock_type::now() < deadline && (!silent_closed_after || !trickling_closed_after)) {
+    const auto now = clock_type::now();
+    if (!trickling_closed_after && now >= next_line) {
+      (void)trickling.send("X-Slow: 1\r\n");  // a failed send shows up in poll below
+      next_line = now + 200ms;
+    }
+    if (now >= next_request) {
+      ASSERT_TRUE(pausing.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+          << "the pausing connection was closed after " << answers << " answers";
+      next_request = now + 600ms;
+    }
+    if (!silent_closed_after && !silent.poll(ignored)) silent_closed_after = now - started;
+    if (!trickling_closed_after && !trickling.poll(ignored)) {
+      trickling_closed_after = now - started;
+    }
+    ASSERT_TRUE(pausing.poll(received))
+        << "the pausing connection was closed after " << answers << " answers";
+    for (std::size_t at = received.find("HTTP/1.1 200"); at != std::string::npos;
+         at = received.find("HTTP/1.1 200")) {
+      ++answers;
+      received.erase(0, at + 12);
+    }
+  }
+
+  ASSERT_TRUE(silent_closed_after) << "a silent connection was still open after 5 s";
+  ASSERT_TRUE(trickling_closed_after) << "a trickling request was still open after 5 s";
+  EXPECT_GE(*silent_closed_after, 900ms) << "closed before the idle timeout";
+  EXPECT_GE(*trickling_closed_after, 900ms) << "closed before the idle timeout";
+  EXPECT_GE(answers, 3) << "the pausing connection, open as long as the others, got " << answers
+                        << " answers";
+  const http_response health = http_client(daemon.port()).get("/healthz");
+  EXPECT_EQ(health.status, 200u) << health.describe();
 }
 
 }  // namespace
