@@ -37,8 +37,8 @@ bool is_json(std::string_view content_type) {
 
 }  // namespace
 
-http_session::http_session(beast::tcp_stream&& stream, io_thread& io)
-    : stream_(std::move(stream)), io_(io) {
+http_session::http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io)
+    : socket_(std::move(socket)), io_(io) {
   io_.ctx().connections.fetch_add(1, std::memory_order_relaxed);
   io_.ctx().probe.connection_opened();
 }
@@ -85,8 +85,8 @@ void http_session::close() {
   if (closed_) return;
   closed_ = true;
   beast::error_code ec;
-  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
-  stream_.close();
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  socket_.close(ec);
 }
 
 void http_session::do_read() {
@@ -95,7 +95,7 @@ void http_session::do_read() {
   parser_->body_limit(io_.ctx().options.body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(io_.ctx().options.header_limit));
   wait_on_client();
-  http::async_read(stream_, buffer_, *parser_,
+  http::async_read(socket_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
@@ -120,7 +120,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   keep_alive_ = req.keep_alive();
   if (beast::websocket::is_upgrade(req)) {
     if (split_target(req.target()).first == "/stream") {
-      std::make_shared<websocket_session>(std::move(stream_), io_)->run(parser_->release());
+      std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_)->run(parser_->release());
       closed_ = true;  // the socket now belongs to the websocket session
       return;
     }
@@ -371,7 +371,7 @@ void http_session::send_response(int status, std::string_view body, int retry_af
   wait_on_client();
   const std::array<boost::asio::const_buffer, 2> buffers{boost::asio::buffer(head),
                                                          boost::asio::buffer(body)};
-  boost::asio::async_write(stream_, buffers,
+  boost::asio::async_write(socket_, buffers,
                            [self = shared_from_this(), close_after](beast::error_code ec,
                                                                     std::size_t) {
                              self->on_write(ec, close_after);
@@ -400,11 +400,11 @@ void http_session::start_sse(engine::instrument_id ins, std::uint8_t channels) {
   q.channels = channels;
   q.server_sent_events = true;
   if (!io_.query(q)) close();
-  sse_timer_.emplace(stream_.get_executor());
+  sse_timer_.emplace(socket_.get_executor());
   sse_heartbeat();
   // Notice a client hanging up: any read completion (EOF or data) ends the stream.
   buffer_.clear();
-  stream_.async_read_some(buffer_.prepare(512),
+  socket_.async_read_some(buffer_.prepare(512),
                           [self = shared_from_this()](beast::error_code, std::size_t) {
                             self->close();
                           });
@@ -430,7 +430,7 @@ void http_session::sse_write_next() {
   }
   sse_writing_ = true;
   auto frame = sse_queue_.front();
-  boost::asio::async_write(stream_, boost::asio::buffer(*frame),
+  boost::asio::async_write(socket_, boost::asio::buffer(*frame),
                            [self = shared_from_this(), frame](beast::error_code ec, std::size_t) {
                              if (ec) return self->close();
                              self->sse_queue_.pop_front();

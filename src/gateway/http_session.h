@@ -24,7 +24,7 @@ namespace http = beast::http;
 // this session into an event stream.
 class http_session : public session_base, public std::enable_shared_from_this<http_session> {
  public:
-  http_session(beast::tcp_stream&& stream, io_thread& io);
+  http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io);
   ~http_session() override;
 
   void run();
@@ -57,7 +57,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void sse_write_next();
   void sse_heartbeat();
 
-  beast::tcp_stream stream_;
+  // A plain socket: timeouts come from the I/O thread's idle sweep, so beast::tcp_stream's
+  // per-operation timer layer would only cost time. An upgrade wraps it in one.
+  boost::asio::ip::tcp::socket socket_;
   io_thread& io_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -42,7 +42,7 @@ void listener::do_accept() {
             socket.set_option(net::ip::tcp::no_delay(true), ec);
             // The session is created and run on its own I/O thread.
             net::post(target->context(), [target, s = std::move(socket)]() mutable {
-              std::make_shared<http_session>(beast::tcp_stream(std::move(s)), *target)->run();
+              std::make_shared<http_session>(std::move(s), *target)->run();
             });
           }
         } else {
