@@ -120,7 +120,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   keep_alive_ = req.keep_alive();
   if (beast::websocket::is_upgrade(req)) {
     if (split_target(req.target()).first == "/stream") {
-      std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_)->run(parser_->release());
+      std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_)
+          ->run(parser_->release());
       closed_ = true;  // the socket now belongs to the websocket session
       return;
     }
