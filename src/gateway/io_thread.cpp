@@ -44,6 +44,9 @@ void io_thread::stop_and_join() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
     for (auto& s : live) s->shutdown();
+    // The flag, not only the cancel: a sweep whose timer has already fired is queued with
+    // success, and would otherwise arm the timer again and keep run() from returning.
+    sweeping_ = false;
     idle_sweep_.cancel();
     work_.reset();
   });
@@ -91,7 +94,7 @@ void io_thread::drain() {
 void io_thread::schedule_idle_sweep() {
   idle_sweep_.expires_after(std::chrono::seconds(1));
   idle_sweep_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: shutting down
+    if (ec || !sweeping_) return;  // shutting down
     sweep_idle();
     schedule_idle_sweep();
   });

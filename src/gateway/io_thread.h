@@ -81,6 +81,7 @@ class io_thread {
   std::atomic<bool> drain_scheduled_{false};
   boost::unordered_flat_map<std::uint64_t, std::weak_ptr<session_base>> sessions_;
   boost::asio::steady_timer idle_sweep_{ioc_};
+  bool sweeping_ = true;  // until shutdown; touched on this thread only
   std::vector<std::shared_ptr<session_base>> sweep_scratch_;
   std::uint64_t next_token_ = 1;
   rate_limiter limiter_;

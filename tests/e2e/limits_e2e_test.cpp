@@ -518,13 +518,13 @@ TEST(slow_subscriber, sse_stream_is_closed_while_a_normal_one_keeps_receiving) {
 // --- idle connections -----------------------------------------------------------------
 
 // A raw TCP connection to the daemon, for clients that misbehave on purpose. Reads wait at
-// most 100 ms, so a test can interleave sends and checks against its own deadline.
+// most 50 ms, so a test can interleave sends and checks against its own deadline.
 class raw_connection {
  public:
   explicit raw_connection(std::uint16_t port)
       : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     if (fd_ < 0) throw std::runtime_error("socket() failed");
-    const timeval wait{0, 100'000};
+    const timeval wait{0, 50'000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -544,7 +544,7 @@ class raw_connection {
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
            static_cast<ssize_t>(bytes.size());
   }
-  // What arrived within 100 ms (appended to `received`); false once the server closed.
+  // What arrived within 50 ms (appended to `received`); false once the server closed.
   bool poll(std::string& received) {
     char chunk[4096];
     const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
@@ -562,7 +562,7 @@ class raw_connection {
 
 // --idle-timeout 1: a connection that says nothing, and one that trickles a request's
 // headers a line at a time (slowloris), are both closed within the timeout plus the once a
-// second sweep, and not before the timeout; a connection that pauses 0.6 s between requests
+// second sweep, and not before the timeout; a connection that pauses 0.5 s between requests
 // stays open however the sweeps fall.
 TEST(idle_timeout, silent_and_trickling_connections_are_closed_and_a_pausing_one_is_not) {
   daemon_process daemon({"--idle-timeout", "1"});
@@ -589,7 +589,7 @@ TEST(idle_timeout, silent_and_trickling_connections_are_closed_and_a_pausing_one
     if (now >= next_request) {
       ASSERT_TRUE(pausing.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
           << "the pausing connection was closed after " << answers << " answers";
-      next_request = now + 600ms;
+      next_request = now + 500ms;
     }
     if (!silent_closed_after && !silent.poll(ignored)) silent_closed_after = now - started;
     if (!trickling_closed_after && !trickling.poll(ignored)) {
