@@ -65,18 +65,13 @@ void http_session::run() {
 
 void http_session::shutdown() { close(); }
 
-void http_session::wait_on_client() {
-  waiting_on_client_since_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                    std::chrono::steady_clock::now().time_since_epoch())
-                                    .count();
-}
+void http_session::wait_on_client() { waiting_on_client_since_ = std::chrono::steady_clock::now(); }
 
-void http_session::check_idle(std::int64_t now_ns) {
+void http_session::check_idle(std::chrono::steady_clock::time_point now) {
   // An event stream is kept open by its heartbeat; its reader is bounded by the
   // subscriber buffer instead.
-  if (closed_ || sse_ || waiting_on_client_since_ns_ == 0) return;
-  const auto limit = std::chrono::nanoseconds(io_.ctx().options.idle_timeout).count();
-  if (now_ns - waiting_on_client_since_ns_ > limit) close();
+  if (closed_ || sse_ || !waiting_on_client_since_) return;
+  if (now - *waiting_on_client_since_ > io_.ctx().options.idle_timeout) close();
 }
 
 void http_session::close() {
@@ -114,7 +109,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   }
   if (ec) return close();  // end of stream, idle close, reset or a malformed request line
 
-  waiting_on_client_since_ns_ = 0;
+  waiting_on_client_since_.reset();
   request& req = parser_->get();
   version_ = req.version();
   keep_alive_ = req.keep_alive();

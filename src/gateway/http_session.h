@@ -30,7 +30,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void run();
   void on_delivery(bus::io_delivery&& d) override;
   void shutdown() override;
-  void check_idle(std::int64_t now_ns) override;
+  void check_idle(std::chrono::steady_clock::time_point now) override;
 
  private:
   using request = http::request<http::string_body>;
@@ -75,10 +75,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   std::shared_ptr<http_session> awaiting_delivery_;
   bool closed_ = false;
   std::string_view allow_;  // the Allow header of a 405
-  // Steady-clock time since which the session has waited on its client to send the rest
-  // of a request or to read a response; 0 while the server owes the next step (the answer
-  // of an order that waits on the database is not the client's idleness).
-  std::int64_t waiting_on_client_since_ns_ = 0;
+  // Since when the session has waited on its client to send the rest of a request or to
+  // read a response; nullopt while the server owes the next step (the answer of an order
+  // that waits on the database is not the client's idleness).
+  std::optional<std::chrono::steady_clock::time_point> waiting_on_client_since_;
 
   // SSE mode
   bool sse_ = false;

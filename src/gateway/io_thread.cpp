@@ -101,15 +101,13 @@ void io_thread::schedule_idle_sweep() {
 }
 
 void io_thread::sweep_idle() {
-  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::steady_clock::now().time_since_epoch())
-                                  .count();
+  const auto now = std::chrono::steady_clock::now();
   // Copied first: a session that closes may end here and unregister itself.
   sweep_scratch_.clear();
   for (auto& [token, weak] : sessions_) {
     if (auto s = weak.lock()) sweep_scratch_.push_back(std::move(s));
   }
-  for (auto& s : sweep_scratch_) s->check_idle(now_ns);
+  for (auto& s : sweep_scratch_) s->check_idle(now);
   sweep_scratch_.clear();
 }
 

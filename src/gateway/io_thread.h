@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -30,8 +31,8 @@ class session_base {
   // Server shutdown: close now.
   virtual void shutdown() = 0;
   // About once a second, on the session's own I/O thread: a session that has waited on its
-  // client for longer than the idle timeout closes itself. `now_ns` is the steady clock.
-  virtual void check_idle(std::int64_t now_ns) { (void)now_ns; }
+  // client for longer than the idle timeout closes itself.
+  virtual void check_idle(std::chrono::steady_clock::time_point now) { (void)now; }
 };
 
 // One reactor thread and everything it owns alone: its sessions, its rate limiter and the
