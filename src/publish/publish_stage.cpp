@@ -144,7 +144,7 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
     const engine::event& e = batch.events[i];
     data.clear();
     if (const auto* o = std::get_if<engine::order>(&e)) {
-      orders_.insert_or_assign(std::string(o->id.view()), *o);
+      orders_.insert_or_assign(o->id, *o);
       if (wanted(o->instrument, bus::channel_orders)) {
         codec::append_order(data, *o, instruments_[o->instrument]);
         broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data);
@@ -214,7 +214,7 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     std::string body = codec::error_body(err);
     if (c.error == errc::order_not_open) {
       // 409 carries the order as it stands, next to the error.
-      if (const engine::order* o = orders_.find(std::string(c.subject.view()))) {
+      if (const engine::order* o = orders_.find(c.subject)) {
         body.pop_back();
         body += ",\"order\":";
         codec::append_order(body, *o, instruments_[o->instrument]);
@@ -357,7 +357,7 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
   reply.token = q.reply.token;
   switch (q.kind) {
     case bus::query_kind::get_order: {
-      const engine::order* o = orders_.find(std::string(q.id.view()));
+      const engine::order* o = orders_.find(q.id);
       if (o == nullptr) {
         reply.status = 404;
         reply.body = shared(codec::error_body(
@@ -459,7 +459,7 @@ void publish_stage::seed_response(engine::sequence_number seq, std::string body)
 }
 
 void publish_stage::seed_order(const engine::order& o) {
-  orders_.insert_or_assign(std::string(o.id.view()), o);
+  orders_.insert_or_assign(o.id, o);
 }
 
 void publish_stage::seed_trade(const engine::trade& t) {
