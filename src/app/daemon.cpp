@@ -191,10 +191,13 @@ void seed_resting_views(const engine::matching_engine& engine, publish::publish_
     const engine::order_book& book = engine.book(i);
     for (const engine::side s : {engine::side::buy, engine::side::sell}) {
       book.for_each_order(s, [&](const engine::order& o) { publish.seed_order(o); });
+      std::vector<publish::price_ladder::level> levels;
+      levels.reserve(book.level_count(s));
       book.for_each_level(s, SIZE_MAX, [&](const engine::order_book::level_view& l) {
-        publish.seed_level(i, s, l.price, l.quantity, l.orders);
+        levels.push_back({l.price, l.quantity, l.orders});
         return true;
       });
+      publish.seed_levels(i, s, levels);
     }
   }
 }

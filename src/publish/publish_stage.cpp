@@ -159,23 +159,7 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
         broadcast(t->instrument, bus::channel_trades, "trades", t->sequence, data);
       }
     } else if (const auto* d = std::get_if<engine::level_delta>(&e)) {
-      book_view& book = books_[d->instrument];
-      auto apply = [&](auto& levels, std::uint64_t& resting) {
-        if (const auto it = levels.find(d->price.value); it != levels.end()) {
-          resting -= it->second.orders;
-        }
-        resting += d->orders;
-        if (d->quantity.value == 0) {
-          levels.erase(d->price.value);
-        } else {
-          levels.insert_or_assign(d->price.value, level_total{d->quantity, d->orders});
-        }
-      };
-      if (d->level_side == engine::side::buy) {
-        apply(book.bids, book.bid_orders);
-      } else {
-        apply(book.asks, book.ask_orders);
-      }
+      books_[d->instrument].of(d->level_side).set(d->price, d->quantity, d->orders);
       if (wanted(d->instrument, bus::channel_orderbook)) {
         codec::append_level_delta(data, *d, instruments_[d->instrument]);
         broadcast(d->instrument, bus::channel_orderbook, "orderbook_deltas", d->sequence, data);
@@ -337,15 +321,14 @@ void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,
 std::string publish_stage::orderbook_body(engine::instrument_id ins, std::size_t levels) const {
   std::vector<codec::book_level> bids;
   std::vector<codec::book_level> asks;
-  const book_view& book = books_[ins];
-  for (const auto& [price, total] : book.bids) {
-    if (bids.size() >= levels) break;
-    bids.push_back({engine::price_ticks{price}, total.quantity, total.orders});
-  }
-  for (const auto& [price, total] : book.asks) {
-    if (asks.size() >= levels) break;
-    asks.push_back({engine::price_ticks{price}, total.quantity, total.orders});
-  }
+  const auto copy_into = [levels](const price_ladder& ladder, std::vector<codec::book_level>& out) {
+    out.reserve(std::min(levels, ladder.level_count()));
+    ladder.for_each_best_first(levels, [&out](const price_ladder::level& l) {
+      out.push_back({l.price, l.quantity, l.orders});
+    });
+  };
+  copy_into(books_[ins].bids, bids);
+  copy_into(books_[ins].asks, asks);
   std::string body;
   codec::append_orderbook(body, instruments_[ins], published_sequence_, wall_now_us(), bids,
                           asks);
@@ -447,10 +430,10 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
 void publish_stage::update_depth_gauges() {
   for (engine::instrument_id i = 0; i < books_.size(); ++i) {
     const book_view& b = books_[i];
-    probe_->set_depth(i, engine::side::buy, static_cast<double>(b.bids.size()),
-                      static_cast<double>(b.bid_orders));
-    probe_->set_depth(i, engine::side::sell, static_cast<double>(b.asks.size()),
-                      static_cast<double>(b.ask_orders));
+    probe_->set_depth(i, engine::side::buy, static_cast<double>(b.bids.level_count()),
+                      static_cast<double>(b.bids.order_count()));
+    probe_->set_depth(i, engine::side::sell, static_cast<double>(b.asks.level_count()),
+                      static_cast<double>(b.asks.order_count()));
   }
 }
 
@@ -468,15 +451,9 @@ void publish_stage::seed_trade(const engine::trade& t) {
   if (history.size() > options_.trade_history) history.pop_front();
 }
 
-void publish_stage::seed_level(engine::instrument_id ins, engine::side s, engine::price_ticks p,
-                               engine::quantity_lots q, std::uint32_t orders) {
-  if (s == engine::side::buy) {
-    books_[ins].bids.insert_or_assign(p.value, level_total{q, orders});
-    books_[ins].bid_orders += orders;
-  } else {
-    books_[ins].asks.insert_or_assign(p.value, level_total{q, orders});
-    books_[ins].ask_orders += orders;
-  }
+void publish_stage::seed_levels(engine::instrument_id ins, engine::side s,
+                                std::span<const price_ladder::level> best_first) {
+  books_[ins].of(s).assign_best_first(best_first);
 }
 
 }  // namespace matchd::publish

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -20,6 +20,7 @@
 #include <matchd/engine/instrument.h>
 #include <matchd/obs/metrics.h>
 #include <matchd/obs/order_flow_metrics.h>
+#include <matchd/publish/price_ladder.h>
 
 namespace matchd::publish {
 
@@ -71,21 +72,18 @@ class publish_stage {
   void reserve_orders(std::size_t orders) { orders_.reserve(orders, true); }
   void seed_order(const engine::order& o);
   void seed_trade(const engine::trade& t);
-  void seed_level(engine::instrument_id ins, engine::side s, engine::price_ticks p,
-                  engine::quantity_lots q, std::uint32_t orders);
+  // One side of a book's levels, best first.
+  void seed_levels(engine::instrument_id ins, engine::side s,
+                   std::span<const price_ladder::level> best_first);
   void seed_sequence(engine::sequence_number s) { published_sequence_ = s; }
   void seed_response(engine::sequence_number seq, std::string body);
 
  private:
-  struct level_total {
-    engine::quantity_lots quantity;
-    std::uint32_t orders;
-  };
   struct book_view {
-    std::map<std::int64_t, level_total, std::greater<>> bids;  // best first
-    std::map<std::int64_t, level_total> asks;                  // best first
-    std::uint64_t bid_orders = 0;
-    std::uint64_t ask_orders = 0;
+    price_ladder bids{engine::side::buy};
+    price_ladder asks{engine::side::sell};
+
+    price_ladder& of(engine::side s) noexcept { return s == engine::side::buy ? bids : asks; }
   };
   struct subscriber {
     std::uint32_t io_thread;
