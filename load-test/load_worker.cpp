@@ -121,6 +121,11 @@ void load_worker::answered(const request_ticket& t, int status, std::int64_t now
   ++stats_.answered;
   last_answer_ns_ = now;
   progress_answered_.fetch_add(1, std::memory_order_relaxed);
+  const std::int64_t latency = now - t.ref_ns;
+  std::int64_t slowest = progress_max_latency_.load(std::memory_order_relaxed);
+  while (latency > slowest && !progress_max_latency_.compare_exchange_weak(
+                                  slowest, latency, std::memory_order_relaxed)) {
+  }
   const bool ok = status >= 200 && status < 300;
   if (status >= 100 && status < static_cast<int>(load_stats::kStatusSlots)) {
     ++stats_.by_status[static_cast<std::size_t>(status)];
@@ -133,7 +138,7 @@ void load_worker::answered(const request_ticket& t, int status, std::int64_t now
     stats_.window_last_answer_ns = std::max(stats_.window_last_answer_ns, now);
     if (ok) {
       ++stats_.window_ok;
-      stats_.latency.record(now - t.ref_ns);
+      stats_.latency.record(latency);
     }
   }
 }

@@ -54,6 +54,11 @@ class load_worker {
   [[nodiscard]] std::uint64_t progress_errors() const noexcept {
     return progress_errors_.load(std::memory_order_relaxed);
   }
+  // The slowest answer since the last call (from its reference time, as in the report),
+  // in ns: the progress line shows when in a run the tail happens.
+  [[nodiscard]] std::int64_t take_progress_max_latency() noexcept {
+    return progress_max_latency_.exchange(0, std::memory_order_relaxed);
+  }
 
   // For the connections.
   [[nodiscard]] boost::asio::io_context& context() noexcept { return ioc_; }
@@ -100,6 +105,7 @@ class load_worker {
   std::atomic<std::uint64_t> progress_sent_{0};
   std::atomic<std::uint64_t> progress_answered_{0};
   std::atomic<std::uint64_t> progress_errors_{0};
+  std::atomic<std::int64_t> progress_max_latency_{0};
 };
 
 }  // namespace matchd::load

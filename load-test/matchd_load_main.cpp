@@ -2,6 +2,7 @@
 // a fixed rate (latency from the intended send time) or closed loop at full speed, and
 // reports throughput, answers by status and latency percentiles. Loopback targets only.
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 #include <chrono>
@@ -243,10 +244,12 @@ int main(int argc, char** argv) {
         }
         if (done.load()) break;
         std::uint64_t sent = 0, answered = 0, errors = 0;
+        std::int64_t slowest_ns = 0;
         for (auto& w : workers) {
           sent += w->progress_sent();
           answered += w->progress_answered();
           errors += w->progress_errors();
+          slowest_ns = std::max(slowest_ns, w->take_progress_max_latency());
         }
         std::cerr << "matchd-load ";
         if (!cfg.label.empty()) std::cerr << '[' << cfg.label << "] ";
@@ -256,7 +259,9 @@ int main(int argc, char** argv) {
           const std::uint64_t due = plan.due_count(clock_ns());
           std::cerr << " queued=" << (due > sent ? due - sent : 0);
         }
-        std::cerr << " errors=" << errors << '\n';
+        const std::int64_t slowest_tenths_ms = slowest_ns / 100'000;
+        std::cerr << " errors=" << errors << " max_ms=" << slowest_tenths_ms / 10 << '.'
+                  << slowest_tenths_ms % 10 << '\n';
         last_sent = sent;
         last_answered = answered;
       }
