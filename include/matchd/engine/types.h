@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string_view>
 
 namespace matchd::engine {
@@ -94,6 +96,10 @@ class fixed_string {
 
   friend constexpr bool operator==(const fixed_string& a, const fixed_string& b) noexcept {
     return a.view() == b.view();
+  }
+  // Found by boost::hash, so an id keys boost's hash maps as it is, with no string made.
+  friend std::size_t hash_value(const fixed_string& s) noexcept {
+    return std::hash<std::string_view>{}(s.view());
   }
 
  private:

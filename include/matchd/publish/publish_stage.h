@@ -11,8 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/container_hash/hash.hpp>
-
 #include <matchd/bus/idle_waiter.h>
 #include <matchd/bus/incremental_map.h>
 #include <matchd/bus/messages.h>
@@ -128,13 +126,7 @@ class publish_stage {
   std::thread thread_;
 
   // Keyed by the id in place: a std::string key would cost an allocation per order event.
-  struct order_id_hash {
-    std::size_t operator()(const engine::order_id& id) const noexcept {
-      const std::string_view v = id.view();
-      return boost::hash_range(v.begin(), v.end());
-    }
-  };
-  bus::incremental_map<engine::order_id, engine::order, order_id_hash> orders_;
+  bus::incremental_map<engine::order_id, engine::order> orders_;
   std::vector<book_view> books_;
   std::vector<std::deque<engine::trade>> trades_;
   // First responses of commands that carried an idempotency key, by their sequence.
