@@ -194,7 +194,7 @@ void seed_resting_views(const engine::matching_engine& engine, publish::publish_
       std::vector<publish::price_ladder::level> levels;
       levels.reserve(book.level_count(s));
       book.for_each_level(s, SIZE_MAX, [&](const engine::order_book::level_view& l) {
-        levels.push_back({l.price, l.quantity, l.orders});
+        levels.push_back(l);
         return true;
       });
       publish.seed_levels(i, s, levels);

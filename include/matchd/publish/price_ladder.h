@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/engine/order_book.h>
 #include <matchd/engine/types.h>
 
 #include <cstddef>
@@ -19,11 +20,8 @@ namespace matchd::publish {
 // orders/s.
 class price_ladder {
  public:
-  struct level {
-    engine::price_ticks price;
-    engine::quantity_lots quantity;
-    std::uint32_t orders = 0;
-  };
+  // The engine's view of one aggregated level: price, quantity and order count.
+  using level = engine::order_book::level_view;
 
   explicit price_ladder(engine::side s) noexcept : side_(s) {}
 
