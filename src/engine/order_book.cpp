@@ -3,17 +3,13 @@
 #include <algorithm>
 #include <string>
 
+#include <matchd/engine/level_order.h>
+
 namespace matchd::engine {
 
 namespace {
 
 constexpr std::uint32_t kNoLevel = std::numeric_limits<std::uint32_t>::max();
-
-// Sort order of a side's level vector: ascending for bids, descending for asks, so the
-// best price is always at the back.
-constexpr bool before(side s, price_ticks a, price_ticks b) noexcept {
-  return s == side::buy ? a < b : a > b;
-}
 
 constexpr bool crosses(const order& taker, price_ticks level_price) noexcept {
   if (taker.type == order_type::market) return true;
@@ -50,22 +46,8 @@ void order_book::free_node(node_index n) {
 
 std::uint32_t order_book::find_or_insert_level(side s, price_ticks p) {
   auto& refs = side_levels(s);
-  // Nearly every add lands within a few levels of the touch, at the back: scan there
-  // first and only binary-search the rest.
-  constexpr std::size_t kNearTouch = 8;
-  auto it = refs.end();
-  std::size_t scanned = 0;
-  while (it != refs.begin() && scanned < kNearTouch && before(s, p, (it - 1)->price)) {
-    --it;
-    ++scanned;
-  }
-  if (it != refs.begin() && scanned == kNearTouch && before(s, p, (it - 1)->price)) {
-    it = std::lower_bound(refs.begin(), it, p, [s](const level_ref& r, price_ticks v) {
-      return before(s, r.price, v);
-    });
-  } else if (it != refs.begin() && (it - 1)->price == p) {
-    return (it - 1)->level;
-  }
+  const auto it = touch_first_lower_bound(refs.begin(), refs.end(), s, p,
+                                          [](const level_ref& r) { return r.price; });
   if (it != refs.end() && it->price == p) return it->level;
 
   std::uint32_t level;
@@ -83,15 +65,8 @@ std::uint32_t order_book::find_or_insert_level(side s, price_ticks p) {
 
 void order_book::remove_level(side s, std::uint32_t level) {
   auto& refs = side_levels(s);
-  const price_ticks p = levels_[level].price;
-  if (!refs.empty() && refs.back().level == level) {
-    refs.pop_back();
-  } else {
-    const auto it = std::lower_bound(refs.begin(), refs.end(), p, [s](const level_ref& r, price_ticks v) {
-      return before(s, r.price, v);
-    });
-    refs.erase(it);
-  }
+  refs.erase(touch_first_lower_bound(refs.begin(), refs.end(), s, levels_[level].price,
+                                     [](const level_ref& r) { return r.price; }));
   levels_[level].next_free = free_level_head_;
   free_level_head_ = level;
 }
@@ -308,7 +283,7 @@ std::string order_book::check_invariants() const {
     const auto& refs = side_levels(s);
     const std::string name(to_string(s));
     for (std::size_t i = 0; i < refs.size(); ++i) {
-      if (i > 0 && !before(s, refs[i - 1].price, refs[i].price)) {
+      if (i > 0 && !worse_price(s, refs[i - 1].price, refs[i].price)) {
         return name + " levels not strictly sorted at index " + std::to_string(i);
       }
       const price_level& l = levels_[refs[i].level];

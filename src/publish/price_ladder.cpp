@@ -1,25 +1,13 @@
 #include <matchd/publish/price_ladder.h>
 
-#include <algorithm>
+#include <matchd/engine/level_order.h>
 
 namespace matchd::publish {
 
-std::vector<price_ladder::level>::iterator price_ladder::position_of(engine::price_ticks price) {
-  // Look near the touch first; only a delta deep in the book pays for a binary search.
-  constexpr std::size_t kNearTouch = 8;
-  auto it = levels_.end();
-  for (std::size_t scanned = 0; scanned < kNearTouch; ++scanned) {
-    if (it == levels_.begin() || worse((it - 1)->price, price)) return it;
-    --it;
-  }
-  return std::lower_bound(
-      levels_.begin(), it, price,
-      [this](const level& l, engine::price_ticks p) { return worse(l.price, p); });
-}
-
 void price_ladder::set(engine::price_ticks price, engine::quantity_lots quantity,
                        std::uint32_t orders) {
-  const auto it = position_of(price);
+  const auto it = engine::touch_first_lower_bound(levels_.begin(), levels_.end(), side_, price,
+                                                  [](const level& l) { return l.price; });
   const bool present = it != levels_.end() && it->price == price;
   if (present) orders_ -= it->orders;
   if (quantity.value == 0) {

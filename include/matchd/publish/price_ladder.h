@@ -13,11 +13,11 @@ namespace matchd::publish {
 // One side of a book's aggregated depth as the level deltas describe it: the quantity and
 // the number of orders resting at each price.
 //
-// The levels sit in a vector sorted from the worst price to the best, so the touch, where
-// nearly every delta lands, is at the back. There an update is found in one or two cache
-// lines and an insert or removal moves few elements; a balanced tree took a cache miss
-// per node on every delta, the largest item of the publish thread's own time at 50,000
-// orders/s.
+// The levels sit in a vector in the engine's level order (engine/level_order.h): worst
+// price first, so the touch, where nearly every delta lands, is at the back. There an
+// update is found in one or two cache lines and an insert or removal moves few elements; a
+// balanced tree took a cache miss per node on every delta, the largest item of the publish
+// thread's own time at 50,000 orders/s.
 class price_ladder {
  public:
   // The engine's view of one aggregated level: price, quantity and order count.
@@ -45,14 +45,6 @@ class price_ladder {
   }
 
  private:
-  // True when `a` is further from the touch than `b` on this side.
-  bool worse(engine::price_ticks a, engine::price_ticks b) const noexcept {
-    return side_ == engine::side::buy ? a < b : b < a;
-  }
-  // The first level whose price is not worse than `price`: the level itself if present,
-  // otherwise where it would be inserted.
-  std::vector<level>::iterator position_of(engine::price_ticks price);
-
   engine::side side_;
   std::vector<level> levels_;  // worst first, best at the back
   std::uint64_t orders_ = 0;
