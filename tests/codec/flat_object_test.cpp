@@ -14,14 +14,10 @@
 #include <string_view>
 #include <vector>
 
+#include "test_instruments.h"
+
 namespace matchd::codec {
 namespace {
-
-const std::vector<engine::instrument>& instruments() {
-  static const std::vector<engine::instrument> kInstruments = {
-      engine::instrument::btc_usd(), *engine::instrument::parse_spec("ETH-USD:0.05:0.001")};
-  return kInstruments;
-}
 
 bool takes(std::string_view text) {
   flat_object flat;
@@ -150,10 +146,10 @@ class ignore_events : public nlohmann::json::json_sax_t {
 // object with those very members to nlohmann.
 ::testing::AssertionResult same_answer(std::string_view body, std::string_view header_key = {}) {
   order_request fast;
-  const auto fast_error = parse_order_request(body, header_key, instruments(), fast);
+  const auto fast_error = parse_order_request(body, header_key, test_instruments(), fast);
   order_request full;
   ignore_events observer;
-  const auto full_error = parse_order_request(body, header_key, instruments(), full, observer);
+  const auto full_error = parse_order_request(body, header_key, test_instruments(), full, observer);
   const std::string a = outcome(fast_error, fast);
   const std::string b = outcome(full_error, full);
   if (a != b) {

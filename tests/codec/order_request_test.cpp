@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "test_instruments.h"
+
 namespace matchd::codec {
 namespace {
 
@@ -22,16 +24,9 @@ using engine::order_type;
 using engine::side;
 using engine::time_in_force;
 
-// BTC-USD: tick 0.01, lot 0.00000001. ETH-USD: tick 0.05, lot 0.001.
-const std::vector<engine::instrument>& instruments() {
-  static const std::vector<engine::instrument> kInstruments = {
-      engine::instrument::btc_usd(), *engine::instrument::parse_spec("ETH-USD:0.05:0.001")};
-  return kInstruments;
-}
-
 order_request parse_ok(std::string_view body, std::string_view header_key = {}) {
   order_request r;
-  const auto error = parse_order_request(body, header_key, instruments(), r);
+  const auto error = parse_order_request(body, header_key, test_instruments(), r);
   EXPECT_FALSE(error.has_value()) << body << "\n -> " << (error ? error->code : "") << ": "
                                   << (error ? error->message : "");
   return r;
@@ -39,7 +34,7 @@ order_request parse_ok(std::string_view body, std::string_view header_key = {}) 
 
 api_error parse_error(std::string_view body, std::string_view header_key = {}) {
   order_request r;
-  auto error = parse_order_request(body, header_key, instruments(), r);
+  auto error = parse_order_request(body, header_key, test_instruments(), r);
   EXPECT_TRUE(error.has_value()) << body << " was accepted";
   return error.value_or(api_error{0, "accepted", ""});
 }
@@ -633,7 +628,7 @@ TEST(ApiErrors, ErrorBodyEscapesTheMessage) {
 TEST(ApiErrors, EveryParserErrorBodyIsValidJson) {
   for (const char* body : {"{", "[", "{\"client_id\":\"\\u0000\"}", "{\"a\":\"\xc3\"}"}) {
     order_request r;
-    const auto e = parse_order_request(body, {}, instruments(), r);
+    const auto e = parse_order_request(body, {}, test_instruments(), r);
     ASSERT_TRUE(e.has_value());
     const auto parsed = nlohmann::json::parse(error_body(*e));
     EXPECT_TRUE(parsed["error"]["code"].is_string());
