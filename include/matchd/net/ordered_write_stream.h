@@ -10,9 +10,9 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/role.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 #include <boost/system/error_code.hpp>
+
+#include <matchd/net/layer_teardown.h>
 
 namespace matchd::net {
 
@@ -109,21 +109,5 @@ class ordered_write_stream {
   std::deque<pending_write> waiting_;
   bool writing_ = false;
 };
-
-// Beast's websocket::stream ends a connection through these (found by argument-dependent
-// lookup); the layer below knows how.
-template <class NextLayer>
-void teardown(boost::beast::role_type role, ordered_write_stream<NextLayer>& stream,
-              boost::system::error_code& ec) {
-  using boost::beast::websocket::teardown;
-  teardown(role, stream.next_layer(), ec);
-}
-
-template <class NextLayer, class TeardownHandler>
-void async_teardown(boost::beast::role_type role, ordered_write_stream<NextLayer>& stream,
-                    TeardownHandler&& handler) {
-  using boost::beast::websocket::async_teardown;
-  async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
-}
 
 }  // namespace matchd::net

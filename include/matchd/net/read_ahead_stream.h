@@ -8,9 +8,9 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/role.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 #include <boost/system/error_code.hpp>
+
+#include <matchd/net/layer_teardown.h>
 
 namespace matchd::net {
 
@@ -84,21 +84,5 @@ class read_ahead_stream {
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
 };
-
-// Beast's websocket::stream ends a connection through these; the socket at the bottom
-// knows how (what is still buffered here no longer matters then).
-template <class NextLayer>
-void teardown(boost::beast::role_type role, read_ahead_stream<NextLayer>& stream,
-              boost::system::error_code& ec) {
-  using boost::beast::websocket::teardown;
-  teardown(role, stream.next_layer(), ec);
-}
-
-template <class NextLayer, class TeardownHandler>
-void async_teardown(boost::beast::role_type role, read_ahead_stream<NextLayer>& stream,
-                    TeardownHandler&& handler) {
-  using boost::beast::websocket::async_teardown;
-  async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
-}
 
 }  // namespace matchd::net
