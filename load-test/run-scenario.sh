@@ -16,7 +16,8 @@
 #      connections and threads at full speed (closed loop): the HTTP stack's ceiling; then
 #      at --rest-rate (open loop): the latency floor of this machine's HTTP path at that rate
 #   7. print a report (throughput, errors, latency percentiles per phase, REST/no-op ratio,
-#      per-thread CPU, batch sizes and commit times, a perf profile of the machine) and
+#      per-thread CPU, batch sizes and commit times, the disk's flush times beside the load
+#      (load-test/disk_probe.py, from step 2 on), a perf profile of the machine) and
 #      check the targets; results in
 #      var/perf/<timestamp>/ (summary.json, report.txt, one matchd-load JSON per phase)
 #
@@ -249,6 +250,16 @@ def metrics(name, i):
     except OSError:
         pass
     return vals
+disk_flushes = []  # (boot-time s, ms) from disk_probe.py
+try:
+    for line in open(os.path.join(out, "disk-probe.log")):
+        try:
+            at, ms = line.split()
+            disk_flushes.append((float(at), float(ms)))
+        except ValueError:
+            pass  # a line cut short when the probe stopped
+except OSError:
+    pass
 store_lines = []
 for name in ("rest", "rest-max", "ws"):
     a, b = metrics(name, 0), metrics(name, 1)
@@ -257,11 +268,12 @@ for name in ("rest", "rest-max", "ws"):
     if commits <= 0:
         continue
     cpu_rows, _ = cpu(name)
-    secs = None
+    secs = window = None
     try:
         c0 = json.load(open(os.path.join(out, name + ".cpu0.json")))
         c1 = json.load(open(os.path.join(out, name + ".cpu1.json")))
         secs = c1["uptime"] - c0["uptime"]
+        window = (c0["uptime"], c1["uptime"])
     except OSError:
         pass
     per_s = f", {commits / secs:.0f} commits/s" if secs else ""
@@ -273,9 +285,17 @@ for name in ("rest", "rest-max", "ws"):
     over = lambda metric, le: d(f"{metric}_count") - d(f'{metric}_bucket{{le="{le}"}}')
     acks = max(1.0, d("order_latency_seconds_count"))
     store_lines.append(f"    commits over 10 ms: {over('store_commit_seconds', '0.01'):.0f}, over 25 ms: "
-                       f"{over('store_commit_seconds', '0.025'):.0f}; acknowledgements over 10 ms: "
+                       f"{over('store_commit_seconds', '0.025'):.0f}, over 100 ms: "
+                       f"{over('store_commit_seconds', '0.1'):.0f}; acknowledgements over 10 ms: "
                        f"{100 * over('order_latency_seconds', '0.01') / acks:.2f}%, over 25 ms: "
                        f"{100 * over('order_latency_seconds', '0.025') / acks:.2f}%")
+    flushes = sorted(ms for at, ms in disk_flushes if window and window[0] <= at <= window[1])
+    if flushes:
+        q = lambda f: flushes[min(len(flushes) - 1, int(f * len(flushes)))]
+        store_lines.append(f"    the disk beside it (disk_probe.py, 8 KiB + fdatasync every 20 ms): {len(flushes)} "
+                           f"flushes, p50 {q(0.5):.2f} ms, p99 {q(0.99):.2f} ms, max {flushes[-1]:.1f} ms; "
+                           f"over 25 ms: {sum(1 for x in flushes if x > 25)}, over 100 ms: "
+                           f"{sum(1 for x in flushes if x > 100)}")
 if store_lines:
     w("durable write path over the measured window (from matchd's /metrics):")
     lines.extend(store_lines)
@@ -680,6 +700,12 @@ else
   echo "none (MATCHD_WAL_WARMUP_SEGMENTS=0)" >"$out/wal-warmup.txt"
 fi
 
+# The disk beside the load: a flush of 8 KiB every 20 ms on the filesystem that holds the
+# WAL, timed, so a slow COMMIT in a phase can be told from a slow disk (load-test/disk_probe.py).
+python3 "$repo/load-test/disk_probe.py" --dir "$work" --out "$out/disk-probe.log" &
+disk_probe_pid=$!
+pids+=("$disk_probe_pid")
+
 # --- 3. fixtures -------------------------------------------------------------------------------
 say "generating fixtures ($orders limit orders, $burst market orders, flow mix)"
 python3 "$repo/fixtures/gen_orders.py" --count "$orders" --seed 42 --market-burst "$burst" \
@@ -769,6 +795,8 @@ phase noop-open --target-port "$noop_port" --fixture "$work/flow.ndjson" --rate 
   --warmup "$warmup" --duration "$duration" --connections "$connections" --threads "$threads"
 stop_pid "$noop_pid"
 forget_pid "$noop_pid"
+stop_pid "$disk_probe_pid"
+forget_pid "$disk_probe_pid"
 
 # --- 7. report -------------------------------------------------------------------------------------
 report "$out"
