@@ -250,6 +250,19 @@ def metrics(name, i):
     except OSError:
         pass
     return vals
+warmup = settings["warmup"]
+def progress_max_ms(name):  # {t: the slowest answer of second t} from "<name>.progress.log"
+    seconds = {}
+    try:
+        for line in open(os.path.join(out, name + ".progress.log")):
+            fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+            try:
+                seconds[int(fields["t"].rstrip("s"))] = float(fields["max_ms"])
+            except (KeyError, ValueError):
+                pass
+    except OSError:
+        pass
+    return seconds
 disk_flushes = []  # (boot-time s, ms) from disk_probe.py
 try:
     for line in open(os.path.join(out, "disk-probe.log")):
@@ -296,6 +309,18 @@ for name in ("rest", "rest-max", "ws"):
                            f"flushes, p50 {q(0.5):.2f} ms, p99 {q(0.99):.2f} ms, max {flushes[-1]:.1f} ms; "
                            f"over 25 ms: {sum(1 for x in flushes if x > 25)}, over 100 ms: "
                            f"{sum(1 for x in flushes if x > 100)}")
+        # The phase's slowest seconds by the generator's clock, each beside the disk's slowest
+        # flush in it. The first CPU snapshot was taken as progress line t=warmup appeared, so
+        # line t=k covers about (k-1, k] s after window[0] - warmup.
+        slowest = sorted(((ms, t) for t, ms in progress_max_ms(name).items()
+                          if warmup < t <= warmup + duration), reverse=True)[:3]
+        if slowest:
+            def disk_max(t):
+                start = window[0] - warmup + t - 1
+                return max((ms for at, ms in disk_flushes if start <= at < start + 1), default=0.0)
+            store_lines.append("    slowest seconds (matchd-load's max_ms; the disk's slowest flush in the same "
+                               "second): " + ", ".join(f"t={t} {ms:.0f} ms (disk {disk_max(t):.0f} ms)"
+                                                      for ms, t in slowest))
 if store_lines:
     w("durable write path over the measured window (from matchd's /metrics):")
     lines.extend(store_lines)
