@@ -50,6 +50,15 @@ int main(int argc, char** argv) {
     }
     matchd::app::daemon d(cfg);
     const auto endpoint = d.start();
+    // Caught from here, before the ready file: a supervisor (or a test) that sends SIGTERM as
+    // soon as the file appears gets a clean stop, not the default action. While starting, the
+    // default stands: nothing is acknowledged yet, and a daemon still waiting for its
+    // database must stay stoppable.
+    boost::asio::io_context signals_ioc;
+    boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+      log->info("signal {} received, shutting down", sig);
+    });
     std::string symbols;
     for (const auto& ins : cfg.instruments) {
       symbols += (symbols.empty() ? "" : ",") + ins.symbol;
@@ -63,11 +72,6 @@ int main(int argc, char** argv) {
       write_ready_file(cfg.ready_file, host + ":" + std::to_string(endpoint.port()));
     }
 
-    boost::asio::io_context signals_ioc;
-    boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code&, int sig) {
-      log->info("signal {} received, shutting down", sig);
-    });
     signals_ioc.run();
     d.stop();
     log->info("stopped cleanly");
