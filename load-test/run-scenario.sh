@@ -280,16 +280,14 @@ for name in ("rest", "rest-max", "ws"):
     commits = d("store_batch_commands_count")
     if commits <= 0:
         continue
-    cpu_rows, _ = cpu(name)
-    secs = window = None
+    window = None  # the measured window on the boot clock, from the CPU snapshots
     try:
         c0 = json.load(open(os.path.join(out, name + ".cpu0.json")))
         c1 = json.load(open(os.path.join(out, name + ".cpu1.json")))
-        secs = c1["uptime"] - c0["uptime"]
         window = (c0["uptime"], c1["uptime"])
     except OSError:
         pass
-    per_s = f", {commits / secs:.0f} commits/s" if secs else ""
+    per_s = f", {commits / (window[1] - window[0]):.0f} commits/s" if window and window[1] > window[0] else ""
     store_lines.append(f"  {name}: {d('store_batch_commands_sum') / commits:.1f} orders per COMMIT, "
                        f"{1000 * d('store_commit_seconds_sum') / max(1, d('store_commit_seconds_count')):.2f} ms per "
                        f"commit{per_s}; receipt-to-ack {1000 * d('order_latency_seconds_sum') / max(1, d('order_latency_seconds_count')):.2f} ms mean (matchd's own histogram)")
