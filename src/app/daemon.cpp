@@ -80,7 +80,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   publish_stage_ = std::make_unique<publish::publish_stage>(
       cfg_.instruments, std::move(publish_links), durable ? *committed_ : *executed_,
       engine_stage_->recycle_queue(),
-      [this] { engine_stage_->notify(); }, *registry_, *order_flow_, publish_opts);
+      [this] { engine_stage_->batch_returned(); }, *registry_, *order_flow_, publish_opts);
   // The order view keeps every order ever seen, like the engine's id index: both are sized
   // for --expected-orders per book up front (recovery may size them further).
   publish_stage_->reserve_orders(cfg_.expected_orders *

@@ -87,11 +87,17 @@ void engine_stage::run() {
       return (have_batch && (snapshot_now || inputs_pending())) ||
              stopping_.load(std::memory_order_acquire);
     };
+    const bool starved = free_.empty();
+    if (starved) {
+      starved_.store(true, std::memory_order_relaxed);
+      bus::detail::full_fence();  // before ready() reads recycle_; see batch_returned()
+    }
     if (periodic && !snapshot_now) {
       (void)waiter_.wait_until(ready, next_snapshot);
     } else {
       waiter_.wait(ready);
     }
+    if (starved) starved_.store(false, std::memory_order_relaxed);
     while (bus::engine_batch** b = recycle_.front()) {
       free_.push_back(*b);
       recycle_.pop();

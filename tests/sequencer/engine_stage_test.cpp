@@ -76,5 +76,38 @@ TEST(engine_stage, a_snapshot_deadline_passing_while_every_batch_is_downstream_s
   stage.stop();
 }
 
+// The last stage tells the engine of a returned batch with batch_returned(), which wakes it
+// only while it waits for one. An engine that ran out of batches with orders queued must
+// take them as soon as one comes back, with no other wake-up.
+TEST(engine_stage, a_returned_batch_wakes_an_engine_that_waits_for_one) {
+  engine::matching_engine engine({engine::instrument::btc_usd()});
+  bus::spsc_queue<bus::engine_request> input(16);
+  bus::spsc_queue<bus::engine_batch*> output(4);
+  engine_stage stage(engine, {&input}, output, [] {}, {.batch_pool = 1});
+  stage.start();
+
+  ASSERT_TRUE(input.try_push(limit_buy("first")));
+  stage.notify();
+  bus::engine_batch* batch = next_batch(output, 5s);
+  ASSERT_NE(batch, nullptr);
+
+  ASSERT_TRUE(input.try_push(limit_buy("second")));
+  stage.notify();
+  std::this_thread::sleep_for(100ms);  // long enough for the engine to fall asleep starved
+  EXPECT_EQ(output.front(), nullptr);
+
+  batch->clear();
+  ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+  stage.batch_returned();
+  batch = next_batch(output, 5s);
+  ASSERT_NE(batch, nullptr) << "the returned batch did not wake the engine";
+  ASSERT_EQ(batch->commands.size(), 1u);
+  EXPECT_EQ(batch->commands[0].subject.view(), "second");
+  batch->clear();
+  ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+  stage.batch_returned();
+  stage.stop();
+}
+
 }  // namespace
 }  // namespace matchd::sequencer

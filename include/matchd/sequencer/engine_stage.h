@@ -46,6 +46,13 @@ class engine_stage {
   // Finishes the queued requests, ships them, and stops. Producers must have stopped.
   void stop();
   void notify() noexcept { waiter_.notify(); }
+  // The last stage, after pushing to recycle_queue(). Wakes the engine only while it waits
+  // for a batch: with batches to spare it has no use for one, and a wake-up for nothing
+  // costs a context switch each time a group is published.
+  void batch_returned() noexcept {
+    bus::detail::full_fence();  // pairs with the one in run(): Dekker's pattern
+    if (starved_.load(std::memory_order_relaxed)) waiter_.notify();
+  }
 
   // Recovery (before start): an idempotency key already answered by command `sequence`.
   void restore_idempotency(const engine::client_id& client, const bus::idempotency_key& key,
@@ -104,6 +111,7 @@ class engine_stage {
   std::vector<engine::batch_result> results_;
 
   bus::idle_waiter waiter_;
+  std::atomic<bool> starved_{false};  // waiting with every batch downstream
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
