@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The measured performance scenario of DESIGN.md, end to end and reproducible:
+# The measured performance scenario of docs/performance.md, end to end and reproducible:
 #
 #   1. build matchd, matchd-load and noop-server (Release, ./build-load or --build-dir)
 #   2. start a throwaway PostgreSQL (scripts/dev-postgres.sh on a free port, temp data dir)
@@ -74,7 +74,7 @@ ws_tick_us=1000
 # per connection as before). Latency still counts from each request's intended send time,
 # so the wait for the tick is in every figure: the median rose by 0.6 to 1.0 ms, matchd's
 # and the no-op server's alike. At 100 us the pacer woke ten times as often and the machine
-# was 17 points busier at the same rate (README, performance report).
+# was 17 points busier at the same rate (an A/B run of this scenario).
 rest_tick_us=1000
 threads=2
 # matchd's network threads (and the no-op server's, so the ceilings compare). Two on two

@@ -14,7 +14,7 @@
 
 namespace matchd::e2e {
 
-// The exact field sets of API.md.
+// The exact field sets of docs/api.md.
 const std::vector<std::string>& order_fields();
 const std::vector<std::string>& trade_fields();
 
@@ -44,7 +44,7 @@ std::string format_units(std::int64_t units, int scale);
 ::testing::AssertionResult is_error(const http_response& response, unsigned status,
                                     std::string_view code,
                                     const std::vector<std::string>& extra_keys = {});
-// Checks an order object has exactly the API.md fields with their formats (BTC-USD
+// Checks an order object has exactly the docs/api.md fields with their formats (BTC-USD
 // precision by default).
 ::testing::AssertionResult is_well_formed_order(const nlohmann::json& order, int price_decimals = 2,
                                                 int quantity_decimals = 8);

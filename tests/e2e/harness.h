@@ -1,7 +1,7 @@
 #pragma once
 
 // Everything an end-to-end test needs: the daemon as a child process, HTTP and WebSocket
-// clients bound to 127.0.0.1, request builders and checks of the API.md formats.
+// clients bound to 127.0.0.1, request builders and checks of the docs/api.md formats.
 
 #include "api_checks.h"
 #include "daemon_process.h"

@@ -1,4 +1,4 @@
-// Idempotent order entry (API.md "POST /orders", Idempotency): a retried request is answered
+// Idempotent order entry (docs/api.md, Idempotency): a retried request is answered
 // from the first response and never matches twice, also when the retries race.
 
 #include <gtest/gtest.h>
@@ -84,7 +84,7 @@ TEST_F(idempotency, same_key_with_another_body_is_409_and_places_nothing) {
   EXPECT_EQ(trades().size(), 0u);
 }
 
-// Only accepted placements remember their key (README): a placement refused with 4xx,
+// Only accepted placements remember their key (docs/api.md): a placement refused with 4xx,
 // by validation or by the engine, leaves the key free for a corrected retry.
 TEST_F(idempotency, a_refused_placement_leaves_its_key_free) {
   const json bad = with_key(limit_order("retry-1", "client-A", "buy", "100.005", "1"), "key-r");

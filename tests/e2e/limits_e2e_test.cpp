@@ -1,4 +1,4 @@
-// What a client can grow is bounded (STYLE.md habit 5): order rate per client, connections,
+// What a client can grow is bounded (docs/api.md, Limits): order rate per client, connections,
 // the buffer of a subscriber that stopped reading, and how long a connection may sit idle.
 
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-// Every REST endpoint and status code of API.md against the real daemon (in-memory mode).
+// Every REST endpoint and status code of docs/api.md against the real daemon (in memory).
 
 #include <gtest/gtest.h>
 
@@ -421,7 +421,7 @@ TEST_F(rest, cancel_of_an_unknown_order_is_404) {
 }
 
 // An id no order can have (too long, or outside the id alphabet) is just as unknown: 404,
-// not 400 (README, API decisions).
+// not 400 (docs/api.md, Behaviour in detail).
 TEST_F(rest, an_impossible_order_id_is_404_for_every_route) {
   for (const std::string& id : {std::string(65, 'x'), std::string("a%20b")}) {
     SCOPED_TRACE(id);

@@ -1,4 +1,4 @@
-// Market-data streams (API.md "Streams"): WebSocket subscriptions, book rebuild from snapshot
+// Market-data streams (docs/api.md, Streams): WebSocket subscriptions, book rebuild from snapshot
 // plus deltas, WebSocket order entry, and Server-Sent Events.
 
 #include <gtest/gtest.h>
@@ -177,7 +177,7 @@ TEST_F(stream, removed_level_has_quantity_zero) {
   EXPECT_EQ(deltas[1]["data"]["orders"], 0) << deltas[1].dump();
 }
 
-// API.md: "then deltas with strictly increasing sequence". One command that changes three
+// docs/api.md: "then the deltas, with strictly increasing sequence". One command that changes three
 // levels (two asks swept, the remainder resting as a bid) must still give three different,
 // increasing sequence numbers.
 TEST_F(stream, deltas_have_strictly_increasing_sequence) {

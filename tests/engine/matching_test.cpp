@@ -1,4 +1,4 @@
-// The matching rules of API.md ("Orders"), one rule per test, on a single BTC-USD book.
+// The matching rules of docs/api.md ("Orders"), one rule per test, on a single BTC-USD book.
 
 #include <gtest/gtest.h>
 #include <matchd/engine/matching_engine.h>

@@ -1,6 +1,6 @@
 // Drives the engine and a deliberately naive reference model with the same random
 // commands and compares everything after every command: the result, every event, the
-// whole book. The model is written from API.md's rules, not from the engine: sorted maps
+// whole book. The model is written from docs/api.md's rules, not from the engine: sorted maps
 // of FIFO queues, linear scans, no pools, no caches, so it is easy to see it is right.
 //
 // The seed is fixed so failures reproduce; set MATCHD_TEST_SEED=<n> to try another one

@@ -1,8 +1,8 @@
-// "Only committed events are ever broadcast" (API.md, Streams): while PostgreSQL is down
+// "Only committed events are ever sent" (docs/api.md, Streams): while PostgreSQL is down
 // nothing of a new order reaches a subscriber, neither its trade nor its order state nor
 // the book change, and the HTTP answer waits too; once the database is back and the group
 // commits, the events arrive, in sequence, and the answer with them. /readyz tells the
-// outage although the daemon is idle when it starts (API.md: 200 only while "the database
+// outage although the daemon is idle when it starts (docs/api.md: 200 only when "the database
 // is reachable").
 
 #include <gtest/gtest.h>

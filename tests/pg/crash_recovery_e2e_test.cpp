@@ -1,5 +1,5 @@
-// Durable acknowledgement across a crash (API.md "Acknowledgement is durable", DESIGN.md
-// "Recovery on start"): the daemon is killed with SIGKILL in the middle of continuous order
+// Durable acknowledgement across a crash (docs/api.md "Durability and readiness", docs/design.md
+// "Recovery"): the daemon is killed with SIGKILL in the middle of continuous order
 // flow and restarted on the same database. Everything it acknowledged must be there, the
 // book must be the book of the committed orders, and trading must carry on.
 

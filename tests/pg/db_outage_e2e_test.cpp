@@ -1,4 +1,4 @@
-// PostgreSQL goes away under load (DESIGN.md "Back-pressure, not unbounded queues"): the
+// PostgreSQL goes away under load (docs/design.md "Database outage"): the
 // writer keeps its batches and retries, /readyz turns 503, orders queue until the in-flight
 // budget is full and then get 503 overloaded; when the database is back every waiting
 // request is answered 2xx, /readyz returns to 200, and nothing acknowledged is lost or

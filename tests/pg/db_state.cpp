@@ -213,7 +213,7 @@ e2e::book_sides book_from_open_orders(const db_state& state, const std::string& 
 
 // ---------------------------------------------------------------------------------------
 // Reference replay. Deliberately naive (std::map of price levels, std::deque of orders),
-// written from API.md's rules and not from the engine's code.
+// written from docs/api.md's rules and not from the engine's code.
 
 namespace {
 

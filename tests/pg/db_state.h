@@ -91,7 +91,7 @@ db_state load_db_state(const std::string& conninfo);
 std::int64_t count_rows(const std::string& conninfo, const std::string& table);
 
 // The book as SQL aggregates it from the open orders: per side and price, the sum of the
-// remaining quantities and the number of orders (API.md units: cents and 1e-8).
+// remaining quantities and the number of orders (docs/api.md units: cents and 1e-8).
 e2e::book_sides book_from_open_orders_sql(const std::string& conninfo,
                                           const std::string& instrument = "BTC-USD");
 

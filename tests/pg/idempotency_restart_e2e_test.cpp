@@ -1,4 +1,4 @@
-// Idempotency keys survive restarts (API.md "Idempotency ... never matches twice, also
+// Idempotency keys survive restarts (docs/api.md "Idempotency ... never matches twice, also
 // across restarts"): after a graceful restart or a SIGKILL, the same key and body get the
 // first response again (200, Idempotent-Replayed), no new trade is made, and the same key
 // with another body is 409.

@@ -1,5 +1,5 @@
 // No order is filled twice or beyond its quantity, whatever crashes happen in between
-// (DESIGN.md "Recovery on start"): a crossing-heavy flow from several clients, with cancels
+// (docs/design.md "Recovery"): a crossing-heavy flow from several clients, with cancels
 // racing the fills, is killed with SIGKILL twice; then, over the whole committed history,
 // every order's filled quantity is exactly the sum of its trades and never above its
 // quantity, every trade's orders exist on the right sides, and the history replays.

@@ -1,5 +1,5 @@
 // While the books are rebuilt from the database the daemon already listens, and answers as
-// README's API decisions say: /readyz 503 with reason `recovering`, every order route 503
+// docs/api.md (GET /readyz) says: /readyz 503 with reason `recovering`, every order route 503
 // `not_ready` with Retry-After and nothing accepted, /healthz 200; then /readyz turns 200.
 // A few hundred thousand seeded resting orders make the recovery long enough to watch.
 

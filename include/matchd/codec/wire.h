@@ -11,7 +11,7 @@
 
 namespace matchd::codec {
 
-// Engine values -> the API's JSON objects (see API.md), compact, keys in the order the
+// Engine values -> the API's JSON objects (docs/api.md), compact, keys in the order the
 // API lists them. Prices and quantities are decimal strings at the instrument's precision
 // ("70150.50", "0.25000000"), timestamps RFC 3339 UTC with microseconds, sequences JSON
 // numbers, trade ids strings. Each function appends one value: the json_writer forms

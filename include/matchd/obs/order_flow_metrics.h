@@ -10,7 +10,7 @@
 
 namespace matchd::obs {
 
-// The order-flow metrics API.md names. Shared because an order is received and may be
+// The order-flow metrics docs/api.md names. Shared because an order is received and may be
 // rejected in the gateway, and is matched, rejected or acknowledged in the publish stage.
 class order_flow_metrics {
  public:
