@@ -132,14 +132,22 @@ bool match_path(std::string_view pattern, std::string_view path, path_params& ou
 route_lookup find_route(std::span<const route> table, http::verb method, std::string_view path,
                         path_params& params) {
   route_lookup r;
+  // Only the routes of the method first: the common case, a request that has a route,
+  // matches no pattern it does not need to.
   for (const route& candidate : table) {
-    if (!match_path(candidate.pattern, path, params)) continue;
-    if (candidate.method == method) {
+    if (candidate.method != method) continue;
+    if (candidate.parameters == 0 ? candidate.pattern == path
+                                  : match_path(candidate.pattern, path, params)) {
+      if (candidate.parameters == 0) params.clear();
       r.found = &candidate;
       r.path_known = true;
       r.needs = candidate.needs;
       return r;
     }
+  }
+  // A 404 or a 405: whether any route has the path, and the most open access among them.
+  for (const route& candidate : table) {
+    if (!match_path(candidate.pattern, path, params)) continue;
     r.needs = r.path_known ? std::min(r.needs, candidate.needs) : candidate.needs;
     r.path_known = true;
   }

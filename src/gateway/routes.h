@@ -37,6 +37,13 @@ using http_request = boost::beast::http::request<boost::beast::http::string_body
 using route_handler = void (http_session::*)(http_request& req, const path_params& params,
                                              std::string_view query);
 
+// How many "{name}" parameters a pattern has.
+constexpr std::size_t count_parameters(std::string_view pattern) noexcept {
+  std::size_t n = 0;
+  for (const char c : pattern) n += c == '{' ? 1 : 0;
+  return n;
+}
+
 // One line of the route table. `pattern` is in OpenAPI path-template syntax: literal
 // segments and whole-segment parameters, "/orders/{order_id}/cancel". A parameter matches
 // one non-empty segment; literals match exactly (case-sensitive, not percent-decoded).
@@ -48,6 +55,8 @@ struct route {
   // The handler answers 503 not_ready by itself while recovering, so the route is not
   // refused for it (the WebSocket session answers each message).
   bool answers_not_ready_itself = false;
+  // Computed, not written in the table: a pattern without parameters is one comparison.
+  std::size_t parameters = count_parameters(pattern);
 };
 
 // The server's routes, tried in order; POST /orders, the hot path, first. docs/openapi.yaml
@@ -72,6 +81,7 @@ class path_params {
   // The value of {name}, which the matched pattern must have.
   [[nodiscard]] std::string_view operator[](std::string_view name) const noexcept;
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  void clear() noexcept { size_ = 0; }
 
  private:
   friend bool match_path(std::string_view pattern, std::string_view path, path_params& out);

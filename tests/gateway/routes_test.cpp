@@ -84,10 +84,12 @@ TEST(MatchPath, AtMostKMaxParameters) {
 TEST(FindRoute, EachRouteOfTheServerByMethodAndPath) {
   path_params p;
   const auto table = server_routes();
+  ASSERT_NE(find_route(table, verb::get, "/orders/o1", p).found, nullptr);
   const route_lookup place = find_route(table, verb::post, "/orders", p);
   ASSERT_NE(place.found, nullptr);
   EXPECT_EQ(place.found->pattern, "/orders");
   EXPECT_EQ(place.found->needs, access::trade);
+  EXPECT_EQ(p.size(), 0u) << "the previous request's parameters are gone";
 
   const route_lookup get = find_route(table, verb::get, "/orders/o%2D1", p);
   ASSERT_NE(get.found, nullptr);
