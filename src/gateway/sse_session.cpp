@@ -49,8 +49,8 @@ void sse_session::run(engine::instrument_id instrument, std::uint8_t channels) {
   q.instrument = instrument;
   q.channels = channels;
   q.server_sent_events = true;
-  subscribed_ = true;
-  if (!io_.query(q)) close();
+  subscribed_ = io_.query(q);
+  if (!subscribed_) return close();  // the publish stage's queue is full
   heartbeat();
   // Notice a client hanging up: any read completion (EOF or data) ends the stream.
   socket_.async_read_some(

@@ -44,7 +44,7 @@ class sse_session : public session_base, public std::enable_shared_from_this<sse
   boost::asio::steady_timer heartbeat_timer_;
   std::uint64_t token_ = 0;
   engine::instrument_id instrument_ = 0;
-  bool subscribed_ = false;  // a subscribe query was queued: drop it on destruction
+  bool subscribed_ = false;  // the subscribe query was queued: drop it on destruction
   std::deque<std::shared_ptr<const std::string>> queue_;  // the head first, then frames
   bool writing_ = false;
   bool closed_ = false;
