@@ -43,7 +43,10 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::order_not_open, "order_not_open", 409},
     {api_errc::body_too_large, "body_too_large", 413},
     {api_errc::unsupported_media_type, "unsupported_media_type", 415},
+    {api_errc::upgrade_required, "upgrade_required", 426},
     {api_errc::rate_limited, "rate_limited", 429},
+    {api_errc::headers_too_large, "headers_too_large", 431},
+    {api_errc::internal_error, "internal_error", 500},
     {api_errc::overloaded, "overloaded", 503},
     {api_errc::not_ready, "not_ready", 503},
 }};

@@ -12,6 +12,7 @@
 
 #include "order_entry.h"
 #include "query_string.h"
+#include "sse_session.h"
 #include "websocket_session.h"
 
 namespace matchd::gateway {
@@ -35,6 +36,10 @@ bool is_json(std::string_view content_type) {
   return beast::iequals(media, kJson);
 }
 
+codec::api_error recovering() {
+  return codec::make_error(codec::api_errc::not_ready, "recovering the order books; retry shortly");
+}
+
 }  // namespace
 
 http_session::http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io)
@@ -44,16 +49,7 @@ http_session::http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io)
 }
 
 http_session::~http_session() {
-  if (token_ != 0) {
-    io_.unregister_session(token_);
-    if (sse_) {
-      bus::read_query q;
-      q.kind = bus::query_kind::drop_subscriber;
-      q.reply = {io_.index(), token_};
-      q.instrument = sse_instrument_;
-      (void)io_.query(q);
-    }
-  }
+  if (token_ != 0) io_.unregister_session(token_);
   io_.ctx().connections.fetch_sub(1, std::memory_order_relaxed);
   io_.ctx().probe.connection_closed();
 }
@@ -68,15 +64,12 @@ void http_session::shutdown() { close(); }
 void http_session::wait_on_client() { waiting_on_client_since_ = std::chrono::steady_clock::now(); }
 
 void http_session::check_idle(std::chrono::steady_clock::time_point now) {
-  // An event stream is kept open by its heartbeat; its reader is bounded by the
-  // subscriber buffer instead.
-  if (closed_ || sse_ || !waiting_on_client_since_) return;
+  if (closed_ || !waiting_on_client_since_) return;
   if (now - *waiting_on_client_since_ > io_.ctx().options.idle_timeout) close();
 }
 
 void http_session::close() {
   awaiting_delivery_.reset();
-  if (sse_timer_) sse_timer_->cancel();
   if (closed_) return;
   closed_ = true;
   beast::error_code ec;
@@ -104,7 +97,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   }
   if (ec == http::error::header_limit) {
     keep_alive_ = false;
-    reply(431, codec::error_body({431, "headers_too_large", "request headers are too large"}));
+    reply_error(
+        codec::make_error(codec::api_errc::headers_too_large, "request headers are too large"));
     return;
   }
   if (ec) return close();  // end of stream, idle close, reset or a malformed request line
@@ -113,202 +107,190 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   request& req = parser_->get();
   version_ = req.version();
   keep_alive_ = req.keep_alive();
-  if (beast::websocket::is_upgrade(req)) {
-    if (split_target(req.target()).first == "/stream") {
-      std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_)
-          ->run(parser_->release());
-      closed_ = true;  // the socket now belongs to the websocket session
-      return;
-    }
-  }
   handle(req);
 }
 
 void http_session::handle(request& req) {
   const auto [path, query] = split_target(req.target());
-  route(req, path, query);
+  const route_lookup r = find_route(server_routes(), req.method(), path, params_);
+  if (!io_.ctx().accepting.load(std::memory_order_relaxed) && !served_while_recovering(r)) {
+    return reply_error(recovering(), 1);
+  }
+  if (r.found != nullptr) return (this->*(r.found->handler))(req, params_, query);
+  if (!r.path_known) {
+    return reply_error(
+        codec::make_error(codec::api_errc::not_found, "no such path: " + std::string(path)));
+  }
+  allow_ = allowed_methods(server_routes(), path);
+  reply_error(codec::make_error(codec::api_errc::method_not_allowed,
+                                std::string(req.method_string()) + " is not allowed on " +
+                                    std::string(path) + "; allowed: " + allow_));
 }
 
-void http_session::route(request& req, std::string_view path, std::string_view query) {
+// --- routes ---------------------------------------------------------------------------
+
+void http_session::place_order(request& req, const path_params&, std::string_view) {
+  if (!is_json(req[http::field::content_type])) {
+    return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
+                                         "Content-Type must be application/json"));
+  }
+  auto refused = submit_place(io_, token_, req.body(), req["Idempotency-Key"]);
+  if (refused) return reply_error(refused->error, refused->retry_after);
+  awaiting_delivery_ = shared_from_this();
+}
+
+void http_session::get_order(request&, const path_params& params, std::string_view) {
+  const std::string_view id = params["order_id"];
+  if (!codec::valid_id(id)) {
+    return reply_error(codec::make_error(codec::api_errc::order_not_found,
+                                         "no order with id " + std::string(id)));
+  }
+  bus::read_query q;
+  q.kind = bus::query_kind::get_order;
+  q.reply = {io_.index(), token_};
+  q.id = engine::order_id::from(id);
+  send_query(q);
+}
+
+// DELETE /orders/{order_id} and POST /orders/{order_id}/cancel.
+void http_session::cancel_order(request&, const path_params& params, std::string_view) {
+  auto refused = submit_cancel(io_, token_, params["order_id"]);
+  if (refused) return reply_error(refused->error, refused->retry_after);
+  awaiting_delivery_ = shared_from_this();
+}
+
+void http_session::get_orderbook(request&, const path_params&, std::string_view query) {
+  read_market(query, true);
+}
+
+void http_session::get_trades(request&, const path_params&, std::string_view query) {
+  read_market(query, false);
+}
+
+void http_session::read_market(std::string_view query, bool book) {
+  const query_params params(query);
+  const auto ins = query_instrument(params);
+  if (!ins) return;
+  std::uint32_t limit = 0;
+  if (auto e = codec::parse_count_parameter(book ? "levels" : "limit",
+                                            params.get(book ? "levels" : "limit"),
+                                            book ? 20 : 50, 1000, limit)) {
+    return reply_error(*e);
+  }
+  bus::read_query q;
+  q.kind = book ? bus::query_kind::get_orderbook : bus::query_kind::get_trades;
+  q.reply = {io_.index(), token_};
+  q.instrument = *ins;
+  q.limit = limit;
+  send_query(q);
+}
+
+void http_session::open_websocket(request& req, const path_params&, std::string_view) {
+  if (beast::websocket::is_upgrade(req)) {
+    // Also while recovering: the WebSocket session answers each message not_ready itself.
+    std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_)
+        ->run(parser_->release());
+    closed_ = true;  // the socket now belongs to the websocket session
+    return;
+  }
+  if (!io_.ctx().accepting.load(std::memory_order_relaxed)) {
+    return reply_error(recovering(), 1);
+  }
+  reply_error(codec::make_error(codec::api_errc::upgrade_required,
+                                "GET /stream is a WebSocket endpoint"));
+}
+
+void http_session::open_event_stream(request&, const path_params&, std::string_view query) {
+  const query_params params(query);
+  const auto ins = query_instrument(params);
+  if (!ins) return;
+  std::uint8_t channels = 0;
+  const std::string_view list = params.get("channels").value_or("trades,orderbook_deltas,orders");
+  for (std::string_view name : split(list, ',')) {
+    const std::uint8_t c = channel_from_name(name);
+    if (c == 0) {
+      return reply_error(codec::make_error(codec::api_errc::invalid_parameter,
+                                           "unknown channel " + std::string(name)));
+    }
+    channels |= c;
+  }
+  std::make_shared<sse_session>(std::move(socket_), io_)->run(*ins, channels);
+  closed_ = true;  // the socket now belongs to the event stream
+}
+
+void http_session::get_health(request&, const path_params&, std::string_view) {
+  reply(200, R"({"status":"ok"})");
+}
+
+void http_session::get_readiness(request&, const path_params&, std::string_view) {
   gateway_context& ctx = io_.ctx();
-  const http::verb method = req.method();
-  auto method_not_allowed = [&](std::string_view allowed) {
-    allow_ = allowed;
-    reply_error(codec::make_error(codec::api_errc::method_not_allowed,
-                                  std::string(req.method_string()) + " is not allowed on " +
-                                      std::string(path) + "; allowed: " + std::string(allowed)));
-  };
-  const bool operational = path == "/healthz" || path == "/readyz" || path == "/metrics";
-  if (!operational && !ctx.accepting.load(std::memory_order_relaxed)) {
-    return reply_error(codec::make_error(codec::api_errc::not_ready,
-                                         "recovering the order books; retry shortly"),
+  const std::string reason = ctx.hooks.not_ready_reason ? ctx.hooks.not_ready_reason() : "";
+  if (reason.empty()) return reply(200, R"({"status":"ready"})");
+  std::string body = R"({"status":"not_ready","reason":)";
+  codec::append_json_string(body, reason);
+  body += '}';
+  reply(503, std::move(body), 1);
+}
+
+void http_session::get_metrics(request&, const path_params&, std::string_view) {
+  gateway_context& ctx = io_.ctx();
+  ctx.probe.set_inflight(static_cast<double>(ctx.inflight.load(std::memory_order_relaxed)));
+  if (ctx.hooks.before_scrape) ctx.hooks.before_scrape();
+  reply(200, obs::serialize(ctx.registry), 0, false, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void http_session::create_snapshot(request& req, const path_params&, std::string_view) {
+  gateway_context& ctx = io_.ctx();
+  if (!req.body().empty() && !is_json(req[http::field::content_type])) {
+    return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
+                                         "Content-Type must be application/json"));
+  }
+  const auto symbol = json_string_field(req.body(), "instrument");
+  if (!symbol) {
+    return reply_error(
+        codec::make_error(codec::api_errc::missing_field, "instrument is required"));
+  }
+  const auto ins = ctx.find_instrument(*symbol);
+  if (!ins) {
+    return reply_error(
+        codec::make_error(codec::api_errc::unknown_instrument, "unknown instrument " + *symbol));
+  }
+  // Refused here rather than after the engine has copied the whole book for nothing.
+  if (!ctx.options.durable) {
+    return reply_error(codec::make_error(
+        codec::api_errc::not_ready, "snapshots are persisted to PostgreSQL; start with --db"));
+  }
+  auto refused = submit_snapshot(io_, token_, *ins);
+  if (refused) return reply_error(refused->error, refused->retry_after);
+  awaiting_delivery_ = shared_from_this();
+}
+
+std::optional<engine::instrument_id> http_session::query_instrument(const query_params& params) {
+  const auto symbol = params.get("instrument");
+  if (!symbol) {
+    reply_error(codec::make_error(codec::api_errc::invalid_parameter,
+                                  "query parameter instrument is required"));
+    return std::nullopt;
+  }
+  const auto ins = io_.ctx().find_instrument(*symbol);
+  if (!ins) {
+    reply_error(codec::make_error(codec::api_errc::unknown_instrument,
+                                  "unknown instrument " + std::string(*symbol)));
+  }
+  return ins;
+}
+
+void http_session::send_query(const bus::read_query& q) {
+  if (!io_.query(q)) {
+    return reply_error(codec::make_error(codec::api_errc::overloaded, "too many reads in flight"),
                        1);
   }
-  auto query_instrument = [&](const query_params& params) -> std::optional<engine::instrument_id> {
-    const auto symbol = params.get("instrument");
-    if (!symbol) {
-      reply_error(codec::make_error(codec::api_errc::invalid_parameter,
-                                    "query parameter instrument is required"));
-      return std::nullopt;
-    }
-    const auto ins = ctx.find_instrument(*symbol);
-    if (!ins) {
-      reply_error(codec::make_error(codec::api_errc::unknown_instrument,
-                                    "unknown instrument " + std::string(*symbol)));
-    }
-    return ins;
-  };
-  auto send_query = [&](const bus::read_query& q) {
-    if (!io_.query(q)) {
-      reply_error(codec::make_error(codec::api_errc::overloaded, "too many reads in flight"), 1);
-      return;
-    }
-    awaiting_delivery_ = shared_from_this();
-  };
-
-  if (path == "/orders") {
-    if (method != http::verb::post) return method_not_allowed("POST");
-    if (!is_json(req[http::field::content_type])) {
-      return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
-                                           "Content-Type must be application/json"));
-    }
-    auto refused = submit_place(io_, token_, req.body(), req["Idempotency-Key"]);
-    if (refused) return reply_error(refused->error, refused->retry_after);
-    awaiting_delivery_ = shared_from_this();
-    return;
-  }
-  if (path.starts_with("/orders/")) {
-    std::string_view rest = path.substr(8);
-    const bool cancel_suffix = rest.ends_with("/cancel");
-    if (cancel_suffix) rest.remove_suffix(7);
-    if (rest.empty() || rest.find('/') != std::string_view::npos) {
-      return reply_error(codec::make_error(codec::api_errc::not_found, "no such path"));
-    }
-    const std::string id = percent_decode(rest);
-    if (cancel_suffix) {
-      if (method != http::verb::post) return method_not_allowed("POST");
-    } else if (method == http::verb::get) {
-      if (!codec::valid_id(id)) {
-        return reply_error(
-            codec::make_error(codec::api_errc::order_not_found, "no order with id " + id));
-      }
-      bus::read_query q;
-      q.kind = bus::query_kind::get_order;
-      q.reply = {io_.index(), token_};
-      q.id = engine::order_id::from(id);
-      return send_query(q);
-    } else if (method != http::verb::delete_) {
-      return method_not_allowed("GET, DELETE");
-    }
-    auto refused = submit_cancel(io_, token_, id);
-    if (refused) return reply_error(refused->error, refused->retry_after);
-    awaiting_delivery_ = shared_from_this();
-    return;
-  }
-  if (path == "/orderbook" || path == "/trades") {
-    if (method != http::verb::get) return method_not_allowed("GET");
-    const query_params params(query);
-    const auto ins = query_instrument(params);
-    if (!ins) return;
-    const bool book = path == "/orderbook";
-    std::uint32_t limit = 0;
-    if (auto e = codec::parse_count_parameter(book ? "levels" : "limit",
-                                              params.get(book ? "levels" : "limit"),
-                                              book ? 20 : 50, 1000, limit)) {
-      return reply_error(*e);
-    }
-    bus::read_query q;
-    q.kind = book ? bus::query_kind::get_orderbook : bus::query_kind::get_trades;
-    q.reply = {io_.index(), token_};
-    q.instrument = *ins;
-    q.limit = limit;
-    return send_query(q);
-  }
-  if (path == "/stream/sse") {
-    if (method != http::verb::get) return method_not_allowed("GET");
-    const query_params params(query);
-    const auto ins = query_instrument(params);
-    if (!ins) return;
-    std::uint8_t channels = 0;
-    const std::string_view list = params.get("channels").value_or("trades,orderbook_deltas,orders");
-    for (std::string_view name : split(list, ',')) {
-      const std::uint8_t c = channel_from_name(name);
-      if (c == 0) {
-        return reply_error(codec::make_error(codec::api_errc::invalid_parameter,
-                                             "unknown channel " + std::string(name)));
-      }
-      channels |= c;
-    }
-    return start_sse(*ins, channels);
-  }
-  if (path == "/stream") {
-    return reply(426, codec::error_body({426, "upgrade_required",
-                                         "GET /stream is a WebSocket endpoint"}));
-  }
-  if (path == "/healthz") {
-    if (method != http::verb::get) return method_not_allowed("GET");
-    return reply(200, R"({"status":"ok"})");
-  }
-  if (path == "/readyz") {
-    if (method != http::verb::get) return method_not_allowed("GET");
-    const std::string reason = ctx.hooks.not_ready_reason ? ctx.hooks.not_ready_reason() : "";
-    if (reason.empty()) return reply(200, R"({"status":"ready"})");
-    std::string body = R"({"status":"not_ready","reason":)";
-    codec::append_json_string(body, reason);
-    body += '}';
-    return reply(503, std::move(body), 1);
-  }
-  if (path == "/metrics") {
-    if (method != http::verb::get) return method_not_allowed("GET");
-    ctx.probe.set_inflight(static_cast<double>(ctx.inflight.load(std::memory_order_relaxed)));
-    if (ctx.hooks.before_scrape) ctx.hooks.before_scrape();
-    return reply(200, obs::serialize(ctx.registry), 0, false,
-                 "text/plain; version=0.0.4; charset=utf-8");
-  }
-  if (path == "/admin/snapshots") {
-    if (method != http::verb::post) return method_not_allowed("POST");
-    if (!req.body().empty() && !is_json(req[http::field::content_type])) {
-      return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
-                                           "Content-Type must be application/json"));
-    }
-    const auto symbol = json_string_field(req.body(), "instrument");
-    if (!symbol) {
-      return reply_error(codec::make_error(codec::api_errc::missing_field,
-                                           "instrument is required"));
-    }
-    const auto ins = ctx.find_instrument(*symbol);
-    if (!ins) {
-      return reply_error(codec::make_error(codec::api_errc::unknown_instrument,
-                                           "unknown instrument " + *symbol));
-    }
-    // Refused here rather than after the engine has copied the whole book for nothing.
-    if (!ctx.options.durable) {
-      return reply_error(codec::make_error(
-          codec::api_errc::not_ready, "snapshots are persisted to PostgreSQL; start with --db"));
-    }
-    auto refused = submit_snapshot(io_, token_, *ins);
-    if (refused) return reply_error(refused->error, refused->retry_after);
-    awaiting_delivery_ = shared_from_this();
-    return;
-  }
-  reply_error(codec::make_error(codec::api_errc::not_found, "no such path: " + std::string(path)));
+  awaiting_delivery_ = shared_from_this();
 }
 
+// --- answers --------------------------------------------------------------------------
+
 void http_session::on_delivery(bus::io_delivery&& d) {
-  if (sse_) {
-    if (closed_) return;
-    if (d.what == bus::io_delivery::kind::evict ||
-        (d.what == bus::io_delivery::kind::stream &&
-         sse_queue_.size() >= io_.ctx().options.subscriber_buffer)) {
-      obs::logger("gateway")->warn("sse subscriber too slow, closing token={}", token_);
-      io_.ctx().probe.slow_consumer_dropped();
-      return close();
-    }
-    if (d.what != bus::io_delivery::kind::stream || !d.body) return;
-    sse_queue_.push_back(std::move(d.body));
-    if (!sse_writing_) sse_write_next();  // the first delivery also releases the head
-    return;
-  }
   if (!awaiting_delivery_ || d.what != bus::io_delivery::kind::response) return;
   const auto self = std::move(awaiting_delivery_);
   reply_shared(d.status, std::move(d.body), d.replayed);
@@ -378,60 +360,6 @@ void http_session::on_write(beast::error_code ec, bool close_after) {
   response_shared_body_.reset();
   if (ec || close_after) return close();
   do_read();
-}
-
-void http_session::start_sse(engine::instrument_id ins, std::uint8_t channels) {
-  sse_ = true;
-  sse_instrument_ = ins;
-  io_.ctx().probe.responded(200);
-  // The head is written when the publish stage confirms the subscription (its first
-  // frame), so every event after the 200 reaches this client.
-  sse_queue_.push_back(std::make_shared<const std::string>(
-      "HTTP/1.1 200 OK\r\nServer: matchd\r\nContent-Type: text/event-stream\r\n"
-      "Cache-Control: no-cache\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"));
-  bus::read_query q;
-  q.kind = bus::query_kind::subscribe;
-  q.reply = {io_.index(), token_};
-  q.instrument = ins;
-  q.channels = channels;
-  q.server_sent_events = true;
-  if (!io_.query(q)) close();
-  sse_timer_.emplace(socket_.get_executor());
-  sse_heartbeat();
-  // Notice a client hanging up: any read completion (EOF or data) ends the stream.
-  buffer_.clear();
-  socket_.async_read_some(buffer_.prepare(512),
-                          [self = shared_from_this()](beast::error_code, std::size_t) {
-                            self->close();
-                          });
-}
-
-void http_session::sse_heartbeat() {
-  // A comment line every 15 s keeps proxies and load balancers from closing a quiet stream.
-  sse_timer_->expires_after(std::chrono::seconds(15));
-  sse_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (ec || self->closed_) return;
-    if (self->sse_queue_.empty()) {
-      self->sse_queue_.push_back(std::make_shared<const std::string>(": keepalive\n\n"));
-      if (!self->sse_writing_) self->sse_write_next();
-    }
-    self->sse_heartbeat();
-  });
-}
-
-void http_session::sse_write_next() {
-  if (closed_ || sse_queue_.empty()) {
-    sse_writing_ = false;
-    return;
-  }
-  sse_writing_ = true;
-  auto frame = sse_queue_.front();
-  boost::asio::async_write(socket_, boost::asio::buffer(*frame),
-                           [self = shared_from_this(), frame](beast::error_code ec, std::size_t) {
-                             if (ec) return self->close();
-                             self->sse_queue_.pop_front();
-                             self->sse_write_next();
-                           });
 }
 
 }  // namespace matchd::gateway

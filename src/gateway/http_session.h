@@ -1,27 +1,29 @@
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <matchd/codec/errors.h>
 
 #include "io_thread.h"
+#include "routes.h"
 
 namespace matchd::gateway {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+class query_params;
+
 // One HTTP/1.1 connection. Requests are handled one at a time: the next is read only
 // after the previous response is written, so pipelined requests are answered in order.
-// A GET /stream upgrade hands the socket to a websocket_session; GET /stream/sse turns
-// this session into an event stream.
+// Each request goes to the handler of its route (routes.h). A GET /stream upgrade hands
+// the socket to a websocket_session, a GET /stream/sse to an sse_session.
 class http_session : public session_base, public std::enable_shared_from_this<http_session> {
  public:
   http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io);
@@ -39,7 +41,27 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(request& req);
-  void route(request& req, std::string_view path, std::string_view query);
+
+  // The route handlers (routes.cpp lists them in the table).
+  friend std::span<const route> server_routes() noexcept;
+  void place_order(request& req, const path_params& params, std::string_view query);
+  void get_order(request& req, const path_params& params, std::string_view query);
+  void cancel_order(request& req, const path_params& params, std::string_view query);
+  void get_orderbook(request& req, const path_params& params, std::string_view query);
+  void get_trades(request& req, const path_params& params, std::string_view query);
+  void open_websocket(request& req, const path_params& params, std::string_view query);
+  void open_event_stream(request& req, const path_params& params, std::string_view query);
+  void get_health(request& req, const path_params& params, std::string_view query);
+  void get_readiness(request& req, const path_params& params, std::string_view query);
+  void get_metrics(request& req, const path_params& params, std::string_view query);
+  void create_snapshot(request& req, const path_params& params, std::string_view query);
+
+  // The instrument named by the query's `instrument`; nullopt after answering the error.
+  std::optional<engine::instrument_id> query_instrument(const query_params& params);
+  // GET /orderbook and GET /trades: a read of the publish stage's state.
+  void read_market(std::string_view query, bool book);
+  // Queues a read for the publish stage; its answer arrives through on_delivery.
+  void send_query(const bus::read_query& q);
   void reply(int status, std::string body, int retry_after = 0, bool replayed = false,
              std::string_view content_type = "application/json");
   // An answer from the publish stage: its body is written from the shared string, uncopied.
@@ -52,10 +74,6 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void close();
   // From now on the session waits on its client (for a request, or to take a response).
   void wait_on_client();
-
-  void start_sse(engine::instrument_id ins, std::uint8_t channels);
-  void sse_write_next();
-  void sse_heartbeat();
 
   // A plain socket: timeouts come from the I/O thread's idle sweep, so beast::tcp_stream's
   // per-operation timer layer would only cost time. An upgrade wraps it in one.
@@ -74,18 +92,12 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // While an answer is on its way nothing else holds the session: it holds itself.
   std::shared_ptr<http_session> awaiting_delivery_;
   bool closed_ = false;
-  std::string_view allow_;  // the Allow header of a 405
+  std::string allow_;  // the Allow header of a 405
+  path_params params_;  // of the request being handled
   // Since when the session has waited on its client to send the rest of a request or to
   // read a response; nullopt while the server owes the next step (the answer of an order
   // that waits on the database is not the client's idleness).
   std::optional<std::chrono::steady_clock::time_point> waiting_on_client_since_;
-
-  // SSE mode
-  bool sse_ = false;
-  engine::instrument_id sse_instrument_ = 0;
-  std::deque<std::shared_ptr<const std::string>> sse_queue_;
-  bool sse_writing_ = false;
-  std::optional<boost::asio::steady_timer> sse_timer_;
 };
 
 }  // namespace matchd::gateway

@@ -180,17 +180,20 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
       reply.replayed = true;
       reply.body = *first;
     } else {
-      reply.status = 500;
-      reply.body = shared(codec::error_body(
-          {500, "internal_error", "the original response of this idempotency key is gone"}));
+      const codec::api_error err =
+          codec::make_error(codec::api_errc::internal_error,
+                            "the original response of this idempotency key is gone");
+      reply.status = err.status;
+      reply.body = shared(codec::error_body(err));
     }
   } else if (c.outcome == bus::outcome_kind::idempotency_conflict) {
     if (is_place) order_flow_.rejected("idempotency_key_reused");
-    reply.status = 409;
-    reply.body = shared(codec::error_body(
-        {409, "idempotency_key_reused",
-         "idempotency key " + std::string(c.idempotency.view()) +
-             " was already used with a different request"}));
+    const codec::api_error err = codec::make_error(
+        codec::api_errc::idempotency_key_reused,
+        "idempotency key " + std::string(c.idempotency.view()) +
+            " was already used with a different request");
+    reply.status = err.status;
+    reply.body = shared(codec::error_body(err));
   } else if (c.error != errc::ok) {
     const codec::api_error err = codec::engine_error(c.error, c.subject.view());
     if (is_place) order_flow_.rejected(err.code);
@@ -244,9 +247,10 @@ void publish_stage::respond_snapshot(const bus::command_outcome& c) {
                         "\",\"sequence\":" + std::to_string(c.snapshot_sequence) +
                         ",\"instrument\":\"" + instruments_[c.instrument].symbol + "\"}");
   } else {
-    reply.status = 503;
-    reply.body = shared(codec::error_body(codec::make_error(
-        codec::api_errc::not_ready, "snapshots are persisted to PostgreSQL; start with --db")));
+    const codec::api_error err = codec::make_error(
+        codec::api_errc::not_ready, "snapshots are persisted to PostgreSQL; start with --db");
+    reply.status = err.status;
+    reply.body = shared(codec::error_body(err));
   }
   deliver(c.reply.io_thread, std::move(reply));
 }
@@ -342,9 +346,10 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
     case bus::query_kind::get_order: {
       const engine::order* o = orders_.find(q.id);
       if (o == nullptr) {
-        reply.status = 404;
-        reply.body = shared(codec::error_body(
-            {404, "order_not_found", "no order with id " + std::string(q.id.view())}));
+        const codec::api_error err = codec::make_error(
+            codec::api_errc::order_not_found, "no order with id " + std::string(q.id.view()));
+        reply.status = err.status;
+        reply.body = shared(codec::error_body(err));
       } else {
         std::string body = "{\"order\":";
         codec::append_order(body, *o, instruments_[o->instrument]);

@@ -1,5 +1,6 @@
 // POST /orders bodies -> validated place_order commands, every error code the parser
-// produces, validation order, fingerprints; error bodies and the code table.
+// produces, validation order, fingerprints; the parser's error bodies. The code table
+// itself: errors_test.cpp.
 
 #include <gtest/gtest.h>
 #include <matchd/codec/errors.h>
@@ -550,80 +551,7 @@ TEST(CountParameter, DefaultRangeAndErrors) {
             "limit must be an integer from 1 to 1000, got \"0\"");
 }
 
-// --- error codes and bodies -------------------------------------------------------------
-
-TEST(ApiErrors, CodesAndStatuses) {
-  const std::vector<std::tuple<api_errc, std::string_view, int>> table = {
-      {api_errc::malformed_json, "malformed_json", 400},
-      {api_errc::missing_field, "missing_field", 400},
-      {api_errc::invalid_field_type, "invalid_field_type", 400},
-      {api_errc::unknown_instrument, "unknown_instrument", 400},
-      {api_errc::invalid_side, "invalid_side", 400},
-      {api_errc::invalid_order_type, "invalid_order_type", 400},
-      {api_errc::invalid_time_in_force, "invalid_time_in_force", 400},
-      {api_errc::invalid_price, "invalid_price", 400},
-      {api_errc::invalid_price_tick, "invalid_price_tick", 400},
-      {api_errc::price_out_of_range, "price_out_of_range", 400},
-      {api_errc::invalid_quantity, "invalid_quantity", 400},
-      {api_errc::invalid_quantity_lot, "invalid_quantity_lot", 400},
-      {api_errc::quantity_out_of_range, "quantity_out_of_range", 400},
-      {api_errc::too_many_decimals, "too_many_decimals", 400},
-      {api_errc::price_not_allowed, "price_not_allowed", 400},
-      {api_errc::invalid_order_id, "invalid_order_id", 400},
-      {api_errc::invalid_client_id, "invalid_client_id", 400},
-      {api_errc::invalid_idempotency_key, "invalid_idempotency_key", 400},
-      {api_errc::invalid_parameter, "invalid_parameter", 400},
-      {api_errc::order_not_found, "order_not_found", 404},
-      {api_errc::not_found, "not_found", 404},
-      {api_errc::method_not_allowed, "method_not_allowed", 405},
-      {api_errc::duplicate_order_id, "duplicate_order_id", 409},
-      {api_errc::idempotency_key_reused, "idempotency_key_reused", 409},
-      {api_errc::order_not_open, "order_not_open", 409},
-      {api_errc::body_too_large, "body_too_large", 413},
-      {api_errc::unsupported_media_type, "unsupported_media_type", 415},
-      {api_errc::rate_limited, "rate_limited", 429},
-      {api_errc::overloaded, "overloaded", 503},
-      {api_errc::not_ready, "not_ready", 503},
-  };
-  ASSERT_EQ(table.size(), kApiErrcCount);
-  for (const auto& [e, code, status] : table) {
-    EXPECT_EQ(to_code(e), code);
-    EXPECT_EQ(http_status(e), status) << code;
-    const api_error made = make_error(e, "m");
-    EXPECT_EQ(made.code, code);
-    EXPECT_EQ(made.status, status);
-  }
-}
-
-TEST(ApiErrors, EngineRejections) {
-  const api_error dup = engine_error(engine::errc::duplicate_order_id, "order-1");
-  EXPECT_EQ(dup.status, 409);
-  EXPECT_EQ(dup.code, "duplicate_order_id");
-  EXPECT_EQ(dup.message, "order_id order-1 already exists");
-  EXPECT_EQ(engine_error(engine::errc::order_not_found, "x").status, 404);
-  EXPECT_EQ(engine_error(engine::errc::order_not_found, "x").code, "order_not_found");
-  EXPECT_EQ(engine_error(engine::errc::order_not_open, "x").status, 409);
-  EXPECT_EQ(engine_error(engine::errc::order_not_open, "x").code, "order_not_open");
-  EXPECT_EQ(engine_error(engine::errc::unknown_instrument, "x").status, 400);
-  EXPECT_EQ(engine_error(engine::errc::book_full, "x").status, 503);
-  EXPECT_EQ(engine_error(engine::errc::book_full, "x").code, "overloaded");
-}
-
-TEST(ApiErrors, ErrorBodyShape) {
-  EXPECT_EQ(
-      error_body(
-          make_error(api_errc::invalid_price_tick, "price 1.005 is not a multiple of tick 0.01")),
-      R"({"error":{"code":"invalid_price_tick","message":"price 1.005 is not a multiple of tick 0.01"}})");
-}
-
-TEST(ApiErrors, ErrorBodyEscapesTheMessage) {
-  const std::string body =
-      error_body(make_error(api_errc::invalid_side, std::string("got \"a\\b\"\n\t\x01 \xff end")));
-  EXPECT_EQ(body,
-            R"({"error":{"code":"invalid_side","message":"got \"a\\b\"\n\t\u0001 \ufffd end"}})");
-  const auto parsed = nlohmann::json::parse(body);
-  EXPECT_EQ(parsed["error"]["message"], "got \"a\\b\"\n\t\x01 \xef\xbf\xbd end");
-}
+// --- error bodies of the parser ---------------------------------------------------------
 
 TEST(ApiErrors, EveryParserErrorBodyIsValidJson) {
   for (const char* body : {"{", "[", "{\"client_id\":\"\\u0000\"}", "{\"a\":\"\xc3\"}"}) {

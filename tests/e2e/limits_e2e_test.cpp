@@ -1,5 +1,6 @@
-// What a client can grow is bounded (docs/api.md, Limits): order rate per client, connections,
-// the buffer of a subscriber that stopped reading, and how long a connection may sit idle.
+// What a client can grow is bounded (docs/api.md, Limits): order rate per client, header size,
+// connections, the buffer of a subscriber that stopped reading, and how long a connection
+// may sit idle.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -33,6 +34,24 @@ using clock_type = std::chrono::steady_clock;
 
 bool is_delay_seconds(const std::string& value) {
   return !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// --- request size ---------------------------------------------------------------------
+
+// A request line and headers above 8 KiB are refused with 431 headers_too_large from the
+// error table, and the connection is closed; just under the limit is served.
+TEST(header_limit, headers_above_8_kib_are_431_headers_too_large_and_close) {
+  daemon_process daemon;
+  http_client http(daemon.port());
+  const http_response under =
+      http.request("GET", "/healthz", {}, {{"X-Padding", std::string(7 * 1024, 'x')}});
+  EXPECT_EQ(under.status, 200u) << under.describe();
+  const http_response over =
+      http.request("GET", "/healthz", {}, {{"X-Padding", std::string(9 * 1024, 'x')}});
+  EXPECT_TRUE(is_error(over, 431, "headers_too_large")) << over.describe();
+  EXPECT_EQ(over.header("Connection"), "close") << over.describe();
+  const http_response after = http.get("/healthz");  // on a new connection
+  EXPECT_EQ(after.status, 200u) << after.describe();
 }
 
 // --- rate limit -----------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "durable_database.h"
@@ -636,6 +637,36 @@ TEST_F(rest, method_not_allowed_lists_the_allowed_methods_of_the_resource) {
   ASSERT_EQ(one.status, 405u) << one.describe();
   EXPECT_EQ(allowed(one), (std::set<std::string>{"GET", "DELETE"}))
       << "PUT /orders/x -> Allow: " << one.header("Allow");
+}
+
+// The Allow header comes from the route table: every method of the routes that fit the
+// path, sorted, so it is the same list on every request.
+TEST_F(rest, allow_header_is_the_sorted_methods_of_the_route_table_for_that_path) {
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"PUT", "/orders", "POST"},
+      {"GET", "/orders", "POST"},
+      {"PATCH", order_path("x"), "DELETE, GET"},
+      {"POST", order_path("x"), "DELETE, GET"},
+      {"GET", order_path("x") + "/cancel", "POST"},
+      {"DELETE", "/trades?instrument=BTC-USD", "GET"},
+      {"POST", "/stream/sse?instrument=BTC-USD", "GET"},
+      {"POST", "/healthz", "GET"},
+      {"PUT", "/metrics", "GET"},
+      {"GET", "/admin/snapshots", "POST"},
+  };
+  for (const auto& [method, target, allow] : cases) {
+    const http_response r = http.request(method, target);
+    EXPECT_TRUE(is_error(r, 405, "method_not_allowed")) << method << " " << target;
+    EXPECT_EQ(r.header("Allow"), allow) << method << " " << target << " -> " << r.describe();
+  }
+  // Not a 405: no route has the path.
+  EXPECT_FALSE(http.request("PUT", "/orders/x/y").has_header("Allow"));
+}
+
+// GET /stream is a WebSocket endpoint: without the upgrade it is 426 upgrade_required.
+TEST_F(rest, stream_without_a_websocket_upgrade_is_426_upgrade_required) {
+  const http_response r = http.get("/stream");
+  EXPECT_TRUE(is_error(r, 426, "upgrade_required")) << r.describe();
 }
 
 TEST_F(rest, wrong_content_type_is_415) {

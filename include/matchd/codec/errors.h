@@ -8,8 +8,10 @@
 
 namespace matchd::codec {
 
-// The API's stable, machine-readable error codes. Clients match on these strings: never
-// rename one, only add. Every error body has the shape
+// The API's stable, machine-readable error codes: every error a client can receive, over
+// HTTP or in a WebSocket reply, takes its code and status from this one table (status,
+// code, when). Clients match on these strings: never rename one, only add. Every error
+// body has the shape
 //   {"error":{"code":"<code>","message":"<human-readable detail>"}}
 //
 //   400 malformed_json           body is not exactly one well-formed JSON object, or a
@@ -41,7 +43,11 @@ namespace matchd::codec {
 //   409 order_not_open           cancel of a filled, cancelled or rejected order
 //   413 body_too_large           body above 64 KiB
 //   415 unsupported_media_type   Content-Type is not application/json
+//   426 upgrade_required         GET /stream without a WebSocket upgrade
 //   429 rate_limited             per-client rate exceeded (send Retry-After)
+//   431 headers_too_large        request line and headers above 8 KiB (the connection closes)
+//   500 internal_error           the server cannot give the answer it owes, e.g. the first
+//                                response of a replayed idempotency key is gone
 //   503 overloaded               queues or book capacity full, nothing accepted (Retry-After)
 //   503 not_ready                recovering or database unreachable (Retry-After)
 enum class api_errc : std::uint8_t {
@@ -72,7 +78,10 @@ enum class api_errc : std::uint8_t {
   order_not_open,
   body_too_large,
   unsupported_media_type,
+  upgrade_required,
   rate_limited,
+  headers_too_large,
+  internal_error,
   overloaded,
   not_ready,
 };

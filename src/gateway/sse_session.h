@@ -1,0 +1,54 @@
+#pragma once
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "io_thread.h"
+
+namespace matchd::gateway {
+
+// A GET /stream/sse event stream: the http_session that read and validated the request
+// hands its socket over, as it does for a WebSocket upgrade. The session subscribes to the
+// publish stage and writes the 200 head only when the subscription is confirmed (the
+// stage's first frame, the ": subscribed sequence=N" comment), so every event after the
+// head reaches the client. Frames are written one at a time; a client that lets more than
+// the subscriber buffer's worth pile up, or that the publish stage evicts, is closed. A
+// comment line every 15 s keeps a quiet stream open through proxies. Anything the client
+// sends, or its hanging up, ends the stream; the subscription is dropped on destruction.
+class sse_session : public session_base, public std::enable_shared_from_this<sse_session> {
+ public:
+  sse_session(boost::asio::ip::tcp::socket&& socket, io_thread& io);
+  ~sse_session() override;
+
+  // Subscribes to `channels` (bus::channel bits) of `instrument`.
+  void run(engine::instrument_id instrument, std::uint8_t channels);
+  void on_delivery(bus::io_delivery&& d) override;
+  void shutdown() override;
+  // No idle timeout: the heartbeat keeps the stream busy, and a reader that stops reading
+  // is bounded by the subscriber buffer instead.
+
+ private:
+  void write_next();
+  void heartbeat();
+  void close();
+
+  boost::asio::ip::tcp::socket socket_;
+  io_thread& io_;
+  boost::asio::steady_timer heartbeat_timer_;
+  std::uint64_t token_ = 0;
+  engine::instrument_id instrument_ = 0;
+  bool subscribed_ = false;  // the subscribe query was queued: drop it on destruction
+  std::deque<std::shared_ptr<const std::string>> queue_;  // the head first, then frames
+  bool writing_ = false;
+  bool closed_ = false;
+  std::array<char, 512> read_buffer_{};  // what the client sends, read only to notice EOF
+};
+
+}  // namespace matchd::gateway
