@@ -1,11 +1,13 @@
 #include <matchd/store/store_stage.h>
 
 #include <algorithm>
+#include <random>
 #include <span>
 #include <string_view>
 
 #include <pqxx/pqxx>
 
+#include <matchd/bus/clock.h>
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
@@ -14,7 +16,6 @@
 #include <matchd/store/copy_text.h>
 #include <matchd/store/journal.h>
 
-#include "backoff.h"
 #include "db_connection.h"
 #include "journal_applier.h"
 #include "store_probe.h"
@@ -62,7 +63,9 @@ store_stage::store_stage(store_options options, std::vector<engine::instrument> 
       input_(input),
       output_(output),
       wake_output_(std::move(wake_output)),
-      probe_(std::make_unique<store_probe>(metrics)) {
+      probe_(std::make_unique<store_probe>(metrics)),
+      backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
+               std::random_device{}()) {
   journal_applier_options applier_options;
   applier_options.conninfo = options_.conninfo;
   applier_options.initial_backoff = options_.initial_backoff;
@@ -150,7 +153,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
     }
   }
 
-  std::chrono::milliseconds delay = options_.initial_backoff;
+  backoff_.reset();
   bool outcome_unknown = false;
   int attempt = 0;
   // Only groups that changed something touch the database; answers to rejected commands
@@ -190,13 +193,14 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       probe_->failed();
       probe_->retried();
       set_database_up(false);
+      const std::chrono::milliseconds wait = backoff_.next();
       log->warn("database write failed attempt={} up_to_sequence={} retry_in_ms={} error={}",
-                attempt, last_sequence, delay.count(), e.what());
+                attempt, last_sequence, wait.count(), e.what());
       if (stopping_.load(std::memory_order_acquire) &&
           std::chrono::steady_clock::now() - stop_requested_at_ > options_.shutdown_grace) {
         return;
       }
-      back_off(delay);
+      back_off(wait);
     }
   }
   if (!database_up_.load(std::memory_order_relaxed)) {
@@ -237,13 +241,12 @@ bool store_stage::already_committed(engine::sequence_number last_sequence) {
   return row[0].as<long long>() >= static_cast<long long>(last_sequence);
 }
 
-void store_stage::back_off(std::chrono::milliseconds& delay) {
-  const auto until = std::chrono::steady_clock::now() + jittered(delay);
+void store_stage::back_off(std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
   }
-  delay = std::min(delay * 2, options_.max_backoff);
 }
 
 void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
@@ -293,9 +296,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
         (d.level_side == engine::side::buy ? bids : asks)
             .push_back({d.price, d.quantity, d.orders});
       }
-      const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+      const auto now_us = bus::wall_us();
       std::string book;
       codec::append_orderbook(book, instruments_[c.instrument], c.snapshot_sequence, now_us, bids,
                               asks);
