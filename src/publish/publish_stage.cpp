@@ -177,9 +177,7 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     if (is_place) order_flow_.rejected("idempotency_key_reused");
     reply.status = 409;
     reply.body = shared(codec::error_body(
-        {409, "idempotency_key_reused",
-         "idempotency key " + std::string(c.idempotency.view()) +
-             " was already used with a different request"}));
+        {409, "idempotency_key_reused", bus::reused_key_message(c.idempotency.view())}));
   } else if (c.error != errc::ok) {
     const codec::api_error err = codec::engine_error(c.error, c.subject.view());
     if (is_place) order_flow_.rejected(err.code);
@@ -213,7 +211,7 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
       }
       if (traded) order_flow_.matched();
     }
-    if (!c.idempotency.empty()) idempotent_responses_.try_emplace(c.sequence, reply.body);
+    if (bus::holds_key(c)) idempotent_responses_.try_emplace(c.sequence, reply.body);
   }
 
   if (is_place && c.received_ns != 0) {

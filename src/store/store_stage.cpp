@@ -29,16 +29,12 @@ const std::vector<std::string> kKeyColumns = {"client_id", "idempotency_key", "f
                                               "sequence",  "order_id",        "response",
                                               "created_at_us"};
 
-// A placement whose idempotency key is stored with its first response, in the same commit.
-bool is_keyed_placement(const bus::command_outcome& c) {
-  return !c.idempotency.empty() && c.outcome == bus::outcome_kind::executed &&
-         c.error == engine::errc::ok && c.kind == bus::request_kind::place;
-}
-
-bool has_keyed_placement(const std::vector<bus::engine_batch*>& group) {
+// Whether a command of the group holds an idempotency key, stored with its first response
+// in the same commit (bus/idempotency.h).
+bool holds_a_key(const std::vector<bus::engine_batch*>& group) {
   for (const bus::engine_batch* b : group) {
     for (const bus::command_outcome& c : b->commands) {
-      if (is_keyed_placement(c)) return true;
+      if (bus::holds_key(c)) return true;
     }
   }
   return false;
@@ -169,7 +165,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
         break;
       }
       const auto started = std::chrono::steady_clock::now();
-      if (!snapshots && !has_keyed_placement(group)) {
+      if (!snapshots && !holds_a_key(group)) {
         pqxx::nontransaction tx(connection_->c);
         outcome_unknown = true;  // the statement commits as it runs
         write_journal_statement(tx, group, last_sequence);
@@ -257,12 +253,12 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
                     static_cast<long long>(last_sequence),
                     pqxx::binarystring(body.data(), body.size()));
   }
-  // The first response of each keyed placement, stored with it and handed to the publish
-  // stage so both send the same bytes.
+  // The first response of each command that holds a key, stored with it and handed to the
+  // publish stage so both send the same bytes (bus/idempotency.h).
   copy_text keys;
   for (bus::engine_batch* b : group) {
     for (bus::command_outcome& c : b->commands) {
-      if (!is_keyed_placement(c)) continue;
+      if (!bus::holds_key(c)) continue;
       if (!c.response) {
         const std::span<const engine::event> evs(b->events.data() + c.first_event,
                                                  c.end_event - c.first_event);
