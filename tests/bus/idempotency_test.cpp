@@ -14,68 +14,71 @@ idempotency_key key(std::string_view k) {
   return idempotency_key::from(k);
 }
 
+const client_id kClientA = client_id::from("client-A");
+const client_id kClientB = client_id::from("client-B");
+
+// What the table says about key "k" of `client` used with a request of fingerprint `fp`.
+idempotency_verdict use(idempotency_table& t, const client_id& client, std::uint64_t fp) {
+  return t.decide(client, key("k"), fp).verdict;
+}
+
+// Key "k" of `client` is held by command `sequence` for requests of fingerprint `fp`: the
+// same request replays it, another one conflicts.
+void expect_held(idempotency_table& t, const client_id& client, std::uint64_t fp,
+                 engine::sequence_number sequence) {
+  const idempotency_decision replay = t.decide(client, key("k"), fp);
+  EXPECT_EQ(replay.verdict, idempotency_verdict::replay);
+  EXPECT_EQ(replay.replay_of, sequence);
+  EXPECT_EQ(use(t, client, fp + 1), idempotency_verdict::conflict);
+}
+
 TEST(idempotency_table, first_use_then_pending_until_settled) {
   idempotency_table t;
-  const client_id a = client_id::from("client-A");
-  EXPECT_EQ(t.decide(a, key("k"), 1).verdict, idempotency_verdict::first_use);
+  EXPECT_EQ(use(t, kClientA, 1), idempotency_verdict::first_use);
   // A retry racing its original waits for it, whatever its body.
-  EXPECT_EQ(t.decide(a, key("k"), 1).verdict, idempotency_verdict::pending);
-  EXPECT_EQ(t.decide(a, key("k"), 2).verdict, idempotency_verdict::pending);
-  t.settle(a, key("k"), errc::ok, 42);
-  const idempotency_decision replay = t.decide(a, key("k"), 1);
-  EXPECT_EQ(replay.verdict, idempotency_verdict::replay);
-  EXPECT_EQ(replay.replay_of, 42u);
-  EXPECT_EQ(t.decide(a, key("k"), 2).verdict, idempotency_verdict::conflict);
+  EXPECT_EQ(use(t, kClientA, 1), idempotency_verdict::pending);
+  EXPECT_EQ(use(t, kClientA, 2), idempotency_verdict::pending);
+  t.settle(kClientA, key("k"), errc::ok, 42);
+  expect_held(t, kClientA, 1, 42);
 }
 
 TEST(idempotency_table, a_rejected_first_use_releases_the_key) {
   idempotency_table t;
-  const client_id a = client_id::from("client-A");
-  EXPECT_EQ(t.decide(a, key("k"), 1).verdict, idempotency_verdict::first_use);
-  t.settle(a, key("k"), errc::duplicate_order_id, 0);
+  EXPECT_EQ(use(t, kClientA, 1), idempotency_verdict::first_use);
+  t.settle(kClientA, key("k"), errc::duplicate_order_id, 0);
   // A corrected retry, with another body, runs as a first use.
-  EXPECT_EQ(t.decide(a, key("k"), 2).verdict, idempotency_verdict::first_use);
+  EXPECT_EQ(use(t, kClientA, 2), idempotency_verdict::first_use);
 }
 
 TEST(idempotency_table, keys_are_scoped_by_client) {
   idempotency_table t;
-  const client_id a = client_id::from("client-A");
-  const client_id b = client_id::from("client-B");
-  EXPECT_EQ(t.decide(a, key("k"), 1).verdict, idempotency_verdict::first_use);
-  t.settle(a, key("k"), errc::ok, 7);
-  EXPECT_EQ(t.decide(b, key("k"), 2).verdict, idempotency_verdict::first_use);
+  EXPECT_EQ(use(t, kClientA, 1), idempotency_verdict::first_use);
+  t.settle(kClientA, key("k"), errc::ok, 7);
+  EXPECT_EQ(use(t, kClientB, 2), idempotency_verdict::first_use);
 }
 
 TEST(idempotency_table, restored_keys_replay_and_conflict) {
   idempotency_table t;
-  const client_id a = client_id::from("client-A");
-  t.restore(a, key("k"), 5, 99);
-  const idempotency_decision replay = t.decide(a, key("k"), 5);
-  EXPECT_EQ(replay.verdict, idempotency_verdict::replay);
-  EXPECT_EQ(replay.replay_of, 99u);
-  EXPECT_EQ(t.decide(a, key("k"), 6).verdict, idempotency_verdict::conflict);
+  t.restore(kClientA, key("k"), 5, 99);
+  expect_held(t, kClientA, 5, 99);
 }
 
 TEST(idempotency, only_keyed_placements_that_took_effect_hold_their_key) {
-  command_outcome c;
-  c.kind = request_kind::place;
-  c.idempotency = key("k");
-  EXPECT_TRUE(holds_key(c));
-  command_outcome unkeyed = c;
-  unkeyed.idempotency = {};
-  EXPECT_FALSE(holds_key(unkeyed));
-  command_outcome rejected = c;
-  rejected.error = errc::duplicate_order_id;
-  EXPECT_FALSE(holds_key(rejected));
-  command_outcome replay = c;
-  replay.outcome = outcome_kind::replay;
-  EXPECT_FALSE(holds_key(replay));
-  command_outcome conflict = c;
-  conflict.outcome = outcome_kind::idempotency_conflict;
-  EXPECT_FALSE(holds_key(conflict));
-  command_outcome cancel = c;
-  cancel.kind = request_kind::cancel;
-  EXPECT_FALSE(holds_key(cancel));
+  // Whether a keyed placement executed without error still holds its key after `change`.
+  const auto holds_after = [](auto change) {
+    command_outcome c;
+    c.kind = request_kind::place;
+    c.idempotency = key("k");
+    change(c);
+    return holds_key(c);
+  };
+  EXPECT_TRUE(holds_after([](command_outcome&) {}));
+  EXPECT_FALSE(holds_after([](command_outcome& c) { c.idempotency = {}; }));
+  EXPECT_FALSE(holds_after([](command_outcome& c) { c.error = errc::duplicate_order_id; }));
+  EXPECT_FALSE(holds_after([](command_outcome& c) { c.outcome = outcome_kind::replay; }));
+  EXPECT_FALSE(
+      holds_after([](command_outcome& c) { c.outcome = outcome_kind::idempotency_conflict; }));
+  EXPECT_FALSE(holds_after([](command_outcome& c) { c.kind = request_kind::cancel; }));
 }
 
 // Fingerprints are stored with the keys and compared after a restart: these values were
