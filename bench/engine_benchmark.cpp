@@ -43,11 +43,11 @@
 #include <vector>
 
 #include <matchd/engine/matching_engine.h>
+#include <matchd/obs/latency_histogram.h>
 #include <matchd/sequencer/engine_stage.h>
 
 #include "command_mix.h"
 #include "cycle_clock.h"
-#include "latency_histogram.h"
 
 namespace matchd::bench {
 namespace {
@@ -106,6 +106,8 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
 
 namespace matchd::bench {
 namespace {
+
+using obs::latency_histogram;
 
 constexpr std::uint64_t kSeed = 20'240'601;
 // The engine stage's defaults: commands per batch shipped downstream (their events share
@@ -281,8 +283,9 @@ struct latency_histograms {
     const std::uint64_t t1 = cycle_clock::stop();
     if (!r.ok()) [[unlikely]]
       pass.rejected("measured", i, r.error);
-    h.all.record(t1 - t0);
-    h.by_class[static_cast<std::size_t>(classes[i])].record(t1 - t0);
+    const auto ticks = static_cast<std::int64_t>(t1 - t0);
+    h.all.record(ticks);
+    h.by_class[static_cast<std::size_t>(classes[i])].record(ticks);
     events += out.size();
     out.clear();
   }
@@ -353,9 +356,9 @@ std::uint64_t clock_overhead_ticks() {
     for (int i = 0; i < 200'000; ++i) {
       const std::uint64_t t0 = cycle_clock::start();
       const std::uint64_t t1 = cycle_clock::stop();
-      h->record(t1 - t0);
+      h->record(static_cast<std::int64_t>(t1 - t0));
     }
-    return h->value_at(0.5);
+    return static_cast<std::uint64_t>(h->value_at_percentile(50));
   }();
   return kTicks;
 }
@@ -385,11 +388,11 @@ void bm_latency(benchmark::State& state, scenario_factory make, sizing how) {
   if (have_pass) pass.verify(events);
   report_common(state, s, allocations);
 
-  state.counters["p50_ns"] = ns(h->all.value_at(0.50));
-  state.counters["p99_ns"] = ns(h->all.value_at(0.99));
-  state.counters["p99.9_ns"] = ns(h->all.value_at(0.999));
-  state.counters["p99.99_ns"] = ns(h->all.value_at(0.9999));
-  state.counters["max_ns"] = ns(h->all.max());
+  state.counters["p50_ns"] = ns(h->all.value_at_percentile(50));
+  state.counters["p99_ns"] = ns(h->all.value_at_percentile(99));
+  state.counters["p99.9_ns"] = ns(h->all.value_at_percentile(99.9));
+  state.counters["p99.99_ns"] = ns(h->all.value_at_percentile(99.99));
+  state.counters["max_ns"] = ns(static_cast<std::uint64_t>(h->all.max()));
   state.counters["clock_ns"] = ns(overhead);
   const auto classes_seen = std::count_if(h->by_class.begin(), h->by_class.end(),
                                           [](const latency_histogram& c) { return c.count() > 0; });
@@ -397,9 +400,9 @@ void bm_latency(benchmark::State& state, scenario_factory make, sizing how) {
     for (std::size_t c = 0; c < kClasses; ++c) {
       if (h->by_class[c].count() == 0) continue;
       const std::string name = kClassNames[c];
-      state.counters[name + "_p50_ns"] = ns(h->by_class[c].value_at(0.50));
-      state.counters[name + "_p99_ns"] = ns(h->by_class[c].value_at(0.99));
-      state.counters[name + "_p99.9_ns"] = ns(h->by_class[c].value_at(0.999));
+      state.counters[name + "_p50_ns"] = ns(h->by_class[c].value_at_percentile(50));
+      state.counters[name + "_p99_ns"] = ns(h->by_class[c].value_at_percentile(99));
+      state.counters[name + "_p99.9_ns"] = ns(h->by_class[c].value_at_percentile(99.9));
     }
   }
 }

@@ -9,10 +9,13 @@
 #include <limits>
 #include <string>
 
+#include <matchd/obs/latency_histogram.h>
+
 #include "fixture.h"
-#include "latency_histogram.h"
 
 namespace matchd::load {
+
+using obs::latency_histogram;
 
 enum class load_mode { http, ws };
 

@@ -7,8 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include <matchd/engine/hash_mix.h>
-
 namespace matchd::codec {
 
 namespace {
@@ -355,50 +353,6 @@ api_error amount_error(const amount_rules& rules, engine::amount_errc e, std::st
                     name + " must be a positive decimal number, got " + quoted(text));
 }
 
-// FNV-1a over a length-prefixed canonical encoding, then a murmur3 finalizer for
-// avalanche. Fingerprints are stored next to idempotency keys and compared across
-// restarts: changing this encoding changes every stored fingerprint. Bump the version
-// tag if it ever must change.
-class fingerprint_hasher {
- public:
-  void bytes(std::string_view s) noexcept {
-    for (const char c : s) {
-      h_ ^= static_cast<unsigned char>(c);
-      h_ *= 0x100000001b3ULL;
-    }
-  }
-  void u64(std::uint64_t v) noexcept {
-    for (int i = 0; i < 8; ++i) {
-      h_ ^= (v >> (8 * i)) & 0xFF;
-      h_ *= 0x100000001b3ULL;
-    }
-  }
-  void text(std::string_view s) noexcept {
-    u64(s.size());
-    bytes(s);
-  }
-  std::uint64_t finish() const noexcept { return engine::fmix64(h_); }
-
- private:
-  std::uint64_t h_ = 0xcbf29ce484222325ULL;
-};
-
-std::uint64_t fingerprint_of(const order_request& r, const engine::instrument& ins) {
-  const engine::place_order& c = r.command;
-  fingerprint_hasher h;
-  h.text("matchd.order.v1");
-  h.text(c.client.view());
-  h.text(ins.symbol);
-  h.u64(static_cast<std::uint64_t>(c.order_side));
-  h.u64(static_cast<std::uint64_t>(c.type));
-  h.u64(static_cast<std::uint64_t>(c.tif));
-  h.u64(static_cast<std::uint64_t>(c.price.value));
-  h.u64(static_cast<std::uint64_t>(c.quantity.value));
-  h.u64(r.has_order_id ? 1 : 0);
-  if (r.has_order_id) h.text(c.id.view());
-  return h.finish();
-}
-
 }  // namespace
 
 namespace {
@@ -524,7 +478,7 @@ std::optional<api_error> validate(const field_views& values,
   }
   out.idempotency = idempotency_key::from(text ? *text : header_idempotency_key);
 
-  out.fingerprint = fingerprint_of(out, ins);
+  out.fingerprint = bus::request_fingerprint(out.command, ins.symbol, out.has_order_id);
   return std::nullopt;
 }
 

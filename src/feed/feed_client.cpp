@@ -1,4 +1,5 @@
-#include <matchd/feed/backoff.h>
+#include <matchd/bus/backoff.h>
+#include <matchd/bus/clock.h>
 #include <matchd/feed/feed_client.h>
 #include <matchd/feed/order_mapping.h>
 #include <matchd/feed/trade_message.h>
@@ -26,18 +27,6 @@ namespace ssl = asio::ssl;
 using std::chrono::milliseconds;
 
 constexpr auto kWarnInterval = std::chrono::seconds(10);
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 ws_url checked_url(const std::string& text) {
   auto url = parse_ws_url(text);
@@ -84,7 +73,8 @@ class feed_client::core final : public session_events,
         strand_(asio::make_strand(ioc)),
         reconnect_timer_(strand_),
         message_timer_(strand_),
-        backoff_(options_.reconnect_initial, options_.reconnect_max, std::random_device{}()),
+        backoff_(options_.reconnect_initial, options_.reconnect_max, bus::jitter::full,
+                 std::random_device{}()),
         probe_(registry),
         log_(obs::logger("feed")) {
     if (!submit_) throw std::invalid_argument("feed: no submit function");
@@ -206,7 +196,7 @@ class feed_client::core final : public session_events,
   }
 
   void on_trade(const parsed_trade& trade) {
-    const std::int64_t now_us = wall_us();
+    const std::int64_t now_us = bus::wall_us();
     probe_.lag(static_cast<double>(now_us - trade.trade_time_ms * 1000) / 1e6);
     mapping_errc why = mapping_errc::ok;
     const auto order = to_market_order(trade, mapping_, now_us, &why);
@@ -227,7 +217,7 @@ class feed_client::core final : public session_events,
     }
     bus::engine_request r;
     r.kind = bus::request_kind::place;
-    r.received_ns = steady_ns();
+    r.received_ns = bus::steady_ns();
     r.place = *order;
     if (submit_(std::move(r))) {
       probe_.submitted();
@@ -281,7 +271,7 @@ class feed_client::core final : public session_events,
   std::unique_ptr<ssl::context> tls_;
   asio::steady_timer reconnect_timer_;
   asio::steady_timer message_timer_;
-  reconnect_backoff backoff_;
+  bus::retry_backoff backoff_;
   feed_probe probe_;
   std::shared_ptr<spdlog::logger> log_;
   log_throttle parse_warnings_{kWarnInterval};

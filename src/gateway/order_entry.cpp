@@ -1,24 +1,14 @@
 #include "order_entry.h"
 
-#include <chrono>
-
+#include <matchd/bus/clock.h>
 #include <matchd/codec/order_request.h>
 
 namespace matchd::gateway {
 
 namespace {
 
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-engine::timestamp_us wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using bus::steady_ns;
+using bus::wall_us;
 
 immediate_answer overloaded() {
   return {codec::make_error(codec::api_errc::overloaded,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include <matchd/bus/clock.h>
 #include <matchd/codec/errors.h>
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
@@ -17,18 +18,6 @@ namespace matchd::publish {
 namespace {
 
 using engine::errc;
-
-std::int64_t steady_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-engine::timestamp_us wall_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::shared_ptr<const std::string> shared(std::string s) {
   return std::make_shared<const std::string>(std::move(s));
@@ -188,10 +177,9 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     }
   } else if (c.outcome == bus::outcome_kind::idempotency_conflict) {
     if (is_place) order_flow_.rejected("idempotency_key_reused");
-    const codec::api_error err = codec::make_error(
-        codec::api_errc::idempotency_key_reused,
-        "idempotency key " + std::string(c.idempotency.view()) +
-            " was already used with a different request");
+    const codec::api_error err =
+        codec::make_error(codec::api_errc::idempotency_key_reused,
+                          bus::reused_key_message(c.idempotency.view()));
     reply.status = err.status;
     reply.body = shared(codec::error_body(err));
   } else if (c.error != errc::ok) {
@@ -227,11 +215,11 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
       }
       if (traded) order_flow_.matched();
     }
-    if (!c.idempotency.empty()) idempotent_responses_.try_emplace(c.sequence, reply.body);
+    if (bus::holds_key(c)) idempotent_responses_.try_emplace(c.sequence, reply.body);
   }
 
   if (is_place && c.received_ns != 0) {
-    order_flow_.acknowledged(static_cast<double>(steady_now_ns() - c.received_ns) * 1e-9);
+    order_flow_.acknowledged(static_cast<double>(bus::steady_ns() - c.received_ns) * 1e-9);
   }
   if (c.reply.wanted()) deliver(c.reply.io_thread, std::move(reply));
 }
@@ -334,7 +322,7 @@ std::string publish_stage::orderbook_body(engine::instrument_id ins, std::size_t
   copy_into(books_[ins].bids, bids);
   copy_into(books_[ins].asks, asks);
   std::string body;
-  codec::append_orderbook(body, instruments_[ins], published_sequence_, wall_now_us(), bids,
+  codec::append_orderbook(body, instruments_[ins], published_sequence_, bus::wall_us(), bids,
                           asks);
   return body;
 }

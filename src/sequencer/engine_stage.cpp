@@ -2,18 +2,11 @@
 
 #include <algorithm>
 #include <span>
-#include <string_view>
 
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
 
 namespace matchd::sequencer {
-
-std::size_t engine_stage::client_key_hash::operator()(const client_key& k) const noexcept {
-  const std::size_t a = std::hash<std::string_view>{}(k.client.view());
-  const std::size_t b = std::hash<std::string_view>{}(k.key.view());
-  return a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-}
 
 engine_stage::engine_stage(engine::matching_engine& engine,
                            std::vector<bus::spsc_queue<bus::engine_request>*> inputs,
@@ -61,7 +54,7 @@ void engine_stage::restore_idempotency(const engine::client_id& client,
                                        const bus::idempotency_key& key,
                                        std::uint64_t fingerprint,
                                        engine::sequence_number sequence) {
-  idempotency_.insert_or_assign(client_key{client, key}, idempotency_entry{fingerprint, sequence});
+  idempotency_.restore(client, key, fingerprint, sequence);
 }
 
 bool engine_stage::inputs_pending() const {
@@ -223,16 +216,15 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
       continue;
     }
     if (!r.idempotency.empty()) {
-      const auto [entry, inserted] = idempotency_.try_emplace(
-          client_key{r.place.client, r.idempotency},
-          idempotency_entry{r.fingerprint, kPendingSequence});
-      if (!inserted) {
-        if (entry->sequence == kPendingSequence) break;
-        if (entry->fingerprint == r.fingerprint) {
-          plan_.push_back({disposition::replay, entry->sequence});
-        } else {
-          plan_.push_back({disposition::idempotency_conflict});
-        }
+      const bus::idempotency_decision d =
+          idempotency_.decide(r.place.client, r.idempotency, r.fingerprint);
+      if (d.verdict == bus::idempotency_verdict::pending) break;
+      if (d.verdict == bus::idempotency_verdict::replay) {
+        plan_.push_back({disposition::replay, d.replay_of});
+        continue;
+      }
+      if (d.verdict == bus::idempotency_verdict::conflict) {
+        plan_.push_back({disposition::idempotency_conflict});
         continue;
       }
     }
@@ -263,12 +255,7 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
         events_end = result->events_end;
         ++result;
         if (r.kind == bus::request_kind::place && !r.idempotency.empty()) {
-          const client_key key{r.place.client, r.idempotency};
-          if (c.error == engine::errc::ok) {
-            idempotency_.find(key)->sequence = c.sequence;
-          } else {
-            idempotency_.erase(key);  // only a command that took effect holds its key
-          }
+          idempotency_.settle(r.place.client, r.idempotency, c.error, c.sequence);
         }
         break;
     }

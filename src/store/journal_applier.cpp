@@ -1,12 +1,13 @@
 #include "journal_applier.h"
 
+#include <random>
+
 #include <pqxx/pqxx>
 
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
 #include <matchd/store/journal.h>
 
-#include "backoff.h"
 #include "db_connection.h"
 #include "journal_rows.h"
 #include "store_probe.h"
@@ -16,7 +17,11 @@ namespace matchd::store {
 
 journal_applier::journal_applier(journal_applier_options options,
                                  std::vector<engine::instrument> instruments, store_probe& probe)
-    : options_(std::move(options)), instruments_(std::move(instruments)), probe_(probe) {}
+    : options_(std::move(options)),
+      instruments_(std::move(instruments)),
+      probe_(probe),
+      backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
+               std::random_device{}()) {}
 
 journal_applier::~journal_applier() { stop(); }
 
@@ -50,7 +55,6 @@ void journal_applier::committed(engine::sequence_number last_sequence) {
 
 void journal_applier::run() {
   auto log = obs::logger("store");
-  std::chrono::milliseconds delay = options_.initial_backoff;
   int failures = 0;
   while (true) {
     {
@@ -71,7 +75,7 @@ void journal_applier::run() {
         if (failures > 0) {
           log->info("journal applier: database reachable again after {} failures", failures);
           failures = 0;
-          delay = options_.initial_backoff;
+          backoff_.reset();
         }
         if (resting_allowed()) {
           sleep_unless_stopped(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -84,10 +88,10 @@ void journal_applier::run() {
       connection_.reset();
       ++failures;
       probe_.failed();
+      const std::chrono::milliseconds wait = backoff_.next();
       log->warn("journal applier failed attempt={} retry_in_ms={} error={}", failures,
-                delay.count(), e.what());
-      sleep_unless_stopped(jittered(delay));
-      delay = std::min(delay * 2, options_.max_backoff);
+                wait.count(), e.what());
+      sleep_unless_stopped(wait);
       std::lock_guard lock(mutex_);
       pending_ = true;
     }

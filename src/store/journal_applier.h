@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <matchd/bus/backoff.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/types.h>
 #include <matchd/store/store_stage.h>
@@ -50,7 +51,7 @@ struct db_connection;
 // position from journal_progress, applies the next rows, moves the position and deletes
 // those rows, so a failure at any point (crash, outage, unknown commit outcome) leaves
 // every row either applied once or still in the journal. Failures are retried with capped
-// exponential backoff and jitter.
+// exponential backoff and equal jitter (bus::retry_backoff).
 class journal_applier {
  public:
   journal_applier(journal_applier_options options, std::vector<engine::instrument> instruments,
@@ -80,6 +81,7 @@ class journal_applier {
   std::vector<engine::instrument> instruments_;
   store_probe& probe_;
   std::unique_ptr<db_connection> connection_;
+  bus::retry_backoff backoff_;  // equal jitter; reset once a chunk goes through
 
   std::atomic<engine::sequence_number> committed_sequence_{0};
   std::atomic<engine::sequence_number> applied_sequence_{0};

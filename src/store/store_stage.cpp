@@ -1,11 +1,13 @@
 #include <matchd/store/store_stage.h>
 
 #include <algorithm>
+#include <random>
 #include <span>
 #include <string_view>
 
 #include <pqxx/pqxx>
 
+#include <matchd/bus/clock.h>
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
@@ -14,7 +16,6 @@
 #include <matchd/store/copy_text.h>
 #include <matchd/store/journal.h>
 
-#include "backoff.h"
 #include "db_connection.h"
 #include "journal_applier.h"
 #include "store_probe.h"
@@ -28,16 +29,12 @@ const std::vector<std::string> kKeyColumns = {"client_id", "idempotency_key", "f
                                               "sequence",  "order_id",        "response",
                                               "created_at_us"};
 
-// A placement whose idempotency key is stored with its first response, in the same commit.
-bool is_keyed_placement(const bus::command_outcome& c) {
-  return !c.idempotency.empty() && c.outcome == bus::outcome_kind::executed &&
-         c.error == engine::errc::ok && c.kind == bus::request_kind::place;
-}
-
-bool has_keyed_placement(const std::vector<bus::engine_batch*>& group) {
+// Whether a command of the group holds an idempotency key, stored with its first response
+// in the same commit (bus/idempotency.h).
+bool holds_a_key(const std::vector<bus::engine_batch*>& group) {
   for (const bus::engine_batch* b : group) {
     for (const bus::command_outcome& c : b->commands) {
-      if (is_keyed_placement(c)) return true;
+      if (bus::holds_key(c)) return true;
     }
   }
   return false;
@@ -62,7 +59,9 @@ store_stage::store_stage(store_options options, std::vector<engine::instrument> 
       input_(input),
       output_(output),
       wake_output_(std::move(wake_output)),
-      probe_(std::make_unique<store_probe>(metrics)) {
+      probe_(std::make_unique<store_probe>(metrics)),
+      backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
+               std::random_device{}()) {
   journal_applier_options applier_options;
   applier_options.conninfo = options_.conninfo;
   applier_options.initial_backoff = options_.initial_backoff;
@@ -150,7 +149,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
     }
   }
 
-  std::chrono::milliseconds delay = options_.initial_backoff;
+  backoff_.reset();
   bool outcome_unknown = false;
   int attempt = 0;
   // Only groups that changed something touch the database; answers to rejected commands
@@ -166,7 +165,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
         break;
       }
       const auto started = std::chrono::steady_clock::now();
-      if (!snapshots && !has_keyed_placement(group)) {
+      if (!snapshots && !holds_a_key(group)) {
         pqxx::nontransaction tx(connection_->c);
         outcome_unknown = true;  // the statement commits as it runs
         write_journal_statement(tx, group, last_sequence);
@@ -190,13 +189,14 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       probe_->failed();
       probe_->retried();
       set_database_up(false);
+      const std::chrono::milliseconds wait = backoff_.next();
       log->warn("database write failed attempt={} up_to_sequence={} retry_in_ms={} error={}",
-                attempt, last_sequence, delay.count(), e.what());
+                attempt, last_sequence, wait.count(), e.what());
       if (stopping_.load(std::memory_order_acquire) &&
           std::chrono::steady_clock::now() - stop_requested_at_ > options_.shutdown_grace) {
         return;
       }
-      back_off(delay);
+      back_off(wait);
     }
   }
   if (!database_up_.load(std::memory_order_relaxed)) {
@@ -237,13 +237,12 @@ bool store_stage::already_committed(engine::sequence_number last_sequence) {
   return row[0].as<long long>() >= static_cast<long long>(last_sequence);
 }
 
-void store_stage::back_off(std::chrono::milliseconds& delay) {
-  const auto until = std::chrono::steady_clock::now() + jittered(delay);
+void store_stage::back_off(std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
   }
-  delay = std::min(delay * 2, options_.max_backoff);
 }
 
 void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
@@ -254,12 +253,12 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
                     static_cast<long long>(last_sequence),
                     pqxx::binarystring(body.data(), body.size()));
   }
-  // The first response of each keyed placement, stored with it and handed to the publish
-  // stage so both send the same bytes.
+  // The first response of each command that holds a key, stored with it and handed to the
+  // publish stage so both send the same bytes (bus/idempotency.h).
   copy_text keys;
   for (bus::engine_batch* b : group) {
     for (bus::command_outcome& c : b->commands) {
-      if (!is_keyed_placement(c)) continue;
+      if (!bus::holds_key(c)) continue;
       if (!c.response) {
         const std::span<const engine::event> evs(b->events.data() + c.first_event,
                                                  c.end_event - c.first_event);
@@ -293,9 +292,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
         (d.level_side == engine::side::buy ? bids : asks)
             .push_back({d.price, d.quantity, d.orders});
       }
-      const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+      const auto now_us = bus::wall_us();
       std::string book;
       codec::append_orderbook(book, instruments_[c.instrument], c.snapshot_sequence, now_us, bids,
                               asks);

@@ -1,15 +1,15 @@
-// The load generator's log-linear latency histogram (load-test/latency_histogram.h).
-
-#include "latency_histogram.h"
+// The log-linear latency histogram of the measuring tools (obs/latency_histogram.h), used
+// by the load generator and the engine benchmark.
 
 #include <gtest/gtest.h>
+#include <matchd/obs/latency_histogram.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
 
-namespace matchd::load {
+namespace matchd::obs {
 namespace {
 
 TEST(latency_histogram, small_values_are_exact) {
@@ -96,4 +96,4 @@ TEST(latency_histogram, merge_adds_counts_and_extremes) {
 }
 
 }  // namespace
-}  // namespace matchd::load
+}  // namespace matchd::obs

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <matchd/bus/idempotency.h>
 #include <matchd/engine/command.h>
 #include <matchd/engine/errc.h>
 #include <matchd/engine/event.h>
@@ -20,8 +21,6 @@ struct reply_to {
   constexpr bool wanted() const noexcept { return token != 0; }
 };
 
-using idempotency_key = engine::fixed_string<engine::kMaxIdLength>;
-
 // snapshot: copy one instrument's book levels at the current sequence into the batch, for
 // the store to persist (POST /admin/snapshots and the periodic timer).
 enum class request_kind : std::uint8_t { place, cancel, snapshot };
@@ -34,8 +33,8 @@ struct engine_request {
   engine::place_order place;     // kind == place
   engine::cancel_order cancel;   // kind == cancel
   engine::instrument_id instrument = 0;  // kind == snapshot
-  idempotency_key idempotency;   // empty: none
-  std::uint64_t fingerprint = 0; // normalized request hash, to spot a reused key
+  idempotency_key idempotency;   // empty: none; the rules are in idempotency.h
+  std::uint64_t fingerprint = 0; // request_fingerprint(), to spot a reused key
 };
 
 enum class outcome_kind : std::uint8_t {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/bus/idempotency.h>
 #include <matchd/codec/errors.h>
 #include <matchd/codec/flat_object.h>
 #include <matchd/engine/command.h>
@@ -14,7 +15,7 @@
 
 namespace matchd::codec {
 
-using idempotency_key = engine::fixed_string<engine::kMaxIdLength>;
+using bus::idempotency_key;
 
 // A validated POST /orders body.
 struct order_request {
@@ -24,8 +25,8 @@ struct order_request {
   engine::place_order command;
   bool has_order_id = false;
   idempotency_key idempotency;  // empty: none
-  // Hash of the normalized order, to tell a replay from an idempotency key reused with a
-  // different body. Persisted with the key, so the algorithm is frozen (see .cpp).
+  // bus::request_fingerprint of the order, to tell a replay from an idempotency key reused
+  // with a different body (the rules: bus/idempotency.h).
   std::uint64_t fingerprint = 0;
 };
 

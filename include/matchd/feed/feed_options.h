@@ -29,9 +29,9 @@ struct feed_options {
   // empty book is never swept at absurd prices.
   std::optional<std::string> price_guard_bps;
 
-  // Reconnect delays: capped exponential backoff with full jitter, the n-th consecutive
-  // failure waits uniform [0, min(reconnect_max, reconnect_initial * 2^n)]. The count resets
-  // once a connection delivers a trade.
+  // Reconnect delays: capped exponential backoff with full jitter (bus::retry_backoff), the
+  // n-th consecutive failure waits uniform [0, min(reconnect_max, reconnect_initial * 2^n)].
+  // The count resets once a connection delivers a trade.
   std::chrono::milliseconds reconnect_initial{200};
   std::chrono::milliseconds reconnect_max{30'000};
   // Resolve + TCP connect + TLS handshake + WebSocket handshake, all together.

@@ -129,7 +129,8 @@ class publish_stage {
   bus::incremental_map<engine::order_id, engine::order> orders_;
   std::vector<book_view> books_;
   std::vector<std::deque<engine::trade>> trades_;
-  // First responses of commands that carried an idempotency key, by their sequence.
+  // First responses of the commands that hold an idempotency key, by their sequence
+  // (bus/idempotency.h).
   bus::incremental_map<engine::sequence_number, std::shared_ptr<const std::string>>
       idempotent_responses_;
   std::vector<std::vector<subscriber>> subscribers_;  // per instrument

@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <matchd/bus/idempotency.h>
 #include <matchd/bus/idle_waiter.h>
-#include <matchd/bus/incremental_map.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/matching_engine.h>
@@ -27,7 +27,7 @@ struct engine_stage_options {
 };
 
 // The engine thread. Drains one SPSC queue per producer (each I/O thread, the feed),
-// answers idempotent retries, runs every other command through the matching engine and
+// decides idempotent retries (bus::idempotency_table), runs every other command through the matching engine and
 // hands the results downstream in batches. Nothing else touches the engine.
 class engine_stage {
  public:
@@ -59,19 +59,6 @@ class engine_stage {
                            std::uint64_t fingerprint, engine::sequence_number sequence);
 
  private:
-  struct idempotency_entry {
-    std::uint64_t fingerprint;
-    engine::sequence_number sequence;
-  };
-  struct client_key {
-    engine::client_id client;
-    bus::idempotency_key key;
-    bool operator==(const client_key&) const = default;
-  };
-  struct client_key_hash {
-    std::size_t operator()(const client_key& k) const noexcept;
-  };
-
   // What a request of the current chunk turns into.
   enum class disposition : std::uint8_t { engine, replay, idempotency_conflict };
   // What run_segment decided for one request; a replay keeps the sequence it found, so
@@ -80,10 +67,6 @@ class engine_stage {
     disposition what = disposition::engine;
     engine::sequence_number replay_of = 0;
   };
-  // Marks an idempotency key whose first command is in the engine's hands but not back:
-  // no successful command has sequence 0.
-  static constexpr engine::sequence_number kPendingSequence = 0;
-
   void run();
   bool inputs_pending() const;
   void gather(std::size_t limit);
@@ -100,7 +83,7 @@ class engine_stage {
   std::vector<std::unique_ptr<bus::engine_batch>> batches_;
   bus::spsc_queue<bus::engine_batch*> recycle_;
   std::vector<bus::engine_batch*> free_;
-  bus::incremental_map<client_key, idempotency_entry, client_key_hash> idempotency_;
+  bus::idempotency_table idempotency_;  // the rules: bus/idempotency.h
 
   // The chunk being worked on: requests still in their queues (popped once done), how
   // many were taken from each queue, and the per-request scratch of run_segment.

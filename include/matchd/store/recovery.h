@@ -9,9 +9,9 @@
 namespace matchd::store {
 
 // Receives what recovery reads, in this order: the expected number of orders, resting
-// orders in priority order, finished orders, idempotency keys with their first responses,
-// recent trades (oldest first), and last the counters. The app routes each to the stages
-// that need it.
+// orders in priority order, finished orders, idempotency keys with their first responses
+// (bus/idempotency.h), recent trades (oldest first), and last the counters. The app routes
+// each to the stages that need it.
 class recovery_sink {
  public:
   virtual ~recovery_sink() = default;

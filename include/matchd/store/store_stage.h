@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <matchd/bus/backoff.h>
 #include <matchd/bus/idle_waiter.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
@@ -52,7 +53,7 @@ struct db_connection;  // a pqxx::connection (an alias in libpqxx 6.4, so not de
 // order_events and trades rows behind the acknowledgements, on a second session.
 //
 // When the database fails it keeps the group, reconnects with capped exponential backoff
-// and jitter, and checks engine_progress to tell whether a COMMIT whose outcome it never
+// and equal jitter (bus::retry_backoff), and checks engine_progress to tell whether a COMMIT whose outcome it never
 // saw did land, so nothing is written twice. Meanwhile no batch returns to the engine,
 // which therefore stops taking commands; the gateway then answers 503.
 class store_stage {
@@ -90,7 +91,7 @@ class store_stage {
   bool already_committed(engine::sequence_number last_sequence);
   void check_while_idle();
   void set_database_up(bool up);
-  void back_off(std::chrono::milliseconds& delay);
+  void back_off(std::chrono::milliseconds wait);
 
   store_options options_;
   std::vector<engine::instrument> instruments_;
@@ -100,6 +101,7 @@ class store_stage {
   std::unique_ptr<store_probe> probe_;
   std::unique_ptr<db_connection> connection_;
   std::unique_ptr<journal_applier> applier_;
+  bus::retry_backoff backoff_;  // between attempts at one group; reset for each group
   engine::trade_id last_trade_id_ = 0;
   engine::sequence_number committed_sequence_ = 0;
 

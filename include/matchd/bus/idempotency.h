@@ -1,0 +1,130 @@
+#pragma once
+
+// Idempotent placements: the whole rule in one place.
+//
+// The contract (docs/api.md, POST /orders): a placement may carry an idempotency key (body
+// `idempotency_key` or header `Idempotency-Key`). The same (client_id, key) with the same
+// request gets the first response again (200, `Idempotent-Replayed: true`) and never
+// matches twice, also across restarts; the same key with a different request is 409
+// `idempotency_key_reused`.
+//
+// What is remembered, per key:
+//   - the key: (client_id, idempotency_key), both 1-64 chars of [A-Za-z0-9._:-]
+//     (engine::valid_id); two clients may use the same key independently
+//     (idempotency_scope);
+//   - the fingerprint: a hash of the normalized request (request_fingerprint), so a retry
+//     written differently ("1.50" vs 1.5, fields reordered, key in header vs body) is
+//     still a replay; only the order's meaning counts;
+//   - the sequence of the command that first used it, and that command's first response
+//     bytes, so a replay sends exactly what the original got.
+// Only a placement that took effect holds its key (holds_key): one the engine rejected
+// (duplicate order_id, unknown instrument...) releases it, so a corrected retry can run.
+// A placement rejected before the engine (400) never reaches this rule.
+//
+// Where, stage by stage (the pipeline gateway -> engine stage -> store -> publish):
+//   - gateway (codec/order_request.cpp): validates the key, body vs header, and stamps
+//     engine_request::fingerprint with request_fingerprint().
+//   - engine stage (sequencer/engine_stage.cpp): idempotency_table, key -> (fingerprint,
+//     sequence). It decides (decide()): first use, replay, conflict, or wait while the
+//     key's first use is still inside the engine. The engine thread decides because it is
+//     the one place that sees commands in sequence order: a retry racing its original is
+//     ordered after it. settle() then keeps or releases the key.
+//   - store (store/store_stage.cpp): writes each keyed placement that took effect as a row
+//     of the `idempotency_keys` table (client_id, idempotency_key, fingerprint, sequence,
+//     order_id, response, created_at_us; sql/001_init.sql), in the same transaction as the
+//     journal row of its command, so an acknowledged key is a durable key. It renders the
+//     response there, once, and hands the same bytes to the publish stage.
+//   - publish stage (publish/publish_stage.cpp): sequence -> first response bytes, for
+//     replays; answers replays (200) and conflicts (409, reused_key_message()).
+//   - recovery (store/recovery.cpp, app/daemon.cpp): reads every row of idempotency_keys
+//     and gives (key, fingerprint, sequence) to the engine stage (restore()) and
+//     (sequence, response) to the publish stage.
+//
+// For how long: for the life of the database. Keys never expire: every key is kept in
+// memory by the engine and publish stages and reloaded at start-up. An expiry would be a
+// change here plus a DELETE in the store and a filter in recovery.
+//
+// The fingerprint's encoding is persisted with the keys: changing it turns every stored
+// key into a conflict for its own retries. Bump its version tag ("matchd.order.v1") only
+// with a migration.
+
+#include <matchd/bus/incremental_map.h>
+#include <matchd/engine/command.h>
+#include <matchd/engine/errc.h>
+#include <matchd/engine/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace matchd::bus {
+
+using idempotency_key = engine::fixed_string<engine::kMaxIdLength>;
+
+// The scope of a key: one client's key.
+struct idempotency_scope {
+  engine::client_id client;
+  idempotency_key key;
+  bool operator==(const idempotency_scope&) const = default;
+};
+
+struct idempotency_scope_hash {
+  std::size_t operator()(const idempotency_scope& s) const noexcept;
+};
+
+// The normalized request: the order's meaning in engine units, with its instrument's
+// symbol (not its index, which depends on the configuration) and whether the client chose
+// the order_id (an order_id the server assigned is not part of the request). Pure.
+std::uint64_t request_fingerprint(const engine::place_order& order,
+                                  std::string_view instrument_symbol, bool client_order_id);
+
+struct command_outcome;
+
+// Whether a command holds its key, so that its first response is kept (publish stage) and
+// persisted (store): a keyed placement the engine executed without error.
+bool holds_key(const command_outcome& c) noexcept;
+
+// The message of the 409 idempotency_key_reused answer.
+std::string reused_key_message(std::string_view key);
+
+// What decide() says about a keyed placement.
+enum class idempotency_verdict : std::uint8_t {
+  first_use,  // run it; the key is now pending until settle()
+  pending,    // the key's first use is still in the engine: decide again once it settles
+  replay,     // same request as the key's first use: answer with that one's response
+  conflict,   // same key, different request: 409
+};
+
+struct idempotency_decision {
+  idempotency_verdict verdict = idempotency_verdict::first_use;
+  engine::sequence_number replay_of = 0;  // verdict == replay: the first use's sequence
+};
+
+// The engine stage's memory of keys. Called on the engine thread only (not thread-safe).
+// Grows by an incremental rehash (bus::incremental_map), so no call stalls the engine.
+class idempotency_table {
+ public:
+  // A keyed placement arrives. On first use the key is recorded as pending.
+  idempotency_decision decide(const engine::client_id& client, const idempotency_key& key,
+                              std::uint64_t fingerprint);
+  // The first use of a key came back from the engine: it holds the key if it took effect
+  // (error ok, as holds_key says), otherwise the key is released.
+  void settle(const engine::client_id& client, const idempotency_key& key, engine::errc error,
+              engine::sequence_number sequence);
+  // Recovery (before the engine runs): a key held by command `sequence`.
+  void restore(const engine::client_id& client, const idempotency_key& key,
+               std::uint64_t fingerprint, engine::sequence_number sequence);
+
+ private:
+  struct entry {
+    std::uint64_t fingerprint;
+    engine::sequence_number sequence;  // kPending while the first use is in the engine
+  };
+  // No command that took effect has sequence 0.
+  static constexpr engine::sequence_number kPending = 0;
+
+  incremental_map<idempotency_scope, entry, idempotency_scope_hash> entries_;
+};
+
+}  // namespace matchd::bus
