@@ -139,14 +139,17 @@ TEST_F(publish_fixture, a_subscriber_that_misses_a_frame_is_evicted_not_left_wit
   // Nothing more reaches it, though the queue has room again. The stage sleeps without a
   // timeout only when no eviction notice is waiting for room: once it does so after this
   // batch (a new futex value: the batch's notify bumped it), it has sent all it ever will.
-  const std::optional<test::futex_wait> idle =
-      test::wait_until_asleep(kPublishThread, 10s, [](const test::futex_wait& w) { return !w.timed; });
+  const std::optional<test::futex_wait> idle = test::wait_until_asleep(
+      kPublishThread, 10s, [](const test::futex_wait& w) { return !w.timed; });
   ASSERT_TRUE(idle.has_value()) << "the publish stage did not go idle after the eviction";
   publish_deltas(5);
   got = drain(0);
-  ASSERT_TRUE(test::wait_until_asleep(kPublishThread, 10s, [&](const test::futex_wait& w) {
-                return !w.timed && w.address == idle->address && w.value != idle->value;
-              }).has_value())
+  ASSERT_TRUE(test::wait_until_asleep(kPublishThread, 10s,
+                                      [&](const test::futex_wait& w) {
+                                        return !w.timed && w.address == idle->address &&
+                                               w.value != idle->value;
+                                      })
+                  .has_value())
       << "the publish stage did not go idle after the batch";
   const auto more = drain(0);
   got.insert(got.end(), more.begin(), more.end());

@@ -56,9 +56,9 @@ TEST(engine_stage, a_snapshot_deadline_passing_while_every_batch_is_downstream_s
 
   // The only batch stays downstream past the snapshot deadline: the engine's timed wait for
   // the deadline ends, and it goes back to sleep waiting for a batch only (no timeout).
-  ASSERT_TRUE(
-      test::wait_until_asleep(kEngineThread, 10s, [](const test::futex_wait& w) { return !w.timed; })
-          .has_value())
+  ASSERT_TRUE(test::wait_until_asleep(kEngineThread, 10s,
+                                      [](const test::futex_wait& w) { return !w.timed; })
+                  .has_value())
       << "the engine did not wait past the snapshot deadline";
   batch->clear();
   ASSERT_TRUE(stage.recycle_queue().try_push(batch));
@@ -104,11 +104,12 @@ TEST(engine_stage, a_returned_batch_wakes_an_engine_that_waits_for_one) {
   ASSERT_TRUE(before.has_value()) << "the engine did not go to sleep with its batch downstream";
   ASSERT_TRUE(input.try_push(limit_buy("second")));
   stage.notify();
-  ASSERT_TRUE(
-      test::wait_until_asleep(kEngineThread, 10s, [&](const test::futex_wait& w) {
-        return w.address == before->address && w.value != before->value;
-      })
-          .has_value())
+  ASSERT_TRUE(test::wait_until_asleep(kEngineThread, 10s,
+                                      [&](const test::futex_wait& w) {
+                                        return w.address == before->address &&
+                                               w.value != before->value;
+                                      })
+                  .has_value())
       << "the engine did not fall asleep starved after the notify";
   EXPECT_EQ(output.front(), nullptr);
 
