@@ -2,6 +2,7 @@
 // and a bursty multi-producer stress that fails if a notification is ever lost.
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <array>
 #include <atomic>
@@ -15,6 +16,9 @@
 #include <matchd/bus/idle_waiter.h>
 #include <matchd/bus/spsc_queue.h>
 
+#include "thread_state.h"
+#include "wait.h"
+
 namespace matchd::bus {
 namespace {
 
@@ -24,6 +28,15 @@ using steady = std::chrono::steady_clock;
 // A lost wake-up makes a waiter sleep until this deadline, failing the test instead of
 // hanging it. Legitimate wake-ups here take microseconds.
 constexpr auto kGenerous = 3s;
+
+// The consumer thread of the wake-up tests names itself so, and the test waits until it is
+// asleep in the futex: what follows then wakes a sleeper rather than racing its announcement.
+constexpr const char* kConsumer = "consumer";
+
+void wait_until_consumer_asleep() {
+  ASSERT_TRUE(test::wait_until_asleep(kConsumer, 10s).has_value())
+      << "the consumer never went to sleep in the futex";
+}
 
 TEST(idle_waiter, returns_at_once_when_already_ready) {
   idle_waiter w;
@@ -64,8 +77,11 @@ TEST(idle_waiter, notifications_do_not_make_ready_true) {
 TEST(idle_waiter, notify_wakes_a_sleeping_wait) {
   idle_waiter w(0);
   std::atomic<bool> flag{false};
-  std::thread consumer([&] { w.wait([&] { return flag.load(std::memory_order_acquire); }); });
-  std::this_thread::sleep_for(20ms);  // let it reach the futex
+  std::thread consumer([&] {
+    pthread_setname_np(pthread_self(), kConsumer);
+    w.wait([&] { return flag.load(std::memory_order_acquire); });
+  });
+  wait_until_consumer_asleep();
   flag.store(true, std::memory_order_release);
   w.notify();
   consumer.join();  // ctest TIMEOUT catches a lost wake-up here
@@ -78,11 +94,12 @@ TEST(idle_waiter, notify_wakes_a_sleeping_wait_until) {
   bool ready = false;
   steady::duration waited{};
   std::thread consumer([&] {
+    pthread_setname_np(pthread_self(), kConsumer);
     const auto start = steady::now();
     ready = w.wait_until([&] { return q.front() != nullptr; }, start + kGenerous);
     waited = steady::now() - start;
   });
-  std::this_thread::sleep_for(20ms);
+  wait_until_consumer_asleep();
   ASSERT_TRUE(q.try_push(7));
   w.notify();
   consumer.join();
@@ -127,9 +144,11 @@ void run_burst_stress(std::uint32_t spin_iterations) {
           case 1:
             std::this_thread::yield();
             break;
-          default:
-            std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
+          default: {
+            const auto pause = std::chrono::microseconds(rng() % 50);
+            std::this_thread::sleep_for(pause);  // pacing: the consumer sleeps in some gaps
             break;
+          }
         }
       }
     });

@@ -2,6 +2,7 @@
 
 #include "durable_database.h"
 #include "loopback_port.h"
+#include "wait.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,8 +11,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
-#include <thread>
 
 namespace matchd::e2e {
 using namespace std::chrono_literals;
@@ -128,26 +129,26 @@ void daemon_process::start(std::uint16_t listen_port) {
 }
 
 void daemon_process::wait_ready() {
-  const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
-  while (true) {
-    if (const auto ended = test::poll_child(pid_)) {
-      pid_ = -1;
-      last_exit_ = *ended;
-      throw std::runtime_error("matchd exited before it was ready: " + last_exit_.describe() +
-                               " (exit code 127: could not exec " + matchd_binary() + ")\n" +
-                               logs());
-    }
-    const std::uint16_t port = test::port_from_ready_text(read_whole_file(ready_file()));
-    if (port != 0) {
-      port_ = port;
-      return;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill9();
-      throw std::runtime_error("matchd did not write a valid ready file within " +
-                               std::to_string(kReadyTimeout.count()) + " s\n" + logs());
-    }
-    std::this_thread::sleep_for(10ms);
+  std::optional<process_exit> ended;
+  const bool ready = test::wait_until(
+      [&] {
+        ended = test::poll_child(pid_);
+        port_ = test::port_from_ready_text(read_whole_file(ready_file()));
+        return ended.has_value() || port_ != 0;
+      },
+      kReadyTimeout);
+  if (ended) {
+    pid_ = -1;
+    port_ = 0;
+    last_exit_ = *ended;
+    throw std::runtime_error("matchd exited before it was ready: " + last_exit_.describe() +
+                             " (exit code 127: could not exec " + matchd_binary() + ")\n" +
+                             logs());
+  }
+  if (!ready) {
+    kill9();
+    throw std::runtime_error("matchd did not write a valid ready file within " +
+                             std::to_string(kReadyTimeout.count()) + " s\n" + logs());
   }
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "wait.h"
 
 namespace matchd::e2e {
 namespace {
@@ -88,7 +89,7 @@ TEST(rate_limit, seventh_rapid_order_of_one_client_is_429_and_others_are_unaffec
       << "a rate-limited order is not placed";
 
   // Tokens come back at 5 per second.
-  std::this_thread::sleep_for(1200ms);
+  std::this_thread::sleep_for(1200ms);  // the refill is the clock: no state to observe
   const http_response later =
       first_connection.post_json("/orders", limit_order("a7", "client-A", "buy", "100.00", "0.01"));
   EXPECT_EQ(later.status, 201u) << later.describe();
@@ -126,16 +127,16 @@ TEST(connection_limit, connections_beyond_the_limit_are_refused_or_closed) {
   // A freed slot can be used again.
   held.front()->close();
   held.erase(held.begin());
-  bool served = false;
-  const auto deadline = clock_type::now() + 5s;
-  for (int attempt = 0; attempt < 50 && !served && clock_type::now() < deadline; ++attempt) {
-    try {
-      http_client again(daemon.port(), 1000ms);
-      served = again.get("/healthz").status == 200;
-    } catch (const transport_error&) {
-    }
-    if (!served) std::this_thread::sleep_for(100ms);
-  }
+  const bool served = test::wait_until(
+      [&] {
+        try {
+          http_client again(daemon.port(), 1000ms);
+          return again.get("/healthz").status == 200;
+        } catch (const transport_error&) {
+          return false;
+        }
+      },
+      5s, 100ms);
   EXPECT_TRUE(served) << "no connection accepted after one of " << kLimit << " was closed";
 }
 
@@ -404,9 +405,10 @@ TEST(slow_subscriber, is_disconnected_by_the_bytes_it_holds_before_its_frame_cap
     ++rounds;
   }
   // The daemon answers them after they were sent.
-  while (!closing_reported(daemon) && clock_type::now() < deadline)
-    std::this_thread::sleep_for(50ms);
-  ASSERT_TRUE(closing_reported(daemon))
+  ASSERT_TRUE(test::wait_until([&] { return closing_reported(daemon); },
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - clock_type::now()),
+                               50ms))
       << rounds << " snapshots of " << snapshot_bytes << " bytes did not close the session";
   // Three frames a round at most (two acknowledgements and the snapshot).
   EXPECT_LT(3 * rounds, kSubscriberBuffer / 10) << "the frame cap could have closed it";
@@ -432,13 +434,14 @@ TEST(slow_subscriber, sse_stream_is_closed_while_a_normal_one_keeps_receiving) {
   http_client http(daemon.port());
   // Polls the stream_subscribers gauge until it is `n`; returns the last value seen.
   const auto subscribers_reach = [&http](double n) {
-    const auto deadline = clock_type::now() + 5s;
-    while (true) {
-      const std::optional<double> value =
-          metric_value(parse_prometheus(http.get("/metrics").body), "stream_subscribers");
-      if (value == n || clock_type::now() >= deadline) return value;
-      std::this_thread::sleep_for(20ms);
-    }
+    std::optional<double> value;
+    (void)test::wait_until(
+        [&] {
+          value = metric_value(parse_prometheus(http.get("/metrics").body), "stream_subscribers");
+          return value == n;
+        },
+        5s, 20ms);
+    return value;
   };
   const auto id_of = [](const sse_client::event& e) { return std::atoll(e.id.c_str()); };
 

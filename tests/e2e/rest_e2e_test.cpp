@@ -12,6 +12,7 @@
 
 #include "durable_database.h"
 #include "harness.h"
+#include "wait.h"
 
 namespace matchd::e2e {
 namespace {
@@ -896,19 +897,18 @@ TEST_F(rest, metrics_expose_the_required_series_and_they_move) {
            metric_value(before, name, labels).value_or(0);
   };
   std::vector<metric_sample> after;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  for (int i = 0; i < 100; ++i) {
-    after = scrape();
-    if (delta(after, "orders_received_total") >= 4 && delta(after, "orders_matched_total") >= 1 &&
-        delta(after, "orders_rejected_total", {{"reason", "fok_not_fillable"}}) >= 1 &&
-        delta(after, "order_latency_seconds_count") >= 4 &&
-        metric_value(after, "current_orderbook_depth", {{"instrument", "BTC-USD"}, {"side", "buy"}})
-                .value_or(0) > 0) {
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  (void)test::wait_until(
+      [&] {
+        after = scrape();
+        return delta(after, "orders_received_total") >= 4 &&
+               delta(after, "orders_matched_total") >= 1 &&
+               delta(after, "orders_rejected_total", {{"reason", "fok_not_fillable"}}) >= 1 &&
+               delta(after, "order_latency_seconds_count") >= 4 &&
+               metric_value(after, "current_orderbook_depth",
+                            {{"instrument", "BTC-USD"}, {"side", "buy"}})
+                       .value_or(0) > 0;
+      },
+      std::chrono::seconds(3), std::chrono::milliseconds(50));
   EXPECT_GE(delta(after, "orders_received_total"), 4);
   EXPECT_GE(delta(after, "orders_matched_total"), 1);
   EXPECT_GE(delta(after, "orders_rejected_total"), 1);

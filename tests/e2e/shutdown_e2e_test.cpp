@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "wait.h"
 
 namespace matchd::e2e {
 namespace {
@@ -113,8 +114,7 @@ TEST(shutdown, sigterm_with_orders_in_flight_exits_0) {
       // The connection goes away with the daemon.
     }
   });
-  const auto warm_deadline = clock_type::now() + 10s;
-  while (acknowledged < 200 && clock_type::now() < warm_deadline) std::this_thread::sleep_for(1ms);
+  (void)test::wait_until([&] { return acknowledged >= 200; }, 10s, 1ms);
 
   const auto start = clock_type::now();
   const process_exit result = daemon.terminate_and_wait(10s);

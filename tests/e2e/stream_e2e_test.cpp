@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "wait.h"
 
 namespace matchd::e2e {
 namespace {
@@ -266,11 +267,8 @@ TEST_F(stream, book_rebuilt_from_snapshot_and_deltas_equals_get_orderbook) {
   });
 
   // Seed the book and subscribe in the middle of the activity.
-  const auto subscribe_deadline = std::chrono::steady_clock::now() + 20s;
-  while (done_operations < kSubscribeAfter && !writer_done &&
-         std::chrono::steady_clock::now() < subscribe_deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
+  (void)test::wait_until([&] { return done_operations >= kSubscribeAfter || writer_done; }, 20s,
+                         1ms);
   ws_client ws(daemon.port());
   json snapshot;
   subscribe(ws, {"orderbook_deltas"}, &snapshot);
@@ -772,13 +770,20 @@ TEST_F(stream, sse_stream_starts_with_a_comment_naming_the_published_sequence) {
 }
 
 TEST_F(stream, sse_streams_trades_and_orders) {
-  sse_client sse(daemon.port(), "/stream/sse?channels=trades,orders&instrument=BTC-USD");
+  sse_client::options with_comments;
+  with_comments.comments = true;
+  sse_client sse(daemon.port(), "/stream/sse?channels=trades,orders&instrument=BTC-USD",
+                 with_comments);
   ASSERT_EQ(sse.status(), 200u) << sse.body();
   EXPECT_EQ(sse.header("Content-Type").rfind("text/event-stream", 0), 0u)
       << "Content-Type: " << sse.header("Content-Type");
 
-  // Give the subscription a moment to register before the events happen.
-  std::this_thread::sleep_for(200ms);
+  // The subscription is in effect once its first frame, ": subscribed sequence=N", came.
+  const std::optional<sse_client::event> subscribed = sse.next(5s);
+  ASSERT_TRUE(subscribed.has_value()) << "nothing after the response header";
+  ASSERT_EQ(subscribed->comment.rfind("subscribed sequence=", 0), 0u)
+      << "first frame: event \"" << subscribed->event << "\" comment \"" << subscribed->comment
+      << "\"";
   place(limit_order("s1", "client-S", "sell", "100.00", "1"));
   const json body = place(limit_order("b1", "client-B", "buy", "100.00", "1"));
   ASSERT_EQ(body["trades"].size(), 1u);
@@ -799,6 +804,7 @@ TEST_F(stream, sse_streams_trades_and_orders) {
       if (sse.ended()) break;
       continue;
     }
+    if (e->event.empty()) continue;  // a keep-alive comment
     if (e->event == "trades") trade_event = e;
     if (e->event == "orders") order_events.push_back(payload(e->data));
     EXPECT_TRUE(e->event == "trades" || e->event == "orders") << "event: " << e->event;

@@ -53,7 +53,7 @@ TEST(feed_client, turns_every_fixture_trade_into_one_market_order) {
   const auto before = std::chrono::system_clock::now();
   feed.start();
   const std::size_t n = fixture_lines().size();
-  ASSERT_TRUE(wait_until([&] { return feed.accepted_count() >= n; }))
+  ASSERT_TRUE(wait_until([&] { return feed.accepted_count() >= n; }, 5s))
       << "got " << feed.accepted_count() << " of " << n;
 
   const auto expected = expected_orders();
@@ -107,7 +107,7 @@ TEST(feed_client, reads_combined_stream_events) {
   local_feed feed(test_options(replay.url("/stream?streams=btcusdt@trade")));
   feed.start();
   const std::size_t n = fixture_lines().size();
-  ASSERT_TRUE(wait_until([&] { return feed.accepted_count() >= n; }));
+  ASSERT_TRUE(wait_until([&] { return feed.accepted_count() >= n; }, 5s));
   EXPECT_EQ(distinct_ids(feed.accepted()).size(), n);
   EXPECT_EQ(feed.stats().parse_errors, 0u);
 }
@@ -119,7 +119,7 @@ TEST(feed_client, skips_and_counts_malformed_messages) {
   local_feed feed(test_options(replay.url()));
   feed.start();
   const std::size_t n = fixture_lines().size();
-  ASSERT_TRUE(wait_until([&] { return feed.stats().messages >= n + n / 10; }));
+  ASSERT_TRUE(wait_until([&] { return feed.stats().messages >= n + n / 10; }, 5s));
   const feed_stats s = feed.stats();
   EXPECT_EQ(s.submitted, n);
   EXPECT_EQ(s.parse_errors, n / 10);
@@ -141,13 +141,13 @@ TEST(feed_client, reconnects_after_dropped_connections_and_loses_nothing_on_resu
   local_feed feed(test_options(replay.url()));
   feed.start();
   const std::size_t n = fixture_lines().size();
-  ASSERT_TRUE(wait_until([&] { return feed.accepted_count() >= n; }))
+  ASSERT_TRUE(wait_until([&] { return feed.accepted_count() >= n; }, 5s))
       << feed.accepted_count() << " reconnects=" << feed.stats().reconnects;
   EXPECT_EQ(distinct_ids(feed.accepted()).size(), n);
   const feed_stats s = feed.stats();
   EXPECT_GE(s.reconnects, 3u);
   EXPECT_EQ(s.connections, replay.server().connections());
-  EXPECT_TRUE(wait_until([&] { return feed.stats().connected; }));
+  EXPECT_TRUE(wait_until([&] { return feed.stats().connected; }, 5s));
 }
 
 TEST(feed_client, treats_a_server_close_like_the_24_hour_disconnect) {
@@ -157,8 +157,8 @@ TEST(feed_client, treats_a_server_close_like_the_24_hour_disconnect) {
   local_replay replay(std::move(r));
   local_feed feed(test_options(replay.url()));
   feed.start();
-  ASSERT_TRUE(wait_until([&] { return feed.stats().reconnects >= 2; }));
-  ASSERT_TRUE(wait_until([&] { return feed.stats().connections >= 3; }));
+  ASSERT_TRUE(wait_until([&] { return feed.stats().reconnects >= 2; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return feed.stats().connections >= 3; }, 5s));
   EXPECT_NE(feed.metrics().find("feed_connection_errors_total{stage=\"closed\"}"),
             std::string::npos);
 }
@@ -179,7 +179,7 @@ TEST(feed_client, reconnects_at_once_on_a_server_shutdown_notice) {
   // The stream goes on over the new connection.
   const std::string last =
       feed_order_id("BTCUSDT", parse_trade_message(fixture_lines().back())->trade_id);
-  EXPECT_TRUE(wait_until([&] { return distinct_ids(feed.accepted()).contains(last); }));
+  EXPECT_TRUE(wait_until([&] { return distinct_ids(feed.accepted()).contains(last); }, 5s));
 }
 
 TEST(feed_client, counts_pings_which_beast_answers) {
@@ -188,7 +188,7 @@ TEST(feed_client, counts_pings_which_beast_answers) {
   local_replay replay(std::move(r));
   local_feed feed(test_options(replay.url()));
   feed.start();
-  EXPECT_TRUE(wait_until([&] { return feed.stats().pings >= 3; }));
+  EXPECT_TRUE(wait_until([&] { return feed.stats().pings >= 3; }, 5s));
   EXPECT_EQ(feed.stats().reconnects, 0u);
 }
 
@@ -213,7 +213,7 @@ TEST(feed_client, drops_orders_the_queue_refuses_without_blocking) {
                   [&](const bus::engine_request&) { return calls.fetch_add(1) % 2 == 0; });
   feed.start();
   const std::size_t n = fixture_lines().size();
-  ASSERT_TRUE(wait_until([&] { return feed.stats().messages >= n; }));
+  ASSERT_TRUE(wait_until([&] { return feed.stats().messages >= n; }, 5s));
   const feed_stats s = feed.stats();
   EXPECT_EQ(s.submitted, n / 2);
   EXPECT_EQ(s.dropped, n / 2);
@@ -229,7 +229,7 @@ TEST(feed_client, scales_quantities_and_counts_what_rounds_to_nothing) {
   local_feed feed(o);
   feed.start();
   const std::size_t n = fixture_lines().size();
-  ASSERT_TRUE(wait_until([&] { return feed.stats().messages >= n; }));
+  ASSERT_TRUE(wait_until([&] { return feed.stats().messages >= n; }, 5s));
   const auto expected = expected_orders();
   std::size_t below_lot = 0;
   for (const auto& [id, t] : expected) {

@@ -3,6 +3,8 @@
 #include <matchd/engine/instrument.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
 
 namespace matchd::feed::test {
 
@@ -11,15 +13,6 @@ using namespace std::chrono_literals;
 const std::vector<std::string>& fixture_lines() {
   static const std::vector<std::string> lines = feed_replay::load_ndjson(MATCHD_FEED_FIXTURE);
   return lines;
-}
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 local_replay::local_replay(feed_replay::replay_options options, boost::asio::ssl::context* tls) {
@@ -32,8 +25,12 @@ local_replay::local_replay(feed_replay::replay_options options, boost::asio::ssl
 
 local_replay::~local_replay() {
   server_->stop();
-  // Coroutines at rest (timers, reads) never finish by themselves: stop the loop outright.
-  std::this_thread::sleep_for(20ms);
+  // stop() posts its work (close the acceptor and every connection) to the loop: once a
+  // handler posted after it has run, so has that work. Coroutines at rest (timers, reads)
+  // never finish by themselves: then stop the loop outright.
+  std::promise<void> stopped;
+  boost::asio::post(ioc_, [&stopped] { stopped.set_value(); });
+  (void)stopped.get_future().wait_for(5s);  // bounded: the loop may have ended already
   ioc_.stop();
   thread_.join();
 }

@@ -22,15 +22,15 @@
 #include <vector>
 
 #include "replay_server.h"
+#include "wait.h"
 
 namespace matchd::feed::test {
 
 // The lines of fixtures/binance_btcusdt_trades.ndjson.
 const std::vector<std::string>& fixture_lines();
 
-// Polls `done` every few milliseconds until it holds or `timeout` passes; returns it.
-bool wait_until(const std::function<bool()>& done,
-                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+// The tests' one polling wait (tests/support/wait.h).
+using ::matchd::test::wait_until;
 
 // A replay_server on 127.0.0.1:<free port>, served from its own thread.
 class local_replay {

@@ -85,7 +85,7 @@ TEST_F(feed_tls, trusts_the_local_ca_and_receives_trades_over_wss) {
   o.ca_file = cert_.cert_file.string();
   local_feed feed(o);
   feed.start();
-  ASSERT_TRUE(wait_until([&] { return feed.accepted_count() >= fixture_lines().size(); }))
+  ASSERT_TRUE(wait_until([&] { return feed.accepted_count() >= fixture_lines().size(); }, 5s))
       << "accepted " << feed.accepted_count() << "\n"
       << feed.metrics();
   const auto first = parse_trade_message(fixture_lines().front());
@@ -103,7 +103,7 @@ TEST_F(feed_tls, without_the_ca_the_handshake_fails_and_is_retried) {
   feed_options o = test_options(url("localhost"));  // verify on, system store only
   local_feed feed(o);
   feed.start();
-  ASSERT_TRUE(wait_until([&] { return feed.stats().reconnects >= 1; }));
+  ASSERT_TRUE(wait_until([&] { return feed.stats().reconnects >= 1; }, 5s));
   const feed_stats s = feed.stats();
   EXPECT_EQ(s.connections, 0u);
   EXPECT_EQ(s.messages, 0u);
@@ -120,7 +120,7 @@ TEST_F(feed_tls, refuses_a_certificate_for_another_host_name) {
   o.ca_file = cert_.cert_file.string();
   local_feed feed(o);
   feed.start();
-  ASSERT_TRUE(wait_until([&] { return feed.stats().reconnects >= 1; }));
+  ASSERT_TRUE(wait_until([&] { return feed.stats().reconnects >= 1; }, 5s));
   EXPECT_EQ(feed.stats().connections, 0u);
   EXPECT_EQ(feed.accepted_count(), 0u);
   // No SNI for an address literal (RFC 6066); the failure is the host-name check.
@@ -133,7 +133,7 @@ TEST_F(feed_tls, connects_without_verification_only_when_told_to) {
   o.verify_peer = false;
   local_feed feed(o);
   feed.start();
-  EXPECT_TRUE(wait_until([&] { return feed.accepted_count() >= fixture_lines().size(); }));
+  EXPECT_TRUE(wait_until([&] { return feed.accepted_count() >= fixture_lines().size(); }, 5s));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "replay_process.h"
 
 #include "child_process.h"
+#include "wait.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 #include <iostream>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
 
 namespace matchd::feed::test {
 namespace {
@@ -44,22 +44,26 @@ replay_process::replay_process(std::vector<std::string> args, bool gated)
   argv.insert(argv.end(), {"--host", "127.0.0.1", "--port", "0", "--ready-file", ready.string()});
   if (gated) argv.insert(argv.end(), {"--wait-for", (dir_ / "go").string()});
   pid_ = matchd::test::spawn_child(argv, matchd::test::logged_to(dir_ / "output.log"));
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((port_ = matchd::test::port_from_ready_text(read_whole_file(ready))) == 0) {
-    if (matchd::test::poll_child(pid_)) {
-      pid_ = -1;
-      const std::string out = output();
-      std::filesystem::remove_all(dir_);
-      throw std::runtime_error("matchd-feed-replay exited before it was ready:\n" + out);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      matchd::test::wait_for_child(pid_, 0ms);  // SIGKILL and reap
-      pid_ = -1;
-      const std::string out = output();
-      std::filesystem::remove_all(dir_);
-      throw std::runtime_error("matchd-feed-replay did not get ready:\n" + out);
-    }
-    std::this_thread::sleep_for(5ms);
+  bool ended = false;
+  const bool got_ready = matchd::test::wait_until(
+      [&] {
+        ended = matchd::test::poll_child(pid_).has_value();
+        port_ = matchd::test::port_from_ready_text(read_whole_file(ready));
+        return ended || port_ != 0;
+      },
+      10s);
+  if (ended) {
+    pid_ = -1;
+    const std::string out = output();
+    std::filesystem::remove_all(dir_);
+    throw std::runtime_error("matchd-feed-replay exited before it was ready:\n" + out);
+  }
+  if (!got_ready) {
+    matchd::test::wait_for_child(pid_, 0ms);  // SIGKILL and reap
+    pid_ = -1;
+    const std::string out = output();
+    std::filesystem::remove_all(dir_);
+    throw std::runtime_error("matchd-feed-replay did not get ready:\n" + out);
   }
 }
 

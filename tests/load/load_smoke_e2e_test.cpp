@@ -8,10 +8,10 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "harness.h"
+#include "wait.h"
 
 namespace matchd::e2e {
 namespace {
@@ -148,13 +148,15 @@ TEST_F(load_smoke, noop_server_answers_like_an_order_endpoint) {
       {MATCHD_NOOP_SERVER_BINARY, "--listen", "127.0.0.1:0", "--ready-file", ready.string()},
       dir_ / "noop.log");
   std::uint16_t port = 0;
-  for (int i = 0; i < 500 && port == 0; ++i) {
-    port = test::port_from_ready_text(read_whole_file(ready));
-    if (port == 0) {
-      ASSERT_TRUE(noop.running()) << noop.output();
-      std::this_thread::sleep_for(10ms);
-    }
-  }
+  bool running = true;
+  (void)test::wait_until(
+      [&] {
+        port = test::port_from_ready_text(read_whole_file(ready));
+        running = port != 0 || noop.running();
+        return !running || port != 0;
+      },
+      5s, 10ms);
+  ASSERT_TRUE(running) << noop.output();
   ASSERT_NE(port, 0) << "no ready file: " << noop.output();
 
   http_client http(port);

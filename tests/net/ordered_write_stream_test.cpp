@@ -56,7 +56,8 @@ TEST(ordered_write_stream, a_write_started_during_a_long_one_lands_after_it_not_
 
   std::string received(big.size() + control.size() + tail.size(), '\0');
   std::thread reader([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // A deliberately slow reader: the socket buffers fill and the big write waits for room.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // slow client on purpose
     asio::read(pair.reader, asio::buffer(received));
   });
   pair.ioc.run();

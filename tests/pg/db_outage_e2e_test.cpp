@@ -14,6 +14,7 @@
 #include "durability_checks.h"
 #include "order_builders.h"
 #include "pg_server.h"
+#include "wait.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -61,10 +62,7 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
       daemon.port(),
       {.threads = 3, .id_prefix = "outage", .request_timeout = kPatientTimeout, .seed = 31});
   load.start();
-  const auto warmup = steady::now();
-  while (load.acknowledged() < 200 && steady::now() - warmup < 15s) {
-    std::this_thread::sleep_for(20ms);
-  }
+  (void)test::wait_until([&] { return load.acknowledged() >= 200; }, 15s, 20ms);
   ASSERT_GE(load.acknowledged(), 200u) << "no load before the outage";
 
   // --- outage -------------------------------------------------------------------------
@@ -108,7 +106,8 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
     e2e::http_client http(daemon.port());
     const e2e::http_response health = http.get("/healthz");
     EXPECT_EQ(health.status, 200u) << "liveness during the outage: " << health.describe();
-    std::this_thread::sleep_for(2s);
+    // Nothing to wait for: two seconds for an acknowledgement that must not come.
+    std::this_thread::sleep_for(2s);  // a window for the bug to show
     const std::uint64_t acked_in_outage = load.acknowledged() - acked_at_stop;
     EXPECT_LE(acked_in_outage, 3u * 2u)
         << "acknowledgements while the database is down (at most the batches in flight when "
@@ -116,7 +115,7 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
     EXPECT_EQ(wait_for_readyz(daemon.port(), 503, 1s).status, 503u);
   }
   const auto remaining = outage - (steady::now() - outage_started);
-  if (remaining > 0s) std::this_thread::sleep_for(remaining);
+  if (remaining > 0s) std::this_thread::sleep_for(remaining);  // the outage lasts `outage`
 
   // --- back -----------------------------------------------------------------------------
   const auto back_started = steady::now();
@@ -127,7 +126,11 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
   EXPECT_EQ(ready.status, 200u) << "/readyz after the database came back: " << ready.describe();
   std::cerr << "[db_outage] burst answered " << drained_ms << " ms after PostgreSQL was back; "
             << "/readyz 200 after " << ms_since(back_started) << " ms\n";
-  std::this_thread::sleep_for(1s);
+  // The load goes on against the recovered daemon before it stops.
+  const std::uint64_t acked_when_ready = load.acknowledged();
+  EXPECT_TRUE(test::wait_until([&] { return load.acknowledged() >= acked_when_ready + 100; },
+                               30s, 20ms))
+      << "the load made no progress after the database came back: " << load.summary();
   load.stop();
   std::cerr << "[db_outage] load: " << load.summary() << "\n";
 

@@ -9,8 +9,9 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <unordered_map>
+
+#include "wait.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -68,17 +69,18 @@ std::string join_problems(const std::vector<std::string>& problems, std::size_t 
 
 void wait_for_tables(const std::string& conninfo, std::chrono::seconds timeout) {
   pqxx::connection connection(conninfo);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    pqxx::nontransaction work(connection);
-    const auto left = work.exec1("SELECT count(*) FROM journal")[0].as<std::int64_t>();
-    if (left == 0) return;
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("the tables did not catch up with the journal within " +
-                               std::to_string(timeout.count()) + " s: " + std::to_string(left) +
-                               " journal rows left");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::int64_t left = 0;
+  const bool caught_up = test::wait_until(
+      [&] {
+        pqxx::nontransaction work(connection);
+        left = work.exec1("SELECT count(*) FROM journal")[0].as<std::int64_t>();
+        return left == 0;
+      },
+      timeout, std::chrono::milliseconds(20));
+  if (!caught_up) {
+    throw std::runtime_error("the tables did not catch up with the journal within " +
+                             std::to_string(timeout.count()) + " s: " + std::to_string(left) +
+                             " journal rows left");
   }
 }
 

@@ -4,12 +4,12 @@
 #include <ctime>
 #include <set>
 #include <sstream>
-#include <thread>
 #include <unordered_map>
 
 #include "api_checks.h"
 #include "daemon_process.h"
 #include "order_builders.h"
+#include "wait.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -42,31 +42,34 @@ void kill_under_load(e2e::daemon_process& daemon, order_load& load, std::uint64_
                      std::chrono::milliseconds duration) {
   const auto started = std::chrono::steady_clock::now();
   load.start();
-  while (std::chrono::steady_clock::now() - started < std::chrono::seconds(20) &&
-         (std::chrono::steady_clock::now() - started < duration ||
-          load.acknowledged() < min_acks)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // At least `duration` of load, and `min_acks` acknowledgements, within 20 s.
+  (void)test::wait_until(
+      [&] {
+        return std::chrono::steady_clock::now() - started >= duration &&
+               load.acknowledged() >= min_acks;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(20));
   daemon.kill9();
   load.stop();
 }
 
 e2e::http_response wait_for_readyz(std::uint16_t port, unsigned status,
                                    std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   e2e::http_client http(port, std::chrono::milliseconds(2000));
   e2e::http_response last;
-  while (true) {
-    try {
-      last = http.get("/readyz");
-    } catch (const e2e::transport_error& e) {
-      last = e2e::http_response{};
-      last.body = e.what();
-      http.close();
-    }
-    if (last.status == status || std::chrono::steady_clock::now() >= deadline) return last;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  (void)test::wait_until(
+      [&] {
+        try {
+          last = http.get("/readyz");
+        } catch (const e2e::transport_error& e) {
+          last = e2e::http_response{};
+          last.body = e.what();
+          http.close();
+        }
+        return last.status == status;
+      },
+      timeout, std::chrono::milliseconds(50));
+  return last;
 }
 
 std::optional<std::int64_t> rfc3339_to_micros(const std::string& text) {

@@ -17,6 +17,7 @@
 #include "durability_checks.h"
 #include "order_builders.h"
 #include "pg_server.h"
+#include "wait.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -95,7 +96,7 @@ TEST(journal, a_restart_serves_what_the_journal_holds_before_the_tables_have_it)
                                    .cancel_percent = 15,
                                    .seed = 4});
   first.start();
-  for (int i = 0; i < 1000 && first.acknowledged() < 200; ++i) std::this_thread::sleep_for(20ms);
+  (void)test::wait_until([&] { return first.acknowledged() >= 200; }, 20s, 20ms);
   first.stop();
   ASSERT_GE(first.acknowledged(), 200u) << first.summary();
   const std::size_t applied_orders = load_db_state(conninfo).orders.size();  // waits for it

@@ -135,7 +135,8 @@ void order_load::run_thread(int index) {
     }
     const bool failed = record.status == 0;
     records.push_back(std::move(record));
-    if (failed) std::this_thread::sleep_for(options_.pause_after_transport_error);
+    // Pacing: a client that lost the daemon does not retry in a tight loop.
+    if (failed) std::this_thread::sleep_for(options_.pause_after_transport_error);  // pacing
   }
   std::lock_guard lock(mutex_);
   per_thread_[static_cast<std::size_t>(index)] = std::move(records);

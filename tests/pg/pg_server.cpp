@@ -1,6 +1,7 @@
 #include "pg_server.h"
 
 #include "loopback_port.h"
+#include "wait.h"
 
 #include <libpq-fe.h>
 #include <pwd.h>
@@ -18,15 +19,14 @@
 #include <pqxx/pqxx>
 #include <sstream>
 #include <stdexcept>
+#include <optional>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 namespace matchd::pgtest {
 namespace {
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 std::string tail(const std::string& text, std::size_t max_chars = 6000) {
   return text.size() <= max_chars ? text : "...\n" + text.substr(text.size() - max_chars);
@@ -193,20 +193,22 @@ void pg_server::spawn_postmaster() {
 
 void pg_server::wait_accepting_connections() {
   const std::string conninfo = connection_string("postgres");
-  const auto deadline = steady::now() + kStartTimeout;
-  while (true) {
-    if (const auto ended = test::poll_child(pid_)) {
-      pid_ = -1;
-      throw std::runtime_error("postgres exited while starting (" + ended->describe() + "):\n" +
-                               tail(log_text()));
-    }
-    if (::PQping(conninfo.c_str()) == PQPING_OK) return;
-    if (steady::now() >= deadline) {
-      signal_and_reap(SIGQUIT, 10s);
-      throw std::runtime_error("postgres did not accept connections within " +
-                               std::to_string(kStartTimeout.count()) + " s:\n" + tail(log_text()));
-    }
-    std::this_thread::sleep_for(50ms);
+  std::optional<test::process_exit> ended;
+  const bool accepting = test::wait_until(
+      [&] {
+        ended = test::poll_child(pid_);
+        return ended || ::PQping(conninfo.c_str()) == PQPING_OK;
+      },
+      kStartTimeout, 50ms);
+  if (ended) {
+    pid_ = -1;
+    throw std::runtime_error("postgres exited while starting (" + ended->describe() + "):\n" +
+                             tail(log_text()));
+  }
+  if (!accepting) {
+    signal_and_reap(SIGQUIT, 10s);
+    throw std::runtime_error("postgres did not accept connections within " +
+                             std::to_string(kStartTimeout.count()) + " s:\n" + tail(log_text()));
   }
 }
 
@@ -215,14 +217,9 @@ void pg_server::wait_accepting_connections() {
 void pg_server::signal_and_reap(int sig, std::chrono::seconds timeout) {
   if (!running()) return;
   ::kill(pid_, sig);
-  const auto deadline = steady::now() + timeout;
-  while (true) {
-    if (test::poll_child(pid_)) {
-      pid_ = -1;
-      return;
-    }
-    if (steady::now() >= deadline) break;
-    std::this_thread::sleep_for(10ms);
+  if (test::await_child(pid_, timeout)) {
+    pid_ = -1;
+    return;
   }
   ::kill(pid_, SIGQUIT);
   test::wait_for_child(pid_, 5s);

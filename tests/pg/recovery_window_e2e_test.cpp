@@ -18,6 +18,7 @@
 #include "loopback_port.h"
 #include "order_builders.h"
 #include "pg_server.h"
+#include "wait.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -68,7 +69,15 @@ TEST(recovery_window, the_daemon_listens_while_recovering_and_accepts_nothing) {
   bool saw_ready = false;
   int refused_orders = 0;
   const auto deadline = steady::now() + 60s;
-  while (!saw_ready && steady::now() < deadline) {
+  // It listens while it recovers; requests start once it does.
+  bool exited = false;
+  (void)test::wait_until(
+      [&] {
+        exited = test::poll_child(pid).has_value();
+        return exited || test::accepts_connections(port);
+      },
+      60s, 1ms);
+  while (!exited && !saw_ready && steady::now() < deadline) {
     if (test::poll_child(pid)) break;
     try {
       e2e::http_client http(port, 2s);
@@ -89,7 +98,7 @@ TEST(recovery_window, the_daemon_listens_while_recovering_and_accepts_nothing) {
       EXPECT_FALSE(placed.header("Retry-After").empty()) << placed.describe();
       ++refused_orders;
     } catch (const e2e::transport_error&) {
-      std::this_thread::sleep_for(2ms);  // not listening yet
+      // Listening, so retried at once (a request timed out, or a connection was reset).
     }
   }
   std::cerr << "[recovery_window] " << refused_orders << " orders refused while recovering\n";

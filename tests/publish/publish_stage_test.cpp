@@ -3,10 +3,14 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "thread_state.h"
+#include "wait.h"
 
 namespace matchd::publish {
 namespace {
@@ -14,6 +18,8 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::uint64_t kToken = 7;
+// The publish stage's thread, as test::wait_until_asleep knows it.
+constexpr std::string_view kPublishThread = "matchd-publish";
 
 // A publish stage wired to one I/O thread whose delivery queue the test drains by hand, so
 // it can let the queue fill up the way a busy I/O thread would.
@@ -68,26 +74,23 @@ class publish_fixture : public ::testing::Test {
     ASSERT_TRUE(committed_.try_push(&batch_));
     stage_->notify();
     // The stage hands the batch back once it has published it.
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (recycle_.front() == nullptr) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "batch never published";
-      std::this_thread::sleep_for(1ms);
-    }
+    ASSERT_TRUE(test::wait_until([&] { return recycle_.front() != nullptr; }, 10s, 1ms))
+        << "batch never published";
     recycle_.pop();
   }
 
   // Everything queued for the I/O thread now, after the stage has had time to add more.
   std::vector<bus::io_delivery> drain(std::size_t at_least) {
     std::vector<bus::io_delivery> got;
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      while (bus::io_delivery* d = deliveries_.front()) {
-        got.push_back(std::move(*d));
-        deliveries_.pop();
-      }
-      if (got.size() >= at_least) break;
-      std::this_thread::sleep_for(1ms);
-    }
+    (void)test::wait_until(
+        [&] {
+          while (bus::io_delivery* d = deliveries_.front()) {
+            got.push_back(std::move(*d));
+            deliveries_.pop();
+          }
+          return got.size() >= at_least;
+        },
+        10s, 1ms);
     return got;
   }
 
@@ -133,10 +136,21 @@ TEST_F(publish_fixture, a_subscriber_that_misses_a_frame_is_evicted_not_left_wit
   EXPECT_EQ(got.back().what, bus::io_delivery::kind::evict);
   EXPECT_EQ(got.back().token, kToken);
 
-  // Nothing more reaches it, though the queue has room again.
+  // Nothing more reaches it, though the queue has room again. The stage sleeps without a
+  // timeout only when no eviction notice is waiting for room: once it does so after this
+  // batch (a new futex value: the batch's notify bumped it), it has sent all it ever will.
+  const std::optional<test::futex_wait> idle = test::wait_until_asleep(
+      kPublishThread, 10s, [](const test::futex_wait& w) { return !w.timed; });
+  ASSERT_TRUE(idle.has_value()) << "the publish stage did not go idle after the eviction";
   publish_deltas(5);
   got = drain(0);
-  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(test::wait_until_asleep(kPublishThread, 10s,
+                                      [&](const test::futex_wait& w) {
+                                        return !w.timed && w.address == idle->address &&
+                                               w.value != idle->value;
+                                      })
+                  .has_value())
+      << "the publish stage did not go idle after the batch";
   const auto more = drain(0);
   got.insert(got.end(), more.begin(), more.end());
   EXPECT_EQ(count(got, bus::io_delivery::kind::stream), 0u);
@@ -157,11 +171,8 @@ TEST_F(publish_fixture, the_eviction_notice_waits_for_room) {
     while (!queries_.try_push(q)) std::this_thread::yield();
     stage_->notify();
   }
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (deliveries_.size() < kAnswers) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
-    std::this_thread::sleep_for(1ms);
-  }
+  ASSERT_TRUE(test::wait_until([&] { return deliveries_.size() >= kAnswers; }, 10s, 1ms))
+      << deliveries_.size() << " of " << kAnswers << " answers queued";
   publish_deltas(100);
   std::vector<bus::io_delivery> got = drain(kAnswers + 1);
   ASSERT_EQ(got.size(), kAnswers + 1) << "the notice never came after the queue drained";

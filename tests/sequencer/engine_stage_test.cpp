@@ -2,9 +2,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "thread_state.h"
+#include "wait.h"
 
 namespace matchd::sequencer {
 namespace {
@@ -24,17 +29,14 @@ bus::engine_request limit_buy(std::string_view id) {
 // Waits up to `timeout` for a batch on `output`.
 bus::engine_batch* next_batch(bus::spsc_queue<bus::engine_batch*>& output,
                               std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (bus::engine_batch** b = output.front()) {
-      bus::engine_batch* batch = *b;
-      output.pop();
-      return batch;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  return nullptr;
+  if (!test::wait_until([&] { return output.front() != nullptr; }, timeout, 1ms)) return nullptr;
+  bus::engine_batch* batch = *output.front();
+  output.pop();
+  return batch;
 }
+
+// The engine stage's thread, as test::wait_until_asleep knows it.
+constexpr std::string_view kEngineThread = "matchd-engine";
 
 // With periodic snapshots on, the snapshot's deadline can pass while every batch is
 // downstream (a stalled database holds them in the store stage) and nobody is sending: the
@@ -52,8 +54,12 @@ TEST(engine_stage, a_snapshot_deadline_passing_while_every_batch_is_downstream_s
   bus::engine_batch* batch = next_batch(output, 5s);
   ASSERT_NE(batch, nullptr);
 
-  // The only batch stays downstream past the snapshot deadline.
-  std::this_thread::sleep_for(1500ms);
+  // The only batch stays downstream past the snapshot deadline: the engine's timed wait for
+  // the deadline ends, and it goes back to sleep waiting for a batch only (no timeout).
+  ASSERT_TRUE(test::wait_until_asleep(kEngineThread, 10s,
+                                      [](const test::futex_wait& w) { return !w.timed; })
+                  .has_value())
+      << "the engine did not wait past the snapshot deadline";
   batch->clear();
   ASSERT_TRUE(stage.recycle_queue().try_push(batch));
   stage.notify();
@@ -91,9 +97,20 @@ TEST(engine_stage, a_returned_batch_wakes_an_engine_that_waits_for_one) {
   bus::engine_batch* batch = next_batch(output, 5s);
   ASSERT_NE(batch, nullptr);
 
+  // With its only batch downstream the engine sleeps; the notify below wakes it, and finding
+  // an order but no batch it must fall asleep starved again (a new futex value: the notify
+  // bumped the word's epoch).
+  const std::optional<test::futex_wait> before = test::wait_until_asleep(kEngineThread, 10s);
+  ASSERT_TRUE(before.has_value()) << "the engine did not go to sleep with its batch downstream";
   ASSERT_TRUE(input.try_push(limit_buy("second")));
   stage.notify();
-  std::this_thread::sleep_for(100ms);  // long enough for the engine to fall asleep starved
+  ASSERT_TRUE(test::wait_until_asleep(kEngineThread, 10s,
+                                      [&](const test::futex_wait& w) {
+                                        return w.address == before->address &&
+                                               w.value != before->value;
+                                      })
+                  .has_value())
+      << "the engine did not fall asleep starved after the notify";
   EXPECT_EQ(output.front(), nullptr);
 
   batch->clear();

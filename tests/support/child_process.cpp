@@ -2,18 +2,23 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
+
+#include "wait.h"
 
 namespace matchd::test {
 namespace {
@@ -37,6 +42,16 @@ int open_for_output(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path.string());
   return fd;
+}
+
+// True once `pid` has ended (or is not a child of ours to wait for), without reaping it.
+bool is_reapable(pid_t pid) {
+  siginfo_t info{};
+  int r = 0;
+  do {
+    r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+  } while (r < 0 && errno == EINTR);
+  return r < 0 || info.si_pid == pid;
 }
 
 }  // namespace
@@ -121,22 +136,38 @@ std::optional<process_exit> poll_child(pid_t pid) {
   return std::nullopt;
 }
 
-process_exit wait_for_child(pid_t pid, std::chrono::milliseconds timeout) {
-  using namespace std::chrono_literals;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (auto ended = poll_child(pid)) return *ended;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      process_exit result = exit_from_wait_status(status);
-      result.timed_out = true;
-      return result;
-    }
-    std::this_thread::sleep_for(5ms);
+std::optional<process_exit> await_child(pid_t pid, std::chrono::milliseconds timeout) {
+  // A pidfd becomes readable when the process ends: poll(2) on it waits for exactly that.
+  // Without one (pidfd_open needs Linux 5.3), the same wait by polling waitid.
+  if (auto already = poll_child(pid)) return already;  // ended already, or not our child
+  bool ended = false;
+  // The system call itself: Debian 12's glibc declares pidfd_open without C linkage.
+  if (const fd_holder pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+      pidfd.get() >= 0) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    pollfd entry{pidfd.get(), POLLIN, 0};
+    int ready = 0;
+    do {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      ready = ::poll(&entry, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    } while (ready < 0 && errno == EINTR);
+    ended = ready > 0;
+  } else {
+    ended = wait_until([pid] { return is_reapable(pid); }, timeout);
   }
+  return ended ? poll_child(pid) : std::nullopt;
+}
+
+process_exit wait_for_child(pid_t pid, std::chrono::milliseconds timeout) {
+  if (auto ended = await_child(pid, timeout)) return *ended;
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  process_exit result = exit_from_wait_status(status);
+  result.timed_out = true;
+  return result;
 }
 
 std::string read_whole_file(const std::filesystem::path& path) {

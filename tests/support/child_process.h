@@ -50,6 +50,9 @@ spawn_options logged_to(const std::filesystem::path& log);
 // fails; an exec failure shows as exit code 127 (123 chdir, 124 user switch, 126 orphaned).
 pid_t spawn_child(const std::vector<std::string>& argv, const spawn_options& options);
 
+// Waits up to `timeout` for `pid` to end: its exit (reaped), or nullopt while it still runs.
+std::optional<process_exit> await_child(pid_t pid, std::chrono::milliseconds timeout);
+
 // Waits for `pid` to end; SIGKILLs it after `timeout` (timed_out set) and reaps it.
 process_exit wait_for_child(pid_t pid, std::chrono::milliseconds timeout);
 

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <optional>
 
 namespace matchd::test {
 namespace {
@@ -53,6 +54,21 @@ TEST_F(child_process_test, a_child_past_its_deadline_is_killed_and_reaped) {
   EXPECT_EQ(result.signal, SIGKILL);
   EXPECT_FALSE(result.clean());
   EXPECT_NE(result.describe().find("SIGKILLed"), std::string::npos) << result.describe();
+}
+
+TEST_F(child_process_test, await_child_gives_the_exit_once_there_is_one_and_kills_nothing) {
+  const pid_t pid = spawn_child({"/bin/sh", "-c", "read line; exit 5"}, logged_to(dir / "log"));
+  // stdin is /dev/null: `read` sees EOF at once, so it ends by itself.
+  const std::optional<process_exit> ended = await_child(pid, 10s);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_TRUE(ended->exited);
+  EXPECT_EQ(ended->code, 5);
+  EXPECT_FALSE(ended->timed_out);
+
+  const pid_t sleeper = spawn_child({"/bin/sleep", "30"}, logged_to(dir / "log"));
+  EXPECT_FALSE(await_child(sleeper, 20ms).has_value()) << "ended before its time";
+  EXPECT_FALSE(poll_child(sleeper).has_value()) << "await_child must not kill it";
+  EXPECT_TRUE(wait_for_child(sleeper, 0ms).timed_out);
 }
 
 TEST_F(child_process_test, a_missing_program_exits_127) {

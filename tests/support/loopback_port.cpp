@@ -42,15 +42,20 @@ port_range candidate_range() {
       "/proc/sys/net/ipv4/ip_local_port_range");
 }
 
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  return address;
+}
+
 // True when nothing on the machine holds 127.0.0.1:port, not even a connection in
 // TIME_WAIT (no SO_REUSEADDR here, unlike the servers themselves).
 bool bindable(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
+  const sockaddr_in address = loopback(port);
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
   const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
   ::close(fd);
@@ -69,6 +74,19 @@ std::uint16_t pick_loopback_port() {
   }
   throw std::runtime_error("no free loopback port in " + std::to_string(range.first) + "-" +
                            std::to_string(range.last));
+}
+
+bool accepts_connections(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  const sockaddr_in address = loopback(port);
+  int r = 0;
+  do {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    r = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+  } while (r != 0 && errno == EINTR);
+  ::close(fd);
+  return r == 0;
 }
 
 }  // namespace matchd::test

@@ -18,4 +18,8 @@ namespace matchd::test {
 // retry with a new port when the server reports the address in use.
 std::uint16_t pick_loopback_port();
 
+// True when something listens on 127.0.0.1:port: a TCP connection to it is established (and
+// closed at once).
+bool accepts_connections(std::uint16_t port);
+
 }  // namespace matchd::test

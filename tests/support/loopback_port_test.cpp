@@ -53,5 +53,15 @@ TEST(pick_loopback_port, a_server_can_listen_on_it_and_a_listening_port_is_not_p
   ::close(fd);
 }
 
+TEST(accepts_connections, is_true_while_a_server_listens_and_false_after) {
+  const std::uint16_t port = pick_loopback_port();
+  EXPECT_FALSE(accepts_connections(port)) << "nothing listens on a picked port";
+  const int fd = listen_on(port);
+  ASSERT_GE(fd, 0) << "could not listen on the picked port " << port;
+  EXPECT_TRUE(accepts_connections(port));
+  ::close(fd);
+  EXPECT_FALSE(accepts_connections(port));
+}
+
 }  // namespace
 }  // namespace matchd::test
