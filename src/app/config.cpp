@@ -4,7 +4,12 @@
 #include <iostream>
 #include <string_view>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
+
+#include <matchd/store/connection_errors.h>
+
+#include "exit_codes.h"
 
 namespace matchd::app {
 
@@ -12,7 +17,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-// --listen HOST:PORT, with [v6]:port for IPv6.
+// --listen HOST:PORT, with [v6]:port for IPv6; HOST is an IP address (no name lookup).
 bool parse_listen(const std::string& text, gateway::server_options& out) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -26,6 +31,9 @@ bool parse_listen(const std::string& text, gateway::server_options& out) {
   }
   const int value = std::stoi(port);
   if (value > 65535) return false;
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (ec) return false;
   out.host = host;
   out.port = static_cast<std::uint16_t>(value);
   return true;
@@ -35,6 +43,19 @@ const char* env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? v : fallback;
 }
+
+// One line naming the problem and one pointing to --help: the whole help would scroll the
+// error out of sight.
+parse_outcome usage_error(const std::string& message) {
+  std::cerr << "matchd: " << message << "\ntry 'matchd --help'\n";
+  return {std::nullopt, kExitUsage};
+}
+
+constexpr const char* kExitStatusHelp =
+    "Exit status: 0 stopped cleanly (or --help, --version); 1 fatal error while running;\n"
+    "2 unknown flag or bad value; 3 cannot listen on the --listen address (in use, not\n"
+    "local); 4 the database refused --db (authentication failed, no such role or database).\n"
+    "A database that cannot be reached is waited for (/readyz: 503 database unavailable).";
 
 }  // namespace
 
@@ -48,11 +69,17 @@ parse_outcome parse_command_line(int argc, char** argv) {
   std::string feed_guard;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
-      "Usage: matchd [options]\n       matchd migrate --db CONNSTRING   (apply migrations, exit)\n\n"
+      "Usage: matchd [options]\n"
+      "       matchd migrate --db CONNSTRING   (apply migrations, exit)\n\n"
+      "Examples (the database is the one scripts/dev-postgres.sh starts and prints):\n"
+      "  matchd                                    in memory on 127.0.0.1:8080\n"
+      "  matchd --db \"host=127.0.0.1 port=55432 user=postgres dbname=matchd\"\n"
+      "  matchd --listen 127.0.0.1:9090 --instrument BTC-USD:0.01:0.00000001\n\n"
       "Options (environment variable in brackets)");
   // clang-format off
   desc.add_options()
     ("help,h", "print this help and exit")
+    ("version", "print the version and exit")
     ("listen", po::value(&listen)->default_value(env_or("MATCHD_LISTEN", "127.0.0.1:8080")),
      "HOST:PORT to serve HTTP and WebSocket on; port 0 picks a free port [MATCHD_LISTEN]")
     ("instrument", po::value(&instrument_specs)->composing(),
@@ -76,8 +103,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "sequence numbers the tables may trail the journal by while orders keep coming; beyond "
      "it the applier stops yielding to the commit path (with --db)")
     ("db", po::value(&cfg.db)->default_value(env_or("MATCHD_DB", ""), ""),
-     "PostgreSQL connection string (libpq), e.g. \"host=127.0.0.1 port=5432 dbname=matchd "
-     "user=matchd\"; without it matchd runs in memory [MATCHD_DB]")
+     "PostgreSQL connection string (libpq), e.g. \"host=127.0.0.1 port=55432 user=postgres "
+     "dbname=matchd\"; without it matchd runs in memory [MATCHD_DB]")
     ("snapshot-interval", po::value(&cfg.snapshot_interval_s)->default_value(300),
      "seconds between persisted book snapshots with --db; 0 disables them")
     ("feed-url", po::value(&feed_url)->default_value(env_or("MATCHD_FEED_URL", ""), ""),
@@ -109,16 +136,25 @@ parse_outcome parse_command_line(int argc, char** argv) {
     po::store(po::parse_command_line(argc, argv, desc), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    std::cerr << "matchd: " << e.what() << "\n\n" << desc << '\n';
-    return {std::nullopt, 2};
+    return usage_error(e.what());
   }
   if (vm.count("help") != 0) {
-    std::cout << desc << '\n';
-    return {std::nullopt, 0};
+    std::cout << desc << '\n' << kExitStatusHelp << '\n';
+    return {std::nullopt, kExitOk};
+  }
+  if (vm.count("version") != 0) {
+    std::cout << "matchd " << MATCHD_VERSION << '\n';
+    return {std::nullopt, kExitOk};
   }
   if (!parse_listen(listen, cfg.server)) {
-    std::cerr << "matchd: --listen wants HOST:PORT, got '" << listen << "'\n";
-    return {std::nullopt, 2};
+    return usage_error(
+        "--listen (MATCHD_LISTEN) wants IP:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, got '" +
+        listen + "'");
+  }
+  if (!cfg.db.empty()) {
+    if (const std::string problem = store::conninfo_syntax_error(cfg.db); !problem.empty()) {
+      return usage_error("--db (MATCHD_DB) is not a libpq connection string: " + problem);
+    }
   }
   if (instrument_specs.empty()) {
     std::string env = env_or("MATCHD_INSTRUMENTS", "BTC-USD:0.01:0.00000001");
@@ -133,37 +169,30 @@ parse_outcome parse_command_line(int argc, char** argv) {
   for (const std::string& spec : instrument_specs) {
     auto ins = engine::instrument::parse_spec(spec);
     if (!ins) {
-      std::cerr << "matchd: --instrument wants SYMBOL:TICK:LOT (e.g. BTC-USD:0.01:0.00000001), got '"
-                << spec << "'\n";
-      return {std::nullopt, 2};
+      return usage_error(
+          "--instrument wants SYMBOL:TICK:LOT (e.g. BTC-USD:0.01:0.00000001), got '" + spec + "'");
     }
     for (const auto& existing : cfg.instruments) {
       if (existing.symbol == ins->symbol) {
-        std::cerr << "matchd: instrument " << ins->symbol << " given twice\n";
-        return {std::nullopt, 2};
+        return usage_error("instrument " + ins->symbol + " given twice");
       }
     }
     cfg.instruments.push_back(std::move(*ins));
   }
   if (cfg.server.io_threads == 0 || cfg.server.io_threads > 64) {
-    std::cerr << "matchd: --io-threads must be between 1 and 64\n";
-    return {std::nullopt, 2};
+    return usage_error("--io-threads must be between 1 and 64");
   }
   if (cfg.server.inflight_budget == 0) {
-    std::cerr << "matchd: --queue-capacity must be positive\n";
-    return {std::nullopt, 2};
+    return usage_error("--queue-capacity must be positive");
   }
   if (cfg.server.rate_limit_per_client < 0 || cfg.server.rate_burst_per_client < 0) {
-    std::cerr << "matchd: --rate-limit and --rate-burst must not be negative\n";
-    return {std::nullopt, 2};
+    return usage_error("--rate-limit and --rate-burst must not be negative");
   }
   if (cfg.snapshot_interval_s < 0) {
-    std::cerr << "matchd: --snapshot-interval must not be negative\n";
-    return {std::nullopt, 2};
+    return usage_error("--snapshot-interval must not be negative");
   }
   if (cfg.migrate_only && cfg.db.empty()) {
-    std::cerr << "matchd migrate: --db (or MATCHD_DB) is required\n";
-    return {std::nullopt, 2};
+    return usage_error("migrate needs --db (or MATCHD_DB)");
   }
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
   cfg.server.durable = !cfg.db.empty();
@@ -175,15 +204,14 @@ parse_outcome parse_command_line(int argc, char** argv) {
       for (const std::string& m : feed_symbols) {
         const auto eq = m.find('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) {
-          std::cerr << "matchd: --feed-symbol wants STREAMSYMBOL=INSTRUMENT, got '" << m << "'\n";
-          return {std::nullopt, 2};
+          return usage_error("--feed-symbol wants STREAMSYMBOL=INSTRUMENT, got '" + m + "'");
         }
         feed_opts.symbol_map.emplace_back(m.substr(0, eq), m.substr(eq + 1));
       }
     }
     cfg.feed = std::move(feed_opts);
   }
-  return {std::move(cfg), 0};
+  return {std::move(cfg), kExitOk};
 }
 
 }  // namespace matchd::app

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <string_view>
 
 #include <pqxx/except>
 #include <thread>
 
+#include <boost/system/system_error.hpp>
+
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
+#include <matchd/store/connection_errors.h>
 #include <matchd/store/migrations.h>
 #include <matchd/store/recovery.h>
 
@@ -17,7 +21,29 @@ namespace matchd::app {
 namespace {
 constexpr std::size_t kBatchPool = 64;
 constexpr std::size_t kQueryQueue = 4096;
+
+// libpq's messages end in a newline and may span lines; one line reads better in a log.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\n') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
 }  // namespace
+
+void throw_if_database_rejected(std::string_view connect_error) {
+  if (store::classify_connect_error(connect_error) == store::connect_failure::rejected) {
+    throw startup_error(kExitDatabaseRejected,
+                        "the database refused the connection given by --db (MATCHD_DB): " +
+                            one_line(connect_error));
+  }
+}
 
 daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry()) {
   order_flow_ = std::make_unique<obs::order_flow_metrics>(*registry_);
@@ -90,7 +116,10 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   hooks.notify_engine = [this] { engine_stage_->notify(); };
   hooks.notify_publish = [this] { publish_stage_->notify(); };
   hooks.not_ready_reason = [this]() -> std::string {
-    if (!recovered_.load(std::memory_order_relaxed)) return "recovering";
+    if (!recovered_.load(std::memory_order_relaxed)) {
+      return waiting_for_database_.load(std::memory_order_relaxed) ? "database unavailable"
+                                                                   : "recovering";
+    }
     if (store_stage_ && !store_stage_->database_up()) return "database unavailable";
     return {};
   };
@@ -109,7 +138,16 @@ daemon::~daemon() { stop(); }
 boost::asio::ip::tcp::endpoint daemon::start() {
   const bool durable = store_stage_ != nullptr;
   server_->set_accepting(!durable);
-  server_->start();
+  try {
+    server_->start();
+  } catch (const boost::system::system_error& e) {
+    const std::string& host = cfg_.server.host;
+    const std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                                ":" + std::to_string(cfg_.server.port);
+    throw startup_error(kExitCannotListen,
+                        "cannot listen on " + address + ": " + e.code().message() +
+                            "; choose another address with --listen HOST:PORT or MATCHD_LISTEN");
+  }
   started_ = true;
   if (durable) recover();
   publish_stage_->start();
@@ -213,13 +251,17 @@ void daemon::recover() {
       store::apply_migrations(cfg_.db);
       break;
     } catch (const pqxx::broken_connection& e) {
-      // Unreachable is worth waiting for; a migration that fails is not (it propagates).
+      // Unreachable is worth waiting for; a migration that fails is not (it propagates), nor
+      // is a server that refuses who we are or the database we name.
+      throw_if_database_rejected(e.what());
+      waiting_for_database_.store(true, std::memory_order_relaxed);
       log->warn("database not reachable at start-up attempt={} retry_in_ms={} error={}", attempt,
-                delay.count(), e.what());
+                delay.count(), one_line(e.what()));
       std::this_thread::sleep_for(delay);
       delay = std::min(delay * 2, std::chrono::milliseconds(5000));
     }
   }
+  waiting_for_database_.store(false, std::memory_order_relaxed);
   // Recovery feeds the engine as it reads; a failure half-way leaves it half-built, so it
   // is fatal (the supervisor restarts the process) rather than retried.
   const auto rebuild_started = std::chrono::steady_clock::now();

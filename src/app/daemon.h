@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include <prometheus/gauge.h>
@@ -21,8 +22,13 @@
 #include <matchd/store/store_stage.h>
 
 #include "config.h"
+#include "exit_codes.h"
 
 namespace matchd::app {
+
+// Throws startup_error(kExitDatabaseRejected) when `connect_error` (a failed connection's
+// message) says the server refused us: retrying cannot help. Returns otherwise.
+void throw_if_database_rejected(std::string_view connect_error);
 
 // Owns every stage and the queues between them, and starts and stops them in order:
 // consumers before producers on the way up, producers before consumers on the way down.
@@ -39,7 +45,9 @@ class daemon {
   ~daemon();
 
   // Starts the listener (answering 503 not_ready), recovers from the database if there is
-  // one, starts the stages, then accepts orders. Returns the bound endpoint.
+  // one (waiting as long as it cannot be reached), starts the stages, then accepts orders.
+  // Returns the bound endpoint. Throws startup_error when the address cannot be listened on
+  // or the database refuses the connection, other exceptions on other failures.
   boost::asio::ip::tcp::endpoint start();
   // Stops accepting, lets in-flight commands finish (bounded), then stops every stage.
   void stop();
@@ -65,6 +73,8 @@ class daemon {
   std::unique_ptr<store::store_stage> store_stage_;  // durable mode only
   std::unique_ptr<publish::publish_stage> publish_stage_;
   std::atomic<bool> recovered_{false};
+  // Set while start-up retries a database it cannot reach: /readyz says so, not "recovering".
+  std::atomic<bool> waiting_for_database_{false};
   prometheus::Family<prometheus::Gauge>* queue_depth_ = nullptr;
   std::unique_ptr<gateway::server> server_;
   // Market-data feed: its own reactor thread and its own queue into the engine stage.

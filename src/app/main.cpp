@@ -5,12 +5,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <pqxx/except>
 
 #include <matchd/obs/logger.h>
 #include <matchd/store/migrations.h>
 
 #include "config.h"
 #include "daemon.h"
+#include "exit_codes.h"
 
 namespace {
 
@@ -31,15 +33,24 @@ int main(int argc, char** argv) {
   if (!parsed.cfg) return parsed.exit_code;
   matchd::app::config cfg = std::move(*parsed.cfg);
   if (!matchd::obs::set_log_level(cfg.log_level)) {
-    std::fprintf(stderr, "matchd: unknown --log-level %s\n", cfg.log_level.c_str());
-    return 2;
+    std::fprintf(stderr,
+                 "matchd: --log-level (MATCHD_LOG_LEVEL) wants trace, debug, info, warn or error, "
+                 "got '%s'\ntry 'matchd --help'\n",
+                 cfg.log_level.c_str());
+    return matchd::app::kExitUsage;
   }
   auto log = matchd::obs::logger("app");
   std::signal(SIGPIPE, SIG_IGN);
 
   try {
     if (cfg.migrate_only) {
-      const auto applied = matchd::store::apply_migrations(cfg.db);
+      std::vector<int> applied;
+      try {
+        applied = matchd::store::apply_migrations(cfg.db);
+      } catch (const pqxx::broken_connection& e) {
+        matchd::app::throw_if_database_rejected(e.what());
+        throw;
+      }
       log->info("migrations up to date applied_now={}", applied.size());
       return 0;
     }
@@ -75,9 +86,13 @@ int main(int argc, char** argv) {
     signals_ioc.run();
     d.stop();
     log->info("stopped cleanly");
+  } catch (const matchd::app::startup_error& e) {
+    // Something the operator must fix, said once and plainly (not as a log record).
+    std::fprintf(stderr, "matchd: %s\n", e.what());
+    return e.exit_code();
   } catch (const std::exception& e) {
     log->critical("fatal: {}", e.what());
-    return 1;
+    return matchd::app::kExitFatal;
   }
-  return 0;
+  return matchd::app::kExitOk;
 }

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   matchd::feed_replay::replay_options opts;
   long ping_ms = 0;
   long close_after_ms = 0;
+  bool original_times = false;
   po::options_description desc(
       "matchd-feed-replay: serve an NDJSON file of Binance trade messages over WebSocket\n\n"
       "Usage: matchd-feed-replay --file FILE [options]\n"
@@ -56,7 +57,9 @@ int main(int argc, char** argv) {
     ("speed", po::value(&opts.speed)->default_value(1.0),
      "replay speed: 1 = real time (gaps between trade times T), 10 = ten times faster, "
      "0 = as fast as possible")
-    ("loop", po::bool_switch(&opts.loop), "start over after the last line")
+    ("loop", po::bool_switch(&opts.loop),
+     "start over after the last line; pass n adds n x (largest t - smallest t + 1) to each "
+     "trade id t, so no id repeats")
     ("inject-malformed-every", po::value(&opts.inject_malformed_every)->default_value(0),
      "after every K lines also send a malformed message; 0 = never")
     ("drop-after", po::value(&opts.drop_after)->default_value(0),
@@ -65,8 +68,10 @@ int main(int argc, char** argv) {
      "with --drop-after: drop at most this many connections; 0 = no limit")
     ("restart-on-connect", po::bool_switch(&opts.restart_on_connect),
      "each connection starts at the first line (default: resume where the last one stopped)")
-    ("retime", po::bool_switch(&opts.retime),
-     "stamp each trade with the time it is sent (T = now, E moved alike), for a real lag")
+    ("retime", "stamp each trade with the time it is sent (T = now, E moved alike), for a real "
+     "lag: the default")
+    ("original-times", po::bool_switch(&original_times),
+     "send the recorded T and E instead of retiming")
     ("wait-for", po::value(&opts.wait_for_file),
      "accept connections but send nothing until this file exists")
     ("ping-interval-ms", po::value(&ping_ms)->default_value(0), "send a ping this often; 0 = never")
@@ -85,6 +90,10 @@ int main(int argc, char** argv) {
     }
     po::notify(vm);
     if (opts.speed < 0) throw std::invalid_argument("--speed must not be negative");
+    if (original_times && vm.count("retime") != 0) {
+      throw std::invalid_argument("--retime and --original-times contradict each other");
+    }
+    opts.retime = !original_times;
     opts.ping_interval = std::chrono::milliseconds(ping_ms);
     opts.close_after = std::chrono::milliseconds(close_after_ms);
     opts.lines = matchd::feed_replay::load_ndjson(file);

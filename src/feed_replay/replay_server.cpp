@@ -55,26 +55,34 @@ ordered_json* payload_of(ordered_json& doc) {
 struct line_info {
   std::string text;
   std::int64_t trade_time_ms = -1;  // "T", or -1 when the line has none
+  std::int64_t trade_id = -1;       // "t", or -1 when the line has none
 };
 
-std::int64_t trade_time_of(const std::string& text) {
+// The integer field `key` of a line's trade payload, or -1.
+std::int64_t integer_field(const std::string& text, const char* key) {
   ordered_json doc = ordered_json::parse(text, nullptr, false);
   if (doc.is_discarded()) return -1;
   const ordered_json* p = payload_of(doc);
-  if (p == nullptr || !p->contains("T") || !(*p)["T"].is_number_integer()) return -1;
-  return (*p)["T"].get<std::int64_t>();
+  if (p == nullptr || !p->contains(key) || !(*p)[key].is_number_integer()) return -1;
+  return (*p)[key].get<std::int64_t>();
 }
 
-std::string retimed(const std::string& text, std::int64_t offset_ms) {
+// The line as sent: "E" and "T" moved by `time_offset_ms`, "t" by `id_offset`. Unchanged
+// (byte for byte) when both are 0 or the line is not a JSON object.
+std::string adjusted(const std::string& text, std::int64_t time_offset_ms, std::int64_t id_offset) {
+  if (time_offset_ms == 0 && id_offset == 0) return text;
   ordered_json doc = ordered_json::parse(text, nullptr, false);
   if (doc.is_discarded()) return text;
   ordered_json* p = payload_of(doc);
   if (p == nullptr) return text;
-  for (const char* key : {"E", "T"}) {
-    if (p->contains(key) && (*p)[key].is_number_integer()) {
-      (*p)[key] = (*p)[key].get<std::int64_t>() + offset_ms;
+  const auto shift = [p](const char* key, std::int64_t by) {
+    if (by != 0 && p->contains(key) && (*p)[key].is_number_integer()) {
+      (*p)[key] = (*p)[key].get<std::int64_t>() + by;
     }
-  }
+  };
+  shift("E", time_offset_ms);
+  shift("T", time_offset_ms);
+  shift("t", id_offset);
   return doc.dump();
 }
 
@@ -107,7 +115,17 @@ struct replay_server::state : std::enable_shared_from_this<replay_server::state>
     acceptor.set_option(tcp::acceptor::reuse_address(true));
     acceptor.bind(listen);
     acceptor.listen();
-    for (const std::string& l : options.lines) lines.push_back({l, trade_time_of(l)});
+    std::int64_t lowest = -1;
+    std::int64_t highest = -1;
+    for (const std::string& l : options.lines) {
+      const line_info info{l, integer_field(l, "T"), integer_field(l, "t")};
+      if (info.trade_id >= 0) {
+        lowest = lowest < 0 ? info.trade_id : std::min(lowest, info.trade_id);
+        highest = std::max(highest, info.trade_id);
+      }
+      lines.push_back(info);
+    }
+    id_span = highest >= 0 ? highest - lowest + 1 : 0;
   }
 
   asio::io_context::executor_type executor;
@@ -115,7 +133,9 @@ struct replay_server::state : std::enable_shared_from_this<replay_server::state>
   replay_options options;
   ssl::context* tls;
   std::vector<line_info> lines;
+  std::int64_t id_span = 0;      // largest "t" - smallest "t" + 1: a loop pass's id offset
   std::size_t cursor = 0;        // shared by connections unless restart_on_connect
+  std::int64_t pass = 0;         // passes over the file completed, shared like the cursor
   std::uint64_t lines_sent = 0;  // real lines, for the malformed injection
   std::list<std::function<void()>> closers;  // drop each open connection, for stop()
   bool stopped = false;
@@ -232,6 +252,7 @@ struct replay_server::state : std::enable_shared_from_this<replay_server::state>
     }
 
     std::size_t index = options.restart_on_connect ? 0 : cursor;
+    std::int64_t this_pass = options.restart_on_connect ? 0 : pass;
     std::size_t sent_here = 0;
     std::int64_t previous_time = -1;
     while (!*closed && !stopped) {
@@ -245,6 +266,8 @@ struct replay_server::state : std::enable_shared_from_this<replay_server::state>
       if (index >= lines.size()) {
         if (options.loop && !lines.empty()) {
           index = 0;
+          ++this_pass;
+          if (!options.restart_on_connect) pass = this_pass;
           previous_time = -1;
         } else {
           co_await pause(kPollInterval);  // at the end: stay connected, keep pinging
@@ -261,11 +284,10 @@ struct replay_server::state : std::enable_shared_from_this<replay_server::state>
       }
       if (line.trade_time_ms >= 0) previous_time = line.trade_time_ms;
 
-      std::string text = line.text;
-      if (options.retime && line.trade_time_ms >= 0) {
-        text = retimed(text, now_ms() - line.trade_time_ms);
-      }
-      if (!co_await send(ws, text)) co_return;
+      const std::int64_t time_offset =
+          options.retime && line.trade_time_ms >= 0 ? now_ms() - line.trade_time_ms : 0;
+      const std::int64_t id_offset = line.trade_id >= 0 ? this_pass * id_span : 0;
+      if (!co_await send(ws, adjusted(line.text, time_offset, id_offset))) co_return;
       ++index;
       if (!options.restart_on_connect) cursor = index;
       ++lines_sent;

@@ -17,7 +17,11 @@ struct replay_options {
   // > 0: wait (T[i] - T[i-1]) / speed between messages, T being each trade's "T" (ms); 0: no
   // waiting at all.
   double speed = 1.0;
-  bool loop = false;  // start over after the last line (else the connection stays open)
+  // Start over after the last line (else the connection stays open). Each pass over the
+  // file sends fresh trade ids: pass n adds n x span to every "t", span being the file's
+  // largest "t" minus its smallest plus one, so a looping demo never repeats a trade id
+  // (which the daemon would refuse as a duplicate order id). Pass 0 sends the file's ids.
+  bool loop = false;
   // After every K lines also send one malformed message (bad JSON, a missing field, a bad
   // decimal, an unknown symbol, in turn); 0 = never.
   std::size_t inject_malformed_every = 0;
@@ -27,8 +31,9 @@ struct replay_options {
   // Each connection starts at the first line. Otherwise a new connection resumes where the
   // previous one stopped (all connections share one cursor).
   bool restart_on_connect = false;
-  // Stamp each trade with the time it is sent: "T" becomes now, "E" keeps its distance.
-  bool retime = false;
+  // Stamp each trade with the time it is sent: "T" becomes now, "E" keeps its distance. Off:
+  // the recorded times, the same on every pass of a loop.
+  bool retime = true;
   // Accept connections but send nothing until this file exists; empty = no gate.
   std::string wait_for_file;
   // Send a ping this often (0 = never), like Binance's every 20 s.
