@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds everything (tests and benchmarks) into
 # build/, then runs each step below: every CTest test (unit, PostgreSQL, end-to-end), the
-# deployment checks and a short smoke run of the engine benchmark (no thresholds). A failing
-# step does not stop the next one. Ends with one line, `N passed, M failed`, counting each
-# CTest test and each other step (a CTest test that did not run, e.g. because its fixture
-# failed, counts as failed), and exits non-zero if anything failed.
+# deployment checks, a short smoke run of the engine benchmark (no thresholds), the
+# formatting check and the OpenAPI document's validation. A failing step does not stop the
+# next one. Ends with one line, `N passed, M failed`, counting each CTest test and each other
+# step (a CTest test that did not run, e.g. because its fixture failed, counts as failed),
+# and exits non-zero if anything failed.
 #
 #   MATCHD_BUILD_DIR   build directory (default build; scripts/run.sh uses build-run)
 #   MATCHD_CMAKE_ARGS  extra CMake configure arguments, split on spaces,
@@ -92,5 +93,7 @@ step "deployment checks (compose, promtool, dashboard metrics)" \
   bash scripts/check-deploy.sh "$build_dir/src/app/matchd"
 step "engine benchmark smoke run" \
   "$build_dir/bench/engine_benchmark" --benchmark_filter='^engine_mix/'
+step "formatting (clang-format)" bash scripts/check-format.sh
+step "OpenAPI document" bash scripts/check-openapi.sh
 
 summary
