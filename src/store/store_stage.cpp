@@ -4,7 +4,17 @@
 #include <span>
 #include <string_view>
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 at -O3 reports a bogus -Wrestrict inside libstdc++'s `"literal" + std::string&&`,
+// which libpqxx's quote() uses (GCC bug 105651; Debian 12 ships GCC 12.2). Called twice here,
+// quote() is not inlined, so the warning's location is libpqxx's own code: silenced there.
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
 #include <pqxx/pqxx>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
@@ -299,20 +309,11 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
       std::string book;
       codec::append_orderbook(book, instruments_[c.instrument], c.snapshot_sequence, now_us, bids,
                               asks);
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-// GCC 12 at -O3 reports a bogus -Wrestrict inside libstdc++'s `"literal" + std::string&&`,
-// which libpqxx's quote() uses (GCC bug 105651; Debian 12 ships GCC 12.2).
-#pragma GCC diagnostic ignored "-Wrestrict"
-#endif
       const auto row = tx.exec1(
           "INSERT INTO book_snapshots (instrument, sequence, taken_at_us, book) VALUES (" +
           tx.quote(instruments_[c.instrument].symbol) + ", " +
           std::to_string(c.snapshot_sequence) + ", " + std::to_string(now_us) + ", " +
           tx.quote(book) + "::jsonb) RETURNING snapshot_id");
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
       c.snapshot_id = row[0].as<long long>();
     }
   }
