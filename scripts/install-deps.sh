@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   postgresql postgresql-client
+  clang-format                      # scripts/check-format.sh (Debian 12's is version 14)
   nginx prometheus docker-compose   # deployment checks: nginx e2e, promtool, compose config
 )
 

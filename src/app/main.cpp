@@ -77,9 +77,18 @@ int main(int argc, char** argv) {
     log->info("listening address={} port={} io_threads={} instruments={}",
               endpoint.address().to_string(), endpoint.port(), cfg.server.io_threads, symbols);
     if (!cfg.ready_file.empty()) {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 at -O3 reports a bogus -Wrestrict inside libstdc++'s `"literal" + std::string&&`
+// (GCC bug 105651; Debian 12 ships GCC 12.2).
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
       const std::string host = endpoint.address().is_v6()
                                    ? "[" + endpoint.address().to_string() + "]"
                                    : endpoint.address().to_string();
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
       write_ready_file(cfg.ready_file, host + ":" + std::to_string(endpoint.port()));
     }
 

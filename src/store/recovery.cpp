@@ -231,12 +231,21 @@ recovery_report recover(const std::string& conninfo,
   }
   for (engine::instrument_id i = 0; i < instruments.size(); ++i) {
     const std::string& symbol = instruments[i].symbol;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 at -O3 reports a bogus -Wrestrict inside libstdc++'s `"literal" + std::string&&`,
+// which libpqxx's quote() uses (GCC bug 105651; Debian 12 ships GCC 12.2).
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
     const auto rows = tx.exec(
         "SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id,"
         " sell_order_id, executed_at_us, sequence FROM ("
         " SELECT * FROM trades WHERE instrument = " + tx.quote(symbol) +
         " ORDER BY trade_id DESC LIMIT " + std::to_string(recent_trades_per_instrument) +
         ") recent ORDER BY trade_id");
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
     // The most recent ones of the tables' and then the backlog's.
     const std::deque<engine::trade>& newer = backlog.trades(i);
     const std::size_t total = rows.size() + newer.size();

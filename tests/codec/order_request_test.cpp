@@ -60,7 +60,16 @@ std::string limit_with(std::string_view name, std::optional<std::string_view> ra
       v = *raw;
     }
     if (body.size() > 1) body += ",";
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 at -O3 reports a bogus -Wrestrict inside libstdc++'s `"literal" + std::string&&`
+// (GCC bug 105651; Debian 12 ships GCC 12.2).
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
     body += "\"" + std::string(key) + "\":" + std::string(v);
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
   }
   if (!replaced && raw) body += ",\"" + std::string(name) + "\":" + std::string(*raw);
   return body + "}";

@@ -122,7 +122,16 @@ std::string format_units(std::int64_t units, int scale) {
     if (digits.size() <= static_cast<std::size_t>(scale)) {
       digits.insert(0, static_cast<std::size_t>(scale) + 1 - digits.size(), '0');
     }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 at -O3 reports a bogus -Wrestrict inside libstdc++'s std::string::insert
+// (GCC bug 105651; Debian 12 ships GCC 12.2).
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
     digits.insert(digits.size() - static_cast<std::size_t>(scale), ".");
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
   }
   return negative ? "-" + digits : digits;
 }
