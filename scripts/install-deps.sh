@@ -31,6 +31,14 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# scripts/check-openapi.sh runs a validator from npm. A Node.js that is already installed
+# (Debian's or another vendor's package, which carries its own npm) is kept; Debian's
+# nodejs and npm packages are added only where there is none, since they conflict with
+# other vendors' nodejs.
+if [ "${1:-}" != "--runtime-only" ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
   exit 0
