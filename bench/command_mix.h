@@ -1,15 +1,15 @@
 #pragma once
 
+#include <matchd/engine/command.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/engine/matching_engine.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <matchd/engine/command.h>
-#include <matchd/engine/instrument.h>
-#include <matchd/engine/matching_engine.h>
 
 namespace matchd::bench {
 

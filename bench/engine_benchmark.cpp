@@ -28,6 +28,9 @@
 //       --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
+#include <matchd/engine/matching_engine.h>
+#include <matchd/obs/latency_histogram.h>
+#include <matchd/sequencer/engine_stage.h>
 
 #include <algorithm>
 #include <array>
@@ -41,10 +44,6 @@
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <matchd/engine/matching_engine.h>
-#include <matchd/obs/latency_histogram.h>
-#include <matchd/sequencer/engine_stage.h>
 
 #include "command_mix.h"
 #include "cycle_clock.h"

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <matchd/obs/latency_histogram.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -8,8 +10,6 @@
 #include <cstdint>
 #include <limits>
 #include <string>
-
-#include <matchd/obs/latency_histogram.h>
 
 #include "fixture.h"
 

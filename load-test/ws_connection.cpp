@@ -1,11 +1,11 @@
 #include "ws_connection.h"
 
+#include <matchd/net/ws_frame.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <charconv>
 #include <chrono>
-
-#include <matchd/net/ws_frame.h>
 
 #include "load_worker.h"
 

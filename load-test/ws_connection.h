@@ -1,5 +1,8 @@
 #pragma once
 
+#include <matchd/net/ordered_write_stream.h>
+#include <matchd/net/read_ahead_stream.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -8,9 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <matchd/net/ordered_write_stream.h>
-#include <matchd/net/read_ahead_stream.h>
 
 #include "connection.h"
 #include "load_plan.h"

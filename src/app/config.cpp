@@ -1,13 +1,12 @@
 #include "config.h"
 
-#include <cstdlib>
-#include <iostream>
-#include <string_view>
+#include <matchd/store/connection_errors.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
-
-#include <matchd/store/connection_errors.h>
+#include <cstdlib>
+#include <iostream>
+#include <string_view>
 
 #include "exit_codes.h"
 
@@ -26,7 +25,8 @@ bool parse_listen(const std::string& text, gateway::server_options& out) {
     host = host.substr(1, host.size() - 2);
   }
   const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
     return false;
   }
   const int value = std::stoi(port);

@@ -1,20 +1,18 @@
 #include "daemon.h"
 
-#include <algorithm>
-#include <chrono>
-#include <future>
-#include <string_view>
-
-#include <pqxx/except>
-#include <thread>
-
-#include <boost/system/system_error.hpp>
-
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
 #include <matchd/store/connection_errors.h>
 #include <matchd/store/migrations.h>
 #include <matchd/store/recovery.h>
+
+#include <algorithm>
+#include <boost/system/system_error.hpp>
+#include <chrono>
+#include <future>
+#include <pqxx/except>
+#include <string_view>
+#include <thread>
 
 namespace matchd::app {
 
@@ -94,8 +92,8 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     store_opts.conninfo = cfg_.db;
     store_opts.journal_max_lag = cfg_.journal_max_lag;
     store_stage_ = std::make_unique<store::store_stage>(
-        store_opts, cfg_.instruments, *executed_, *committed_,
-        [this] { publish_stage_->notify(); }, *registry_);
+        store_opts, cfg_.instruments, *executed_, *committed_, [this] { publish_stage_->notify(); },
+        *registry_);
   }
 
   std::vector<publish::io_link> publish_links;
@@ -105,8 +103,8 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   }
   publish_stage_ = std::make_unique<publish::publish_stage>(
       cfg_.instruments, std::move(publish_links), durable ? *committed_ : *executed_,
-      engine_stage_->recycle_queue(),
-      [this] { engine_stage_->batch_returned(); }, *registry_, *order_flow_, publish_opts);
+      engine_stage_->recycle_queue(), [this] { engine_stage_->batch_returned(); }, *registry_,
+      *order_flow_, publish_opts);
   // The order view keeps every order ever seen, like the engine's id index: both are sized
   // for --expected-orders per book up front (recovery may size them further).
   publish_stage_->reserve_orders(cfg_.expected_orders *
@@ -128,12 +126,14 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
                       .Name("queue_depth")
                       .Help("Items waiting in the queues between the stages")
                       .Register(*registry_);
-  server_ = std::make_unique<gateway::server>(cfg_.server, cfg_.instruments,
-                                              std::move(gateway_links), std::move(hooks),
-                                              *registry_, *order_flow_);
+  server_ =
+      std::make_unique<gateway::server>(cfg_.server, cfg_.instruments, std::move(gateway_links),
+                                        std::move(hooks), *registry_, *order_flow_);
 }
 
-daemon::~daemon() { stop(); }
+daemon::~daemon() {
+  stop();
+}
 
 boost::asio::ip::tcp::endpoint daemon::start() {
   const bool durable = store_stage_ != nullptr;
@@ -266,8 +266,7 @@ void daemon::recover() {
   // is fatal (the supervisor restarts the process) rather than retried.
   const auto rebuild_started = std::chrono::steady_clock::now();
   daemon_recovery_sink sink(*engine_, *engine_stage_, *publish_stage_);
-  const store::recovery_report report =
-      store::recover(cfg_.db, cfg_.instruments, 1000, sink);
+  const store::recovery_report report = store::recover(cfg_.db, cfg_.instruments, 1000, sink);
   // Both only read the books, and each takes about a second for a million orders: on two
   // cores they run side by side.
   auto invariants = std::async(std::launch::async, [this] { return engine_->check_invariants(); });
@@ -283,9 +282,9 @@ void daemon::recover() {
       "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
       "journal_rows={} journal_orders={} last_sequence={} last_trade_id={} read_seconds={:.3f} "
       "seconds={:.3f}",
-      report.resting_orders, report.finished_orders, report.idempotency_keys,
-      report.recent_trades, report.journal_rows, report.journal_orders, report.last_sequence,
-      report.last_trade_id, report.seconds, rebuild_seconds);
+      report.resting_orders, report.finished_orders, report.idempotency_keys, report.recent_trades,
+      report.journal_rows, report.journal_orders, report.last_sequence, report.last_trade_id,
+      report.seconds, rebuild_seconds);
 }
 
 void daemon::sample_queue_depths() {

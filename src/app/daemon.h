@@ -1,15 +1,5 @@
 #pragma once
 
-#include <atomic>
-#include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <memory>
-#include <string_view>
-#include <vector>
-
-#include <prometheus/gauge.h>
-
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/matching_engine.h>
@@ -20,6 +10,14 @@
 #include <matchd/publish/publish_stage.h>
 #include <matchd/sequencer/engine_stage.h>
 #include <matchd/store/store_stage.h>
+#include <prometheus/gauge.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 #include "config.h"
 #include "exit_codes.h"

@@ -1,14 +1,13 @@
+#include <matchd/obs/logger.h>
+#include <matchd/store/migrations.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <pqxx/except>
-
-#include <matchd/obs/logger.h>
-#include <matchd/store/migrations.h>
 
 #include "config.h"
 #include "daemon.h"

@@ -1,6 +1,5 @@
-#include <matchd/bus/idle_waiter.h>
-
 #include <linux/futex.h>
+#include <matchd/bus/idle_waiter.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 

@@ -225,7 +225,8 @@ class order_handler {
 // WebSocket message reads both its order fields and its envelope.
 class tee_handler {
  public:
-  tee_handler(order_handler& order, json::json_sax_t& observer) : order_(order), observer_(observer) {}
+  tee_handler(order_handler& order, json::json_sax_t& observer)
+      : order_(order), observer_(observer) {}
 
   bool null() { return order_.null() && observer_.null(); }
   bool boolean(bool v) { return order_.boolean(v) && observer_.boolean(v); }

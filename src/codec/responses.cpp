@@ -1,12 +1,10 @@
 #include <matchd/codec/responses.h>
-
 #include <matchd/codec/wire.h>
 
 namespace matchd::codec {
 
-std::string command_response(std::span<const engine::event> events,
-                             const engine::order_id& subject, bool with_trades,
-                             const std::vector<engine::instrument>& instruments) {
+std::string command_response(std::span<const engine::event> events, const engine::order_id& subject,
+                             bool with_trades, const std::vector<engine::instrument>& instruments) {
   // The subject's final state is its last order event.
   const engine::order* state = nullptr;
   for (const engine::event& e : events) {

@@ -29,7 +29,9 @@ constexpr std::array<std::int64_t, 19> kPow10 = {
     1'000'000'000'000'000'000LL,
 };
 
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 // The digits of "<int>.<frac>" as one sequence, without the point.
 struct digit_run {
@@ -44,7 +46,9 @@ struct digit_run {
 
 }  // namespace
 
-std::int64_t pow10(int n) noexcept { return kPow10[static_cast<std::size_t>(n)]; }
+std::int64_t pow10(int n) noexcept {
+  return kPow10[static_cast<std::size_t>(n)];
+}
 
 decimal_parse_result parse_decimal(std::string_view s, int scale) noexcept {
   if (s.empty()) return {0, decimal_errc::empty};

@@ -6,12 +6,18 @@ namespace matchd::engine {
 
 std::string_view to_code(errc e) noexcept {
   switch (e) {
-    case errc::ok: return "ok";
-    case errc::duplicate_order_id: return "duplicate_order_id";
-    case errc::order_not_found: return "order_not_found";
-    case errc::order_not_open: return "order_not_open";
-    case errc::unknown_instrument: return "unknown_instrument";
-    case errc::book_full: return "book_full";
+    case errc::ok:
+      return "ok";
+    case errc::duplicate_order_id:
+      return "duplicate_order_id";
+    case errc::order_not_found:
+      return "order_not_found";
+    case errc::order_not_open:
+      return "order_not_open";
+    case errc::unknown_instrument:
+      return "unknown_instrument";
+    case errc::book_full:
+      return "book_full";
   }
   return "internal_error";
 }
@@ -20,9 +26,7 @@ namespace {
 class engine_category_impl final : public std::error_category {
  public:
   const char* name() const noexcept override { return "matchd.engine"; }
-  std::string message(int ev) const override {
-    return std::string(to_code(static_cast<errc>(ev)));
-  }
+  std::string message(int ev) const override { return std::string(to_code(static_cast<errc>(ev))); }
 };
 }  // namespace
 

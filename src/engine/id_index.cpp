@@ -1,11 +1,10 @@
 #include <matchd/engine/id_index.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <new>
-
-#include <sys/mman.h>
 
 namespace matchd::engine {
 
@@ -63,7 +62,9 @@ std::size_t capacity_for(std::size_t ids, std::size_t minimum) {
 
 }  // namespace
 
-id_index::id_index(std::size_t expected_ids) { rebuild(capacity_for(expected_ids, kMinCapacity)); }
+id_index::id_index(std::size_t expected_ids) {
+  rebuild(capacity_for(expected_ids, kMinCapacity));
+}
 
 id_index::~id_index() {
   if (slots_ != nullptr) ::munmap(slots_, mapped_length(capacity()));

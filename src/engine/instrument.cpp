@@ -16,8 +16,8 @@ constexpr std::int64_t kMaxPriceTicks = 1'000'000'000'000'000;
 bool valid_symbol(std::string_view s) {
   if (s.empty() || s.size() > 32) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '/';
   });
 }
 
@@ -47,13 +47,19 @@ std::int64_t default_max_price_ticks(int price_scale, std::int64_t tick_units) {
 
 amount_errc to_amount_errc(decimal_errc e) {
   switch (e) {
-    case decimal_errc::ok: return amount_errc::ok;
+    case decimal_errc::ok:
+      return amount_errc::ok;
     case decimal_errc::empty:
-    case decimal_errc::malformed: return amount_errc::malformed;
-    case decimal_errc::negative: return amount_errc::not_positive;
-    case decimal_errc::not_representable: return amount_errc::not_on_increment;
-    case decimal_errc::too_many_decimals: return amount_errc::too_many_decimals;
-    case decimal_errc::out_of_range: return amount_errc::out_of_range;
+    case decimal_errc::malformed:
+      return amount_errc::malformed;
+    case decimal_errc::negative:
+      return amount_errc::not_positive;
+    case decimal_errc::not_representable:
+      return amount_errc::not_on_increment;
+    case decimal_errc::too_many_decimals:
+      return amount_errc::too_many_decimals;
+    case decimal_errc::out_of_range:
+      return amount_errc::out_of_range;
   }
   return amount_errc::malformed;
 }
@@ -98,7 +104,9 @@ std::optional<instrument> instrument::parse_spec(std::string_view spec) {
   return ins;
 }
 
-instrument instrument::btc_usd() { return *parse_spec("BTC-USD:0.01:0.00000001"); }
+instrument instrument::btc_usd() {
+  return *parse_spec("BTC-USD:0.01:0.00000001");
+}
 
 price_parse_result parse_price(const instrument& ins, std::string_view text) noexcept {
   const auto [ticks, error] =

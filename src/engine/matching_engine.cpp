@@ -1,3 +1,4 @@
+#include <matchd/engine/hash_mix.h>
 #include <matchd/engine/matching_engine.h>
 
 #include <algorithm>
@@ -5,8 +6,6 @@
 #include <cstring>
 #include <random>
 #include <stdexcept>
-
-#include <matchd/engine/hash_mix.h>
 
 namespace matchd::engine {
 
@@ -106,8 +105,8 @@ void matching_engine::execute(std::span<const command_ref> commands,
       ids_.prefetch(keys[ahead % kLookahead]);
     }
     const command_ref& c = commands[i];
-    results[i].result = c.place != nullptr ? place_keyed(*c.place, key, out)
-                                           : cancel_keyed(*c.cancel, key, out);
+    results[i].result =
+        c.place != nullptr ? place_keyed(*c.place, key, out) : cancel_keyed(*c.cancel, key, out);
     results[i].events_end = out.size();
   }
 }

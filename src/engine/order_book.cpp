@@ -1,9 +1,8 @@
+#include <matchd/engine/level_order.h>
 #include <matchd/engine/order_book.h>
 
 #include <algorithm>
 #include <string>
-
-#include <matchd/engine/level_order.h>
 
 namespace matchd::engine {
 
@@ -13,8 +12,7 @@ constexpr std::uint32_t kNoLevel = std::numeric_limits<std::uint32_t>::max();
 
 constexpr bool crosses(const order& taker, price_ticks level_price) noexcept {
   if (taker.type == order_type::market) return true;
-  return taker.order_side == side::buy ? level_price <= taker.price
-                                       : level_price >= taker.price;
+  return taker.order_side == side::buy ? level_price <= taker.price : level_price >= taker.price;
 }
 
 }  // namespace
@@ -150,8 +148,8 @@ void order_book::match(order& taker, command_context& ctx) {
         o->notional += fill_notional;
         o->updated_at = ctx.now;
       }
-      maker.status = maker.remaining().value == 0 ? order_status::filled
-                                                   : order_status::partially_filled;
+      maker.status =
+          maker.remaining().value == 0 ? order_status::filled : order_status::partially_filled;
       l.total -= fill;
 
       // Built in place: an event is a few hundred bytes, and a copy of it is not free.
@@ -208,8 +206,7 @@ void order_book::emit_level_deltas(command_context& ctx) {
   touched_.clear();
 }
 
-order_book::node_index order_book::execute(order& taker, const id_key& key,
-                                           command_context& ctx) {
+order_book::node_index order_book::execute(order& taker, const id_key& key, command_context& ctx) {
   touched_.clear();
   taker.status = order_status::open;
   taker.filled = quantity_lots{0};
@@ -232,8 +229,7 @@ order_book::node_index order_book::execute(order& taker, const id_key& key,
   if (taker.remaining().value == 0) {
     taker.status = order_status::filled;
   } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
-    taker.status =
-        taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
+    taker.status = taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
     rested = rest(taker, key);
     touch(taker.order_side, taker.price, nodes_[rested].level);
   } else {

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <matchd/gateway/server.h>
+
 #include <atomic>
 #include <memory>
 #include <vector>
-
-#include <matchd/gateway/server.h>
 
 #include "gateway_probe.h"
 

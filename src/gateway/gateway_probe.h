@@ -1,10 +1,9 @@
 #pragma once
 
+#include <matchd/obs/metrics.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-
-#include <matchd/obs/metrics.h>
 
 namespace matchd::gateway {
 
@@ -43,9 +42,7 @@ class gateway_probe {
   void connection_opened() { connections_.Increment(); }
   void connection_closed() { connections_.Decrement(); }
   void connection_refused() { refused_.Increment(); }
-  void responded(int status) {
-    by_class_[status >= 500 ? 2 : status >= 400 ? 1 : 0]->Increment();
-  }
+  void responded(int status) { by_class_[status >= 500 ? 2 : status >= 400 ? 1 : 0]->Increment(); }
   void set_inflight(double n) { inflight_.Set(n); }
   void slow_consumer_dropped() { slow_consumers_.Increment(); }
 

@@ -1,14 +1,13 @@
 #include "http_session.h"
 
-#include <array>
-#include <charconv>
-#include <chrono>
-
-#include <boost/beast/websocket/rfc6455.hpp>
-
 #include <matchd/codec/json_writer.h>
 #include <matchd/codec/order_request.h>
 #include <matchd/obs/logger.h>
+
+#include <array>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <charconv>
+#include <chrono>
 
 #include "order_entry.h"
 #include "query_string.h"
@@ -59,9 +58,13 @@ void http_session::run() {
   do_read();
 }
 
-void http_session::shutdown() { close(); }
+void http_session::shutdown() {
+  close();
+}
 
-void http_session::wait_on_client() { waiting_on_client_since_ = std::chrono::steady_clock::now(); }
+void http_session::wait_on_client() {
+  waiting_on_client_since_ = std::chrono::steady_clock::now();
+}
 
 void http_session::check_idle(std::chrono::steady_clock::time_point now) {
   if (closed_ || !waiting_on_client_since_) return;
@@ -90,9 +93,9 @@ void http_session::do_read() {
 void http_session::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::body_limit) {
     keep_alive_ = false;
-    reply_error(codec::make_error(codec::api_errc::body_too_large,
-                                  "request body exceeds " +
-                                      std::to_string(io_.ctx().options.body_limit) + " bytes"));
+    reply_error(codec::make_error(
+        codec::api_errc::body_too_large,
+        "request body exceeds " + std::to_string(io_.ctx().options.body_limit) + " bytes"));
     return;
   }
   if (ec == http::error::header_limit) {
@@ -142,8 +145,8 @@ void http_session::place_order(request& req, const path_params&, std::string_vie
 void http_session::get_order(request&, const path_params& params, std::string_view) {
   const std::string_view id = params["order_id"];
   if (!codec::valid_id(id)) {
-    return reply_error(codec::make_error(codec::api_errc::order_not_found,
-                                         "no order with id " + std::string(id)));
+    return reply_error(
+        codec::make_error(codec::api_errc::order_not_found, "no order with id " + std::string(id)));
   }
   bus::read_query q;
   q.kind = bus::query_kind::get_order;
@@ -173,8 +176,8 @@ void http_session::read_market(std::string_view query, bool book) {
   if (!ins) return;
   std::uint32_t limit = 0;
   if (auto e = codec::parse_count_parameter(book ? "levels" : "limit",
-                                            params.get(book ? "levels" : "limit"),
-                                            book ? 20 : 50, 1000, limit)) {
+                                            params.get(book ? "levels" : "limit"), book ? 20 : 50,
+                                            1000, limit)) {
     return reply_error(*e);
   }
   bus::read_query q;
@@ -196,8 +199,8 @@ void http_session::open_websocket(request& req, const path_params&, std::string_
   if (!io_.ctx().accepting.load(std::memory_order_relaxed)) {
     return reply_error(recovering(), 1);
   }
-  reply_error(codec::make_error(codec::api_errc::upgrade_required,
-                                "GET /stream is a WebSocket endpoint"));
+  reply_error(
+      codec::make_error(codec::api_errc::upgrade_required, "GET /stream is a WebSocket endpoint"));
 }
 
 void http_session::open_event_stream(request&, const path_params&, std::string_view query) {
@@ -247,8 +250,7 @@ void http_session::create_snapshot(request& req, const path_params&, std::string
   }
   const auto symbol = json_string_field(req.body(), "instrument");
   if (!symbol) {
-    return reply_error(
-        codec::make_error(codec::api_errc::missing_field, "instrument is required"));
+    return reply_error(codec::make_error(codec::api_errc::missing_field, "instrument is required"));
   }
   const auto ins = ctx.find_instrument(*symbol);
   if (!ins) {
@@ -257,8 +259,8 @@ void http_session::create_snapshot(request& req, const path_params&, std::string
   }
   // Refused here rather than after the engine has copied the whole book for nothing.
   if (!ctx.options.durable) {
-    return reply_error(codec::make_error(
-        codec::api_errc::not_ready, "snapshots are persisted to PostgreSQL; start with --db"));
+    return reply_error(codec::make_error(codec::api_errc::not_ready,
+                                         "snapshots are persisted to PostgreSQL; start with --db"));
   }
   auto refused = submit_snapshot(io_, token_, *ins);
   if (refused) return reply_error(refused->error, refused->retry_after);
@@ -313,8 +315,8 @@ void http_session::reply_shared(int status, shared_body body, bool replayed) {
   send_response(status, text, status == 503 ? 1 : 0, replayed, kJson);
 }
 
-void http_session::send_response(int status, std::string_view body, int retry_after,
-                                 bool replayed, std::string_view content_type) {
+void http_session::send_response(int status, std::string_view body, int retry_after, bool replayed,
+                                 std::string_view content_type) {
   if (closed_) return;
   io_.ctx().probe.responded(status);
   // The head is formatted here rather than by beast's response serializer: an order's
@@ -349,11 +351,11 @@ void http_session::send_response(int status, std::string_view body, int retry_af
   wait_on_client();
   const std::array<boost::asio::const_buffer, 2> buffers{boost::asio::buffer(head),
                                                          boost::asio::buffer(body)};
-  boost::asio::async_write(socket_, buffers,
-                           [self = shared_from_this(), close_after](beast::error_code ec,
-                                                                    std::size_t) {
-                             self->on_write(ec, close_after);
-                           });
+  boost::asio::async_write(
+      socket_, buffers,
+      [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+        self->on_write(ec, close_after);
+      });
 }
 
 void http_session::on_write(beast::error_code ec, bool close_after) {

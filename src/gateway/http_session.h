@@ -1,14 +1,13 @@
 #pragma once
 
+#include <matchd/codec/errors.h>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
-
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
-#include <matchd/codec/errors.h>
 
 #include "io_thread.h"
 #include "routes.h"
@@ -92,7 +91,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // While an answer is on its way nothing else holds the session: it holds itself.
   std::shared_ptr<http_session> awaiting_delivery_;
   bool closed_ = false;
-  std::string allow_;  // the Allow header of a 405
+  std::string allow_;   // the Allow header of a 405
   path_params params_;  // of the request being handled
   // Since when the session has waited on its client to send the rest of a request or to
   // read a response; nullopt while the server owes the next step (the answer of an order

@@ -1,11 +1,10 @@
 #include "io_thread.h"
 
-#include <chrono>
-
-#include <boost/asio/post.hpp>
-
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
+
+#include <boost/asio/post.hpp>
+#include <chrono>
 
 namespace matchd::gateway {
 
@@ -19,7 +18,9 @@ io_thread::io_thread(std::uint32_t index, gateway_context& ctx, io_thread_links 
   next_token_ = (static_cast<std::uint64_t>(index) << 48) + 1;
 }
 
-io_thread::~io_thread() { stop_and_join(); }
+io_thread::~io_thread() {
+  stop_and_join();
+}
 
 void io_thread::start() {
   work_.emplace(ioc_.get_executor());
@@ -59,7 +60,9 @@ std::uint64_t io_thread::register_session(std::weak_ptr<session_base> s) {
   return token;
 }
 
-void io_thread::unregister_session(std::uint64_t token) { sessions_.erase(token); }
+void io_thread::unregister_session(std::uint64_t token) {
+  sessions_.erase(token);
+}
 
 bool io_thread::submit(bus::engine_request&& r) {
   if (!links_.to_engine->try_push(std::move(r))) return false;

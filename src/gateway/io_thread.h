@@ -1,6 +1,12 @@
 #pragma once
 
+#include <matchd/gateway/server.h>
+
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -9,13 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
-
-#include <matchd/gateway/server.h>
 
 #include "gateway_context.h"
 #include "rate_limiter.h"

@@ -1,9 +1,9 @@
 #include "listener.h"
 
+#include <matchd/obs/logger.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-
-#include <matchd/obs/logger.h>
 
 #include "http_session.h"
 
@@ -28,28 +28,27 @@ void listener::stop() {
 
 void listener::do_accept() {
   io_thread* target = threads_[next_++ % threads_.size()];
-  acceptor_.async_accept(
-      target->context(),
-      [self = shared_from_this(), target](beast::error_code ec, net::ip::tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
-        if (!ec) {
-          gateway_context& ctx = target->ctx();
-          if (ctx.connections.load(std::memory_order_relaxed) >= ctx.options.max_connections) {
-            ctx.probe.connection_refused();
-            beast::error_code ignored;
-            socket.close(ignored);
-          } else {
-            socket.set_option(net::ip::tcp::no_delay(true), ec);
-            // The session is created and run on its own I/O thread.
-            net::post(target->context(), [target, s = std::move(socket)]() mutable {
-              std::make_shared<http_session>(std::move(s), *target)->run();
-            });
-          }
-        } else {
-          obs::logger("gateway")->warn("accept failed: {}", ec.message());
-        }
-        self->do_accept();
-      });
+  acceptor_.async_accept(target->context(), [self = shared_from_this(), target](
+                                                beast::error_code ec, net::ip::tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
+    if (!ec) {
+      gateway_context& ctx = target->ctx();
+      if (ctx.connections.load(std::memory_order_relaxed) >= ctx.options.max_connections) {
+        ctx.probe.connection_refused();
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        socket.set_option(net::ip::tcp::no_delay(true), ec);
+        // The session is created and run on its own I/O thread.
+        net::post(target->context(), [target, s = std::move(socket)]() mutable {
+          std::make_shared<http_session>(std::move(s), *target)->run();
+        });
+      }
+    } else {
+      obs::logger("gateway")->warn("accept failed: {}", ec.message());
+    }
+    self->do_accept();
+  });
 }
 
 }  // namespace matchd::gateway

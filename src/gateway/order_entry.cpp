@@ -11,9 +11,9 @@ using bus::steady_ns;
 using bus::wall_us;
 
 immediate_answer overloaded() {
-  return {codec::make_error(codec::api_errc::overloaded,
-                            "too many orders in flight; retry shortly"),
-          1};
+  return {
+      codec::make_error(codec::api_errc::overloaded, "too many orders in flight; retry shortly"),
+      1};
 }
 
 // Takes an in-flight slot and queues the request; gives the slot back if it cannot.
@@ -54,9 +54,9 @@ std::optional<immediate_answer> submit_parsed_place(io_thread& io, std::uint64_t
   if (const int wait = io.limiter().admit(parsed.command.client.view(), now_ns); wait > 0) {
     ctx.order_flow.rejected("rate_limited");
     return immediate_answer{
-        codec::make_error(codec::api_errc::rate_limited,
-                          "client " + std::string(parsed.command.client.view()) +
-                              " is over its order rate"),
+        codec::make_error(
+            codec::api_errc::rate_limited,
+            "client " + std::string(parsed.command.client.view()) + " is over its order rate"),
         wait};
   }
 
@@ -78,8 +78,8 @@ std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token
                                               std::string_view order_id) {
   if (!codec::valid_id(order_id)) {
     // An id that cannot exist is simply unknown.
-    return immediate_answer{codec::make_error(
-        codec::api_errc::order_not_found, "no order with id " + std::string(order_id))};
+    return immediate_answer{codec::make_error(codec::api_errc::order_not_found,
+                                              "no order with id " + std::string(order_id))};
   }
   bus::engine_request r;
   r.kind = bus::request_kind::cancel;

@@ -1,11 +1,11 @@
 #pragma once
 
+#include <matchd/codec/errors.h>
+#include <matchd/codec/order_request.h>
+
 #include <cstdint>
 #include <optional>
 #include <string_view>
-
-#include <matchd/codec/errors.h>
-#include <matchd/codec/order_request.h>
 
 #include "io_thread.h"
 

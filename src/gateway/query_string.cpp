@@ -1,8 +1,8 @@
 #include "query_string.h"
 
-#include <nlohmann/json.hpp>
-
 #include <matchd/bus/messages.h>
+
+#include <nlohmann/json.hpp>
 
 namespace matchd::gateway {
 
@@ -22,8 +22,7 @@ std::string percent_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
       out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
       i += 2;
     } else if (s[i] == '+') {

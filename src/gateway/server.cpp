@@ -1,8 +1,7 @@
 #include <matchd/gateway/server.h>
+#include <matchd/obs/logger.h>
 
 #include <boost/asio/ip/address.hpp>
-
-#include <matchd/obs/logger.h>
 
 #include "gateway_context.h"
 #include "io_thread.h"
@@ -20,13 +19,16 @@ server::server(server_options options, std::vector<engine::instrument> instrumen
   }
 }
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 void server::start() {
   const auto address = boost::asio::ip::make_address(ctx_->options.host);
   std::vector<io_thread*> threads;
   for (auto& t : threads_) threads.push_back(t.get());
-  listener_ = std::make_shared<listener>(threads, boost::asio::ip::tcp::endpoint(address, ctx_->options.port));
+  listener_ = std::make_shared<listener>(
+      threads, boost::asio::ip::tcp::endpoint(address, ctx_->options.port));
   for (auto& t : threads_) t->start();
   listener_->run();
 }
@@ -35,15 +37,21 @@ boost::asio::ip::tcp::endpoint server::local_endpoint() const {
   return listener_->local_endpoint();
 }
 
-void server::wake(std::uint32_t i) { threads_[i]->wake(); }
+void server::wake(std::uint32_t i) {
+  threads_[i]->wake();
+}
 
-void server::set_accepting(bool accepting) { ctx_->accepting.store(accepting); }
+void server::set_accepting(bool accepting) {
+  ctx_->accepting.store(accepting);
+}
 
 void server::stop_accepting() {
   if (listener_) listener_->stop();
 }
 
-std::size_t server::inflight() const { return ctx_->inflight.load(std::memory_order_relaxed); }
+std::size_t server::inflight() const {
+  return ctx_->inflight.load(std::memory_order_relaxed);
+}
 
 void server::stop() {
   if (ctx_->stopping.exchange(true)) return;

@@ -1,17 +1,16 @@
 #include "websocket_session.h"
 
-#include <algorithm>
-#include <optional>
-#include <string>
-#include <type_traits>
-
-#include <boost/asio/post.hpp>
-#include <nlohmann/json.hpp>
-
 #include <matchd/codec/flat_object.h>
 #include <matchd/codec/json_writer.h>
 #include <matchd/net/ws_frame.h>
 #include <matchd/obs/logger.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <type_traits>
 
 #include "order_entry.h"
 #include "query_string.h"
@@ -55,8 +54,7 @@ class envelope_reader : public nlohmann::json::json_sax_t {
     current_ = k == "op" ? field::op : k == "req_id" ? field::req_id : field::other;
     return true;
   }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception&) override {
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
     failed_ = true;
     return false;
   }
@@ -180,8 +178,8 @@ void websocket_session::run(beast::http::request<beast::http::string_body> upgra
   ws_.read_message_max(io_.ctx().options.body_limit);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "matchd"); }));
-  ws_.async_accept(upgrade, beast::bind_front_handler(&websocket_session::on_accept,
-                                                      shared_from_this()));
+  ws_.async_accept(upgrade,
+                   beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
 }
 
 void websocket_session::on_accept(beast::error_code ec) {
@@ -212,8 +210,8 @@ void websocket_session::hard_close() {
 }
 
 void websocket_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
-                                                    shared_from_this()));
+  ws_.async_read(buffer_,
+                 beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
 }
 
 void websocket_session::on_read(beast::error_code ec, std::size_t) {
@@ -244,9 +242,9 @@ void websocket_session::handle(std::string_view text) {
   if (!order_parsed) {
     envelope = envelope_reader{};
     if (!nlohmann::json::sax_parse(text.begin(), text.end(), &envelope)) {
-      return send_error("error", "null",
-                        codec::make_error(codec::api_errc::malformed_json,
-                                          "messages must be JSON objects"));
+      return send_error(
+          "error", "null",
+          codec::make_error(codec::api_errc::malformed_json, "messages must be JSON objects"));
     }
   }
   if (envelope.req() == envelope_reader::req_state::wrong_type) {
@@ -265,16 +263,15 @@ void websocket_session::handle(std::string_view text) {
   }
   const std::string& op = *envelope.op();
   if (!io_.ctx().accepting.load(std::memory_order_relaxed)) {
-    return send_error(op == "place" || op == "cancel" ? op : "error", req_id,
-                      codec::make_error(codec::api_errc::not_ready,
-                                        "recovering the order books; retry shortly"),
-                      1);
+    return send_error(
+        op == "place" || op == "cancel" ? op : "error", req_id,
+        codec::make_error(codec::api_errc::not_ready, "recovering the order books; retry shortly"),
+        1);
   }
 
   if (op == "place") {
-    auto refused = order_parsed
-                       ? submit_parsed_place(io_, token_, std::move(order_error), order)
-                       : submit_place(io_, token_, text, {});
+    auto refused = order_parsed ? submit_parsed_place(io_, token_, std::move(order_error), order)
+                                : submit_place(io_, token_, text, {});
     if (refused) return send_error("place", req_id, refused->error, refused->retry_after);
     pending_.push_back({"place", std::move(req_id)});
     return;
@@ -284,8 +281,9 @@ void websocket_session::handle(std::string_view text) {
   if (op == "subscribe" || op == "unsubscribe") {
     const auto ins_it = msg.find("instrument");
     if (ins_it == msg.end() || !ins_it->is_string()) {
-      return send_error("error", req_id,
-                        codec::make_error(codec::api_errc::missing_field, "instrument is required"));
+      return send_error(
+          "error", req_id,
+          codec::make_error(codec::api_errc::missing_field, "instrument is required"));
     }
     const auto ins = io_.ctx().find_instrument(ins_it->get<std::string>());
     if (!ins) {
@@ -296,16 +294,16 @@ void websocket_session::handle(std::string_view text) {
     std::uint8_t channels = 0;
     const auto ch_it = msg.find("channels");
     if (ch_it == msg.end() || !ch_it->is_array() || ch_it->empty()) {
-      return send_error("error", req_id,
-                        codec::make_error(codec::api_errc::missing_field,
-                                          "channels must be a non-empty array"));
+      return send_error(
+          "error", req_id,
+          codec::make_error(codec::api_errc::missing_field, "channels must be a non-empty array"));
     }
     for (const auto& c : *ch_it) {
       const std::uint8_t bit = c.is_string() ? channel_from_name(c.get<std::string>()) : 0;
       if (bit == 0) {
-        return send_error("error", req_id,
-                          codec::make_error(codec::api_errc::invalid_parameter,
-                                            "unknown channel " + c.dump()));
+        return send_error(
+            "error", req_id,
+            codec::make_error(codec::api_errc::invalid_parameter, "unknown channel " + c.dump()));
       }
       channels |= bit;
     }
@@ -420,8 +418,7 @@ void websocket_session::flush() {
 
 void websocket_session::close_slow() {
   if (closing_) return;
-  obs::logger("gateway")->warn("websocket subscriber too slow, closing with 1008 token={}",
-                               token_);
+  obs::logger("gateway")->warn("websocket subscriber too slow, closing with 1008 token={}", token_);
   io_.ctx().probe.slow_consumer_dropped();
   // If the batch on the wire does not finish soon, the peer is given up on entirely.
   close_with(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),

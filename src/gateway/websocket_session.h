@@ -1,18 +1,17 @@
 #pragma once
 
-#include <deque>
-#include <memory>
-#include <string>
-#include <vector>
+#include <matchd/codec/errors.h>
+#include <matchd/net/ordered_write_stream.h>
+#include <matchd/net/read_ahead_stream.h>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-
-#include <matchd/codec/errors.h>
-#include <matchd/net/ordered_write_stream.h>
-#include <matchd/net/read_ahead_stream.h>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "io_thread.h"
 
@@ -65,11 +64,11 @@ class websocket_session : public session_base,
   beast::flat_buffer buffer_;
   boost::asio::steady_timer close_timer_;
   std::uint64_t token_ = 0;
-  std::string outbox_;               // whole frames, not yet handed to the socket
+  std::string outbox_;  // whole frames, not yet handed to the socket
   std::size_t outbox_frames_ = 0;
   std::size_t frames_on_the_wire_ = 0;
   std::size_t bytes_on_the_wire_ = 0;
-  std::string reply_;                // the answer being built, reused
+  std::string reply_;  // the answer being built, reused
   std::deque<pending_reply> pending_;
   std::vector<engine::instrument_id> subscribed_;
   bool writing_ = false;

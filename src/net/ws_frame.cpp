@@ -32,13 +32,11 @@ void append_text_frame(std::string& out, std::string_view payload) {
   out.append(payload);
 }
 
-void append_masked_text_frame(std::string& out, std::string_view payload,
-                              std::uint32_t mask_key) {
+void append_masked_text_frame(std::string& out, std::string_view payload, std::uint32_t mask_key) {
   append_header(out, payload.size(), kMaskBit);
-  const std::array<char, 4> key{static_cast<char>(mask_key >> 24),
-                                static_cast<char>((mask_key >> 16) & 0xff),
-                                static_cast<char>((mask_key >> 8) & 0xff),
-                                static_cast<char>(mask_key & 0xff)};
+  const std::array<char, 4> key{
+      static_cast<char>(mask_key >> 24), static_cast<char>((mask_key >> 16) & 0xff),
+      static_cast<char>((mask_key >> 8) & 0xff), static_cast<char>(mask_key & 0xff)};
   out.append(key.data(), key.size());
   const std::size_t at = out.size();
   out.append(payload);

@@ -1,9 +1,8 @@
 #include <matchd/obs/atomic_histogram.h>
+#include <prometheus/metric_family.h>
 
 #include <algorithm>
 #include <limits>
-
-#include <prometheus/metric_family.h>
 
 namespace matchd::obs {
 

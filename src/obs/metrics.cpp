@@ -1,8 +1,6 @@
-#include <matchd/obs/metrics.h>
-
-#include <prometheus/text_serializer.h>
-
 #include <matchd/obs/atomic_histogram.h>
+#include <matchd/obs/metrics.h>
+#include <prometheus/text_serializer.h>
 
 namespace matchd::obs {
 
@@ -21,7 +19,9 @@ std::vector<prometheus::MetricFamily> registry::Collect() const {
   return families;
 }
 
-std::shared_ptr<registry> make_registry() { return std::make_shared<registry>(); }
+std::shared_ptr<registry> make_registry() {
+  return std::make_shared<registry>();
+}
 
 std::string serialize(registry& r) {
   const prometheus::TextSerializer serializer;
@@ -29,9 +29,9 @@ std::string serialize(registry& r) {
 }
 
 const std::vector<double>& latency_buckets() {
-  static const std::vector<double> buckets = {
-      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-      0.025,   0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   10.0};
+  static const std::vector<double> buckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                              0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
+                                              0.5,     1.0,    2.5,     10.0};
   return buckets;
 }
 

@@ -1,5 +1,4 @@
 #include <matchd/obs/thread_name.h>
-
 #include <pthread.h>
 
 #include <algorithm>

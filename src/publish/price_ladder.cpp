@@ -1,6 +1,5 @@
-#include <matchd/publish/price_ladder.h>
-
 #include <matchd/engine/level_order.h>
+#include <matchd/publish/price_ladder.h>
 
 namespace matchd::publish {
 

@@ -2,8 +2,7 @@
 
 namespace matchd::publish {
 
-publish_probe::publish_probe(obs::registry& r,
-                             const std::vector<engine::instrument>& instruments)
+publish_probe::publish_probe(obs::registry& r, const std::vector<engine::instrument>& instruments)
     : trades_(prometheus::BuildCounter()
                   .Name("trades_total")
                   .Help("Trades acknowledged and published")

@@ -1,14 +1,13 @@
 #pragma once
 
-#include <string_view>
-
+#include <matchd/engine/instrument.h>
+#include <matchd/obs/metrics.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
-#include <matchd/engine/instrument.h>
-#include <matchd/obs/metrics.h>
+#include <string_view>
 
 namespace matchd::publish {
 
@@ -25,7 +24,7 @@ class publish_probe {
 
  private:
   prometheus::Counter& trades_;
-  std::vector<prometheus::Gauge*> depth_;   // [instrument * 2 + side]
+  std::vector<prometheus::Gauge*> depth_;    // [instrument * 2 + side]
   std::vector<prometheus::Gauge*> resting_;  // [instrument * 2 + side]
   prometheus::Gauge& subscribers_;
   prometheus::Counter& dropped_;

@@ -1,14 +1,13 @@
-#include <matchd/publish/publish_stage.h>
-
-#include <algorithm>
-#include <chrono>
-
 #include <matchd/bus/clock.h>
 #include <matchd/codec/errors.h>
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
+#include <matchd/publish/publish_stage.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include "publish_probe.h"
 #include "stream_frames.h"
@@ -44,7 +43,9 @@ publish_stage::publish_stage(std::vector<engine::instrument> instruments,
       subscribers_(instruments_.size()),
       wake_pending_(links_.size(), false) {}
 
-publish_stage::~publish_stage() { stop(); }
+publish_stage::~publish_stage() {
+  stop();
+}
 
 void publish_stage::start() {
   thread_ = std::thread([this] {
@@ -169,17 +170,15 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
       reply.replayed = true;
       reply.body = *first;
     } else {
-      const codec::api_error err =
-          codec::make_error(codec::api_errc::internal_error,
-                            "the original response of this idempotency key is gone");
+      const codec::api_error err = codec::make_error(
+          codec::api_errc::internal_error, "the original response of this idempotency key is gone");
       reply.status = err.status;
       reply.body = shared(codec::error_body(err));
     }
   } else if (c.outcome == bus::outcome_kind::idempotency_conflict) {
     if (is_place) order_flow_.rejected("idempotency_key_reused");
-    const codec::api_error err =
-        codec::make_error(codec::api_errc::idempotency_key_reused,
-                          bus::reused_key_message(c.idempotency.view()));
+    const codec::api_error err = codec::make_error(codec::api_errc::idempotency_key_reused,
+                                                   bus::reused_key_message(c.idempotency.view()));
     reply.status = err.status;
     reply.body = shared(codec::error_body(err));
   } else if (c.error != errc::ok) {
@@ -201,9 +200,9 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     const std::span<const engine::event> events(batch.events.data() + c.first_event,
                                                 c.end_event - c.first_event);
     reply.status = is_place ? 201 : 200;
-    reply.body = c.response ? c.response
-                            : shared(codec::command_response(events, c.subject, is_place,
-                                                             instruments_));
+    reply.body = c.response
+                     ? c.response
+                     : shared(codec::command_response(events, c.subject, is_place, instruments_));
     if (is_place) {
       bool traded = false;
       for (const engine::event& e : events) {
@@ -322,8 +321,7 @@ std::string publish_stage::orderbook_body(engine::instrument_id ins, std::size_t
   copy_into(books_[ins].bids, bids);
   copy_into(books_[ins].asks, asks);
   std::string body;
-  codec::append_orderbook(body, instruments_[ins], published_sequence_, bus::wall_us(), bids,
-                          asks);
+  codec::append_orderbook(body, instruments_[ins], published_sequence_, bus::wall_us(), bids, asks);
   return body;
 }
 
@@ -376,7 +374,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
       reply.what = bus::io_delivery::kind::stream;
       if (q.server_sent_events) {
         // An SSE comment: ignored by EventSource, it confirms the subscription.
-        reply.body = shared(": subscribed sequence=" + std::to_string(published_sequence_) + "\n\n");
+        reply.body =
+            shared(": subscribed sequence=" + std::to_string(published_sequence_) + "\n\n");
       } else {
         reply.body = shared(subscription_ack("subscribed", instruments_[q.instrument].symbol,
                                              q.channels, published_sequence_));
@@ -384,10 +383,10 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
       bool delivered = deliver(io_thread, bus::io_delivery(reply));
       if (delivered && (added & bus::channel_orderbook) != 0) {
         const std::string book = orderbook_body(q.instrument, 1000);
-        reply.body = shared(
-            q.server_sent_events
-                ? sse_frame("orderbook_snapshot", published_sequence_, book)
-                : stream_frame("orderbook_snapshot", instruments_[q.instrument].symbol,
+        reply.body =
+            shared(q.server_sent_events
+                       ? sse_frame("orderbook_snapshot", published_sequence_, book)
+                       : stream_frame("orderbook_snapshot", instruments_[q.instrument].symbol,
                                       published_sequence_, book));
         delivered = deliver(io_thread, bus::io_delivery(reply));
       }
@@ -408,9 +407,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
       std::erase_if(subs, [](const subscriber& s) { return s.channels == 0; });
       if (q.kind == bus::query_kind::unsubscribe) {
         reply.what = bus::io_delivery::kind::stream;
-        reply.body = shared(subscription_ack("unsubscribed",
-                                                    instruments_[q.instrument].symbol,
-                                                    q.channels, published_sequence_));
+        reply.body = shared(subscription_ack("unsubscribed", instruments_[q.instrument].symbol,
+                                             q.channels, published_sequence_));
         if (!deliver(io_thread, std::move(reply))) evict(io_thread, q.reply.token);
       }
       count_subscribers();

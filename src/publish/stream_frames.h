@@ -1,10 +1,10 @@
 #pragma once
 
+#include <matchd/engine/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <matchd/engine/types.h>
 
 namespace matchd::publish {
 

@@ -1,10 +1,9 @@
+#include <matchd/obs/logger.h>
+#include <matchd/obs/thread_name.h>
 #include <matchd/sequencer/engine_stage.h>
 
 #include <algorithm>
 #include <span>
-
-#include <matchd/obs/logger.h>
-#include <matchd/obs/thread_name.h>
 
 namespace matchd::sequencer {
 
@@ -34,7 +33,9 @@ engine_stage::engine_stage(engine::matching_engine& engine,
   }
 }
 
-engine_stage::~engine_stage() { stop(); }
+engine_stage::~engine_stage() {
+  stop();
+}
 
 void engine_stage::start() {
   thread_ = std::thread([this] {
@@ -51,8 +52,7 @@ void engine_stage::stop() {
 }
 
 void engine_stage::restore_idempotency(const engine::client_id& client,
-                                       const bus::idempotency_key& key,
-                                       std::uint64_t fingerprint,
+                                       const bus::idempotency_key& key, std::uint64_t fingerprint,
                                        engine::sequence_number sequence) {
   idempotency_.restore(client, key, fingerprint, sequence);
 }
@@ -141,8 +141,8 @@ void engine_stage::snapshot(engine::instrument_id ins, bus::reply_to reply,
   if (ins < engine_.instruments().size()) {
     for (const engine::side s : {engine::side::buy, engine::side::sell}) {
       engine_.book(ins).for_each_level(s, SIZE_MAX, [&](const engine::order_book::level_view& l) {
-        batch.events.emplace_back(engine::level_delta{ins, s, l.price, l.quantity, l.orders,
-                                                      c.snapshot_sequence});
+        batch.events.emplace_back(
+            engine::level_delta{ins, s, l.price, l.quantity, l.orders, c.snapshot_sequence});
         return true;
       });
     }

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <string>
-
 #include <pqxx/connection>
+#include <string>
 
 namespace matchd::store {
 

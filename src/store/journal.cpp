@@ -15,8 +15,12 @@ void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
   out.append(b, sizeof b);
 }
-void put_i64(std::string& out, std::int64_t v) { put_u64(out, static_cast<std::uint64_t>(v)); }
-void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+void put_i64(std::string& out, std::int64_t v) {
+  put_u64(out, static_cast<std::uint64_t>(v));
+}
+void put_u8(std::string& out, std::uint8_t v) {
+  out.push_back(static_cast<char>(v));
+}
 void put_text(std::string& out, std::string_view v) {
   put_u8(out, static_cast<std::uint8_t>(v.size()));  // ids and symbols are short (< 256)
   out.append(v);

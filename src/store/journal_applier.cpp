@@ -1,12 +1,11 @@
 #include "journal_applier.h"
 
-#include <random>
-
-#include <pqxx/pqxx>
-
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
 #include <matchd/store/journal.h>
+
+#include <pqxx/pqxx>
+#include <random>
 
 #include "db_connection.h"
 #include "journal_rows.h"
@@ -23,7 +22,9 @@ journal_applier::journal_applier(journal_applier_options options,
       backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
                std::random_device{}()) {}
 
-journal_applier::~journal_applier() { stop(); }
+journal_applier::~journal_applier() {
+  stop();
+}
 
 void journal_applier::start() {
   thread_ = std::thread([this] {
@@ -89,8 +90,8 @@ void journal_applier::run() {
       ++failures;
       probe_.failed();
       const std::chrono::milliseconds wait = backoff_.next();
-      log->warn("journal applier failed attempt={} retry_in_ms={} error={}", failures,
-                wait.count(), e.what());
+      log->warn("journal applier failed attempt={} retry_in_ms={} error={}", failures, wait.count(),
+                e.what());
       sleep_unless_stopped(wait);
       std::lock_guard lock(mutex_);
       pending_ = true;

@@ -1,5 +1,10 @@
 #pragma once
 
+#include <matchd/bus/backoff.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/engine/types.h>
+#include <matchd/store/store_stage.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -8,11 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <matchd/bus/backoff.h>
-#include <matchd/engine/instrument.h>
-#include <matchd/engine/types.h>
-#include <matchd/store/store_stage.h>
 
 namespace matchd::store {
 

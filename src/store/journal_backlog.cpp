@@ -1,12 +1,10 @@
+#include <matchd/store/journal.h>
 #include <matchd/store/journal_backlog.h>
 
 #include <algorithm>
+#include <pqxx/pqxx>
 #include <stdexcept>
 #include <variant>
-
-#include <pqxx/pqxx>
-
-#include <matchd/store/journal.h>
 
 #include "journal_rows.h"
 

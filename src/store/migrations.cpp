@@ -1,10 +1,8 @@
+#include <matchd/obs/logger.h>
 #include <matchd/store/migrations.h>
 
-#include <set>
-
 #include <pqxx/pqxx>
-
-#include <matchd/obs/logger.h>
+#include <set>
 
 namespace matchd::store {
 
@@ -35,8 +33,8 @@ std::vector<int> apply_migrations(const std::string& conninfo) {
 // which libpqxx's quote() uses (GCC bug 105651; Debian 12 ships GCC 12.2).
 #pragma GCC diagnostic ignored "-Wrestrict"
 #endif
-    tx.exec0("INSERT INTO schema_migrations (version, name) VALUES (" +
-             std::to_string(m.version) + ", " + tx.quote(std::string(m.name)) + ")");
+    tx.exec0("INSERT INTO schema_migrations (version, name) VALUES (" + std::to_string(m.version) +
+             ", " + tx.quote(std::string(m.name)) + ")");
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

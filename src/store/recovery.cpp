@@ -1,20 +1,20 @@
+#include <matchd/store/journal_backlog.h>
 #include <matchd/store/recovery.h>
 
 #include <array>
 #include <charconv>
 #include <chrono>
-#include <stdexcept>
-
 #include <pqxx/pqxx>
-
-#include <matchd/store/journal_backlog.h>
+#include <stdexcept>
 
 namespace matchd::store {
 
 namespace {
 
 // libpqxx 6.4 has no field::view().
-std::string_view sv(const pqxx::field& f) { return {f.c_str(), f.size()}; }
+std::string_view sv(const pqxx::field& f) {
+  return {f.c_str(), f.size()};
+}
 
 engine::side parse_side(std::string_view s) {
   return s == "buy" ? engine::side::buy : engine::side::sell;
@@ -154,8 +154,9 @@ void stream_orders(pqxx::transaction_base& tx, const std::string& query,
 // The planner's row estimate of `orders` (kept by ANALYZE and autovacuum): free to read,
 // unlike count(*), which would scan the table once more. -1 (never analyzed) reads as 0.
 std::size_t estimated_order_count(pqxx::transaction_base& tx) {
-  const auto row = tx.exec1("SELECT greatest(reltuples, 0)::bigint FROM pg_class"
-                            " WHERE oid = 'orders'::regclass");
+  const auto row = tx.exec1(
+      "SELECT greatest(reltuples, 0)::bigint FROM pg_class"
+      " WHERE oid = 'orders'::regclass");
   return static_cast<std::size_t>(row[0].as<long long>());
 }
 
@@ -168,7 +169,8 @@ recovery_report recover(const std::string& conninfo,
   recovery_report report;
   const instrument_index index(instruments);
   pqxx::connection c(conninfo);
-  pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(c);
+  pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> tx(
+      c);
 
   // The journal rows the tables do not hold yet, read in the same snapshot: their order
   // states replace the tables' and their orders follow the tables' ones.
@@ -240,18 +242,17 @@ recovery_report recover(const std::string& conninfo,
     const auto rows = tx.exec(
         "SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id,"
         " sell_order_id, executed_at_us, sequence FROM ("
-        " SELECT * FROM trades WHERE instrument = " + tx.quote(symbol) +
-        " ORDER BY trade_id DESC LIMIT " + std::to_string(recent_trades_per_instrument) +
-        ") recent ORDER BY trade_id");
+        " SELECT * FROM trades WHERE instrument = " +
+        tx.quote(symbol) + " ORDER BY trade_id DESC LIMIT " +
+        std::to_string(recent_trades_per_instrument) + ") recent ORDER BY trade_id");
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
     // The most recent ones of the tables' and then the backlog's.
     const std::deque<engine::trade>& newer = backlog.trades(i);
     const std::size_t total = rows.size() + newer.size();
-    std::size_t skip = total > recent_trades_per_instrument
-                           ? total - recent_trades_per_instrument
-                           : 0;
+    std::size_t skip =
+        total > recent_trades_per_instrument ? total - recent_trades_per_instrument : 0;
     for (const auto& row : rows) {
       if (skip > 0) {
         --skip;

@@ -1,11 +1,10 @@
 #pragma once
 
+#include <matchd/obs/atomic_histogram.h>
+#include <matchd/obs/metrics.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-
-#include <matchd/obs/atomic_histogram.h>
-#include <matchd/obs/metrics.h>
 
 #include "table_writer.h"
 

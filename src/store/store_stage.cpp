@@ -22,7 +22,6 @@
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
-
 #include <matchd/store/copy_text.h>
 #include <matchd/store/journal.h>
 
@@ -35,8 +34,8 @@ namespace matchd::store {
 
 namespace {
 
-const std::vector<std::string> kKeyColumns = {"client_id", "idempotency_key", "fingerprint",
-                                              "sequence",  "order_id",        "response",
+const std::vector<std::string> kKeyColumns = {"client_id",    "idempotency_key", "fingerprint",
+                                              "sequence",     "order_id",        "response",
                                               "created_at_us"};
 
 // Whether a command of the group holds an idempotency key, stored with its first response
@@ -80,7 +79,9 @@ store_stage::store_stage(store_options options, std::vector<engine::instrument> 
   applier_ = std::make_unique<journal_applier>(applier_options, instruments_, *probe_);
 }
 
-store_stage::~store_stage() { stop(); }
+store_stage::~store_stage() {
+  stop();
+}
 
 void store_stage::set_recovered(engine::sequence_number last_sequence,
                                 engine::trade_id last_trade_id) {
@@ -155,7 +156,8 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
     commands += b->commands.size();
     for (const bus::command_outcome& c : b->commands) {
       last_sequence = std::max(last_sequence, c.sequence);
-      snapshots = snapshots || (c.kind == bus::request_kind::snapshot && c.error == engine::errc::ok);
+      snapshots =
+          snapshots || (c.kind == bus::request_kind::snapshot && c.error == engine::errc::ok);
     }
   }
 
@@ -187,9 +189,9 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       }
       committed_sequence_ = std::max(committed_sequence_, last_sequence);
       applier_->committed(committed_sequence_);
-      probe_->committed(static_cast<double>(commands),
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                            .count());
+      probe_->committed(
+          static_cast<double>(commands),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       break;
     } catch (const std::exception& e) {
       // A broken connection, an in-doubt commit or a server error: all are retried with
@@ -308,9 +310,8 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
                               asks);
       const auto row = tx.exec1(
           "INSERT INTO book_snapshots (instrument, sequence, taken_at_us, book) VALUES (" +
-          tx.quote(instruments_[c.instrument].symbol) + ", " +
-          std::to_string(c.snapshot_sequence) + ", " + std::to_string(now_us) + ", " +
-          tx.quote(book) + "::jsonb) RETURNING snapshot_id");
+          tx.quote(instruments_[c.instrument].symbol) + ", " + std::to_string(c.snapshot_sequence) +
+          ", " + std::to_string(now_us) + ", " + tx.quote(book) + "::jsonb) RETURNING snapshot_id");
       c.snapshot_id = row[0].as<long long>();
     }
   }

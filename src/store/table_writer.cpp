@@ -1,13 +1,12 @@
 #include "table_writer.h"
 
-#include <string>
-#include <string_view>
+#include <matchd/store/copy_text.h>
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
-
-#include <matchd/store/copy_text.h>
+#include <string>
+#include <string_view>
 
 namespace matchd::store {
 
@@ -28,16 +27,17 @@ void copy_rows(pqxx::transaction_base& tx, const std::string& table,
 namespace {
 
 const std::vector<std::string> kOrderColumns = {
-    "order_id",      "client_id",     "instrument",    "side",        "type",
-    "time_in_force", "status",        "price_ticks",   "quantity_lots", "filled_lots",
-    "notional",      "created_at_us", "updated_at_us", "created_sequence", "sequence"};
-const std::vector<std::string> kChangeColumns = {"order_id",      "status",  "filled_lots",
+    "order_id",      "client_id",        "instrument", "side",
+    "type",          "time_in_force",    "status",     "price_ticks",
+    "quantity_lots", "filled_lots",      "notional",   "created_at_us",
+    "updated_at_us", "created_sequence", "sequence"};
+const std::vector<std::string> kChangeColumns = {"order_id", "status",        "filled_lots",
                                                  "notional", "updated_at_us", "sequence"};
 const std::vector<std::string> kEventColumns = {"sequence",    "order_id", "status",
                                                 "filled_lots", "notional", "updated_at_us"};
 const std::vector<std::string> kTradeColumns = {
-    "trade_id",      "instrument",    "price_ticks",    "quantity_lots",
-    "aggressor_side", "buy_order_id", "sell_order_id",  "buy_client_id",
+    "trade_id",       "instrument",     "price_ticks",   "quantity_lots",
+    "aggressor_side", "buy_order_id",   "sell_order_id", "buy_client_id",
     "sell_client_id", "executed_at_us", "sequence"};
 
 }  // namespace

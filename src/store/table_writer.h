@@ -1,12 +1,12 @@
 #pragma once
 
+#include <matchd/engine/event.h>
+#include <matchd/engine/instrument.h>
+
 #include <cstddef>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <matchd/engine/event.h>
-#include <matchd/engine/instrument.h>
 
 namespace pqxx {
 class transaction_base;

@@ -2,6 +2,8 @@
 // and a bursty multi-producer stress that fails if a notification is ever lost.
 
 #include <gtest/gtest.h>
+#include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/spsc_queue.h>
 #include <pthread.h>
 
 #include <array>
@@ -12,9 +14,6 @@
 #include <random>
 #include <thread>
 #include <vector>
-
-#include <matchd/bus/idle_waiter.h>
-#include <matchd/bus/spsc_queue.h>
 
 #include "thread_state.h"
 #include "wait.h"

@@ -3,7 +3,7 @@
 // entries (an ordinary table moves all of them when it grows).
 
 #include <gtest/gtest.h>
-
+#include <matchd/bus/incremental_map.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -14,14 +14,14 @@
 #include <string>
 #include <vector>
 
-#include <matchd/bus/incremental_map.h>
-
 namespace matchd::bus {
 namespace {
 
 using string_map = incremental_map<std::string, std::uint64_t>;
 
-std::string key_of(std::uint64_t i) { return "order-" + std::to_string(i); }
+std::string key_of(std::uint64_t i) {
+  return "order-" + std::to_string(i);
+}
 
 // Every key of the model is found with its value, and nothing else is.
 void expect_same(const string_map& map, const std::map<std::string, std::uint64_t>& model,
@@ -227,8 +227,8 @@ std::size_t resident_pages(const void* p, std::size_t bytes) {
   const auto end = reinterpret_cast<std::uintptr_t>(p) + bytes;
   std::vector<unsigned char> flags((end - start + page - 1) / page);
   if (::mincore(reinterpret_cast<void*>(start), end - start, flags.data()) != 0) return 0;
-  return static_cast<std::size_t>(std::count_if(flags.begin(), flags.end(),
-                                                [](unsigned char f) { return (f & 1) != 0; }));
+  return static_cast<std::size_t>(
+      std::count_if(flags.begin(), flags.end(), [](unsigned char f) { return (f & 1) != 0; }));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // and a two-thread stress checking order and sum.
 
 #include <gtest/gtest.h>
+#include <matchd/bus/spsc_queue.h>
 
 #include <cstdint>
 #include <memory>
@@ -9,8 +10,6 @@
 #include <string>
 #include <thread>
 #include <utility>
-
-#include <matchd/bus/spsc_queue.h>
 
 namespace matchd::bus {
 namespace {

@@ -1,9 +1,5 @@
 #include "daemon_process.h"
 
-#include "durable_database.h"
-#include "loopback_port.h"
-#include "wait.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -13,6 +9,10 @@
 #include <iostream>
 #include <optional>
 #include <stdexcept>
+
+#include "durable_database.h"
+#include "loopback_port.h"
+#include "wait.h"
 
 namespace matchd::e2e {
 using namespace std::chrono_literals;
@@ -142,8 +142,7 @@ void daemon_process::wait_ready() {
     port_ = 0;
     last_exit_ = *ended;
     throw std::runtime_error("matchd exited before it was ready: " + last_exit_.describe() +
-                             " (exit code 127: could not exec " + matchd_binary() + ")\n" +
-                             logs());
+                             " (exit code 127: could not exec " + matchd_binary() + ")\n" + logs());
   }
   if (!ready) {
     kill9();

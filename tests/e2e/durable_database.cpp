@@ -47,7 +47,9 @@ void run_on_cluster(const std::string& server, const std::string& sql) {
 
 }  // namespace
 
-bool durable_mode() { return !server_conninfo().empty(); }
+bool durable_mode() {
+  return !server_conninfo().empty();
+}
 
 durable_database::durable_database() : server_(server_conninfo()) {
   if (server_.empty()) throw std::runtime_error("durable_database outside durable mode");

@@ -109,16 +109,16 @@ TEST_F(idempotency, a_reencoded_body_is_the_same_body) {
   const std::string canonical =
       R"({"idempotency_key":"key-n","order_id":"norm-1","client_id":"client-A",)"
       R"("instrument":"BTC-USD","side":"buy","type":"limit","price":"100.50","quantity":"0.25"})";
-  const http_response first = http.request("POST", "/orders", canonical,
-                                           {{"Content-Type", "application/json"}});
+  const http_response first =
+      http.request("POST", "/orders", canonical, {{"Content-Type", "application/json"}});
   ASSERT_EQ(first.status, 201u) << first.describe();
 
   const std::string reordered =
       "{ \"quantity\": 0.250, \"price\": 100.5,\n  \"type\": \"limit\", \"side\": \"buy\","
       " \"instrument\": \"BTC-USD\", \"client_id\": \"client-A\", \"order_id\": \"norm-1\","
       " \"idempotency_key\": \"key-n\" }";
-  const http_response again = http.request("POST", "/orders", reordered,
-                                           {{"Content-Type", "application/json"}});
+  const http_response again =
+      http.request("POST", "/orders", reordered, {{"Content-Type", "application/json"}});
   EXPECT_EQ(again.status, 200u) << again.describe();
   EXPECT_EQ(again.json(), first.json());
 
@@ -129,8 +129,8 @@ TEST_F(idempotency, a_reencoded_body_is_the_same_body) {
   EXPECT_EQ(by_header.json(), first.json());
 
   json both = json::parse(canonical);
-  EXPECT_TRUE(is_error(post(both, {{"Idempotency-Key", "key-other"}}), 400,
-                       "invalid_idempotency_key"))
+  EXPECT_TRUE(
+      is_error(post(both, {{"Idempotency-Key", "key-other"}}), 400, "invalid_idempotency_key"))
       << "body and header keys must agree";
   EXPECT_EQ(book(), (book_sides{{{10050, 25000000, 1}}, {}}));
 }

@@ -405,10 +405,9 @@ TEST(slow_subscriber, is_disconnected_by_the_bytes_it_holds_before_its_frame_cap
     ++rounds;
   }
   // The daemon answers them after they were sent.
-  ASSERT_TRUE(test::wait_until([&] { return closing_reported(daemon); },
-                               std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   deadline - clock_type::now()),
-                               50ms))
+  ASSERT_TRUE(test::wait_until(
+      [&] { return closing_reported(daemon); },
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()), 50ms))
       << rounds << " snapshots of " << snapshot_bytes << " bytes did not close the session";
   // Three frames a round at most (two acknowledgements and the snapshot).
   EXPECT_LT(3 * rounds, kSubscriberBuffer / 10) << "the frame cap could have closed it";

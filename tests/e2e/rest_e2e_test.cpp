@@ -429,8 +429,8 @@ TEST_F(rest, an_impossible_order_id_is_404_for_every_route) {
     SCOPED_TRACE(id);
     EXPECT_TRUE(is_error(http.get("/orders/" + id), 404, "order_not_found"));
     EXPECT_TRUE(is_error(http.del("/orders/" + id), 404, "order_not_found"));
-    EXPECT_TRUE(is_error(http.request("POST", "/orders/" + id + "/cancel"), 404,
-                         "order_not_found"));
+    EXPECT_TRUE(
+        is_error(http.request("POST", "/orders/" + id + "/cancel"), 404, "order_not_found"));
   }
 }
 
@@ -693,9 +693,9 @@ TEST_F(rest, body_of_exactly_64_kib_is_accepted_and_one_byte_more_is_413) {
       http.request("POST", "/orders", body_of_size("limit-1", 64 * 1024), json_type);
   EXPECT_EQ(at_limit.status, 201u) << at_limit.describe();
   http_client fresh(daemon.port());
-  EXPECT_TRUE(is_error(
-      fresh.request("POST", "/orders", body_of_size("limit-2", 64 * 1024 + 1), json_type), 413,
-      "body_too_large"));
+  EXPECT_TRUE(
+      is_error(fresh.request("POST", "/orders", body_of_size("limit-2", 64 * 1024 + 1), json_type),
+               413, "body_too_large"));
   http_client after(daemon.port());
   EXPECT_EQ(after.get(order_path("limit-1")).status, 200u);
   EXPECT_TRUE(is_error(after.get(order_path("limit-2")), 404, "order_not_found"));

@@ -469,8 +469,8 @@ class stream_filters : public ::testing::Test {
              const std::string& quantity) {
     for (const char* side : {"sell", "buy"}) {
       const http_response r = http.post_json(
-          "/orders", limit_order(prefix + "-" + side, "client-F", side, price, quantity, "gtc",
-                                 instrument));
+          "/orders",
+          limit_order(prefix + "-" + side, "client-F", side, price, quantity, "gtc", instrument));
       ASSERT_EQ(r.status, 201u) << r.describe();
     }
   }
@@ -615,8 +615,8 @@ TEST_F(stream_orders, pipelined_answers_and_pongs_arrive_whole) {
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (answered.size() < kOrders && std::chrono::steady_clock::now() < deadline) {
     const std::optional<json> m = ws.read_json(5s);
-    ASSERT_TRUE(m.has_value()) << "after " << answered.size() << " answers: "
-                               << ws.close_state().describe();
+    ASSERT_TRUE(m.has_value()) << "after " << answered.size()
+                               << " answers: " << ws.close_state().describe();
     ASSERT_TRUE(m->is_object()) << "a frame that is not a JSON object";
     if (m->value("type", "") != "place") continue;
     EXPECT_EQ(m->value("status", 0), 201) << m->dump();
@@ -638,8 +638,8 @@ TEST_F(stream_orders, envelope_errors_echo_what_they_can_and_keep_the_connection
     EXPECT_TRUE(reply.has_value()) << "no reply to " << text;
     return reply.value_or(json::object());
   };
-  auto expect = [&](std::string_view text, const std::string& type, const json& req_id,
-                    int status, const std::string& code) {
+  auto expect = [&](std::string_view text, const std::string& type, const json& req_id, int status,
+                    const std::string& code) {
     SCOPED_TRACE(std::string(text));
     const json r = reply_to(text);
     EXPECT_EQ(r.value("type", ""), type) << r.dump();

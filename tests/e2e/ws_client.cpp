@@ -186,7 +186,9 @@ void ws_client::send_ping(std::chrono::milliseconds timeout) {
   impl_->write("ping", timeout, [&](auto done) { impl_->ws.async_ping({}, done); });
 }
 
-std::size_t ws_client::pongs_received() const noexcept { return impl_->pongs; }
+std::size_t ws_client::pongs_received() const noexcept {
+  return impl_->pongs;
+}
 
 void ws_client::send_json(const nlohmann::json& message, std::chrono::milliseconds timeout) {
   send_text(message.dump(), timeout);

@@ -59,13 +59,16 @@ std::vector<command> random_commands(std::size_t n, std::uint64_t seed) {
     const std::uint64_t roll = below(100);
     if (roll < 35 && next_id > 0) {
       c.is_place = false;
-      const std::uint64_t id = roll < 3 ? next_id + 1000 : next_id - 1 - below(std::min<std::uint64_t>(next_id, 40));
+      const std::uint64_t id =
+          roll < 3 ? next_id + 1000 : next_id - 1 - below(std::min<std::uint64_t>(next_id, 40));
       c.cancel.id = order_id::from("o-" + std::to_string(id));
       c.cancel.received_at = static_cast<timestamp_us>(i);
       commands.push_back(c);
       continue;
     }
-    const std::uint64_t id = roll > 96 && next_id > 0 ? next_id - 1 - below(std::min<std::uint64_t>(next_id, 10)) : next_id++;
+    const std::uint64_t id = roll > 96 && next_id > 0
+                                 ? next_id - 1 - below(std::min<std::uint64_t>(next_id, 10))
+                                 : next_id++;
     place_order& p = c.place;
     p.id = order_id::from("o-" + std::to_string(id));
     p.client = client_id::from("c-" + std::to_string(below(5)));
@@ -114,8 +117,8 @@ TEST(batch_execution, equals_running_each_command_on_its_own) {
     for (std::size_t k = 0; k < size; ++k) {
       const command& c = commands[next + k];
       single_events.clear();
-      const command_result expected =
-          c.is_place ? single.place(c.place, single_events) : single.cancel(c.cancel, single_events);
+      const command_result expected = c.is_place ? single.place(c.place, single_events)
+                                                 : single.cancel(c.cancel, single_events);
       const command_result actual = results[k].result;
       ASSERT_EQ(actual.error, expected.error) << "command " << next + k;
       ASSERT_EQ(actual.sequence, expected.sequence) << "command " << next + k;
@@ -145,8 +148,8 @@ TEST(batch_execution, refuses_a_duplicate_within_one_batch_and_cancels_what_it_p
   p.quantity = quantity_lots{1000};
   cancel_order c;
   c.id = p.id;
-  const std::vector<command_ref> refs = {{&p, nullptr}, {&p, nullptr}, {nullptr, &c},
-                                         {nullptr, &c}, {&p, nullptr}};
+  const std::vector<command_ref> refs = {
+      {&p, nullptr}, {&p, nullptr}, {nullptr, &c}, {nullptr, &c}, {&p, nullptr}};
   std::vector<batch_result> results(refs.size());
   event_buffer out;
   engine.execute(refs, results, out);

@@ -144,8 +144,8 @@ inline std::string describe(const trade& t) {
          " price=" + std::to_string(t.price.value) + " qty=" + std::to_string(t.quantity.value) +
          " aggressor=" + std::string(to_string(t.aggressor)) +
          " buy=" + std::string(t.buy_order_id.view()) +
-         " sell=" + std::string(t.sell_order_id.view()) +
-         " at=" + std::to_string(t.executed_at) + " seq=" + std::to_string(t.sequence);
+         " sell=" + std::string(t.sell_order_id.view()) + " at=" + std::to_string(t.executed_at) +
+         " seq=" + std::to_string(t.sequence);
 }
 inline std::string describe(const level_delta& d) {
   return "delta ins=" + std::to_string(d.instrument) + " " + std::string(to_string(d.level_side)) +

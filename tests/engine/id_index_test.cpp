@@ -30,7 +30,9 @@ void expect_entry(const id_index& index, const id_key& key, const id_entry& entr
 }
 
 // Homes come from the top bits of `lo`: all ones is the table's last line at any size.
-id_key last_line_key(std::uint64_t n) { return {~std::uint64_t{0} - n, n}; }
+id_key last_line_key(std::uint64_t n) {
+  return {~std::uint64_t{0} - n, n};
+}
 
 TEST(id_index, finds_every_key_through_growth) {
   id_index index(0);

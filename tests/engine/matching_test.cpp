@@ -606,9 +606,9 @@ TEST_F(matching, duplicate_id_of_a_resting_order_changes_nothing) {
 }
 
 TEST_F(matching, duplicate_id_of_a_finished_order_changes_nothing) {
-  given(sell_limit("s", px("100.00"), qty("1")));     // 1 s open, 2 delta
-  given(buy_limit("b", px("100.00"), qty("1")));      // 3 trade, 4 s filled, 5 b filled, 6 delta
-  given(market("m", side::buy, qty("1")));            // 7 m cancelled (nothing to match)
+  given(sell_limit("s", px("100.00"), qty("1")));  // 1 s open, 2 delta
+  given(buy_limit("b", px("100.00"), qty("1")));   // 3 trade, 4 s filled, 5 b filled, 6 delta
+  given(market("m", side::buy, qty("1")));         // 7 m cancelled (nothing to match)
   const sequence_number sequence_before = engine.last_sequence();
   ASSERT_EQ(sequence_before, 7u);
 
@@ -709,7 +709,8 @@ TEST_F(matching, every_event_takes_the_next_number_of_one_global_sequence) {
         line = "order " + std::string(o->id.view()) + " " + std::string(to_string(o->status));
       }
       if (const auto* d = std::get_if<level_delta>(&e)) {
-        line = "delta " + std::string(to_string(d->level_side)) + " " + std::to_string(d->price.value);
+        line =
+            "delta " + std::string(to_string(d->level_side)) + " " + std::to_string(d->price.value);
       }
       log.push_back(line + " #" + std::to_string(sequence_of(e)));
     }

@@ -1,10 +1,8 @@
 #include <gtest/gtest.h>
-
-#include <string>
+#include <matchd/engine/types.h>
 
 #include <boost/container_hash/hash.hpp>
-
-#include <matchd/engine/types.h>
+#include <string>
 
 namespace matchd::engine {
 namespace {

@@ -1,8 +1,5 @@
 #include "replay_process.h"
 
-#include "child_process.h"
-#include "wait.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,13 +12,15 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "child_process.h"
+#include "wait.h"
+
 namespace matchd::feed::test {
 namespace {
 
 using namespace std::chrono_literals;
 
 using matchd::test::read_whole_file;
-
 
 }  // namespace
 

@@ -1,6 +1,5 @@
-#include <matchd/net/ordered_write_stream.h>
-
 #include <gtest/gtest.h>
+#include <matchd/net/ordered_write_stream.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

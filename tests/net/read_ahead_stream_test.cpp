@@ -1,7 +1,6 @@
+#include <gtest/gtest.h>
 #include <matchd/net/read_ahead_stream.h>
 #include <matchd/net/ws_frame.h>
-
-#include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,13 +1,12 @@
-#include <matchd/net/ws_frame.h>
-
 #include <gtest/gtest.h>
+#include <matchd/net/ws_frame.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <string>
 #include <thread>

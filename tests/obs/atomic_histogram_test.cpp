@@ -1,12 +1,11 @@
 #include <gtest/gtest.h>
+#include <matchd/obs/atomic_histogram.h>
+#include <matchd/obs/metrics.h>
 
 #include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <matchd/obs/atomic_histogram.h>
-#include <matchd/obs/metrics.h>
 
 namespace matchd::obs {
 namespace {

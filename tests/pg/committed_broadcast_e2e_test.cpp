@@ -50,10 +50,9 @@ TEST(committed_broadcast, nothing_reaches_a_subscriber_while_the_database_is_dow
   ASSERT_TRUE(snapshot && e2e::is_channel(*snapshot, "orderbook_snapshot"));
 
   e2e::http_client http(daemon.port());
-  ASSERT_EQ(
-      http.post_json("/orders", e2e::limit_order("maker", "client-M", "sell", "100.00", "1"))
-          .status,
-      201u);
+  ASSERT_EQ(http.post_json("/orders", e2e::limit_order("maker", "client-M", "sell", "100.00", "1"))
+                .status,
+            201u);
   const std::optional<json> maker_state = ws.read_until(
       [](const json& m) { return e2e::is_channel(m, "orders") && names_order(m, "maker"); }, 5s);
   ASSERT_TRUE(maker_state.has_value()) << "the committed maker was not broadcast";

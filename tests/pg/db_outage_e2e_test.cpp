@@ -128,8 +128,8 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
             << "/readyz 200 after " << ms_since(back_started) << " ms\n";
   // The load goes on against the recovered daemon before it stops.
   const std::uint64_t acked_when_ready = load.acknowledged();
-  EXPECT_TRUE(test::wait_until([&] { return load.acknowledged() >= acked_when_ready + 100; },
-                               30s, 20ms))
+  EXPECT_TRUE(
+      test::wait_until([&] { return load.acknowledged() >= acked_when_ready + 100; }, 30s, 20ms))
       << "the load made no progress after the database came back: " << load.summary();
   load.stop();
   std::cerr << "[db_outage] load: " << load.summary() << "\n";

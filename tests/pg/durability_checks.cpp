@@ -123,8 +123,7 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
       if (r.status >= 400) {
         ++counts.refused;
         if (db.orders.contains(r.order_id)) {
-          problems.add(
-              "refused order ", r.order_id, " exists in the orders table: ", r.describe());
+          problems.add("refused order ", r.order_id, " exists in the orders table: ", r.describe());
         }
       }
       if (r.acknowledged()) problems.add("a place answered other than 201: ", r.describe());
@@ -139,7 +138,7 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
     }
     if (row_it == db.orders.end()) {
       problems.add("acknowledged order ", r.order_id, " is missing from the orders table (",
-                       r.describe(), ")");
+                   r.describe(), ")");
       continue;
     }
     const db_order& row = row_it->second;
@@ -149,12 +148,11 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
     if (r.what == exchange_record::kind::cancel) {
       ++counts.cancels;
       if (r.status != 200 || acked_status != "cancelled") {
-        problems.add(
-            "cancel acknowledged with something else than 200 cancelled: ", r.describe());
+        problems.add("cancel acknowledged with something else than 200 cancelled: ", r.describe());
       }
       if (row.status != "cancelled" || row.filled_lots != acked_filled) {
         problems.add("cancel of ", r.order_id, " was acknowledged (filled ", acked_filled,
-                         ") but the row is ", row.status, " filled ", row.filled_lots);
+                     ") but the row is ", row.status, " filled ", row.filled_lots);
       }
       continue;
     }
@@ -169,17 +167,17 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
         row.created_at_us != micros(order["created_at"]) ||
         row.created_sequence > order.value("sequence", std::int64_t{0})) {
       problems.add("order ", r.order_id, ": row (client ", row.client_id, ", ", row.side, " ",
-                       row.type, " ", row.quantity_lots, " @ ", row.price_ticks, ", created ",
-                       row.created_at_us, " seq ", row.created_sequence,
-                       ") differs from the acknowledged order ", order.dump());
+                   row.type, " ", row.quantity_lots, " @ ", row.price_ticks, ", created ",
+                   row.created_at_us, " seq ", row.created_sequence,
+                   ") differs from the acknowledged order ", order.dump());
     }
     if (!status_may_follow(acked_status, row.status) || row.filled_lots < acked_filled ||
         (is_terminal(acked_status) && row.filled_lots != acked_filled) ||
         row.sequence < order.value("sequence", std::int64_t{0})) {
       problems.add("order ", r.order_id, " was acknowledged ", acked_status, " filled ",
-                       acked_filled, " sequence ", order.value("sequence", std::int64_t{0}),
-                       " but the row is ", row.status, " filled ", row.filled_lots, " sequence ",
-                       row.sequence);
+                   acked_filled, " sequence ", order.value("sequence", std::int64_t{0}),
+                   " but the row is ", row.status, " filled ", row.filled_lots, " sequence ",
+                   row.sequence);
     }
 
     const json& trades = r.response.contains("trades") ? r.response["trades"] : json::array();
@@ -188,13 +186,12 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
       const std::int64_t id =
           e2e::is_integer_string(t["trade_id"]) ? std::stoll(t["trade_id"].get<std::string>()) : -1;
       if (!acknowledged_trade_ids.insert(id).second) {
-        problems.add(
-            "trade_id ", id, " is in two acknowledgements (again in ", r.describe(), ")");
+        problems.add("trade_id ", id, " is in two acknowledgements (again in ", r.describe(), ")");
       }
       const auto found = trades_by_id.find(id);
       if (found == trades_by_id.end()) {
         problems.add("acknowledged trade ", t.dump(), " of order ", r.order_id,
-                         " is missing from the trades table");
+                     " is missing from the trades table");
         continue;
       }
       const db_trade& d = *found->second;
@@ -206,9 +203,9 @@ std::vector<std::string> acknowledged_effects_problems(const db_state& db,
           d.executed_at_us != micros(t["timestamp"]) ||
           d.sequence != t.value("sequence", std::int64_t{-1})) {
         problems.add("acknowledged trade ", t.dump(), " differs from its row (", d.instrument,
-                         " buy ", d.buy_order_id, " sell ", d.sell_order_id, " ", d.quantity_lots,
-                         " @ ", d.price_ticks, " aggressor ", d.aggressor_side, " at ",
-                         d.executed_at_us, " seq ", d.sequence, ")");
+                     " buy ", d.buy_order_id, " sell ", d.sell_order_id, " ", d.quantity_lots,
+                     " @ ", d.price_ticks, " aggressor ", d.aggressor_side, " at ",
+                     d.executed_at_us, " seq ", d.sequence, ")");
       }
     }
   }
@@ -223,8 +220,8 @@ std::vector<std::string> served_orders_problems(e2e::http_client& http, const db
     const e2e::http_response response = http.get(e2e::order_path(id));
     const json body = response.json();
     if (response.status != 200 || !body.contains("order")) {
-      problems.add(
-          "GET /orders/", id, " (", row.status, " in the database) -> ", response.describe());
+      problems.add("GET /orders/", id, " (", row.status, " in the database) -> ",
+                   response.describe());
       continue;
     }
     const json& order = body["order"];
@@ -235,8 +232,8 @@ std::vector<std::string> served_orders_problems(e2e::http_client& http, const db
         order.value("sequence", std::int64_t{-1}) != row.sequence ||
         micros(order["created_at"]) != row.created_at_us) {
       problems.add("GET /orders/", id, " -> ", order.dump(), " but the row is ", row.status,
-                       " filled ", row.filled_lots, " of ", row.quantity_lots, " @ ",
-                       row.price_ticks, " seq ", row.sequence);
+                   " filled ", row.filled_lots, " of ", row.quantity_lots, " @ ", row.price_ticks,
+                   " seq ", row.sequence);
     }
   }
   for (const exchange_record& r : records) {
@@ -244,7 +241,7 @@ std::vector<std::string> served_orders_problems(e2e::http_client& http, const db
     const e2e::http_response response = http.get(e2e::order_path(r.order_id));
     if (response.status != 404) {
       problems.add("order ", r.order_id, " was refused (", r.describe(), ") but GET /orders/",
-                       r.order_id, " -> ", response.describe());
+                   r.order_id, " -> ", response.describe());
     }
   }
   return problems.take();
@@ -344,7 +341,6 @@ void expect_new_orders_continue(e2e::http_client& http, const std::string& conni
     EXPECT_GT(t.value("sequence", std::int64_t{-1}), before.max_sequence) << t.dump();
     previous = id;
   }
-
 }
 
 }  // namespace matchd::pgtest

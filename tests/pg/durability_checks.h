@@ -77,7 +77,6 @@ db_state expect_durable_and_consistent(e2e::http_client& http, const std::string
 // order resting from before is cancelled, in the book and in its row (the writer updates
 // orders it did not create since the restart).
 void expect_new_orders_continue(e2e::http_client& http, const std::string& conninfo,
-                                const db_state& before,
-                                const std::string& id_prefix);
+                                const db_state& before, const std::string& id_prefix);
 
 }  // namespace matchd::pgtest

@@ -90,11 +90,9 @@ TEST(journal, a_restart_serves_what_the_journal_holds_before_the_tables_have_it)
   e2e::daemon_process daemon(durable_daemon_args(conninfo));
 
   // The first part of the history reaches the tables...
-  order_load first(daemon.port(), {.threads = 4,
-                                   .id_prefix = "ja",
-                                   .crossing_percent = 40,
-                                   .cancel_percent = 15,
-                                   .seed = 4});
+  order_load first(
+      daemon.port(),
+      {.threads = 4, .id_prefix = "ja", .crossing_percent = 40, .cancel_percent = 15, .seed = 4});
   first.start();
   (void)test::wait_until([&] { return first.acknowledged() >= 200; }, 20s, 20ms);
   first.stop();
@@ -105,11 +103,9 @@ TEST(journal, a_restart_serves_what_the_journal_holds_before_the_tables_have_it)
   // ...the rest only to the journal: the applier is held from here on, through the crash and
   // the restart. Later commands fill and cancel orders the tables hold.
   auto hold = std::make_unique<applier_hold>(conninfo);
-  order_load second(daemon.port(), {.threads = 4,
-                                    .id_prefix = "jb",
-                                    .crossing_percent = 40,
-                                    .cancel_percent = 15,
-                                    .seed = 5});
+  order_load second(
+      daemon.port(),
+      {.threads = 4, .id_prefix = "jb", .crossing_percent = 40, .cancel_percent = 15, .seed = 5});
   kill_under_load(daemon, second, 200, 1s);
   std::cerr << "[journal] load before kill -9: " << second.summary() << "\n";
   ASSERT_GE(second.acknowledged(), 200u) << second.summary();

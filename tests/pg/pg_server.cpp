@@ -1,8 +1,5 @@
 #include "pg_server.h"
 
-#include "loopback_port.h"
-#include "wait.h"
-
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
@@ -16,12 +13,15 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <pqxx/pqxx>
 #include <sstream>
 #include <stdexcept>
-#include <optional>
 #include <system_error>
 #include <vector>
+
+#include "loopback_port.h"
+#include "wait.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -124,11 +124,10 @@ void pg_server::start() {
   }
 
   const std::filesystem::path init_log = dir_ / "initdb.log";
-  const pid_t init =
-      test::spawn_child({bin + "/initdb", "-D", data_dir().string(), "-U", "postgres", "-A",
-                         "trust", "--no-sync", "--no-instructions", "--locale=C",
-                         "--encoding=UTF8"},
-                        child_options(init_log, SIGKILL));
+  const pid_t init = test::spawn_child(
+      {bin + "/initdb", "-D", data_dir().string(), "-U", "postgres", "-A", "trust", "--no-sync",
+       "--no-instructions", "--locale=C", "--encoding=UTF8"},
+      child_options(init_log, SIGKILL));
   const test::process_exit initdb = test::wait_for_child(init, kInitTimeout);
   if (!initdb.clean()) {
     throw std::runtime_error("initdb failed (" + initdb.describe() + "):\n" +

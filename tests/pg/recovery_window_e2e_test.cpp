@@ -41,7 +41,8 @@ void seed_resting_orders(const std::string& conninfo) {
       "  CASE WHEN g % 2 = 0 THEN 'buy' ELSE 'sell' END, 'limit', 'gtc', 'open',"
       "  CASE WHEN g % 2 = 0 THEN 69999 - g % 500 ELSE 70001 + g % 500 END,"
       "  100000, 0, 0, 1763000000000000 + g, 1763000000000000 + g, g * 8, g * 8"
-      " FROM generate_series(1, " + n + ") AS g");
+      " FROM generate_series(1, " +
+      n + ") AS g");
   tx.exec0("UPDATE engine_progress SET last_sequence = " + n + " * 8 + 8 WHERE id = 1");
   tx.commit();
 }
@@ -50,10 +51,10 @@ TEST(recovery_window, the_daemon_listens_while_recovering_and_accepts_nothing) {
   pg_server pg;
   pg.start();
   const std::string conninfo = pg.connection_string();
-  const test::process_exit migrated = test::wait_for_child(
-      test::spawn_child({e2e::matchd_binary(), "migrate", "--db", conninfo},
-                        test::logged_to("/dev/null")),
-      60s);
+  const test::process_exit migrated =
+      test::wait_for_child(test::spawn_child({e2e::matchd_binary(), "migrate", "--db", conninfo},
+                                             test::logged_to("/dev/null")),
+                           60s);
   ASSERT_TRUE(migrated.clean()) << "matchd migrate: " << migrated.describe();
   seed_resting_orders(conninfo);
 

@@ -1,3 +1,4 @@
+#include <gtest/gtest.h>
 #include <matchd/publish/publish_stage.h>
 
 #include <chrono>
@@ -6,8 +7,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "thread_state.h"
 #include "wait.h"

@@ -1,3 +1,4 @@
+#include <gtest/gtest.h>
 #include <matchd/sequencer/engine_stage.h>
 
 #include <atomic>
@@ -5,8 +6,6 @@
 #include <optional>
 #include <string_view>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "thread_state.h"
 #include "wait.h"
@@ -71,8 +70,8 @@ TEST(engine_stage, a_snapshot_deadline_passing_while_every_batch_is_downstream_s
     batch = next_batch(output, 5s);
     ASSERT_NE(batch, nullptr) << "the engine stage stopped taking commands";
     for (const bus::command_outcome& c : batch->commands) {
-      second_placed = second_placed ||
-                      (c.kind == bus::request_kind::place && c.subject.view() == "second");
+      second_placed =
+          second_placed || (c.kind == bus::request_kind::place && c.subject.view() == "second");
     }
     batch->clear();
     ASSERT_TRUE(stage.recycle_queue().try_push(batch));

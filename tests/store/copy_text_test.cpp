@@ -1,8 +1,7 @@
+#include <gtest/gtest.h>
 #include <matchd/store/copy_text.h>
 
 #include <limits>
-
-#include <gtest/gtest.h>
 
 namespace matchd::store {
 namespace {

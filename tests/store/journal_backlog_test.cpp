@@ -1,11 +1,9 @@
+#include <gtest/gtest.h>
+#include <matchd/store/journal.h>
 #include <matchd/store/journal_backlog.h>
 
 #include <stdexcept>
 #include <string>
-
-#include <gtest/gtest.h>
-
-#include <matchd/store/journal.h>
 
 namespace matchd::store {
 namespace {

@@ -1,9 +1,8 @@
+#include <gtest/gtest.h>
 #include <matchd/store/journal.h>
 
 #include <limits>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace matchd::store {
 namespace {

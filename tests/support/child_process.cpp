@@ -148,8 +148,8 @@ std::optional<process_exit> await_child(pid_t pid, std::chrono::milliseconds tim
     pollfd entry{pidfd.get(), POLLIN, 0};
     int ready = 0;
     do {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       ready = ::poll(&entry, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
     } while (ready < 0 && errno == EINTR);
     ended = ready > 0;

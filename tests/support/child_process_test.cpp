@@ -38,8 +38,8 @@ TEST_F(child_process_test, one_file_takes_both_streams_and_is_appended_to) {
   spawn_options options;
   options.stdout_path = dir / "log";
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(wait_for_child(spawn_child({"/bin/sh", "-c", "echo a; echo b >&2"}, options), 10s)
-                    .clean());
+    ASSERT_TRUE(
+        wait_for_child(spawn_child({"/bin/sh", "-c", "echo a; echo b >&2"}, options), 10s).clean());
   }
   EXPECT_EQ(read_whole_file(dir / "log"), "a\nb\na\nb\n");
 }

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <fstream>
 #include <random>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 
 namespace matchd::test {

@@ -1,14 +1,13 @@
 #pragma once
 
 #include <algorithm>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
 #include <iterator>
 #include <memory>
 #include <system_error>
 #include <thread>
 #include <utility>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 namespace matchd::bus {
 
@@ -120,9 +119,7 @@ class incremental_map {
     }
     return nullptr;
   }
-  const Value* find(const Key& key) const {
-    return const_cast<incremental_map*>(this)->find(key);
-  }
+  const Value* find(const Key& key) const { return const_cast<incremental_map*>(this)->find(key); }
 
   // Inserts `key` with a value built from `args` unless it is present (then `args` are
   // left untouched). Returns the entry and whether it was inserted.

@@ -1,14 +1,14 @@
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <matchd/bus/idempotency.h>
 #include <matchd/engine/command.h>
 #include <matchd/engine/errc.h>
 #include <matchd/engine/event.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace matchd::bus {
 
@@ -29,12 +29,12 @@ enum class request_kind : std::uint8_t { place, cancel, snapshot };
 struct engine_request {
   request_kind kind = request_kind::place;
   reply_to reply;
-  std::int64_t received_ns = 0;  // steady clock, for the receipt-to-ack latency
-  engine::place_order place;     // kind == place
-  engine::cancel_order cancel;   // kind == cancel
+  std::int64_t received_ns = 0;          // steady clock, for the receipt-to-ack latency
+  engine::place_order place;             // kind == place
+  engine::cancel_order cancel;           // kind == cancel
   engine::instrument_id instrument = 0;  // kind == snapshot
-  idempotency_key idempotency;   // empty: none; the rules are in idempotency.h
-  std::uint64_t fingerprint = 0; // request_fingerprint(), to spot a reused key
+  idempotency_key idempotency;           // empty: none; the rules are in idempotency.h
+  std::uint64_t fingerprint = 0;         // request_fingerprint(), to spot a reused key
 };
 
 enum class outcome_kind : std::uint8_t {
@@ -99,7 +99,7 @@ enum channel : std::uint8_t {
 struct read_query {
   query_kind kind = query_kind::get_order;
   reply_to reply;
-  engine::order_id id;              // get_order
+  engine::order_id id;  // get_order
   engine::instrument_id instrument = 0;
   std::uint32_t limit = 0;          // levels or trades
   std::uint8_t channels = 0;        // subscribe / unsubscribe: bitmask of `channel`

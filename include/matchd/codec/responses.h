@@ -1,18 +1,17 @@
 #pragma once
 
+#include <matchd/engine/event.h>
+#include <matchd/engine/instrument.h>
+
 #include <span>
 #include <string>
 #include <vector>
-
-#include <matchd/engine/event.h>
-#include <matchd/engine/instrument.h>
 
 namespace matchd::codec {
 
 // The body of a successful command: {"order": <subject's final state>} and, for a
 // placement, "trades": the trades it produced as taker. `events` are the command's own.
-std::string command_response(std::span<const engine::event> events,
-                             const engine::order_id& subject, bool with_trades,
-                             const std::vector<engine::instrument>& instruments);
+std::string command_response(std::span<const engine::event> events, const engine::order_id& subject,
+                             bool with_trades, const std::vector<engine::instrument>& instruments);
 
 }  // namespace matchd::codec

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <matchd/engine/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <matchd/engine/types.h>
 
 namespace matchd::engine {
 
@@ -14,11 +14,11 @@ namespace matchd::engine {
 enum class decimal_errc : std::uint8_t {
   ok,
   empty,
-  malformed,           // not a JSON-number-like decimal
-  negative,            // a leading minus sign (money inputs are never negative)
-  not_representable,   // non-zero digits beyond the requested scale
-  too_many_decimals,   // more fractional digits than any instrument supports (> 18)
-  out_of_range,        // does not fit in a signed 64-bit integer at the requested scale
+  malformed,          // not a JSON-number-like decimal
+  negative,           // a leading minus sign (money inputs are never negative)
+  not_representable,  // non-zero digits beyond the requested scale
+  too_many_decimals,  // more fractional digits than any instrument supports (> 18)
+  out_of_range,       // does not fit in a signed 64-bit integer at the requested scale
 };
 
 struct decimal_parse_result {

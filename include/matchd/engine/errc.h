@@ -10,11 +10,11 @@ namespace matchd::engine {
 // before the engine; these are the rejections only the engine can decide.
 enum class errc : std::uint8_t {
   ok = 0,
-  duplicate_order_id,   // an order with this id exists or existed
-  order_not_found,      // cancel of an id the engine never saw
-  order_not_open,       // cancel of a filled, cancelled or rejected order
+  duplicate_order_id,  // an order with this id exists or existed
+  order_not_found,     // cancel of an id the engine never saw
+  order_not_open,      // cancel of a filled, cancelled or rejected order
   unknown_instrument,
-  book_full,            // the instrument's order capacity is exhausted
+  book_full,  // the instrument's order capacity is exhausted
 };
 
 // The stable API error code, e.g. "duplicate_order_id".

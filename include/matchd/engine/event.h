@@ -1,9 +1,9 @@
 #pragma once
 
+#include <matchd/engine/order.h>
+
 #include <variant>
 #include <vector>
-
-#include <matchd/engine/order.h>
 
 namespace matchd::engine {
 

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <matchd/engine/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-
-#include <matchd/engine/types.h>
 
 namespace matchd::engine {
 
@@ -117,14 +117,20 @@ class id_index {
 #endif
   }
 
-  static bool is_free(const slot& s) noexcept { return s.lo == 0; }
+  static bool is_free(const slot& s) noexcept {
+    return s.lo == 0;
+  }
   // From `lo`, which a slot keeps whole, so a rebuild can place a slot without its key.
   std::size_t home_of(std::uint64_t lo) const noexcept {
     return static_cast<std::size_t>(lo >> shift_) & ~(kSlotsPerLine - 1);
   }
-  std::size_t home_of(const id_key& key) const noexcept { return home_of(key.lo); }
+  std::size_t home_of(const id_key& key) const noexcept {
+    return home_of(key.lo);
+  }
   // Occupancy at which the table doubles: half its slots.
-  std::size_t limit() const noexcept { return capacity() / 2; }
+  std::size_t limit() const noexcept {
+    return capacity() / 2;
+  }
 
   void rebuild(std::size_t capacity);
 

@@ -1,13 +1,13 @@
 #pragma once
 
+#include <matchd/engine/decimal.h>
+#include <matchd/engine/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <matchd/engine/decimal.h>
-#include <matchd/engine/types.h>
 
 namespace matchd::engine {
 
@@ -17,12 +17,12 @@ namespace matchd::engine {
 struct instrument {
   std::string symbol;
   int price_scale = 2;
-  std::int64_t tick_units = 1;      // tick size * 10^price_scale
+  std::int64_t tick_units = 1;  // tick size * 10^price_scale
   int quantity_scale = 8;
-  std::int64_t lot_units = 1;       // lot size * 10^quantity_scale
+  std::int64_t lot_units = 1;  // lot size * 10^quantity_scale
   quantity_lots min_quantity{1};
-  quantity_lots max_quantity{1'000'000'000'000};   // 10,000 BTC at 1e-8 lots
-  price_ticks max_price{100'000'000'000};           // 1,000,000,000.00 at tick 0.01
+  quantity_lots max_quantity{1'000'000'000'000};  // 10,000 BTC at 1e-8 lots
+  price_ticks max_price{100'000'000'000};         // 1,000,000,000.00 at tick 0.01
 
   // "BTC-USD:0.01:0.00000001" (symbol, tick size, lot size), the command-line form.
   static std::optional<instrument> parse_spec(std::string_view spec);
@@ -40,7 +40,7 @@ enum class amount_errc : std::uint8_t {
   ok,
   malformed,
   not_positive,
-  not_on_increment,   // not a multiple of the tick or lot size
+  not_on_increment,  // not a multiple of the tick or lot size
   too_many_decimals,
   out_of_range,
 };

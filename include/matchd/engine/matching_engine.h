@@ -1,5 +1,12 @@
 #pragma once
 
+#include <matchd/engine/command.h>
+#include <matchd/engine/errc.h>
+#include <matchd/engine/event.h>
+#include <matchd/engine/id_index.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/engine/order_book.h>
+
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -7,13 +14,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <matchd/engine/command.h>
-#include <matchd/engine/errc.h>
-#include <matchd/engine/event.h>
-#include <matchd/engine/id_index.h>
-#include <matchd/engine/instrument.h>
-#include <matchd/engine/order_book.h>
 
 namespace matchd::engine {
 

@@ -1,14 +1,14 @@
 #pragma once
 
+#include <matchd/engine/event.h>
+#include <matchd/engine/id_index.h>
+#include <matchd/engine/order.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <vector>
-
-#include <matchd/engine/event.h>
-#include <matchd/engine/id_index.h>
-#include <matchd/engine/order.h>
 
 namespace matchd::engine {
 
@@ -127,9 +127,7 @@ class order_book {
   };
 
   std::vector<level_ref>& side_levels(side s) { return s == side::buy ? bids_ : asks_; }
-  const std::vector<level_ref>& side_levels(side s) const {
-    return s == side::buy ? bids_ : asks_;
-  }
+  const std::vector<level_ref>& side_levels(side s) const { return s == side::buy ? bids_ : asks_; }
 
   node_index allocate_node();
   void free_node(node_index n);

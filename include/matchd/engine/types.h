@@ -59,11 +59,12 @@ enum class order_type : std::uint8_t { limit, market };
 enum class time_in_force : std::uint8_t { gtc, ioc, fok };
 enum class order_status : std::uint8_t { open, partially_filled, filled, cancelled, rejected };
 
-constexpr side opposite(side s) noexcept { return s == side::buy ? side::sell : side::buy; }
+constexpr side opposite(side s) noexcept {
+  return s == side::buy ? side::sell : side::buy;
+}
 
 constexpr bool is_final(order_status s) noexcept {
-  return s == order_status::filled || s == order_status::cancelled ||
-         s == order_status::rejected;
+  return s == order_status::filled || s == order_status::cancelled || s == order_status::rejected;
 }
 
 std::string_view to_string(side s) noexcept;

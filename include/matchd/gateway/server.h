@@ -1,20 +1,19 @@
 #pragma once
 
+#include <matchd/bus/messages.h>
+#include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/obs/metrics.h>
+#include <matchd/obs/order_flow_metrics.h>
+
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-
-#include <matchd/bus/messages.h>
-#include <matchd/bus/spsc_queue.h>
-#include <matchd/engine/instrument.h>
-#include <matchd/obs/metrics.h>
-#include <matchd/obs/order_flow_metrics.h>
 
 namespace matchd::gateway {
 
@@ -26,11 +25,11 @@ struct server_options {
   std::size_t body_limit = 64 * 1024;
   std::size_t header_limit = 8 * 1024;
   std::chrono::seconds idle_timeout{60};
-  std::size_t inflight_budget = 8192;     // engine commands admitted and not yet answered
-  double rate_limit_per_client = 0;       // orders per second per client_id; 0 = off
-  double rate_burst_per_client = 0;       // bucket size; 0 = same as the rate
-  std::size_t subscriber_buffer = 4096;   // frames queued per stream subscriber
-  bool durable = false;                   // a database behind the pipeline (--db)
+  std::size_t inflight_budget = 8192;    // engine commands admitted and not yet answered
+  double rate_limit_per_client = 0;      // orders per second per client_id; 0 = off
+  double rate_burst_per_client = 0;      // bucket size; 0 = same as the rate
+  std::size_t subscriber_buffer = 4096;  // frames queued per stream subscriber
+  bool durable = false;                  // a database behind the pipeline (--db)
 };
 
 // The queues joining one I/O thread to the engine and publish stages.

@@ -1,10 +1,9 @@
 #pragma once
 
-#include <utility>
-
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/system/error_code.hpp>
+#include <utility>
 
 namespace matchd::net {
 

@@ -1,18 +1,17 @@
 #pragma once
 
-#include <cstddef>
-#include <deque>
-#include <memory>
-#include <string>
-#include <utility>
+#include <matchd/net/layer_teardown.h>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/system/error_code.hpp>
-
-#include <matchd/net/layer_teardown.h>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
 
 namespace matchd::net {
 

@@ -1,16 +1,15 @@
 #pragma once
 
-#include <cstddef>
-#include <utility>
-#include <vector>
+#include <matchd/net/layer_teardown.h>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
-
-#include <matchd/net/layer_teardown.h>
+#include <cstddef>
+#include <utility>
+#include <vector>
 
 namespace matchd::net {
 
@@ -54,13 +53,12 @@ class read_ahead_stream {
             return;
           }
           begin_ = end_ = 0;
-          next_.async_read_some(
-              boost::asio::buffer(chunk_),
-              [this, into, h = std::move(handler)](boost::system::error_code ec,
-                                                   std::size_t n) mutable {
-                end_ = n;
-                std::move(h)(ec, ec ? 0 : take(into));
-              });
+          next_.async_read_some(boost::asio::buffer(chunk_),
+                                [this, into, h = std::move(handler)](boost::system::error_code ec,
+                                                                     std::size_t n) mutable {
+                                  end_ = n;
+                                  std::move(h)(ec, ec ? 0 : take(into));
+                                });
         },
         token, buffers);
   }

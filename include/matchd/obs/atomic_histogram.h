@@ -1,12 +1,12 @@
 #pragma once
 
+#include <prometheus/collectable.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <prometheus/collectable.h>
 
 namespace matchd::obs {
 

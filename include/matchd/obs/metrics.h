@@ -1,10 +1,10 @@
 #pragma once
 
+#include <prometheus/registry.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <prometheus/registry.h>
 
 namespace matchd::obs {
 

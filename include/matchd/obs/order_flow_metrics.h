@@ -1,12 +1,11 @@
 #pragma once
 
-#include <string_view>
-
+#include <matchd/obs/atomic_histogram.h>
+#include <matchd/obs/metrics.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 
-#include <matchd/obs/atomic_histogram.h>
-#include <matchd/obs/metrics.h>
+#include <string_view>
 
 namespace matchd::obs {
 

@@ -1,5 +1,14 @@
 #pragma once
 
+#include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/incremental_map.h>
+#include <matchd/bus/messages.h>
+#include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/obs/metrics.h>
+#include <matchd/obs/order_flow_metrics.h>
+#include <matchd/publish/price_ladder.h>
+
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -10,15 +19,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <matchd/bus/idle_waiter.h>
-#include <matchd/bus/incremental_map.h>
-#include <matchd/bus/messages.h>
-#include <matchd/bus/spsc_queue.h>
-#include <matchd/engine/instrument.h>
-#include <matchd/obs/metrics.h>
-#include <matchd/obs/order_flow_metrics.h>
-#include <matchd/publish/price_ladder.h>
 
 namespace matchd::publish {
 
@@ -139,7 +139,7 @@ class publish_stage {
     std::uint64_t token;
   };
   std::vector<eviction> evictions_;  // not yet handed to their I/O thread
-  std::vector<bool> wake_pending_;                    // per I/O thread, within one pass
+  std::vector<bool> wake_pending_;   // per I/O thread, within one pass
   engine::sequence_number published_sequence_ = 0;
 };
 

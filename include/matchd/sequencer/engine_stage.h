@@ -1,5 +1,11 @@
 #pragma once
 
+#include <matchd/bus/idempotency.h>
+#include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/messages.h>
+#include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/matching_engine.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -7,12 +13,6 @@
 #include <memory>
 #include <thread>
 #include <vector>
-
-#include <matchd/bus/idempotency.h>
-#include <matchd/bus/idle_waiter.h>
-#include <matchd/bus/messages.h>
-#include <matchd/bus/spsc_queue.h>
-#include <matchd/engine/matching_engine.h>
 
 namespace matchd::sequencer {
 
@@ -27,8 +27,8 @@ struct engine_stage_options {
 };
 
 // The engine thread. Drains one SPSC queue per producer (each I/O thread, the feed),
-// decides idempotent retries (bus::idempotency_table), runs every other command through the matching engine and
-// hands the results downstream in batches. Nothing else touches the engine.
+// decides idempotent retries (bus::idempotency_table), runs every other command through the
+// matching engine and hands the results downstream in batches. Nothing else touches the engine.
 class engine_stage {
  public:
   engine_stage(engine::matching_engine& engine,

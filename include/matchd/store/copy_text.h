@@ -1,11 +1,11 @@
 #pragma once
 
+#include <matchd/engine/decimal.h>
+
 #include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <matchd/engine/decimal.h>
 
 namespace matchd::store {
 

@@ -1,13 +1,13 @@
 #pragma once
 
+#include <matchd/engine/event.h>
+#include <matchd/engine/instrument.h>
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <matchd/engine/event.h>
-#include <matchd/engine/instrument.h>
 
 namespace matchd::store {
 

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <matchd/engine/instrument.h>
+#include <matchd/engine/order.h>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -7,11 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/unordered/unordered_flat_map.hpp>
-
-#include <matchd/engine/instrument.h>
-#include <matchd/engine/order.h>
 
 namespace pqxx {
 class transaction_base;

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <matchd/engine/matching_engine.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <matchd/engine/matching_engine.h>
 
 namespace matchd::store {
 

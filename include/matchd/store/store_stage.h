@@ -1,5 +1,12 @@
 #pragma once
 
+#include <matchd/bus/backoff.h>
+#include <matchd/bus/idle_waiter.h>
+#include <matchd/bus/messages.h>
+#include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/obs/metrics.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -8,13 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <matchd/bus/backoff.h>
-#include <matchd/bus/idle_waiter.h>
-#include <matchd/bus/messages.h>
-#include <matchd/bus/spsc_queue.h>
-#include <matchd/engine/instrument.h>
-#include <matchd/obs/metrics.h>
 
 namespace pqxx {
 class transaction_base;
@@ -53,9 +53,9 @@ struct db_connection;  // a pqxx::connection (an alias in libpqxx 6.4, so not de
 // order_events and trades rows behind the acknowledgements, on a second session.
 //
 // When the database fails it keeps the group, reconnects with capped exponential backoff
-// and equal jitter (bus::retry_backoff), and checks engine_progress to tell whether a COMMIT whose outcome it never
-// saw did land, so nothing is written twice. Meanwhile no batch returns to the engine,
-// which therefore stops taking commands; the gateway then answers 503.
+// and equal jitter (bus::retry_backoff), and checks engine_progress to tell whether a COMMIT whose
+// outcome it never saw did land, so nothing is written twice. Meanwhile no batch returns to the
+// engine, which therefore stops taking commands; the gateway then answers 503.
 class store_stage {
  public:
   store_stage(store_options options, std::vector<engine::instrument> instruments,
