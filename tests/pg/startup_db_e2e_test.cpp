@@ -17,6 +17,7 @@
 #include "loopback_port.h"
 #include "pg_server.h"
 #include "run_to_exit.h"
+#include "wait.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -83,18 +84,20 @@ TEST(startup_db_down, an_unreachable_database_is_waited_for_and_readyz_says_so) 
   e2e::http_client http(port, 2s);
   std::string reason;
   unsigned status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      const e2e::http_response r = http.get("/readyz");
-      status = r.status;
-      reason = r.body;
-      if (reason.find("database unavailable") != std::string::npos) break;
-    } catch (const std::exception&) {
-      http.close();
-    }
-    std::this_thread::sleep_for(50ms);  // polling a socket that may not listen yet
-  }
+  const bool said_unavailable = test::wait_until(
+      [&] {
+        try {
+          const e2e::http_response r = http.get("/readyz");
+          status = r.status;
+          reason = r.body;
+          return reason.find("database unavailable") != std::string::npos;
+        } catch (const std::exception&) {
+          http.close();  // the listener may not accept yet
+          return false;
+        }
+      },
+      20s, 50ms);
+  EXPECT_TRUE(said_unavailable) << reason;
   EXPECT_EQ(status, 503u) << reason;
   EXPECT_NE(reason.find("database unavailable"), std::string::npos) << reason;
   // Still retrying a while later, not exited.
