@@ -100,7 +100,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "burst size of the per-client limit; 0 = the rate")
     ("subscriber-buffer", po::value(&cfg.server.subscriber_buffer)->default_value(4096),
      "frames queued per stream subscriber before it is closed as too slow (1008)")
-    ("idle-timeout", po::value<int>()->default_value(60), "seconds an idle HTTP connection is kept")
+    ("idle-timeout", po::value<int>()->default_value(60),
+     "seconds an idle HTTP connection is kept, and an SSE stream whose write waits")
     ("ws-idle-timeout", po::value<int>()->default_value(60),
      "seconds a WebSocket may stay silent: pinged after half, closed after all of it")
     ("ws-message-timeout", po::value<int>()->default_value(10),
