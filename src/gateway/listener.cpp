@@ -82,6 +82,7 @@ listener::listener(std::vector<io_thread*> threads, const net::ip::tcp::endpoint
       retry_timer_(threads_.front()->context()),
       backoff_(kFirstRetry, kLongestRetry, bus::jitter::equal, std::random_device{}()),
       accept_warnings_(kWarningInterval),
+      refusal_warnings_(kWarningInterval),
       over_cap_answer_(refusal("the server's connection limit is reached; retry shortly")),
       over_address_answer_(
           refusal("too many connections from this address (--max-connections-per-address)")),
@@ -141,9 +142,11 @@ void listener::admit(io_thread* target, net::ip::tcp::socket socket) {
   switch (ctx.limits.admit(peer.address(), ticket)) {
     case admission::over_cap:
       ctx.probe.connection_refused();
+      log_refusal("the connection cap and its reserve are full", peer.address());
       return refuse(target, std::move(socket), over_cap_answer_);
     case admission::over_address_limit:
       ctx.probe.connection_refused();
+      log_refusal("the address holds --max-connections-per-address", peer.address());
       return refuse(target, std::move(socket), over_address_answer_);
     case admission::admitted:
     case admission::reserve_only:
@@ -154,6 +157,15 @@ void listener::admit(io_thread* target, net::ip::tcp::socket socket) {
   net::post(target->context(), [target, s = std::move(socket), t = std::move(ticket)]() mutable {
     std::make_shared<http_session>(std::move(s), *target, std::move(t))->run();
   });
+}
+
+void listener::log_refusal(const char* why, const net::ip::address& peer) {
+  std::uint64_t suppressed = 0;
+  if (refusal_warnings_.allow(suppressed)) {
+    obs::logger("gateway")->warn(
+        "connection refused: {} peer={}; {} more refusals since the last such line", why,
+        peer.to_string(), suppressed);
+  }
 }
 
 void listener::refuse(io_thread* target, net::ip::tcp::socket socket,

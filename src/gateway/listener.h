@@ -23,7 +23,8 @@ namespace matchd::gateway {
 //
 // A failed accept (out of file descriptors, out of memory) is retried after a growing pause,
 // 10 ms doubling to 1 s, not at once: the pending connection stays in the backlog and would
-// make the acceptor spin. The failures are logged at most once every 5 s, with a count.
+// make the acceptor spin. The failures are logged at most once every 5 s, with a count, and
+// so are refused connections.
 class listener : public std::enable_shared_from_this<listener> {
  public:
   listener(std::vector<io_thread*> threads, const boost::asio::ip::tcp::endpoint& endpoint);
@@ -38,6 +39,7 @@ class listener : public std::enable_shared_from_this<listener> {
                  boost::asio::ip::tcp::socket socket);
   void on_accept_failed(const boost::system::error_code& ec);
   void admit(io_thread* target, boost::asio::ip::tcp::socket socket);
+  void log_refusal(const char* why, const boost::asio::ip::address& peer);
   // Writes `answer`, then closes once the client has hung up or after a second.
   void refuse(io_thread* target, boost::asio::ip::tcp::socket socket,
               std::shared_ptr<const std::string> answer);
@@ -47,6 +49,7 @@ class listener : public std::enable_shared_from_this<listener> {
   boost::asio::steady_timer retry_timer_;
   bus::retry_backoff backoff_;
   obs::log_throttle accept_warnings_;
+  obs::log_throttle refusal_warnings_;
   std::size_t next_ = 0;
   // The complete HTTP answers to a refused connection.
   std::shared_ptr<const std::string> over_cap_answer_;

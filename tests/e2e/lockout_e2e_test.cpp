@@ -179,5 +179,35 @@ TEST(websocket_message_timeout, a_half_sent_message_is_closed_with_1008) {
   EXPECT_FALSE(whole->wait_closed(0ms)) << "the client that finished its message was closed";
 }
 
+// An event stream whose client stopped reading is closed once a write has waited
+// --idle-timeout, long before the subscriber buffer (set huge here) would close it. On main
+// it stayed open, its frames piling up.
+TEST(sse_deadline, a_stream_whose_client_stopped_reading_is_closed) {
+  daemon_process daemon(
+      {"--rate-limit", "0", "--idle-timeout", "1", "--subscriber-buffer", "1000000"});
+  http_client http(daemon.port());
+  const auto subscribers = [&http] {
+    return metric_value(parse_prometheus(http.get("/metrics").body), "stream_subscribers");
+  };
+  sse_client::options small;
+  small.receive_buffer_bytes = 4096;
+  sse_client stalled(daemon.port(), "/stream/sse?instrument=BTC-USD", small);
+  ASSERT_EQ(stalled.status(), 200u) << stalled.body();
+  ASSERT_EQ(subscribers(), 1.0);
+
+  // Events until the socket buffers are full and the server's write waits.
+  int placed = 0;
+  const bool closed = test::wait_until(
+      [&] {
+        for (int i = 0; i < 100; ++i, ++placed) {
+          const std::string price = std::to_string(100 + placed % 500) + ".00";
+          http.post_json("/orders", limit_order("", "flood", "buy", price, "0.01"));
+        }
+        return subscribers() == 0.0;
+      },
+      30s, 1ms);
+  EXPECT_TRUE(closed) << "the stalled stream is still subscribed after " << placed << " orders";
+}
+
 }  // namespace
 }  // namespace matchd::e2e
