@@ -195,13 +195,21 @@ TEST(sse_deadline, a_stream_whose_client_stopped_reading_is_closed) {
   ASSERT_EQ(stalled.status(), 200u) << stalled.body();
   ASSERT_EQ(subscribers(), 1.0);
 
-  // Events until the socket buffers are full and the server's write waits.
+  // Events until the socket buffers are full and the server's write waits: orders placed
+  // over a WebSocket, 200 in flight at a time (a commit each would be slow in durable mode).
+  ws_client trader(daemon.port());
   int placed = 0;
   const bool closed = test::wait_until(
       [&] {
-        for (int i = 0; i < 100; ++i, ++placed) {
-          const std::string price = std::to_string(100 + placed % 500) + ".00";
-          http.post_json("/orders", limit_order("", "flood", "buy", price, "0.01"));
+        for (int i = 0; i < 200; ++i, ++placed) {
+          nlohmann::json order =
+              limit_order("", "flood", "buy", std::to_string(100 + placed % 500) + ".00", "0.01");
+          order["op"] = "place";
+          order["req_id"] = placed;
+          trader.send_json(order);
+        }
+        for (int i = 0; i < 200; ++i) {
+          if (!trader.read_json(5s)) return false;
         }
         return subscribers() == 0.0;
       },
