@@ -771,6 +771,7 @@ fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" late
   rm -f "$work/matchd.ready"
   "$build_dir/src/app/matchd" --db "$conninfo" --listen 127.0.0.1:0 --ready-file "$work/matchd.ready" \
     --rate-limit 0 --io-threads "$io_threads" --expected-orders "$expected_orders" --log-level warn \
+    --max-connections-per-address 10000 \
     ${MATCHD_EXTRA_ARGS:-} >"$work/matchd.log" 2>&1 &
   matchd_pid=$!
   pids+=("$matchd_pid")

@@ -87,7 +87,11 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("io-threads", po::value(&cfg.server.io_threads)->default_value(1),
      "I/O (network) threads")
     ("max-connections", po::value(&cfg.server.max_connections)->default_value(10000),
-     "open connections at most; more are closed at accept")
+     "open connections at most, lowered to what the file descriptor limit allows; 16 more "
+     "serve /healthz, /readyz and /metrics only; beyond them 503 overloaded and closed")
+    ("max-connections-per-address", po::value(&cfg.server.max_connections_per_address)->default_value(0),
+     "open connections from one client address at most; beyond it 503 overloaded and closed; "
+     "0 = a quarter of the connection cap")
     ("queue-capacity", po::value(&cfg.server.inflight_budget)->default_value(8192),
      "order commands in flight at most; beyond it orders get 503 overloaded")
     ("rate-limit", po::value(&cfg.server.rate_limit_per_client)->default_value(0),
@@ -96,7 +100,12 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "burst size of the per-client limit; 0 = the rate")
     ("subscriber-buffer", po::value(&cfg.server.subscriber_buffer)->default_value(4096),
      "frames queued per stream subscriber before it is closed as too slow (1008)")
-    ("idle-timeout", po::value<int>()->default_value(60), "seconds an idle HTTP connection is kept")
+    ("idle-timeout", po::value<int>()->default_value(60),
+     "seconds an idle HTTP connection is kept, and an SSE stream whose write waits")
+    ("ws-idle-timeout", po::value<int>()->default_value(60),
+     "seconds a WebSocket may stay silent: pinged after half, closed after all of it")
+    ("ws-message-timeout", po::value<int>()->default_value(10),
+     "seconds a WebSocket message may take from its first frame to its last")
     ("expected-orders", po::value(&cfg.expected_orders)->default_value(1 << 16),
      "open orders per book to preallocate for")
     ("journal-max-lag", po::value(&cfg.journal_max_lag)->default_value(cfg.journal_max_lag),
@@ -195,6 +204,9 @@ parse_outcome parse_command_line(int argc, char** argv) {
     return usage_error("migrate needs --db (or MATCHD_DB)");
   }
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
+  cfg.server.ws_idle_timeout = std::chrono::seconds(std::max(1, vm["ws-idle-timeout"].as<int>()));
+  cfg.server.ws_message_timeout =
+      std::chrono::seconds(std::max(1, vm["ws-message-timeout"].as<int>()));
   cfg.server.durable = !cfg.db.empty();
   if (!feed_url.empty()) {
     feed_opts.url = feed_url;

@@ -4,6 +4,7 @@
 #include <matchd/feed/order_mapping.h>
 #include <matchd/feed/trade_message.h>
 #include <matchd/feed/ws_url.h>
+#include <matchd/obs/log_throttle.h>
 #include <matchd/obs/logger.h>
 
 #include <atomic>
@@ -15,7 +16,6 @@
 #include <stdexcept>
 
 #include "feed_probe.h"
-#include "log_throttle.h"
 #include "ws_session.h"
 
 namespace matchd::feed {
@@ -274,8 +274,8 @@ class feed_client::core final : public session_events,
   bus::retry_backoff backoff_;
   feed_probe probe_;
   std::shared_ptr<spdlog::logger> log_;
-  log_throttle parse_warnings_{kWarnInterval};
-  log_throttle drop_warnings_{kWarnInterval};
+  obs::log_throttle parse_warnings_{kWarnInterval};
+  obs::log_throttle drop_warnings_{kWarnInterval};
 
   std::shared_ptr<ws_session> session_;
   std::chrono::steady_clock::time_point last_message_{};

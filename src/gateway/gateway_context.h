@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "connection_limits.h"
 #include "gateway_probe.h"
 
 namespace matchd::gateway {
@@ -20,7 +21,7 @@ struct gateway_context {
   obs::order_flow_metrics& order_flow;
   gateway_probe probe;
   std::atomic<std::size_t> inflight{0};
-  std::atomic<std::size_t> connections{0};
+  connection_limits limits;  // after probe, which it counts in
   std::atomic<bool> stopping{false};
   // False until recovery has rebuilt the books: until then only health, readiness and
   // metrics are served and everything else is 503 not_ready.
@@ -33,7 +34,8 @@ struct gateway_context {
         hooks(std::move(h)),
         registry(r),
         order_flow(flow),
-        probe(r) {}
+        probe(r),
+        limits(options.max_connections, options.max_connections_per_address, probe) {}
 
   std::optional<engine::instrument_id> find_instrument(std::string_view symbol) const {
     return engine::find_instrument(instruments, symbol);

@@ -35,22 +35,22 @@ bool is_json(std::string_view content_type) {
   return beast::iequals(media, kJson);
 }
 
+// A connection in the operators' reserve (connection_limits.h) is closed when its one
+// request has not come within this.
+constexpr std::chrono::seconds kReserveTimeout{2};
+
 codec::api_error recovering() {
   return codec::make_error(codec::api_errc::not_ready, "recovering the order books; retry shortly");
 }
 
 }  // namespace
 
-http_session::http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io)
-    : socket_(std::move(socket)), io_(io) {
-  io_.ctx().connections.fetch_add(1, std::memory_order_relaxed);
-  io_.ctx().probe.connection_opened();
-}
+http_session::http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io,
+                           connection_ticket ticket)
+    : socket_(std::move(socket)), io_(io), ticket_(std::move(ticket)) {}
 
 http_session::~http_session() {
   if (token_ != 0) io_.unregister_session(token_);
-  io_.ctx().connections.fetch_sub(1, std::memory_order_relaxed);
-  io_.ctx().probe.connection_closed();
 }
 
 void http_session::run() {
@@ -68,7 +68,10 @@ void http_session::wait_on_client() {
 
 void http_session::check_idle(std::chrono::steady_clock::time_point now) {
   if (closed_ || !waiting_on_client_since_) return;
-  if (now - *waiting_on_client_since_ > io_.ctx().options.idle_timeout) close();
+  const auto limit = ticket_.reserve_only() ? std::min<std::chrono::seconds>(
+                                                  kReserveTimeout, io_.ctx().options.idle_timeout)
+                                            : io_.ctx().options.idle_timeout;
+  if (now - *waiting_on_client_since_ > limit) close();
 }
 
 void http_session::close() {
@@ -116,6 +119,16 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 void http_session::handle(request& req) {
   const auto [path, query] = split_target(req.target());
   const route_lookup r = find_route(server_routes(), req.method(), path, params_);
+  if (ticket_.reserve_only()) {
+    // Above the connection cap: one answer, and only the operators' routes.
+    keep_alive_ = false;
+    if (r.found == nullptr || r.found->needs != access::operational) {
+      return reply_error(codec::make_error(codec::api_errc::overloaded,
+                                           "the server's connection limit is reached; only "
+                                           "/healthz, /readyz and /metrics are served"),
+                         1);
+    }
+  }
   if (!io_.ctx().accepting.load(std::memory_order_relaxed) && !served_while_recovering(r)) {
     return reply_error(recovering(), 1);
   }
@@ -191,7 +204,8 @@ void http_session::read_market(std::string_view query, bool book) {
 void http_session::open_websocket(request& req, const path_params&, std::string_view) {
   if (beast::websocket::is_upgrade(req)) {
     // Also while recovering: the WebSocket session answers each message not_ready itself.
-    std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_)
+    std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_,
+                                        std::move(ticket_))
         ->run(parser_->release());
     closed_ = true;  // the socket now belongs to the websocket session
     return;
@@ -217,7 +231,7 @@ void http_session::open_event_stream(request&, const path_params&, std::string_v
     }
     channels |= c;
   }
-  std::make_shared<sse_session>(std::move(socket_), io_)->run(*ins, channels);
+  std::make_shared<sse_session>(std::move(socket_), io_, std::move(ticket_))->run(*ins, channels);
   closed_ = true;  // the socket now belongs to the event stream
 }
 

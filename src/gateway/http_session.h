@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "connection_limits.h"
 #include "io_thread.h"
 #include "routes.h"
 
@@ -25,7 +26,7 @@ class query_params;
 // the socket to a websocket_session, a GET /stream/sse to an sse_session.
 class http_session : public session_base, public std::enable_shared_from_this<http_session> {
  public:
-  http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io);
+  http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io, connection_ticket ticket);
   ~http_session() override;
 
   void run();
@@ -78,6 +79,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // per-operation timer layer would only cost time. An upgrade wraps it in one.
   boost::asio::ip::tcp::socket socket_;
   io_thread& io_;
+  connection_ticket ticket_;  // handed on with the socket
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   // The response being written: its head, and its body in one of the two (kept alive

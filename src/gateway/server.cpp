@@ -3,17 +3,43 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "descriptor_budget.h"
 #include "gateway_context.h"
 #include "io_thread.h"
 #include "listener.h"
 
 namespace matchd::gateway {
 
+namespace {
+
+// The connection cap the file descriptors allow, and the per-address limit made explicit;
+// says in one line what was done.
+server_options fit_to_descriptors(server_options options) {
+  const descriptor_budget b = plan_descriptors(options.max_connections, options.io_threads);
+  const std::size_t asked = options.max_connections;
+  options.max_connections = b.connection_cap;
+  if (options.max_connections_per_address == 0) {
+    options.max_connections_per_address = std::max<std::size_t>(1, options.max_connections / 4);
+  }
+  auto log = obs::logger("gateway");
+  const auto level = b.clamped ? spdlog::level::warn : spdlog::level::info;
+  log->log(level,
+           "file descriptors: soft limit {} -> {} (hard {}); connection cap {}{} plus {} for "
+           "health, readiness and metrics; {} per address",
+           b.old_soft_limit, b.soft_limit, b.hard_limit, b.connection_cap,
+           b.clamped ? fmt::format(" (--max-connections {} does not fit)", asked) : "",
+           kOperatorReserve, options.max_connections_per_address);
+  return options;
+}
+
+}  // namespace
+
 server::server(server_options options, std::vector<engine::instrument> instruments,
                std::vector<io_thread_links> links, pipeline_hooks hooks, obs::registry& registry,
                obs::order_flow_metrics& order_flow)
-    : ctx_(std::make_unique<gateway_context>(std::move(options), std::move(instruments),
-                                             std::move(hooks), registry, order_flow)) {
+    : ctx_(std::make_unique<gateway_context>(fit_to_descriptors(std::move(options)),
+                                             std::move(instruments), std::move(hooks), registry,
+                                             order_flow)) {
   for (std::size_t i = 0; i < links.size(); ++i) {
     threads_.push_back(std::make_unique<io_thread>(static_cast<std::uint32_t>(i), *ctx_, links[i]));
   }

@@ -14,11 +14,12 @@ constexpr std::chrono::seconds kHeartbeat{15};
 
 }  // namespace
 
-sse_session::sse_session(boost::asio::ip::tcp::socket&& socket, io_thread& io)
-    : socket_(std::move(socket)), io_(io), heartbeat_timer_(io.context()) {
-  io_.ctx().connections.fetch_add(1, std::memory_order_relaxed);
-  io_.ctx().probe.connection_opened();
-}
+sse_session::sse_session(boost::asio::ip::tcp::socket&& socket, io_thread& io,
+                         connection_ticket ticket)
+    : socket_(std::move(socket)),
+      io_(io),
+      ticket_(std::move(ticket)),
+      heartbeat_timer_(io.context()) {}
 
 sse_session::~sse_session() {
   if (token_ != 0) {
@@ -31,8 +32,6 @@ sse_session::~sse_session() {
       (void)io_.query(q);
     }
   }
-  io_.ctx().connections.fetch_sub(1, std::memory_order_relaxed);
-  io_.ctx().probe.connection_closed();
 }
 
 void sse_session::run(engine::instrument_id instrument, std::uint8_t channels) {
@@ -59,6 +58,13 @@ void sse_session::run(engine::instrument_id instrument, std::uint8_t channels) {
 }
 
 void sse_session::shutdown() {
+  close();
+}
+
+void sse_session::check_idle(std::chrono::steady_clock::time_point now) {
+  if (closed_ || !writing_ || now - write_started_ <= io_.ctx().options.idle_timeout) return;
+  obs::logger("gateway")->debug("sse client took no data for {} s, closing token={}",
+                                io_.ctx().options.idle_timeout.count(), token_);
   close();
 }
 
@@ -102,6 +108,7 @@ void sse_session::write_next() {
     writing_ = false;
     return;
   }
+  write_started_ = std::chrono::steady_clock::now();
   writing_ = true;
   auto frame = queue_.front();
   boost::asio::async_write(

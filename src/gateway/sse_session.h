@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "connection_limits.h"
 #include "io_thread.h"
 
 namespace matchd::gateway {
@@ -24,15 +25,16 @@ namespace matchd::gateway {
 // sends, or its hanging up, ends the stream; the subscription is dropped on destruction.
 class sse_session : public session_base, public std::enable_shared_from_this<sse_session> {
  public:
-  sse_session(boost::asio::ip::tcp::socket&& socket, io_thread& io);
+  sse_session(boost::asio::ip::tcp::socket&& socket, io_thread& io, connection_ticket ticket);
   ~sse_session() override;
 
   // Subscribes to `channels` (bus::channel bits) of `instrument`.
   void run(engine::instrument_id instrument, std::uint8_t channels);
   void on_delivery(bus::io_delivery&& d) override;
   void shutdown() override;
-  // No idle timeout: the heartbeat keeps the stream busy, and a reader that stops reading
-  // is bounded by the subscriber buffer instead.
+  // A quiet stream is not idle (the heartbeat keeps it busy), but a write the client has not
+  // taken for --idle-timeout closes it: a reader that stopped reading, or a peer gone.
+  void check_idle(std::chrono::steady_clock::time_point now) override;
 
  private:
   void write_next();
@@ -41,7 +43,9 @@ class sse_session : public session_base, public std::enable_shared_from_this<sse
 
   boost::asio::ip::tcp::socket socket_;
   io_thread& io_;
+  connection_ticket ticket_;
   boost::asio::steady_timer heartbeat_timer_;
+  std::chrono::steady_clock::time_point write_started_{};  // of the write in flight
   std::uint64_t token_ = 0;
   engine::instrument_id instrument_ = 0;
   bool subscribed_ = false;  // the subscribe query was queued: drop it on destruction

@@ -27,6 +27,8 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // it is sent, so the count alone would let large book frames pile up per subscriber. A
 // single frame larger than this still goes out when nothing else is held.
 constexpr std::size_t kMaxHeldBytes = 32u << 20;
+// The opening handshake's answer and the closing handshake must be done within this.
+constexpr std::chrono::seconds kHandshakeTimeout{10};
 
 // The envelope of a message: its top-level "op" and "req_id", from the flat scan of an
 // order-shaped message, or read by SAX while the order parser reads the same pass
@@ -151,11 +153,12 @@ class envelope_reader : public nlohmann::json::json_sax_t {
 
 }  // namespace
 
-websocket_session::websocket_session(beast::tcp_stream&& stream, io_thread& io)
-    : ws_(std::move(stream), kReadChunk), io_(io), close_timer_(io.context()) {
-  io_.ctx().connections.fetch_add(1, std::memory_order_relaxed);
-  io_.ctx().probe.connection_opened();
-}
+websocket_session::websocket_session(beast::tcp_stream&& stream, io_thread& io,
+                                     connection_ticket ticket)
+    : ws_(std::move(stream), kReadChunk),
+      io_(io),
+      ticket_(std::move(ticket)),
+      close_timer_(io.context()) {}
 
 websocket_session::~websocket_session() {
   if (token_ != 0) {
@@ -168,13 +171,17 @@ websocket_session::~websocket_session() {
       (void)io_.query(q);
     }
   }
-  io_.ctx().connections.fetch_sub(1, std::memory_order_relaxed);
-  io_.ctx().probe.connection_closed();
 }
 
 void websocket_session::run(beast::http::request<beast::http::string_body> upgrade) {
   token_ = io_.register_session(weak_from_this());
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // Beast pings a peer silent for half the idle timeout and closes it if nothing (a pong or
+  // anything else) has come by the end of it.
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = kHandshakeTimeout;
+  timeouts.idle_timeout = io_.ctx().options.ws_idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
   ws_.read_message_max(io_.ctx().options.body_limit);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "matchd"); }));
@@ -189,6 +196,23 @@ void websocket_session::on_accept(beast::error_code ec) {
 
 void websocket_session::shutdown() {
   close_with(websocket::close_code::going_away, std::chrono::seconds(1));
+}
+
+void websocket_session::check_idle(std::chrono::steady_clock::time_point now) {
+  if (closing_ || ws_.is_message_done()) {
+    unfinished_since_.reset();
+    return;
+  }
+  if (!unfinished_since_ || unfinished_after_ != messages_read_) {
+    unfinished_since_ = now;
+    unfinished_after_ = messages_read_;
+    return;
+  }
+  if (now - *unfinished_since_ < io_.ctx().options.ws_message_timeout) return;
+  obs::logger("gateway")->debug("websocket message unfinished after {} s, closing token={}",
+                                io_.ctx().options.ws_message_timeout.count(), token_);
+  close_with(websocket::close_reason(websocket::close_code::policy_error, "message timeout"),
+             std::chrono::seconds(1));
 }
 
 void websocket_session::close_with(websocket::close_reason reason, std::chrono::seconds grace) {
@@ -216,6 +240,7 @@ void websocket_session::do_read() {
 
 void websocket_session::on_read(beast::error_code ec, std::size_t) {
   if (ec) return;  // closed by the peer, timed out, or too large: the session ends
+  ++messages_read_;
   const auto data = buffer_.cdata();
   handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
   buffer_.consume(buffer_.size());

@@ -10,9 +10,11 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "connection_limits.h"
 #include "io_thread.h"
 
 namespace matchd::gateway {
@@ -29,12 +31,15 @@ namespace websocket = beast::websocket;
 class websocket_session : public session_base,
                           public std::enable_shared_from_this<websocket_session> {
  public:
-  websocket_session(beast::tcp_stream&& stream, io_thread& io);
+  websocket_session(beast::tcp_stream&& stream, io_thread& io, connection_ticket ticket);
   ~websocket_session() override;
 
   void run(beast::http::request<beast::http::string_body> upgrade);
   void on_delivery(bus::io_delivery&& d) override;
   void shutdown() override;
+  // Closes a message left unfinished past --ws-message-timeout (silence itself is Beast's
+  // keep-alive: see run()).
+  void check_idle(std::chrono::steady_clock::time_point now) override;
 
  private:
   struct pending_reply {
@@ -61,8 +66,14 @@ class websocket_session : public session_base,
       matchd::net::ordered_write_stream<matchd::net::read_ahead_stream<beast::tcp_stream>>>
       ws_;
   io_thread& io_;
+  connection_ticket ticket_;
   beast::flat_buffer buffer_;
   boost::asio::steady_timer close_timer_;
+  // Messages read so far, and the count and time when the idle sweep first saw the message
+  // after them unfinished: a message is timed from there (to within the sweep's second).
+  std::uint64_t messages_read_ = 0;
+  std::uint64_t unfinished_after_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> unfinished_since_;
   std::uint64_t token_ = 0;
   std::string outbox_;  // whole frames, not yet handed to the socket
   std::size_t outbox_frames_ = 0;

@@ -148,7 +148,8 @@ class concurrency : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { raise_open_file_limit(); }
 
-  daemon_process daemon{{"--rate-limit", "0", "--max-connections", "2000"}};
+  daemon_process daemon{
+      {"--rate-limit", "0", "--max-connections", "2000", "--max-connections-per-address", "2000"}};
   http_client http{daemon.port()};
 };
 

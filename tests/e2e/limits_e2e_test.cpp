@@ -97,9 +97,13 @@ TEST(rate_limit, seventh_rapid_order_of_one_client_is_429_and_others_are_unaffec
 
 // --- connection limit -----------------------------------------------------------------
 
+// Above the limit only the operators' routes are served (lockout_e2e_test.cpp has the
+// reserve itself); everything else is refused.
 TEST(connection_limit, connections_beyond_the_limit_are_refused_or_closed) {
   constexpr int kLimit = 10;
-  daemon_process daemon({"--rate-limit", "0", "--max-connections", std::to_string(kLimit)});
+  constexpr const char* kBook = "/orderbook?instrument=BTC-USD";
+  daemon_process daemon({"--rate-limit", "0", "--max-connections", std::to_string(kLimit),
+                         "--max-connections-per-address", std::to_string(kLimit + 1)});
   std::vector<std::unique_ptr<http_client>> held;
   for (int i = 0; i < kLimit; ++i) {
     held.push_back(std::make_unique<http_client>(daemon.port()));
@@ -111,7 +115,7 @@ TEST(connection_limit, connections_beyond_the_limit_are_refused_or_closed) {
   http_client extra(daemon.port(), 2000ms);
   std::string outcome;
   try {
-    const http_response r = extra.get("/healthz");
+    const http_response r = extra.get(kBook);
     outcome = r.describe();
     EXPECT_EQ(r.status, 503u) << "connection " << kLimit + 1 << " was served: " << outcome;
   } catch (const transport_error& e) {
@@ -131,7 +135,7 @@ TEST(connection_limit, connections_beyond_the_limit_are_refused_or_closed) {
       [&] {
         try {
           http_client again(daemon.port(), 1000ms);
-          return again.get("/healthz").status == 200;
+          return again.get(kBook).status == 200;
         } catch (const transport_error&) {
           return false;
         }

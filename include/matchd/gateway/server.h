@@ -21,10 +21,18 @@ struct server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   std::size_t io_threads = 1;
+  // Lowered at start to what the file descriptors allow (descriptor_budget.h); 16 more are
+  // taken for /healthz, /readyz and /metrics only.
   std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_address = 0;  // 0: a quarter of max_connections (at least 1)
   std::size_t body_limit = 64 * 1024;
   std::size_t header_limit = 8 * 1024;
   std::chrono::seconds idle_timeout{60};
+  // A WebSocket from which nothing has come for half of this is pinged; if still nothing
+  // has come when it has passed, the connection is closed.
+  std::chrono::seconds ws_idle_timeout{60};
+  // A WebSocket message whose first frame has come must be complete within this.
+  std::chrono::seconds ws_message_timeout{10};
   std::size_t inflight_budget = 8192;    // engine commands admitted and not yet answered
   double rate_limit_per_client = 0;      // orders per second per client_id; 0 = off
   double rate_burst_per_client = 0;      // bucket size; 0 = same as the rate

@@ -3,10 +3,11 @@
 #include <chrono>
 #include <cstdint>
 
-namespace matchd::feed {
+namespace matchd::obs {
 
-// Lets one log line through per interval and counts the ones held back, so a stream of bad
-// messages cannot flood the log. Not thread-safe (one per feed thread).
+// Lets one log line through per interval and counts the ones held back, so something a
+// client or the system can repeat (bad messages, failed accepts) cannot flood the log.
+// Not thread-safe: one per thread that logs.
 class log_throttle {
  public:
   explicit log_throttle(std::chrono::steady_clock::duration interval) : interval_(interval) {}
@@ -33,4 +34,4 @@ class log_throttle {
   std::uint64_t held_back_ = 0;
 };
 
-}  // namespace matchd::feed
+}  // namespace matchd::obs
