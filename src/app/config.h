@@ -5,6 +5,7 @@
 #include <matchd/gateway/server.h>
 #include <matchd/store/store_stage.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,7 +19,8 @@ struct config {
   std::string log_level = "info";
   std::size_t expected_orders = 1 << 16;
   std::uint64_t journal_max_lag = store::kDefaultJournalMaxLag;
-  std::string db;                          // libpq connection string; empty = in memory
+  std::string db;  // libpq connection string; empty = in memory
+  std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;  // --db-timeout
   bool migrate_only = false;               // `matchd migrate`: apply migrations and exit
   int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off
   std::optional<feed::feed_options> feed;  // --feed-url given: ingest a Binance trade stream
