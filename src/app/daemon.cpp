@@ -125,7 +125,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
       return waiting_for_database_.load(std::memory_order_relaxed) ? "database unavailable"
                                                                    : "recovering";
     }
-    if (store_stage_ && store_stage_->lock_lost()) return "another matchd holds the database";
+    // Also once the writer lock is lost (the daemon is stopping then).
     if (store_stage_ && !store_stage_->database_up()) return "database unavailable";
     return {};
   };
@@ -327,7 +327,9 @@ void daemon::take_writer_lock() {
 }
 
 // On the store thread. The stop that follows is the same as after SIGTERM (main waits for
-// that signal), ending with exit status kExitDatabaseInUse.
+// that signal), ending with exit status kExitDatabaseInUse. (In the instant between the
+// store stage's start and main's signal handler, SIGTERM's default action ends the process
+// instead: it acknowledges nothing more either way.)
 void daemon::writer_lock_lost() {
   writer_lock_lost_.store(true);
   server_->set_accepting(false);  // new orders: 503 not_ready

@@ -45,7 +45,10 @@ void journal_applier::stop() {
   wake_.notify_all();
   {
     std::unique_lock lock(mutex_);
-    if (!wake_.wait_for(lock, options_.timeout, [this] { return finished_; })) {
+    // A transaction still running after the writer's own deadline is cut: what it did not
+    // commit stays in the journal.
+    if (!wake_.wait_for(lock, options_.timeout / kApplierTimeoutFactor,
+                        [this] { return finished_; })) {
       deadline_->cut();  // blocked on a server that does not answer
     }
   }
