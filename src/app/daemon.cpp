@@ -314,7 +314,8 @@ void daemon::take_writer_lock() {
             "another matchd holds the database given by --db (MATCHD_DB): " + one_line(e.what()) +
                 "; one daemon per database: stop that one first, or give this one another "
                 "database (if that session is not a matchd any more, end it with "
-                "SELECT pg_terminate_backend(pid))");
+                "SELECT pg_terminate_backend(" +
+                std::to_string(e.holder_pid()) + "))");
       }
       if (!said) {
         obs::logger("store")->warn("writer lock held, asking again for {} ms: {}",

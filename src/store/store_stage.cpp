@@ -143,12 +143,16 @@ void store_stage::open_session() {
       if (!holder) throw std::runtime_error("the writer lock was released meanwhile; trying again");
       if (std::find(own_sessions_.begin(), own_sessions_.end(), holder->pid) !=
           own_sessions_.end()) {
-        // A cut session of ours that PostgreSQL has not ended yet (a frozen server that
-        // resumed finishes what it was doing first): retried like an outage.
+        // A cut session of ours that PostgreSQL has not ended yet: a frozen server that resumed
+        // finishes what it was doing first, and one that never saw our FIN (a cut network)
+        // would keep it until its own keepalives give up. Ended here, and retried like an
+        // outage: the lock is free once it is gone, and only then does engine_progress say for
+        // sure whether its last COMMIT landed.
+        q.exec("SELECT pg_terminate_backend(" + std::to_string(holder->pid) + ")");
         throw std::runtime_error("this daemon's previous session " + std::to_string(holder->pid) +
-                                 " still holds the writer lock; waiting for it to end");
+                                 " still held the writer lock; ended it, waiting for it to go");
       }
-      throw writer_lock_held(holder->description);
+      throw writer_lock_held(holder->pid, holder->description);
     }
   }
   session->c.prepare(kJournalCommit, kJournalCommitSql);

@@ -27,7 +27,8 @@ bool try_writer_lock(pqxx::transaction_base& tx) {
 
 std::optional<writer_lock_holder> find_writer_lock_holder(pqxx::transaction_base& tx) {
   const pqxx::result r = tx.exec(
-      "SELECT l.pid, current_database(), coalesce(host(a.client_addr), 'a local socket'),"
+      "SELECT l.pid, current_database(), coalesce(host(a.client_addr), 'a Unix socket or an "
+      "address not shown to this role'),"
       " coalesce(a.application_name, ''), coalesce(to_char(a.backend_start AT TIME ZONE 'UTC',"
       " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '?')"
       " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE " +

@@ -58,6 +58,7 @@ TEST(single_writer, a_second_daemon_on_the_same_database_refuses_to_start) {
     EXPECT_NE(second.err.find(word), std::string::npos) << word << " missing from:\n"
                                                         << second.describe();
   }
+  std::cerr << "[single_writer] the second daemon said: " << second.err;
   EXPECT_EQ(second.err.find("recovered"), std::string::npos)
       << "refused only after recovering: " << second.describe();
 

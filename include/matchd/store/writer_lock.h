@@ -16,7 +16,13 @@ inline constexpr std::int64_t kWriterLockKey = 0x6d61746368640002;
 // and which session (its PostgreSQL pid, client address and start), in one line.
 class writer_lock_held : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  writer_lock_held(int holder_pid, const std::string& description)
+      : std::runtime_error(description), holder_pid_(holder_pid) {}
+  // The backend pid of the holding session (for pg_terminate_backend).
+  [[nodiscard]] int holder_pid() const noexcept { return holder_pid_; }
+
+ private:
+  int holder_pid_;
 };
 
 }  // namespace matchd::store
