@@ -140,7 +140,9 @@ void store_stage::open_session() {
     pqxx::nontransaction q(session->c);
     if (!try_writer_lock(q)) {
       const std::optional<writer_lock_holder> holder = find_writer_lock_holder(q);
-      if (!holder) throw std::runtime_error("the writer lock was released meanwhile; trying again");
+      // The two cases below are a session not usable yet, like an unreachable server: the
+      // start-up wait and the writer's retries both treat broken_connection so.
+      if (!holder) throw pqxx::broken_connection("the writer lock was released meanwhile");
       if (std::find(own_sessions_.begin(), own_sessions_.end(), holder->pid) !=
           own_sessions_.end()) {
         // A cut session of ours that PostgreSQL has not ended yet: a frozen server that resumed
@@ -149,8 +151,9 @@ void store_stage::open_session() {
         // outage: the lock is free once it is gone, and only then does engine_progress say for
         // sure whether its last COMMIT landed.
         q.exec("SELECT pg_terminate_backend(" + std::to_string(holder->pid) + ")");
-        throw std::runtime_error("this daemon's previous session " + std::to_string(holder->pid) +
-                                 " still held the writer lock; ended it, waiting for it to go");
+        throw pqxx::broken_connection(
+            "this daemon's previous session " + std::to_string(holder->pid) +
+            " still held the writer lock; ended it, waiting for it to go");
       }
       throw writer_lock_held(holder->pid, holder->description);
     }
