@@ -19,11 +19,12 @@ struct config {
   std::string log_level = "info";
   std::size_t expected_orders = 1 << 16;
   std::uint64_t journal_max_lag = store::kDefaultJournalMaxLag;
-  std::string db;  // libpq connection string; empty = in memory
-  std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;  // --db-timeout
+  std::string db;                          // libpq connection string; empty = in memory
   bool migrate_only = false;               // `matchd migrate`: apply migrations and exit
   int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off
   std::optional<feed::feed_options> feed;  // --feed-url given: ingest a Binance trade stream
+  // --db-timeout: how long a commit, a health check or a connection attempt may take
+  std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;
 };
 
 // Parses argv; on --help or an error prints to stdout/stderr and returns the exit code
