@@ -54,7 +54,8 @@ parse_outcome usage_error(const std::string& message) {
 constexpr const char* kExitStatusHelp =
     "Exit status: 0 stopped cleanly (or --help, --version); 1 fatal error while running;\n"
     "2 unknown flag or bad value; 3 cannot listen on the --listen address (in use, not\n"
-    "local); 4 the database refused --db (authentication failed, no such role or database).\n"
+    "local); 4 the database refused --db (authentication failed, no such role or database);\n"
+    "5 another matchd holds the database (at start, or found on a reconnect).\n"
     "A database that cannot be reached is waited for (/readyz: 503 database unavailable).";
 
 }  // namespace
@@ -114,6 +115,9 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("db", po::value(&cfg.db)->default_value(env_or("MATCHD_DB", ""), ""),
      "PostgreSQL connection string (libpq), e.g. \"host=127.0.0.1 port=55432 user=postgres "
      "dbname=matchd\"; without it matchd runs in memory [MATCHD_DB]")
+    ("db-timeout", po::value<int>()->default_value(5),
+     "seconds a commit, a database health check or a connection attempt may take; past it the "
+     "database counts as unavailable and the session is replaced (with --db)")
     ("snapshot-interval", po::value(&cfg.snapshot_interval_s)->default_value(300),
      "seconds between persisted book snapshots with --db; 0 disables them")
     ("feed-url", po::value(&feed_url)->default_value(env_or("MATCHD_FEED_URL", ""), ""),
@@ -203,6 +207,10 @@ parse_outcome parse_command_line(int argc, char** argv) {
   if (cfg.migrate_only && cfg.db.empty()) {
     return usage_error("migrate needs --db (or MATCHD_DB)");
   }
+  if (vm["db-timeout"].as<int>() < 1) {
+    return usage_error("--db-timeout must be at least 1 second");
+  }
+  cfg.db_timeout = std::chrono::seconds(vm["db-timeout"].as<int>());
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
   cfg.server.ws_idle_timeout = std::chrono::seconds(std::max(1, vm["ws-idle-timeout"].as<int>()));
   cfg.server.ws_message_timeout =

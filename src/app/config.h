@@ -5,6 +5,7 @@
 #include <matchd/gateway/server.h>
 #include <matchd/store/store_stage.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct config {
   bool migrate_only = false;               // `matchd migrate`: apply migrations and exit
   int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off
   std::optional<feed::feed_options> feed;  // --feed-url given: ingest a Binance trade stream
+  // --db-timeout: how long a commit, a health check or a connection attempt may take
+  std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;
 };
 
 // Parses argv; on --help or an error prints to stdout/stderr and returns the exit code

@@ -5,6 +5,10 @@
 #include <matchd/store/connection_errors.h>
 #include <matchd/store/migrations.h>
 #include <matchd/store/recovery.h>
+#include <matchd/store/session_settings.h>
+#include <matchd/store/writer_lock.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/system/system_error.hpp>
@@ -88,9 +92,12 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
       },
       stage_opts);
   if (durable) {
+    db_conninfo_ = store::with_session_settings(cfg_.db, cfg_.db_timeout);
     store::store_options store_opts;
-    store_opts.conninfo = cfg_.db;
+    store_opts.conninfo = db_conninfo_;
     store_opts.journal_max_lag = cfg_.journal_max_lag;
+    store_opts.db_timeout = cfg_.db_timeout;
+    store_opts.on_lock_lost = [this] { writer_lock_lost(); };
     store_stage_ = std::make_unique<store::store_stage>(
         store_opts, cfg_.instruments, *executed_, *committed_, [this] { publish_stage_->notify(); },
         *registry_);
@@ -118,6 +125,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
       return waiting_for_database_.load(std::memory_order_relaxed) ? "database unavailable"
                                                                    : "recovering";
     }
+    // Also once the writer lock is lost (the daemon is stopping then).
     if (store_stage_ && !store_stage_->database_up()) return "database unavailable";
     return {};
   };
@@ -248,7 +256,9 @@ void daemon::recover() {
   std::chrono::milliseconds delay{100};
   for (int attempt = 1;; ++attempt) {
     try {
-      store::apply_migrations(cfg_.db);
+      // The lock first: what the migrations and recovery then read and write is ours alone.
+      take_writer_lock();
+      store::apply_migrations(db_conninfo_);
       break;
     } catch (const pqxx::broken_connection& e) {
       // Unreachable is worth waiting for; a migration that fails is not (it propagates), nor
@@ -266,7 +276,7 @@ void daemon::recover() {
   // is fatal (the supervisor restarts the process) rather than retried.
   const auto rebuild_started = std::chrono::steady_clock::now();
   daemon_recovery_sink sink(*engine_, *engine_stage_, *publish_stage_);
-  const store::recovery_report report = store::recover(cfg_.db, cfg_.instruments, 1000, sink);
+  const store::recovery_report report = store::recover(db_conninfo_, cfg_.instruments, 1000, sink);
   // Both only read the books, and each takes about a second for a million orders: on two
   // cores they run side by side.
   auto invariants = std::async(std::launch::async, [this] { return engine_->check_invariants(); });
@@ -285,6 +295,50 @@ void daemon::recover() {
       report.resting_orders, report.finished_orders, report.idempotency_keys, report.recent_trades,
       report.journal_rows, report.journal_orders, report.last_sequence, report.last_trade_id,
       report.seconds, rebuild_seconds);
+}
+
+// Held by another session at start: often the session of a predecessor killed a moment ago,
+// which PostgreSQL ends as soon as it notices, so the lock is asked for again during
+// --db-timeout before the start is refused. Nothing has been recovered or served by then.
+void daemon::take_writer_lock() {
+  const auto give_up_at = std::chrono::steady_clock::now() + cfg_.db_timeout;
+  bool said = false;
+  while (true) {
+    try {
+      store_stage_->take_writer_lock();
+      return;
+    } catch (const store::writer_lock_held& e) {
+      if (std::chrono::steady_clock::now() >= give_up_at) {
+        throw startup_error(
+            kExitDatabaseInUse,
+            "another matchd holds the database given by --db (MATCHD_DB): " + one_line(e.what()) +
+                "; one daemon per database: stop that one first, or give this one another "
+                "database (if that session is not a matchd any more, end it with "
+                "SELECT pg_terminate_backend(" +
+                std::to_string(e.holder_pid()) + "))");
+      }
+      if (!said) {
+        obs::logger("store")->warn("writer lock held, asking again for {} ms: {}",
+                                   cfg_.db_timeout.count(), one_line(e.what()));
+        said = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+// On the store thread. The stop that follows is the same as after SIGTERM (main waits for
+// that signal), ending with exit status kExitDatabaseInUse. (In the instant between the
+// store stage's start and main's signal handler, SIGTERM's default action ends the process
+// instead: it acknowledges nothing more either way.)
+void daemon::writer_lock_lost() {
+  writer_lock_lost_.store(true);
+  server_->set_accepting(false);  // new orders: 503 not_ready
+  ::kill(::getpid(), SIGTERM);
+}
+
+int daemon::exit_status() const {
+  return writer_lock_lost_.load() ? kExitDatabaseInUse : kExitOk;
 }
 
 void daemon::sample_queue_depths() {
@@ -312,7 +366,10 @@ void daemon::stop() {
     if (feed_thread_.joinable()) feed_thread_.join();
   }
   server_->stop_accepting();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // Without the writer lock nothing in flight will be answered: no point waiting.
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      (writer_lock_lost_.load() ? std::chrono::seconds(0) : std::chrono::seconds(5));
   while (server_->inflight() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -49,6 +49,9 @@ class daemon {
   boost::asio::ip::tcp::endpoint start();
   // Stops accepting, lets in-flight commands finish (bounded), then stops every stage.
   void stop();
+  // What the process should exit with once stopped: kExitDatabaseInUse after the writer lock
+  // was lost while running, else kExitOk.
+  [[nodiscard]] int exit_status() const;
 
  private:
   struct io_queues {
@@ -63,6 +66,8 @@ class daemon {
   std::unique_ptr<engine::matching_engine> engine_;
   std::vector<io_queues> io_queues_;
   void recover();
+  void take_writer_lock();
+  void writer_lock_lost();
   void sample_queue_depths();
 
   std::unique_ptr<bus::spsc_queue<bus::engine_batch*>> executed_;
@@ -73,6 +78,8 @@ class daemon {
   std::atomic<bool> recovered_{false};
   // Set while start-up retries a database it cannot reach: /readyz says so, not "recovering".
   std::atomic<bool> waiting_for_database_{false};
+  std::string db_conninfo_;  // --db with the session settings (store/session_settings.h)
+  std::atomic<bool> writer_lock_lost_{false};
   prometheus::Family<prometheus::Gauge>* queue_depth_ = nullptr;
   std::unique_ptr<gateway::server> server_;
   // Market-data feed: its own reactor thread and its own queue into the engine stage.

@@ -12,6 +12,9 @@ inline constexpr int kExitFatal = 1;             // anything else that stopped t
 inline constexpr int kExitUsage = 2;             // unknown flag or bad value
 inline constexpr int kExitCannotListen = 3;      // --listen address in use or not ours
 inline constexpr int kExitDatabaseRejected = 4;  // --db malformed, or refused by the server
+// Another matchd holds the database's writer lock: at start (nothing was recovered or
+// served), or found on a reconnect (this daemon stopped acknowledging and stopped).
+inline constexpr int kExitDatabaseInUse = 5;
 
 // A start-up failure that the operator must fix (no retry can help), with the exit status
 // that says which. Thrown while starting only; main() prints the message and exits.

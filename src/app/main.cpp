@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
 
     signals_ioc.run();
     d.stop();
+    if (d.exit_status() != matchd::app::kExitOk) return d.exit_status();
     log->info("stopped cleanly");
   } catch (const matchd::app::startup_error& e) {
     // Something the operator must fix, said once and plainly (not as a log record).

@@ -7,10 +7,12 @@
 #include <pqxx/pqxx>
 #include <random>
 
+#include "call_deadline.h"
 #include "db_connection.h"
 #include "journal_rows.h"
 #include "store_probe.h"
 #include "table_writer.h"
+#include "writer_lock_sql.h"
 
 namespace matchd::store {
 
@@ -19,6 +21,7 @@ journal_applier::journal_applier(journal_applier_options options,
     : options_(std::move(options)),
       instruments_(std::move(instruments)),
       probe_(probe),
+      deadline_(std::make_unique<call_deadline>()),
       backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
                std::random_device{}()) {}
 
@@ -40,6 +43,15 @@ void journal_applier::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  {
+    std::unique_lock lock(mutex_);
+    // A transaction still running after the writer's own deadline is cut: what it did not
+    // commit stays in the journal.
+    if (!wake_.wait_for(lock, options_.timeout / kApplierTimeoutFactor,
+                        [this] { return finished_; })) {
+      deadline_->cut();  // blocked on a server that does not answer
+    }
+  }
   thread_.join();
 }
 
@@ -91,27 +103,44 @@ void journal_applier::run() {
       probe_.failed();
       const std::chrono::milliseconds wait = backoff_.next();
       log->warn("journal applier failed attempt={} retry_in_ms={} error={}", failures, wait.count(),
-                e.what());
+                deadline_->take_expired()
+                    ? "no answer within its deadline (" + std::to_string(options_.timeout.count()) +
+                          " ms); session cut and replaced"
+                    : std::string(e.what()));
       sleep_unless_stopped(wait);
       std::lock_guard lock(mutex_);
       pending_ = true;
     }
   }
   connection_.reset();
+  std::lock_guard lock(mutex_);
+  finished_ = true;
+  wake_.notify_all();
 }
 
 std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
+  const int writer =
+      options_.writer_pid != nullptr ? options_.writer_pid->load(std::memory_order_relaxed) : 0;
+  if (writer == 0) return 0;  // the writer is (re)connecting: nothing to apply under
   if (!connection_) {
-    connection_ = std::make_unique<db_connection>(options_.conninfo);
-    prepare_table_session(connection_->c);
+    auto session = std::make_unique<db_connection>(options_.conninfo);
+    const auto window = deadline_->arm(session->c.sock(), options_.timeout);
+    prepare_table_session(session->c);
+    connection_ = std::move(session);
   }
   const auto started = std::chrono::steady_clock::now();
+  const auto window = deadline_->arm(connection_->c.sock(), options_.timeout);
   pqxx::work tx(connection_->c);
-  // FOR UPDATE: a second daemon on the same database waits here instead of applying the
-  // same rows.
-  const auto applied = static_cast<engine::sequence_number>(
-      tx.exec1("SELECT applied_sequence FROM journal_progress WHERE id = 1 FOR UPDATE")[0]
-          .as<long long>());
+  // FOR UPDATE: a second session applying the journal waits here instead of applying the
+  // same rows. No row: the writer's session does not hold the writer lock (any more).
+  const pqxx::result progress =
+      tx.exec("SELECT applied_sequence FROM journal_progress WHERE id = 1 AND " +
+              writer_lock_held_by_sql(writer) + " FOR UPDATE OF journal_progress");
+  if (progress.empty()) {
+    tx.commit();
+    return 0;
+  }
+  const auto applied = static_cast<engine::sequence_number>(progress[0][0].as<long long>());
   const pqxx::result rows = select_journal_rows(tx, applied, max_rows);
   if (rows.empty()) {
     tx.commit();

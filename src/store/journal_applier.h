@@ -41,9 +41,15 @@ struct journal_applier_options {
   std::chrono::milliseconds max_backoff{2000};
   // Looks for journal rows this often even without news from the writer.
   std::chrono::milliseconds poll_interval{1000};
+  // The deadline of one transaction (call_deadline.h); the session is replaced after it.
+  std::chrono::milliseconds timeout = kDefaultDbTimeout * kApplierTimeoutFactor;
+  // The backend pid of the writer's session while it holds the writer lock, else 0
+  // (store_stage). Rows are applied only in a transaction that sees that session hold it.
+  const std::atomic<int>* writer_pid = nullptr;
 };
 
 class store_probe;
+class call_deadline;
 struct db_connection;
 
 // Turns committed journal rows into the normalized tables (orders, order_events, trades), in
@@ -52,6 +58,10 @@ struct db_connection;
 // those rows, so a failure at any point (crash, outage, unknown commit outcome) leaves
 // every row either applied once or still in the journal. Failures are retried with capped
 // exponential backoff and equal jitter (bus::retry_backoff).
+//
+// What it writes is derived from the committed journal and journal_progress alone, under a
+// row lock on journal_progress; it still applies only while its daemon's writer holds the
+// writer lock (store/writer_lock.h), so a daemon that lost the lock writes nothing at all.
 class journal_applier {
  public:
   journal_applier(journal_applier_options options, std::vector<engine::instrument> instruments,
@@ -61,7 +71,8 @@ class journal_applier {
   journal_applier& operator=(const journal_applier&) = delete;
 
   void start();
-  // Stops after the transaction in progress; what is left stays in the journal.
+  // Stops after the transaction in progress (cut if it takes longer than the deadline); what
+  // is left stays in the journal.
   void stop();
 
   // The writer committed the journal up to `last_sequence` (also called once with the
@@ -80,6 +91,7 @@ class journal_applier {
   journal_applier_options options_;
   std::vector<engine::instrument> instruments_;
   store_probe& probe_;
+  std::unique_ptr<call_deadline> deadline_;  // bounds every call on connection_
   std::unique_ptr<db_connection> connection_;
   bus::retry_backoff backoff_;  // equal jitter; reset once a chunk goes through
 
@@ -91,6 +103,7 @@ class journal_applier {
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
   bool pending_ = false;   // the writer committed since the applier last looked; mutex_
+  bool finished_ = false;  // run() returned; mutex_
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 #include <matchd/store/store_stage.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <span>
 #include <string_view>
@@ -24,11 +25,14 @@
 #include <matchd/obs/thread_name.h>
 #include <matchd/store/copy_text.h>
 #include <matchd/store/journal.h>
+#include <matchd/store/writer_lock.h>
 
+#include "call_deadline.h"
 #include "db_connection.h"
 #include "journal_applier.h"
 #include "store_probe.h"
 #include "table_writer.h"
+#include "writer_lock_sql.h"
 
 namespace matchd::store {
 
@@ -69,6 +73,7 @@ store_stage::store_stage(store_options options, std::vector<engine::instrument> 
       output_(output),
       wake_output_(std::move(wake_output)),
       probe_(std::make_unique<store_probe>(metrics)),
+      deadline_(std::make_unique<call_deadline>()),
       backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
                std::random_device{}()) {
   journal_applier_options applier_options;
@@ -76,6 +81,8 @@ store_stage::store_stage(store_options options, std::vector<engine::instrument> 
   applier_options.initial_backoff = options_.initial_backoff;
   applier_options.max_backoff = options_.max_backoff;
   applier_options.max_lag = options_.journal_max_lag;
+  applier_options.timeout = options_.db_timeout * kApplierTimeoutFactor;
+  applier_options.writer_pid = &writer_pid_;
   applier_ = std::make_unique<journal_applier>(applier_options, instruments_, *probe_);
 }
 
@@ -108,9 +115,70 @@ void store_stage::stop() {
   applier_->stop();
 }
 
-void store_stage::connect() {
-  connection_ = std::make_unique<db_connection>(options_.conninfo);
-  connection_->c.prepare(kJournalCommit, kJournalCommitSql);
+void store_stage::take_writer_lock() {
+  try {
+    open_session();
+  } catch (...) {
+    connection_.reset();
+    throw;
+  }
+}
+
+// A new session for the writer: connected within libpq's connect_timeout, then the writer
+// lock and the prepared statement within the deadline. The session is kept only once it holds
+// the lock.
+void store_stage::open_session() {
+  writer_pid_.store(0, std::memory_order_relaxed);
+  connection_.reset();
+  auto session = std::make_unique<db_connection>(options_.conninfo);
+  const int pid = session->c.backendpid();
+  // Before the lock is asked for: a request cut by the deadline may have taken it anyway.
+  own_sessions_.push_back(pid);
+  if (own_sessions_.size() > 16) own_sessions_.erase(own_sessions_.begin());
+  const auto window = deadline_->arm(session->c.sock(), options_.db_timeout);
+  {
+    pqxx::nontransaction q(session->c);
+    if (!try_writer_lock(q)) {
+      const std::optional<writer_lock_holder> holder = find_writer_lock_holder(q);
+      // The two cases below are a session not usable yet, like an unreachable server: the
+      // start-up wait and the writer's retries both treat broken_connection so.
+      if (!holder) throw pqxx::broken_connection("the writer lock was released meanwhile");
+      if (std::find(own_sessions_.begin(), own_sessions_.end(), holder->pid) !=
+          own_sessions_.end()) {
+        // A cut session of ours that PostgreSQL has not ended yet: a frozen server that resumed
+        // finishes what it was doing first, and one that never saw our FIN (a cut network)
+        // would keep it until its own keepalives give up. Ended here, and retried like an
+        // outage: the lock is free once it is gone, and only then does engine_progress say for
+        // sure whether its last COMMIT landed.
+        q.exec("SELECT pg_terminate_backend(" + std::to_string(holder->pid) + ")");
+        throw pqxx::broken_connection(
+            "this daemon's previous session " + std::to_string(holder->pid) +
+            " still held the writer lock; ended it, waiting for it to go");
+      }
+      throw writer_lock_held(holder->pid, holder->description);
+    }
+  }
+  session->c.prepare(kJournalCommit, kJournalCommitSql);
+  connection_ = std::move(session);
+  writer_pid_.store(pid, std::memory_order_relaxed);
+}
+
+void store_stage::lose_lock(const std::string& holder) {
+  connection_.reset();
+  writer_pid_.store(0, std::memory_order_relaxed);
+  set_database_up(false);
+  if (lock_lost_.exchange(true)) return;
+  obs::logger("store")->critical(
+      "writer lock lost: {}; another matchd writes this database, so this one commits and "
+      "acknowledges nothing more and stops",
+      holder);
+  if (options_.on_lock_lost) options_.on_lock_lost();
+}
+
+void store_stage::wait_for_stop() {
+  while (!waiter_.wait_for([this] { return stopping_.load(std::memory_order_acquire); },
+                           options_.idle_check_interval)) {
+  }
 }
 
 void store_stage::run() {
@@ -123,6 +191,7 @@ void store_stage::run() {
     };
     if (!waiter_.wait_for(ready, options_.idle_check_interval)) {
       check_while_idle();
+      if (lock_lost_.load(std::memory_order_relaxed)) break;
       continue;
     }
     // Group commit: everything the engine produced while the last COMMIT was in flight.
@@ -138,11 +207,19 @@ void store_stage::run() {
       continue;
     }
     commit_group(group);
+    if (lock_lost_.load(std::memory_order_relaxed)) break;
     if (!group.empty()) {
       // Gave up during shutdown: these are not acknowledged, and never will be.
       log->error("shutting down with {} batches not committed", group.size());
       break;
     }
+  }
+  if (lock_lost_.load(std::memory_order_relaxed)) {
+    // Nothing more is committed; the batches held and those still coming are never answered.
+    wait_for_stop();
+    log->warn("store stage stopped without the writer lock; {} batches not committed",
+              group.size() + input_.size());
+    return;
   }
   log->info("store stage stopped");
 }
@@ -169,7 +246,8 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
   while (last_sequence > 0 || snapshots) {
     ++attempt;
     try {
-      if (!connection_) connect();
+      if (!connection_) open_session();
+      const auto window = deadline_->arm(connection_->c.sock(), options_.db_timeout);
       if (outcome_unknown && last_sequence > 0 && already_committed(last_sequence)) {
         log->warn("batch up to sequence {} was committed before the failure", last_sequence);
         committed_sequence_ = std::max(committed_sequence_, last_sequence);
@@ -193,17 +271,23 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
           static_cast<double>(commands),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       break;
+    } catch (const writer_lock_held& e) {
+      // The group is neither committed nor answered, ever.
+      lose_lock(e.what());
+      return;
     } catch (const std::exception& e) {
-      // A broken connection, an in-doubt commit or a server error: all are retried with
-      // the same group. A logic error would repeat; it is logged at every attempt.
+      // A broken connection, an in-doubt commit, a deadline passed or a server error: all
+      // are retried with the same group. A logic error would repeat; it is logged at every
+      // attempt.
       connection_.reset();
+      writer_pid_.store(0, std::memory_order_relaxed);
       outcome_unknown = true;
       probe_->failed();
       probe_->retried();
       set_database_up(false);
       const std::chrono::milliseconds wait = backoff_.next();
       log->warn("database write failed attempt={} up_to_sequence={} retry_in_ms={} error={}",
-                attempt, last_sequence, wait.count(), e.what());
+                attempt, last_sequence, wait.count(), failure_text(e));
       if (stopping_.load(std::memory_order_acquire) &&
           std::chrono::steady_clock::now() - stop_requested_at_ > options_.shutdown_grace) {
         return;
@@ -226,16 +310,30 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
 void store_stage::check_while_idle() {
   const bool was_up = database_up_.load(std::memory_order_relaxed);
   try {
-    if (!connection_) connect();
+    if (!connection_) open_session();
+    const auto window = deadline_->arm(connection_->c.sock(), options_.db_timeout);
     pqxx::nontransaction check(connection_->c);
     check.exec1("SELECT 1");
     if (!was_up) obs::logger("store")->info("database reachable again (idle check)");
     set_database_up(true);
+  } catch (const writer_lock_held& e) {
+    lose_lock(e.what());
   } catch (const std::exception& e) {
     connection_.reset();
-    if (was_up) obs::logger("store")->warn("database unreachable (idle check): {}", e.what());
+    writer_pid_.store(0, std::memory_order_relaxed);
+    if (was_up) {
+      obs::logger("store")->warn("database unreachable (idle check): {}", failure_text(e));
+    }
     set_database_up(false);
   }
+}
+
+// The exception's text, or what the deadline did when it was the cause (libpq then only
+// reports a closed connection).
+std::string store_stage::failure_text(const std::exception& e) {
+  if (!deadline_->take_expired()) return e.what();
+  return "no answer within --db-timeout (" + std::to_string(options_.db_timeout.count()) +
+         " ms); session cut and replaced";
 }
 
 void store_stage::set_database_up(bool up) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,10 @@ namespace matchd::store {
 // the writer (`--journal-max-lag`; journal_applier_options::max_lag).
 inline constexpr std::uint64_t kDefaultJournalMaxLag = 10'000'000;
 
+// How long one commit, one health check or one connection attempt may take before the
+// database counts as unreachable and the session is replaced (`--db-timeout`).
+inline constexpr std::chrono::milliseconds kDefaultDbTimeout{5000};
+
 struct store_options {
   std::string conninfo;
   std::size_t max_group_commands = 8192;  // commands per transaction at most
@@ -38,10 +43,25 @@ struct store_options {
   // once it was lost), so /readyz tells an outage also when nobody is writing.
   std::chrono::milliseconds idle_check_interval{1000};
   std::uint64_t journal_max_lag = kDefaultJournalMaxLag;
+  // The deadline of each commit attempt and health check on the writer's session (the
+  // applier's transactions get kApplierTimeoutFactor times as long); past it the socket is
+  // shut down and the session replaced (store/call_deadline.h). Connection attempts are bounded
+  // by libpq's connect_timeout, which the daemon sets from the same value in `conninfo`
+  // (store/session_settings.h).
+  std::chrono::milliseconds db_timeout = kDefaultDbTimeout;
+  // Called once, on the store thread, when the writer lock (store/writer_lock.h) turns out to
+  // be held by another daemon on a reconnect. From then on nothing is committed: the store
+  // keeps what it holds, and the daemon must stop.
+  std::function<void()> on_lock_lost;
 };
+
+// An applier transaction writes up to 512 journal rows into the tables: it may take longer
+// than a commit.
+inline constexpr int kApplierTimeoutFactor = 6;
 
 class store_probe;
 class journal_applier;
+class call_deadline;
 struct db_connection;  // a pqxx::connection (an alias in libpqxx 6.4, so not declarable)
 
 // The batching PostgreSQL writer between the engine and publish stages. It takes every
@@ -56,6 +76,12 @@ struct db_connection;  // a pqxx::connection (an alias in libpqxx 6.4, so not de
 // and equal jitter (bus::retry_backoff), and checks engine_progress to tell whether a COMMIT whose
 // outcome it never saw did land, so nothing is written twice. Meanwhile no batch returns to the
 // engine, which therefore stops taking commands; the gateway then answers 503.
+//
+// Single writer: the writer's session holds the writer lock (store/writer_lock.h) before it
+// commits anything, and every new session takes it again first, so every commit is made by
+// the lock's holder. Found held by another daemon on a reconnect, the stage stops committing
+// for good and calls on_lock_lost. The applier applies only while the writer's current
+// session holds the lock.
 class store_stage {
  public:
   store_stage(store_options options, std::vector<engine::instrument> instruments,
@@ -71,16 +97,26 @@ class store_stage {
   // lag is counted from.
   void set_recovered(engine::sequence_number last_sequence, engine::trade_id last_trade_id);
 
+  // Opens the writer's session and takes the writer lock, before start() and before anything
+  // is read for recovery, so that what recovery reads stays the truth. Throws writer_lock_held
+  // when another session holds it, pqxx::broken_connection when the database is unreachable.
+  void take_writer_lock();
+
   void start();
   void stop();
   void notify() noexcept { waiter_.notify(); }
 
   bool database_up() const { return database_up_.load(std::memory_order_relaxed); }
+  // The writer lock was found held by another daemon: nothing is committed any more.
+  bool lock_lost() const { return lock_lost_.load(std::memory_order_relaxed); }
 
  private:
   void run();
   void commit_group(std::vector<bus::engine_batch*>& group);
-  void connect();
+  void open_session();
+  void lose_lock(const std::string& holder);
+  void wait_for_stop();
+  std::string failure_text(const std::exception& e);
   void write_group(pqxx::transaction_base& tx, std::vector<bus::engine_batch*>& group,
                    engine::sequence_number last_sequence);
   void write_journal_statement(pqxx::transaction_base& tx,
@@ -99,7 +135,14 @@ class store_stage {
   bus::spsc_queue<bus::engine_batch*>& output_;
   std::function<void()> wake_output_;
   std::unique_ptr<store_probe> probe_;
+  std::unique_ptr<call_deadline> deadline_;  // bounds every call on connection_
   std::unique_ptr<db_connection> connection_;
+  // The backend pid of connection_'s session once it holds the writer lock, else 0; read by
+  // the applier.
+  std::atomic<int> writer_pid_{0};
+  // Backend pids of this daemon's earlier writer sessions: one of them may still hold the lock
+  // for a moment after its connection was cut (it ends once PostgreSQL notices).
+  std::vector<int> own_sessions_;
   std::unique_ptr<journal_applier> applier_;
   bus::retry_backoff backoff_;  // between attempts at one group; reset for each group
   engine::trade_id last_trade_id_ = 0;
@@ -108,6 +151,7 @@ class store_stage {
   bus::idle_waiter waiter_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> database_up_{true};
+  std::atomic<bool> lock_lost_{false};
   std::chrono::steady_clock::time_point stop_requested_at_{};
   std::thread thread_;
 };
