@@ -450,7 +450,12 @@ void http_session::send_response(int status, std::string_view body, int retry_af
 void http_session::on_write(beast::error_code ec, bool close_after) {
   response_shared_body_.reset();
   if (ec) return close();
-  if (close_after) return linger();
+  if (close_after) {
+    // Only a request answered before it was read whole (or one followed by more) can leave
+    // unread bytes behind.
+    if (parser_ && (!parser_->is_done() || buffer_.size() != 0)) return linger();
+    return close();
+  }
   do_read();
 }
 

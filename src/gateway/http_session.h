@@ -52,9 +52,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   std::optional<immediate_answer> route_request(request& req);
   // Answers the request once its body is read (or refused without reading it).
   void respond(request& req);
-  // After a response that closes the connection: reads and throws away what the client
-  // still sends until it closes too (bounded by the idle timeout), so that closing with
-  // unread bytes does not reset the connection and destroy the response on its way.
+  // After a response that closes the connection before the request was read whole: reads
+  // and throws away what the client still sends until it closes too (bounded by the idle
+  // timeout), so that closing with unread bytes does not reset the connection and destroy
+  // the response on its way.
   void linger();
   void discard_input();
 
