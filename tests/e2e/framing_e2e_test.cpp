@@ -116,7 +116,9 @@ TEST(request_smuggling, every_ambiguous_framing_is_400_and_close_without_side_ef
       {"cl_hex", "Content-Length: 0x10\r\n"},
       {"obs_fold", "Content-Length: {len}\r\nX-Note: first\r\n second\r\n"},
       {"obs_fold_tab", "Content-Length: {len}\r\nX-Note: first\r\n\tsecond\r\n"},
-      {"obs_fold_first_line", " X-Note: folded\r\nContent-Length: {len}\r\n"},
+      // Folded into the Content-Type line before it.
+      {"obs_fold_into_content_type", " charset=utf-8\r\nContent-Length: {len}\r\n"},
+      {"unreadable_header_line", "No Colon Here\r\nContent-Length: {len}\r\n"},
       {"http10_te_chunked", "Transfer-Encoding: chunked\r\n", k::chunked, "HTTP/1.0"},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
