@@ -87,28 +87,24 @@ void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(io_.ctx().options.body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(io_.ctx().options.header_limit));
+  header_folded_ = false;
   wait_on_client();
   parse_header();
 }
 
-// The parser takes a header only once it is whole, all at once, so while it does the
-// header's bytes are still at the front of the buffer: the one moment they can be looked at
-// as they were sent (the parser joins folded lines without a trace).
+// The parser takes a header's lines as they come, and joins folded lines without a trace:
+// each part it takes is looked at as it was sent before it leaves the buffer.
 void http_session::parse_header() {
   if (buffer_.size() != 0) {
     beast::error_code ec;
     const std::size_t used = parser_->put(buffer_.data(), ec);
-    if (ec && ec != http::error::need_more) {
-      buffer_.consume(used);
-      return on_parse_error(ec);
-    }
+    header_folded_ =
+        header_folded_ || has_obs_fold({static_cast<const char*>(buffer_.data().data()), used});
+    buffer_.consume(used);
+    if (ec && ec != http::error::need_more) return on_parse_error(ec);
     if (parser_->is_header_done()) {
-      const std::string_view raw(static_cast<const char*>(buffer_.data().data()), used);
-      const auto problem = framing_problem(parser_->get().base(), raw);
-      buffer_.consume(used);
-      return on_header(problem);
+      return on_header(framing_problem(parser_->get().base(), header_folded_));
     }
-    buffer_.consume(used);  // a request line parsed ahead of its fields
   }
   socket_.async_read_some(
       buffer_.prepare(beast::read_size(buffer_, kReadChunk)),

@@ -116,6 +116,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   const route* route_ = nullptr;
   std::string_view query_;
   std::optional<immediate_answer> refusal_;
+  bool header_folded_ = false;  // a part of the header read so far folds a line
   // Since when the session has waited on its client to send the rest of a request or to
   // read a response; nullopt while the server owes the next step (the answer of an order
   // that waits on the database is not the client's idleness).

@@ -9,15 +9,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// A line break followed by a space or a tab: the next line continues the previous field.
-bool has_obs_fold(std::string_view raw) noexcept {
-  for (std::size_t i = raw.find('\n'); i != std::string_view::npos && i + 1 < raw.size();
-       i = raw.find('\n', i + 1)) {
-    if (raw[i + 1] == ' ' || raw[i + 1] == '\t') return true;
-  }
-  return false;
-}
-
 bool is_decimal(std::string_view s) noexcept {
   if (s.empty()) return false;
   for (const char c : s) {
@@ -28,9 +19,17 @@ bool is_decimal(std::string_view s) noexcept {
 
 }  // namespace
 
+bool has_obs_fold(std::string_view raw) noexcept {
+  for (std::size_t i = raw.find('\n'); i != std::string_view::npos && i + 1 < raw.size();
+       i = raw.find('\n', i + 1)) {
+    if (raw[i + 1] == ' ' || raw[i + 1] == '\t') return true;
+  }
+  return false;
+}
+
 std::optional<std::string_view> framing_problem(const http::request_header<>& header,
-                                                std::string_view raw_header) noexcept {
-  if (has_obs_fold(raw_header)) {
+                                                bool folded) noexcept {
+  if (folded) {
     return "obsolete line folding (a header line starting with a space or a tab) is not "
            "accepted";
   }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -141,6 +142,22 @@ TEST(request_smuggling, every_ambiguous_framing_is_400_and_close_without_side_ef
     expect_no_order(http, hidden_id, fc.name);
   }
   EXPECT_EQ(http.get("/healthz").status, 200u);
+}
+
+// A fold in a part of the header that arrives before the rest is seen too: the parser takes
+// the complete lines of a partial header as they come.
+TEST(request_smuggling, a_fold_in_the_first_part_of_a_split_header_is_refused) {
+  daemon_process daemon;
+  http_client http(daemon.port());
+  const std::string outer = order_body("outer-split");
+  raw_connection c(daemon.port());
+  c.send("POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: first\r\n second\r\nX-Other: 1\r\n");
+  // Nothing answers a partial header; the pause lets the server read the first part alone.
+  std::this_thread::sleep_for(300ms);
+  c.send("Content-Type: application/json\r\nContent-Length: " + std::to_string(outer.size()) +
+         "\r\n\r\n" + outer);
+  expect_refused_and_closed(c, "split header");
+  expect_no_order(http, "outer-split", "split header");
 }
 
 // Chunked alone, the one transfer coding matchd decodes, stays accepted, and the
