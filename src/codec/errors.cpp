@@ -35,6 +35,7 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::invalid_client_id, "invalid_client_id", 400},
     {api_errc::invalid_idempotency_key, "invalid_idempotency_key", 400},
     {api_errc::invalid_parameter, "invalid_parameter", 400},
+    {api_errc::invalid_framing, "invalid_framing", 400},
     {api_errc::order_not_found, "order_not_found", 404},
     {api_errc::not_found, "not_found", 404},
     {api_errc::method_not_allowed, "method_not_allowed", 405},

@@ -9,8 +9,8 @@
 #include <charconv>
 #include <chrono>
 
-#include "order_entry.h"
 #include "query_string.h"
+#include "request_framing.h"
 #include "sse_session.h"
 #include "websocket_session.h"
 
@@ -19,6 +19,8 @@ namespace matchd::gateway {
 namespace {
 
 constexpr std::string_view kJson = "application/json";
+// Read from the socket at a time while a header is incomplete.
+constexpr std::size_t kReadChunk = 16 * 1024;
 
 template <class Number>
 void append_number(std::string& out, Number n) {
@@ -88,68 +90,151 @@ void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(io_.ctx().options.body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(io_.ctx().options.header_limit));
+  header_folded_ = false;
   wait_on_client();
-  http::async_read(socket_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  parse_header();
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t) {
+// The parser takes a header's lines as they come, and joins folded lines without a trace:
+// each part it takes is looked at as it was sent before it leaves the buffer.
+void http_session::parse_header() {
+  if (buffer_.size() != 0) {
+    beast::error_code ec;
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    header_folded_ =
+        header_folded_ || has_obs_fold({static_cast<const char*>(buffer_.data().data()), used});
+    buffer_.consume(used);
+    if (ec && ec != http::error::need_more) return on_parse_error(ec);
+    if (parser_->is_header_done()) {
+      return on_header(framing_problem(parser_->get().base(), header_folded_));
+    }
+  }
+  socket_.async_read_some(
+      buffer_.prepare(beast::read_size(buffer_, kReadChunk)),
+      beast::bind_front_handler(&http_session::on_read_some, shared_from_this()));
+}
+
+void http_session::on_read_some(beast::error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
+  if (ec) return close();  // end of stream, idle close or reset: no request to answer
+  parse_header();
+}
+
+void http_session::on_parse_error(beast::error_code ec) {
+  keep_alive_ = false;
+  waiting_on_client_since_.reset();
   if (ec == http::error::body_limit) {
-    keep_alive_ = false;
-    reply_error(codec::make_error(
+    return reply_error(codec::make_error(
         codec::api_errc::body_too_large,
         "request body exceeds " + std::to_string(io_.ctx().options.body_limit) + " bytes"));
-    return;
   }
   if (ec == http::error::header_limit) {
-    keep_alive_ = false;
-    reply_error(
+    return reply_error(
         codec::make_error(codec::api_errc::headers_too_large, "request headers are too large"));
-    return;
   }
-  if (ec) return close();  // end of stream, idle close, reset or a malformed request line
-
-  waiting_on_client_since_.reset();
-  request& req = parser_->get();
-  version_ = req.version();
-  keep_alive_ = req.keep_alive();
-  handle(req);
+  if (is_framing_error(ec)) {
+    return reply_error(codec::make_error(codec::api_errc::invalid_framing,
+                                         "cannot frame the request: " + ec.message()));
+  }
+  close();  // a malformed request line, a partial request, end of stream, a reset
 }
 
-void http_session::handle(request& req) {
+void http_session::on_header(std::optional<std::string_view> problem) {
+  request& req = parser_->get();
+  version_ = req.version();
+  if (problem) {
+    keep_alive_ = false;
+    waiting_on_client_since_.reset();
+    return reply_error(codec::make_error(codec::api_errc::invalid_framing, std::string(*problem)));
+  }
+  keep_alive_ = req.keep_alive();
+  refusal_ = route_request(req);
+  if (parser_->is_done()) return respond(req);
+  // RFC 9110 section 10.1.1. An HTTP/1.0 client's Expect is ignored; another expectation
+  // than 100-continue is served as if it were not there.
+  const bool expects_continue =
+      version_ >= 11 && beast::iequals(req[http::field::expect], "100-continue");
+  if (expects_continue && refusal_) {
+    // Answered before the body, which is then never read: the connection ends after it.
+    keep_alive_ = false;
+    return respond(req);
+  }
+  if (!expects_continue || buffer_.size() != 0) return read_body();  // it is on its way
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  boost::asio::async_write(socket_, boost::asio::buffer(kContinue.data(), kContinue.size()),
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (ec) return self->close();
+                             self->read_body();
+                           });
+}
+
+void http_session::read_body() {
+  // What the buffer already holds first: the body of a small request usually came with its
+  // header, and a read of the socket would only cost a round through the I/O thread.
+  while (buffer_.size() != 0 && !parser_->is_done()) {
+    beast::error_code ec;
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) break;
+    if (ec) return on_parse_error(ec);
+    if (used == 0) break;
+  }
+  if (parser_->is_done()) return respond(parser_->get());
+  http::async_read(socket_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     if (ec) return self->on_parse_error(ec);
+                     self->respond(self->parser_->get());
+                   });
+}
+
+std::optional<immediate_answer> http_session::route_request(request& req) {
+  route_ = nullptr;
   const auto [path, query] = split_target(req.target());
+  query_ = query;
   const route_lookup r = find_route(server_routes(), req.method(), path, params_);
   if (ticket_.reserve_only()) {
     // Above the connection cap: one answer, and only the operators' routes.
     keep_alive_ = false;
     if (r.found == nullptr || r.found->needs != access::operational) {
-      return reply_error(codec::make_error(codec::api_errc::overloaded,
-                                           "the server's connection limit is reached; only "
-                                           "/healthz, /readyz and /metrics are served"),
-                         1);
+      return immediate_answer{codec::make_error(codec::api_errc::overloaded,
+                                                "the server's connection limit is reached; only "
+                                                "/healthz, /readyz and /metrics are served"),
+                              1};
     }
   }
   if (!io_.ctx().accepting.load(std::memory_order_relaxed) && !served_while_recovering(r)) {
-    return reply_error(recovering(), 1);
+    return immediate_answer{recovering(), 1};
   }
-  if (r.found != nullptr) return (this->*(r.found->handler))(req, params_, query);
+  if (r.found != nullptr) {
+    if (r.found->handler == &http_session::place_order &&
+        !is_json(req[http::field::content_type])) {
+      return immediate_answer{codec::make_error(codec::api_errc::unsupported_media_type,
+                                                "Content-Type must be application/json")};
+    }
+    route_ = r.found;
+    return std::nullopt;
+  }
   if (!r.path_known) {
-    return reply_error(
-        codec::make_error(codec::api_errc::not_found, "no such path: " + std::string(path)));
+    return immediate_answer{
+        codec::make_error(codec::api_errc::not_found, "no such path: " + std::string(path))};
   }
   allow_ = allowed_methods(server_routes(), path);
-  reply_error(codec::make_error(codec::api_errc::method_not_allowed,
-                                std::string(req.method_string()) + " is not allowed on " +
-                                    std::string(path) + "; allowed: " + allow_));
+  return immediate_answer{codec::make_error(codec::api_errc::method_not_allowed,
+                                            std::string(req.method_string()) +
+                                                " is not allowed on " + std::string(path) +
+                                                "; allowed: " + allow_)};
+}
+
+void http_session::respond(request& req) {
+  waiting_on_client_since_.reset();
+  if (refusal_) return reply_error(refusal_->error, refusal_->retry_after);
+  (this->*(route_->handler))(req, params_, query_);
 }
 
 // --- routes ---------------------------------------------------------------------------
 
+// Its Content-Type was checked with the header (route_request).
 void http_session::place_order(request& req, const path_params&, std::string_view) {
-  if (!is_json(req[http::field::content_type])) {
-    return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
-                                         "Content-Type must be application/json"));
-  }
   auto refused = submit_place(io_, token_, req.body(), req["Idempotency-Key"]);
   if (refused) return reply_error(refused->error, refused->retry_after);
   awaiting_delivery_ = shared_from_this();
@@ -374,8 +459,33 @@ void http_session::send_response(int status, std::string_view body, int retry_af
 
 void http_session::on_write(beast::error_code ec, bool close_after) {
   response_shared_body_.reset();
-  if (ec || close_after) return close();
+  if (ec) return close();
+  if (close_after) {
+    // Only a request answered before it was read whole (or one followed by more) can leave
+    // unread bytes behind.
+    if (parser_ && (!parser_->is_done() || buffer_.size() != 0)) return linger();
+    return close();
+  }
   do_read();
+}
+
+void http_session::linger() {
+  if (closed_) return;
+  beast::error_code ec;
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return close();
+  buffer_.clear();
+  // The idle sweep ends it if the client neither closes nor stops sending.
+  wait_on_client();
+  discard_input();
+}
+
+void http_session::discard_input() {
+  socket_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec) return self->close();  // the client closed too, or idle
+                            self->discard_input();
+                          });
 }
 
 }  // namespace matchd::gateway

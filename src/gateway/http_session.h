@@ -11,6 +11,7 @@
 
 #include "connection_limits.h"
 #include "io_thread.h"
+#include "order_entry.h"
 #include "routes.h"
 
 namespace matchd::gateway {
@@ -38,9 +39,26 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   using request = http::request<http::string_body>;
   using shared_body = std::shared_ptr<const std::string>;
 
+  // A request is read in two steps: its header (parse_header, reading until it is whole),
+  // then, once the header is accepted, its body (read_body). Between the two the framing
+  // is checked and `Expect: 100-continue` answered.
   void do_read();
-  void on_read(beast::error_code ec, std::size_t bytes);
-  void handle(request& req);
+  void parse_header();
+  void on_read_some(beast::error_code ec, std::size_t bytes);
+  void on_header(std::optional<std::string_view> framing_problem);
+  void read_body();
+  void on_parse_error(beast::error_code ec);
+  // The route of the request whose header was just read, or the answer it gets whatever
+  // its body (unknown path, 405, recovering, a body that is not JSON).
+  std::optional<immediate_answer> route_request(request& req);
+  // Answers the request once its body is read (or refused without reading it).
+  void respond(request& req);
+  // After a response that closes the connection before the request was read whole: reads
+  // and throws away what the client still sends until it closes too (bounded by the idle
+  // timeout), so that closing with unread bytes does not reset the connection and destroy
+  // the response on its way.
+  void linger();
+  void discard_input();
 
   // The route handlers (routes.cpp lists them in the table).
   friend std::span<const route> server_routes() noexcept;
@@ -95,6 +113,12 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   bool closed_ = false;
   std::string allow_;   // the Allow header of a 405
   path_params params_;  // of the request being handled
+  // The request being handled: its route and query (views into its target), or the answer
+  // it gets without its route (route_request).
+  const route* route_ = nullptr;
+  std::string_view query_;
+  std::optional<immediate_answer> refusal_;
+  bool header_folded_ = false;  // a part of the header read so far folds a line
   // Since when the session has waited on its client to send the rest of a request or to
   // read a response; nullopt while the server owes the next step (the answer of an order
   // that waits on the database is not the client's idleness).

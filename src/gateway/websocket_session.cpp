@@ -29,6 +29,25 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxHeldBytes = 32u << 20;
 // The opening handshake's answer and the closing handshake must be done within this.
 constexpr std::chrono::seconds kHandshakeTimeout{10};
+// Bytes of whole frames handed to the socket in one write (a larger frame goes alone). What
+// is handed over goes out whole, so this is also how much a slow subscriber still has to
+// read, beyond what the kernel holds, before its close frame.
+constexpr std::size_t kMaxWriteBytes = 64u << 10;
+// From the moment a subscriber is found too slow, how long it has to read what is already on
+// its way and the close frame (docs/api.md); then the connection is closed without it.
+constexpr std::chrono::seconds kSlowCloseDeadline{10};
+
+// The size of the unmasked frame at the front of `frames`, as net::append_text_frame
+// writes it.
+std::size_t frame_size(std::string_view frames) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(frames[i]); };
+  const std::size_t length = byte(1) & 0x7f;
+  if (length < 126) return 2 + length;
+  if (length == 126) return 4 + (std::size_t{byte(2)} << 8 | byte(3));
+  std::size_t n = 0;
+  for (std::size_t i = 2; i < 10; ++i) n = n << 8 | byte(i);
+  return 10 + n;
+}
 
 // The envelope of a message: its top-level "op" and "req_id", from the flat scan of an
 // order-shaped message, or read by SAX while the order parser reads the same pass
@@ -218,13 +237,44 @@ void websocket_session::check_idle(std::chrono::steady_clock::time_point now) {
 void websocket_session::close_with(websocket::close_reason reason, std::chrono::seconds grace) {
   if (closing_) return;
   closing_ = true;
+  // Frames not yet handed to the socket are dropped; the write on the wire (whole frames,
+  // kMaxWriteBytes at most) finishes, and the close frame goes out after it. The peer gets
+  // `grace` for all of it and its answer.
   outbox_.clear();
+  outbox_head_ = 0;
   outbox_frames_ = 0;
-  // Goes out after the batch on the wire, if there is one; the peer gets `grace` to answer.
-  ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
+  ws_.async_close(reason, [self = shared_from_this()](beast::error_code ec) {
+    self->close_timer_.cancel();
+    if (!self->evicted_ || self->close_reported_) return;
+    self->close_reported_ = true;
+    if (!ec) {
+      obs::logger("gateway")->info("websocket slow subscriber closed with 1008 token={}",
+                                   self->token_);
+    } else {
+      obs::logger("gateway")->warn(
+          "websocket slow subscriber ended before the close handshake completed ({}) token={}",
+          ec.message(), self->token_);
+    }
+  });
   close_timer_.expires_after(grace);
-  close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec) self->hard_close();
+  close_timer_.async_wait([self = shared_from_this(), grace](beast::error_code ec) {
+    if (ec) return;
+    if (self->evicted_ && !self->close_reported_) {
+      self->close_reported_ = true;
+      // The close frame is the last write queued: while any write is pending, it is not out.
+      if (self->ws_.next_layer().writes_pending() != 0) {
+        obs::logger("gateway")->warn(
+            "websocket slow subscriber read nothing for {}s; connection closed without the "
+            "close frame token={}",
+            grace.count(), self->token_);
+      } else {
+        obs::logger("gateway")->warn(
+            "websocket slow subscriber sent 1008 but did not complete the close handshake in "
+            "{}s; connection closed token={}",
+            grace.count(), self->token_);
+      }
+    }
+    self->hard_close();
   });
 }
 
@@ -401,7 +451,7 @@ void websocket_session::send_error(std::string_view type, const std::string& req
 
 void websocket_session::send(std::string_view message) {
   if (closing_) return;
-  const std::size_t held = outbox_.size() + bytes_on_the_wire_;
+  const std::size_t held = outbox_.size() - outbox_head_ + bytes_on_the_wire_;
   if (outbox_frames_ + frames_on_the_wire_ >= io_.ctx().options.subscriber_buffer ||
       (held != 0 && held + message.size() > kMaxHeldBytes)) {
     return close_slow();
@@ -417,15 +467,38 @@ void websocket_session::send(std::string_view message) {
 
 void websocket_session::flush() {
   flush_posted_ = false;
-  if (writing_ || outbox_.empty()) return;
+  if (writing_ || outbox_.size() == outbox_head_) return;
   if (closing_ || !ws_.is_open()) {
     // A close frame went out (ours or the answer to the peer's): nothing may follow it.
     outbox_.clear();
+    outbox_head_ = 0;
     outbox_frames_ = 0;
     return;
   }
   std::string batch;
-  batch.swap(outbox_);
+  std::size_t frames = outbox_frames_;
+  if (outbox_head_ == 0 && outbox_.size() <= kMaxWriteBytes) {
+    batch.swap(outbox_);  // the usual case: everything, uncopied
+  } else {
+    // A backlog goes out kMaxWriteBytes of whole frames at a time, so that a close for a
+    // slow subscriber waits behind no more than that.
+    const std::string_view waiting = std::string_view(outbox_).substr(outbox_head_);
+    std::size_t end = frame_size(waiting);
+    frames = 1;
+    while (end < waiting.size() && end + frame_size(waiting.substr(end)) <= kMaxWriteBytes) {
+      end += frame_size(waiting.substr(end));
+      ++frames;
+    }
+    batch.assign(waiting.substr(0, end));
+    outbox_head_ += end;
+    if (outbox_head_ == outbox_.size()) {
+      outbox_.clear();
+      outbox_head_ = 0;
+    } else if (outbox_head_ >= outbox_.size() / 2) {
+      outbox_.erase(0, outbox_head_);  // amortized: at most as much as was sent
+      outbox_head_ = 0;
+    }
+  }
   const std::size_t bytes = batch.size();
   ws_.next_layer().async_write_owned(
       std::move(batch), [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -436,18 +509,21 @@ void websocket_session::flush() {
         self->flush();
       });
   writing_ = true;
-  frames_on_the_wire_ = outbox_frames_;
+  frames_on_the_wire_ = frames;
   bytes_on_the_wire_ = bytes;
-  outbox_frames_ = 0;
+  outbox_frames_ -= frames;
 }
 
 void websocket_session::close_slow() {
   if (closing_) return;
-  obs::logger("gateway")->warn("websocket subscriber too slow, closing with 1008 token={}", token_);
+  evicted_ = true;
+  obs::logger("gateway")->warn(
+      "websocket subscriber too slow: dropping {} unsent frames, sending 1008 after the {} "
+      "bytes on their way, within {}s token={}",
+      outbox_frames_, bytes_on_the_wire_, kSlowCloseDeadline.count(), token_);
   io_.ctx().probe.slow_consumer_dropped();
-  // If the batch on the wire does not finish soon, the peer is given up on entirely.
   close_with(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),
-             std::chrono::seconds(5));
+             kSlowCloseDeadline);
 }
 
 }  // namespace matchd::gateway

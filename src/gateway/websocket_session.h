@@ -27,7 +27,10 @@ namespace websocket = beast::websocket;
 // handler that filled it (an I/O thread's drain hands over every answer that is ready at
 // once), with one write in flight; while it is on its way the next outbox fills. A client
 // that lets more than the subscriber buffer's worth of frames (or 32 MiB of them) pile up
-// is closed with 1008 rather than slowing anything else down.
+// is closed with 1008 rather than slowing anything else down: the frames not yet handed to
+// the socket are dropped, the write on its way (whole frames, at most 64 KiB) finishes, then
+// the close frame goes out; a peer that has not read it within a deadline loses the TCP
+// connection without it.
 class websocket_session : public session_base,
                           public std::enable_shared_from_this<websocket_session> {
  public:
@@ -75,7 +78,10 @@ class websocket_session : public session_base,
   std::uint64_t unfinished_after_ = 0;
   std::optional<std::chrono::steady_clock::time_point> unfinished_since_;
   std::uint64_t token_ = 0;
-  std::string outbox_;  // whole frames, not yet handed to the socket
+  // Whole frames not yet handed to the socket: those from outbox_head_ on (a backlog goes
+  // out kMaxWriteBytes at a time).
+  std::string outbox_;
+  std::size_t outbox_head_ = 0;
   std::size_t outbox_frames_ = 0;
   std::size_t frames_on_the_wire_ = 0;
   std::size_t bytes_on_the_wire_ = 0;
@@ -85,6 +91,8 @@ class websocket_session : public session_base,
   bool writing_ = false;
   bool flush_posted_ = false;
   bool closing_ = false;
+  bool evicted_ = false;         // closing as too slow
+  bool close_reported_ = false;  // how the slow subscriber's close ended is logged
 };
 
 }  // namespace matchd::gateway

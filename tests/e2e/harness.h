@@ -7,5 +7,7 @@
 #include "daemon_process.h"
 #include "http_client.h"
 #include "order_builders.h"
+#include "order_flood.h"
+#include "raw_connection.h"
 #include "sse_client.h"
 #include "ws_client.h"

@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "http_client.h"
@@ -111,6 +113,45 @@ const std::string& raw_connection::read_until(std::string_view marker,
     }
   }
   return received_;
+}
+
+std::optional<http_response> raw_connection::read_response(std::chrono::milliseconds timeout) {
+  const auto deadline = clock::now() + timeout;
+  std::size_t head_end = std::string::npos;
+  const auto wait_more = [&] {
+    return !peer_closed_ && (read_some(std::chrono::milliseconds(remaining_ms(deadline))) ||
+                             clock::now() < deadline);
+  };
+  while ((head_end = received_.find("\r\n\r\n", responses_end_)) == std::string::npos) {
+    if (!wait_more()) return std::nullopt;
+  }
+  http_response r;
+  const std::string head = received_.substr(responses_end_, head_end - responses_end_);
+  std::size_t line_end = head.find("\r\n");
+  r.status = status_of(head);
+  if (r.status == 0) return std::nullopt;
+  std::size_t content_length = 0;
+  while (line_end != std::string::npos) {
+    const std::size_t start = line_end + 2;
+    line_end = head.find("\r\n", start);
+    const std::string line = head.substr(start, line_end - start);
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    r.headers.emplace_back(line.substr(0, colon), value);
+    if (::strcasecmp(line.substr(0, colon).c_str(), "Content-Length") == 0) {
+      content_length = static_cast<std::size_t>(std::strtoull(value.c_str(), nullptr, 10));
+    }
+  }
+  if (r.status < 200) content_length = 0;  // an interim response
+  const std::size_t end = head_end + 4 + content_length;
+  while (received_.size() < end) {
+    if (!wait_more()) return std::nullopt;
+  }
+  r.body = received_.substr(head_end + 4, content_length);
+  responses_end_ = end;
+  return r;
 }
 
 bool raw_connection::wait_closed(std::chrono::milliseconds timeout) {

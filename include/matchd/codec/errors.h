@@ -35,6 +35,10 @@ namespace matchd::codec {
 //   400 invalid_idempotency_key  key is not 1-64 chars of [A-Za-z0-9._:-], or the body and
 //                                the Idempotency-Key header disagree
 //   400 invalid_parameter        a query parameter is malformed or out of range
+//   400 invalid_framing          the request's framing is ambiguous or unsupported (obs-fold,
+//                                Transfer-Encoding other than chunked or next to
+//                                Content-Length, a duplicate or malformed Content-Length, a
+//                                header line that cannot be read); the connection closes
 //   404 order_not_found          no order with that id
 //   404 not_found                no such path
 //   405 method_not_allowed       path exists, method does not
@@ -70,6 +74,7 @@ enum class api_errc : std::uint8_t {
   invalid_client_id,
   invalid_idempotency_key,
   invalid_parameter,
+  invalid_framing,
   order_not_found,
   not_found,
   method_not_allowed,
