@@ -98,7 +98,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "frames queued per stream subscriber before it is closed as too slow (1008)")
     ("idle-timeout", po::value<int>()->default_value(60), "seconds an idle HTTP connection is kept")
     ("expected-orders", po::value(&cfg.expected_orders)->default_value(1 << 16),
-     "open orders per book to preallocate for")
+     "orders per book to preallocate for (id index, book nodes, order view); beyond it they "
+     "grow incrementally, without pausing matching")
     ("journal-max-lag", po::value(&cfg.journal_max_lag)->default_value(cfg.journal_max_lag),
      "sequence numbers the tables may trail the journal by while orders keep coming; beyond "
      "it the applier stops yielding to the commit path (with --db)")
