@@ -11,6 +11,21 @@
 //                                 p50/p99/p99.9/max in ns (the clock pair itself costs
 //                                 `clock_ns`, not subtracted).
 //
+//   engine_growth_<what>/<sizing>
+//                                 growth alone, timed one command at a time like latency:
+//                                 `ids` places 2,000,000 IOC orders that rest nowhere (every
+//                                 one a new id: only the id index grows, from the daemon's
+//                                 default size), `book` rests 400,000 GTC orders on 1,000
+//                                 prices (the book's nodes grow past their reserve too).
+//                                 `default` is the daemon's default sizing, `presized`
+//                                 reserves for the whole run. max_ns is the worst single
+//                                 command: what one growth step holds matching up for. On
+//                                 a shared machine it is also the longest preemption, so
+//                                 max_cpu_ns reads the thread's CPU clock around each
+//                                 command as well (page faults count, time spent
+//                                 descheduled does not; a syscall pair, about 1 us, added
+//                                 to every command).
+//
 // Scenarios (command_mix.h): `mix` is the realistic load the performance target is
 // about; `add`, `cancel` and `sweep` isolate one kind of command each. `mix_presized`
 // replays `mix` on an engine whose pools and id index are reserved up front for every id
@@ -39,9 +54,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -415,6 +433,83 @@ void bm_latency(benchmark::State& state, scenario_factory make, sizing how) {
   }
 }
 
+enum class growth_load : std::uint8_t { ids, book };
+
+std::int64_t thread_cpu_ns() noexcept {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+constexpr std::size_t kGrowthIds = 2'000'000;
+constexpr std::size_t kGrowthResting = 400'000;
+constexpr std::int64_t kGrowthPrices = 1'000;
+
+// Commands are made one at a time next to the clock pair rather than pre-generated:
+// two million of them would take 350 MB.
+void bm_growth(benchmark::State& state, growth_load load, sizing how) {
+  const std::size_t n = load == growth_load::ids ? kGrowthIds : kGrowthResting;
+  engine::engine_options options;  // the daemon's defaults (--expected-orders 65536)
+  if (how == sizing::presized) {
+    if (load == growth_load::ids) {
+      options.expected_ids = n;
+    } else {
+      options.expected_orders_per_book = n;
+    }
+  }
+  auto h = std::make_unique<latency_histogram>();
+  const std::uint64_t overhead = clock_overhead_ticks();
+  engine::event_buffer out;
+  out.reserve(kEventReserve);
+  engine::place_order cmd;
+  cmd.client = engine::client_id::from("growth");
+  cmd.order_side = engine::side::buy;  // nothing to cross: the book has no asks
+  cmd.type = engine::order_type::limit;
+  cmd.tif = load == growth_load::ids ? engine::time_in_force::ioc : engine::time_in_force::gtc;
+  cmd.quantity = engine::quantity_lots{1};
+  std::uint64_t allocations = 0;
+  std::int64_t max_cpu = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto eng = std::make_unique<engine::matching_engine>(bench_instruments(), options);
+    state.ResumeTiming();
+    const std::uint64_t before = allocation_count.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < n; ++i) {
+      char id[24];
+      const int len = std::snprintf(id, sizeof id, "g-%zu", i);
+      cmd.id = engine::order_id::from(std::string_view(id, static_cast<std::size_t>(len)));
+      cmd.price = engine::price_ticks{1'000'000 + static_cast<std::int64_t>(i) % kGrowthPrices};
+      cmd.received_at = static_cast<engine::timestamp_us>(i);
+      const std::int64_t c0 = thread_cpu_ns();
+      const std::uint64_t t0 = cycle_clock::start();
+      const engine::command_result r = eng->place(cmd, out);
+      const std::uint64_t t1 = cycle_clock::stop();
+      const std::int64_t c1 = thread_cpu_ns();
+      max_cpu = std::max(max_cpu, c1 - c0);
+      if (!r.ok()) [[unlikely]] {
+        std::fprintf(stderr, "engine_benchmark: growth command %zu rejected: %s\n", i,
+                     std::string(engine::to_code(r.error)).c_str());
+        std::abort();
+      }
+      h->record(static_cast<std::int64_t>(t1 - t0));
+      out.clear();
+    }
+    allocations += allocation_count.load(std::memory_order_relaxed) - before;
+    state.PauseTiming();
+    eng.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(n) * state.iterations());
+  state.counters["allocs/pass"] =
+      static_cast<double>(allocations) / static_cast<double>(state.iterations());
+  state.counters["p50_ns"] = ns(h->value_at_percentile(50));
+  state.counters["p99.9_ns"] = ns(h->value_at_percentile(99.9));
+  state.counters["p99.99_ns"] = ns(h->value_at_percentile(99.99));
+  state.counters["max_ns"] = ns(static_cast<std::uint64_t>(h->max()));
+  state.counters["max_cpu_ns"] = static_cast<double>(max_cpu);
+  state.counters["clock_ns"] = ns(overhead);
+}
+
 // Passes per run: enough timed work per repetition to be stable, while the untimed
 // warm-up replay (~300k commands per pass) keeps the total wall time reasonable.
 struct registration {
@@ -440,6 +535,16 @@ void register_benchmarks() {
     benchmark::RegisterBenchmark((base + "/latency").c_str(), bm_latency, r.make, r.how)
         ->Iterations(r.passes)
         ->Unit(benchmark::kMillisecond);
+  }
+  for (const auto& [what, load] :
+       {std::pair{"ids", growth_load::ids}, {"book", growth_load::book}}) {
+    for (const auto& [label, how] :
+         {std::pair{"default", sizing::as_generated}, {"presized", sizing::presized}}) {
+      benchmark::RegisterBenchmark((std::string("engine_growth_") + what + "/" + label).c_str(),
+                                   bm_growth, load, how)
+          ->Iterations(1)
+          ->Unit(benchmark::kMillisecond);
+    }
   }
 }
 

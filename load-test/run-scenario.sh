@@ -27,7 +27,13 @@
 #          [--threads T] [--io-threads N] [--orders N] [--burst M] [--no-build]
 #          [--build-dir DIR]
 #          [--no-rest-max] [--no-perf] [--keep] [--wait-idle S] [--dirty-background-bytes N]
+#          [--presize]
 #        load-test/run-scenario.sh --report-only var/perf/<timestamp>
+#
+# matchd runs with its default sizing, as a deployment that sets no flags does: the id
+# index, the book's nodes and the order view grow while measured (incrementally, so without
+# a pause). --presize passes --expected-orders for every order the largest phase can place
+# instead, so that nothing grows; the gap between the two runs is what growth costs.
 #
 # --wait-idle S: before measuring, wait up to S seconds for the machine to be idle (under
 # 25% CPU busy over 5 s), since other work on the 2 cores skews every figure.
@@ -95,6 +101,7 @@ report_only=""
 # when root, restored on exit; 0 = leave the machine's setting). See "the kernel's writeback".
 dirty_background_bytes=4194304
 
+presize=0
 command_line="$*"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -116,6 +123,7 @@ while [ $# -gt 0 ]; do
     --no-build) do_build=0 ;;
     --build-dir) build_dir=$(cd "$2" && pwd); shift ;;
     --no-rest-max) rest_max=0 ;;
+    --presize) presize=1 ;;
     --no-perf) do_perf=0 ;;
     --keep) keep=1 ;;
     --wait-idle) wait_idle=$2; shift ;;
@@ -754,8 +762,21 @@ EOF
 # Every timed phase starts from this same book. The flow is 95% resting limit orders, so a
 # book carried from phase to phase grew by some 40,000 orders a second and reached the
 # engine's cap of 5,000,000 open orders per book (book_full, answered 503) inside the
-# WebSocket phase. Preallocated for the largest phase (the REST ceiling guessed at 40,000/s).
-expected_orders=$(python3 -c "print(int($orders + $burst + max($rest_rate, $ws_rate, 40000) * ($warmup + $duration + 5)))")
+# WebSocket phase. With --presize, preallocated for the largest phase (the REST ceiling
+# guessed at 40,000/s); by default matchd's own sizing, grown as the orders come.
+sizing_args=()
+sizing_note="default sizing"
+if [ "$presize" = 1 ]; then
+  expected_orders=$(python3 -c "print(int($orders + $burst + max($rest_rate, $ws_rate, 40000) * ($warmup + $duration + 5)))")
+  sizing_args=(--expected-orders "$expected_orders")
+  sizing_note="--expected-orders $expected_orders"
+fi
+# Every connection of the generator comes from 127.0.0.1: lift the per-address limit, when
+# the binary has one (an A/B may run an older build through --build-dir).
+per_address_args=()
+if "$build_dir/src/app/matchd" --help 2>&1 | grep -q -- '--max-connections-per-address'; then
+  per_address_args=(--max-connections-per-address 10000)
+fi
 matchd_pid=""
 fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" later
   local suffix=$1
@@ -767,11 +788,11 @@ fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" late
     "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
       -c "DROP DATABASE matchd" -c "CREATE DATABASE matchd" >/dev/null
   fi
-  say "starting matchd (durable, --io-threads $io_threads, --expected-orders $expected_orders${MATCHD_EXTRA_ARGS:+, $MATCHD_EXTRA_ARGS})"
+  say "starting matchd (durable, --io-threads $io_threads, $sizing_note${MATCHD_EXTRA_ARGS:+, $MATCHD_EXTRA_ARGS})"
   rm -f "$work/matchd.ready"
   "$build_dir/src/app/matchd" --db "$conninfo" --listen 127.0.0.1:0 --ready-file "$work/matchd.ready" \
-    --rate-limit 0 --io-threads "$io_threads" --expected-orders "$expected_orders" --log-level warn \
-    --max-connections-per-address 10000 \
+    --rate-limit 0 --io-threads "$io_threads" ${sizing_args[@]+"${sizing_args[@]}"} --log-level warn \
+    ${per_address_args[@]+"${per_address_args[@]}"} \
     ${MATCHD_EXTRA_ARGS:-} >"$work/matchd.log" 2>&1 &
   matchd_pid=$!
   pids+=("$matchd_pid")

@@ -108,7 +108,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("ws-message-timeout", po::value<int>()->default_value(10),
      "seconds a WebSocket message may take from its first frame to its last")
     ("expected-orders", po::value(&cfg.expected_orders)->default_value(1 << 16),
-     "open orders per book to preallocate for")
+     "orders per book to preallocate for (id index, book nodes, order view); beyond it they "
+     "grow incrementally, without pausing matching")
     ("journal-max-lag", po::value(&cfg.journal_max_lag)->default_value(cfg.journal_max_lag),
      "sequence numbers the tables may trail the journal by while orders keep coming; beyond "
      "it the applier stops yielding to the commit path (with --db)")

@@ -1,7 +1,8 @@
 // The id index on its own: every inserted key is found again with its entry, through
 // growth, collisions in one home line and probes that wrap past the end of the table
 // (also across a doubling); only the 80 key bits a slot keeps decide a match; erase,
-// checked against std::unordered_map, leaves every other key findable.
+// checked against std::unordered_map, leaves every other key findable; growth moves the
+// keys a few lines per call, with lookups, inserts and erases correct while it does.
 
 #include <gtest/gtest.h>
 #include <matchd/engine/id_index.h>
@@ -228,6 +229,117 @@ TEST(id_index, erase_near_the_growth_limit) {
   run.run(pool, 40'000, 0.7, 1'009, limit);
   EXPECT_EQ(index.capacity(), capacity);
   EXPECT_GE(run.model.size(), limit - 32) << "the test meant to run near the limit";
+}
+
+// The structural form of "growth never pauses": a doubling used to move every slot inside
+// the insert that crossed half full (half a million at a million ids). Now no single call
+// moves more than the keys of kLinesPerStep home lines, whatever the size.
+TEST(id_index, no_insert_moves_more_than_a_few_lines_of_slots) {
+  id_index index(0);
+  std::mt19937_64 rng(51);
+  std::size_t growths = 0;
+  std::size_t capacity = index.capacity();
+  for (std::uint64_t n = 0; n < 1'000'000; ++n) {
+    const id_key key{rng() | 1, rng()};
+    const id_index::position p = index.lookup(key);
+    ASSERT_FALSE(p.found);
+    index.insert(p, key, entry_for(n));
+    if (index.capacity() != capacity) {
+      ++growths;
+      capacity = index.capacity();
+    }
+  }
+  EXPECT_GE(growths, 10u);
+  // kLinesPerStep lines of 4 slots hold 8 keys at half load on average; 64 is far out in
+  // the tail and still a few microseconds of work.
+  EXPECT_LE(index.max_slots_moved(), 64u);
+  EXPECT_GT(index.max_slots_moved(), 0u);
+}
+
+TEST(id_index, a_growth_moves_keys_over_many_calls_and_ends) {
+  id_index index(0);
+  const std::size_t first = index.capacity();
+  std::mt19937_64 rng(61);
+  std::vector<id_key> keys;
+  while (!index.migrating()) {
+    keys.push_back({rng() | 1, rng()});
+    insert_new(index, keys.back(), entry_for(keys.size() - 1));
+  }
+  EXPECT_EQ(index.capacity(), first * 2);
+  EXPECT_EQ(keys.size(), first / 2 + 1);
+  std::size_t calls = 0;
+  while (index.migrating()) {
+    keys.push_back({rng() | 1, rng()});
+    insert_new(index, keys.back(), entry_for(keys.size() - 1));
+    ++calls;
+  }
+  // Old lines / kLinesPerStep calls after the one that started it.
+  EXPECT_EQ(calls + 1, first / 4 / id_index::kLinesPerStep);
+  for (std::uint64_t n = 0; n < keys.size(); ++n) expect_entry(index, keys[n], entry_for(n));
+}
+
+// Erase and insert while keys move: keys homed behind the migration's cursor live in the
+// new table, the others in the old one; an erase in either, then a new insert of the same
+// key, must land where lookups look.
+TEST(id_index, erase_and_reinsert_during_a_migration) {
+  id_index index(0);
+  reference_run run{index, std::mt19937_64(71), {}};
+  std::mt19937_64 rng(72);
+  std::vector<std::uint64_t> pool = random_pool(rng, 600);
+  // Crowd the last line too, so that runs wrap past the end of the old table.
+  for (std::uint64_t n = 0; n < 12; ++n) pool.push_back(last_line_key(n).lo);
+  for (const std::uint64_t lo : pool) {
+    if (index.migrating()) break;
+    insert_new(index, reference_run::key_of(lo), entry_for(lo));
+    run.model.emplace(lo, entry_for(lo));
+  }
+  ASSERT_TRUE(index.migrating());
+  std::size_t checked_mid_migration = 0;
+  for (int round = 0; round < 200 && index.migrating(); ++round) {
+    run.run(pool, 1, 0.3, 1);  // each step checks every key
+    if (index.migrating()) ++checked_mid_migration;
+  }
+  EXPECT_GT(checked_mid_migration, 10u);
+}
+
+// The reference run again, across many growths, erases interleaved, checked every few
+// hundred steps (a growing number, to stay linear): many checks fall inside a migration.
+TEST(id_index, growth_with_erases_matches_a_reference_map) {
+  id_index index(0);
+  reference_run run{index, std::mt19937_64(81), {}};
+  std::mt19937_64 rng(82);
+  std::vector<std::uint64_t> pool = random_pool(rng, 30'000);
+  for (std::uint64_t n = 0; n < 40; ++n) pool.push_back(last_line_key(n).lo);
+  std::size_t capacity = index.capacity();
+  std::size_t growths = 0;
+  std::size_t checks_migrating = 0;
+  for (std::size_t steps = 0; steps < 150'000;) {
+    const std::size_t chunk = 211 + run.model.size() / 16;
+    run.run(pool, chunk, 0.8, chunk);
+    if (testing::Test::HasFatalFailure()) return;
+    steps += chunk;
+    if (index.migrating()) ++checks_migrating;
+    if (index.capacity() != capacity) {
+      ++growths;
+      capacity = index.capacity();
+    }
+  }
+  EXPECT_GE(growths, 6u);
+  EXPECT_GT(checks_migrating, 5u);
+}
+
+TEST(id_index, reserve_during_a_migration_finishes_it) {
+  id_index index(0);
+  std::mt19937_64 rng(91);
+  std::vector<id_key> keys;
+  while (!index.migrating()) {
+    keys.push_back({rng() | 1, rng()});
+    insert_new(index, keys.back(), entry_for(keys.size() - 1));
+  }
+  index.reserve(50'000);
+  EXPECT_FALSE(index.migrating());
+  EXPECT_GE(index.capacity() / 2, 50'000u);
+  for (std::uint64_t n = 0; n < keys.size(); ++n) expect_entry(index, keys[n], entry_for(n));
 }
 
 TEST(id_index, erase_then_growth_keeps_every_other_key) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/engine/chunked_vector.h>
 #include <matchd/engine/event.h>
 #include <matchd/engine/id_index.h>
 #include <matchd/engine/order.h>
@@ -141,9 +142,10 @@ class order_book {
   void emit_level_deltas(command_context& ctx);
 
   instrument_id instrument_;
-  std::vector<order_node> nodes_;
+  // Chunked, not std::vector: growing past the reserve must not copy every node.
+  chunked_vector<order_node, 12> nodes_;
   node_index free_node_head_ = kNoNode;
-  std::vector<price_level> levels_;
+  chunked_vector<price_level, 12> levels_;
   std::uint32_t free_level_head_ = std::numeric_limits<std::uint32_t>::max();
   std::vector<level_ref> bids_;  // ascending price: best bid at the back
   std::vector<level_ref> asks_;  // descending price: best ask at the back
