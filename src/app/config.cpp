@@ -39,6 +39,22 @@ bool parse_listen(const std::string& text, gateway::server_options& out) {
   return true;
 }
 
+// --retention: a whole number and a unit (ms, s, m, h, d; none = seconds), e.g. 24h, 90m.
+// Microseconds, or 0 when unreadable or not positive.
+std::int64_t parse_duration_us(const std::string& text) {
+  const auto digits = text.find_first_not_of("0123456789");
+  if (digits == 0 || digits > 12) return 0;
+  const std::int64_t n = std::stoll(text.substr(0, digits));
+  const std::string unit = digits == std::string::npos ? "s" : text.substr(digits);
+  std::int64_t us_per_unit = 0;
+  if (unit == "ms") us_per_unit = 1'000;
+  if (unit == "s") us_per_unit = 1'000'000;
+  if (unit == "m") us_per_unit = 60'000'000;
+  if (unit == "h") us_per_unit = 3'600'000'000;
+  if (unit == "d") us_per_unit = 86'400'000'000;
+  return n * us_per_unit;
+}
+
 const char* env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? v : fallback;
@@ -67,6 +83,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
   std::vector<std::string> feed_symbols;
   feed::feed_options feed_opts;
   std::string feed_guard;
+  std::string retention;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n"
@@ -99,6 +116,10 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("idle-timeout", po::value<int>()->default_value(60), "seconds an idle HTTP connection is kept")
     ("expected-orders", po::value(&cfg.expected_orders)->default_value(1 << 16),
      "open orders per book to preallocate for")
+    ("retention", po::value(&retention)->default_value(env_or("MATCHD_RETENTION", "24h")),
+     "retention horizon (e.g. 24h, 90m, 30s): idempotency keys are honoured and finished "
+     "orders kept in memory (GET /orders/{id}, duplicate order_id) this long after they "
+     "finished, then forgotten; recovery loads no more than this [MATCHD_RETENTION]")
     ("journal-max-lag", po::value(&cfg.journal_max_lag)->default_value(cfg.journal_max_lag),
      "sequence numbers the tables may trail the journal by while orders keep coming; beyond "
      "it the applier stops yielding to the commit path (with --db)")
@@ -193,6 +214,13 @@ parse_outcome parse_command_line(int argc, char** argv) {
   }
   if (cfg.migrate_only && cfg.db.empty()) {
     return usage_error("migrate needs --db (or MATCHD_DB)");
+  }
+  cfg.retention_us = parse_duration_us(retention);
+  if (cfg.retention_us <= 0) {
+    return usage_error(
+        "--retention (MATCHD_RETENTION) wants a positive duration such as 24h, "
+        "90m or 30s, got '" +
+        retention + "'");
   }
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
   cfg.server.durable = !cfg.db.empty();
