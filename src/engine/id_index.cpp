@@ -94,6 +94,26 @@ void id_index::insert(position free, const id_key& key, const id_entry& entry) {
   ++size_;
 }
 
+bool id_index::erase(const id_key& key) noexcept {
+  const position p = lookup(key);
+  if (!p.found) return false;
+  std::size_t gap = static_cast<std::size_t>(p.at - slots_);
+  for (std::size_t i = (gap + 1) & mask_; !is_free(slots_[i]); i = (i + 1) & mask_) {
+    // The slot at i may fill the gap only if its home is not after the gap, reading
+    // cyclically back from i: a probe for it starts at its home and must still pass the
+    // gap's position on its way to it.
+    const std::size_t home = home_of(slots_[i].lo);
+    const std::size_t from_home = (i - home) & mask_;
+    const std::size_t from_gap = (i - gap) & mask_;
+    if (from_home < from_gap) continue;
+    slots_[gap] = slots_[i];
+    gap = i;
+  }
+  slots_[gap] = slot{};
+  --size_;
+  return true;
+}
+
 void id_index::reserve(std::size_t ids) {
   const std::size_t wanted = capacity_for(ids, kMinCapacity);
   if (wanted > capacity()) rebuild(wanted);

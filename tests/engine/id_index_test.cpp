@@ -1,12 +1,15 @@
 // The id index on its own: every inserted key is found again with its entry, through
 // growth, collisions in one home line and probes that wrap past the end of the table
-// (also across a doubling); only the 80 key bits a slot keeps decide a match.
+// (also across a doubling); only the 80 key bits a slot keeps decide a match; erase,
+// checked against std::unordered_map, leaves every other key findable.
 
 #include <gtest/gtest.h>
 #include <matchd/engine/id_index.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 namespace matchd::engine {
@@ -111,6 +114,128 @@ TEST(id_index, entries_are_updated_in_place) {
   ASSERT_TRUE(p.found);
   p.at->instrument = id_entry::kFinished;
   EXPECT_EQ(index.find(key)->instrument, id_entry::kFinished);
+}
+
+// Runs random inserts, erases and lookups against std::unordered_map, keys drawn from
+// `pool` so that erased keys come back. Every `check_every` steps, and at the end, every
+// reference key must be found with its entry and the index must hold nothing else.
+struct reference_run {
+  id_index& index;
+  std::mt19937_64 rng;
+  std::unordered_map<std::uint64_t, id_entry> model;  // by key.lo; pools keep lo unique
+
+  static id_key key_of(std::uint64_t lo) { return {lo, lo * 0x9e37'79b9'7f4a'7c15}; }
+
+  void check_all() {
+    ASSERT_EQ(index.size(), model.size());
+    for (const auto& [lo, entry] : model) {
+      const id_index::slot* s = index.find(key_of(lo));
+      ASSERT_NE(s, nullptr) << "lost key " << lo;
+      ASSERT_EQ(s->instrument, entry.instrument);
+      ASSERT_EQ(s->node, entry.node);
+    }
+    std::size_t seen = 0;
+    index.for_each([&](const id_index::slot& s) {
+      ++seen;
+      EXPECT_EQ(model.count(s.lo), 1u) << "stray key " << s.lo;
+    });
+    ASSERT_EQ(seen, model.size());
+  }
+
+  // `insert_weight` in [0, 1]: the chance a step inserts rather than erases.
+  void run(const std::vector<std::uint64_t>& pool, std::size_t steps, double insert_weight,
+           std::size_t check_every, std::size_t max_size = SIZE_MAX) {
+    std::uniform_int_distribution<std::size_t> pick(0, pool.size() - 1);
+    std::bernoulli_distribution inserting(insert_weight);
+    for (std::size_t step = 0; step < steps; ++step) {
+      const std::uint64_t lo = pool[pick(rng)];
+      const id_key key = key_of(lo);
+      const bool present = model.count(lo) != 0;
+      if (inserting(rng) && model.size() < max_size) {
+        const id_index::position p = index.lookup(key);
+        ASSERT_EQ(p.found, present) << "step " << step;
+        if (present) continue;
+        const id_entry entry = entry_for(step);
+        index.insert(p, key, entry);
+        model.emplace(lo, entry);
+      } else {
+        ASSERT_EQ(index.erase(key), present) << "step " << step;
+        model.erase(lo);
+        ASSERT_EQ(index.find(key), nullptr) << "step " << step;
+      }
+      if ((step + 1) % check_every == 0) {
+        check_all();
+        if (testing::Test::HasFatalFailure()) return;
+      }
+    }
+    check_all();
+  }
+};
+
+std::vector<std::uint64_t> random_pool(std::mt19937_64& rng, std::size_t n) {
+  std::vector<std::uint64_t> pool;
+  for (std::size_t i = 0; i < n; ++i) pool.push_back(rng() | 1);
+  return pool;
+}
+
+TEST(id_index, erase_matches_a_reference_map) {
+  id_index index(0);
+  reference_run run{index, std::mt19937_64(11), {}};
+  std::mt19937_64 rng(12);
+  run.run(random_pool(rng, 3'000), 60'000, 0.6, 997);
+}
+
+TEST(id_index, erase_of_a_missing_key_changes_nothing) {
+  id_index index(0);
+  insert_new(index, {5, 6}, entry_for(1));
+  EXPECT_FALSE(index.erase({7, 6}));
+  EXPECT_FALSE(index.erase({5, 7})) << "same lo, other hi bits the slot keeps";
+  EXPECT_EQ(index.size(), 1u);
+  expect_entry(index, {5, 6}, entry_for(1));
+  EXPECT_TRUE(index.erase({5, 6}));
+  EXPECT_FALSE(index.erase({5, 6}));
+  EXPECT_EQ(index.size(), 0u);
+  insert_new(index, {5, 6}, entry_for(2));
+  expect_entry(index, {5, 6}, entry_for(2));
+}
+
+// Keys crowded into the last lines and the first ones: runs wrap past the end of the table
+// into runs homed at line 0, so backward shifts cross the end, and a key homed at line 0
+// must not be shifted back into the last line (before its home).
+TEST(id_index, erase_across_a_run_that_wraps_the_table_end) {
+  id_index index(0);
+  const std::size_t capacity = index.capacity();
+  std::mt19937_64 rng(21);
+  std::vector<std::uint64_t> pool;
+  // A 1024-slot table has 256 lines, picked by the top 8 bits of lo: below 2^57 is one of
+  // the first two lines, above ~0 - 2^57 one of the last two.
+  for (int i = 0; i < 40; ++i) pool.push_back(~std::uint64_t{0} - (rng() >> 7));
+  for (int i = 0; i < 40; ++i) pool.push_back((rng() >> 7) | 1);
+  reference_run run{index, std::mt19937_64(22), {}};
+  run.run(pool, 20'000, 0.55, 101);
+  EXPECT_EQ(index.capacity(), capacity) << "the test meant to stay in one table";
+}
+
+// At its growth limit (half full) the table has its longest runs; churn there, with the
+// size held at the limit so that it never grows, shifts through them.
+TEST(id_index, erase_near_the_growth_limit) {
+  id_index index(0);
+  const std::size_t capacity = index.capacity();
+  const std::size_t limit = capacity / 2;
+  std::mt19937_64 rng(31);
+  reference_run run{index, std::mt19937_64(32), {}};
+  const std::vector<std::uint64_t> pool = random_pool(rng, limit * 3 / 2);
+  run.run(pool, 40'000, 0.7, 1'009, limit);
+  EXPECT_EQ(index.capacity(), capacity);
+  EXPECT_GE(run.model.size(), limit - 32) << "the test meant to run near the limit";
+}
+
+TEST(id_index, erase_then_growth_keeps_every_other_key) {
+  id_index index(0);
+  reference_run run{index, std::mt19937_64(41), {}};
+  std::mt19937_64 rng(42);
+  run.run(random_pool(rng, 40'000), 200'000, 0.75, 20'011);
+  EXPECT_GT(index.capacity(), 16'384u);
 }
 
 }  // namespace

@@ -27,10 +27,10 @@ struct id_entry {
   std::uint32_t node = 0;
 };
 
-// Every order id ever accepted, keyed by its hash: an open-addressing table built so
-// that the engine can compute, before it needs it, the address a lookup will read, and
-// so that an id costs 16 bytes (the table keeps every id forever: duplicates are refused
-// and a finished order is told from an unknown one even after it ended).
+// Every order id accepted and not yet retired, keyed by its hash: an open-addressing
+// table built so that the engine can compute, before it needs it, the address a lookup
+// will read, and so that an id costs 16 bytes (an id stays until it is erased: duplicates
+// are refused and a finished order is told from an unknown one even after it ended).
 //
 // - A slot is 16 bytes, four to a 64-byte line: 80 bits of the key (all of `lo`, the low
 //   16 bits of `hi`) and the entry. Two distinct ids in one probe run agree on those 80
@@ -45,8 +45,14 @@ struct id_entry {
 // - The slot array is mapped directly, on 2 MiB boundaries with transparent huge pages
 //   requested, and faulted in when allocated: the tens of MB probed at random would
 //   otherwise miss the TLB on most probes and take page faults inside the matching loop.
-// - There is no erase. A lookup that misses returns the free slot where the key would go,
-//   so "refuse a duplicate, else insert" is one probe.
+// - A lookup that misses returns the free slot where the key would go, so "refuse a
+//   duplicate, else insert" is one probe.
+// - Erase shifts back (Knuth's algorithm R): the slots after the freed one, up to the next
+//   free slot, move back into the gap unless that would put them before their home. There
+//   are no tombstones, so a table whose ids are retired as fast as new ones arrive keeps
+//   probe runs as short as a fresh one and never needs a clean-up rebuild (tombstones
+//   would lengthen every miss, the common lookup, until one). The cost is bounded by the
+//   run after the erased slot, which at half load is a line or two.
 //
 // Not thread-safe: owned by the engine thread.
 class id_index {
@@ -88,6 +94,10 @@ class id_index {
   // Puts `key` at `free` (from a lookup that missed, with no insert since). May grow the
   // table, which moves every slot: slots returned earlier dangle.
   void insert(position free, const id_key& key, const id_entry& entry);
+
+  // Removes `key` if present; returns whether it was. Moves other slots back along the
+  // probe run: slots returned earlier dangle, as after insert. The table never shrinks.
+  bool erase(const id_key& key) noexcept;
 
   // Grows now so that `ids` fit without growing later (e.g. at start-up, not mid-burst).
   void reserve(std::size_t ids);
