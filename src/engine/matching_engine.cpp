@@ -171,7 +171,7 @@ bool matching_engine::forget_finished(const order_id& id) {
   const id_index::slot* s = ids_.find(key);
   // Gone already, or (never, while ids are refused until forgotten) resting again.
   if (s == nullptr || is_resting(s->entry(), key)) return false;
-  return true;
+  return ids_.erase(key);
 }
 
 errc matching_engine::restore_resting(const order& o) {
