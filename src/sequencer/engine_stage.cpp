@@ -62,13 +62,14 @@ void engine_stage::restore_idempotency(const engine::client_id& client,
   idempotency_.restore(client, key, fingerprint, sequence, at);
 }
 
-void engine_stage::expire(bus::engine_batch& batch) {
+bool engine_stage::expire(bus::engine_batch& batch) {
   const engine::timestamp_us now = options_.wall_clock();
   const std::size_t budget = 2 * batch.commands.size() + kExpiryBudget;
-  engine_.expire_finished(now, budget,
-                          [&](const engine::order_id& id) { batch.expired_orders.push_back(id); });
-  idempotency_.expire(now, budget,
-                      [&](engine::sequence_number s) { batch.expired_responses.push_back(s); });
+  const std::size_t ids = engine_.expire_finished(
+      now, budget, [&](const engine::order_id& id) { batch.expired_orders.push_back(id); });
+  const std::size_t keys = idempotency_.expire(
+      now, budget, [&](engine::sequence_number s) { batch.expired_responses.push_back(s); });
+  return ids == budget || keys == budget;
 }
 
 bool engine_stage::inputs_pending() const {
@@ -150,8 +151,11 @@ void engine_stage::run() {
     if (retaining()) {
       // After the commands: a replay in this batch was decided while its key was held, and
       // the publish stage drops the forgotten responses after answering the commands.
-      expire(*batch);
-      next_expiry = std::chrono::steady_clock::now() + expiry_tick;
+      // More is due than a pass forgets: the next pass goes on at once (an idle engine
+      // works through a backlog in slices, between commands), else at the next tick.
+      const bool more_due = expire(*batch);
+      next_expiry = std::chrono::steady_clock::now() +
+                    (more_due ? std::chrono::steady_clock::duration::zero() : expiry_tick);
       if (batch->commands.empty() && batch->expired_orders.empty() &&
           batch->expired_responses.empty()) {
         free_.push_back(batch);  // an idle tick with nothing due
