@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 
+#include "durable_database.h"
 #include "harness.h"
 #include "wait.h"
 
@@ -70,6 +71,26 @@ TEST_F(retention, a_finished_order_id_is_refused_within_the_horizon_and_free_aft
   // Open: never forgotten, so still refused however long it rests.
   EXPECT_TRUE(
       is_error(post(market_order("reuse-1", "client-A", "buy", "0.5")), 409, "duplicate_order_id"));
+
+  if (durable_mode()) {
+    // The tables keep both orders as rows of their own (sql/004_retention.sql): the applier
+    // writes the second one without a conflict and catches up, and a restart finds the open
+    // order under the id.
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+          const auto lag =
+              metric_value(parse_prometheus(http.get("/metrics").body), "store_journal_lag");
+          return lag.has_value() && *lag == 0;
+        },
+        20s, 50ms))
+        << "the journal applier did not catch up with the reused id";
+    daemon.restart();
+    http_client after(daemon.port());
+    const http_response found = after.get(order_path("reuse-1"));
+    ASSERT_EQ(found.status, 200u) << found.describe();
+    EXPECT_EQ(found.json()["order"]["client_id"], "client-B");
+    EXPECT_EQ(found.json()["order"]["status"], "open");
+  }
 }
 
 TEST_F(retention, a_cancel_of_an_order_forgotten_past_the_horizon_is_404) {
