@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <string_view>
 
 #include "exit_codes.h"
@@ -52,6 +53,7 @@ std::int64_t parse_duration_us(const std::string& text) {
   if (unit == "m") us_per_unit = 60'000'000;
   if (unit == "h") us_per_unit = 3'600'000'000;
   if (unit == "d") us_per_unit = 86'400'000'000;
+  if (us_per_unit == 0 || n > std::numeric_limits<std::int64_t>::max() / us_per_unit) return 0;
   return n * us_per_unit;
 }
 
