@@ -81,7 +81,8 @@ bool engine_stage::inputs_pending() const {
 
 void engine_stage::run() {
   auto log = obs::logger("engine");
-  log->info("engine stage started inputs={} batch_pool={}", inputs_.size(), batches_.size());
+  log->info("engine stage started inputs={} batch_pool={} retention_s={}", inputs_.size(),
+            batches_.size(), static_cast<double>(options_.retention_us) / 1e6);
   const bool periodic = options_.snapshot_interval.count() > 0;
   auto next_snapshot = std::chrono::steady_clock::now() + options_.snapshot_interval;
   auto snapshot_due = [&] { return periodic && std::chrono::steady_clock::now() >= next_snapshot; };
