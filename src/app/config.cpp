@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <string_view>
 
 #include "exit_codes.h"
@@ -39,6 +40,23 @@ bool parse_listen(const std::string& text, gateway::server_options& out) {
   return true;
 }
 
+// --retention: a whole number and a unit (ms, s, m, h, d; none = seconds), e.g. 24h, 90m.
+// Microseconds, or 0 when unreadable or not positive.
+std::int64_t parse_duration_us(const std::string& text) {
+  const auto digits = text.find_first_not_of("0123456789");
+  if (digits == 0 || digits > 12) return 0;
+  const std::int64_t n = std::stoll(text.substr(0, digits));
+  const std::string unit = digits == std::string::npos ? "s" : text.substr(digits);
+  std::int64_t us_per_unit = 0;
+  if (unit == "ms") us_per_unit = 1'000;
+  if (unit == "s") us_per_unit = 1'000'000;
+  if (unit == "m") us_per_unit = 60'000'000;
+  if (unit == "h") us_per_unit = 3'600'000'000;
+  if (unit == "d") us_per_unit = 86'400'000'000;
+  if (us_per_unit == 0 || n > std::numeric_limits<std::int64_t>::max() / us_per_unit) return 0;
+  return n * us_per_unit;
+}
+
 const char* env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? v : fallback;
@@ -68,6 +86,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
   std::vector<std::string> feed_symbols;
   feed::feed_options feed_opts;
   std::string feed_guard;
+  std::string retention;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n"
@@ -110,6 +129,10 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("expected-orders", po::value(&cfg.expected_orders)->default_value(1 << 16),
      "orders per book to preallocate for (id index, book nodes, order view); beyond it they "
      "grow incrementally, without pausing matching")
+    ("retention", po::value(&retention)->default_value(env_or("MATCHD_RETENTION", "24h")),
+     "retention horizon (e.g. 24h, 90m, 30s): idempotency keys are honoured and finished "
+     "orders kept in memory (GET /orders/{id}, duplicate order_id) this long after they "
+     "finished, then forgotten; recovery loads no more than this [MATCHD_RETENTION]")
     ("journal-max-lag", po::value(&cfg.journal_max_lag)->default_value(cfg.journal_max_lag),
      "sequence numbers the tables may trail the journal by while orders keep coming; beyond "
      "it the applier stops yielding to the commit path (with --db)")
@@ -212,6 +235,13 @@ parse_outcome parse_command_line(int argc, char** argv) {
     return usage_error("--db-timeout must be at least 1 second");
   }
   cfg.db_timeout = std::chrono::seconds(vm["db-timeout"].as<int>());
+  cfg.retention_us = parse_duration_us(retention);
+  if (cfg.retention_us <= 0) {
+    return usage_error(
+        "--retention (MATCHD_RETENTION) wants a positive duration such as 24h, "
+        "90m or 30s, got '" +
+        retention + "'");
+  }
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
   cfg.server.ws_idle_timeout = std::chrono::seconds(std::max(1, vm["ws-idle-timeout"].as<int>()));
   cfg.server.ws_message_timeout =

@@ -19,6 +19,9 @@ struct config {
   std::string log_level = "info";
   std::size_t expected_orders = 1 << 16;
   std::uint64_t journal_max_lag = store::kDefaultJournalMaxLag;
+  // The retention horizon (--retention), microseconds: idempotency keys and finished orders
+  // are forgotten this long after they were used / finished.
+  std::int64_t retention_us = 24LL * 3600 * 1'000'000;
   std::string db;                          // libpq connection string; empty = in memory
   bool migrate_only = false;               // `matchd migrate`: apply migrations and exit
   int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off

@@ -1,5 +1,6 @@
 #include "daemon.h"
 
+#include <matchd/bus/clock.h>
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
 #include <matchd/store/connection_errors.h>
@@ -51,6 +52,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   order_flow_ = std::make_unique<obs::order_flow_metrics>(*registry_);
   engine::engine_options engine_opts;
   engine_opts.expected_orders_per_book = cfg_.expected_orders;
+  engine_opts.retention_us = cfg_.retention_us;
   engine_ = std::make_unique<engine::matching_engine>(cfg_.instruments, engine_opts);
 
   const std::size_t budget = cfg_.server.inflight_budget;
@@ -80,6 +82,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   if (durable) committed_ = std::make_unique<bus::spsc_queue<bus::engine_batch*>>(kBatchPool);
   sequencer::engine_stage_options stage_opts;
   stage_opts.batch_pool = kBatchPool;
+  stage_opts.retention_us = cfg_.retention_us;
   if (durable) stage_opts.snapshot_interval = std::chrono::seconds(cfg_.snapshot_interval_s);
   engine_stage_ = std::make_unique<sequencer::engine_stage>(
       *engine_, engine_inputs, *executed_,
@@ -112,8 +115,9 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
       cfg_.instruments, std::move(publish_links), durable ? *committed_ : *executed_,
       engine_stage_->recycle_queue(), [this] { engine_stage_->batch_returned(); }, *registry_,
       *order_flow_, publish_opts);
-  // The order view keeps every order ever seen, like the engine's id index: both are sized
-  // for --expected-orders per book up front (recovery may size them further).
+  // The order view keeps the open orders and the finished ones within the retention
+  // horizon, like the engine's id index: both are sized for --expected-orders per book up
+  // front (recovery may size them further).
   publish_stage_->reserve_orders(cfg_.expected_orders *
                                  std::max<std::size_t>(1, cfg_.instruments.size()));
 
@@ -193,8 +197,8 @@ class daemon_recovery_sink final : public store::recovery_sink {
                        publish::publish_stage& publish)
       : engine_(engine), stage_(stage), publish_(publish) {}
 
-  // Every id stays in the engine's index (duplicates are refused forever), so both tables
-  // are sized once here instead of growing through several rehashes while recovering.
+  // Recovery delivers the open orders and those finished within the retention horizon, so
+  // both tables are sized once here instead of growing through several rehashes.
   void expected_orders(std::size_t orders) override {
     engine_.reserve_ids(orders);
     publish_.reserve_orders(orders);
@@ -209,13 +213,14 @@ class daemon_recovery_sink final : public store::recovery_sink {
     }
   }
   void finished_order(const engine::order& o) override {
-    engine_.restore_finished_id(o.id.view());
+    engine_.restore_finished_id(o.id.view(), o.updated_at);
     publish_.seed_order(o);
   }
   void idempotency_key(const engine::client_id& client, std::string_view key,
                        std::uint64_t fingerprint, engine::sequence_number sequence,
-                       std::string response) override {
-    stage_.restore_idempotency(client, bus::idempotency_key::from(key), fingerprint, sequence);
+                       engine::timestamp_us created_at, std::string response) override {
+    stage_.restore_idempotency(client, bus::idempotency_key::from(key), fingerprint, sequence,
+                               created_at);
     publish_.seed_response(sequence, std::move(response));
   }
   void recent_trade(const engine::trade& t) override { publish_.seed_trade(t); }
@@ -276,7 +281,9 @@ void daemon::recover() {
   // is fatal (the supervisor restarts the process) rather than retried.
   const auto rebuild_started = std::chrono::steady_clock::now();
   daemon_recovery_sink sink(*engine_, *engine_stage_, *publish_stage_);
-  const store::recovery_report report = store::recover(db_conninfo_, cfg_.instruments, 1000, sink);
+  // The retention horizon: open orders always, finished orders and keys within it.
+  const store::recovery_report report = store::recover(db_conninfo_, cfg_.instruments, 1000, sink,
+                                                       bus::wall_us() - cfg_.retention_us);
   // Both only read the books, and each takes about a second for a million orders: on two
   // cores they run side by side.
   auto invariants = std::async(std::launch::async, [this] { return engine_->check_invariants(); });

@@ -79,18 +79,23 @@ idempotency_decision idempotency_table::decide(const engine::client_id& client,
 }
 
 void idempotency_table::settle(const engine::client_id& client, const idempotency_key& key,
-                               engine::errc error, engine::sequence_number sequence) {
+                               engine::errc error, engine::sequence_number sequence,
+                               engine::timestamp_us at) {
   const idempotency_scope scope{client, key};
   if (error == engine::errc::ok) {
     entries_.find(scope)->sequence = sequence;
+    if (horizon_us_ != 0) expiry_.push(at, held{scope, sequence});
   } else {
     entries_.erase(scope);
   }
 }
 
 void idempotency_table::restore(const engine::client_id& client, const idempotency_key& key,
-                                std::uint64_t fingerprint, engine::sequence_number sequence) {
-  entries_.insert_or_assign(idempotency_scope{client, key}, entry{fingerprint, sequence});
+                                std::uint64_t fingerprint, engine::sequence_number sequence,
+                                engine::timestamp_us at) {
+  const idempotency_scope scope{client, key};
+  entries_.insert_or_assign(scope, entry{fingerprint, sequence});
+  if (horizon_us_ != 0) expiry_.push(at, held{scope, sequence});
 }
 
 }  // namespace matchd::bus

@@ -132,6 +132,7 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   taker.price = cmd.type == order_type::market ? price_ticks{0} : cmd.price;
   taker.quantity = cmd.quantity;
 
+  const std::size_t first_event = out.size();
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
   const order_book::node_index rested = book.execute(taker, key, ctx);
   // Matching never touches the index, so the free slot found above is still the one.
@@ -139,6 +140,7 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
               rested == order_book::kNoNode
                   ? id_entry{}
                   : id_entry{static_cast<std::uint16_t>(cmd.instrument), rested});
+  if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
   return {errc::ok, sequence_};
 }
 
@@ -152,7 +154,24 @@ command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_k
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
   books_[entry.instrument]->cancel(entry.node, ctx);
   slot.at->instrument = kFinished;
+  if (options_.retention_us != 0) finished_.push(cmd.received_at, cmd.id);
   return {errc::ok, sequence_};
+}
+
+void matching_engine::note_finished(const event_buffer& out, std::size_t from, timestamp_us at) {
+  for (std::size_t i = from; i < out.size(); ++i) {
+    if (const auto* o = std::get_if<order>(&out[i]); o != nullptr && is_final(o->status)) {
+      finished_.push(at, o->id);
+    }
+  }
+}
+
+bool matching_engine::forget_finished(const order_id& id) {
+  const id_key key = key_of(id.view());
+  const id_index::slot* s = ids_.find(key);
+  // Gone already, or (never, while ids are refused until forgotten) resting again.
+  if (s == nullptr || is_resting(s->entry(), key)) return false;
+  return ids_.erase(key);
 }
 
 errc matching_engine::restore_resting(const order& o) {
@@ -166,10 +185,11 @@ errc matching_engine::restore_resting(const order& o) {
   return errc::ok;
 }
 
-void matching_engine::restore_finished_id(std::string_view id) {
+void matching_engine::restore_finished_id(std::string_view id, timestamp_us finished_at) {
   const id_key key = key_of(id);
   if (const id_index::position slot = ids_.lookup(key); !slot.found) {
     ids_.insert(slot, key, id_entry{});
+    if (options_.retention_us != 0) finished_.push(finished_at, order_id::from(id));
   }
 }
 

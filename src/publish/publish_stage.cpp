@@ -125,7 +125,19 @@ void publish_stage::process_batch(bus::engine_batch& batch) {
     }
     respond(batch, c);
   }
+  forget_expired(batch);
   update_depth_gauges();
+}
+
+void publish_stage::forget_expired(const bus::engine_batch& batch) {
+  for (const engine::order_id& id : batch.expired_orders) {
+    // The engine forgets an id only once its order finished, and takes it again only in a
+    // later batch: what is here is that finished order.
+    if (const engine::order* o = orders_.find(id); o != nullptr && engine::is_final(o->status)) {
+      orders_.erase(id);
+    }
+  }
+  for (const engine::sequence_number s : batch.expired_responses) idempotent_responses_.erase(s);
 }
 
 void publish_stage::apply_events(const bus::engine_batch& batch, const bus::command_outcome& c) {

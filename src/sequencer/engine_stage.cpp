@@ -16,7 +16,8 @@ engine_stage::engine_stage(engine::matching_engine& engine,
       output_(output),
       wake_output_(std::move(wake_output)),
       options_(options),
-      recycle_(options.batch_pool) {
+      recycle_(options.batch_pool),
+      idempotency_(options.retention_us) {
   options_.engine_chunk = std::max<std::size_t>(1, options_.engine_chunk);
   chunk_.reserve(options_.engine_chunk);
   taken_.resize(inputs_.size());
@@ -28,6 +29,10 @@ engine_stage::engine_stage(engine::matching_engine& engine,
     auto b = std::make_unique<bus::engine_batch>();
     b->commands.reserve(options_.max_commands_per_batch);
     b->events.reserve(options_.max_commands_per_batch * 8);
+    if (retaining()) {
+      b->expired_orders.reserve(2 * options_.max_commands_per_batch + kExpiryBudget);
+      b->expired_responses.reserve(2 * options_.max_commands_per_batch + kExpiryBudget);
+    }
     free_.push_back(b.get());
     batches_.push_back(std::move(b));
   }
@@ -53,8 +58,18 @@ void engine_stage::stop() {
 
 void engine_stage::restore_idempotency(const engine::client_id& client,
                                        const bus::idempotency_key& key, std::uint64_t fingerprint,
-                                       engine::sequence_number sequence) {
-  idempotency_.restore(client, key, fingerprint, sequence);
+                                       engine::sequence_number sequence, engine::timestamp_us at) {
+  idempotency_.restore(client, key, fingerprint, sequence, at);
+}
+
+bool engine_stage::expire(bus::engine_batch& batch) {
+  const engine::timestamp_us now = options_.wall_clock();
+  const std::size_t budget = 2 * batch.commands.size() + kExpiryBudget;
+  const std::size_t ids = engine_.expire_finished(
+      now, budget, [&](const engine::order_id& id) { batch.expired_orders.push_back(id); });
+  const std::size_t keys = idempotency_.expire(
+      now, budget, [&](engine::sequence_number s) { batch.expired_responses.push_back(s); });
+  return ids == budget || keys == budget;
 }
 
 bool engine_stage::inputs_pending() const {
@@ -66,10 +81,18 @@ bool engine_stage::inputs_pending() const {
 
 void engine_stage::run() {
   auto log = obs::logger("engine");
-  log->info("engine stage started inputs={} batch_pool={}", inputs_.size(), batches_.size());
+  log->info("engine stage started inputs={} batch_pool={} retention_s={}", inputs_.size(),
+            batches_.size(), static_cast<double>(options_.retention_us) / 1e6);
   const bool periodic = options_.snapshot_interval.count() > 0;
   auto next_snapshot = std::chrono::steady_clock::now() + options_.snapshot_interval;
   auto snapshot_due = [&] { return periodic && std::chrono::steady_clock::now() >= next_snapshot; };
+  // With a retention horizon, an idle engine still forgets what falls due, a few times per
+  // horizon (at most every second), so memory and GET /orders/{id} follow the horizon
+  // without traffic. Under load every pass forgets what is due.
+  const auto expiry_tick = std::clamp<std::chrono::steady_clock::duration>(
+      std::chrono::microseconds(options_.retention_us / 4), std::chrono::milliseconds(10),
+      std::chrono::seconds(1));
+  auto next_expiry = std::chrono::steady_clock::now() + expiry_tick;
   while (true) {
     // Read once per pass, not in ready(): the waiter spins on ready() before it sleeps, and
     // a clock read per spin was a sixth of this thread's time under load. Until the
@@ -85,7 +108,10 @@ void engine_stage::run() {
       starved_.store(true, std::memory_order_relaxed);
       bus::detail::full_fence();  // before ready() reads recycle_; see batch_returned()
     }
-    if (periodic && !snapshot_now) {
+    if (retaining() && !snapshot_now) {
+      (void)waiter_.wait_until(ready,
+                               periodic ? std::min(next_snapshot, next_expiry) : next_expiry);
+    } else if (periodic && !snapshot_now) {
       (void)waiter_.wait_until(ready, next_snapshot);
     } else {
       waiter_.wait(ready);
@@ -102,7 +128,8 @@ void engine_stage::run() {
       continue;
     }
     const bool take_snapshots = snapshot_due();
-    if (!inputs_pending() && !take_snapshots) {
+    const bool expiry_due = retaining() && std::chrono::steady_clock::now() >= next_expiry;
+    if (!inputs_pending() && !take_snapshots && !expiry_due) {
       if (stopping_.load(std::memory_order_acquire)) break;
       continue;
     }
@@ -121,6 +148,20 @@ void engine_stage::run() {
       if (chunk_.empty()) break;
       for (std::size_t next = 0; next < chunk_.size();) next = run_segment(next, *batch);
       pop_gathered();
+    }
+    if (retaining()) {
+      // After the commands: a replay in this batch was decided while its key was held, and
+      // the publish stage drops the forgotten responses after answering the commands.
+      // More is due than a pass forgets: the next pass goes on at once (an idle engine
+      // works through a backlog in slices, between commands), else at the next tick.
+      const bool more_due = expire(*batch);
+      next_expiry = std::chrono::steady_clock::now() +
+                    (more_due ? std::chrono::steady_clock::duration::zero() : expiry_tick);
+      if (batch->commands.empty() && batch->expired_orders.empty() &&
+          batch->expired_responses.empty()) {
+        free_.push_back(batch);  // an idle tick with nothing due
+        continue;
+      }
     }
     // The output queue is as large as the batch pool, so this never spins for long.
     while (!output_.try_push(batch)) std::this_thread::yield();
@@ -255,7 +296,8 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
         events_end = result->events_end;
         ++result;
         if (r.kind == bus::request_kind::place && !r.idempotency.empty()) {
-          idempotency_.settle(r.place.client, r.idempotency, c.error, c.sequence);
+          idempotency_.settle(r.place.client, r.idempotency, c.error, c.sequence,
+                              r.place.received_at);
         }
         break;
     }

@@ -151,12 +151,13 @@ void stream_orders(pqxx::transaction_base& tx, const std::string& query,
   rows.complete();
 }
 
-// The planner's row estimate of `orders` (kept by ANALYZE and autovacuum): free to read,
-// unlike count(*), which would scan the table once more. -1 (never analyzed) reads as 0.
-std::size_t estimated_order_count(pqxx::transaction_base& tx) {
-  const auto row = tx.exec1(
-      "SELECT greatest(reltuples, 0)::bigint FROM pg_class"
-      " WHERE oid = 'orders'::regclass");
+// The orders recovery will read from the tables: the open ones and those finished within
+// the horizon, counted through the two partial indexes that hold them (orders_resting,
+// orders_finished), so the count follows the horizon, not the history.
+std::size_t retained_order_count(pqxx::transaction_base& tx, const std::string& since) {
+  const auto row = tx.exec1(std::string("SELECT (SELECT count(*) FROM orders WHERE ") + kResting +
+                            ") + (SELECT count(*) FROM orders WHERE NOT (" + kResting +
+                            ") AND updated_at_us >= " + since + ")");
   return static_cast<std::size_t>(row[0].as<long long>());
 }
 
@@ -164,7 +165,8 @@ std::size_t estimated_order_count(pqxx::transaction_base& tx) {
 
 recovery_report recover(const std::string& conninfo,
                         const std::vector<engine::instrument>& instruments,
-                        std::size_t recent_trades_per_instrument, recovery_sink& sink) {
+                        std::size_t recent_trades_per_instrument, recovery_sink& sink,
+                        engine::timestamp_us retained_since) {
   const auto started = std::chrono::steady_clock::now();
   recovery_report report;
   const instrument_index index(instruments);
@@ -177,7 +179,8 @@ recovery_report recover(const std::string& conninfo,
   journal_backlog backlog = journal_backlog::read(tx, instruments, recent_trades_per_instrument);
   report.journal_rows = backlog.rows();
   report.journal_orders = backlog.orders();
-  sink.expected_orders(estimated_order_count(tx) + backlog.orders());
+  const std::string since = std::to_string(retained_since);
+  sink.expected_orders(retained_order_count(tx, since) + backlog.orders());
 
   // Resting orders in priority order: created_sequence is arrival order, and within a
   // price level the engine keeps arrival order. The orders_resting index holds them by
@@ -188,6 +191,7 @@ recovery_report recover(const std::string& conninfo,
   std::vector<engine::order> finished_in_backlog;
   const auto deliver = [&](const engine::order& o) {
     if (engine::is_final(o.status)) {
+      if (o.updated_at < retained_since) return;  // history, past the horizon
       sink.finished_order(o);
       ++report.finished_orders;
     } else {
@@ -212,23 +216,29 @@ recovery_report recover(const std::string& conninfo,
   for (const engine::order& o : created) {
     if (!engine::is_final(o.status)) deliver(o);
   }
-  stream_orders(
-      tx, std::string("SELECT ") + kOrderColumns + " FROM orders WHERE NOT (" + kResting + ")",
-      index, [&](const engine::order& table_state) {
-        deliver(backlog.take(table_state.id.view()).value_or(table_state));
-      });
+  // Through the orders_finished index (sql/004_retention.sql): only the horizon's rows.
+  stream_orders(tx,
+                std::string("SELECT ") + kOrderColumns + " FROM orders WHERE NOT (" + kResting +
+                    ") AND updated_at_us >= " + since + " ORDER BY updated_at_us",
+                index, [&](const engine::order& table_state) {
+                  deliver(backlog.take(table_state.id.view()).value_or(table_state));
+                });
   backlog.expect_all_taken();
   for (const engine::order& o : finished_in_backlog) deliver(o);
   for (const engine::order& o : created) {
     if (engine::is_final(o.status)) deliver(o);
   }
 
+  // Oldest first, so each stage's expiry queue is in order; a key used again after the
+  // horizon comes after its older use and replaces it.
   for (const auto& row : tx.exec("SELECT client_id, idempotency_key, fingerprint, sequence,"
-                                 " response FROM idempotency_keys")) {
+                                 " created_at_us, response FROM idempotency_keys"
+                                 " WHERE created_at_us >= " +
+                                 since + " ORDER BY created_at_us, sequence")) {
     sink.idempotency_key(engine::client_id::from(sv(row[0])), sv(row[1]),
                          static_cast<std::uint64_t>(row[2].as<long long>()),
                          static_cast<engine::sequence_number>(row[3].as<long long>()),
-                         row[4].as<std::string>());
+                         row[4].as<long long>(), row[5].as<std::string>());
     ++report.idempotency_keys;
   }
   for (engine::instrument_id i = 0; i < instruments.size(); ++i) {

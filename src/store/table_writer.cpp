@@ -128,7 +128,10 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
     const pqxx::result updated = tx.exec0(
         "UPDATE orders o SET status = c.status, filled_lots = c.filled_lots,"
         " notional = c.notional, updated_at_us = c.updated_at_us, sequence = c.sequence"
-        " FROM order_changes c WHERE o.order_id = c.order_id");
+        " FROM order_changes c WHERE o.order_id = c.order_id"
+        // An id may be used again after the retention horizon (sql/004_retention.sql): the
+        // order a change is about is the one still open; the older ones are finished.
+        " AND o.status IN ('open', 'partially_filled')");
     if (updated.affected_rows() != changed.rows()) {
       // The tables lack orders the history says existed: never write on top of that. The
       // transaction rolls back and the caller retries (and logs).

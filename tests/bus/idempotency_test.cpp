@@ -4,6 +4,10 @@
 #include <matchd/bus/idempotency.h>
 #include <matchd/bus/messages.h>
 
+#include <limits>
+#include <string>
+#include <vector>
+
 namespace matchd::bus {
 namespace {
 
@@ -61,6 +65,74 @@ TEST(idempotency_table, restored_keys_replay_and_conflict) {
   idempotency_table t;
   t.restore(kClientA, key("k"), 5, 99);
   expect_held(t, kClientA, 5, 99);
+}
+
+// The retention horizon: keys first used at `at` are forgotten at `at + horizon`, not before.
+constexpr engine::timestamp_us kHorizon = 1'000'000;
+
+TEST(idempotency_table, a_key_is_held_for_the_horizon_then_forgotten) {
+  idempotency_table t(kHorizon);
+  ASSERT_EQ(use(t, kClientA, 1), idempotency_verdict::first_use);
+  t.settle(kClientA, key("k"), errc::ok, 42, /*at=*/5'000'000);
+  std::vector<engine::sequence_number> forgotten;
+  const auto note = [&](engine::sequence_number s) { forgotten.push_back(s); };
+  t.expire(5'000'000 + kHorizon - 1, 16, note);
+  EXPECT_TRUE(forgotten.empty());
+  expect_held(t, kClientA, 1, 42);
+  t.expire(5'000'000 + kHorizon, 16, note);
+  EXPECT_EQ(forgotten, std::vector<engine::sequence_number>{42});
+  EXPECT_EQ(t.size(), 0U);
+  // The same key, even with another request, is a new first use.
+  EXPECT_EQ(use(t, kClientA, 2), idempotency_verdict::first_use);
+}
+
+TEST(idempotency_table, expiry_forgets_oldest_first_within_its_budget) {
+  idempotency_table t(kHorizon);
+  for (engine::sequence_number s = 1; s <= 5; ++s) {
+    const auto k = key("k" + std::to_string(s));
+    ASSERT_EQ(t.decide(kClientA, k, 1).verdict, idempotency_verdict::first_use);
+    t.settle(kClientA, k, errc::ok, s, static_cast<engine::timestamp_us>(s));
+  }
+  std::vector<engine::sequence_number> forgotten;
+  const auto note = [&](engine::sequence_number s) { forgotten.push_back(s); };
+  EXPECT_EQ(t.expire(kHorizon + 100, 2, note), 2U);
+  EXPECT_EQ(forgotten, (std::vector<engine::sequence_number>{1, 2}));
+  t.expire(kHorizon + 4, 100, note);  // only those first used at 4 or before
+  EXPECT_EQ(forgotten, (std::vector<engine::sequence_number>{1, 2, 3, 4}));
+  EXPECT_EQ(t.size(), 1U);
+}
+
+TEST(idempotency_table, a_key_used_again_after_expiry_keeps_its_new_use) {
+  idempotency_table t(kHorizon);
+  ASSERT_EQ(use(t, kClientA, 1), idempotency_verdict::first_use);
+  t.settle(kClientA, key("k"), errc::ok, 1, 0);
+  std::vector<engine::sequence_number> forgotten;
+  const auto note = [&](engine::sequence_number s) { forgotten.push_back(s); };
+  t.expire(kHorizon, 16, note);
+  ASSERT_EQ(use(t, kClientA, 2), idempotency_verdict::first_use);
+  t.settle(kClientA, key("k"), errc::ok, 9, kHorizon);
+  t.expire(2 * kHorizon - 1, 16, note);
+  EXPECT_EQ(forgotten, std::vector<engine::sequence_number>{1});
+  expect_held(t, kClientA, 2, 9);
+}
+
+TEST(idempotency_table, restored_keys_expire_from_their_first_use) {
+  idempotency_table t(kHorizon);
+  t.restore(kClientA, key("k"), 5, 99, 10);
+  std::vector<engine::sequence_number> forgotten;
+  t.expire(10 + kHorizon, 16, [&](engine::sequence_number s) { forgotten.push_back(s); });
+  EXPECT_EQ(forgotten, std::vector<engine::sequence_number>{99});
+  EXPECT_EQ(use(t, kClientA, 5), idempotency_verdict::first_use);
+}
+
+TEST(idempotency_table, without_a_horizon_keys_are_kept) {
+  idempotency_table t;
+  ASSERT_EQ(use(t, kClientA, 1), idempotency_verdict::first_use);
+  t.settle(kClientA, key("k"), errc::ok, 42, 0);
+  EXPECT_EQ(t.expire(std::numeric_limits<engine::timestamp_us>::max() / 2, 16,
+                     [](engine::sequence_number) {}),
+            0U);
+  expect_held(t, kClientA, 1, 42);
 }
 
 TEST(idempotency, only_keyed_placements_that_took_effect_hold_their_key) {

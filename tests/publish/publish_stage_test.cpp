@@ -181,3 +181,50 @@ TEST_F(publish_fixture, the_eviction_notice_waits_for_room) {
 
 }  // namespace
 }  // namespace matchd::publish
+
+namespace matchd::publish {
+namespace {
+
+// The retention horizon: the engine stage's word that an order was forgotten
+// (engine_batch::expired_orders) takes it out of the order view, so GET /orders/{id} is 404.
+TEST_F(publish_fixture, an_order_the_engine_forgot_leaves_the_order_view) {
+  const auto get_order_status = [&] {
+    bus::read_query q;
+    q.kind = bus::query_kind::get_order;
+    q.reply = {0, kToken};
+    q.id = engine::order_id::from("gone");
+    EXPECT_TRUE(queries_.try_push(q));
+    stage_->notify();
+    const std::vector<bus::io_delivery> got = drain(1);
+    return got.empty() ? 0 : got.front().status;
+  };
+  const auto publish = [&] {
+    ASSERT_TRUE(committed_.try_push(&batch_));
+    stage_->notify();
+    ASSERT_TRUE(test::wait_until([&] { return recycle_.front() != nullptr; }, 10s, 1ms));
+    recycle_.pop();
+  };
+
+  batch_.clear();
+  bus::command_outcome c;
+  c.sequence = 1;
+  c.subject = engine::order_id::from("gone");
+  c.end_event = 1;
+  batch_.commands.push_back(c);
+  engine::order o;
+  o.id = c.subject;
+  o.status = engine::order_status::cancelled;
+  o.quantity = engine::quantity_lots{1};
+  o.sequence = 1;
+  batch_.events.emplace_back(o);
+  publish();
+  EXPECT_EQ(get_order_status(), 200);
+
+  batch_.clear();
+  batch_.expired_orders.push_back(engine::order_id::from("gone"));
+  publish();
+  EXPECT_EQ(get_order_status(), 404);
+}
+
+}  // namespace
+}  // namespace matchd::publish

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "thread_state.h"
 #include "wait.h"
@@ -123,6 +124,62 @@ TEST(engine_stage, a_returned_batch_wakes_an_engine_that_waits_for_one) {
   ASSERT_TRUE(stage.recycle_queue().try_push(batch));
   stage.batch_returned();
   stage.stop();
+}
+
+}  // namespace
+}  // namespace matchd::sequencer
+
+namespace matchd::sequencer {
+namespace {
+
+// The fake wall clock of the retention test (a plain function, as the option wants).
+std::atomic<engine::timestamp_us> fake_now{0};
+engine::timestamp_us fake_clock() {
+  return fake_now.load();
+}
+
+// The retention horizon: once the (injected) clock passes it, an idle engine stage forgets
+// a finished order's id and its idempotency key, and tells the next stage in a batch of
+// its own; before it, nothing.
+TEST(engine_stage, an_idle_stage_forgets_what_the_horizon_passed_and_says_so_downstream) {
+  constexpr engine::timestamp_us kHorizon = 1'000'000;
+  engine::matching_engine engine({engine::instrument::btc_usd()}, {.retention_us = kHorizon});
+  bus::spsc_queue<bus::engine_request> input(16);
+  bus::spsc_queue<bus::engine_batch*> output(4);
+  fake_now = 5'000'000;
+  engine_stage stage(engine, {&input}, output, [] {},
+                     {.batch_pool = 2, .retention_us = kHorizon, .wall_clock = fake_clock});
+  stage.start();
+
+  bus::engine_request ioc = limit_buy("ioc-1");  // into an empty book: cancelled at once
+  ioc.place.tif = engine::time_in_force::ioc;
+  ioc.place.received_at = 5'000'000;
+  ioc.idempotency = bus::idempotency_key::from("key-1");
+  ASSERT_TRUE(input.try_push(ioc));
+  stage.notify();
+  bus::engine_batch* batch = next_batch(output, 5s);
+  ASSERT_NE(batch, nullptr);
+  ASSERT_EQ(batch->commands.size(), 1u);
+  const engine::sequence_number sequence = batch->commands[0].sequence;
+  EXPECT_TRUE(batch->expired_orders.empty());
+  batch->clear();
+  ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+  stage.batch_returned();
+
+  // Idle ticks before the horizon forget nothing and send nothing.
+  EXPECT_EQ(next_batch(output, 600ms), nullptr);
+  fake_now = 5'000'000 + kHorizon;
+  batch = next_batch(output, 5s);
+  ASSERT_NE(batch, nullptr) << "nothing was forgotten past the horizon";
+  EXPECT_TRUE(batch->commands.empty());
+  ASSERT_EQ(batch->expired_orders.size(), 1u);
+  EXPECT_EQ(batch->expired_orders[0].view(), "ioc-1");
+  EXPECT_EQ(batch->expired_responses, std::vector<engine::sequence_number>{sequence});
+  batch->clear();
+  ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+  stage.batch_returned();
+  stage.stop();
+  EXPECT_EQ(engine.presence("ioc-1"), engine::order_presence::unknown);
 }
 
 }  // namespace

@@ -40,9 +40,13 @@
 //     and gives (key, fingerprint, sequence) to the engine stage (restore()) and
 //     (sequence, response) to the publish stage.
 //
-// For how long: for the life of the database. Keys never expire: every key is kept in
-// memory by the engine and publish stages and reloaded at start-up. An expiry would be a
-// change here plus a DELETE in the store and a filter in recovery.
+// For how long: the retention horizon (--retention, default 24 h). A key is honoured for
+// at least the horizon after its first use; after it, the key is forgotten and the same
+// (client_id, key) is a new request. The engine stage forgets it (expire()) and tells the
+// publish stage which first responses to drop, in the batch that follows, so a replay
+// decided before the expiry still finds its response. The store keeps every row (the
+// table's key is the sequence, so a key used again after the horizon is a new row), and
+// recovery loads only the keys created within the horizon.
 //
 // The fingerprint's encoding is persisted with the keys: changing it turns every stored
 // key into a conflict for its own retries. Bump its version tag ("matchd.order.v1") only
@@ -51,6 +55,7 @@
 #include <matchd/bus/incremental_map.h>
 #include <matchd/engine/command.h>
 #include <matchd/engine/errc.h>
+#include <matchd/engine/expiry_queue.h>
 #include <matchd/engine/types.h>
 
 #include <cstddef>
@@ -105,26 +110,56 @@ struct idempotency_decision {
 // Grows by an incremental rehash (bus::incremental_map), so no call stalls the engine.
 class idempotency_table {
  public:
+  // Keys are forgotten `horizon_us` after their first use; 0 keeps them for ever.
+  explicit idempotency_table(engine::timestamp_us horizon_us = 0) : horizon_us_(horizon_us) {}
+
   // A keyed placement arrives. On first use the key is recorded as pending.
   idempotency_decision decide(const engine::client_id& client, const idempotency_key& key,
                               std::uint64_t fingerprint);
   // The first use of a key came back from the engine: it holds the key if it took effect
-  // (error ok, as holds_key says), otherwise the key is released.
+  // (error ok, as holds_key says), otherwise the key is released. `at` is when the command
+  // was received (its wall-clock stamp): the horizon counts from there.
   void settle(const engine::client_id& client, const idempotency_key& key, engine::errc error,
-              engine::sequence_number sequence);
-  // Recovery (before the engine runs): a key held by command `sequence`.
+              engine::sequence_number sequence, engine::timestamp_us at = 0);
+  // Recovery (before the engine runs): a key held by command `sequence`, first used at
+  // `at`. Oldest first.
   void restore(const engine::client_id& client, const idempotency_key& key,
-               std::uint64_t fingerprint, engine::sequence_number sequence);
+               std::uint64_t fingerprint, engine::sequence_number sequence,
+               engine::timestamp_us at = 0);
+
+  // Forgets up to `budget` keys first used at or before `now - horizon`, oldest first,
+  // passing the sequence of each forgotten key's first use to `forgotten` (its response
+  // may go). Returns how many were looked at. Nothing expires without a horizon.
+  template <class F>
+  std::size_t expire(engine::timestamp_us now, std::size_t budget, F&& forgotten) {
+    if (horizon_us_ == 0) return 0;
+    return expiry_.expire_due(now - horizon_us_, budget, [&](const held& h) {
+      const entry* e = entries_.find(h.scope);
+      // Released or taken again since (a key first used again after an expiry of its
+      // own is queued again): only the use this entry recorded is forgotten.
+      if (e == nullptr || e->sequence != h.sequence) return;
+      entries_.erase(h.scope);
+      forgotten(h.sequence);
+    });
+  }
+
+  std::size_t size() const noexcept { return entries_.size(); }
 
  private:
   struct entry {
     std::uint64_t fingerprint;
     engine::sequence_number sequence;  // kPending while the first use is in the engine
   };
+  struct held {
+    idempotency_scope scope;
+    engine::sequence_number sequence;
+  };
   // No command that took effect has sequence 0.
   static constexpr engine::sequence_number kPending = 0;
 
+  engine::timestamp_us horizon_us_;
   incremental_map<idempotency_scope, entry, idempotency_scope_hash> entries_;
+  engine::expiry_queue<held> expiry_;  // held keys, oldest first (only with a horizon)
 };
 
 }  // namespace matchd::bus

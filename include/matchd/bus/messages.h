@@ -70,13 +70,23 @@ struct command_outcome {
 
 // A group of consecutive commands and their events, as the engine stage produced them.
 // Batches are pooled and recycled: the last stage hands them back to the engine stage.
+//
+// Before its commands, a batch may carry what the engine stage forgot past the retention
+// horizon (--retention), for the publish stage to forget too: the ids of finished orders
+// (GET /orders/{id} becomes 404 in memory; an id can be used again) and the sequences whose
+// first responses no idempotency key refers to any more. The publish stage applies them
+// before the batch's commands, which come after them in the engine's order.
 struct engine_batch {
   std::vector<command_outcome> commands;
   engine::event_buffer events;
+  std::vector<engine::order_id> expired_orders;
+  std::vector<engine::sequence_number> expired_responses;
 
   void clear() noexcept {
     commands.clear();
     events.clear();
+    expired_orders.clear();
+    expired_responses.clear();
   }
 };
 

@@ -3,6 +3,7 @@
 #include <matchd/engine/command.h>
 #include <matchd/engine/errc.h>
 #include <matchd/engine/event.h>
+#include <matchd/engine/expiry_queue.h>
 #include <matchd/engine/id_index.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/order_book.h>
@@ -23,6 +24,9 @@ struct engine_options {
   // finished orders count too: the index keeps every id ever accepted.
   std::size_t expected_ids = 0;
   std::size_t max_open_orders_per_book = 5'000'000;  // keeps level totals in int64
+  // The retention horizon: a finished order's id may be forgotten (expire_finished) this
+  // long after the command that finished it was received. 0 keeps every id for ever.
+  timestamp_us retention_us = 0;
 };
 
 struct command_result {
@@ -82,7 +86,23 @@ class matching_engine {
   // Recovery: resting orders in their original priority order (created_sequence
   // ascending), the ids of finished orders, then the counters.
   errc restore_resting(const order& o);
-  void restore_finished_id(std::string_view id);
+  // `finished_at`: the order's last update, from which its retention counts (oldest first).
+  void restore_finished_id(std::string_view id, timestamp_us finished_at = 0);
+
+  // The retention horizon (engine_options::retention_us): forgets up to `budget` ids of
+  // orders finished at or before `now - retention_us`, oldest first, and passes each to
+  // `forgotten(const order_id&)`. A forgotten id is unknown: a cancel of it is
+  // order_not_found and a new order may take it. Bounded work: the caller (the engine
+  // stage, on the engine thread) calls it once per pass. Returns how many were looked at.
+  template <class F>
+  std::size_t expire_finished(timestamp_us now, std::size_t budget, F&& forgotten) {
+    if (options_.retention_us == 0) return 0;
+    return finished_.expire_due(now - options_.retention_us, budget, [&](const order_id& id) {
+      if (forget_finished(id)) forgotten(id);
+    });
+  }
+  // Finished ids waiting for their horizon (for tests and the daemon's sizing).
+  std::size_t finished_retained() const noexcept { return finished_.size(); }
   void restore_counters(sequence_number last_sequence, trade_id last_trade_id);
 
   const std::vector<instrument>& instruments() const { return instruments_; }
@@ -111,6 +131,9 @@ class matching_engine {
   bool is_resting(const id_entry& e, const id_key& key) const noexcept;
   command_result place_keyed(const place_order& cmd, const id_key& key, event_buffer& out);
   command_result cancel_keyed(const cancel_order& cmd, const id_key& key, event_buffer& out);
+  // With a horizon: queues the orders the events out[from, end) finished.
+  void note_finished(const event_buffer& out, std::size_t from, timestamp_us at);
+  bool forget_finished(const order_id& id);
 
   std::vector<instrument> instruments_;
   engine_options options_;
@@ -120,6 +143,7 @@ class matching_engine {
   std::uint64_t seed_hi_;
   sequence_number sequence_ = 0;
   trade_id next_trade_id_ = 1;
+  expiry_queue<order_id> finished_;  // with a horizon: finished ids, oldest first
 };
 
 }  // namespace matchd::engine

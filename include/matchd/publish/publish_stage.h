@@ -96,6 +96,9 @@ class publish_stage {
   void apply_events(const bus::engine_batch& batch, const bus::command_outcome& c);
   void respond(const bus::engine_batch& batch, const bus::command_outcome& c);
   void respond_snapshot(const bus::command_outcome& c);
+  // What the engine stage forgot past the retention horizon (bus::engine_batch), after the
+  // batch's commands were answered.
+  void forget_expired(const bus::engine_batch& batch);
   void process_query(std::uint32_t io_thread, const bus::read_query& q);
   // False when a stream frame was dropped because the queue had no room beyond the reserve.
   bool deliver(std::uint32_t io_thread, bus::io_delivery&& d);
@@ -126,6 +129,7 @@ class publish_stage {
   std::thread thread_;
 
   // Keyed by the id in place: a std::string key would cost an allocation per order event.
+  // Open orders, and finished ones until the engine forgets them (the retention horizon).
   bus::incremental_map<engine::order_id, engine::order> orders_;
   std::vector<book_view> books_;
   std::vector<std::deque<engine::trade>> trades_;

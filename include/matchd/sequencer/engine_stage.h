@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/bus/clock.h>
 #include <matchd/bus/idempotency.h>
 #include <matchd/bus/idle_waiter.h>
 #include <matchd/bus/messages.h>
@@ -24,6 +25,11 @@ struct engine_stage_options {
   std::size_t engine_chunk = 64;
   // Every this often, a snapshot of every book rides the pipeline (0 = never).
   std::chrono::seconds snapshot_interval{0};
+  // The retention horizon of idempotency keys (the engine's own, for finished order ids, is
+  // engine_options::retention_us; the daemon sets both to --retention). 0 = for ever.
+  engine::timestamp_us retention_us = 0;
+  // The wall clock the horizon is measured on (injectable for tests).
+  engine::timestamp_us (*wall_clock)() = bus::wall_us;
 };
 
 // The engine thread. Drains one SPSC queue per producer (each I/O thread, the feed),
@@ -56,7 +62,12 @@ class engine_stage {
 
   // Recovery (before start): an idempotency key already answered by command `sequence`.
   void restore_idempotency(const engine::client_id& client, const bus::idempotency_key& key,
-                           std::uint64_t fingerprint, engine::sequence_number sequence);
+                           std::uint64_t fingerprint, engine::sequence_number sequence,
+                           engine::timestamp_us at = 0);
+
+  // Forgotten per pass at most, beyond twice the pass's commands: what is due is forgotten
+  // about twice as fast as it can be added, and an idle tick clears this many.
+  static constexpr std::size_t kExpiryBudget = 256;
 
  private:
   // What a request of the current chunk turns into.
@@ -74,6 +85,10 @@ class engine_stage {
   std::size_t run_segment(std::size_t first, bus::engine_batch& batch);
   static bus::command_outcome outcome_of(const bus::engine_request& r);
   void snapshot(engine::instrument_id ins, bus::reply_to reply, bus::engine_batch& batch);
+  // The retention horizon: forgets what is due into the batch's expired lists. True when
+  // the budget ran out with more due.
+  bool expire(bus::engine_batch& batch);
+  bool retaining() const noexcept { return options_.retention_us > 0; }
 
   engine::matching_engine& engine_;
   std::vector<bus::spsc_queue<bus::engine_request>*> inputs_;

@@ -9,7 +9,9 @@
 namespace matchd::store {
 
 // Receives what recovery reads, in this order: the expected number of orders, resting
-// orders in priority order, finished orders, idempotency keys with their first responses
+// orders in priority order, finished orders (those finished within the retention horizon,
+// oldest first), idempotency keys (first used within the horizon, oldest first) with their
+// first responses
 // (bus/idempotency.h), recent trades (oldest first), and last the counters. The app routes
 // each to the stages that need it.
 class recovery_sink {
@@ -23,7 +25,7 @@ class recovery_sink {
   virtual void finished_order(const engine::order& o) = 0;
   virtual void idempotency_key(const engine::client_id& client, std::string_view key,
                                std::uint64_t fingerprint, engine::sequence_number sequence,
-                               std::string response) = 0;
+                               engine::timestamp_us created_at, std::string response) = 0;
   virtual void recent_trade(const engine::trade& t) = 0;
   virtual void counters(engine::sequence_number last_sequence, engine::trade_id last_trade_id) = 0;
 };
@@ -46,8 +48,13 @@ struct recovery_report {
 // does not wait for the tables to catch up.
 // Rows of instruments not in `instruments` are an error (throws std::runtime_error): an
 // operator removed an instrument that still has orders.
+//
+// `retained_since`: the retention horizon's start (wall clock, microseconds). Finished
+// orders last updated and idempotency keys first used before it are history, not read; 0
+// reads everything. Open orders are always read.
 recovery_report recover(const std::string& conninfo,
                         const std::vector<engine::instrument>& instruments,
-                        std::size_t recent_trades_per_instrument, recovery_sink& sink);
+                        std::size_t recent_trades_per_instrument, recovery_sink& sink,
+                        engine::timestamp_us retained_since = 0);
 
 }  // namespace matchd::store
