@@ -80,27 +80,7 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
             << " ms: " << not_ready.body << "\n";
 
   // Many senders at once, each with one order: up to the budget they wait, beyond it 503.
-  std::vector<exchange_record> burst(kBurstSenders);
-  std::vector<std::thread> senders;
-  for (int i = 0; i < kBurstSenders; ++i) {
-    senders.emplace_back([&, i] {
-      exchange_record& r = burst[static_cast<std::size_t>(i)];
-      r.order_id = "burst-" + std::to_string(i);
-      r.request = e2e::limit_order(r.order_id, "client-burst", i % 2 == 0 ? "buy" : "sell",
-                                   i % 2 == 0 ? "99.00" : "101.00", "0.001");
-      r.sent = steady::now();
-      try {
-        e2e::http_client http(daemon.port(), kPatientTimeout);
-        const e2e::http_response response = http.post_json("/orders", r.request);
-        r.status = response.status;
-        r.response = response.json();
-        r.retry_after = response.header("Retry-After");
-      } catch (const std::exception& e) {
-        r.transport_error = e.what();
-      }
-      r.answered = steady::now();
-    });
-  }
+  order_burst burst(daemon.port(), kBurstSenders, kPatientTimeout);
 
   {
     e2e::http_client http(daemon.port());
@@ -120,7 +100,7 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
   // --- back -----------------------------------------------------------------------------
   const auto back_started = steady::now();
   pg.start_again();
-  for (std::thread& t : senders) t.join();
+  burst.join();
   const std::int64_t drained_ms = ms_since(back_started);
   const e2e::http_response ready = wait_for_readyz(daemon.port(), 200, 30s);
   EXPECT_EQ(ready.status, 200u) << "/readyz after the database came back: " << ready.describe();
@@ -134,35 +114,16 @@ TEST_P(db_outage, orders_wait_for_the_database_and_nothing_acknowledged_is_lost)
   load.stop();
   std::cerr << "[db_outage] load: " << load.summary() << "\n";
 
-  std::size_t waited = 0;
-  std::size_t refused = 0;
-  for (const exchange_record& r : burst) {
-    if (r.status == 201) {
-      ++waited;
-      EXPECT_GE(r.answered, back_started)
-          << "acknowledged while the database was down: " << r.describe();
-    } else if (r.status == 503) {
-      ++refused;
-      EXPECT_EQ(r.response["error"].value("code", ""), "overloaded") << r.describe();
-      EXPECT_FALSE(r.retry_after.empty()) << "503 without Retry-After: " << r.describe();
-    } else {
-      ADD_FAILURE() << "a request sent during the outage must be answered 201 once the "
-                       "database is back, or 503 overloaded at once: "
-                    << r.describe();
-    }
-  }
-  std::cerr << "[db_outage] burst of " << kBurstSenders << ": " << waited << " waited and got 201, "
-            << refused << " got 503 overloaded\n";
-  EXPECT_GT(waited, 0u) << "orders must queue while the database is down";
-  EXPECT_GT(refused, 0u) << kBurstSenders << " concurrent orders with --queue-capacity "
-                         << kQueueCapacity << " must see 503 overloaded";
+  const burst_outcome outcome = expect_waited_or_refused(burst.records(), back_started);
+  std::cerr << "[db_outage] burst of " << kBurstSenders << ": " << outcome.waited
+            << " waited and got 201, " << outcome.refused << " got 503 overloaded\n";
   for (const exchange_record& r : load.records()) {
     EXPECT_NE(r.status, 0u) << "the load's requests must all be answered: " << r.describe();
     if (r.status == 0) break;
   }
 
   std::vector<exchange_record> all = load.records();
-  all.insert(all.end(), burst.begin(), burst.end());
+  all.insert(all.end(), burst.records().begin(), burst.records().end());
   e2e::http_client http(daemon.port(), 30s);
   const db_state db =
       expect_durable_and_consistent(http, pg.connection_string(), all, "after the outage");

@@ -53,6 +53,65 @@ void kill_under_load(e2e::daemon_process& daemon, order_load& load, std::uint64_
   load.stop();
 }
 
+order_burst::order_burst(std::uint16_t port, int senders, std::chrono::milliseconds timeout)
+    : records_(static_cast<std::size_t>(senders)) {
+  for (int i = 0; i < senders; ++i) {
+    senders_.emplace_back([this, port, timeout, i] {
+      exchange_record& r = records_[static_cast<std::size_t>(i)];
+      r.order_id = "burst-" + std::to_string(i);
+      r.request = e2e::limit_order(r.order_id, "client-burst", i % 2 == 0 ? "buy" : "sell",
+                                   i % 2 == 0 ? "99.00" : "101.00", "0.001");
+      r.sent = std::chrono::steady_clock::now();
+      try {
+        e2e::http_client http(port, timeout);
+        const e2e::http_response response = http.post_json("/orders", r.request);
+        r.status = response.status;
+        r.response = response.json();
+        r.retry_after = response.header("Retry-After");
+      } catch (const std::exception& e) {
+        r.transport_error = e.what();
+      }
+      r.answered = std::chrono::steady_clock::now();
+      answered_.fetch_add(1);
+    });
+  }
+}
+
+order_burst::~order_burst() {
+  join();
+}
+
+void order_burst::join() {
+  for (std::thread& t : senders_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+burst_outcome expect_waited_or_refused(const std::vector<exchange_record>& burst,
+                                       std::chrono::steady_clock::time_point back_at) {
+  burst_outcome outcome;
+  for (const exchange_record& r : burst) {
+    if (r.status == 201) {
+      ++outcome.waited;
+      EXPECT_GE(r.answered, back_at)
+          << "acknowledged while the database was away: " << r.describe();
+    } else if (r.status == 503) {
+      ++outcome.refused;
+      EXPECT_EQ(r.response["error"].value("code", ""), "overloaded") << r.describe();
+      EXPECT_FALSE(r.retry_after.empty()) << "503 without Retry-After: " << r.describe();
+      EXPECT_LT(r.answered, back_at)
+          << "a refusal must not wait for the database: " << r.describe();
+    } else {
+      ADD_FAILURE() << "an order sent while the database is away must get 201 once it is "
+                       "back, or 503 overloaded at once: "
+                    << r.describe();
+    }
+  }
+  EXPECT_GT(outcome.waited, 0u) << "orders within the in-flight budget wait for the database";
+  EXPECT_GT(outcome.refused, 0u) << "more orders than the in-flight budget must see 503 overloaded";
+  return outcome;
+}
+
 e2e::http_response wait_for_readyz(std::uint16_t port, unsigned status,
                                    std::chrono::milliseconds timeout) {
   e2e::http_client http(port, std::chrono::milliseconds(2000));

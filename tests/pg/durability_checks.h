@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon_process.h"
@@ -23,6 +26,39 @@ std::vector<std::string> durable_daemon_args(const std::string& conninfo,
 // running, and stops the load.
 void kill_under_load(e2e::daemon_process& daemon, order_load& load, std::uint64_t min_acks,
                      std::chrono::milliseconds duration);
+
+// One order each from `senders` concurrent clients, each on a connection of its own
+// ("burst-<i>": alternately a buy at 99.00 and a sell at 101.00, so none trade), every
+// answer recorded: for more orders than the in-flight budget while the database is away.
+// Starts at construction; join() (or the destructor) waits for every answer.
+class order_burst {
+ public:
+  order_burst(std::uint16_t port, int senders, std::chrono::milliseconds timeout);
+  ~order_burst();
+  order_burst(const order_burst&) = delete;
+  order_burst& operator=(const order_burst&) = delete;
+
+  void join();
+  [[nodiscard]] int answered() const noexcept { return answered_.load(); }
+  // Every sender's record (complete after join()).
+  [[nodiscard]] const std::vector<exchange_record>& records() const noexcept { return records_; }
+
+ private:
+  std::vector<exchange_record> records_;
+  std::vector<std::thread> senders_;
+  std::atomic<int> answered_{0};
+};
+
+// The burst's answers once the database is back at `back_at`: each is a 201 that came no
+// earlier (it waited for the database) or a 503 `overloaded` with Retry-After that came
+// before (refused at once, beyond the budget), and both kinds occurred. Adds gtest failures;
+// returns how many waited and how many were refused.
+struct burst_outcome {
+  std::size_t waited = 0;
+  std::size_t refused = 0;
+};
+burst_outcome expect_waited_or_refused(const std::vector<exchange_record>& burst,
+                                       std::chrono::steady_clock::time_point back_at);
 
 // Polls GET /readyz until it answers `status`; returns the last answer (status 0 if none
 // came). Bounded by `timeout`.
