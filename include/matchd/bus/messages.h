@@ -116,6 +116,30 @@ struct read_query {
   bool server_sent_events = false;  // subscribe: format frames for SSE instead of WebSocket
 };
 
+// publish stage -> history reader (store/history_reader.h): GET /orders/{id} of an order the
+// read view does not hold, in durable mode, to be looked up in the orders table. The reply
+// goes back through the publish stage, which alone feeds the I/O threads' delivery queues.
+struct history_query {
+  std::uint32_t io_thread = 0;
+  std::uint64_t token = 0;
+  engine::order_id id;
+  std::int64_t asked_ns = 0;  // steady clock: the query's deadline runs from here
+};
+
+// history reader -> publish stage: what the orders table says.
+struct history_answer {
+  enum class result : std::uint8_t {
+    found,        // `order` is the newest row of the id (highest created_sequence)
+    not_found,    // no row: 404 order_not_found
+    not_applied,  // the newest row is still open: the tables trail the engine (503 not_ready)
+    unavailable,  // no connection, a failed or late query: 503 not_ready
+  };
+  std::uint32_t io_thread = 0;
+  std::uint64_t token = 0;
+  result what = result::not_found;
+  engine::order order;  // what == found; its id otherwise
+};
+
 // publish stage -> I/O thread: a response to a waiting request, a stream frame, or word
 // that a subscriber missed a frame (its I/O thread's queue was full) and must be
 // disconnected as too slow: a stream with a hole cannot rebuild the book.
