@@ -73,9 +73,10 @@ struct command_outcome {
 //
 // Before its commands, a batch may carry what the engine stage forgot past the retention
 // horizon (--retention), for the publish stage to forget too: the ids of finished orders
-// (GET /orders/{id} becomes 404 in memory; an id can be used again) and the sequences whose
-// first responses no idempotency key refers to any more. The publish stage applies them
-// before the batch's commands, which come after them in the engine's order.
+// (GET /orders/{id} becomes 404 in memory mode, a read of the orders table with --db; an
+// id can be used again) and the sequences whose first responses no idempotency key refers
+// to any more. The publish stage applies them before the batch's commands, which come
+// after them in the engine's order.
 struct engine_batch {
   std::vector<command_outcome> commands;
   engine::event_buffer events;
