@@ -111,9 +111,9 @@ bus::history_answer history_reader::look_up(const bus::history_query& q) {
   const auto window = deadline_->arm(
       connection_->c.sock(),
       std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(1)));
-  pqxx::read_transaction tx(connection_->c);
+  // One statement, one round trip: no BEGIN/COMMIT around it.
+  pqxx::nontransaction tx(connection_->c);
   const pqxx::result rows = tx.exec_params(kNewestOrderQuery, std::string(q.id.view()));
-  tx.commit();
   if (rows.empty()) {
     a.what = bus::history_answer::result::not_found;
     return a;
