@@ -144,8 +144,8 @@ void history_reader::fail(const std::exception& e) {
   connection_.reset();
   const auto delay = backoff_.next();
   next_attempt_ = std::chrono::steady_clock::now() + delay;
-  // One line per failure; the backoff spaces them (at most one per max_backoff once it
-  // keeps failing).
+  // One line per failure, which only a query can meet: the backoff spaces them (equal
+  // jitter waits at least half its ceiling), however often clients ask.
   obs::logger("history")->warn(
       "history query failed, answering 503 not_ready for {} ms: {}", delay.count(),
       cut ? "no answer within --db-timeout (" + std::to_string(options_.timeout.count()) +
