@@ -118,6 +118,15 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   // The order view keeps the open orders and the finished ones within the retention
   // horizon, like the engine's id index: both are sized for --expected-orders per book up
   // front (recovery may size them further).
+  if (durable) {
+    store::history_options history_opts;
+    history_opts.conninfo = db_conninfo_;
+    history_opts.timeout = cfg_.db_timeout;
+    history_reader_ = std::make_unique<store::history_reader>(history_opts, cfg_.instruments,
+                                                              [this] { publish_stage_->notify(); });
+    publish_stage_->attach_history({&history_reader_->requests(), &history_reader_->answers(),
+                                    [this] { history_reader_->notify(); }});
+  }
   publish_stage_->reserve_orders(cfg_.expected_orders *
                                  std::max<std::size_t>(1, cfg_.instruments.size()));
 
@@ -162,6 +171,7 @@ boost::asio::ip::tcp::endpoint daemon::start() {
   }
   started_ = true;
   if (durable) recover();
+  if (history_reader_) history_reader_->start();
   publish_stage_->start();
   if (store_stage_) store_stage_->start();
   engine_stage_->start();
@@ -386,6 +396,8 @@ void daemon::stop() {
   server_->stop();
   engine_stage_->stop();
   if (store_stage_) store_stage_->stop();
+  // Before the publish stage, which then delivers the answers it gave.
+  if (history_reader_) history_reader_->stop();
   publish_stage_->stop();
 }
 

@@ -9,6 +9,7 @@
 #include <matchd/obs/order_flow_metrics.h>
 #include <matchd/publish/publish_stage.h>
 #include <matchd/sequencer/engine_stage.h>
+#include <matchd/store/history_reader.h>
 #include <matchd/store/store_stage.h>
 #include <prometheus/gauge.h>
 
@@ -75,6 +76,8 @@ class daemon {
   std::unique_ptr<sequencer::engine_stage> engine_stage_;
   std::unique_ptr<store::store_stage> store_stage_;  // durable mode only
   std::unique_ptr<publish::publish_stage> publish_stage_;
+  // Durable mode only: GET /orders/{id} past the retention horizon, from the orders table.
+  std::unique_ptr<store::history_reader> history_reader_;
   std::atomic<bool> recovered_{false};
   // Set while start-up retries a database it cannot reach: /readyz says so, not "recovering".
   std::atomic<bool> waiting_for_database_{false};

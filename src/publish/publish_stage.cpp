@@ -63,6 +63,7 @@ void publish_stage::stop() {
 
 bool publish_stage::has_work() const {
   if (!committed_.empty()) return true;
+  if (history_.answers != nullptr && !history_.answers->empty()) return true;
   for (const io_link& l : links_) {
     if (!l.queries->empty()) return true;
   }
@@ -90,6 +91,13 @@ void publish_stage::run() {
       while (!recycle_.try_push(batch)) std::this_thread::yield();
       wake_recycler_();
       did_work = true;
+    }
+    if (history_.answers != nullptr) {
+      while (bus::history_answer* a = history_.answers->front()) {
+        deliver_history(*a);
+        history_.answers->pop();
+        did_work = true;
+      }
     }
     for (std::uint32_t i = 0; i < links_.size(); ++i) {
       // Bounded per pass so order flow keeps priority over reads.
@@ -343,17 +351,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
   switch (q.kind) {
     case bus::query_kind::get_order: {
       const engine::order* o = orders_.find(q.id);
-      if (o == nullptr) {
-        const codec::api_error err = codec::make_error(
-            codec::api_errc::order_not_found, "no order with id " + std::string(q.id.view()));
-        reply.status = err.status;
-        reply.body = shared(codec::error_body(err));
-      } else {
-        std::string body = "{\"order\":";
-        codec::append_order(body, *o, instruments_[o->instrument]);
-        body += '}';
-        reply.body = shared(std::move(body));
-      }
+      if (o == nullptr) return ask_history(io_thread, q);
+      reply.body = shared(order_body(*o));
       break;
     }
     case bus::query_kind::get_orderbook:
@@ -428,6 +427,77 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
     }
   }
   deliver(io_thread, std::move(reply));
+}
+
+std::string publish_stage::order_body(const engine::order& o) const {
+  std::string body = "{\"order\":";
+  codec::append_order(body, o, instruments_[o.instrument]);
+  body += '}';
+  return body;
+}
+
+namespace {
+
+bus::io_delivery error_delivery(std::uint64_t token, codec::api_errc code, std::string message) {
+  const codec::api_error err = codec::make_error(code, std::move(message));
+  bus::io_delivery d;
+  d.token = token;
+  d.status = err.status;
+  d.body = shared(codec::error_body(err));
+  return d;
+}
+
+std::string no_order(const engine::order_id& id) {
+  return "no order with id " + std::string(id.view());
+}
+
+}  // namespace
+
+void publish_stage::ask_history(std::uint32_t io_thread, const bus::read_query& q) {
+  if (history_.queries == nullptr) {
+    deliver(io_thread,
+            error_delivery(q.reply.token, codec::api_errc::order_not_found, no_order(q.id)));
+    return;
+  }
+  bus::history_query h;
+  h.io_thread = io_thread;
+  h.token = q.reply.token;
+  h.id = q.id;
+  h.asked_ns = bus::steady_ns();
+  if (!history_.queries->try_push(h)) {
+    deliver(io_thread, error_delivery(q.reply.token, codec::api_errc::overloaded,
+                                      "too many order history queries waiting; retry later"));
+    return;
+  }
+  history_.wake();
+}
+
+void publish_stage::deliver_history(const bus::history_answer& a) {
+  using result = bus::history_answer::result;
+  switch (a.what) {
+    case result::found: {
+      bus::io_delivery d;
+      d.token = a.token;
+      d.body = shared(order_body(a.order));
+      deliver(a.io_thread, std::move(d));
+      return;
+    }
+    case result::not_found:
+      deliver(a.io_thread,
+              error_delivery(a.token, codec::api_errc::order_not_found, no_order(a.order.id)));
+      return;
+    case result::not_applied:
+      deliver(a.io_thread,
+              error_delivery(a.token, codec::api_errc::not_ready,
+                             "the database has not caught up with order " +
+                                 std::string(a.order.id.view()) + " yet; retry later"));
+      return;
+    case result::unavailable:
+      deliver(a.io_thread, error_delivery(a.token, codec::api_errc::not_ready,
+                                          "database unavailable: the order history cannot be "
+                                          "read now; retry later"));
+      return;
+  }
 }
 
 void publish_stage::update_depth_gauges() {

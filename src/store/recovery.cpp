@@ -7,6 +7,8 @@
 #include <pqxx/pqxx>
 #include <stdexcept>
 
+#include "order_columns.h"
+
 namespace matchd::store {
 
 namespace {
@@ -35,7 +37,7 @@ engine::time_in_force parse_tif(std::string_view s) {
 }
 
 [[noreturn]] void bad_value(std::string_view what, std::string_view text) {
-  throw std::runtime_error("recovery: unreadable " + std::string(what) + " '" + std::string(text) +
+  throw std::runtime_error("unreadable " + std::string(what) + " '" + std::string(text) +
                            "' in the orders table");
 }
 
@@ -79,11 +81,6 @@ class instrument_index {
   const std::vector<engine::instrument>& instruments_;
 };
 
-constexpr const char* kOrderColumns =
-    "order_id, client_id, instrument, side, type, time_in_force, status, price_ticks,"
-    " quantity_lots, filled_lots, notional, created_at_us, updated_at_us, created_sequence,"
-    " sequence";
-constexpr std::size_t kOrderColumnCount = 15;
 constexpr const char* kResting = "status IN ('open', 'partially_filled')";
 
 // One COPY text line split into its columns, in place. The columns read here are ids of
@@ -106,12 +103,45 @@ class copy_line_fields {
     }
   }
   std::string_view operator[](std::size_t i) const { return fields_[i]; }
+  const order_fields& all() const { return fields_; }
 
  private:
-  std::array<std::string_view, kOrderColumnCount> fields_{};
+  order_fields fields_{};
 };
 
-engine::order order_from_fields(const copy_line_fields& f, engine::instrument_id instrument) {
+// Streams the orders a query selects, one at a time, to `deliver`. COPY keeps memory flat
+// and lets PostgreSQL produce rows while this thread parses them, where a plain SELECT
+// would first materialize every row (about 150 bytes each as text) on the client.
+//
+// libpqxx 6.4's stream_from takes a table name and pastes it unquoted into
+// "COPY <name> TO STDOUT"; a parenthesised query is valid there and is what PostgreSQL
+// documents for COPY TO. (libpqxx 7 names this stream_from::query.)
+template <class Deliver>
+void stream_orders(pqxx::transaction_base& tx, const std::string& query,
+                   const instrument_index& index, Deliver&& deliver) {
+  pqxx::stream_from rows(tx, "(" + query + ")");
+  std::string line;
+  copy_line_fields fields;
+  while (rows.get_raw_line(line)) {
+    fields.split(line);
+    deliver(order_from_fields(fields.all(), index(fields[2])));
+  }
+  rows.complete();
+}
+
+// The orders recovery will read from the tables: the open ones and those finished within
+// the horizon, counted through the two partial indexes that hold them (orders_resting,
+// orders_finished), so the count follows the horizon, not the history.
+std::size_t retained_order_count(pqxx::transaction_base& tx, const std::string& since) {
+  const auto row = tx.exec1(std::string("SELECT (SELECT count(*) FROM orders WHERE ") + kResting +
+                            ") + (SELECT count(*) FROM orders WHERE NOT (" + kResting +
+                            ") AND updated_at_us >= " + since + ")");
+  return static_cast<std::size_t>(row[0].as<long long>());
+}
+
+}  // namespace
+
+engine::order order_from_fields(const order_fields& f, engine::instrument_id instrument) {
   engine::order o;
   o.id = engine::order_id::from(f[0]);
   o.client = engine::client_id::from(f[1]);
@@ -130,38 +160,6 @@ engine::order order_from_fields(const copy_line_fields& f, engine::instrument_id
   o.sequence = static_cast<engine::sequence_number>(parse_int64(f[14], "sequence"));
   return o;
 }
-
-// Streams the orders a query selects, one at a time, to `deliver`. COPY keeps memory flat
-// and lets PostgreSQL produce rows while this thread parses them, where a plain SELECT
-// would first materialize every row (about 150 bytes each as text) on the client.
-//
-// libpqxx 6.4's stream_from takes a table name and pastes it unquoted into
-// "COPY <name> TO STDOUT"; a parenthesised query is valid there and is what PostgreSQL
-// documents for COPY TO. (libpqxx 7 names this stream_from::query.)
-template <class Deliver>
-void stream_orders(pqxx::transaction_base& tx, const std::string& query,
-                   const instrument_index& index, Deliver&& deliver) {
-  pqxx::stream_from rows(tx, "(" + query + ")");
-  std::string line;
-  copy_line_fields fields;
-  while (rows.get_raw_line(line)) {
-    fields.split(line);
-    deliver(order_from_fields(fields, index(fields[2])));
-  }
-  rows.complete();
-}
-
-// The orders recovery will read from the tables: the open ones and those finished within
-// the horizon, counted through the two partial indexes that hold them (orders_resting,
-// orders_finished), so the count follows the horizon, not the history.
-std::size_t retained_order_count(pqxx::transaction_base& tx, const std::string& since) {
-  const auto row = tx.exec1(std::string("SELECT (SELECT count(*) FROM orders WHERE ") + kResting +
-                            ") + (SELECT count(*) FROM orders WHERE NOT (" + kResting +
-                            ") AND updated_at_us >= " + since + ")");
-  return static_cast<std::size_t>(row[0].as<long long>());
-}
-
-}  // namespace
 
 recovery_report recover(const std::string& conninfo,
                         const std::vector<engine::instrument>& instruments,

@@ -1,7 +1,8 @@
 // The retention horizon (docs/api.md, Idempotency and Orders): with --retention 1s, an
 // idempotency key is honoured within the horizon and is a new request after it; a finished
 // order's id is refused within it and free after it; a cancel of an order forgotten past it
-// is 404. In memory and durable mode alike.
+// is 404. In memory and durable mode alike, except GET /orders/{id} of a finished order
+// past the horizon: 404 in memory mode, served from the orders table in durable mode.
 
 #include <gtest/gtest.h>
 
@@ -109,6 +110,75 @@ TEST_F(retention, a_cancel_of_an_order_forgotten_past_the_horizon_is_404) {
       },
       kPastTheHorizon, 50ms));
   EXPECT_TRUE(is_error(cancel, 404, "order_not_found"));
+}
+
+// Waits until the engine forgot a finished order: its cancel turns from 409 order_not_open
+// into 404. The publish stage forgets it in the same batch or an earlier one, so a GET
+// after this no longer finds it in memory.
+::testing::AssertionResult forgotten(http_client& http, const std::string& id) {
+  http_response cancel;
+  if (!test::wait_until(
+          [&] {
+            cancel = http.del(order_path(id));
+            return cancel.status != 409u;
+          },
+          kPastTheHorizon, 50ms)) {
+    return ::testing::AssertionFailure() << id << " was still remembered past the horizon";
+  }
+  return is_error(cancel, 404, "order_not_found");
+}
+
+TEST_F(retention, a_finished_order_past_the_horizon_is_served_from_the_tables_in_durable_mode) {
+  // A filled order, a cancelled one and an id used twice, the second use being the newest.
+  ASSERT_EQ(post(limit_order("h-filled", "client-A", "sell", "100.00", "1")).status, 201u);
+  ASSERT_EQ(post(market_order("h-taker", "client-B", "buy", "1")).status, 201u);
+  ASSERT_EQ(post(limit_order("h-cancelled", "client-A", "buy", "90.00", "2")).status, 201u);
+  ASSERT_EQ(http.del(order_path("h-cancelled")).status, 200u);
+  ASSERT_EQ(post(market_order("h-reused", "client-A", "buy", "1")).status, 201u);
+
+  // The bodies while the daemon holds the orders.
+  const http_response filled = http.get(order_path("h-filled"));
+  ASSERT_EQ(filled.status, 200u) << filled.describe();
+  EXPECT_EQ(filled.json()["order"]["status"], "filled");
+  const http_response cancelled = http.get(order_path("h-cancelled"));
+  ASSERT_EQ(cancelled.status, 200u) << cancelled.describe();
+  EXPECT_EQ(cancelled.json()["order"]["status"], "cancelled");
+
+  // The id again, once free, by another client; finished too (cancelled).
+  ASSERT_TRUE(forgotten(http, "h-reused"));
+  ASSERT_EQ(post(limit_order("h-reused", "client-C", "sell", "200.00", "3")).status, 201u);
+  ASSERT_EQ(http.del(order_path("h-reused")).status, 200u);
+  const http_response reused = http.get(order_path("h-reused"));
+  ASSERT_EQ(reused.status, 200u) << reused.describe();
+  EXPECT_EQ(reused.json()["order"]["client_id"], "client-C");
+
+  // All forgotten by the daemon: they finished before the second use of h-reused.
+  ASSERT_TRUE(forgotten(http, "h-reused"));
+  ASSERT_TRUE(forgotten(http, "h-cancelled"));
+  ASSERT_TRUE(forgotten(http, "h-filled"));
+
+  if (!durable_mode()) {
+    for (const char* id : {"h-filled", "h-cancelled", "h-reused"}) {
+      EXPECT_TRUE(is_error(http.get(order_path(id)), 404, "order_not_found")) << id;
+    }
+    return;
+  }
+  // Durable: from the orders table, once the journal applier has written the rows (bounded
+  // wait), exactly the body the daemon gave from memory.
+  for (const auto& [id, before] :
+       {std::pair<std::string, const http_response*>{"h-filled", &filled},
+        {"h-cancelled", &cancelled},
+        {"h-reused", &reused}}) {
+    http_response after;
+    EXPECT_TRUE(test::wait_until(
+        [&] {
+          after = http.get(order_path(id));
+          return after.status == 200u;
+        },
+        20s, 50ms))
+        << id << " past the horizon: " << after.describe();
+    EXPECT_EQ(after.body, before->body) << id;
+  }
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // writer keeps its batches and retries, /readyz turns 503, orders queue until the in-flight
 // budget is full and then get 503 overloaded; when the database is back every waiting
 // request is answered 2xx, /readyz returns to 200, and nothing acknowledged is lost or
-// written twice.
+// written twice. And a GET of an order past the retention horizon, which the history reader
+// reads from the tables, is 503 not_ready while the database is away and 200 once it is back.
 
 #include <gtest/gtest.h>
 
@@ -140,6 +141,43 @@ INSTANTIATE_TEST_SUITE_P(shutdowns, db_outage,
                          ::testing::Values(outage_kind{"fast", false, 10s},
                                            outage_kind{"immediate", true, 4s}),
                          name_of);
+
+TEST(db_outage_history, an_order_past_the_horizon_is_503_while_the_database_is_away) {
+  pg_server pg;
+  pg.start();
+  e2e::daemon_process daemon(durable_daemon_args(pg.connection_string(), {"--retention", "1s"}));
+  ASSERT_EQ(wait_for_readyz(daemon.port(), 200, 10s).status, 200u);
+  e2e::http_client http(daemon.port());
+  // Into an empty book: cancelled at once, so forgotten after the horizon.
+  ASSERT_EQ(http.post_json("/orders", e2e::market_order("hist-1", "client-A", "buy", "1")).status,
+            201u);
+  const e2e::http_response before = http.get(e2e::order_path("hist-1"));
+  ASSERT_EQ(before.status, 200u) << before.describe();
+  // Forgotten by the engine: the cancel turns from 409 into 404.
+  ASSERT_TRUE(test::wait_until([&] { return http.del(e2e::order_path("hist-1")).status == 404u; },
+                               10s, 50ms));
+  e2e::http_response got;
+  const auto served = [&] {
+    got = http.get(e2e::order_path("hist-1"));
+    return got.status == 200u;
+  };
+  ASSERT_TRUE(test::wait_until(served, 20s, 50ms)) << "from the tables: " << got.describe();
+  EXPECT_EQ(got.body, before.body);
+
+  pg.stop();
+  got = http.get(e2e::order_path("hist-1"));
+  EXPECT_EQ(got.status, 503u) << got.describe();
+  EXPECT_NE(got.body.find("\"not_ready\""), std::string::npos) << got.describe();
+  EXPECT_NE(got.body.find("database unavailable"), std::string::npos) << got.describe();
+  EXPECT_FALSE(got.header("Retry-After").empty());
+  // Open orders and the rest of the API do not wait on the history reader.
+  EXPECT_EQ(http.get("/healthz").status, 200u);
+
+  pg.start_again();
+  // The reader reconnects after its backoff (2 s at most).
+  EXPECT_TRUE(test::wait_until(served, 30s, 100ms)) << "after the outage: " << got.describe();
+  EXPECT_EQ(got.body, before.body);
+}
 
 }  // namespace
 }  // namespace matchd::pgtest

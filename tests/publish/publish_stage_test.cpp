@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <matchd/codec/wire.h>
 #include <matchd/publish/publish_stage.h>
 
 #include <chrono>
@@ -224,6 +225,135 @@ TEST_F(publish_fixture, an_order_the_engine_forgot_leaves_the_order_view) {
   batch_.expired_orders.push_back(engine::order_id::from("gone"));
   publish();
   EXPECT_EQ(get_order_status(), 404);
+}
+
+// Durable mode: an order the view does not hold is asked of the history reader
+// (store/history_reader.h), never looked up on this thread; the stage delivers the reader's
+// answer, formatted as it formats its own.
+class publish_history : public ::testing::Test {
+ protected:
+  publish_history()
+      : registry_(obs::make_registry()),
+        order_flow_(*registry_),
+        queries_(16),
+        deliveries_(64),
+        committed_(8),
+        recycle_(8),
+        history_queries_(2),
+        history_answers_(8) {
+    publish_options options;
+    options.delivery_reserve = 40;
+    stage_ = std::make_unique<publish_stage>(
+        std::vector<engine::instrument>{engine::instrument::btc_usd()},
+        std::vector<io_link>{{&queries_, &deliveries_, [] {}}}, committed_, recycle_, [] {},
+        *registry_, order_flow_, options);
+    stage_->attach_history({&history_queries_, &history_answers_, [] {}});
+    stage_->start();
+  }
+  ~publish_history() override { stage_->stop(); }
+
+  void get(std::uint64_t token, std::string_view id) {
+    bus::read_query q;
+    q.kind = bus::query_kind::get_order;
+    q.reply = {0, token};
+    q.id = engine::order_id::from(id);
+    ASSERT_TRUE(queries_.try_push(q));
+    stage_->notify();
+  }
+  void answer(bus::history_answer a) {
+    ASSERT_TRUE(history_answers_.try_push(std::move(a)));
+    stage_->notify();
+  }
+  std::optional<bus::io_delivery> next() {
+    std::optional<bus::io_delivery> got;
+    (void)test::wait_until(
+        [&] {
+          if (bus::io_delivery* d = deliveries_.front()) {
+            got = std::move(*d);
+            deliveries_.pop();
+          }
+          return got.has_value();
+        },
+        10s, 1ms);
+    return got;
+  }
+
+  std::shared_ptr<obs::registry> registry_;
+  obs::order_flow_metrics order_flow_;
+  bus::spsc_queue<bus::read_query> queries_;
+  bus::spsc_queue<bus::io_delivery> deliveries_;
+  bus::spsc_queue<bus::engine_batch*> committed_;
+  bus::spsc_queue<bus::engine_batch*> recycle_;
+  bus::spsc_queue<bus::history_query> history_queries_;
+  bus::spsc_queue<bus::history_answer> history_answers_;
+  std::unique_ptr<publish_stage> stage_;
+};
+
+TEST_F(publish_history, a_miss_is_asked_of_the_history_reader_and_its_answers_delivered) {
+  get(11, "old");
+  ASSERT_TRUE(test::wait_until([&] { return history_queries_.front() != nullptr; }, 10s, 1ms));
+  const bus::history_query q = *history_queries_.front();
+  history_queries_.pop();
+  EXPECT_EQ(q.io_thread, 0u);
+  EXPECT_EQ(q.token, 11u);
+  EXPECT_EQ(q.id.view(), "old");
+  EXPECT_GT(q.asked_ns, 0);
+  EXPECT_EQ(deliveries_.front(), nullptr) << "answered before the history reader did";
+
+  bus::history_answer found;
+  found.io_thread = 0;
+  found.token = 11;
+  found.what = bus::history_answer::result::found;
+  found.order.id = engine::order_id::from("old");
+  found.order.client = engine::client_id::from("client-A");
+  found.order.status = engine::order_status::filled;
+  found.order.price = engine::price_ticks{10000};
+  found.order.quantity = engine::quantity_lots{100000000};
+  found.order.filled = found.order.quantity;
+  found.order.notional = engine::int128{10000} * 100000000;
+  found.order.sequence = 4;
+  answer(found);
+  std::optional<bus::io_delivery> d = next();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->token, 11u);
+  EXPECT_EQ(d->status, 200);
+  std::string expected = "{\"order\":";
+  codec::append_order(expected, found.order, engine::instrument::btc_usd());
+  expected += '}';
+  ASSERT_NE(d->body, nullptr);
+  EXPECT_EQ(*d->body, expected);
+
+  const auto status_and_code = [&](bus::history_answer::result r) {
+    bus::history_answer a;
+    a.token = 12;
+    a.what = r;
+    a.order.id = engine::order_id::from("old");
+    answer(a);
+    std::optional<bus::io_delivery> got = next();
+    if (!got || got->body == nullptr) return std::pair<int, std::string>{0, ""};
+    const std::size_t at = got->body->find("\"code\":\"");
+    const std::size_t end = got->body->find('"', at + 8);
+    return std::pair<int, std::string>{got->status, got->body->substr(at + 8, end - at - 8)};
+  };
+  EXPECT_EQ(status_and_code(bus::history_answer::result::not_found),
+            (std::pair<int, std::string>{404, "order_not_found"}));
+  EXPECT_EQ(status_and_code(bus::history_answer::result::unavailable),
+            (std::pair<int, std::string>{503, "not_ready"}));
+  EXPECT_EQ(status_and_code(bus::history_answer::result::not_applied),
+            (std::pair<int, std::string>{503, "not_ready"}));
+}
+
+TEST_F(publish_history, a_full_history_queue_is_503_overloaded) {
+  const std::size_t room = history_queries_.capacity();
+  for (std::size_t i = 1; i <= room; ++i) get(i, "old-" + std::to_string(i));
+  ASSERT_TRUE(test::wait_until([&] { return history_queries_.size() == room; }, 10s, 1ms));
+  get(100, "one-too-many");
+  const std::optional<bus::io_delivery> d = next();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->token, 100u);
+  EXPECT_EQ(d->status, 503);
+  ASSERT_NE(d->body, nullptr);
+  EXPECT_NE(d->body->find("\"overloaded\""), std::string::npos) << *d->body;
 }
 
 }  // namespace

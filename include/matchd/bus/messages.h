@@ -73,9 +73,10 @@ struct command_outcome {
 //
 // Before its commands, a batch may carry what the engine stage forgot past the retention
 // horizon (--retention), for the publish stage to forget too: the ids of finished orders
-// (GET /orders/{id} becomes 404 in memory; an id can be used again) and the sequences whose
-// first responses no idempotency key refers to any more. The publish stage applies them
-// before the batch's commands, which come after them in the engine's order.
+// (GET /orders/{id} becomes 404 in memory mode, a read of the orders table with --db; an
+// id can be used again) and the sequences whose first responses no idempotency key refers
+// to any more. The publish stage applies them before the batch's commands, which come
+// after them in the engine's order.
 struct engine_batch {
   std::vector<command_outcome> commands;
   engine::event_buffer events;
@@ -114,6 +115,30 @@ struct read_query {
   std::uint32_t limit = 0;          // levels or trades
   std::uint8_t channels = 0;        // subscribe / unsubscribe: bitmask of `channel`
   bool server_sent_events = false;  // subscribe: format frames for SSE instead of WebSocket
+};
+
+// publish stage -> history reader (store/history_reader.h): GET /orders/{id} of an order the
+// read view does not hold, in durable mode, to be looked up in the orders table. The reply
+// goes back through the publish stage, which alone feeds the I/O threads' delivery queues.
+struct history_query {
+  std::uint32_t io_thread = 0;
+  std::uint64_t token = 0;
+  engine::order_id id;
+  std::int64_t asked_ns = 0;  // steady clock: the query's deadline runs from here
+};
+
+// history reader -> publish stage: what the orders table says.
+struct history_answer {
+  enum class result : std::uint8_t {
+    found,        // `order` is the newest row of the id (highest created_sequence)
+    not_found,    // no row: 404 order_not_found
+    not_applied,  // the newest row is still open: the tables trail the engine (503 not_ready)
+    unavailable,  // no connection, a failed or late query: 503 not_ready
+  };
+  std::uint32_t io_thread = 0;
+  std::uint64_t token = 0;
+  result what = result::not_found;
+  engine::order order;  // what == found; its id otherwise
 };
 
 // publish stage -> I/O thread: a response to a waiting request, a stream frame, or word

@@ -36,6 +36,15 @@ struct publish_options {
   std::size_t delivery_reserve = 8192;
 };
 
+// Durable mode: where GET /orders/{id} of an order the read view does not hold (finished
+// longer ago than the retention horizon) is looked up, by store::history_reader on a thread
+// of its own. The publish stage only queues the query and later delivers the answer.
+struct history_link {
+  bus::spsc_queue<bus::history_query>* queries = nullptr;   // publish -> history reader
+  bus::spsc_queue<bus::history_answer>* answers = nullptr;  // history reader -> publish
+  std::function<void()> wake;                               // after pushing to `queries`
+};
+
 class publish_probe;
 
 // The last stage: runs on its own thread, after the store has committed a batch (or
@@ -60,7 +69,11 @@ class publish_stage {
   // Stops after draining what is queued. Call after the producers stopped.
   void stop();
 
-  // Producers call this after pushing to `committed` or to a query queue.
+  // Before start(). Without it (memory mode) an order the view does not hold is 404.
+  void attach_history(history_link link) { history_ = std::move(link); }
+
+  // Producers call this after pushing to `committed`, to a query queue or to the history
+  // answers.
   void notify() noexcept { waiter_.notify(); }
 
   // Recovery: seeds the read views before the listener opens (not thread-safe; call
@@ -100,6 +113,10 @@ class publish_stage {
   // batch's commands were answered.
   void forget_expired(const bus::engine_batch& batch);
   void process_query(std::uint32_t io_thread, const bus::read_query& q);
+  // GET /orders/{id} missed the view: asks the history reader, or answers 404 without one.
+  void ask_history(std::uint32_t io_thread, const bus::read_query& q);
+  void deliver_history(const bus::history_answer& a);
+  std::string order_body(const engine::order& o) const;
   // False when a stream frame was dropped because the queue had no room beyond the reserve.
   bool deliver(std::uint32_t io_thread, bus::io_delivery&& d);
   // The subscriber missed a frame: it gets no more, and its I/O thread is told to close it.
@@ -122,6 +139,7 @@ class publish_stage {
   std::function<void()> wake_recycler_;
   publish_options options_;
   std::unique_ptr<publish_probe> probe_;
+  history_link history_;
   obs::order_flow_metrics& order_flow_;
 
   bus::idle_waiter waiter_;

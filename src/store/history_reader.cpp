@@ -1,0 +1,156 @@
+#include <matchd/bus/clock.h>
+#include <matchd/obs/logger.h>
+#include <matchd/obs/thread_name.h>
+#include <matchd/store/history_reader.h>
+
+#include <algorithm>
+#include <pqxx/pqxx>
+#include <random>
+
+#include "call_deadline.h"
+#include "db_connection.h"
+#include "order_columns.h"
+
+namespace matchd::store {
+
+namespace {
+
+// The newest use of an id: an id may have a row per use (sql/004_retention.sql), and the
+// primary key (order_id, created_sequence) serves this as one index probe.
+const std::string kNewestOrderQuery = std::string("SELECT ") + kOrderColumns +
+                                      " FROM orders WHERE order_id = $1"
+                                      " ORDER BY created_sequence DESC LIMIT 1";
+
+}  // namespace
+
+history_reader::history_reader(history_options options, std::vector<engine::instrument> instruments,
+                               std::function<void()> wake_publish)
+    : options_(std::move(options)),
+      instruments_(std::move(instruments)),
+      wake_publish_(std::move(wake_publish)),
+      requests_(options_.queue_capacity),
+      // Every query asked can be answered without waiting for room.
+      answers_(options_.queue_capacity),
+      deadline_(std::make_unique<call_deadline>()),
+      backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
+               std::random_device{}()) {}
+
+history_reader::~history_reader() {
+  stop();
+}
+
+void history_reader::start() {
+  thread_ = std::thread([this] {
+    obs::name_this_thread("matchd-history");
+    run();
+  });
+}
+
+void history_reader::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true, std::memory_order_release);
+  waiter_.notify();
+  thread_.join();
+}
+
+void history_reader::run() {
+  auto log = obs::logger("history");
+  log->info("history reader started queue={} timeout_ms={}", requests_.capacity(),
+            options_.timeout.count());
+  while (true) {
+    waiter_.wait(
+        [this] { return !requests_.empty() || stopping_.load(std::memory_order_acquire); });
+    bool answered = false;
+    while (bus::history_query* q = requests_.front()) {
+      bus::history_answer a = answer(*q);
+      requests_.pop();
+      // The answer queue is as large as the request queue, and the publish stage asks only
+      // while the request queue has room: never full for long.
+      while (!answers_.try_push(std::move(a))) std::this_thread::yield();
+      answered = true;
+      // Answer as they come, not after the whole queue: each query may take a round trip.
+      wake_publish_();
+    }
+    if (!answered && stopping_.load(std::memory_order_acquire)) break;
+  }
+  connection_.reset();
+  log->info("history reader stopped");
+}
+
+bus::history_answer history_reader::answer(const bus::history_query& q) {
+  bus::history_answer a;
+  a.io_thread = q.io_thread;
+  a.token = q.token;
+  a.order.id = q.id;
+  a.what = bus::history_answer::result::unavailable;
+  // Waited its whole deadline in the queue (behind a slow database): the client has a
+  // 503 at once rather than a late answer.
+  if (bus::steady_ns() - q.asked_ns >= timeout_ns()) return a;
+  if (!connection_ && std::chrono::steady_clock::now() < next_attempt_) return a;
+  try {
+    return look_up(q);
+  } catch (const std::exception& e) {
+    fail(e);
+  }
+  return a;
+}
+
+bus::history_answer history_reader::look_up(const bus::history_query& q) {
+  if (!connection_) {
+    // Bounded by libpq's connect_timeout, which the session settings set from --db-timeout.
+    connection_ = std::make_unique<db_connection>(options_.conninfo);
+    if (backoff_.failures() > 0) obs::logger("history")->info("history database reachable again");
+    backoff_.reset();
+  }
+  bus::history_answer a;
+  a.io_thread = q.io_thread;
+  a.token = q.token;
+  a.order.id = q.id;
+  // What is left of the query's deadline bounds its round trip.
+  const std::chrono::nanoseconds left(q.asked_ns + timeout_ns() - bus::steady_ns());
+  const auto window = deadline_->arm(
+      connection_->c.sock(),
+      std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(1)));
+  // One statement, one round trip: no BEGIN/COMMIT around it.
+  pqxx::nontransaction tx(connection_->c);
+  const pqxx::result rows = tx.exec_params(kNewestOrderQuery, std::string(q.id.view()));
+  if (rows.empty()) {
+    a.what = bus::history_answer::result::not_found;
+    return a;
+  }
+  order_fields f;
+  for (std::size_t i = 0; i < kOrderColumnCount; ++i) {
+    const pqxx::field field = rows[0][static_cast<pqxx::row::size_type>(i)];
+    f[i] = std::string_view(field.c_str(), field.size());
+  }
+  const auto instrument = engine::find_instrument(instruments_, f[2]);
+  if (!instrument) {
+    // An instrument no longer configured: there is no way to write its prices.
+    a.what = bus::history_answer::result::not_found;
+    return a;
+  }
+  a.order = order_from_fields(f, *instrument);
+  a.what = engine::is_final(a.order.status) ? bus::history_answer::result::found
+                                            : bus::history_answer::result::not_applied;
+  return a;
+}
+
+std::int64_t history_reader::timeout_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.timeout).count();
+}
+
+void history_reader::fail(const std::exception& e) {
+  const bool cut = deadline_->take_expired();
+  connection_.reset();
+  const auto delay = backoff_.next();
+  next_attempt_ = std::chrono::steady_clock::now() + delay;
+  // One line per failure, which only a query can meet: the backoff spaces them (equal
+  // jitter waits at least half its ceiling), however often clients ask.
+  obs::logger("history")->warn(
+      "history query failed, answering 503 not_ready for {} ms: {}", delay.count(),
+      cut ? "no answer within --db-timeout (" + std::to_string(options_.timeout.count()) +
+                " ms); session cut"
+          : std::string(e.what()));
+}
+
+}  // namespace matchd::store

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <matchd/engine/order.h>
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace matchd::store {
+
+// The orders table's columns as recovery and the history reader read them, in this order.
+inline constexpr const char* kOrderColumns =
+    "order_id, client_id, instrument, side, type, time_in_force, status, price_ticks,"
+    " quantity_lots, filled_lots, notional, created_at_us, updated_at_us, created_sequence,"
+    " sequence";
+inline constexpr std::size_t kOrderColumnCount = 15;
+using order_fields = std::array<std::string_view, kOrderColumnCount>;
+
+// One row's columns, as text (COPY's or a SELECT's), as the order of `instrument` (the id of
+// the symbol in column 2). Throws std::runtime_error on a value the writer never stores.
+engine::order order_from_fields(const order_fields& f, engine::instrument_id instrument);
+
+}  // namespace matchd::store
