@@ -16,6 +16,18 @@ namespace detail {
 // Set on this thread while incremental_map::reserve allocates a table to be made present.
 inline thread_local bool prefault_allocations = false;
 
+// The block allocate() gave last on this thread, for start_migration to have its pages
+// populated off the owner's thread.
+struct allocated_block {
+  void* start = nullptr;
+  std::size_t bytes = 0;
+};
+inline thread_local allocated_block last_allocation{};
+
+// Makes the pages of [start, start + bytes) present (MADV_POPULATE_WRITE: as if written,
+// without touching the contents, so it may run while the owner writes into the block).
+void populate_pages(void* start, std::size_t bytes) noexcept;
+
 // std::allocator, except that a block allocated while prefault_allocations is set gets a
 // write on each of its pages. A fresh page costs a fault and the kernel's clearing on its
 // first write (in a VM, also the host backing it): 30% of the publish thread's time at
@@ -31,6 +43,7 @@ struct prefault_allocator {
 
   T* allocate(std::size_t n) {
     T* block = std::allocator<T>{}.allocate(n);
+    last_allocation = {block, n * sizeof(T)};
     if (prefault_allocations) {
       auto* bytes = reinterpret_cast<volatile unsigned char*>(block);
       const std::size_t length = n * sizeof(T);
@@ -177,9 +190,26 @@ class incremental_map {
     finish_migration();
     draining_ = std::move(current_);
     current_ = table{};
+    detail::last_allocation = {};
     current_.reserve(std::max<std::size_t>(2 * draining_.size(), 64));
     next_ = draining_.begin();
+    // The new table's pages are not present yet, and the inserts and the migration write
+    // into it at random: one 4 KiB page fault per write at first, tens of thousands within
+    // a second at a table of a few hundred thousand orders, which stopped the owner for
+    // up to a second. A short-lived thread faults them in instead, while the owner goes on.
+    const detail::allocated_block block = detail::last_allocation;
+    if (block.bytes >= kPopulateAtLeast) {
+      if (populater_.joinable()) populater_.join();
+      try {
+        populater_ = std::jthread([block] { detail::populate_pages(block.start, block.bytes); });
+      } catch (const std::system_error&) {
+        // No thread to be had: the owner's writes fault the pages in, as before.
+      }
+    }
   }
+
+  // Smaller tables fault in within a millisecond or so: not worth a thread.
+  static constexpr std::size_t kPopulateAtLeast = std::size_t{8} << 20;
 
   void migrate(std::size_t entries) {
     for (; entries != 0 && next_ != draining_.end(); --entries) {
@@ -213,7 +243,8 @@ class incremental_map {
   table draining_;  // empty, or the previous table while its entries move to current_
   typename table::iterator next_{};  // the next draining entry to move
   std::size_t size_ = 0;
-  std::jthread releaser_;  // declared last: joined before the tables are destroyed
+  std::jthread populater_;  // joined before the tables are destroyed
+  std::jthread releaser_;   // declared last: joined before the tables are destroyed
 };
 
 }  // namespace matchd::bus
