@@ -154,7 +154,7 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
     const engine::event& e = batch.events[i];
     data.clear();
     if (const auto* o = std::get_if<engine::order>(&e)) {
-      orders_.insert_or_assign(o->id, *o);
+      orders_.put(*o);
       if (wanted(o->instrument, bus::channel_orders)) {
         codec::append_order(data, *o, instruments_[o->instrument]);
         broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data);
@@ -515,7 +515,7 @@ void publish_stage::seed_response(engine::sequence_number seq, std::string body)
 }
 
 void publish_stage::seed_order(const engine::order& o) {
-  orders_.insert_or_assign(o.id, o);
+  orders_.put(o);
 }
 
 void publish_stage::seed_trade(const engine::trade& t) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace matchd::bus {
@@ -133,6 +134,23 @@ class incremental_map {
     return nullptr;
   }
   const Value* find(const Key& key) const { return const_cast<incremental_map*>(this)->find(key); }
+
+  // Lookup by something that is not a Key but hashes and compares like one (both Hash and
+  // KeyEqual declare is_transparent).
+  template <class K>
+    requires(!std::is_convertible_v<const K&, const Key&>)
+  Value* find(const K& key) {
+    if (const auto it = current_.find(key); it != current_.end()) return &it->second;
+    if (!draining_.empty()) {
+      if (const auto it = draining_.find(key); it != draining_.end()) return &it->second;
+    }
+    return nullptr;
+  }
+  template <class K>
+    requires(!std::is_convertible_v<const K&, const Key&>)
+  const Value* find(const K& key) const {
+    return const_cast<incremental_map*>(this)->find(key);
+  }
 
   // Inserts `key` with a value built from `args` unless it is present (then `args` are
   // left untouched). Returns the entry and whether it was inserted.

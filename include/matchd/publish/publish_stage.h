@@ -7,6 +7,7 @@
 #include <matchd/engine/instrument.h>
 #include <matchd/obs/metrics.h>
 #include <matchd/obs/order_flow_metrics.h>
+#include <matchd/publish/order_view.h>
 #include <matchd/publish/price_ladder.h>
 
 #include <atomic>
@@ -80,7 +81,7 @@ class publish_stage {
   // before start()).
   // Room in the order view for `orders`, its pages made present so that filling it takes
   // no page faults on the publish thread.
-  void reserve_orders(std::size_t orders) { orders_.reserve(orders, true); }
+  void reserve_orders(std::size_t orders) { orders_.reserve(orders); }
   void seed_order(const engine::order& o);
   void seed_trade(const engine::trade& t);
   // One side of a book's levels, best first.
@@ -146,9 +147,7 @@ class publish_stage {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 
-  // Keyed by the id in place: a std::string key would cost an allocation per order event.
-  // Open orders, and finished ones until the engine forgets them (the retention horizon).
-  bus::incremental_map<engine::order_id, engine::order> orders_;
+  order_view orders_;
   std::vector<book_view> books_;
   std::vector<std::deque<engine::trade>> trades_;
   // First responses of the commands that hold an idempotency key, by their sequence
