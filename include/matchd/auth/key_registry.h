@@ -44,9 +44,9 @@ struct created_key {
 };
 
 struct registry_options {
-  double default_rate = 0;   // --rate-limit
-  double default_burst = 0;  // --rate-burst
-  std::optional<std::string> bootstrap_secret;  // MATCHD_ADMIN_KEY
+  double default_rate = 0;                        // --rate-limit
+  double default_burst = 0;                       // --rate-burst
+  std::optional<std::string> bootstrap_secret;    // MATCHD_ADMIN_KEY
   std::chrono::milliseconds poll_interval{1000};  // re-reads the store for outside changes
 };
 

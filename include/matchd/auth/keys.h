@@ -5,6 +5,7 @@
 // process's set of keys and store/key_store.h for where they are kept.
 
 #include <matchd/engine/client_scope.h>
+#include <matchd/engine/key_id.h>
 #include <matchd/engine/types.h>
 
 #include <array>
@@ -35,11 +36,10 @@ std::string_view to_string(access a) noexcept;
 // Whether a key of role `r` may use something that needs `a` (client binding aside).
 bool allows(role r, access a) noexcept;
 
-// A key's public id: 64 random bits, written as 16 lowercase hex digits. 0 means "no key"
-// (an order placed with --auth none has key_id null).
-using key_id = std::uint64_t;
-std::string format_key_id(key_id id);
-std::optional<key_id> parse_key_id(std::string_view s) noexcept;
+// A key's public id (engine/key_id.h: 16 hex digits; 0 means no key).
+using engine::format_key_id;
+using engine::key_id;
+using engine::parse_key_id;
 
 // SHA-256 of a secret. Secrets are 256 random bits, so a fast unsalted hash is enough:
 // nobody can search a space of 2^256 guesses, salted or not, and a slow hash would only

@@ -115,6 +115,11 @@ struct read_query {
   std::uint32_t limit = 0;          // levels or trades
   std::uint8_t channels = 0;        // subscribe / unsubscribe: bitmask of `channel`
   bool server_sent_events = false;  // subscribe: format frames for SSE instead of WebSocket
+  // get_order and subscribe: the clients the caller may see (null: any). get_order of
+  // another client's order is 404; a subscription's `orders` channel carries only these
+  // clients' orders, and only `client`'s when that is set.
+  engine::client_scope scope;
+  engine::client_id client;
 };
 
 // publish stage -> history reader (store/history_reader.h): GET /orders/{id} of an order the
