@@ -138,8 +138,7 @@ class incremental_map {
   // Lookup by something that is not a Key but hashes and compares like one (both Hash and
   // KeyEqual declare is_transparent).
   template <class K>
-    requires(!std::is_convertible_v<const K&, const Key&>)
-  Value* find(const K& key) {
+  requires(!std::is_convertible_v<const K&, const Key&>) Value* find(const K& key) {
     if (const auto it = current_.find(key); it != current_.end()) return &it->second;
     if (!draining_.empty()) {
       if (const auto it = draining_.find(key); it != draining_.end()) return &it->second;
@@ -147,8 +146,7 @@ class incremental_map {
     return nullptr;
   }
   template <class K>
-    requires(!std::is_convertible_v<const K&, const Key&>)
-  const Value* find(const K& key) const {
+  requires(!std::is_convertible_v<const K&, const Key&>) const Value* find(const K& key) const {
     return const_cast<incremental_map*>(this)->find(key);
   }
 
