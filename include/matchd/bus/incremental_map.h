@@ -116,6 +116,8 @@ class incremental_map {
   void reserve(std::size_t n, bool make_present = false) {
     finish_migration();
     if (n <= capacity()) return;
+    // The populater may still work on the table this replaces; it must not outlive it.
+    if (populater_.joinable()) populater_.join();
     detail::prefault_allocations = make_present;
     try {
       current_.reserve(n);
