@@ -55,6 +55,10 @@ key_id generate_key_id();
 
 // The bootstrap admin key from MATCHD_ADMIN_KEY must be at least this long.
 inline constexpr std::size_t kMinBootstrapSecret = 32;
+// Why `secret` cannot be the bootstrap admin key (shorter than kMinBootstrapSecret, or a
+// character that is not printable ASCII or is a space, which no Authorization header could
+// carry), or empty when it can.
+std::string bootstrap_secret_problem(std::string_view secret);
 
 // A key as it is stored and listed: never its secret, only the secret's digest.
 struct key_record {
