@@ -2,7 +2,7 @@
 
 // API keys: what a key is, how a secret is recognised, and how fast a key may trade.
 // Nothing here touches the network or the database; see auth/key_registry.h for the
-// process's set of keys and store/key_store.h for where they are kept.
+// process's set of keys and where they are kept (store/pg_key_store.h in PostgreSQL).
 
 #include <matchd/engine/client_scope.h>
 #include <matchd/engine/key_id.h>
@@ -55,6 +55,10 @@ key_id generate_key_id();
 
 // The bootstrap admin key from MATCHD_ADMIN_KEY must be at least this long.
 inline constexpr std::size_t kMinBootstrapSecret = 32;
+// Why `secret` cannot be the bootstrap admin key (shorter than kMinBootstrapSecret, or a
+// character that is not printable ASCII or is a space, which no Authorization header could
+// carry), or empty when it can.
+std::string bootstrap_secret_problem(std::string_view secret);
 
 // A key as it is stored and listed: never its secret, only the secret's digest.
 struct key_record {
