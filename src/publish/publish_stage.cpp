@@ -168,7 +168,7 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
     data.clear();
     if (const auto* o = std::get_if<engine::order>(&e)) {
       orders_.put(*o);
-      if (wanted(o->instrument, bus::channel_orders)) {
+      if (wanted(o->instrument, bus::channel_orders, &o->client)) {
         codec::append_order(data, *o, instruments_[o->instrument]);
         broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data, &o->client);
       }
@@ -322,9 +322,12 @@ void publish_stage::count_subscribers() {
   probe_->set_subscribers(static_cast<double>(total));
 }
 
-bool publish_stage::wanted(engine::instrument_id ins, std::uint8_t channel) const {
+bool publish_stage::wanted(engine::instrument_id ins, std::uint8_t channel,
+                           const engine::client_id* owner) const {
   return std::any_of(subscribers_[ins].begin(), subscribers_[ins].end(),
-                     [channel](const subscriber& s) { return (s.channels & channel) != 0; });
+                     [channel, owner](const subscriber& s) {
+                       return (s.channels & channel) != 0 && (owner == nullptr || s.sees(*owner));
+                     });
 }
 
 void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,

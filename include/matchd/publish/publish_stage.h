@@ -135,8 +135,10 @@ class publish_stage {
   // Sends the eviction notices that fit now; the rest wait for the next pass.
   void send_evictions();
   void count_subscribers();
-  // Whether any subscriber of `ins` takes `channel`: events nobody reads are not formatted.
-  [[nodiscard]] bool wanted(engine::instrument_id ins, std::uint8_t channel) const;
+  // Whether any subscriber of `ins` takes `channel` (and, for an order, sees `owner`):
+  // events nobody reads are not formatted.
+  [[nodiscard]] bool wanted(engine::instrument_id ins, std::uint8_t channel,
+                            const engine::client_id* owner = nullptr) const;
   // `owner`: the order's client, for the `orders` channel (subscriber::sees); null for the
   // public channels.
   void broadcast(engine::instrument_id ins, std::uint8_t channel, std::string_view name,
