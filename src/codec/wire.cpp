@@ -44,6 +44,13 @@ void append_order(json_writer& w, const engine::order& o, const engine::instrume
   w.string_value(o.id.view());
   w.key("client_id");
   w.string_value(o.client.view());
+  w.key("key_id");
+  if (o.key != 0) {
+    char digits[engine::kKeyIdLength];
+    w.plain_string_value({digits, engine::write_key_id(o.key, digits)});
+  } else {
+    w.null_value();
+  }
   w.key("instrument");
   w.string_value(ins.symbol);
   w.key("side");

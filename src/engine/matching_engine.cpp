@@ -131,6 +131,7 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   taker.tif = cmd.type == order_type::market ? time_in_force::ioc : cmd.tif;
   taker.price = cmd.type == order_type::market ? price_ticks{0} : cmd.price;
   taker.quantity = cmd.quantity;
+  taker.key = cmd.key;
 
   const std::size_t first_event = out.size();
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
@@ -149,10 +150,18 @@ command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_k
   const id_index::position slot = ids_.lookup(key);
   if (!slot.found) return {errc::order_not_found, 0};
   const id_entry entry = slot.at->entry();
+  // A finished order's client is not kept here (the index holds no more than its id), so
+  // a scoped cancel of one is order_not_open all the same: the publish stage, which holds
+  // the finished order, answers order_not_found in its place when the client is foreign.
   if (!is_resting(entry, key)) return {errc::order_not_open, 0};
+  order_book& book = *books_[entry.instrument];
+  // Out of the caller's scope: exactly what an id never seen gets, with nothing changed.
+  if (!in_scope(cmd.scope, book.resting_order(entry.node).client)) {
+    return {errc::order_not_found, 0};
+  }
 
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
-  books_[entry.instrument]->cancel(entry.node, ctx);
+  book.cancel(entry.node, ctx);
   slot.at->instrument = kFinished;
   if (options_.retention_us != 0) finished_.push(cmd.received_at, cmd.id);
   return {errc::ok, sequence_};

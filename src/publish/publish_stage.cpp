@@ -22,6 +22,19 @@ std::shared_ptr<const std::string> shared(std::string s) {
   return std::make_shared<const std::string>(std::move(s));
 }
 
+bus::io_delivery error_delivery(std::uint64_t token, codec::api_errc code, std::string message) {
+  const codec::api_error err = codec::make_error(code, std::move(message));
+  bus::io_delivery d;
+  d.token = token;
+  d.status = err.status;
+  d.body = shared(codec::error_body(err));
+  return d;
+}
+
+std::string no_order(const engine::order_id& id) {
+  return "no order with id " + std::string(id.view());
+}
+
 }  // namespace
 
 publish_stage::publish_stage(std::vector<engine::instrument> instruments,
@@ -155,9 +168,9 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
     data.clear();
     if (const auto* o = std::get_if<engine::order>(&e)) {
       orders_.put(*o);
-      if (wanted(o->instrument, bus::channel_orders)) {
+      if (wanted(o->instrument, bus::channel_orders, &o->client)) {
         codec::append_order(data, *o, instruments_[o->instrument]);
-        broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data);
+        broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data, &o->client);
       }
     } else if (const auto* t = std::get_if<engine::trade>(&e)) {
       auto& history = trades_[t->instrument];
@@ -202,18 +215,27 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     reply.status = err.status;
     reply.body = shared(codec::error_body(err));
   } else if (c.error != errc::ok) {
-    const codec::api_error err = codec::engine_error(c.error, c.subject.view());
+    errc error = c.error;
+    const engine::order* finished = nullptr;
+    if (error == errc::order_not_open) {
+      // The engine keeps no client for a finished order: whether it is the caller's is
+      // decided here. Another client's (or, with a scope, one this view lacks) is
+      // order_not_found, the same answer as an id never seen.
+      finished = orders_.find(c.subject);
+      const bool own =
+          finished != nullptr ? engine::in_scope(c.scope, finished->client) : c.scope == nullptr;
+      if (!own) error = errc::order_not_found;
+    }
+    const codec::api_error err = codec::engine_error(error, c.subject.view());
     if (is_place) order_flow_.rejected(err.code);
     reply.status = err.status;
     std::string body = codec::error_body(err);
-    if (c.error == errc::order_not_open) {
+    if (error == errc::order_not_open && finished != nullptr) {
       // 409 carries the order as it stands, next to the error.
-      if (const engine::order* o = orders_.find(c.subject)) {
-        body.pop_back();
-        body += ",\"order\":";
-        codec::append_order(body, *o, instruments_[o->instrument]);
-        body += '}';
-      }
+      body.pop_back();
+      body += ",\"order\":";
+      codec::append_order(body, *finished, instruments_[finished->instrument]);
+      body += '}';
     }
     reply.body = shared(std::move(body));
   } else {
@@ -300,19 +322,23 @@ void publish_stage::count_subscribers() {
   probe_->set_subscribers(static_cast<double>(total));
 }
 
-bool publish_stage::wanted(engine::instrument_id ins, std::uint8_t channel) const {
+bool publish_stage::wanted(engine::instrument_id ins, std::uint8_t channel,
+                           const engine::client_id* owner) const {
   return std::any_of(subscribers_[ins].begin(), subscribers_[ins].end(),
-                     [channel](const subscriber& s) { return (s.channels & channel) != 0; });
+                     [channel, owner](const subscriber& s) {
+                       return (s.channels & channel) != 0 && (owner == nullptr || s.sees(*owner));
+                     });
 }
 
 void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,
                               std::string_view name, engine::sequence_number seq,
-                              const std::string& data) {
+                              const std::string& data, const engine::client_id* owner) {
   std::shared_ptr<const std::string> ws_shared;
   std::shared_ptr<const std::string> sse_shared;
   std::vector<eviction> missed;
   for (const subscriber& s : subscribers_[ins]) {
     if ((s.channels & channel) == 0) continue;
+    if (owner != nullptr && !s.sees(*owner)) continue;
     bus::io_delivery d;
     d.what = bus::io_delivery::kind::stream;
     d.token = s.token;
@@ -352,6 +378,12 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
     case bus::query_kind::get_order: {
       const engine::order* o = orders_.find(q.id);
       if (o == nullptr) return ask_history(io_thread, q);
+      if (!engine::in_scope(q.scope, o->client)) {
+        // Another client's order does not exist for this caller: the body of an unknown id.
+        deliver(io_thread,
+                error_delivery(q.reply.token, codec::api_errc::order_not_found, no_order(q.id)));
+        return;
+      }
       reply.body = shared(order_body(*o));
       break;
     }
@@ -378,10 +410,18 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
         if (s.io_thread == io_thread && s.token == q.reply.token) {
           added = q.channels & static_cast<std::uint8_t>(~s.channels);
           s.channels |= q.channels;
+          if ((q.channels & bus::channel_orders) != 0) {
+            // The latest subscription to `orders` says whose orders it carries.
+            s.scope = q.scope;
+            s.client = q.client;
+          }
           found = true;
         }
       }
-      if (!found) subs.push_back({io_thread, q.reply.token, q.channels, q.server_sent_events});
+      if (!found) {
+        subs.push_back(
+            {io_thread, q.reply.token, q.channels, q.server_sent_events, q.scope, q.client});
+      }
       reply.what = bus::io_delivery::kind::stream;
       if (q.server_sent_events) {
         // An SSE comment: ignored by EventSource, it confirms the subscription.
@@ -436,23 +476,6 @@ std::string publish_stage::order_body(const engine::order& o) const {
   return body;
 }
 
-namespace {
-
-bus::io_delivery error_delivery(std::uint64_t token, codec::api_errc code, std::string message) {
-  const codec::api_error err = codec::make_error(code, std::move(message));
-  bus::io_delivery d;
-  d.token = token;
-  d.status = err.status;
-  d.body = shared(codec::error_body(err));
-  return d;
-}
-
-std::string no_order(const engine::order_id& id) {
-  return "no order with id " + std::string(id.view());
-}
-
-}  // namespace
-
 void publish_stage::ask_history(std::uint32_t io_thread, const bus::read_query& q) {
   if (history_.queries == nullptr) {
     deliver(io_thread,
@@ -464,6 +487,7 @@ void publish_stage::ask_history(std::uint32_t io_thread, const bus::read_query& 
   h.token = q.reply.token;
   h.id = q.id;
   h.asked_ns = bus::steady_ns();
+  h.scope = q.scope;
   if (!history_.queries->try_push(h)) {
     deliver(io_thread, error_delivery(q.reply.token, codec::api_errc::overloaded,
                                       "too many order history queries waiting; retry later"));
@@ -474,6 +498,13 @@ void publish_stage::ask_history(std::uint32_t io_thread, const bus::read_query& 
 
 void publish_stage::deliver_history(const bus::history_answer& a) {
   using result = bus::history_answer::result;
+  if ((a.what == result::found || a.what == result::not_applied) &&
+      !engine::in_scope(a.scope, a.order.client)) {
+    // Another client's order, as in the view (process_query): the body of an unknown id.
+    deliver(a.io_thread,
+            error_delivery(a.token, codec::api_errc::order_not_found, no_order(a.order.id)));
+    return;
+  }
   switch (a.what) {
     case result::found: {
       bus::io_delivery d;

@@ -295,6 +295,9 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
         c.sequence = result->result.sequence;
         events_end = result->events_end;
         ++result;
+        if (c.error == engine::errc::order_not_open && r.kind == bus::request_kind::cancel) {
+          c.scope = r.cancel.scope;  // for the publish stage to decide on a finished order
+        }
         if (r.kind == bus::request_kind::place && !r.idempotency.empty()) {
           idempotency_.settle(r.place.client, r.idempotency, c.error, c.sequence,
                               r.place.received_at);

@@ -82,6 +82,7 @@ bus::history_answer history_reader::answer(const bus::history_query& q) {
   a.io_thread = q.io_thread;
   a.token = q.token;
   a.order.id = q.id;
+  a.scope = q.scope;
   a.what = bus::history_answer::result::unavailable;
   // Waited its whole deadline in the queue (behind a slow database): the client has a
   // 503 at once rather than a late answer.
@@ -106,6 +107,7 @@ bus::history_answer history_reader::look_up(const bus::history_query& q) {
   a.io_thread = q.io_thread;
   a.token = q.token;
   a.order.id = q.id;
+  a.scope = q.scope;
   // What is left of the query's deadline bounds its round trip.
   const std::chrono::nanoseconds left(q.asked_ns + timeout_ns() - bus::steady_ns());
   const auto window = deadline_->arm(

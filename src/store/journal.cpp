@@ -104,6 +104,7 @@ void journal_encoder::add(const engine::order& o, std::string_view instrument_sy
   put_i64(bytes_, o.updated_at);
   put_u64(bytes_, o.created_sequence);
   put_u64(bytes_, o.sequence);
+  put_u64(bytes_, o.key);
   ++records_;
 }
 
@@ -124,9 +125,11 @@ void journal_encoder::add(const engine::trade& t, std::string_view instrument_sy
 void decode_journal(std::string_view body, const std::vector<engine::instrument>& instruments,
                     engine::event_buffer& out) {
   reader in(body);
-  if (in.done() || in.u8() != kJournalFormat) {
+  const std::uint8_t format = in.done() ? 0 : in.u8();
+  if (format != kJournalFormat && format != kJournalFormatWithoutKeys) {
     throw journal_error("journal: unknown format");
   }
+  const bool with_keys = format == kJournalFormat;
   while (!in.done()) {
     const char tag = static_cast<char>(in.u8());
     if (tag == kOrderTag) {
@@ -148,6 +151,7 @@ void decode_journal(std::string_view body, const std::vector<engine::instrument>
       o.updated_at = in.i64();
       o.created_sequence = in.u64();
       o.sequence = in.u64();
+      if (with_keys) o.key = in.u64();
       out.emplace_back(o);
     } else if (tag == kTradeTag) {
       engine::trade t;

@@ -9,11 +9,13 @@
 namespace matchd::store {
 
 // The orders table's columns as recovery and the history reader read them, in this order.
+// key_id is NULL for an order placed without a key; it is read as an empty text, so a row
+// never holds COPY's NULL marker (a backslash, which recovery refuses in a line).
 inline constexpr const char* kOrderColumns =
     "order_id, client_id, instrument, side, type, time_in_force, status, price_ticks,"
     " quantity_lots, filled_lots, notional, created_at_us, updated_at_us, created_sequence,"
-    " sequence";
-inline constexpr std::size_t kOrderColumnCount = 15;
+    " sequence, coalesce(key_id, '')";
+inline constexpr std::size_t kOrderColumnCount = 16;
 using order_fields = std::array<std::string_view, kOrderColumnCount>;
 
 // One row's columns, as text (COPY's or a SELECT's), as the order of `instrument` (the id of

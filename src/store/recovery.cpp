@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
 
@@ -158,6 +159,11 @@ engine::order order_from_fields(const order_fields& f, engine::instrument_id ins
   o.updated_at = parse_int64(f[12], "updated_at_us");
   o.created_sequence = static_cast<engine::sequence_number>(parse_int64(f[13], "created_sequence"));
   o.sequence = static_cast<engine::sequence_number>(parse_int64(f[14], "sequence"));
+  if (!f[15].empty()) {
+    const std::optional<engine::key_id> key = engine::parse_key_id(f[15]);
+    if (!key) bad_value("key_id", f[15]);
+    o.key = *key;
+  }
   return o;
 }
 

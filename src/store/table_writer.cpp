@@ -30,7 +30,7 @@ const std::vector<std::string> kOrderColumns = {
     "order_id",      "client_id",        "instrument", "side",
     "type",          "time_in_force",    "status",     "price_ticks",
     "quantity_lots", "filled_lots",      "notional",   "created_at_us",
-    "updated_at_us", "created_sequence", "sequence"};
+    "updated_at_us", "created_sequence", "sequence",   "key_id"};
 const std::vector<std::string> kChangeColumns = {"order_id", "status",        "filled_lots",
                                                  "notional", "updated_at_us", "sequence"};
 const std::vector<std::string> kEventColumns = {"sequence",    "order_id", "status",
@@ -111,6 +111,7 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
           .number(o->updated_at)
           .number(static_cast<std::int64_t>(o->created_sequence))
           .number(static_cast<std::int64_t>(o->sequence))
+          .key(o->key)
           .end_row();
     } else {
       changed.text(o->id.view())

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,7 +122,7 @@ TEST(Timestamp, EveryDay1970To2100MatchesGmtime) {
 
 TEST(WireOrder, OpenLimitOrder) {
   EXPECT_EQ(order_json(open_limit_buy()),
-            R"({"order_id":"order-1","client_id":"client-A","instrument":"BTC-USD",)"
+            R"({"order_id":"order-1","client_id":"client-A","key_id":null,"instrument":"BTC-USD",)"
             R"("side":"buy","type":"limit","time_in_force":"gtc","price":"70150.50",)"
             R"("quantity":"0.25000000","filled_quantity":"0.00000000",)"
             R"("remaining_quantity":"0.25000000","average_fill_price":null,"status":"open",)"
@@ -136,7 +137,7 @@ TEST(WireOrder, PartiallyFilledWithAveragePrice) {
   o.updated_at = kNovember21 + 1'500'000;
   o.sequence = 1043;
   EXPECT_EQ(order_json(o),
-            R"({"order_id":"order-1","client_id":"client-A","instrument":"BTC-USD",)"
+            R"({"order_id":"order-1","client_id":"client-A","key_id":null,"instrument":"BTC-USD",)"
             R"("side":"buy","type":"limit","time_in_force":"gtc","price":"70150.50",)"
             R"("quantity":"0.25000000","filled_quantity":"0.10000000",)"
             R"("remaining_quantity":"0.15000000","average_fill_price":"70150.00",)"
@@ -167,7 +168,8 @@ TEST(WireOrder, MarketOrderHasNullPrice) {
   o.created_at = 0;
   o.updated_at = 0;
   o.sequence = 7;
-  EXPECT_EQ(order_json(o), R"({"order_id":"m-1","client_id":"client-B","instrument":"BTC-USD",)"
+  EXPECT_EQ(order_json(o), R"({"order_id":"m-1","client_id":"client-B","key_id":null,)"
+                           R"("instrument":"BTC-USD",)"
                            R"("side":"sell","type":"market","time_in_force":"ioc","price":null,)"
                            R"("quantity":"1.00000000","filled_quantity":"0.40000000",)"
                            R"("remaining_quantity":"0.60000000","average_fill_price":"70151.00",)"
@@ -202,12 +204,31 @@ TEST(WireOrder, FieldsAndTypes) {
                                                   "status",
                                                   "created_at",
                                                   "updated_at"};
-  EXPECT_EQ(j.size(), string_fields.size() + 1);
+  EXPECT_EQ(j.size(), string_fields.size() + 2);
+  EXPECT_TRUE(j.at("key_id").is_null());
   for (const std::string& name : string_fields) {
     EXPECT_TRUE(j.at(name).is_string()) << name;
   }
   EXPECT_TRUE(j.at("sequence").is_number_unsigned());
   EXPECT_EQ(j["sequence"].get<std::uint64_t>(), 1042U);
+}
+
+// The placing key's public id (engine/key_id.h): 16 lowercase hex digits, leading zeros
+// kept, right after client_id; null when no key placed the order (--auth none).
+TEST(WireOrder, KeyIdIsSixteenHexDigitsOrNull) {
+  engine::order o = open_limit_buy();
+  EXPECT_NE(order_json(o).find(R"("client_id":"client-A","key_id":null,"instrument")"),
+            std::string::npos)
+      << order_json(o);
+  o.key = 0x00ab'cdef'0123'4567ULL;
+  EXPECT_NE(order_json(o).find(R"("client_id":"client-A","key_id":"00abcdef01234567",)"),
+            std::string::npos)
+      << order_json(o);
+  o.key = ~0ULL;
+  EXPECT_EQ(json::parse(order_json(o))["key_id"], "ffffffffffffffff");
+  o.key = 1;
+  EXPECT_EQ(json::parse(order_json(o))["key_id"], "0000000000000001");
+  EXPECT_EQ(engine::parse_key_id("0000000000000001"), std::optional<engine::key_id>(1));
 }
 
 TEST(WireOrder, AppendsWithoutTouchingWhatIsThere) {

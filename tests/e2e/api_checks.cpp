@@ -13,6 +13,7 @@ const std::vector<std::string>& order_fields() {
   static const std::vector<std::string> fields = [] {
     std::vector<std::string> f = {"order_id",
                                   "client_id",
+                                  "key_id",
                                   "instrument",
                                   "side",
                                   "type",
@@ -192,6 +193,13 @@ bool is_channel(const nlohmann::json& message, std::string_view channel) {
   for (const char* f :
        {"order_id", "client_id", "instrument", "side", "type", "time_in_force", "status"}) {
     if (!order[f].is_string()) return fail(f);
+  }
+  // The placing key's id: 16 lowercase hex digits, or null when no key placed it.
+  if (!order["key_id"].is_null() &&
+      !(order["key_id"].is_string() && order["key_id"].get<std::string>().size() == 16 &&
+        order["key_id"].get<std::string>().find_first_not_of("0123456789abcdef") ==
+            std::string::npos)) {
+    return fail("key_id");
   }
   if (order["side"] != "buy" && order["side"] != "sell") return fail("side");
   if (order["type"] != "limit" && order["type"] != "market") return fail("type");

@@ -14,6 +14,8 @@
 #include <matchd/engine/types.h>
 
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -113,6 +115,17 @@ inline cancel_order cancel_of(std::string_view id) {
   cmd.id = order_id::from(id);
   return cmd;
 }
+// The clients a caller may act for (engine/client_scope.h).
+inline client_scope scope_of(std::initializer_list<std::string_view> clients) {
+  std::vector<client_id> ids;
+  for (const std::string_view c : clients) ids.push_back(client_id::from(c));
+  return std::make_shared<const client_set>(std::move(ids));
+}
+inline cancel_order cancel_of(std::string_view id, client_scope scope) {
+  cancel_order cmd = cancel_of(id);
+  cmd.scope = std::move(scope);
+  return cmd;
+}
 
 inline std::string to_decimal_string(int128 v) {
   if (v == 0) return "0";
@@ -129,10 +142,11 @@ inline std::string to_decimal_string(int128 v) {
 // One line holding every field, so two events compare (and diff) as strings.
 inline std::string describe(const order& o) {
   return "order " + std::string(o.id.view()) + " client=" + std::string(o.client.view()) +
-         " ins=" + std::to_string(o.instrument) + " " + std::string(to_string(o.order_side)) + " " +
-         std::string(to_string(o.type)) + " " + std::string(to_string(o.tif)) + " " +
-         std::string(to_string(o.status)) + " price=" + std::to_string(o.price.value) +
-         " qty=" + std::to_string(o.quantity.value) + " filled=" + std::to_string(o.filled.value) +
+         " key=" + std::to_string(o.key) + " ins=" + std::to_string(o.instrument) + " " +
+         std::string(to_string(o.order_side)) + " " + std::string(to_string(o.type)) + " " +
+         std::string(to_string(o.tif)) + " " + std::string(to_string(o.status)) +
+         " price=" + std::to_string(o.price.value) + " qty=" + std::to_string(o.quantity.value) +
+         " filled=" + std::to_string(o.filled.value) +
          " notional=" + to_decimal_string(o.notional) +
          " created_at=" + std::to_string(o.created_at) +
          " updated_at=" + std::to_string(o.updated_at) +

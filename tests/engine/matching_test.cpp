@@ -589,6 +589,98 @@ TEST_F(matching, cancel_of_an_unknown_order_is_order_not_found) {
   EXPECT_EQ(engine.presence("nobody"), order_presence::unknown);
 }
 
+// --- ownership: the caller's client scope (engine/client_scope.h) ----------------------------
+
+// Another client's resting order is, to this caller, an order that does not exist: the same
+// error as an unknown id, no event, no sequence taken, the book as it was.
+TEST_F(matching, a_cancel_out_of_scope_is_order_not_found_and_changes_nothing) {
+  given(buy_limit("b", px("100.00"), qty("1")));  // client-b
+  given(buy_limit("c", px("100.00"), qty("2")));  // client-c
+  const sequence_number sequence_before = engine.last_sequence();
+
+  const command_result r = cancel(cancel_of("b", scope_of({"client-c", "client-x"})));
+
+  EXPECT_EQ(r.error, errc::order_not_found);
+  EXPECT_EQ(r.sequence, 0u);
+  EXPECT_TRUE(out.empty()) << ::testing::PrintToString(describe_all(out));
+  EXPECT_EQ(engine.last_sequence(), sequence_before);
+  EXPECT_EQ(bids(), (std::vector<level_snapshot>{level("100.00", "3", 2)}));
+  EXPECT_EQ(queue_of(book(), side::buy), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(engine.presence("b"), order_presence::resting);
+  EXPECT_EQ(cancel(cancel_of("nobody", scope_of({"client-c"}))).error, errc::order_not_found)
+      << "the same answer as for an id never seen";
+}
+
+TEST_F(matching, a_cancel_in_scope_cancels_as_without_one) {
+  given(buy_limit("b", px("100.00"), qty("1")));  // client-b
+
+  const command_result r = cancel(cancel_of("b", scope_of({"client-a", "client-b"})));
+
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(state_of("b").status, order_status::cancelled);
+  EXPECT_TRUE(bids().empty());
+}
+
+TEST_F(matching, a_null_scope_cancels_any_clients_order) {
+  given(buy_limit("b", px("100.00"), qty("1")));
+  given(sell_limit("s", px("101.00"), qty("1")));
+
+  ASSERT_TRUE(cancel(cancel_of("b", nullptr)).ok());
+  ASSERT_TRUE(cancel(cancel_of("s")).ok());
+  EXPECT_TRUE(bids().empty());
+  EXPECT_TRUE(asks().empty());
+}
+
+// The engine keeps no client for a finished order (the id index holds only its id), so a
+// scoped cancel of one is order_not_open whatever its client; nothing changes. The publish
+// stage, which holds the finished order, answers a foreign one order_not_found
+// (tests/publish).
+TEST_F(matching, a_scoped_cancel_of_a_finished_order_changes_nothing) {
+  given(sell_limit("filled", px("100.00"), qty("1")));
+  given(buy_limit("taker", px("100.00"), qty("1")));
+  given(buy_limit("cancelled", px("90.00"), qty("1")));
+  ASSERT_TRUE(cancel(cancel_of("cancelled")).ok());
+  given(buy_limit("resting", px("80.00"), qty("1")));
+  const sequence_number sequence_before = engine.last_sequence();
+
+  for (const char* id : {"filled", "taker", "cancelled"}) {
+    const command_result r = cancel(cancel_of(id, scope_of({"client-resting"})));
+    EXPECT_EQ(r.error, errc::order_not_open) << id;
+    EXPECT_EQ(r.sequence, 0u) << id;
+    EXPECT_TRUE(out.empty()) << id;
+  }
+  EXPECT_EQ(engine.last_sequence(), sequence_before);
+  EXPECT_EQ(bids(), (std::vector<level_snapshot>{level("80.00", "1", 1)}));
+}
+
+// The placing key's id is part of the order: on its first state, on a maker's fills and on
+// its cancellation, and on a restored resting order.
+TEST_F(matching, the_placing_key_is_on_every_state_of_the_order) {
+  place_order maker = sell_limit("m", px("100.00"), qty("2"));
+  maker.key = 0x0123456789abcdefULL;
+  given(maker);
+  EXPECT_EQ(state_of("m").key, 0x0123456789abcdefULL);
+  place_order taker_cmd = buy_limit("t", px("100.00"), qty("1"));
+  taker_cmd.key = 42;
+  given(taker_cmd);
+  EXPECT_EQ(state_of("m").key, 0x0123456789abcdefULL);
+  EXPECT_EQ(state_of("t").key, 42u);
+  ASSERT_NE(engine.find_resting("m"), nullptr);
+  EXPECT_EQ(engine.find_resting("m")->key, 0x0123456789abcdefULL);
+  ASSERT_TRUE(cancel(cancel_of("m")).ok());
+  EXPECT_EQ(state_of("m").key, 0x0123456789abcdefULL);
+  given(buy_limit("no-key", px("90.00"), qty("1")));
+  EXPECT_EQ(state_of("no-key").key, 0u);
+
+  matching_engine restored{{instrument::btc_usd()}, small_options()};
+  order o = *engine.find_resting("no-key");
+  o.id = order_id::from("restored");
+  o.key = 7;
+  ASSERT_EQ(restored.restore_resting(o), errc::ok);
+  ASSERT_NE(restored.find_resting("restored"), nullptr);
+  EXPECT_EQ(restored.find_resting("restored")->key, 7u);
+}
+
 // --- duplicate ids, unknown instruments, capacity -------------------------------------------
 
 TEST_F(matching, duplicate_id_of_a_resting_order_changes_nothing) {

@@ -3,6 +3,9 @@
 #include <matchd/publish/publish_stage.h>
 
 #include <chrono>
+#include <initializer_list>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -354,6 +357,235 @@ TEST_F(publish_history, a_full_history_queue_is_503_overloaded) {
   EXPECT_EQ(d->status, 503);
   ASSERT_NE(d->body, nullptr);
   EXPECT_NE(d->body->find("\"overloaded\""), std::string::npos) << *d->body;
+}
+
+}  // namespace
+}  // namespace matchd::publish
+
+namespace matchd::publish {
+namespace {
+
+engine::client_scope scope_of(std::initializer_list<std::string_view> clients) {
+  std::vector<engine::client_id> ids;
+  for (const std::string_view c : clients) ids.push_back(engine::client_id::from(c));
+  return std::make_shared<const engine::client_set>(std::move(ids));
+}
+
+engine::order order_of(std::string_view id, std::string_view client, engine::order_status status,
+                       engine::sequence_number seq) {
+  engine::order o;
+  o.id = engine::order_id::from(id);
+  o.client = engine::client_id::from(client);
+  o.status = status;
+  o.price = engine::price_ticks{10000};
+  o.quantity = engine::quantity_lots{1};
+  o.created_sequence = seq;
+  o.sequence = seq;
+  return o;
+}
+
+std::string code_of(const bus::io_delivery& d) {
+  if (d.body == nullptr) return "";
+  const std::size_t at = d.body->find("\"code\":\"");
+  if (at == std::string::npos) return "";
+  const std::size_t end = d.body->find('"', at + 8);
+  return d.body->substr(at + 8, end - at - 8);
+}
+
+// Ownership in the read path: an order of a client outside the caller's scope does not exist
+// for it, in the view and in streams alike.
+class publish_ownership : public publish_fixture {
+ protected:
+  // One command per order, each with that order's state as its only event.
+  void publish_orders(const std::vector<engine::order>& orders) {
+    batch_.clear();
+    for (const engine::order& o : orders) {
+      bus::command_outcome c;
+      c.sequence = o.sequence;
+      c.subject = o.id;
+      c.first_event = static_cast<std::uint32_t>(batch_.events.size());
+      batch_.events.emplace_back(o);
+      c.end_event = static_cast<std::uint32_t>(batch_.events.size());
+      batch_.commands.push_back(c);
+    }
+    push_batch();
+  }
+  void push_batch() {
+    ASSERT_TRUE(committed_.try_push(&batch_));
+    stage_->notify();
+    ASSERT_TRUE(test::wait_until([&] { return recycle_.front() != nullptr; }, 10s, 1ms));
+    recycle_.pop();
+  }
+  bus::io_delivery get_order(std::string_view id, engine::client_scope scope) {
+    bus::read_query q;
+    q.kind = bus::query_kind::get_order;
+    q.reply = {0, 99};
+    q.id = engine::order_id::from(id);
+    q.scope = std::move(scope);
+    EXPECT_TRUE(queries_.try_push(q));
+    stage_->notify();
+    std::vector<bus::io_delivery> got = drain(1);
+    return got.empty() ? bus::io_delivery{} : std::move(got.front());
+  }
+  void subscribe_orders(std::uint64_t token, engine::client_scope scope,
+                        std::string_view client = {}) {
+    bus::read_query q;
+    q.kind = bus::query_kind::subscribe;
+    q.reply = {0, token};
+    q.channels = bus::channel_orders;
+    q.scope = std::move(scope);
+    q.client = engine::client_id::from(client);
+    ASSERT_TRUE(queries_.try_push(q));
+    stage_->notify();
+    ASSERT_EQ(drain(1).size(), 1u);  // the subscription's ack
+  }
+  // Which orders (by id) each subscriber token received, in order.
+  std::map<std::uint64_t, std::vector<std::string>> received(std::size_t frames) {
+    std::map<std::uint64_t, std::vector<std::string>> by_token;
+    for (const bus::io_delivery& d : drain(frames)) {
+      EXPECT_EQ(d.what, bus::io_delivery::kind::stream);
+      const std::size_t at = d.body->find("\"order_id\":\"");
+      const std::size_t end = d.body->find('"', at + 12);
+      by_token[d.token].push_back(d.body->substr(at + 12, end - at - 12));
+    }
+    return by_token;
+  }
+};
+
+TEST_F(publish_ownership, get_order_of_another_clients_order_is_404_as_an_unknown_id) {
+  publish_orders({order_of("a1", "alice", engine::order_status::open, 1)});
+
+  const bus::io_delivery unknown = get_order("never", scope_of({"bob"}));
+  const bus::io_delivery foreign = get_order("a1", scope_of({"bob", "carol"}));
+  EXPECT_EQ(foreign.status, 404);
+  EXPECT_EQ(code_of(foreign), "order_not_found");
+  ASSERT_NE(foreign.body, nullptr);
+  ASSERT_NE(unknown.body, nullptr);
+  std::string unknown_body = *unknown.body;
+  unknown_body.replace(unknown_body.find("never"), 5, "a1");
+  EXPECT_EQ(*foreign.body, unknown_body) << "the body tells a foreign order from none";
+
+  const bus::io_delivery own = get_order("a1", scope_of({"bob", "alice"}));
+  EXPECT_EQ(own.status, 200);
+  ASSERT_NE(own.body, nullptr);
+  EXPECT_NE(own.body->find("\"client_id\":\"alice\""), std::string::npos) << *own.body;
+  EXPECT_EQ(get_order("a1", nullptr).status, 200) << "a null scope sees every client";
+}
+
+TEST_F(publish_ownership, the_orders_channel_carries_only_the_subscribers_clients) {
+  subscribe_orders(1, nullptr);                            // every client
+  subscribe_orders(2, scope_of({"alice", "bob"}));         // its key's clients
+  subscribe_orders(3, scope_of({"alice", "bob"}), "bob");  // and only bob's
+  subscribe_orders(4, nullptr, "carol");                   // an admin watching one client
+
+  publish_orders({order_of("a1", "alice", engine::order_status::open, 1),
+                  order_of("b1", "bob", engine::order_status::open, 2),
+                  order_of("c1", "carol", engine::order_status::open, 3)});
+
+  auto got = received(3 + 2 + 1 + 1);
+  EXPECT_EQ(got[1], (std::vector<std::string>{"a1", "b1", "c1"}));
+  EXPECT_EQ(got[2], (std::vector<std::string>{"a1", "b1"}));
+  EXPECT_EQ(got[3], (std::vector<std::string>{"b1"}));
+  EXPECT_EQ(got[4], (std::vector<std::string>{"c1"}));
+}
+
+// A frame is formatted once per event and shared by every subscriber it goes to.
+TEST_F(publish_ownership, an_orders_frame_is_shared_by_the_subscribers_that_get_it) {
+  subscribe_orders(1, nullptr);
+  subscribe_orders(2, scope_of({"alice"}));
+  publish_orders({order_of("a1", "alice", engine::order_status::open, 1)});
+  const std::vector<bus::io_delivery> got = drain(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].body, got[1].body) << "one string, not one per subscriber";
+}
+
+TEST_F(publish_ownership, trades_and_deltas_reach_a_scoped_subscriber_unfiltered) {
+  bus::read_query q;
+  q.kind = bus::query_kind::subscribe;
+  q.reply = {0, kToken};
+  q.channels = bus::channel_orderbook;
+  q.scope = scope_of({"nobody-here"});
+  q.client = engine::client_id::from("nobody-here");
+  ASSERT_TRUE(queries_.try_push(q));
+  stage_->notify();
+  ASSERT_EQ(drain(2).size(), 2u);  // the ack and the book snapshot
+  publish_deltas(3);
+  EXPECT_EQ(count(drain(3), bus::io_delivery::kind::stream), 3u);
+}
+
+// The engine keeps no client for a finished order, so its cancel comes back order_not_open
+// with the caller's scope (bus::command_outcome::scope): a foreign one is 404 here, with no
+// order in the body, the answer an unknown id gets.
+TEST_F(publish_ownership, a_cancel_of_another_clients_finished_order_is_404_not_409) {
+  publish_orders({order_of("a1", "alice", engine::order_status::filled, 1)});
+  const auto cancel_answer = [&](engine::client_scope scope, std::string_view id) {
+    batch_.clear();
+    bus::command_outcome c;
+    c.kind = bus::request_kind::cancel;
+    c.reply = {0, 55};
+    c.subject = engine::order_id::from(id);
+    c.error = engine::errc::order_not_open;
+    c.scope = std::move(scope);
+    batch_.commands.push_back(c);
+    push_batch();
+    std::vector<bus::io_delivery> got = drain(1);
+    return got.empty() ? bus::io_delivery{} : std::move(got.front());
+  };
+
+  const bus::io_delivery foreign = cancel_answer(scope_of({"bob"}), "a1");
+  EXPECT_EQ(foreign.status, 404);
+  EXPECT_EQ(code_of(foreign), "order_not_found");
+  ASSERT_NE(foreign.body, nullptr);
+  EXPECT_EQ(foreign.body->find("\"order\""), std::string::npos) << *foreign.body;
+  EXPECT_EQ(foreign.body->find("alice"), std::string::npos) << *foreign.body;
+
+  for (engine::client_scope own : {scope_of({"alice"}), engine::client_scope{}}) {
+    const bus::io_delivery mine = cancel_answer(own, "a1");
+    EXPECT_EQ(mine.status, 409);
+    EXPECT_EQ(code_of(mine), "order_not_open");
+    ASSERT_NE(mine.body, nullptr);
+    EXPECT_NE(mine.body->find("\"order\":{\"order_id\":\"a1\""), std::string::npos) << *mine.body;
+  }
+  // One the view does not hold cannot be shown to be the caller's.
+  EXPECT_EQ(cancel_answer(scope_of({"alice"}), "not-in-view").status, 404);
+  EXPECT_EQ(cancel_answer(nullptr, "not-in-view").status, 409);
+}
+
+// Durable mode: the history reader's answer comes back through the stage with the query's
+// scope, and a found order of another client is 404 like one in the view.
+TEST_F(publish_history, a_history_answer_of_another_clients_order_is_404) {
+  bus::read_query q;
+  q.kind = bus::query_kind::get_order;
+  q.reply = {0, 21};
+  q.id = engine::order_id::from("old");
+  q.scope = scope_of({"bob"});
+  ASSERT_TRUE(queries_.try_push(q));
+  stage_->notify();
+  ASSERT_TRUE(test::wait_until([&] { return history_queries_.front() != nullptr; }, 10s, 1ms));
+  const bus::history_query asked = *history_queries_.front();
+  history_queries_.pop();
+  EXPECT_EQ(asked.scope, q.scope) << "the scope travels with the pending request";
+
+  const auto answer_with = [&](engine::client_scope scope, std::string_view client,
+                               bus::history_answer::result r) {
+    bus::history_answer a;
+    a.token = 21;
+    a.what = r;
+    a.order = order_of("old", client, engine::order_status::filled, 4);
+    a.scope = std::move(scope);
+    answer(a);
+    const std::optional<bus::io_delivery> d = next();
+    return d.has_value() ? std::pair<int, std::string>{d->status, code_of(*d)}
+                         : std::pair<int, std::string>{0, ""};
+  };
+  EXPECT_EQ(answer_with(asked.scope, "alice", bus::history_answer::result::found),
+            (std::pair<int, std::string>{404, "order_not_found"}));
+  EXPECT_EQ(answer_with(asked.scope, "alice", bus::history_answer::result::not_applied),
+            (std::pair<int, std::string>{404, "order_not_found"}));
+  EXPECT_EQ(answer_with(asked.scope, "bob", bus::history_answer::result::found),
+            (std::pair<int, std::string>{200, ""}));
+  EXPECT_EQ(answer_with(nullptr, "alice", bus::history_answer::result::found),
+            (std::pair<int, std::string>{200, ""}));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -180,6 +181,56 @@ TEST(engine_stage, an_idle_stage_forgets_what_the_horizon_passed_and_says_so_dow
   stage.batch_returned();
   stage.stop();
   EXPECT_EQ(engine.presence("ioc-1"), engine::order_presence::unknown);
+}
+
+}  // namespace
+}  // namespace matchd::sequencer
+
+namespace matchd::sequencer {
+namespace {
+
+// The engine keeps no client for a finished order, so a cancel of one is order_not_open
+// there; the outcome carries the caller's scope on to the publish stage, which answers a
+// foreign one 404 (tests/publish). Other outcomes carry none.
+TEST(engine_stage, a_refused_cancel_of_a_finished_order_carries_the_callers_scope) {
+  engine::matching_engine engine({engine::instrument::btc_usd()});
+  bus::spsc_queue<bus::engine_request> input(16);
+  bus::spsc_queue<bus::engine_batch*> output(4);
+  engine_stage stage(engine, {&input}, output, [] {}, {.batch_pool = 2});
+  stage.start();
+
+  const auto scope = std::make_shared<const engine::client_set>(
+      std::vector<engine::client_id>{engine::client_id::from("someone-else")});
+  const auto cancel = [&](std::string_view id) {
+    bus::engine_request r;
+    r.kind = bus::request_kind::cancel;
+    r.cancel.id = engine::order_id::from(id);
+    r.cancel.scope = scope;
+    return r;
+  };
+  ASSERT_TRUE(input.try_push(limit_buy("o")));
+  bus::engine_request plain = cancel("o");
+  plain.cancel.scope = nullptr;
+  ASSERT_TRUE(input.try_push(plain));        // cancels it: finished now
+  ASSERT_TRUE(input.try_push(cancel("o")));  // order_not_open, with the scope
+  ASSERT_TRUE(input.try_push(cancel("unknown")));
+  stage.notify();
+
+  std::vector<bus::command_outcome> outcomes;
+  while (outcomes.size() < 4) {
+    bus::engine_batch* batch = next_batch(output, 5s);
+    ASSERT_NE(batch, nullptr) << "only " << outcomes.size() << " outcomes came";
+    outcomes.insert(outcomes.end(), batch->commands.begin(), batch->commands.end());
+    batch->clear();
+    ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+    stage.notify();
+  }
+  stage.stop();
+  EXPECT_EQ(outcomes[1].error, engine::errc::ok);
+  EXPECT_EQ(outcomes[2].error, engine::errc::order_not_open);
+  EXPECT_EQ(outcomes[2].scope, scope);
+  EXPECT_EQ(outcomes[3].error, engine::errc::order_not_found);
+  EXPECT_EQ(outcomes[3].scope, nullptr);
 }
 
 }  // namespace

@@ -29,5 +29,14 @@ TEST(copy_text, integers_keep_their_full_range) {
   EXPECT_EQ(rows.data(), "-9223372036854775808\t9223372036854775807\t9223372036854775807000\n");
 }
 
+// An order's key_id column: its 16 hex digits, or COPY's NULL marker when no key placed it.
+TEST(copy_text, a_key_id_is_sixteen_hex_digits_and_no_key_is_null) {
+  copy_text rows;
+  rows.text("o-1").key(0x0000'00ab'cdef'0001ULL).end_row();
+  rows.text("o-2").key(0).end_row();
+  rows.null().end_row();
+  EXPECT_EQ(rows.data(), "o-1\t000000abcdef0001\no-2\t\\N\n\\N\n");
+}
+
 }  // namespace
 }  // namespace matchd::store

@@ -56,6 +56,10 @@ struct command_outcome {
   std::uint32_t end_event = 0;
   engine::order_id subject;  // the placed or cancelled order's id
   engine::client_id client;
+  // A cancel refused order_not_open: the caller's scope (null: any client). The engine
+  // keeps no client for a finished order; the publish stage answers order_not_found when
+  // the finished order it holds is another client's. Only then is it copied.
+  engine::client_scope scope;
   idempotency_key idempotency;
   std::uint64_t fingerprint = 0;
   // Set by the store for keyed commands, whose first response it persists; the publish
@@ -130,6 +134,9 @@ struct history_query {
   std::uint64_t token = 0;
   engine::order_id id;
   std::int64_t asked_ns = 0;  // steady clock: the query's deadline runs from here
+  // The asker's scope (read_query::scope), handed back with the answer: the publish stage
+  // answers a found order of another client 404, as it does for one in its view.
+  engine::client_scope scope;
 };
 
 // history reader -> publish stage: what the orders table says.
@@ -143,7 +150,8 @@ struct history_answer {
   std::uint32_t io_thread = 0;
   std::uint64_t token = 0;
   result what = result::not_found;
-  engine::order order;  // what == found; its id otherwise
+  engine::order order;         // what == found; its id otherwise
+  engine::client_scope scope;  // the query's, as asked
 };
 
 // publish stage -> I/O thread: a response to a waiting request, a stream frame, or word

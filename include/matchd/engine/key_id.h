@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,10 +12,19 @@ namespace matchd::engine {
 // lowercase hex digits. 0 means no key (--auth none).
 using key_id = std::uint64_t;
 
-inline std::string format_key_id(key_id id) {
+inline constexpr std::size_t kKeyIdLength = 16;
+
+// Writes the 16 digits at `out` (no terminator), for writers that must not allocate (the
+// order JSON, the COPY rows); returns the end.
+inline char* write_key_id(key_id id, char* out) noexcept {
   constexpr char kDigits[] = "0123456789abcdef";
-  std::string s(16, '0');
-  for (int i = 15; i >= 0; --i, id >>= 4) s[static_cast<std::size_t>(i)] = kDigits[id & 0xf];
+  for (std::size_t i = kKeyIdLength; i-- > 0; id >>= 4) out[i] = kDigits[id & 0xf];
+  return out + kKeyIdLength;
+}
+
+inline std::string format_key_id(key_id id) {
+  std::string s(kKeyIdLength, '0');
+  write_key_id(id, s.data());
   return s;
 }
 

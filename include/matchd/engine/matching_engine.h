@@ -68,6 +68,10 @@ class matching_engine {
 
   // Appends the command's events to `out`. On error nothing changed and nothing is
   // appended. A FOK order that cannot fill is not an error: it is created `rejected`.
+  // Ownership: a cancel of a resting order whose client is outside `cmd.scope` is
+  // order_not_found, as for an id never seen. A finished order's client is not kept, so
+  // its cancel is order_not_open whatever the scope; the publish stage, which holds the
+  // finished order, turns that into order_not_found for a foreign one.
   command_result place(const place_order& cmd, event_buffer& out);
   command_result cancel(const cancel_order& cmd, event_buffer& out);
 

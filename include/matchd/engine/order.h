@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/engine/key_id.h>
 #include <matchd/engine/types.h>
 
 namespace matchd::engine {
@@ -17,6 +18,9 @@ struct order {
   price_ticks price{};  // zero for market orders
   quantity_lots quantity{};
   quantity_lots filled{};
+  // The API key that placed it (0: none, --auth none). Here, in the padding before the
+  // 16-byte aligned notional, it costs the order (and every event) no bytes.
+  key_id key = 0;
   int128 notional = 0;  // sum of fill price (ticks) x fill quantity (lots)
   timestamp_us created_at = 0;
   timestamp_us updated_at = 0;
@@ -26,6 +30,8 @@ struct order {
   constexpr quantity_lots remaining() const noexcept { return quantity - filled; }
   constexpr bool has_price() const noexcept { return type == order_type::limit; }
 };
+// Events are copied by value through every stage; the key must not make them larger.
+static_assert(sizeof(order) <= 224, "order grew: look for padding before adding a field");
 
 // One fill between a taker and a maker. The buyer's and seller's client ids are not
 // repeated here: both orders' new states follow in the same command's events (the

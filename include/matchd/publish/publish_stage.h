@@ -4,6 +4,7 @@
 #include <matchd/bus/incremental_map.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
+#include <matchd/engine/client_scope.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/obs/metrics.h>
 #include <matchd/obs/order_flow_metrics.h>
@@ -102,6 +103,14 @@ class publish_stage {
     std::uint64_t token;
     std::uint8_t channels;
     bool sse;
+    // The `orders` channel carries only orders of clients in `scope` (null: any), and only
+    // `client`'s when it is set (read_query::scope and client of the subscribe).
+    engine::client_scope scope;
+    engine::client_id client;
+
+    bool sees(const engine::client_id& owner) const noexcept {
+      return engine::in_scope(scope, owner) && (client.empty() || client == owner);
+    }
   };
 
   void run();
@@ -126,10 +135,15 @@ class publish_stage {
   // Sends the eviction notices that fit now; the rest wait for the next pass.
   void send_evictions();
   void count_subscribers();
-  // Whether any subscriber of `ins` takes `channel`: events nobody reads are not formatted.
-  [[nodiscard]] bool wanted(engine::instrument_id ins, std::uint8_t channel) const;
+  // Whether any subscriber of `ins` takes `channel` (and, for an order, sees `owner`):
+  // events nobody reads are not formatted.
+  [[nodiscard]] bool wanted(engine::instrument_id ins, std::uint8_t channel,
+                            const engine::client_id* owner = nullptr) const;
+  // `owner`: the order's client, for the `orders` channel (subscriber::sees); null for the
+  // public channels.
   void broadcast(engine::instrument_id ins, std::uint8_t channel, std::string_view name,
-                 engine::sequence_number seq, const std::string& data);
+                 engine::sequence_number seq, const std::string& data,
+                 const engine::client_id* owner = nullptr);
   std::string orderbook_body(engine::instrument_id ins, std::size_t levels) const;
   void update_depth_gauges();
 

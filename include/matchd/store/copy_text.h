@@ -1,6 +1,7 @@
 #pragma once
 
 #include <matchd/engine/decimal.h>
+#include <matchd/engine/key_id.h>
 
 #include <charconv>
 #include <cstdint>
@@ -37,6 +38,20 @@ class copy_text {
     separate();
     char digits[engine::kMaxFormattedDecimal];
     buffer_.append(digits, engine::format_decimal_wide(v, 0, digits));
+    return *this;
+  }
+  // SQL NULL.
+  copy_text& null() {
+    separate();
+    buffer_.append("\\N", 2);
+    return *this;
+  }
+  // An API key's id as its 16 hex digits, NULL for none (0).
+  copy_text& key(engine::key_id id) {
+    if (id == 0) return null();
+    separate();
+    char digits[engine::kKeyIdLength];
+    buffer_.append(digits, engine::write_key_id(id, digits));
     return *this;
   }
   void end_row() {

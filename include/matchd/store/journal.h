@@ -18,8 +18,13 @@ namespace matchd::store {
 //
 // Layout: a format byte, then records. Integers are little-endian and fixed width; ids and
 // symbols are a length byte and their characters. Every order record carries the whole
-// order (about 100 bytes), so a body can be turned into table rows on its own.
-inline constexpr std::uint8_t kJournalFormat = 1;
+// order (about 110 bytes), so a body can be turned into table rows on its own.
+//
+// Format 2 ends each order record with the placing key's id (8 bytes, 0 for none); format
+// 1, written before keys existed, lacks it and is still read (its orders have no key), so
+// a journal left by an older build is applied and recovered after an upgrade.
+inline constexpr std::uint8_t kJournalFormat = 2;
+inline constexpr std::uint8_t kJournalFormatWithoutKeys = 1;
 
 class journal_encoder {
  public:
