@@ -18,7 +18,7 @@ class json_writer;
 // Longest label a key may carry.
 inline constexpr std::size_t kMaxKeyLabel = 128;
 // Most client_ids one key may be bound to.
-inline constexpr std::size_t kMaxKeyClients = 256;
+inline constexpr std::size_t kMaxKeyClients = 4096;
 
 // {"key_id":"...","role":"trader","client_ids":[...],"label":"...","rate_limit":200|null,
 //  "rate_burst":400|null,"created_at":"...","revoked_at":null|"..."}
