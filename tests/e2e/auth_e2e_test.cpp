@@ -664,6 +664,24 @@ TEST_F(Auth, snapshots_are_one_at_a_time_per_instrument) {
   }
 }
 
+// With --db keys are in PostgreSQL and survive a restart; without it they live in memory
+// only, the log says so, and a restart forgets them.
+TEST_F(Auth, keys_last_as_long_as_their_store) {
+  daemon_process d(keys_args());
+  const issued_key k = trader_key(d.port(), "alice");
+  d.restart();
+  http_client c(d.port());
+  const http_response r =
+      c.post_json("/orders", limit_order("", "alice", "buy", "1.00", "1"), bearer(k.secret));
+  if (durable_mode()) {
+    EXPECT_EQ(r.status, 201u) << r.describe();
+  } else {
+    EXPECT_EQ(r.status, 401u) << r.describe();
+    EXPECT_NE((d.stdout_text() + d.stderr_text()).find("memory only"), std::string::npos)
+        << d.logs();
+  }
+}
+
 // --- start-up ------------------------------------------------------------------------------
 
 TEST(AuthStartup, no_auth_on_a_non_loopback_address_is_refused_without_the_insecure_flag) {
