@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <fstream>
 #include <pqxx/except>
+#include <string_view>
 
 #include "config.h"
 #include "daemon.h"
 #include "exit_codes.h"
+#include "keys_cli.h"
 
 namespace {
 
@@ -28,6 +30,8 @@ void write_ready_file(const std::string& path, const std::string& content) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `matchd keys ...`: the offline key commands, with their own flags.
+  if (argc > 1 && std::string_view(argv[1]) == "keys") return matchd::app::run_keys_cli(argc, argv);
   auto parsed = matchd::app::parse_command_line(argc, argv);
   if (!parsed.cfg) return parsed.exit_code;
   matchd::app::config cfg = std::move(*parsed.cfg);

@@ -62,14 +62,16 @@ TEST(RateBucket, IdleTimeRefillsNoMoreThanTheBurst) {
 }
 
 TEST(RateBucket, FourThreadsAtOneInstantAdmitExactlyTheBurst) {
-  constexpr int kBurst = 1000;
+  // Large enough that the threads overlap for many milliseconds, even on two cores.
+  constexpr int kBurst = 1'000'000;
   rate_bucket b(1, kBurst);
   std::atomic<int> admitted{0};
-  std::atomic<bool> go{false};
+  std::atomic<int> ready{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      ready.fetch_add(1);
+      while (ready.load() < 4) std::this_thread::yield();
       int mine = 0;
       for (int i = 0; i < 2 * kBurst; ++i) {
         if (b.admit(kT0) == 0) ++mine;
@@ -77,7 +79,6 @@ TEST(RateBucket, FourThreadsAtOneInstantAdmitExactlyTheBurst) {
       admitted.fetch_add(mine);
     });
   }
-  go.store(true, std::memory_order_release);
   for (auto& t : threads) t.join();
   EXPECT_EQ(admitted.load(), kBurst);
 }

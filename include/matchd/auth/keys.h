@@ -2,7 +2,7 @@
 
 // API keys: what a key is, how a secret is recognised, and how fast a key may trade.
 // Nothing here touches the network or the database; see auth/key_registry.h for the
-// process's set of keys and store/key_store.h for where they are kept.
+// process's set of keys and where they are kept (store/pg_key_store.h in PostgreSQL).
 
 #include <matchd/engine/client_scope.h>
 #include <matchd/engine/key_id.h>
