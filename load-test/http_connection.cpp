@@ -52,6 +52,10 @@ void http_connection::pump() {
   head_ += plan.config->http_path;
   head_ += " HTTP/1.1\r\nHost: ";
   head_ += plan.host_header;
+  if (const std::string& key = plan.key_of(id()); !key.empty()) {
+    head_ += "\r\nAuthorization: Bearer ";
+    head_ += key;
+  }
   head_ += "\r\nContent-Type: application/json\r\nContent-Length: ";
   char digits[24];
   const auto r = std::to_chars(digits, digits + sizeof digits, body_.size());

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "fixture.h"
 
@@ -43,6 +44,9 @@ struct load_config {
   std::string label;
   bool progress = false;
   bool fail_on_error = false;
+  // --keys FILE: one API key secret per line; connection i sends key i mod n as
+  // `Authorization: Bearer` (on every request, or on the WebSocket upgrade).
+  std::string keys_path;
 };
 
 // Nanoseconds on the steady clock: the one time base of a run.
@@ -58,7 +62,14 @@ struct load_plan {
   const load_config* config = nullptr;
   const fixture* orders = nullptr;
   boost::asio::ip::tcp::endpoint target;
-  std::string host_header;  // "127.0.0.1:8080"
+  std::string host_header;        // "127.0.0.1:8080"
+  std::vector<std::string> keys;  // --keys: the secrets, in file order
+
+  // The key of connection `id`, or "" when none was given.
+  [[nodiscard]] const std::string& key_of(unsigned id) const noexcept {
+    static const std::string kNone;
+    return keys.empty() ? kNone : keys[id % keys.size()];
+  }
 
   bool open_loop = true;
   std::int64_t t0_ns = 0;   // request 0 is due at t0 (open loop); sending starts then

@@ -68,6 +68,9 @@ std::optional<load_config> parse_args(int argc, char** argv, int& exit_code) {
        "seconds to wait for answers after the last send; then the rest counts as unfinished")
     ("tick-us", po::value(&cfg.tick_us)->default_value(cfg.tick_us),
        "open loop: the pacer wakes at most every this many microseconds and sends what is due")
+    ("keys", po::value(&cfg.keys_path),
+     "file of API key secrets, one a line: connection i sends key i mod n as "
+     "Authorization: Bearer (matchd --auth keys)")
     ("path", po::value(&cfg.http_path)->default_value(cfg.http_path), "http: request target")
     ("ws-path", po::value(&cfg.ws_path)->default_value(cfg.ws_path), "ws: request target")
     ("json", po::value(&cfg.json_path), "write the report as JSON to this file")
@@ -161,6 +164,21 @@ int main(int argc, char** argv) {
   plan.host_header = (endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                   : endpoint->address().to_string()) +
                      ":" + std::to_string(cfg.port);
+  if (!cfg.keys_path.empty()) {
+    std::ifstream in(cfg.keys_path);
+    if (!in) {
+      std::cerr << "matchd-load: cannot read --keys " << cfg.keys_path << '\n';
+      return kExitUsage;
+    }
+    for (std::string line; std::getline(in, line);) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (!line.empty()) plan.keys.push_back(line);
+    }
+    if (plan.keys.empty()) {
+      std::cerr << "matchd-load: --keys " << cfg.keys_path << " holds no key\n";
+      return kExitUsage;
+    }
+  }
   plan.open_loop = !cfg.closed_loop;
   const bool time_bounded = cfg.duration_given || cfg.requests == 0;
   if (plan.open_loop) {

@@ -27,8 +27,14 @@
 #          [--threads T] [--io-threads N] [--orders N] [--burst M] [--no-build]
 #          [--build-dir DIR]
 #          [--no-rest-max] [--no-perf] [--keep] [--wait-idle S] [--dirty-background-bytes N]
-#          [--presize]
+#          [--presize] [--auth keys|none]
 #        load-test/run-scenario.sh --report-only var/perf/<timestamp>
+#
+# --auth keys: matchd runs with --auth keys and a random MATCHD_ADMIN_KEY; after each start
+# the script creates one trader key per generator thread (--threads), each bound to every
+# client_id of the fixtures and without a rate limit, through POST /admin/keys, and passes
+# them to matchd-load (--keys: connection i sends key i mod n as Authorization: Bearer).
+# Default none, as before: the two compare back to back.
 #
 # matchd runs with its default sizing, as a deployment that sets no flags does: the id
 # index, the book's nodes and the order view grow while measured (incrementally, so without
@@ -102,6 +108,7 @@ report_only=""
 dirty_background_bytes=4194304
 
 presize=0
+auth=none
 command_line="$*"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -124,6 +131,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$(cd "$2" && pwd); shift ;;
     --no-rest-max) rest_max=0 ;;
     --presize) presize=1 ;;
+    --auth) auth=$2; shift ;;
     --no-perf) do_perf=0 ;;
     --keep) keep=1 ;;
     --wait-idle) wait_idle=$2; shift ;;
@@ -137,6 +145,7 @@ done
 
 say() { echo "== $*" >&2; }
 die() { echo "run-scenario: $*" >&2; exit 1; }
+case "$auth" in keys | none) ;; *) die "--auth wants keys or none, got '$auth'" ;; esac
 
 # report DIR: the summary of a results directory (also: run-scenario.sh --report-only DIR).
 report() {
@@ -394,7 +403,7 @@ json.dump({"duration": $duration, "warmup": $warmup, "rest_rate": $rest_rate, "w
            "connections": $connections, "ws_connections": $ws_connections,
            "ws_inflight": $ws_inflight, "ws_tick_us": $ws_tick_us, "rest_tick_us": $rest_tick_us, "threads": $threads, "io_threads": $io_threads,
            "orders": $orders, "burst": $burst, "flow_market_ratio": $flow_market_ratio,
-           "matchd_extra_args": sys.argv[2],
+           "matchd_extra_args": sys.argv[2], "auth": "$auth",
            "command": "load-test/run-scenario.sh $command_line"}, open(sys.argv[1], "w"), indent=2)
 EOF
 work=$(mktemp -d /tmp/matchd-perf.XXXXXX)
@@ -777,6 +786,42 @@ per_address_args=()
 if "$build_dir/src/app/matchd" --help 2>&1 | grep -q -- '--max-connections-per-address'; then
   per_address_args=(--max-connections-per-address 10000)
 fi
+# --auth keys: matchd's bootstrap admin key, and the keys matchd-load sends.
+auth_args=()
+key_args=()
+if [ "$auth" = keys ]; then
+  MATCHD_ADMIN_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  export MATCHD_ADMIN_KEY
+  auth_args=(--auth keys)
+  key_args=(--keys "$work/keys.txt")
+fi
+# One trader key per generator thread, bound to every client_id of the fixtures, no rate
+# limit; created after each start (a fresh database has none). Never printed.
+create_load_keys() {
+  python3 - "$matchd_port" "$threads" "$work/keys.txt" "$work/limits.ndjson" \
+    "$work/burst.ndjson" "$work/flow.ndjson" <<'EOF' || die "cannot create the load's API keys"
+import json, os, sys, urllib.request
+port, count, out, fixtures = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+clients = set()
+for path in fixtures:
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                clients.add(json.loads(line)["client_id"])
+secrets = []
+for i in range(count):
+    body = json.dumps({"role": "trader", "client_ids": sorted(clients),
+                       "label": f"load group {i}", "rate_limit": 0}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/admin/keys", data=body, method="POST",
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": "Bearer " + os.environ["MATCHD_ADMIN_KEY"]})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        secrets.append(json.load(r)["secret"])
+with open(out, "w") as f:
+    f.write("\n".join(secrets) + "\n")
+print(f"{count} trader keys for {len(clients)} client_ids", file=sys.stderr)
+EOF
+}
 matchd_pid=""
 fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" later
   local suffix=$1
@@ -788,9 +833,10 @@ fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" late
     "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
       -c "DROP DATABASE matchd" -c "CREATE DATABASE matchd" >/dev/null
   fi
-  say "starting matchd (durable, --io-threads $io_threads, $sizing_note${MATCHD_EXTRA_ARGS:+, $MATCHD_EXTRA_ARGS})"
+  say "starting matchd (durable, --auth $auth, --io-threads $io_threads, $sizing_note${MATCHD_EXTRA_ARGS:+, $MATCHD_EXTRA_ARGS})"
   rm -f "$work/matchd.ready"
   "$build_dir/src/app/matchd" --db "$conninfo" --listen 127.0.0.1:0 --ready-file "$work/matchd.ready" \
+    ${auth_args[@]+"${auth_args[@]}"} \
     --rate-limit 0 --io-threads "$io_threads" ${sizing_args[@]+"${sizing_args[@]}"} --log-level warn \
     ${per_address_args[@]+"${per_address_args[@]}"} \
     ${MATCHD_EXTRA_ARGS:-} >"$work/matchd.log" 2>&1 &
@@ -798,12 +844,13 @@ fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" late
   pids+=("$matchd_pid")
   matchd_port=$(wait_ready "$work/matchd.ready" "$matchd_pid" matchd)
   say "matchd pid $matchd_pid on 127.0.0.1:$matchd_port"
+  if [ "$auth" = keys ]; then create_load_keys; fi
   watch_pids=("$matchd_pid" "$pg_pid")
   metrics_port=$matchd_port
   phase_timed=0
-  phase "preload$suffix" --target-port "$matchd_port" --fixture "$work/limits.ndjson" --closed-loop \
+  phase "preload$suffix" --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/limits.ndjson" --closed-loop \
     --requests "$orders" --connections "$connections" --threads "$threads"
-  phase "burst$suffix" --target-port "$matchd_port" --fixture "$work/burst.ndjson" --closed-loop \
+  phase "burst$suffix" --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/burst.ndjson" --closed-loop \
     --requests "$burst" --connections "$connections" --threads "$threads"
   phase_timed=1
 }
@@ -812,17 +859,17 @@ fresh_matchd ""
 curl -s "http://127.0.0.1:$matchd_port/orderbook?instrument=BTC-USD&levels=5" >"$out/book-after-burst.json" || true
 
 # --- 5. sustained REST, REST ceiling, sustained WebSocket ---------------------------------------
-phase rest --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag rest \
+phase rest --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/flow.ndjson" --id-tag rest \
   --rate "$rest_rate" --warmup "$warmup" --duration "$duration" \
   --connections "$connections" --threads "$threads" --tick-us "$rest_tick_us"
 if [ "$rest_max" = 1 ]; then
   fresh_matchd -rest-max
-  phase rest-max --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag rmax \
+  phase rest-max --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/flow.ndjson" --id-tag rmax \
     --closed-loop --warmup "$warmup" --duration "$duration" \
     --connections "$connections" --threads "$threads"
 fi
 fresh_matchd -ws
-phase ws --target-port "$matchd_port" --fixture "$work/flow.ndjson" --id-tag ws --mode ws \
+phase ws --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/flow.ndjson" --id-tag ws --mode ws \
   --rate "$ws_rate" --warmup "$warmup" --duration "$duration" \
   --connections "$ws_connections" --max-inflight "$ws_inflight" --threads "$threads" \
   --tick-us "$ws_tick_us"

@@ -70,6 +70,11 @@ void ws_connection::on_connect(const boost::system::error_code& ec) {
   boost::system::error_code ignored;
   beast::get_lowest_layer(*ws_).set_option(net::ip::tcp::no_delay(true), ignored);
   const unsigned gen = generation_;
+  if (const std::string& key = owner_.plan().key_of(id()); !key.empty()) {
+    ws_->set_option(websocket::stream_base::decorator([key](websocket::request_type& req) {
+      req.set(beast::http::field::authorization, "Bearer " + key);
+    }));
+  }
   ws_->async_handshake(owner_.plan().host_header, owner_.plan().config->ws_path,
                        [this, gen](const boost::system::error_code& e) {
                          if (gen == generation_) on_handshake(e);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <matchd/auth/keys.h>
 #include <matchd/store/connection_errors.h>
 
 #include <boost/asio/ip/address.hpp>
@@ -87,6 +88,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
   feed::feed_options feed_opts;
   std::string feed_guard;
   std::string retention;
+  std::string auth_mode;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n"
@@ -114,10 +116,17 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "0 = a quarter of the connection cap")
     ("queue-capacity", po::value(&cfg.server.inflight_budget)->default_value(8192),
      "order commands in flight at most; beyond it orders get 503 overloaded")
+    ("auth", po::value(&auth_mode)->default_value(env_or("MATCHD_AUTH", ""), ""),
+     "keys: every route but health, metrics and public market data needs an API key "
+     "(Authorization: Bearer or X-API-Key); none: no keys (refused on a non-loopback "
+     "--listen without --insecure-no-auth). Default: none on loopback, keys otherwise "
+     "[MATCHD_AUTH]. MATCHD_ADMIN_KEY (32+ characters) is an admin key, never stored")
+    ("insecure-no-auth", "allow --auth none on a non-loopback --listen address")
     ("rate-limit", po::value(&cfg.server.rate_limit_per_client)->default_value(0),
-     "orders per second per client_id; 0 disables the limit")
+     "orders per second per API key without its own limit (--auth keys), or per client_id "
+     "(--auth none); 0 disables the limit")
     ("rate-burst", po::value(&cfg.server.rate_burst_per_client)->default_value(0),
-     "burst size of the per-client limit; 0 = the rate")
+     "burst size of that limit; 0 = the rate")
     ("subscriber-buffer", po::value(&cfg.server.subscriber_buffer)->default_value(4096),
      "frames queued per stream subscriber before it is closed as too slow (1008)")
     ("idle-timeout", po::value<int>()->default_value(60),
@@ -247,6 +256,26 @@ parse_outcome parse_command_line(int argc, char** argv) {
   cfg.server.ws_message_timeout =
       std::chrono::seconds(std::max(1, vm["ws-message-timeout"].as<int>()));
   cfg.server.durable = !cfg.db.empty();
+  {
+    boost::system::error_code ec;
+    const bool loopback = boost::asio::ip::make_address(cfg.server.host, ec).is_loopback();
+    if (auth_mode.empty()) auth_mode = loopback ? "none" : "keys";
+    if (auth_mode != "keys" && auth_mode != "none") {
+      return usage_error("--auth (MATCHD_AUTH) wants keys or none, got '" + auth_mode + "'");
+    }
+    cfg.server.auth_keys = auth_mode == "keys";
+    if (!cfg.server.auth_keys && !loopback && vm.count("insecure-no-auth") == 0) {
+      return usage_error("--auth none on " + listen +
+                         ", which is not a loopback address, would let anyone who can reach it "
+                         "trade for every client: use --auth keys, or add --insecure-no-auth");
+    }
+    if (const char* key = std::getenv("MATCHD_ADMIN_KEY"); key != nullptr && *key != '\0') {
+      if (const std::string problem = auth::bootstrap_secret_problem(key); !problem.empty()) {
+        return usage_error(problem);
+      }
+      cfg.admin_key = key;
+    }
+  }
   if (!feed_url.empty()) {
     feed_opts.url = feed_url;
     if (!feed_guard.empty()) feed_opts.price_guard_bps = feed_guard;

@@ -28,6 +28,8 @@ struct config {
   std::optional<feed::feed_options> feed;  // --feed-url given: ingest a Binance trade stream
   // --db-timeout: how long a commit, a health check or a connection attempt may take
   std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;
+  // MATCHD_ADMIN_KEY: the bootstrap admin key (never stored); server.auth_keys is --auth.
+  std::optional<std::string> admin_key;
 };
 
 // Parses argv; on --help or an error prints to stdout/stderr and returns the exit code

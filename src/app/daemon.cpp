@@ -5,6 +5,7 @@
 #include <matchd/obs/thread_name.h>
 #include <matchd/store/connection_errors.h>
 #include <matchd/store/migrations.h>
+#include <matchd/store/pg_key_store.h>
 #include <matchd/store/recovery.h>
 #include <matchd/store/session_settings.h>
 #include <matchd/store/writer_lock.h>
@@ -150,6 +151,25 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   server_ =
       std::make_unique<gateway::server>(cfg_.server, cfg_.instruments, std::move(gateway_links),
                                         std::move(hooks), *registry_, *order_flow_);
+
+  auth::registry_options key_opts;
+  key_opts.default_rate = cfg_.server.rate_limit_per_client;
+  key_opts.default_burst = cfg_.server.rate_burst_per_client;
+  key_opts.bootstrap_secret = cfg_.admin_key;
+  // With --db the keys are in PostgreSQL (loaded once the migrations ran, in start()).
+  keys_ = std::make_unique<auth::key_registry>(
+      key_opts, durable ? std::unique_ptr<auth::key_store>(
+                              std::make_unique<store::pg_key_store>(db_conninfo_, cfg_.db_timeout))
+                        : auth::make_memory_key_store());
+  server_->use_keys(*keys_);
+  auto log = obs::logger("app");
+  if (cfg_.server.auth_keys) {
+    log->info(
+        "auth: API keys required (--auth keys); bootstrap admin key from MATCHD_ADMIN_KEY: {}",
+        cfg_.admin_key ? "yes" : "no");
+  } else {
+    log->info("auth: none (--auth none): API keys are ignored, anyone who can connect may trade");
+  }
 }
 
 daemon::~daemon() {
@@ -171,6 +191,7 @@ boost::asio::ip::tcp::endpoint daemon::start() {
   }
   started_ = true;
   if (durable) recover();
+  keys_->start();
   if (history_reader_) history_reader_->start();
   publish_stage_->start();
   if (store_stage_) store_stage_->start();
@@ -383,6 +404,7 @@ void daemon::stop() {
     if (feed_thread_.joinable()) feed_thread_.join();
   }
   server_->stop_accepting();
+  keys_->stop();
   // Without the writer lock nothing in flight will be answered: no point waiting.
   const auto deadline =
       std::chrono::steady_clock::now() +

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/auth/key_registry.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/matching_engine.h>
@@ -90,6 +91,9 @@ class daemon {
   std::unique_ptr<boost::asio::io_context> feed_ioc_;
   std::unique_ptr<feed::feed_client> feed_;
   std::thread feed_thread_;
+  // The API keys; after server_, so that it stops (and ends its posts to the I/O threads)
+  // before the server goes.
+  std::unique_ptr<auth::key_registry> keys_;
   bool started_ = false;
 };
 

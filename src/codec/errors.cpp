@@ -50,6 +50,11 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::internal_error, "internal_error", 500},
     {api_errc::overloaded, "overloaded", 503},
     {api_errc::not_ready, "not_ready", 503},
+    {api_errc::unauthorized, "unauthorized", 401},
+    {api_errc::forbidden, "forbidden", 403},
+    {api_errc::key_in_query, "key_in_query", 400},
+    {api_errc::invalid_role, "invalid_role", 400},
+    {api_errc::key_not_found, "key_not_found", 404},
 }};
 
 constexpr bool table_in_enum_order() {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "connection_limits.h"
+#include "credentials.h"
 #include "gateway_probe.h"
 
 namespace matchd::gateway {
@@ -26,6 +27,10 @@ struct gateway_context {
   // False until recovery has rebuilt the books: until then only health, readiness and
   // metrics are served and everything else is 503 not_ready.
   std::atomic<bool> accepting{true};
+  // The process's keys (server::use_keys); null until then (every key is then unknown).
+  auth::key_registry* keys = nullptr;
+  // One on-demand snapshot in flight per instrument: POST /admin/snapshots meanwhile is 429.
+  std::unique_ptr<std::atomic<bool>[]> snapshot_in_flight;
 
   gateway_context(server_options o, std::vector<engine::instrument> ins, pipeline_hooks h,
                   obs::registry& r, obs::order_flow_metrics& flow)
@@ -35,7 +40,10 @@ struct gateway_context {
         registry(r),
         order_flow(flow),
         probe(r),
-        limits(options.max_connections, options.max_connections_per_address, probe) {}
+        limits(options.max_connections, options.max_connections_per_address, probe),
+        snapshot_in_flight(new std::atomic<bool>[instruments.size()]) {
+    for (std::size_t i = 0; i < instruments.size(); ++i) snapshot_in_flight[i] = false;
+  }
 
   std::optional<engine::instrument_id> find_instrument(std::string_view symbol) const {
     return engine::find_instrument(instruments, symbol);

@@ -5,6 +5,10 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 
+#include <array>
+
+#include "credentials.h"
+
 namespace matchd::gateway {
 
 // The gateway's metrics: connections and the answers it gives without the engine.
@@ -37,6 +41,14 @@ class gateway_probe {
                             .Register(r)
                             .Add({})) {
     for (const char* c : {"2xx", "4xx", "5xx"}) by_class_.push_back(&responses_.Add({{"code", c}}));
+    auto& failures = prometheus::BuildCounter()
+                         .Name("auth_failures_total")
+                         .Help("Requests and messages refused by authentication, by reason")
+                         .Register(r);
+    for (std::size_t i = 0; i < kAuthFailureCount; ++i) {
+      auth_failures_[i] =
+          &failures.Add({{"reason", std::string(to_string(static_cast<auth_failure>(i)))}});
+    }
   }
 
   void connection_opened() { connections_.Increment(); }
@@ -45,6 +57,7 @@ class gateway_probe {
   void responded(int status) { by_class_[status >= 500 ? 2 : status >= 400 ? 1 : 0]->Increment(); }
   void set_inflight(double n) { inflight_.Set(n); }
   void slow_consumer_dropped() { slow_consumers_.Increment(); }
+  void auth_failed(auth_failure f) { auth_failures_[static_cast<std::size_t>(f)]->Increment(); }
 
  private:
   prometheus::Gauge& connections_;
@@ -53,6 +66,7 @@ class gateway_probe {
   std::vector<prometheus::Counter*> by_class_;
   prometheus::Gauge& inflight_;
   prometheus::Counter& slow_consumers_;
+  std::array<prometheus::Counter*, kAuthFailureCount> auth_failures_{};
 };
 
 }  // namespace matchd::gateway

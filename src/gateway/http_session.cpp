@@ -1,14 +1,18 @@
 #include "http_session.h"
 
+#include <matchd/auth/key_registry.h>
 #include <matchd/codec/json_writer.h>
+#include <matchd/codec/key_json.h>
 #include <matchd/codec/order_request.h>
 #include <matchd/obs/logger.h>
 
 #include <array>
+#include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <charconv>
 #include <chrono>
 
+#include "credentials.h"
 #include "query_string.h"
 #include "request_framing.h"
 #include "sse_session.h"
@@ -52,7 +56,14 @@ http_session::http_session(boost::asio::ip::tcp::socket&& socket, io_thread& io,
     : socket_(std::move(socket)), io_(io), ticket_(std::move(ticket)) {}
 
 http_session::~http_session() {
+  snapshot_done();
   if (token_ != 0) io_.unregister_session(token_);
+}
+
+void http_session::snapshot_done() {
+  if (!snapshot_pending_) return;
+  io_.ctx().snapshot_in_flight[*snapshot_pending_].store(false, std::memory_order_release);
+  snapshot_pending_.reset();
 }
 
 void http_session::run() {
@@ -206,6 +217,7 @@ std::optional<immediate_answer> http_session::route_request(request& req) {
     return immediate_answer{recovering(), 1};
   }
   if (r.found != nullptr) {
+    if (auto refused = authorize(req, *r.found)) return refused;
     if (r.found->handler == &http_session::place_order &&
         !is_json(req[http::field::content_type])) {
       return immediate_answer{codec::make_error(codec::api_errc::unsupported_media_type,
@@ -225,6 +237,55 @@ std::optional<immediate_answer> http_session::route_request(request& req) {
                                                 "; allowed: " + allow_)};
 }
 
+std::shared_ptr<auth::principal> http_session::find_key(std::string_view secret) {
+  if (cached_table_ != io_.keys() || secret != cached_secret_) {
+    cached_table_ = io_.keys();
+    cached_secret_.assign(secret);
+    cached_principal_ = io_.find_key(secret);
+  }
+  return cached_principal_;
+}
+
+std::optional<immediate_answer> http_session::authorize(request& req, const route& r) {
+  principal_.reset();
+  if (!io_.ctx().options.auth_keys || r.needs == access::operational) return std::nullopt;
+  if (query_carries_key(query_)) {
+    io_.auth_failed(auth_failure::query_string, "an API key in the query string");
+    return immediate_answer{codec::make_error(
+        codec::api_errc::key_in_query,
+        "API keys are not accepted in the query string (it ends up in logs): send "
+        "Authorization: Bearer <secret> or X-API-Key: <secret>, and revoke this key")};
+  }
+  const bool needs_key = r.needs != access::public_read;
+  const bool stream =
+      r.handler == &http_session::open_websocket || r.handler == &http_session::open_event_stream;
+  if (!needs_key && !stream) return std::nullopt;  // market data: keys are not looked at
+  const credentials c = read_credentials(req[http::field::authorization], req["X-API-Key"]);
+  if (!c.present()) {
+    if (!needs_key) return std::nullopt;  // a stream of public channels only
+    io_.auth_failed(c.malformed ? auth_failure::malformed : auth_failure::missing,
+                    c.malformed ? "a malformed Authorization or X-API-Key header" : "no API key");
+    return immediate_answer{codec::make_error(
+        codec::api_errc::unauthorized,
+        c.malformed ? "the Authorization header must be 'Bearer <secret>'"
+                    : "this route needs an API key: Authorization: Bearer <secret>")};
+  }
+  principal_ = find_key(c.secret);
+  if (!principal_) {
+    io_.auth_failed(auth_failure::unknown, "an unknown or revoked API key");
+    return immediate_answer{
+        codec::make_error(codec::api_errc::unauthorized, "unknown or revoked API key")};
+  }
+  if (!auth::allows(principal_->key_role(), r.needs)) {
+    io_.auth_failed(auth_failure::forbidden, "the key's role does not allow the route",
+                    principal_->id());
+    return immediate_answer{codec::make_error(
+        codec::api_errc::forbidden, "a " + std::string(auth::to_string(principal_->key_role())) +
+                                        " key may not use this route")};
+  }
+  return std::nullopt;
+}
+
 void http_session::respond(request& req) {
   waiting_on_client_since_.reset();
   if (refusal_) return reply_error(refusal_->error, refusal_->retry_after);
@@ -235,7 +296,7 @@ void http_session::respond(request& req) {
 
 // Its Content-Type was checked with the header (route_request).
 void http_session::place_order(request& req, const path_params&, std::string_view) {
-  auto refused = submit_place(io_, token_, req.body(), req["Idempotency-Key"]);
+  auto refused = submit_place(io_, token_, req.body(), req["Idempotency-Key"], principal_.get());
   if (refused) return reply_error(refused->error, refused->retry_after);
   awaiting_delivery_ = shared_from_this();
 }
@@ -250,12 +311,13 @@ void http_session::get_order(request&, const path_params& params, std::string_vi
   q.kind = bus::query_kind::get_order;
   q.reply = {io_.index(), token_};
   q.id = engine::order_id::from(id);
+  if (principal_) q.scope = principal_->scope();
   send_query(q);
 }
 
 // DELETE /orders/{order_id} and POST /orders/{order_id}/cancel.
 void http_session::cancel_order(request&, const path_params& params, std::string_view) {
-  auto refused = submit_cancel(io_, token_, params["order_id"]);
+  auto refused = submit_cancel(io_, token_, params["order_id"], principal_.get());
   if (refused) return reply_error(refused->error, refused->retry_after);
   awaiting_delivery_ = shared_from_this();
 }
@@ -290,7 +352,7 @@ void http_session::open_websocket(request& req, const path_params&, std::string_
   if (beast::websocket::is_upgrade(req)) {
     // Also while recovering: the WebSocket session answers each message not_ready itself.
     std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_,
-                                        std::move(ticket_))
+                                        std::move(ticket_), std::move(principal_))
         ->run(parser_->release());
     closed_ = true;  // the socket now belongs to the websocket session
     return;
@@ -306,8 +368,13 @@ void http_session::open_event_stream(request&, const path_params&, std::string_v
   const query_params params(query);
   const auto ins = query_instrument(params);
   if (!ins) return;
+  const bool keys = io_.ctx().options.auth_keys;
   std::uint8_t channels = 0;
-  const std::string_view list = params.get("channels").value_or("trades,orderbook_deltas,orders");
+  // Without a key (--auth keys), the default is the public channels only.
+  const std::string_view list =
+      params.get("channels")
+          .value_or(keys && !principal_ ? "trades,orderbook_deltas"
+                                        : "trades,orderbook_deltas,orders");
   for (std::string_view name : split(list, ',')) {
     const std::uint8_t c = channel_from_name(name);
     if (c == 0) {
@@ -316,7 +383,36 @@ void http_session::open_event_stream(request&, const path_params&, std::string_v
     }
     channels |= c;
   }
-  std::make_shared<sse_session>(std::move(socket_), io_, std::move(ticket_))->run(*ins, channels);
+  engine::client_id client;
+  if (const auto wanted = params.get("client_id")) {
+    if (!codec::valid_id(*wanted)) {
+      return reply_error(codec::make_error(codec::api_errc::invalid_client_id,
+                                           "client_id must be 1-64 chars of [A-Za-z0-9._:-]"));
+    }
+    client = engine::client_id::from(*wanted);
+  }
+  if (keys && (channels & bus::channel_orders) != 0) {
+    if (!principal_) {
+      io_.auth_failed(auth_failure::missing, "no API key for the orders channel");
+      return reply_error(
+          codec::make_error(codec::api_errc::unauthorized, "the orders channel needs an API key"));
+    }
+    if (!auth::allows(principal_->key_role(), access::account_read) ||
+        (!client.empty() && !principal_->may_act_for(client))) {
+      io_.auth_failed(auth_failure::forbidden, "orders channel not allowed", principal_->id());
+      return reply_error(
+          codec::make_error(codec::api_errc::forbidden, "this key may not read that client"));
+    }
+  }
+  sse_subscription sub;
+  sub.instrument = *ins;
+  sub.channels = channels;
+  sub.client = client;
+  if (principal_) {
+    sub.scope = principal_->scope();
+    sub.key = principal_->id();
+  }
+  std::make_shared<sse_session>(std::move(socket_), io_, std::move(ticket_))->run(sub);
   closed_ = true;  // the socket now belongs to the event stream
 }
 
@@ -361,9 +457,97 @@ void http_session::create_snapshot(request& req, const path_params&, std::string
     return reply_error(codec::make_error(codec::api_errc::not_ready,
                                          "snapshots are persisted to PostgreSQL; start with --db"));
   }
+  // One at a time per instrument: a burst of requests must not become a burst of copies
+  // of the whole book and of rows in the database.
+  if (ctx.snapshot_in_flight[*ins].exchange(true, std::memory_order_acq_rel)) {
+    return reply_error(
+        codec::make_error(codec::api_errc::rate_limited,
+                          "a snapshot of " + *symbol + " is being taken; retry when it is done"),
+        1);
+  }
+  snapshot_pending_ = *ins;
   auto refused = submit_snapshot(io_, token_, *ins);
-  if (refused) return reply_error(refused->error, refused->retry_after);
+  if (refused) {
+    snapshot_done();
+    return reply_error(refused->error, refused->retry_after);
+  }
   awaiting_delivery_ = shared_from_this();
+}
+
+void http_session::create_key(request& req, const path_params&, std::string_view) {
+  auth::key_registry* keys = io_.ctx().keys;
+  if (!is_json(req[http::field::content_type])) {
+    return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
+                                         "Content-Type must be application/json"));
+  }
+  auth::key_request wanted;
+  if (auto e = codec::parse_key_request(req.body(), wanted)) return reply_error(*e);
+  if (keys == nullptr) {
+    return reply_error(codec::make_error(codec::api_errc::not_ready, "no key registry"), 1);
+  }
+  awaiting_delivery_ = shared_from_this();
+  // The callback runs on the registry's thread: the answer is posted back to this session's
+  // I/O thread, which by then may have closed it.
+  keys->create(std::move(wanted), [weak = weak_from_this(), &ioc = io_.context()](
+                                      std::optional<auth::created_key> key, std::string error) {
+    boost::asio::post(ioc, [weak, key = std::move(key), error = std::move(error)] {
+      const auto self = weak.lock();
+      if (!self || !self->awaiting_delivery_) return;
+      const auto keep = std::move(self->awaiting_delivery_);
+      if (!key) {
+        return self->reply_error(
+            codec::make_error(codec::api_errc::not_ready, "cannot create the key: " + error), 1);
+      }
+      self->reply(201, codec::created_key_body(*key));
+    });
+  });
+}
+
+void http_session::list_keys(request&, const path_params&, std::string_view) {
+  auth::key_registry* keys = io_.ctx().keys;
+  if (keys == nullptr) return reply(200, R"({"keys":[]})");
+  awaiting_delivery_ = shared_from_this();
+  keys->list([weak = weak_from_this(), &ioc = io_.context()](std::vector<auth::key_record> list,
+                                                             std::string error) {
+    boost::asio::post(ioc, [weak, list = std::move(list), error = std::move(error)] {
+      const auto self = weak.lock();
+      if (!self || !self->awaiting_delivery_) return;
+      const auto keep = std::move(self->awaiting_delivery_);
+      if (!error.empty()) {
+        return self->reply_error(
+            codec::make_error(codec::api_errc::not_ready, "cannot list the keys: " + error), 1);
+      }
+      self->reply(200, codec::key_list_body(list));
+    });
+  });
+}
+
+void http_session::revoke_key(request&, const path_params& params, std::string_view) {
+  auth::key_registry* keys = io_.ctx().keys;
+  const std::string_view text = params["key_id"];
+  const auto id = auth::parse_key_id(text);
+  if (!id || keys == nullptr) {
+    return reply_error(codec::make_error(codec::api_errc::key_not_found,
+                                         "no API key with key_id " + std::string(text)));
+  }
+  awaiting_delivery_ = shared_from_this();
+  keys->revoke(*id, [weak = weak_from_this(), &ioc = io_.context(), id = *id](
+                        std::optional<auth::key_record> key, std::string error) {
+    boost::asio::post(ioc, [weak, key = std::move(key), error = std::move(error), id] {
+      const auto self = weak.lock();
+      if (!self || !self->awaiting_delivery_) return;
+      const auto keep = std::move(self->awaiting_delivery_);
+      if (!error.empty()) {
+        return self->reply_error(
+            codec::make_error(codec::api_errc::not_ready, "cannot revoke the key: " + error), 1);
+      }
+      if (!key) {
+        return self->reply_error(codec::make_error(
+            codec::api_errc::key_not_found, "no API key with key_id " + auth::format_key_id(id)));
+      }
+      self->reply(200, codec::key_body(*key));
+    });
+  });
 }
 
 std::optional<engine::instrument_id> http_session::query_instrument(const query_params& params) {
@@ -393,6 +577,7 @@ void http_session::send_query(const bus::read_query& q) {
 
 void http_session::on_delivery(bus::io_delivery&& d) {
   if (!awaiting_delivery_ || d.what != bus::io_delivery::kind::response) return;
+  snapshot_done();
   const auto self = std::move(awaiting_delivery_);
   reply_shared(d.status, std::move(d.body), d.replayed);
 }
@@ -442,6 +627,7 @@ void http_session::send_response(int status, std::string_view body, int retry_af
     head.append("\r\nAllow: ");
     head.append(allow_);
   }
+  if (status == 401) head.append("\r\nWWW-Authenticate: Bearer");
   if (!keep_alive_ && version_ != 10) head.append("\r\nConnection: close");
   if (keep_alive_ && version_ == 10) head.append("\r\nConnection: keep-alive");
   head.append("\r\n\r\n");

@@ -4,6 +4,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -73,6 +74,17 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void get_readiness(request& req, const path_params& params, std::string_view query);
   void get_metrics(request& req, const path_params& params, std::string_view query);
   void create_snapshot(request& req, const path_params& params, std::string_view query);
+  void create_key(request& req, const path_params& params, std::string_view query);
+  void list_keys(request& req, const path_params& params, std::string_view query);
+  void revoke_key(request& req, const path_params& params, std::string_view query);
+
+  // With --auth keys: the request's key (principal_), or the answer that refuses it (a key
+  // in the query string, a missing or unknown key where the route needs one, a role the
+  // route does not allow). Public reads ignore keys; the streams take one if it is sent.
+  std::optional<immediate_answer> authorize(request& req, const route& r);
+  // The live key of `secret`, remembered for the connection's next request while the I/O
+  // thread's key table stays the same (hashing the secret is the costly part).
+  std::shared_ptr<auth::principal> find_key(std::string_view secret);
 
   // The instrument named by the query's `instrument`; nullopt after answering the error.
   std::optional<engine::instrument_id> query_instrument(const query_params& params);
@@ -123,6 +135,15 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // read a response; nullopt while the server owes the next step (the answer of an order
   // that waits on the database is not the client's idleness).
   std::optional<std::chrono::steady_clock::time_point> waiting_on_client_since_;
+  // The key of the request being handled (--auth keys), null without one.
+  std::shared_ptr<auth::principal> principal_;
+  std::string cached_secret_;
+  std::shared_ptr<const auth::key_table> cached_table_;
+  std::shared_ptr<auth::principal> cached_principal_;
+  // The instrument of the on-demand snapshot this session waits for: its in-flight flag is
+  // cleared by the answer, or by the session's end.
+  std::optional<engine::instrument_id> snapshot_pending_;
+  void snapshot_done();
 };
 
 }  // namespace matchd::gateway

@@ -13,7 +13,8 @@ io_thread::io_thread(std::uint32_t index, gateway_context& ctx, io_thread_links 
       ctx_(ctx),
       links_(links),
       limiter_(ctx.options.rate_limit_per_client, ctx.options.rate_burst_per_client),
-      random_(std::random_device{}()) {
+      random_(std::random_device{}()),
+      auth_log_(kAuthFailureCount, obs::log_throttle(std::chrono::seconds(1))) {
   // Tokens carry the thread index in their top bits only for readability in logs.
   next_token_ = (static_cast<std::uint64_t>(index) << 48) + 1;
 }
@@ -112,6 +113,28 @@ void io_thread::sweep_idle() {
   }
   for (auto& s : sweep_scratch_) s->check_idle(now);
   sweep_scratch_.clear();
+}
+
+void io_thread::set_keys(std::shared_ptr<const auth::key_table> table,
+                         const std::vector<auth::key_id>& revoked) {
+  keys_ = std::move(table);
+  if (revoked.empty()) return;
+  // Copied first: a session that closes may end here and unregister itself.
+  std::vector<std::shared_ptr<session_base>> live;
+  live.reserve(sessions_.size());
+  for (auto& [token, weak] : sessions_) {
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->keys_revoked(revoked);
+}
+
+void io_thread::auth_failed(auth_failure reason, std::string_view what, auth::key_id key) {
+  ctx_.probe.auth_failed(reason);
+  std::uint64_t suppressed = 0;
+  if (!auth_log_[static_cast<std::size_t>(reason)].allow(suppressed)) return;
+  obs::logger("gateway")->info("auth failure reason={} key_id={}: {} (suppressed since last: {})",
+                               to_string(reason), key == 0 ? "-" : auth::format_key_id(key), what,
+                               suppressed);
 }
 
 std::string io_thread::make_order_id() {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <matchd/auth/keys.h>
 #include <matchd/gateway/server.h>
+#include <matchd/obs/log_throttle.h>
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -32,6 +34,9 @@ class session_base {
   // About once a second, on the session's own I/O thread: a session that has waited on its
   // client for longer than the idle timeout closes itself.
   virtual void check_idle(std::chrono::steady_clock::time_point now) { (void)now; }
+  // On the session's own I/O thread, right after it got a key table without these keys: a
+  // session authenticated by one of them closes (a WebSocket with 1008 "key revoked").
+  virtual void keys_revoked(const std::vector<auth::key_id>& ids) { (void)ids; }
 };
 
 // One reactor thread and everything it owns alone: its sessions, its rate limiter and the
@@ -67,6 +72,19 @@ class io_thread {
 
   std::string make_order_id();
 
+  // This thread's key table (null before the registry's first one: no key is known).
+  const std::shared_ptr<const auth::key_table>& keys() const noexcept { return keys_; }
+  // The live key of this secret, or null.
+  std::shared_ptr<auth::principal> find_key(std::string_view secret) const {
+    return keys_ ? keys_->find(secret) : nullptr;
+  }
+  // On this thread: the registry's new table; closes the sessions of `revoked`.
+  void set_keys(std::shared_ptr<const auth::key_table> table,
+                const std::vector<auth::key_id>& revoked);
+  // Counts a refusal (auth_failures_total) and logs it (`what`, and the key's id when there
+  // is one), at most once a second per reason and thread. Never a secret or a target.
+  void auth_failed(auth_failure reason, std::string_view what, auth::key_id key = 0);
+
  private:
   void drain();
   void schedule_idle_sweep();
@@ -86,6 +104,8 @@ class io_thread {
   std::uint64_t next_token_ = 1;
   rate_limiter limiter_;
   std::mt19937_64 random_;
+  std::shared_ptr<const auth::key_table> keys_;
+  std::vector<obs::log_throttle> auth_log_;  // one per auth_failure
 };
 
 }  // namespace matchd::gateway

@@ -34,24 +34,41 @@ std::optional<immediate_answer> admit(io_thread& io, bus::engine_request&& r) {
 
 std::optional<immediate_answer> submit_place(io_thread& io, std::uint64_t token,
                                              std::string_view body,
-                                             std::string_view header_idempotency_key) {
+                                             std::string_view header_idempotency_key,
+                                             auth::principal* key) {
   codec::order_request parsed;
   auto error =
       codec::parse_order_request(body, header_idempotency_key, io.ctx().instruments, parsed);
-  return submit_parsed_place(io, token, std::move(error), parsed);
+  return submit_parsed_place(io, token, std::move(error), parsed, key);
 }
 
 std::optional<immediate_answer> submit_parsed_place(io_thread& io, std::uint64_t token,
                                                     std::optional<codec::api_error> parse_error,
-                                                    const codec::order_request& parsed) {
+                                                    const codec::order_request& parsed,
+                                                    auth::principal* key) {
   gateway_context& ctx = io.ctx();
   ctx.order_flow.received();
   if (parse_error) {
     ctx.order_flow.rejected(parse_error->code);
     return immediate_answer{std::move(*parse_error)};
   }
+  if (key != nullptr && !key->may_act_for(parsed.command.client)) {
+    ctx.order_flow.rejected("forbidden");
+    io.auth_failed(auth_failure::forbidden, "an order for a client not the key's", key->id());
+    return immediate_answer{codec::make_error(
+        codec::api_errc::forbidden,
+        "this key may not act for client " + std::string(parsed.command.client.view()))};
+  }
   const std::int64_t now_ns = steady_ns();
-  if (const int wait = io.limiter().admit(parsed.command.client.view(), now_ns); wait > 0) {
+  if (key != nullptr) {
+    if (const int wait = key->bucket().admit(now_ns); wait > 0) {
+      ctx.order_flow.rejected("rate_limited");
+      io.auth_failed(auth_failure::rate_limited, "over the key's order rate", key->id());
+      return immediate_answer{
+          codec::make_error(codec::api_errc::rate_limited, "this key is over its order rate"),
+          wait};
+    }
+  } else if (const int wait = io.limiter().admit(parsed.command.client.view(), now_ns); wait > 0) {
     ctx.order_flow.rejected("rate_limited");
     return immediate_answer{
         codec::make_error(
@@ -67,6 +84,7 @@ std::optional<immediate_answer> submit_parsed_place(io_thread& io, std::uint64_t
   r.place = parsed.command;
   if (!parsed.has_order_id) r.place.id = engine::order_id::from(io.make_order_id());
   r.place.received_at = wall_us();
+  r.place.key = key != nullptr ? key->id() : 0;
   r.idempotency = parsed.idempotency;
   r.fingerprint = parsed.fingerprint;
   auto refused = admit(io, std::move(r));
@@ -75,7 +93,8 @@ std::optional<immediate_answer> submit_parsed_place(io_thread& io, std::uint64_t
 }
 
 std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token,
-                                              std::string_view order_id) {
+                                              std::string_view order_id,
+                                              const auth::principal* key) {
   if (!codec::valid_id(order_id)) {
     // An id that cannot exist is simply unknown.
     return immediate_answer{codec::make_error(codec::api_errc::order_not_found,
@@ -87,6 +106,7 @@ std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token
   r.received_ns = steady_ns();
   r.cancel.id = engine::order_id::from(order_id);
   r.cancel.received_at = wall_us();
+  if (key != nullptr) r.cancel.scope = key->scope();
   return admit(io, std::move(r));
 }
 

@@ -19,18 +19,25 @@ struct immediate_answer {
 
 // Validates, rate-limits and admits an order placement, then queues it for the engine
 // with `token` as the reply address. nullopt: queued, the answer will be delivered.
+// `key` is the caller's API key (--auth keys; null with --auth none): the order's client_id
+// must be one of its clients (403 otherwise), the key's token bucket limits the rate, and
+// the order records the key's id. Without a key the rate limit is per client_id.
 std::optional<immediate_answer> submit_place(io_thread& io, std::uint64_t token,
                                              std::string_view body,
-                                             std::string_view header_idempotency_key);
+                                             std::string_view header_idempotency_key,
+                                             auth::principal* key);
 
 // The same for a body parsed already: `parse_error` is what codec::parse_order_request
 // returned for it.
 std::optional<immediate_answer> submit_parsed_place(io_thread& io, std::uint64_t token,
                                                     std::optional<codec::api_error> parse_error,
-                                                    const codec::order_request& parsed);
+                                                    const codec::order_request& parsed,
+                                                    auth::principal* key);
 
+// `key`'s clients bound what it may cancel (another client's order is order_not_found).
 std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token,
-                                              std::string_view order_id);
+                                              std::string_view order_id,
+                                              const auth::principal* key);
 
 std::optional<immediate_answer> submit_snapshot(io_thread& io, std::uint64_t token,
                                                 engine::instrument_id instrument);

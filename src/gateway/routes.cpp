@@ -37,22 +37,6 @@ void append_decoded(std::string& out, std::string_view s) {
 
 }  // namespace
 
-std::string_view to_string(access a) noexcept {
-  switch (a) {
-    case access::operational:
-      return "operational";
-    case access::public_read:
-      return "public_read";
-    case access::account_read:
-      return "account_read";
-    case access::trade:
-      return "trade";
-    case access::admin:
-      return "admin";
-  }
-  return "admin";
-}
-
 std::span<const route> server_routes() noexcept {
   using s = http_session;
   using enum http::verb;
@@ -69,6 +53,9 @@ std::span<const route> server_routes() noexcept {
       {get, "/readyz", access::operational, &s::get_readiness},
       {get, "/metrics", access::operational, &s::get_metrics},
       {post, "/admin/snapshots", access::admin, &s::create_snapshot},
+      {post, "/admin/keys", access::admin, &s::create_key},
+      {get, "/admin/keys", access::admin, &s::list_keys},
+      {delete_, "/admin/keys/{key_id}", access::admin, &s::revoke_key},
   };
   return kRoutes;
 }

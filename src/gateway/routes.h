@@ -1,5 +1,7 @@
 #pragma once
 
+#include <matchd/auth/keys.h>
+
 #include <array>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -16,19 +18,12 @@ namespace matchd::gateway {
 class http_session;
 class path_params;
 
-// Who may call a route. Nothing checks keys or roles yet: the field is where the
-// per-route permission lands. Today it decides one thing: while the books are being
-// recovered, only `operational` routes are served and every other one answers 503
-// not_ready.
-enum class access : std::uint8_t {
-  operational,   // health, readiness, metrics: never a key, served while recovering
-  public_read,   // market data and the streams: no key (order entry on /stream is per message)
-  account_read,  // a client's own orders: viewer and up
-  trade,         // order entry (place, cancel): trader and up
-  admin,         // operator actions: admin only
-};
-
-std::string_view to_string(access a) noexcept;
+// Who may call a route: auth::access (operational, public_read, account_read, trade,
+// admin). Every request is checked against its route's before the handler runs
+// (http_session::route_request): a key is needed above public_read, and its role must
+// allow the route (auth::allows). While the books are being recovered only `operational`
+// routes are served and every other one answers 503 not_ready.
+using access = auth::access;
 
 using http_request = boost::beast::http::request<boost::beast::http::string_body>;
 

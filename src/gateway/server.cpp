@@ -1,7 +1,9 @@
+#include <matchd/auth/key_registry.h>
 #include <matchd/gateway/server.h>
 #include <matchd/obs/logger.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 
 #include "descriptor_budget.h"
 #include "gateway_context.h"
@@ -47,6 +49,18 @@ server::server(server_options options, std::vector<engine::instrument> instrumen
 
 server::~server() {
   stop();
+}
+
+void server::use_keys(auth::key_registry& registry) {
+  ctx_->keys = &registry;
+  std::vector<io_thread*> threads;
+  for (auto& t : threads_) threads.push_back(t.get());
+  registry.add_listener([threads](std::shared_ptr<const auth::key_table> table,
+                                  const std::vector<auth::key_id>& revoked) {
+    for (io_thread* t : threads) {
+      boost::asio::post(t->context(), [t, table, revoked] { t->set_keys(table, revoked); });
+    }
+  });
 }
 
 void server::start() {

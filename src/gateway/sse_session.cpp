@@ -2,6 +2,7 @@
 
 #include <matchd/obs/logger.h>
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -34,9 +35,10 @@ sse_session::~sse_session() {
   }
 }
 
-void sse_session::run(engine::instrument_id instrument, std::uint8_t channels) {
+void sse_session::run(const sse_subscription& sub) {
   token_ = io_.register_session(weak_from_this());
-  instrument_ = instrument;
+  instrument_ = sub.instrument;
+  key_ = sub.key;
   io_.ctx().probe.responded(200);
   // Held back until the publish stage's first frame releases it.
   queue_.push_back(std::make_shared<const std::string>(
@@ -45,9 +47,11 @@ void sse_session::run(engine::instrument_id instrument, std::uint8_t channels) {
   bus::read_query q;
   q.kind = bus::query_kind::subscribe;
   q.reply = {io_.index(), token_};
-  q.instrument = instrument;
-  q.channels = channels;
+  q.instrument = sub.instrument;
+  q.channels = sub.channels;
   q.server_sent_events = true;
+  q.scope = sub.scope;
+  q.client = sub.client;
   subscribed_ = io_.query(q);
   if (!subscribed_) return close();  // the publish stage's queue is full
   heartbeat();
@@ -65,6 +69,12 @@ void sse_session::check_idle(std::chrono::steady_clock::time_point now) {
   if (closed_ || !writing_ || now - write_started_ <= io_.ctx().options.idle_timeout) return;
   obs::logger("gateway")->debug("sse client took no data for {} s, closing token={}",
                                 io_.ctx().options.idle_timeout.count(), token_);
+  close();
+}
+
+void sse_session::keys_revoked(const std::vector<auth::key_id>& ids) {
+  if (key_ == 0 || closed_ || std::find(ids.begin(), ids.end(), key_) == ids.end()) return;
+  io_.auth_failed(auth_failure::revoked, "event stream closed", key_);
   close();
 }
 

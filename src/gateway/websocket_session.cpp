@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 
+#include "credentials.h"
 #include "order_entry.h"
 #include "query_string.h"
 
@@ -173,11 +174,12 @@ class envelope_reader : public nlohmann::json::json_sax_t {
 }  // namespace
 
 websocket_session::websocket_session(beast::tcp_stream&& stream, io_thread& io,
-                                     connection_ticket ticket)
+                                     connection_ticket ticket, std::shared_ptr<auth::principal> key)
     : ws_(std::move(stream), kReadChunk),
       io_(io),
       ticket_(std::move(ticket)),
-      close_timer_(io.context()) {}
+      close_timer_(io.context()),
+      key_(std::move(key)) {}
 
 websocket_session::~websocket_session() {
   if (token_ != 0) {
@@ -231,6 +233,13 @@ void websocket_session::check_idle(std::chrono::steady_clock::time_point now) {
   obs::logger("gateway")->debug("websocket message unfinished after {} s, closing token={}",
                                 io_.ctx().options.ws_message_timeout.count(), token_);
   close_with(websocket::close_reason(websocket::close_code::policy_error, "message timeout"),
+             std::chrono::seconds(1));
+}
+
+void websocket_session::keys_revoked(const std::vector<auth::key_id>& ids) {
+  if (!key_ || closing_ || std::find(ids.begin(), ids.end(), key_->id()) == ids.end()) return;
+  io_.auth_failed(auth_failure::revoked, "websocket closed with 1008", key_->id());
+  close_with(websocket::close_reason(websocket::close_code::policy_error, "key revoked"),
              std::chrono::seconds(1));
 }
 
@@ -337,6 +346,9 @@ void websocket_session::handle(std::string_view text) {
                       codec::make_error(codec::api_errc::missing_field, "op is required"));
   }
   const std::string& op = *envelope.op();
+  if (op == "auth") {
+    return authenticate(nlohmann::json::parse(text, nullptr, false), req_id);
+  }
   if (!io_.ctx().accepting.load(std::memory_order_relaxed)) {
     return send_error(
         op == "place" || op == "cancel" ? op : "error", req_id,
@@ -345,8 +357,10 @@ void websocket_session::handle(std::string_view text) {
   }
 
   if (op == "place") {
-    auto refused = order_parsed ? submit_parsed_place(io_, token_, std::move(order_error), order)
-                                : submit_place(io_, token_, text, {});
+    if (!permitted(auth::access::trade, "place", req_id)) return;
+    auto refused = order_parsed
+                       ? submit_parsed_place(io_, token_, std::move(order_error), order, key_.get())
+                       : submit_place(io_, token_, text, {}, key_.get());
     if (refused) return send_error("place", req_id, refused->error, refused->retry_after);
     pending_.push_back({"place", std::move(req_id)});
     return;
@@ -382,11 +396,34 @@ void websocket_session::handle(std::string_view text) {
       }
       channels |= bit;
     }
+    engine::client_id client;
+    if (const auto client_it = msg.find("client_id");
+        client_it != msg.end() && !client_it->is_null()) {
+      if (!client_it->is_string() || !codec::valid_id(client_it->get<std::string>())) {
+        return send_error("error", req_id,
+                          codec::make_error(codec::api_errc::invalid_client_id,
+                                            "client_id must be 1-64 chars of [A-Za-z0-9._:-]"));
+      }
+      client = engine::client_id::from(client_it->get<std::string>());
+    }
+    if (op == "subscribe" && (channels & bus::channel_orders) != 0) {
+      if (!permitted(auth::access::account_read, "error", req_id)) return;
+      if (key_ && !client.empty() && !key_->may_act_for(client)) {
+        io_.auth_failed(auth_failure::forbidden, "orders channel of a client not the key's",
+                        key_->id());
+        return send_error(
+            "error", req_id,
+            codec::make_error(codec::api_errc::forbidden,
+                              "this key may not read client " + std::string(client.view())));
+      }
+    }
     bus::read_query q;
     q.kind = op == "subscribe" ? bus::query_kind::subscribe : bus::query_kind::unsubscribe;
     q.reply = {io_.index(), token_};
     q.instrument = *ins;
     q.channels = channels;
+    q.client = client;
+    if (key_ && io_.ctx().options.auth_keys) q.scope = key_->scope();
     if (!io_.query(q)) {
       return send_error("error", req_id,
                         codec::make_error(codec::api_errc::overloaded, "try again shortly"), 1);
@@ -398,18 +435,70 @@ void websocket_session::handle(std::string_view text) {
     return;
   }
   if (op == "cancel") {
+    if (!permitted(auth::access::trade, "cancel", req_id)) return;
     const auto id_it = msg.find("order_id");
     if (id_it == msg.end() || !id_it->is_string()) {
       return send_error("cancel", req_id,
                         codec::make_error(codec::api_errc::missing_field, "order_id is required"));
     }
-    auto refused = submit_cancel(io_, token_, id_it->get<std::string>());
+    auto refused = submit_cancel(io_, token_, id_it->get<std::string>(), key_.get());
     if (refused) return send_error("cancel", req_id, refused->error, refused->retry_after);
     pending_.push_back({"cancel", std::move(req_id)});
     return;
   }
   send_error("error", req_id,
              codec::make_error(codec::api_errc::invalid_parameter, "unknown op " + op));
+}
+
+void websocket_session::authenticate(const nlohmann::json& msg, const std::string& req_id) {
+  if (!io_.ctx().options.auth_keys) {
+    // --auth none: keys are ignored, and so is this.
+    reply_.assign(R"({"type":"auth","req_id":)").append(req_id).append(R"(,"status":200})");
+    return send(reply_);
+  }
+  const auto key_it = msg.find("key");
+  if (key_it == msg.end() || !key_it->is_string()) {
+    io_.auth_failed(auth_failure::missing, "websocket auth message without a key");
+    return send_error("auth", req_id,
+                      codec::make_error(codec::api_errc::unauthorized, "key is required"));
+  }
+  // The same rules as the headers': a secret is one token.
+  const credentials c = read_credentials({}, key_it->get_ref<const std::string&>());
+  auto found = c.present() ? io_.find_key(c.secret) : nullptr;
+  if (!found) {
+    io_.auth_failed(auth_failure::unknown, "websocket auth with an unknown or revoked key");
+    return send_error(
+        "auth", req_id,
+        codec::make_error(codec::api_errc::unauthorized, "unknown or revoked API key"));
+  }
+  key_ = std::move(found);
+  reply_.assign(R"({"type":"auth","req_id":)").append(req_id);
+  reply_.append(R"(,"status":200,"key_id":")").append(auth::format_key_id(key_->id()));
+  reply_.append(R"(","role":")").append(auth::to_string(key_->key_role())).append("\"}");
+  send(reply_);
+}
+
+bool websocket_session::permitted(auth::access needs, std::string_view type,
+                                  const std::string& req_id) {
+  if (!io_.ctx().options.auth_keys) return true;
+  if (!key_) {
+    io_.auth_failed(auth_failure::missing, "websocket message that needs a key");
+    send_error(
+        type, req_id,
+        codec::make_error(codec::api_errc::unauthorized,
+                          "this needs an API key: send {\"op\":\"auth\",\"key\":...} first"));
+    return false;
+  }
+  if (!auth::allows(key_->key_role(), needs)) {
+    io_.auth_failed(auth_failure::forbidden, "websocket message the key's role does not allow",
+                    key_->id());
+    send_error(type, req_id,
+               codec::make_error(
+                   codec::api_errc::forbidden,
+                   "a " + std::string(auth::to_string(key_->key_role())) + " key may not do this"));
+    return false;
+  }
+  return true;
 }
 
 void websocket_session::on_delivery(bus::io_delivery&& d) {

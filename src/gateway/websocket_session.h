@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +35,10 @@ namespace websocket = beast::websocket;
 class websocket_session : public session_base,
                           public std::enable_shared_from_this<websocket_session> {
  public:
-  websocket_session(beast::tcp_stream&& stream, io_thread& io, connection_ticket ticket);
+  // `key`: the key of the upgrade's headers (--auth keys), null without one; a first
+  // message {"op":"auth","key":"<secret>"} may give one later.
+  websocket_session(beast::tcp_stream&& stream, io_thread& io, connection_ticket ticket,
+                    std::shared_ptr<auth::principal> key);
   ~websocket_session() override;
 
   void run(beast::http::request<beast::http::string_body> upgrade);
@@ -43,6 +47,8 @@ class websocket_session : public session_base,
   // Closes a message left unfinished past --ws-message-timeout (silence itself is Beast's
   // keep-alive: see run()).
   void check_idle(std::chrono::steady_clock::time_point now) override;
+  // A session authenticated by a revoked key is closed with 1008 "key revoked".
+  void keys_revoked(const std::vector<auth::key_id>& ids) override;
 
  private:
   struct pending_reply {
@@ -54,6 +60,11 @@ class websocket_session : public session_base,
   void do_read();
   void on_read(beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
+  // {"op":"auth","key":"<secret>"}: answered {"type":"auth","status":200} or 401.
+  void authenticate(const nlohmann::json& msg, const std::string& req_id);
+  // With --auth keys, whether the session's key allows `needs`; if not, answers the error
+  // (401 without a key, 403 with one) as `type` and returns false.
+  bool permitted(auth::access needs, std::string_view type, const std::string& req_id);
   void send(std::string_view message);
   void send_error(std::string_view type, const std::string& req_id, const codec::api_error& e,
                   int retry_after = 0);
@@ -88,6 +99,7 @@ class websocket_session : public session_base,
   std::string reply_;  // the answer being built, reused
   std::deque<pending_reply> pending_;
   std::vector<engine::instrument_id> subscribed_;
+  std::shared_ptr<auth::principal> key_;  // null: no key (yet)
   bool writing_ = false;
   bool flush_posted_ = false;
   bool closing_ = false;

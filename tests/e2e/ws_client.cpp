@@ -150,6 +150,12 @@ ws_client::ws_client(std::uint16_t port, options opts) : impl_(std::make_unique<
       return;
     }
     beast::get_lowest_layer(s.ws).socket().set_option(tcp::no_delay(true));
+    if (!opts.headers.empty()) {
+      s.ws.set_option(
+          websocket::stream_base::decorator([headers = opts.headers](websocket::request_type& req) {
+            for (const auto& [name, value] : headers) req.set(name, value);
+          }));
+    }
     s.ws.async_handshake("127.0.0.1:" + std::to_string(port), opts.target,
                          [&](beast::error_code hec) {
                            result = hec;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace matchd::e2e {
@@ -25,6 +26,8 @@ class ws_client {
     // SO_RCVBUF set before connecting; small values make a stalled reader stall sooner.
     std::optional<int> receive_buffer_bytes;
     std::chrono::milliseconds connect_timeout{10000};
+    // Extra headers of the upgrade request (e.g. Authorization).
+    std::vector<std::pair<std::string, std::string>> headers;
   };
 
   // How the server ended the connection.

@@ -48,12 +48,22 @@ namespace matchd::codec {
 //   413 body_too_large           body above 64 KiB
 //   415 unsupported_media_type   Content-Type is not application/json
 //   426 upgrade_required         GET /stream without a WebSocket upgrade
-//   429 rate_limited             per-client rate exceeded (send Retry-After)
+//   429 rate_limited             the key's order rate (per client_id with --auth none) is
+//                                exceeded, or a snapshot of the instrument is already being
+//                                taken (send Retry-After)
 //   431 headers_too_large        request line and headers above 8 KiB (the connection closes)
 //   500 internal_error           the server cannot give the answer it owes, e.g. the first
 //                                response of a replayed idempotency key is gone
 //   503 overloaded               queues or book capacity full, nothing accepted (Retry-After)
 //   503 not_ready                recovering or database unreachable (Retry-After)
+//   401 unauthorized             the route needs an API key and none, an unknown one or a
+//                                revoked one came (WWW-Authenticate: Bearer)
+//   403 forbidden                the key's role lacks the route's permission, or the
+//                                request names a client_id that is not the key's
+//   400 key_in_query             an API key sent in the query string (api_key, apikey, key,
+//                                secret, token, access_token): refused, send a header
+//   400 invalid_role             role is not "admin" | "trader" | "viewer"
+//   404 key_not_found            no API key with that key_id
 enum class api_errc : std::uint8_t {
   malformed_json,
   missing_field,
@@ -89,9 +99,14 @@ enum class api_errc : std::uint8_t {
   internal_error,
   overloaded,
   not_ready,
+  unauthorized,
+  forbidden,
+  key_in_query,
+  invalid_role,
+  key_not_found,
 };
 
-inline constexpr std::size_t kApiErrcCount = static_cast<std::size_t>(api_errc::not_ready) + 1;
+inline constexpr std::size_t kApiErrcCount = static_cast<std::size_t>(api_errc::key_not_found) + 1;
 
 // "invalid_price_tick", ... (static storage).
 std::string_view to_code(api_errc e) noexcept;

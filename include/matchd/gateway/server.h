@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+namespace matchd::auth {
+class key_registry;
+}
+
 namespace matchd::gateway {
 
 struct server_options {
@@ -38,6 +42,9 @@ struct server_options {
   double rate_burst_per_client = 0;      // bucket size; 0 = same as the rate
   std::size_t subscriber_buffer = 4096;  // frames queued per stream subscriber
   bool durable = false;                  // a database behind the pipeline (--db)
+  // --auth keys: every route above public_read needs an API key (auth/keys.h). false:
+  // --auth none, keys are ignored and the rate limit is per client_id.
+  bool auth_keys = false;
 };
 
 // The queues joining one I/O thread to the engine and publish stages.
@@ -73,6 +80,11 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
+  // The process's keys: every I/O thread gets each new key table from the registry (a post
+  // to its io_context: the request path reads its own pointer, no lock) and closes its
+  // sessions of revoked keys; the admin key routes call it. Before start(), and before
+  // the registry starts; the registry must outlive the server's threads.
+  void use_keys(auth::key_registry& registry);
   // Binds and starts the I/O threads. Throws on bind errors.
   void start();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
