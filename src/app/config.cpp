@@ -92,7 +92,9 @@ parse_outcome parse_command_line(int argc, char** argv) {
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n"
-      "       matchd migrate --db CONNSTRING   (apply migrations, exit)\n\n"
+      "       matchd migrate --db CONNSTRING   (apply migrations, exit)\n"
+      "       matchd keys create|list|revoke --db CONNSTRING ...   (API keys offline; matchd keys "
+      "--help)\n\n"
       "Examples (the database is the one scripts/dev-postgres.sh starts and prints):\n"
       "  matchd                                    in memory on 127.0.0.1:8080\n"
       "  matchd --db \"host=127.0.0.1 port=55432 user=postgres dbname=matchd\"\n"
