@@ -390,6 +390,16 @@ TEST_F(Auth, an_order_records_the_key_that_placed_it) {
       c.post_json("/orders", limit_order("", "alice", "buy", "100.00", "1"), bearer(trader.secret));
   ASSERT_EQ(r.status, 201u) << r.describe();
   EXPECT_EQ(r.json()["order"].value("key_id", ""), trader.id) << r.describe();
+  if (!durable_mode()) return;
+
+  // Acknowledged means committed: a crash keeps the order and who placed it.
+  const std::string id = r.json()["order"].value("order_id", "");
+  d.kill9();
+  d.restart();
+  http_client after(d.port());
+  const http_response got = after.request("GET", order_path(id), {}, bearer(trader.secret));
+  ASSERT_EQ(got.status, 200u) << got.describe();
+  EXPECT_EQ(got.json()["order"].value("key_id", ""), trader.id) << got.describe();
 }
 
 TEST_F(Auth, a_keys_rate_limit_holds_across_four_io_threads) {
