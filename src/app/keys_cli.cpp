@@ -2,6 +2,7 @@
 
 #include <matchd/auth/keys.h>
 #include <matchd/codec/json_writer.h>
+#include <matchd/codec/key_json.h>
 #include <matchd/store/connection_errors.h>
 #include <matchd/store/migrations.h>
 #include <matchd/store/pg_key_store.h>
@@ -208,38 +209,7 @@ std::optional<keys_command> parse(int argc, char** argv, std::string& problem) {
 std::string key_json(const auth::key_record& r) {
   std::string out;
   codec::json_writer w(out);
-  w.begin_object();
-  w.key("key_id");
-  w.string_value(auth::format_key_id(r.id));
-  w.key("role");
-  w.string_value(auth::to_string(r.key_role));
-  w.key("client_ids");
-  w.begin_array();
-  for (const auto& c : r.client_ids) w.string_value(c.view());
-  w.end_array();
-  w.key("label");
-  w.string_value(r.label);
-  w.key("rate_limit");
-  if (r.rate_limit) {
-    w.uint_value(*r.rate_limit);
-  } else {
-    w.null_value();
-  }
-  w.key("rate_burst");
-  if (r.rate_burst) {
-    w.uint_value(*r.rate_burst);
-  } else {
-    w.null_value();
-  }
-  w.key("created_at");
-  w.timestamp_value(r.created_at);
-  w.key("revoked_at");
-  if (r.revoked_at != 0) {
-    w.timestamp_value(r.revoked_at);
-  } else {
-    w.null_value();
-  }
-  w.end_object();
+  codec::append_key(w, r);
   return out;
 }
 
