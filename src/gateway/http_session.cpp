@@ -237,17 +237,17 @@ std::optional<immediate_answer> http_session::route_request(request& req) {
                                                 "; allowed: " + allow_)};
 }
 
-std::shared_ptr<auth::principal> http_session::find_key(std::string_view secret) {
+auth::principal* http_session::find_key(std::string_view secret) {
   if (cached_table_ != io_.keys() || secret != cached_secret_) {
     cached_table_ = io_.keys();
     cached_secret_.assign(secret);
     cached_principal_ = io_.find_key(secret);
   }
-  return cached_principal_;
+  return cached_principal_.get();
 }
 
 std::optional<immediate_answer> http_session::authorize(request& req, const route& r) {
-  principal_.reset();
+  principal_ = nullptr;
   if (!io_.ctx().options.auth_keys || r.needs == access::operational) return std::nullopt;
   if (query_carries_key(query_)) {
     io_.auth_failed(auth_failure::query_string, "an API key in the query string");
@@ -296,7 +296,7 @@ void http_session::respond(request& req) {
 
 // Its Content-Type was checked with the header (route_request).
 void http_session::place_order(request& req, const path_params&, std::string_view) {
-  auto refused = submit_place(io_, token_, req.body(), req["Idempotency-Key"], principal_.get());
+  auto refused = submit_place(io_, token_, req.body(), req["Idempotency-Key"], principal_);
   if (refused) return reply_error(refused->error, refused->retry_after);
   awaiting_delivery_ = shared_from_this();
 }
@@ -317,7 +317,7 @@ void http_session::get_order(request&, const path_params& params, std::string_vi
 
 // DELETE /orders/{order_id} and POST /orders/{order_id}/cancel.
 void http_session::cancel_order(request&, const path_params& params, std::string_view) {
-  auto refused = submit_cancel(io_, token_, params["order_id"], principal_.get());
+  auto refused = submit_cancel(io_, token_, params["order_id"], principal_);
   if (refused) return reply_error(refused->error, refused->retry_after);
   awaiting_delivery_ = shared_from_this();
 }
@@ -352,7 +352,8 @@ void http_session::open_websocket(request& req, const path_params&, std::string_
   if (beast::websocket::is_upgrade(req)) {
     // Also while recovering: the WebSocket session answers each message not_ready itself.
     std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_,
-                                        std::move(ticket_), std::move(principal_))
+                                        std::move(ticket_),
+                                        principal_ != nullptr ? cached_principal_ : nullptr)
         ->run(parser_->release());
     closed_ = true;  // the socket now belongs to the websocket session
     return;

@@ -84,7 +84,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   std::optional<immediate_answer> authorize(request& req, const route& r);
   // The live key of `secret`, remembered for the connection's next request while the I/O
   // thread's key table stays the same (hashing the secret is the costly part).
-  std::shared_ptr<auth::principal> find_key(std::string_view secret);
+  // Returned by pointer: the connection's cache owns it, and copying a shared pointer that
+  // every connection of the key shares would bounce its count between the I/O threads.
+  auth::principal* find_key(std::string_view secret);
 
   // The instrument named by the query's `instrument`; nullopt after answering the error.
   std::optional<engine::instrument_id> query_instrument(const query_params& params);
@@ -135,8 +137,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // read a response; nullopt while the server owes the next step (the answer of an order
   // that waits on the database is not the client's idleness).
   std::optional<std::chrono::steady_clock::time_point> waiting_on_client_since_;
-  // The key of the request being handled (--auth keys), null without one.
-  std::shared_ptr<auth::principal> principal_;
+  // The key of the request being handled (--auth keys), null without one; owned by
+  // cached_principal_.
+  auth::principal* principal_ = nullptr;
   std::string cached_secret_;
   std::shared_ptr<const auth::key_table> cached_table_;
   std::shared_ptr<auth::principal> cached_principal_;

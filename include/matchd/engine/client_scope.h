@@ -2,32 +2,27 @@
 
 #include <matchd/engine/types.h>
 
-#include <algorithm>
+#include <boost/container_hash/hash.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <memory>
 #include <vector>
 
 namespace matchd::engine {
 
-// The clients a caller may act for: an API key's client_ids. Sorted and without
-// duplicates, immutable once built, shared by every command and query of the key.
+// The clients a caller may act for: an API key's client_ids, immutable once built, shared
+// by every command and query of the key. Asked on every order and cancel of the key and
+// for every order frame a scoped subscriber might get, so a hash set: a key may be bound to
+// thousands of clients, and a binary search over them is a dozen string compares.
 class client_set {
  public:
-  explicit client_set(std::vector<client_id> clients) : clients_(std::move(clients)) {
-    std::sort(clients_.begin(), clients_.end(),
-              [](const client_id& a, const client_id& b) { return a.view() < b.view(); });
-    clients_.erase(std::unique(clients_.begin(), clients_.end()), clients_.end());
-  }
+  explicit client_set(const std::vector<client_id>& clients)
+      : clients_(clients.begin(), clients.end()) {}
 
-  bool contains(const client_id& c) const noexcept {
-    const auto it = std::lower_bound(
-        clients_.begin(), clients_.end(), c,
-        [](const client_id& a, const client_id& b) { return a.view() < b.view(); });
-    return it != clients_.end() && *it == c;
-  }
-  const std::vector<client_id>& clients() const noexcept { return clients_; }
+  bool contains(const client_id& c) const noexcept { return clients_.contains(c); }
+  std::size_t size() const noexcept { return clients_.size(); }
 
  private:
-  std::vector<client_id> clients_;
+  boost::unordered_flat_set<client_id, boost::hash<client_id>> clients_;
 };
 
 // Null: every client (an admin key, or --auth none). Otherwise only the set's clients; an
