@@ -891,9 +891,11 @@ pids+=("$noop_pid")
 noop_port=$(wait_ready "$work/noop.ready" "$noop_pid" noop)
 watch_pids=("$noop_pid")
 metrics_port=""
-phase noop --target-port "$noop_port" --fixture "$work/flow.ndjson" --closed-loop \
+# With --auth keys the generator sends the keys to the no-op server too: the baseline then
+# carries the same request bytes, so the ratio counts only matchd's own cost of a key.
+phase noop --target-port "$noop_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/flow.ndjson" --closed-loop \
   --warmup "$warmup" --duration "$duration" --connections "$connections" --threads "$threads"
-phase noop-open --target-port "$noop_port" --fixture "$work/flow.ndjson" --rate "$rest_rate" \
+phase noop-open --target-port "$noop_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/flow.ndjson" --rate "$rest_rate" \
   --warmup "$warmup" --duration "$duration" --connections "$connections" --threads "$threads" \
   --tick-us "$rest_tick_us"
 stop_pid "$noop_pid"
