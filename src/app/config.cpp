@@ -107,7 +107,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("listen", po::value(&listen)->default_value(env_or("MATCHD_LISTEN", "127.0.0.1:8080")),
      "HOST:PORT to serve HTTP and WebSocket on; port 0 picks a free port [MATCHD_LISTEN]")
     ("instrument", po::value(&instrument_specs)->composing(),
-     "SYMBOL:TICK:LOT, repeatable (default BTC-USD:0.01:0.00000001) [MATCHD_INSTRUMENTS, comma-separated]")
+     "SYMBOL:TICK:LOT[:band_bps=N][:max_notional=X], repeatable (default "
+     "BTC-USD:0.01:0.00000001) [MATCHD_INSTRUMENTS, comma-separated]")
     ("io-threads", po::value(&cfg.server.io_threads)->default_value(1),
      "I/O (network) threads")
     ("max-connections", po::value(&cfg.server.max_connections)->default_value(10000),
@@ -218,7 +219,9 @@ parse_outcome parse_command_line(int argc, char** argv) {
     auto ins = engine::instrument::parse_spec(spec);
     if (!ins) {
       return usage_error(
-          "--instrument wants SYMBOL:TICK:LOT (e.g. BTC-USD:0.01:0.00000001), got '" + spec + "'");
+          "--instrument wants SYMBOL:TICK:LOT[:band_bps=N][:max_notional=X] (e.g. "
+          "BTC-USD:0.01:0.00000001:band_bps=500:max_notional=1000000), got '" +
+          spec + "'");
     }
     for (const auto& existing : cfg.instruments) {
       if (existing.symbol == ins->symbol) {

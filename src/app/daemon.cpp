@@ -128,6 +128,9 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     publish_stage_->attach_history({&history_reader_->requests(), &history_reader_->answers(),
                                     [this] { history_reader_->notify(); }});
   }
+  // An instrument added at runtime reaches the I/O threads before its 201 does.
+  publish_stage_->on_instrument_added(
+      [this](const engine::instrument& ins) { server_->add_instrument(ins); });
   publish_stage_->reserve_orders(cfg_.expected_orders *
                                  std::max<std::size_t>(1, cfg_.instruments.size()));
 
@@ -254,7 +257,15 @@ class daemon_recovery_sink final : public store::recovery_sink {
                                created_at);
     publish_.seed_response(sequence, std::move(response));
   }
-  void recent_trade(const engine::trade& t) override { publish_.seed_trade(t); }
+  // Trades come oldest first: the last one is the instrument's reference price.
+  void recent_trade(const engine::trade& t) override {
+    engine_.restore_last_trade(t.instrument, t.price);
+    publish_.seed_trade(t);
+  }
+  void instrument_halted(engine::instrument_id instrument) override {
+    engine_.restore_halted(instrument, true);
+    publish_.seed_halted(instrument);
+  }
   void counters(engine::sequence_number last_sequence, engine::trade_id last_trade) override {
     engine_.restore_counters(last_sequence, last_trade);
     publish_.seed_sequence(last_sequence);
@@ -308,13 +319,14 @@ void daemon::recover() {
     }
   }
   waiting_for_database_.store(false, std::memory_order_relaxed);
+  restore_added_instruments();
   // Recovery feeds the engine as it reads; a failure half-way leaves it half-built, so it
   // is fatal (the supervisor restarts the process) rather than retried.
   const auto rebuild_started = std::chrono::steady_clock::now();
   daemon_recovery_sink sink(*engine_, *engine_stage_, *publish_stage_);
   // The retention horizon: open orders always, finished orders and keys within it.
-  const store::recovery_report report = store::recover(db_conninfo_, cfg_.instruments, 1000, sink,
-                                                       bus::wall_us() - cfg_.retention_us);
+  const store::recovery_report report = store::recover(db_conninfo_, engine_->instruments(), 1000,
+                                                       sink, bus::wall_us() - cfg_.retention_us);
   // Both only read the books, and each takes about a second for a million orders: on two
   // cores they run side by side.
   auto invariants = std::async(std::launch::async, [this] { return engine_->check_invariants(); });
@@ -328,11 +340,38 @@ void daemon::recover() {
   store_stage_->set_recovered(report.last_sequence, report.last_trade_id);
   log->info(
       "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
-      "journal_rows={} journal_orders={} last_sequence={} last_trade_id={} read_seconds={:.3f} "
-      "seconds={:.3f}",
+      "halted_instruments={} journal_rows={} journal_orders={} last_sequence={} last_trade_id={} "
+      "read_seconds={:.3f} seconds={:.3f}",
       report.resting_orders, report.finished_orders, report.idempotency_keys, report.recent_trades,
-      report.journal_rows, report.journal_orders, report.last_sequence, report.last_trade_id,
-      report.seconds, rebuild_seconds);
+      report.halted_instruments, report.journal_rows, report.journal_orders, report.last_sequence,
+      report.last_trade_id, report.seconds, rebuild_seconds);
+}
+
+// The instruments added at runtime, after the configured ones, in the order they were added:
+// each stage learns them as it would have from the engine's add_instrument outcome. A
+// --instrument flag naming one with other rules refuses the start: the table defines it, and
+// its orders' ticks and lots mean what its rules say.
+void daemon::restore_added_instruments() {
+  for (const engine::instrument& ins : store::read_added_instruments(db_conninfo_)) {
+    if (const auto configured = engine_->find_instrument(ins.symbol)) {
+      if (engine_->instruments()[*configured].same_rules(ins)) continue;
+      throw startup_error(kExitUsage,
+                          "instrument " + ins.symbol +
+                              " was added at runtime (POST /admin/instruments) with other rules "
+                              "than --instrument gives it; drop the flag, or make it agree with "
+                              "GET /instruments/" +
+                              ins.symbol);
+    }
+    if (const engine::errc e = engine_->restore_instrument(ins); e != engine::errc::ok) {
+      throw std::runtime_error("cannot restore instrument " + ins.symbol + ": " +
+                               std::string(engine::to_code(e)));
+    }
+    store_stage_->add_instrument(ins);
+    publish_stage_->add_instrument(ins);
+    if (history_reader_) history_reader_->add_instrument(ins);
+    server_->add_instrument(ins);
+    obs::logger("store")->info("instrument {} restored (added at runtime)", ins.symbol);
+  }
 }
 
 // Held by another session at start: often the session of a predecessor killed a moment ago,

@@ -69,6 +69,7 @@ class daemon {
   std::vector<io_queues> io_queues_;
   void recover();
   void take_writer_lock();
+  void restore_added_instruments();
   void writer_lock_lost();
   void sample_queue_depths();
 

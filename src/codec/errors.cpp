@@ -55,6 +55,12 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::key_in_query, "key_in_query", 400},
     {api_errc::invalid_role, "invalid_role", 400},
     {api_errc::key_not_found, "key_not_found", 404},
+    {api_errc::instrument_halted, "instrument_halted", 409},
+    {api_errc::price_out_of_band, "price_out_of_band", 400},
+    {api_errc::notional_too_large, "notional_too_large", 400},
+    {api_errc::instrument_not_found, "instrument_not_found", 404},
+    {api_errc::instrument_exists, "instrument_exists", 409},
+    {api_errc::too_many_instruments, "too_many_instruments", 409},
 }};
 
 constexpr bool table_in_enum_order() {
@@ -103,6 +109,20 @@ api_error engine_error(engine::errc e, std::string_view order_id) {
       return make_error(api_errc::unknown_instrument, "unknown instrument");
     case engine::errc::book_full:
       return make_error(api_errc::overloaded, "order book capacity exhausted, retry later");
+    case engine::errc::instrument_halted:
+      return make_error(api_errc::instrument_halted, "the instrument is halted: no new orders");
+    case engine::errc::price_out_of_band:
+      return make_error(api_errc::price_out_of_band,
+                        "the price is beyond the instrument's band around its reference price");
+    case engine::errc::notional_too_large:
+      return make_error(api_errc::notional_too_large,
+                        "price x quantity is above the instrument's max_notional");
+    case engine::errc::instrument_exists:
+      return make_error(api_errc::instrument_exists, "an instrument with this symbol exists");
+    case engine::errc::too_many_instruments:
+      return make_error(api_errc::too_many_instruments,
+                        "the venue holds as many instruments as "
+                        "it may");
     case engine::errc::ok:
       break;
   }

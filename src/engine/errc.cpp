@@ -18,6 +18,16 @@ std::string_view to_code(errc e) noexcept {
       return "unknown_instrument";
     case errc::book_full:
       return "book_full";
+    case errc::instrument_halted:
+      return "instrument_halted";
+    case errc::price_out_of_band:
+      return "price_out_of_band";
+    case errc::notional_too_large:
+      return "notional_too_large";
+    case errc::instrument_exists:
+      return "instrument_exists";
+    case errc::too_many_instruments:
+      return "too_many_instruments";
   }
   return "internal_error";
 }

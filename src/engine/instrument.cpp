@@ -1,6 +1,7 @@
 #include <matchd/engine/instrument.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 
 namespace matchd::engine {
@@ -77,6 +78,35 @@ std::pair<std::int64_t, amount_errc> parse_increments(std::string_view text, int
   return {count, amount_errc::ok};
 }
 
+// ":band_bps=500:max_notional=1000000" after the lot size, each at most once.
+bool parse_rules(instrument& ins, std::string_view rules) {
+  bool band = false;
+  bool notional = false;
+  while (true) {
+    const auto end = rules.find(':');
+    const std::string_view item = rules.substr(0, end);
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos) return false;
+    const std::string_view name = item.substr(0, eq);
+    const std::string_view value = item.substr(eq + 1);
+    if (name == "band_bps" && !band) {
+      const auto bps = parse_band_bps(value);
+      if (!bps) return false;
+      ins.band_bps = *bps;
+      band = true;
+    } else if (name == "max_notional" && !notional) {
+      const auto units = parse_max_notional(ins, value);
+      if (!units) return false;
+      ins.max_notional_units = *units;
+      notional = true;
+    } else {
+      return false;
+    }
+    if (end == std::string_view::npos) return true;
+    rules.remove_prefix(end + 1);
+  }
+}
+
 }  // namespace
 
 std::optional<instrument> instrument::parse_spec(std::string_view spec) {
@@ -84,9 +114,12 @@ std::optional<instrument> instrument::parse_spec(std::string_view spec) {
   if (first == std::string_view::npos) return std::nullopt;
   const auto second = spec.find(':', first + 1);
   if (second == std::string_view::npos) return std::nullopt;
+  const auto rules_at = spec.find(':', second + 1);
   const std::string_view symbol = spec.substr(0, first);
   const auto tick = parse_increment(spec.substr(first + 1, second - first - 1));
-  const auto lot = parse_increment(spec.substr(second + 1));
+  const auto lot = parse_increment(spec.substr(second + 1, rules_at == std::string_view::npos
+                                                               ? std::string_view::npos
+                                                               : rules_at - second - 1));
   if (!valid_symbol(symbol) || !tick || !lot) return std::nullopt;
 
   instrument ins;
@@ -101,7 +134,33 @@ std::optional<instrument> instrument::parse_spec(std::string_view spec) {
   ins.max_quantity = quantity_lots{std::min(kMaxQuantityLots, kInt64Max / ins.lot_units)};
   ins.max_price = price_ticks{std::min(default_max_price_ticks(ins.price_scale, ins.tick_units),
                                        kInt64Max / ins.tick_units)};
+  if (rules_at != std::string_view::npos && !parse_rules(ins, spec.substr(rules_at + 1))) {
+    return std::nullopt;
+  }
   return ins;
+}
+
+bool instrument::same_rules(const instrument& o) const noexcept {
+  return symbol == o.symbol && price_scale == o.price_scale && tick_units == o.tick_units &&
+         quantity_scale == o.quantity_scale && lot_units == o.lot_units &&
+         min_quantity == o.min_quantity && max_quantity == o.max_quantity &&
+         max_price == o.max_price && band_bps == o.band_bps &&
+         max_notional_units == o.max_notional_units;
+}
+
+std::optional<std::int64_t> parse_max_notional(const instrument& ins, std::string_view text) {
+  const auto parsed = parse_decimal(text, ins.price_scale);
+  if (!parsed.ok() || parsed.units <= 0) return std::nullopt;
+  return parsed.units;
+}
+
+std::optional<std::uint32_t> parse_band_bps(std::string_view text) {
+  std::uint32_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v == 0 || v > kMaxBandBps) {
+    return std::nullopt;
+  }
+  return v;
 }
 
 instrument instrument::btc_usd() {

@@ -37,11 +37,44 @@ matching_engine::matching_engine(std::vector<instrument> instruments, engine_opt
                : options.expected_orders_per_book * std::max<std::size_t>(1, instruments_.size())),
       seed_lo_(random_seed()),
       seed_hi_(random_seed()) {
-  books_.reserve(instruments_.size());
+  instruments_.reserve(std::max(instruments_.size(), options_.max_instruments));
+  books_.reserve(std::max(instruments_.size(), options_.max_instruments));
+  rules_.reserve(std::max(instruments_.size(), options_.max_instruments));
   for (std::size_t i = 0; i < instruments_.size(); ++i) {
     books_.push_back(std::make_unique<order_book>(static_cast<instrument_id>(i),
                                                   options_.expected_orders_per_book));
+    rules_.push_back(instrument_rules::of(instruments_[i]));
   }
+}
+
+errc matching_engine::append_instrument(const instrument& ins, std::size_t book_orders) {
+  if (find_instrument(ins.symbol)) return errc::instrument_exists;
+  if (instruments_.size() >= std::min<std::size_t>(options_.max_instruments, kFinished - 1)) {
+    return errc::too_many_instruments;
+  }
+  const auto id = static_cast<instrument_id>(instruments_.size());
+  books_.push_back(std::make_unique<order_book>(id, book_orders));
+  rules_.push_back(instrument_rules::of(ins));
+  instruments_.push_back(ins);
+  return errc::ok;
+}
+
+command_result matching_engine::add_instrument(const instrument& ins) {
+  if (const errc e = append_instrument(ins, options_.added_book_orders); e != errc::ok) {
+    return {e, 0};
+  }
+  return {errc::ok, ++sequence_};
+}
+
+errc matching_engine::restore_instrument(const instrument& ins) {
+  return append_instrument(ins, options_.added_book_orders);
+}
+
+command_result matching_engine::set_halted(instrument_id id, bool halt) {
+  if (id >= rules_.size()) return {errc::unknown_instrument, 0};
+  if (rules_[id].halted == halt) return {errc::ok, 0};
+  rules_[id].halted = halt;
+  return {errc::ok, ++sequence_};
 }
 
 std::optional<instrument_id> matching_engine::find_instrument(std::string_view symbol) const {
@@ -114,9 +147,19 @@ void matching_engine::execute(std::span<const command_ref> commands,
 command_result matching_engine::place_keyed(const place_order& cmd, const id_key& key,
                                             event_buffer& out) {
   if (cmd.instrument >= books_.size()) return {errc::unknown_instrument, 0};
+  const instrument_rules& rules = rules_[cmd.instrument];
+  if (rules.halted) return {errc::instrument_halted, 0};
   order_book& book = *books_[cmd.instrument];
   const id_index::position slot = ids_.lookup(key);
   if (slot.found) return {errc::duplicate_order_id, 0};  // before capacity: it already exists
+  order_book::taker_limits limits;
+  if (rules.constrains()) {
+    const std::optional<price_ticks> ref =
+        rules.band_bps != 0 ? reference_->of(cmd.instrument, book) : std::nullopt;
+    const rules_check checked = check_rules(rules, cmd, ref);
+    if (checked.error != errc::ok) return {checked.error, 0};
+    limits = checked.limits;
+  }
   const bool may_rest = cmd.type == order_type::limit && cmd.tif == time_in_force::gtc;
   if (may_rest && book.order_count() >= options_.max_open_orders_per_book) {
     return {errc::book_full, 0};
@@ -134,7 +177,7 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   taker.key = cmd.key;
 
   const std::size_t first_event = out.size();
-  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
+  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, limits};
   const order_book::node_index rested = book.execute(taker, key, ctx);
   // Matching never touches the index, so the free slot found above is still the one.
   ids_.insert(slot, key,
@@ -160,7 +203,7 @@ command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_k
     return {errc::order_not_found, 0};
   }
 
-  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out};
+  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, {}};
   book.cancel(entry.node, ctx);
   slot.at->instrument = kFinished;
   if (options_.retention_us != 0) finished_.push(cmd.received_at, cmd.id);

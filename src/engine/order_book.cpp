@@ -128,13 +128,35 @@ bool order_book::can_fill_completely(const order& taker) const {
   return false;
 }
 
+bool order_book::beyond_limit(side taker_side, price_ticks level, price_ticks worst) noexcept {
+  return taker_side == side::buy ? level > worst : level < worst;
+}
+
+void order_book::stopped_at_price_band([[maybe_unused]] order& taker) noexcept {}
+
+void order_book::stopped_at_max_notional([[maybe_unused]] order& taker) noexcept {}
+
 void order_book::match(order& taker, command_context& ctx) {
   const side maker_side = opposite(taker.order_side);
   auto& refs = side_levels(maker_side);
+  const taker_limits limits = ctx.limits;
+  bool stopped = false;
   while (taker.remaining().value > 0 && !refs.empty()) {
     const std::uint32_t level = refs.back().level;
     price_level& l = levels_[level];
     if (!crosses(taker, l.price)) break;
+    if (limits.worst_price.value != 0 &&
+        beyond_limit(taker.order_side, l.price, limits.worst_price)) {
+      stopped_at_price_band(taker);
+      break;
+    }
+    if (limits.max_notional != 0 &&
+        taker.notional + static_cast<int128>(l.price.value) *
+                             min(taker.remaining(), nodes_[l.head].state.remaining()).value >
+            limits.max_notional) {
+      stopped_at_max_notional(taker);
+      break;
+    }
     touch(maker_side, l.price, level);
 
     while (taker.remaining().value > 0 && l.head != kNoNode) {
@@ -142,6 +164,12 @@ void order_book::match(order& taker, command_context& ctx) {
       order& maker = nodes_[m].state;
       const quantity_lots fill = min(taker.remaining(), maker.remaining());
       const int128 fill_notional = static_cast<int128>(l.price.value) * fill.value;
+      if (limits.max_notional != 0 && taker.notional + fill_notional > limits.max_notional) {
+        stopped_at_max_notional(taker);
+        stopped = true;
+        break;
+      }
+      last_trade_price_ = l.price;
 
       for (order* o : {&maker, &taker}) {
         o->filled += fill;
@@ -184,6 +212,7 @@ void order_book::match(order& taker, command_context& ctx) {
       l.next_free = free_level_head_;
       free_level_head_ = level;
     }
+    if (stopped) break;
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <matchd/gateway/server.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -16,6 +17,8 @@ namespace matchd::gateway {
 // locked; what each thread owns alone lives in io_thread.
 struct gateway_context {
   server_options options;
+  // The configured instruments; each I/O thread keeps its own list, which also learns those
+  // added at runtime (io_thread::instruments).
   std::vector<engine::instrument> instruments;
   pipeline_hooks hooks;
   obs::registry& registry;
@@ -41,12 +44,13 @@ struct gateway_context {
         order_flow(flow),
         probe(r),
         limits(options.max_connections, options.max_connections_per_address, probe),
-        snapshot_in_flight(new std::atomic<bool>[instruments.size()]) {
-    for (std::size_t i = 0; i < instruments.size(); ++i) snapshot_in_flight[i] = false;
+        snapshot_in_flight(new std::atomic<bool>[max_instruments()]) {
+    for (std::size_t i = 0; i < max_instruments(); ++i) snapshot_in_flight[i] = false;
   }
 
-  std::optional<engine::instrument_id> find_instrument(std::string_view symbol) const {
-    return engine::find_instrument(instruments, symbol);
+  // Room for the instruments added at runtime too.
+  std::size_t max_instruments() const {
+    return std::max(instruments.size(), engine::kDefaultMaxInstruments);
   }
 };
 

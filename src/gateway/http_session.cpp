@@ -1,6 +1,7 @@
 #include "http_session.h"
 
 #include <matchd/auth/key_registry.h>
+#include <matchd/codec/instrument_json.h>
 #include <matchd/codec/json_writer.h>
 #include <matchd/codec/key_json.h>
 #include <matchd/codec/order_request.h>
@@ -448,7 +449,7 @@ void http_session::create_snapshot(request& req, const path_params&, std::string
   if (!symbol) {
     return reply_error(codec::make_error(codec::api_errc::missing_field, "instrument is required"));
   }
-  const auto ins = ctx.find_instrument(*symbol);
+  const auto ins = io_.find_instrument(*symbol);
   if (!ins) {
     return reply_error(
         codec::make_error(codec::api_errc::unknown_instrument, "unknown instrument " + *symbol));
@@ -551,6 +552,63 @@ void http_session::revoke_key(request&, const path_params& params, std::string_v
   });
 }
 
+void http_session::get_instruments(request&, const path_params&, std::string_view) {
+  bus::read_query q;
+  q.kind = bus::query_kind::get_instruments;
+  q.reply = {io_.index(), token_};
+  q.instrument = bus::kAllInstruments;
+  send_query(q);
+}
+
+void http_session::get_instrument(request&, const path_params& params, std::string_view) {
+  const auto ins = path_instrument(params["symbol"]);
+  if (!ins) return;
+  bus::read_query q;
+  q.kind = bus::query_kind::get_instruments;
+  q.reply = {io_.index(), token_};
+  q.instrument = *ins;
+  send_query(q);
+}
+
+// An engine command too: the engine gives the id and refuses a symbol that is taken.
+void http_session::create_instrument(request& req, const path_params&, std::string_view) {
+  if (!is_json(req[http::field::content_type])) {
+    return reply_error(codec::make_error(codec::api_errc::unsupported_media_type,
+                                         "Content-Type must be application/json"));
+  }
+  engine::instrument ins;
+  if (auto e = codec::parse_instrument_request(req.body(), ins)) return reply_error(*e);
+  auto refused = submit_add_instrument(io_, token_, std::move(ins));
+  if (refused) return reply_error(refused->error, refused->retry_after);
+  awaiting_delivery_ = shared_from_this();
+}
+
+void http_session::halt_instrument(request&, const path_params& params, std::string_view) {
+  set_trading_status(params["symbol"], true);
+}
+
+void http_session::resume_instrument(request&, const path_params& params, std::string_view) {
+  set_trading_status(params["symbol"], false);
+}
+
+// A halt or resume is an engine command: ordered with the orders, answered once durable.
+void http_session::set_trading_status(std::string_view symbol, bool halt) {
+  const auto ins = path_instrument(symbol);
+  if (!ins) return;
+  auto refused = submit_trading_status(io_, token_, *ins, halt);
+  if (refused) return reply_error(refused->error, refused->retry_after);
+  awaiting_delivery_ = shared_from_this();
+}
+
+std::optional<engine::instrument_id> http_session::path_instrument(std::string_view symbol) {
+  const auto ins = io_.find_instrument(symbol);
+  if (!ins) {
+    reply_error(codec::make_error(codec::api_errc::instrument_not_found,
+                                  "no instrument " + std::string(symbol)));
+  }
+  return ins;
+}
+
 std::optional<engine::instrument_id> http_session::query_instrument(const query_params& params) {
   const auto symbol = params.get("instrument");
   if (!symbol) {
@@ -558,7 +616,7 @@ std::optional<engine::instrument_id> http_session::query_instrument(const query_
                                   "query parameter instrument is required"));
     return std::nullopt;
   }
-  const auto ins = io_.ctx().find_instrument(*symbol);
+  const auto ins = io_.find_instrument(*symbol);
   if (!ins) {
     reply_error(codec::make_error(codec::api_errc::unknown_instrument,
                                   "unknown instrument " + std::string(*symbol)));

@@ -77,6 +77,14 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void create_key(request& req, const path_params& params, std::string_view query);
   void list_keys(request& req, const path_params& params, std::string_view query);
   void revoke_key(request& req, const path_params& params, std::string_view query);
+  // GET /instruments, GET /instruments/{symbol}, POST /admin/instruments/{symbol}/halt|resume.
+  void get_instruments(request& req, const path_params& params, std::string_view query);
+  void get_instrument(request& req, const path_params& params, std::string_view query);
+  void halt_instrument(request& req, const path_params& params, std::string_view query);
+  void resume_instrument(request& req, const path_params& params, std::string_view query);
+  void create_instrument(request& req, const path_params& params, std::string_view query);
+  void set_trading_status(std::string_view symbol, bool halt);
+  std::optional<engine::instrument_id> path_instrument(std::string_view symbol);
 
   // With --auth keys: the request's key (principal_), or the answer that refuses it (a key
   // in the query string, a missing or unknown key where the route needs one, a role the

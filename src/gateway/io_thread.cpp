@@ -14,7 +14,8 @@ io_thread::io_thread(std::uint32_t index, gateway_context& ctx, io_thread_links 
       links_(links),
       limiter_(ctx.options.rate_limit_per_client, ctx.options.rate_burst_per_client),
       random_(std::random_device{}()),
-      auth_log_(kAuthFailureCount, obs::log_throttle(std::chrono::seconds(1))) {
+      auth_log_(kAuthFailureCount, obs::log_throttle(std::chrono::seconds(1))),
+      instruments_(ctx.instruments) {
   // Tokens carry the thread index in their top bits only for readability in logs.
   next_token_ = (static_cast<std::uint64_t>(index) << 48) + 1;
 }

@@ -58,6 +58,13 @@ class io_thread {
   boost::asio::io_context& context() { return ioc_; }
   std::uint32_t index() const { return index_; }
   gateway_context& ctx() { return ctx_; }
+  // This thread's instruments: the configured ones, then those added at runtime, which
+  // server::add_instrument posts to every thread. Only this thread touches the list.
+  const std::vector<engine::instrument>& instruments() const noexcept { return instruments_; }
+  std::optional<engine::instrument_id> find_instrument(std::string_view symbol) const {
+    return engine::find_instrument(instruments_, symbol);
+  }
+  void add_instrument(const engine::instrument& ins) { instruments_.push_back(ins); }
   rate_limiter& limiter() { return limiter_; }
 
   std::uint64_t register_session(std::weak_ptr<session_base> s);
@@ -106,6 +113,7 @@ class io_thread {
   std::mt19937_64 random_;
   std::shared_ptr<const auth::key_table> keys_;
   std::vector<obs::log_throttle> auth_log_;  // one per auth_failure
+  std::vector<engine::instrument> instruments_;
 };
 
 }  // namespace matchd::gateway

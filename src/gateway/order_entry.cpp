@@ -37,8 +37,7 @@ std::optional<immediate_answer> submit_place(io_thread& io, std::uint64_t token,
                                              std::string_view header_idempotency_key,
                                              auth::principal* key) {
   codec::order_request parsed;
-  auto error =
-      codec::parse_order_request(body, header_idempotency_key, io.ctx().instruments, parsed);
+  auto error = codec::parse_order_request(body, header_idempotency_key, io.instruments(), parsed);
   return submit_parsed_place(io, token, std::move(error), parsed, key);
 }
 
@@ -107,6 +106,26 @@ std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token
   r.cancel.id = engine::order_id::from(order_id);
   r.cancel.received_at = wall_us();
   if (key != nullptr) r.cancel.scope = key->scope();
+  return admit(io, std::move(r));
+}
+
+std::optional<immediate_answer> submit_trading_status(io_thread& io, std::uint64_t token,
+                                                      engine::instrument_id instrument, bool halt) {
+  bus::engine_request r;
+  r.kind = halt ? bus::request_kind::halt : bus::request_kind::resume;
+  r.reply = {io.index(), token};
+  r.received_ns = steady_ns();
+  r.instrument = instrument;
+  return admit(io, std::move(r));
+}
+
+std::optional<immediate_answer> submit_add_instrument(io_thread& io, std::uint64_t token,
+                                                      engine::instrument ins) {
+  bus::engine_request r;
+  r.kind = bus::request_kind::add_instrument;
+  r.reply = {io.index(), token};
+  r.received_ns = steady_ns();
+  r.definition = std::make_shared<const engine::instrument>(std::move(ins));
   return admit(io, std::move(r));
 }
 

@@ -39,6 +39,14 @@ std::optional<immediate_answer> submit_cancel(io_thread& io, std::uint64_t token
                                               std::string_view order_id,
                                               const auth::principal* key);
 
+// POST /admin/instruments/{symbol}/halt (`halt`) or /resume.
+std::optional<immediate_answer> submit_trading_status(io_thread& io, std::uint64_t token,
+                                                      engine::instrument_id instrument, bool halt);
+
+// POST /admin/instruments: `ins` validated (codec::parse_instrument_request).
+std::optional<immediate_answer> submit_add_instrument(io_thread& io, std::uint64_t token,
+                                                      engine::instrument ins);
+
 std::optional<immediate_answer> submit_snapshot(io_thread& io, std::uint64_t token,
                                                 engine::instrument_id instrument);
 

@@ -47,6 +47,8 @@ std::span<const route> server_routes() noexcept {
       {post, "/orders/{order_id}/cancel", access::trade, &s::cancel_order},
       {get, "/orderbook", access::public_read, &s::get_orderbook},
       {get, "/trades", access::public_read, &s::get_trades},
+      {get, "/instruments", access::public_read, &s::get_instruments},
+      {get, "/instruments/{symbol}", access::public_read, &s::get_instrument},
       {get, "/stream", access::public_read, &s::open_websocket, true},
       {get, "/stream/sse", access::public_read, &s::open_event_stream},
       {get, "/healthz", access::operational, &s::get_health},
@@ -56,6 +58,9 @@ std::span<const route> server_routes() noexcept {
       {post, "/admin/keys", access::admin, &s::create_key},
       {get, "/admin/keys", access::admin, &s::list_keys},
       {delete_, "/admin/keys/{key_id}", access::admin, &s::revoke_key},
+      {post, "/admin/instruments", access::admin, &s::create_instrument},
+      {post, "/admin/instruments/{symbol}/halt", access::admin, &s::halt_instrument},
+      {post, "/admin/instruments/{symbol}/resume", access::admin, &s::resume_instrument},
   };
   return kRoutes;
 }

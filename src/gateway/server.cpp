@@ -63,6 +63,12 @@ void server::use_keys(auth::key_registry& registry) {
   });
 }
 
+void server::add_instrument(const engine::instrument& ins) {
+  for (auto& t : threads_) {
+    boost::asio::post(t->context(), [t = t.get(), ins] { t->add_instrument(ins); });
+  }
+}
+
 void server::start() {
   const auto address = boost::asio::ip::make_address(ctx_->options.host);
   std::vector<io_thread*> threads;

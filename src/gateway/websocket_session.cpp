@@ -318,9 +318,9 @@ void websocket_session::handle(std::string_view text) {
   codec::flat_object flat;
   if (codec::scan_flat_object(text, flat)) {
     envelope.read(flat);
-    order_error = codec::parse_order_request(flat, {}, io_.ctx().instruments, order);
+    order_error = codec::parse_order_request(flat, {}, io_.instruments(), order);
   } else {
-    order_error = codec::parse_order_request(text, {}, io_.ctx().instruments, order, envelope);
+    order_error = codec::parse_order_request(text, {}, io_.instruments(), order, envelope);
     order_parsed = envelope.complete();
   }
   if (!order_parsed) {
@@ -374,7 +374,7 @@ void websocket_session::handle(std::string_view text) {
           "error", req_id,
           codec::make_error(codec::api_errc::missing_field, "instrument is required"));
     }
-    const auto ins = io_.ctx().find_instrument(ins_it->get<std::string>());
+    const auto ins = io_.find_instrument(ins_it->get<std::string>());
     if (!ins) {
       return send_error("error", req_id,
                         codec::make_error(codec::api_errc::unknown_instrument,

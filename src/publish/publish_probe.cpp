@@ -19,19 +19,21 @@ publish_probe::publish_probe(obs::registry& r, const std::vector<engine::instrum
                          "was full")
                    .Register(r)
                    .Add({})) {
-  auto& depth = prometheus::BuildGauge()
-                    .Name("current_orderbook_depth")
-                    .Help("Price levels in the book")
-                    .Register(r);
-  auto& resting = prometheus::BuildGauge()
-                      .Name("orderbook_resting_orders")
-                      .Help("Resting orders in the book")
-                      .Register(r);
-  for (const auto& ins : instruments) {
-    for (const char* s : {"buy", "sell"}) {
-      depth_.push_back(&depth.Add({{"instrument", ins.symbol}, {"side", s}}));
-      resting_.push_back(&resting.Add({{"instrument", ins.symbol}, {"side", s}}));
-    }
+  depth_family_ = &prometheus::BuildGauge()
+                       .Name("current_orderbook_depth")
+                       .Help("Price levels in the book")
+                       .Register(r);
+  resting_family_ = &prometheus::BuildGauge()
+                         .Name("orderbook_resting_orders")
+                         .Help("Resting orders in the book")
+                         .Register(r);
+  for (const auto& ins : instruments) add_instrument(ins);
+}
+
+void publish_probe::add_instrument(const engine::instrument& ins) {
+  for (const char* s : {"buy", "sell"}) {
+    depth_.push_back(&depth_family_->Add({{"instrument", ins.symbol}, {"side", s}}));
+    resting_.push_back(&resting_family_->Add({{"instrument", ins.symbol}, {"side", s}}));
   }
 }
 

@@ -21,9 +21,13 @@ class publish_probe {
   void set_depth(engine::instrument_id ins, engine::side s, double levels, double orders);
   void set_subscribers(double n) { subscribers_.Set(n); }
   void stream_frames_dropped() { dropped_.Increment(); }
+  // The gauges of an instrument added at runtime (the next id).
+  void add_instrument(const engine::instrument& ins);
 
  private:
   prometheus::Counter& trades_;
+  prometheus::Family<prometheus::Gauge>* depth_family_;
+  prometheus::Family<prometheus::Gauge>* resting_family_;
   std::vector<prometheus::Gauge*> depth_;    // [instrument * 2 + side]
   std::vector<prometheus::Gauge*> resting_;  // [instrument * 2 + side]
   prometheus::Gauge& subscribers_;

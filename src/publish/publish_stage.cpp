@@ -1,5 +1,6 @@
 #include <matchd/bus/clock.h>
 #include <matchd/codec/errors.h>
+#include <matchd/codec/instrument_json.h>
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
@@ -53,6 +54,7 @@ publish_stage::publish_stage(std::vector<engine::instrument> instruments,
       order_flow_(order_flow),
       books_(instruments_.size()),
       trades_(instruments_.size()),
+      halted_(instruments_.size(), false),
       subscribers_(instruments_.size()),
       wake_pending_(links_.size(), false) {}
 
@@ -138,6 +140,10 @@ void publish_stage::process_batch(bus::engine_batch& batch) {
   for (const bus::command_outcome& c : batch.commands) {
     if (c.kind == bus::request_kind::snapshot) {
       respond_snapshot(c);
+      continue;
+    }
+    if (bus::is_venue_command(c.kind)) {
+      venue_command(c);
       continue;
     }
     if (c.outcome == bus::outcome_kind::executed && c.error == errc::ok) {
@@ -284,6 +290,70 @@ void publish_stage::respond_snapshot(const bus::command_outcome& c) {
   deliver(c.reply.io_thread, std::move(reply));
 }
 
+void publish_stage::venue_command(const bus::command_outcome& c) {
+  bus::io_delivery reply;
+  reply.token = c.reply.token;
+  reply.ends_command = true;
+  if (c.error != errc::ok) {
+    const codec::api_error err = codec::engine_error(c.error, {});
+    reply.status = err.status;
+    reply.body = shared(codec::error_body(err));
+  } else if (c.kind == bus::request_kind::add_instrument) {
+    if (c.instrument == instruments_.size()) {
+      add_instrument(*c.definition);
+      if (on_instrument_added_) on_instrument_added_(*c.definition);
+    }
+    published_sequence_ = c.sequence;
+    reply.status = 201;
+    std::string body = "{\"instrument\":";
+    codec::append_instrument(body, instruments_[c.instrument], false);
+    body += '}';
+    reply.body = shared(std::move(body));
+  } else {
+    halted_[c.instrument] = c.kind == bus::request_kind::halt;
+    if (c.sequence != 0) {
+      published_sequence_ = c.sequence;
+      std::string data;
+      codec::append_instrument(data, instruments_[c.instrument], halted_[c.instrument]);
+      // Every subscriber of the instrument, whatever its channels.
+      broadcast(c.instrument, std::uint8_t{0xff}, "instrument_status", c.sequence, data);
+    }
+    std::string body = "{\"instrument\":";
+    codec::append_instrument(body, instruments_[c.instrument], halted_[c.instrument]);
+    body += '}';
+    reply.body = shared(std::move(body));
+  }
+  if (c.reply.wanted()) deliver(c.reply.io_thread, std::move(reply));
+}
+
+void publish_stage::add_instrument(const engine::instrument& ins) {
+  instruments_.push_back(ins);
+  books_.emplace_back();
+  trades_.emplace_back();
+  halted_.push_back(false);
+  subscribers_.emplace_back();
+  probe_->add_instrument(ins);
+}
+
+std::string publish_stage::instruments_body(engine::instrument_id ins) const {
+  std::string body;
+  codec::json_writer w(body);
+  w.begin_object();
+  if (ins == bus::kAllInstruments) {
+    w.key("instruments");
+    w.begin_array();
+    for (engine::instrument_id i = 0; i < instruments_.size(); ++i) {
+      codec::append_instrument(w, instruments_[i], halted_[i]);
+    }
+    w.end_array();
+  } else {
+    w.key("instrument");
+    codec::append_instrument(w, instruments_[ins], halted_[ins]);
+  }
+  w.end_object();
+  return body;
+}
+
 bool publish_stage::deliver(std::uint32_t io_thread, bus::io_delivery&& d) {
   auto& q = *links_[io_thread].deliveries;
   if (d.what == bus::io_delivery::kind::stream &&
@@ -389,6 +459,9 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
     }
     case bus::query_kind::get_orderbook:
       reply.body = shared(orderbook_body(q.instrument, q.limit));
+      break;
+    case bus::query_kind::get_instruments:
+      reply.body = shared(instruments_body(q.instrument));
       break;
     case bus::query_kind::get_trades: {
       const auto& history = trades_[q.instrument];

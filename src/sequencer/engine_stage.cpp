@@ -194,6 +194,34 @@ void engine_stage::snapshot(engine::instrument_id ins, bus::reply_to reply,
   batch.commands.push_back(c);
 }
 
+// An addition, a halt or a resume, alone in its segment: the orders before it ran without
+// it, the orders after it run with it.
+void engine_stage::venue_command(const bus::engine_request& r, bus::engine_batch& batch) {
+  bus::command_outcome c = outcome_of(r);
+  c.instrument = r.instrument;
+  engine::command_result result;
+  if (r.kind == bus::request_kind::add_instrument) {
+    c.instrument = static_cast<engine::instrument_id>(engine_.instruments().size());
+    result = r.definition ? engine_.add_instrument(*r.definition)
+                          : engine::command_result{engine::errc::unknown_instrument, 0};
+    if (result.ok()) c.definition = r.definition;
+  } else {
+    result = engine_.set_halted(r.instrument, r.kind == bus::request_kind::halt);
+  }
+  c.error = result.error;
+  c.sequence = result.sequence;
+  c.first_event = c.end_event = static_cast<std::uint32_t>(batch.events.size());
+  batch.commands.push_back(c);
+  if (result.sequence != 0) {
+    const char* what = r.kind == bus::request_kind::halt     ? "halted"
+                       : r.kind == bus::request_kind::resume ? "resumed"
+                                                             : "added";
+    obs::logger("engine")->info("instrument {} {} id={} sequence={}",
+                                engine_.instruments()[c.instrument].symbol, what, c.instrument,
+                                result.sequence);
+  }
+}
+
 // Takes up to `limit` requests round-robin over the producers (so none of them starves
 // the others), leaving them in their queues until they are done.
 void engine_stage::gather(std::size_t limit) {
@@ -245,12 +273,16 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
     snapshot(chunk_[first]->instrument, chunk_[first]->reply, batch);
     return first + 1;
   }
+  if (bus::is_venue_command(chunk_[first]->kind)) {
+    venue_command(*chunk_[first], batch);
+    return first + 1;
+  }
   plan_.clear();
   refs_.clear();
   std::size_t end = first;
   for (; end < chunk_.size(); ++end) {
     const bus::engine_request& r = *chunk_[end];
-    if (r.kind == bus::request_kind::snapshot) break;
+    if (r.kind == bus::request_kind::snapshot || bus::is_venue_command(r.kind)) break;
     if (r.kind == bus::request_kind::cancel) {
       plan_.push_back({disposition::engine});
       refs_.push_back({nullptr, &r.cancel});

@@ -125,7 +125,11 @@ bus::history_answer history_reader::look_up(const bus::history_query& q) {
     const pqxx::field field = rows[0][static_cast<pqxx::row::size_type>(i)];
     f[i] = std::string_view(field.c_str(), field.size());
   }
-  const auto instrument = engine::find_instrument(instruments_, f[2]);
+  std::optional<engine::instrument_id> instrument;
+  {
+    const std::lock_guard lock(instruments_mutex_);
+    instrument = engine::find_instrument(instruments_, f[2]);
+  }
   if (!instrument) {
     // An instrument no longer configured: there is no way to write its prices.
     a.what = bus::history_answer::result::not_found;
@@ -135,6 +139,11 @@ bus::history_answer history_reader::look_up(const bus::history_query& q) {
   a.what = engine::is_final(a.order.status) ? bus::history_answer::result::found
                                             : bus::history_answer::result::not_applied;
   return a;
+}
+
+void history_reader::add_instrument(const engine::instrument& ins) {
+  const std::lock_guard lock(instruments_mutex_);
+  instruments_.push_back(ins);
 }
 
 std::int64_t history_reader::timeout_ns() const {

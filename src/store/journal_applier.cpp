@@ -148,6 +148,12 @@ std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
     probe_.set_journal_lag(static_cast<double>(lag()));
     return 0;
   }
+  if (has_added_.load(std::memory_order_acquire)) {
+    const std::lock_guard lock(added_mutex_);
+    for (engine::instrument& ins : added_) instruments_.push_back(std::move(ins));
+    added_.clear();
+    has_added_.store(false, std::memory_order_relaxed);
+  }
   engine::event_buffer events;
   for (const pqxx::row& row : rows) {
     const pqxx::binarystring body(row[1]);
@@ -164,6 +170,12 @@ std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   probe_.set_journal_lag(static_cast<double>(lag()));
   return rows.size();
+}
+
+void journal_applier::add_instrument(const engine::instrument& ins) {
+  const std::lock_guard lock(added_mutex_);
+  added_.push_back(ins);
+  has_added_.store(true, std::memory_order_release);
 }
 
 engine::sequence_number journal_applier::lag() const {

@@ -79,6 +79,10 @@ class journal_applier {
   // recovered position, before start()).
   void committed(engine::sequence_number last_sequence);
 
+  // An instrument added at runtime (any thread; the store stage's, before it commits a journal
+  // row that names it). Taken in before the next rows are decoded.
+  void add_instrument(const engine::instrument& ins);
+
  private:
   void run();
   // One transaction; returns the number of journal rows it applied (0: none were waiting).
@@ -90,6 +94,9 @@ class journal_applier {
 
   journal_applier_options options_;
   std::vector<engine::instrument> instruments_;
+  std::mutex added_mutex_;  // guards added_; off the order path, a few times a day at most
+  std::vector<engine::instrument> added_;
+  std::atomic<bool> has_added_{false};
   store_probe& probe_;
   std::unique_ptr<call_deadline> deadline_;  // bounds every call on connection_
   std::unique_ptr<db_connection> connection_;

@@ -1,3 +1,4 @@
+#include <matchd/codec/instrument_json.h>
 #include <matchd/store/journal_backlog.h>
 #include <matchd/store/recovery.h>
 
@@ -167,6 +168,23 @@ engine::order order_from_fields(const order_fields& f, engine::instrument_id ins
   return o;
 }
 
+std::vector<engine::instrument> read_added_instruments(const std::string& conninfo) {
+  pqxx::connection c(conninfo);
+  pqxx::nontransaction tx(c);
+  std::vector<engine::instrument> added;
+  for (const auto& row : tx.exec("SELECT symbol, definition FROM instruments ORDER BY sequence")) {
+    engine::instrument ins;
+    if (codec::parse_instrument_request(sv(row[1]), ins) || ins.symbol != sv(row[0])) {
+      std::string problem = "unreadable definition of instrument ";
+      problem += sv(row[0]);
+      problem += " in the instruments table";
+      throw std::runtime_error(problem);
+    }
+    added.push_back(std::move(ins));
+  }
+  return added;
+}
+
 recovery_report recover(const std::string& conninfo,
                         const std::vector<engine::instrument>& instruments,
                         std::size_t recent_trades_per_instrument, recovery_sink& sink,
@@ -292,6 +310,14 @@ recovery_report recover(const std::string& conninfo,
       }
       sink.recent_trade(t);
       ++report.recent_trades;
+    }
+  }
+  // Halted instruments: a status row of an instrument no longer configured is ignored.
+  for (const auto& row :
+       tx.exec("SELECT symbol FROM instrument_status WHERE status = 'halted' ORDER BY symbol")) {
+    if (const auto id = engine::find_instrument(instruments, sv(row[0]))) {
+      sink.instrument_halted(*id);
+      ++report.halted_instruments;
     }
   }
   const auto progress = tx.exec1("SELECT last_sequence, last_trade_id FROM engine_progress");

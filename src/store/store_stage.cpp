@@ -19,6 +19,7 @@
 #endif
 
 #include <matchd/bus/clock.h>
+#include <matchd/codec/instrument_json.h>
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
@@ -41,6 +42,17 @@ namespace {
 const std::vector<std::string> kKeyColumns = {"client_id",    "idempotency_key", "fingerprint",
                                               "sequence",     "order_id",        "response",
                                               "created_at_us"};
+
+// Whether a command of the group added, halted or resumed an instrument: its row is
+// committed in the group's transaction.
+bool changes_a_status(const std::vector<bus::engine_batch*>& group) {
+  for (const bus::engine_batch* b : group) {
+    for (const bus::command_outcome& c : b->commands) {
+      if (bus::is_venue_command(c.kind) && c.sequence != 0) return true;
+    }
+  }
+  return false;
+}
 
 // Whether a command of the group holds an idempotency key, stored with its first response
 // in the same commit (bus/idempotency.h).
@@ -226,6 +238,16 @@ void store_stage::run() {
 
 void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
   auto log = obs::logger("store");
+  // Instruments added in the group, before any of its events is encoded: ids are given in
+  // sequence, so the group's later commands may already trade them.
+  for (const bus::engine_batch* b : group) {
+    for (const bus::command_outcome& c : b->commands) {
+      if (c.kind == bus::request_kind::add_instrument && c.error == engine::errc::ok &&
+          c.instrument == instruments_.size()) {
+        add_instrument(*c.definition);
+      }
+    }
+  }
   engine::sequence_number last_sequence = 0;
   std::size_t commands = 0;
   bool snapshots = false;
@@ -255,7 +277,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
         break;
       }
       const auto started = std::chrono::steady_clock::now();
-      if (!snapshots && !holds_a_key(group)) {
+      if (!snapshots && !holds_a_key(group) && !changes_a_status(group)) {
         pqxx::nontransaction tx(connection_->c);
         outcome_unknown = true;  // the statement commits as it runs
         write_journal_statement(tx, group, last_sequence);
@@ -413,8 +435,47 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
       c.snapshot_id = row[0].as<long long>();
     }
   }
+  write_instrument_status(tx, group);
   if (last_sequence > 0) write_progress(tx, last_sequence);
   probe_->written(body.empty() ? 0.0 : 1.0, static_cast<double>(keys.rows()));
+}
+
+void store_stage::write_instrument_status(pqxx::transaction_base& tx,
+                                          const std::vector<bus::engine_batch*>& group) {
+  for (const bus::engine_batch* b : group) {
+    for (const bus::command_outcome& c : b->commands) {
+      if (!bus::is_venue_command(c.kind) || c.sequence == 0) continue;
+      std::string sql;
+      if (c.kind == bus::request_kind::add_instrument) {
+        std::string definition;
+        codec::append_instrument(definition, instruments_[c.instrument], false);
+        sql = "INSERT INTO instruments (symbol, definition, sequence, added_at_us) VALUES (";
+        sql += tx.quote(instruments_[c.instrument].symbol);
+        sql += ", ";
+        sql += tx.quote(definition);
+        sql += ", ";
+      } else {
+        sql = "INSERT INTO instrument_status (symbol, status, sequence, updated_at_us) VALUES (";
+        sql += tx.quote(instruments_[c.instrument].symbol);
+        sql += c.kind == bus::request_kind::halt ? ", 'halted', " : ", 'trading', ";
+      }
+      sql += std::to_string(c.sequence);
+      sql += ", ";
+      sql += std::to_string(bus::wall_us());
+      sql += ")";
+      if (c.kind != bus::request_kind::add_instrument) {
+        sql +=
+            " ON CONFLICT (symbol) DO UPDATE SET status = EXCLUDED.status,"
+            " sequence = EXCLUDED.sequence, updated_at_us = EXCLUDED.updated_at_us";
+      }
+      tx.exec0(sql);
+    }
+  }
+}
+
+void store_stage::add_instrument(const engine::instrument& ins) {
+  instruments_.push_back(ins);
+  applier_->add_instrument(ins);
 }
 
 void store_stage::write_journal_statement(pqxx::transaction_base& tx,

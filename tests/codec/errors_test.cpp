@@ -66,6 +66,12 @@ TEST(ApiErrors, CodesAndStatuses) {
       {api_errc::key_in_query, "key_in_query", 400},
       {api_errc::invalid_role, "invalid_role", 400},
       {api_errc::key_not_found, "key_not_found", 404},
+      {api_errc::instrument_halted, "instrument_halted", 409},
+      {api_errc::price_out_of_band, "price_out_of_band", 400},
+      {api_errc::notional_too_large, "notional_too_large", 400},
+      {api_errc::instrument_not_found, "instrument_not_found", 404},
+      {api_errc::instrument_exists, "instrument_exists", 409},
+      {api_errc::too_many_instruments, "too_many_instruments", 409},
   };
   ASSERT_EQ(table.size(), kApiErrcCount);
   for (const auto& [e, code, status] : table) {
@@ -149,6 +155,22 @@ TEST(ApiErrors, ErrorBodyEscapesTheMessage) {
             R"({"error":{"code":"invalid_side","message":"got \"a\\b\"\n\t\u0001 \ufffd end"}})");
   const auto parsed = nlohmann::json::parse(body);
   EXPECT_EQ(parsed["error"]["message"], "got \"a\\b\"\n\t\x01 \xef\xbf\xbd end");
+}
+
+// The venue's engine rejections (docs/api.md, Instruments and Price bands) keep their codes.
+TEST(ApiErrors, VenueRejectionsOfTheEngineHaveTheirOwnCodes) {
+  const std::vector<std::tuple<engine::errc, std::string_view, int>> expected = {
+      {engine::errc::instrument_halted, "instrument_halted", 409},
+      {engine::errc::price_out_of_band, "price_out_of_band", 400},
+      {engine::errc::notional_too_large, "notional_too_large", 400},
+      {engine::errc::instrument_exists, "instrument_exists", 409},
+      {engine::errc::too_many_instruments, "too_many_instruments", 409},
+  };
+  for (const auto& [e, code, status] : expected) {
+    const api_error made = engine_error(e, "o1");
+    EXPECT_EQ(made.code, code);
+    EXPECT_EQ(made.status, status) << code;
+  }
 }
 
 }  // namespace

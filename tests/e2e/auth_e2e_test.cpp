@@ -185,6 +185,33 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
       order_expect(200, true), true};
   cases["GET /orderbook"] = {get(orderbook_path()), by_role(200, 200, 200, 200)};
   cases["GET /trades"] = {get(trades_path()), by_role(200, 200, 200, 200)};
+  cases["GET /instruments"] = {get("/instruments"), by_role(200, 200, 200, 200)};
+  cases["GET /instruments/{symbol}"] = {get("/instruments/BTC-USD"), by_role(200, 200, 200, 200)};
+  // Each admin call adds an instrument of its own.
+  cases["POST /admin/instruments"] = {
+      [](http_client& c, http_client&, const header_list& h, const std::string&) {
+        static int next = 0;
+        const nlohmann::json body = {{"symbol", "ADD-" + std::to_string(++next)},
+                                     {"tick_size", "0.01"},
+                                     {"lot_size", "0.001"}};
+        return c.post_json("/admin/instruments", body, h).status;
+      },
+      by_role(401, 403, 403, 201)};
+  // A halt that succeeds is undone at once, so the other routes find BTC-USD trading.
+  cases["POST /admin/instruments/{symbol}/halt"] = {
+      [](http_client& c, http_client& admin, const header_list& h, const std::string&) {
+        const unsigned status =
+            c.post_json("/admin/instruments/BTC-USD/halt", nlohmann::json::object(), h).status;
+        admin.post_json("/admin/instruments/BTC-USD/resume", nlohmann::json::object(),
+                        bearer(kAdminSecret));
+        return status;
+      },
+      by_role(401, 403, 403, 200)};
+  cases["POST /admin/instruments/{symbol}/resume"] = {
+      [](http_client& c, http_client&, const header_list& h, const std::string&) {
+        return c.post_json("/admin/instruments/BTC-USD/resume", nlohmann::json::object(), h).status;
+      },
+      by_role(401, 403, 403, 200)};
   cases["GET /stream"] = {get("/stream"), by_role(426, 426, 426, 426)};
   cases["GET /stream/sse"] = {[port](http_client&, http_client&, const header_list& h,
                                      const std::string&) { return status_of_sse(port, h); },

@@ -57,6 +57,15 @@ TEST(startup, a_bad_value_is_one_line_and_a_hint) {
   expect_one_line_usage_error(run_to_exit({"--log-level", "loud"}), "--log-level");
 }
 
+// The price band and max notional ride on --instrument (docs/api.md, Price bands).
+TEST(startup, a_bad_instrument_rule_is_one_line_and_a_hint) {
+  for (const char* spec :
+       {"BTC-USD:0.01:0.00000001:band_bps=0", "BTC-USD:0.01:0.00000001:max_notional=0.001",
+        "BTC-USD:0.01:0.00000001:collar=5"}) {
+    expect_one_line_usage_error(run_to_exit({"--instrument", spec}), "band_bps");
+  }
+}
+
 TEST(startup, a_malformed_db_connection_string_is_refused_before_starting) {
   for (const char* conninfo : {"garbage", "host=127.0.0.1 no_such_keyword=1", "dbname='open"}) {
     const finished_run r = run_to_exit({"--db", conninfo, "--listen", "127.0.0.1:0"});

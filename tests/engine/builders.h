@@ -39,10 +39,7 @@ inline void PrintTo(order_status s, std::ostream* os) {
   *os << kNames[static_cast<int>(s)];
 }
 inline void PrintTo(errc e, std::ostream* os) {
-  constexpr const char* kNames[] = {
-      "ok",       "duplicate_order_id", "order_not_found", "order_not_open", "unknown_instrument",
-      "book_full"};
-  *os << "errc::" << kNames[static_cast<int>(e)];
+  *os << "errc::" << to_code(e);
 }
 inline void PrintTo(decimal_errc e, std::ostream* os) {
   constexpr const char* kNames[] = {

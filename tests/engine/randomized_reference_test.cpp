@@ -54,9 +54,21 @@ outcome rejected(errc e) {
 
 class reference_model {
  public:
+  // The venue's rules of the instrument (docs/api.md, Price bands): its band and max notional.
+  explicit reference_model(const instrument& ins = instrument::btc_usd()) : instrument_(ins) {}
+
   outcome place(const place_order& cmd) {
     const std::string id(cmd.id.view());
+    if (halted_) return rejected(errc::instrument_halted);
     if (orders_.contains(id)) return rejected(errc::duplicate_order_id);
+    if (cmd.type == order_type::limit && too_large(cmd.price.value, cmd.quantity.value, 0)) {
+      return rejected(errc::notional_too_large);
+    }
+    // The band is measured from the reference when the order arrives, not from its own fills.
+    const std::optional<std::int64_t> reference = last_trade_;
+    if (cmd.type == order_type::limit && out_of_band(cmd.price.value, reference)) {
+      return rejected(errc::price_out_of_band);
+    }
 
     // Every event takes the next number. Time priority is the command's first number,
     // whichever event ends up carrying it.
@@ -83,7 +95,14 @@ class reference_model {
 
       order& maker = orders_.at(best->second.front());
       const std::int64_t fill = std::min(taker.remaining().value, maker.remaining().value);
+      // A market order never trades beyond the band, nor past the max notional.
+      if (taker.type == order_type::market &&
+          (beyond_band(taker.order_side, best->first, reference) ||
+           too_large(best->first, fill, taker.notional))) {
+        break;
+      }
       touch(touched, maker.order_side, best->first);
+      last_trade_ = best->first;
       // The trade's number, then the maker's new state's number.
       result.trades.push_back(describe(make_trade(taker, maker, fill, cmd.received_at)));
       apply_fill(maker, best->first, fill, cmd.received_at);
@@ -134,6 +153,18 @@ class reference_model {
     result.sequence = sequence_;
     return result;
   }
+
+  // halt or resume: a change takes the next number, a repeat changes nothing.
+  outcome set_halted(bool halt) {
+    outcome result;
+    if (halted_ != halt) {
+      halted_ = halt;
+      result.sequence = ++sequence_;
+    }
+    return result;
+  }
+  bool halted() const { return halted_; }
+  std::optional<std::int64_t> last_trade() const { return last_trade_; }
 
   bool knows(const std::string& id) const { return orders_.contains(id); }
   bool is_resting(const std::string& id) const {
@@ -270,6 +301,31 @@ class reference_model {
   levels& book(side s) { return s == side::buy ? bids_ : asks_; }
   const levels& book(side s) const { return s == side::buy ? bids_ : asks_; }
 
+  // price x quantity in quote units beyond the max notional, written out in decimal units:
+  // price_ticks x tick x lots x lot > max_notional x 10^quantity_scale.
+  bool too_large(std::int64_t price, std::int64_t quantity, int128 notional_so_far) const {
+    if (instrument_.max_notional_units == 0) return false;
+    const int128 tick_lots = notional_so_far + int128{price} * quantity;
+    int128 limit = instrument_.max_notional_units;
+    for (int i = 0; i < instrument_.quantity_scale; ++i) limit *= 10;
+    return tick_lots * instrument_.tick_units * instrument_.lot_units > limit;
+  }
+  // More than band_bps from the last trade, either way; no trade yet, no band.
+  bool out_of_band(std::int64_t price, std::optional<std::int64_t> reference) const {
+    if (instrument_.band_bps == 0 || !reference) return false;
+    const int128 distance = price > *reference ? price - *reference : *reference - price;
+    return distance * 10'000 > int128{instrument_.band_bps} * *reference;
+  }
+  // For a market order: a buy above the band, a sell below it.
+  bool beyond_band(side taker_side, std::int64_t price,
+                   std::optional<std::int64_t> reference) const {
+    if (!out_of_band(price, reference)) return false;
+    return taker_side == side::buy ? price > *reference : price < *reference;
+  }
+
+  instrument instrument_;
+  bool halted_ = false;
+  std::optional<std::int64_t> last_trade_;
   levels bids_;
   levels asks_;
   std::unordered_map<std::string, order> orders_;  // every order ever accepted
@@ -283,9 +339,11 @@ class reference_model {
 struct command {
   std::optional<place_order> place;
   std::optional<cancel_order> cancel;
+  std::optional<bool> halt;  // a venue command: halt (true) or resume (false)
 };
 
 std::string describe_command(const command& c) {
+  if (c.halt) return *c.halt ? "halt" : "resume";
   if (c.cancel) return "cancel " + std::string(c.cancel->id.view());
   const place_order& p = *c.place;
   return "place " + std::string(p.id.view()) + " " + std::string(to_string(p.order_side)) + " " +
@@ -299,6 +357,18 @@ std::string describe_command(const command& c) {
 // the counter, the result the last of them; a refused command emits nothing and takes
 // no number).
 outcome run_on_engine(matching_engine& engine, const command& c, std::string& shape_error) {
+  if (c.halt) {
+    const sequence_number before = engine.last_sequence();
+    const command_result r = engine.set_halted(kBtc, *c.halt);
+    outcome result;
+    result.error = r.error;
+    result.sequence = r.sequence;
+    if (engine.last_sequence() != (r.sequence == 0 ? before : before + 1) ||
+        (r.sequence != 0 && r.sequence != before + 1)) {
+      shape_error = "a venue command took other than one number, or none when unchanged";
+    }
+    return result;
+  }
   event_buffer events;
   const sequence_number before = engine.last_sequence();
   const command_result r =
@@ -448,6 +518,8 @@ std::unique_ptr<matching_engine> restored_copy(const matching_engine& original,
                                                const std::vector<std::string>& all_ids,
                                                const reference_model& model) {
   auto copy = std::make_unique<matching_engine>(original.instruments());
+  copy->restore_halted(kBtc, model.halted());
+  if (model.last_trade()) copy->restore_last_trade(kBtc, price_ticks{*model.last_trade()});
   std::vector<order> resting;
   for (side s : {side::buy, side::sell}) {
     original.book(kBtc).for_each_order(s, [&](const order& o) { resting.push_back(o); });
@@ -477,6 +549,11 @@ struct scenario {
   std::int64_t max_sweep_lots = 60;
   std::int64_t max_market_sweep_lots = 60;
   double sweep_share = 0.10;
+  // The venue's rules: the instrument (with its band and max notional, if any), and how
+  // often a trading instrument is halted and a halted one resumed.
+  std::string instrument_spec = "BTC-USD:0.01:0.00000001";
+  double halt_share = 0.0;
+  double resume_share = 0.0;
 };
 
 class command_generator {
@@ -493,6 +570,12 @@ class command_generator {
                                     ? scenario_.crowded_cancel_share
                                     : scenario_.cancel_share;
     command c;
+    if (scenario_.halt_share > 0 &&
+        chance(model.halted() ? scenario_.resume_share : scenario_.halt_share)) {
+      // Now and then a repeat: halting a halted instrument changes nothing.
+      c.halt = chance(0.05) ? model.halted() : !model.halted();
+      return c;
+    }
     if (chance(cancel_share)) {
       cancel_order cmd;
       cmd.id = order_id::from(cancel_target(model));
@@ -575,7 +658,13 @@ struct run_stats {
   std::size_t max_resting = 0;
   // How placed orders ended, e.g. "fok rejected", "market cancelled partly filled".
   std::map<std::string, std::uint64_t> endings;
+  std::map<std::string, std::uint64_t> results;  // by errc code, "ok" included
+  std::uint64_t venue_commands = 0;
 
+  std::uint64_t result(const std::string& code) const {
+    auto it = results.find(code);
+    return it == results.end() ? 0 : it->second;
+  }
   std::uint64_t ending(const std::string& name) const {
     auto it = endings.find(name);
     return it == endings.end() ? 0 : it->second;
@@ -597,8 +686,9 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
                                 " (rerun with MATCHD_TEST_SEED=" + std::to_string(seed) + ")";
   SCOPED_TRACE(reproduce);
 
-  auto engine = std::make_unique<matching_engine>(std::vector{instrument::btc_usd()});
-  reference_model model;
+  const instrument ins = *instrument::parse_spec(sc.instrument_spec);
+  auto engine = std::make_unique<matching_engine>(std::vector{ins});
+  reference_model model(ins);
   command_generator generator(seed, sc);
   run_stats stats;
   std::vector<std::string> recent;  // the last few commands, for the failure message
@@ -616,7 +706,9 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
 
     std::string shape_error;
     const outcome actual = run_on_engine(*engine, c, shape_error);
-    const outcome expected = c.place ? model.place(*c.place) : model.cancel(*c.cancel);
+    const outcome expected = c.halt    ? model.set_halted(*c.halt)
+                             : c.place ? model.place(*c.place)
+                                       : model.cancel(*c.cancel);
     std::string mismatch = compare_outcomes(actual, expected);
     if (mismatch.empty()) mismatch = shape_error;
     const bool with_id_index = i % 128 == 0 || i == sc.commands - 1;
@@ -631,6 +723,8 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
     }
     stats.trades += actual.trades.size();
     stats.errors += actual.error == errc::ok ? 0 : 1;
+    ++stats.results[std::string(to_code(actual.error))];
+    if (c.halt) ++stats.venue_commands;
     stats.max_resting = std::max(stats.max_resting, model.resting_count());
     if (actual.taker) ++stats.endings[ending_of(*actual.taker)];
   }
@@ -674,6 +768,32 @@ TEST(randomized_reference, engine_matches_the_reference_model_on_a_thin_book) {
     EXPECT_GT(stats.ending(ending), 10u) << ending;
   }
   EXPECT_GT(stats.ending("market cancelled"), 0u) << "market order on an empty side";
+}
+
+// The venue's rules mixed in: halts and resumes between the orders, a band of 10 bps
+// (10 ticks around 100.00) that limit prices often break and market sweeps often reach, and a
+// max notional of 4,000.00 (40 lots at 100.00) that large orders exceed. Lots of one unit, so
+// the notional is reachable.
+TEST(randomized_reference, engine_matches_the_reference_model_with_halts_and_bands) {
+  scenario sc;
+  sc.instrument_spec = "TEST-USD:0.01:1:band_bps=10:max_notional=4000";
+  sc.halt_share = 0.003;
+  sc.resume_share = 0.05;
+  sc.market_share = 0.10;
+  sc.sweep_share = 0.20;
+  const run_stats stats = run_against_model(28, sc);
+
+  if (!stats.completed || stats.commands < sc.commands) return;
+  EXPECT_GT(stats.trades, 10'000u);
+  EXPECT_GT(stats.venue_commands, 200u);
+  for (const char* code :
+       {"instrument_halted", "price_out_of_band", "notional_too_large", "duplicate_order_id"}) {
+    EXPECT_GT(stats.result(code), 100u) << code;
+  }
+  for (const char* ending : {"market cancelled partly filled", "market filled", "gtc open",
+                             "fok rejected", "ioc cancelled partly filled"}) {
+    EXPECT_GT(stats.ending(ending), 50u) << ending;
+  }
 }
 
 }  // namespace

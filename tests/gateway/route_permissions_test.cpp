@@ -36,6 +36,11 @@ const std::map<std::string, access>& expected_permissions() {
       {"POST /admin/keys", access::admin},
       {"GET /admin/keys", access::admin},
       {"DELETE /admin/keys/{key_id}", access::admin},
+      {"GET /instruments", access::public_read},
+      {"GET /instruments/{symbol}", access::public_read},
+      {"POST /admin/instruments", access::admin},
+      {"POST /admin/instruments/{symbol}/halt", access::admin},
+      {"POST /admin/instruments/{symbol}/resume", access::admin},
   };
   return kExpected;
 }

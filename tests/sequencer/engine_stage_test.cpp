@@ -233,5 +233,48 @@ TEST(engine_stage, a_refused_cancel_of_a_finished_order_carries_the_callers_scop
   EXPECT_EQ(outcomes[3].scope, nullptr);
 }
 
+// A halt in the middle of a chunk of orders (docs/api.md, Instruments): the orders queued
+// before it run, every one after it is instrument_halted, and the halt has its own number
+// between them; a resume lets the next ones in.
+TEST(engine_stage, orders_after_a_halt_in_the_sequence_are_refused_and_none_before) {
+  engine::matching_engine engine({engine::instrument::btc_usd()});
+  bus::spsc_queue<bus::engine_request> input(16);
+  bus::spsc_queue<bus::engine_batch*> output(4);
+  engine_stage stage(engine, {&input}, output, [] {}, {.batch_pool = 2});
+  bus::engine_request halt;
+  halt.kind = bus::request_kind::halt;
+  bus::engine_request resume;
+  resume.kind = bus::request_kind::resume;
+  for (const bus::engine_request& r :
+       {limit_buy("before-1"), limit_buy("before-2"), halt, limit_buy("after-1"),
+        limit_buy("after-2"), resume, limit_buy("resumed")}) {
+    ASSERT_TRUE(input.try_push(r));
+  }
+  stage.start();
+  stage.notify();
+
+  std::vector<bus::command_outcome> outcomes;
+  while (outcomes.size() < 7) {
+    bus::engine_batch* batch = next_batch(output, 5s);
+    ASSERT_NE(batch, nullptr);
+    outcomes.insert(outcomes.end(), batch->commands.begin(), batch->commands.end());
+    batch->clear();
+    ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+    stage.batch_returned();
+  }
+  stage.stop();
+  using engine::errc;
+  const std::vector<errc> expected = {
+      errc::ok, errc::ok, errc::ok, errc::instrument_halted, errc::instrument_halted,
+      errc::ok, errc::ok};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(outcomes[i].error, expected[i]) << "command " << i;
+  }
+  EXPECT_EQ(outcomes[2].kind, bus::request_kind::halt);
+  EXPECT_EQ(outcomes[2].sequence, outcomes[1].sequence + 1);
+  EXPECT_EQ(outcomes[5].sequence, outcomes[2].sequence + 1);
+  EXPECT_GT(outcomes[6].sequence, outcomes[5].sequence);
+}
+
 }  // namespace
 }  // namespace matchd::sequencer

@@ -4,6 +4,7 @@
 #include <matchd/engine/command.h>
 #include <matchd/engine/errc.h>
 #include <matchd/engine/event.h>
+#include <matchd/engine/instrument.h>
 
 #include <cstdint>
 #include <memory>
@@ -23,7 +24,14 @@ struct reply_to {
 
 // snapshot: copy one instrument's book levels at the current sequence into the batch, for
 // the store to persist (POST /admin/snapshots and the periodic timer).
-enum class request_kind : std::uint8_t { place, cancel, snapshot };
+// halt, resume: venue commands on one instrument (POST /admin/instruments/{symbol}/halt and
+// /resume), sequenced with the orders: every placement after a halt is refused, none before.
+// add_instrument: POST /admin/instruments, the next instrument id.
+enum class request_kind : std::uint8_t { place, cancel, snapshot, halt, resume, add_instrument };
+
+constexpr bool is_venue_command(request_kind k) noexcept {
+  return k == request_kind::halt || k == request_kind::resume || k == request_kind::add_instrument;
+}
 
 // gateway -> engine stage. Validated, in engine units; the engine stage adds the sequence.
 struct engine_request {
@@ -32,9 +40,10 @@ struct engine_request {
   std::int64_t received_ns = 0;          // steady clock, for the receipt-to-ack latency
   engine::place_order place;             // kind == place
   engine::cancel_order cancel;           // kind == cancel
-  engine::instrument_id instrument = 0;  // kind == snapshot
-  idempotency_key idempotency;           // empty: none; the rules are in idempotency.h
-  std::uint64_t fingerprint = 0;         // request_fingerprint(), to spot a reused key
+  engine::instrument_id instrument = 0;  // kind == snapshot, halt, resume
+  std::shared_ptr<const engine::instrument> definition;  // kind == add_instrument
+  idempotency_key idempotency;    // empty: none; the rules are in idempotency.h
+  std::uint64_t fingerprint = 0;  // request_fingerprint(), to spot a reused key
 };
 
 enum class outcome_kind : std::uint8_t {
@@ -67,7 +76,12 @@ struct command_outcome {
   std::shared_ptr<const std::string> response;
   // kind == snapshot: the book as level_delta events at `snapshot_sequence`, and the id
   // the store gave the persisted snapshot (0: not persisted, e.g. in memory mode).
+  // kind == halt, resume: the instrument; `sequence` is the change's number, 0 when the
+  // instrument was in that state already.
   engine::instrument_id instrument = 0;
+  // kind == add_instrument: what was added (its id is `instrument`), for the stages after
+  // the engine to add it too, in sequence.
+  std::shared_ptr<const engine::instrument> definition;
   engine::sequence_number snapshot_sequence = 0;
   std::int64_t snapshot_id = 0;
 };
@@ -100,10 +114,13 @@ enum class query_kind : std::uint8_t {
   get_order,
   get_orderbook,
   get_trades,
+  get_instruments,  // `instrument`, or every instrument when it is kAllInstruments
   subscribe,
   unsubscribe,
   drop_subscriber,  // the connection is gone
 };
+
+inline constexpr engine::instrument_id kAllInstruments = 0xffffffff;
 
 enum channel : std::uint8_t {
   channel_trades = 1 << 0,

@@ -64,6 +64,13 @@ namespace matchd::codec {
 //                                secret, token, access_token): refused, send a header
 //   400 invalid_role             role is not "admin" | "trader" | "viewer"
 //   404 key_not_found            no API key with that key_id
+//   409 instrument_halted        a placement on a halted instrument (cancels still work)
+//   400 price_out_of_band        a limit price beyond the band around the reference price
+//   400 notional_too_large       a limit order worth more than the instrument's max_notional
+//   404 instrument_not_found     no instrument with that symbol (GET /instruments/{symbol},
+//                                the admin halt and resume)
+//   409 instrument_exists        POST /admin/instruments with a symbol that is taken
+//   409 too_many_instruments     POST /admin/instruments beyond the venue's 1024 instruments
 enum class api_errc : std::uint8_t {
   malformed_json,
   missing_field,
@@ -104,9 +111,16 @@ enum class api_errc : std::uint8_t {
   key_in_query,
   invalid_role,
   key_not_found,
+  instrument_halted,
+  price_out_of_band,
+  notional_too_large,
+  instrument_not_found,
+  instrument_exists,
+  too_many_instruments,
 };
 
-inline constexpr std::size_t kApiErrcCount = static_cast<std::size_t>(api_errc::key_not_found) + 1;
+inline constexpr std::size_t kApiErrcCount =
+    static_cast<std::size_t>(api_errc::too_many_instruments) + 1;
 
 // "invalid_price_tick", ... (static storage).
 std::string_view to_code(api_errc e) noexcept;

@@ -15,6 +15,12 @@ enum class errc : std::uint8_t {
   order_not_open,      // cancel of a filled, cancelled or rejected order
   unknown_instrument,
   book_full,  // the instrument's order capacity is exhausted
+  // Venue rules (venue_rules.h) and venue commands.
+  instrument_halted,     // a placement while the instrument is halted
+  price_out_of_band,     // a limit price beyond the band around the reference price
+  notional_too_large,    // a limit order worth more than the instrument's max notional
+  instrument_exists,     // adding an instrument whose symbol is taken
+  too_many_instruments,  // adding one beyond engine_options::max_instruments
 };
 
 // The stable API error code, e.g. "duplicate_order_id".

@@ -23,14 +23,34 @@ struct instrument {
   quantity_lots min_quantity{1};
   quantity_lots max_quantity{1'000'000'000'000};  // 10,000 BTC at 1e-8 lots
   price_ticks max_price{100'000'000'000};         // 1,000,000,000.00 at tick 0.01
+  // Price band (docs/api.md, Price bands): a limit price more than this many basis points
+  // away from the reference price is refused, and a market order stops at it. 0: no band.
+  std::uint32_t band_bps = 0;
+  // The most one order may be worth, price x quantity in quote units, held at the price's
+  // precision (value * 10^price_scale). 0: no limit.
+  std::int64_t max_notional_units = 0;
 
-  // "BTC-USD:0.01:0.00000001" (symbol, tick size, lot size), the command-line form.
+  // "BTC-USD:0.01:0.00000001" (symbol, tick size, lot size), the command-line form, with
+  // optional trailing rules: ":band_bps=500", ":max_notional=1000000".
   static std::optional<instrument> parse_spec(std::string_view spec);
   static instrument btc_usd();
 
   std::string tick_size() const { return format_decimal(tick_units, price_scale); }
   std::string lot_size() const { return format_decimal(lot_units, quantity_scale); }
+  // The same trading rules (symbol, increments, limits, band and notional).
+  bool same_rules(const instrument& other) const noexcept;
 };
+
+inline constexpr std::uint32_t kMaxBandBps = 100'000;  // 1000%
+// How many instruments a venue holds at most, configured and added at runtime together
+// (engine_options::max_instruments; the gateway sizes its per-instrument flags by it).
+inline constexpr std::size_t kDefaultMaxInstruments = 1024;
+
+// A max notional as decimal text in quote units, at the instrument's price precision.
+// Nullopt when malformed, not positive, or finer than the price precision.
+std::optional<std::int64_t> parse_max_notional(const instrument& ins, std::string_view text);
+// A band in basis points: a whole number from 1 to kMaxBandBps.
+std::optional<std::uint32_t> parse_band_bps(std::string_view text);
 
 // The id of the instrument called `symbol` in a configuration: its position in the list.
 std::optional<instrument_id> find_instrument(const std::vector<instrument>& instruments,

@@ -7,6 +7,8 @@
 #include <matchd/engine/id_index.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/order_book.h>
+#include <matchd/engine/reference_price.h>
+#include <matchd/engine/venue_rules.h>
 
 #include <cstddef>
 #include <memory>
@@ -27,6 +29,10 @@ struct engine_options {
   // The retention horizon: a finished order's id may be forgotten (expire_finished) this
   // long after the command that finished it was received. 0 keeps every id for ever.
   timestamp_us retention_us = 0;
+  // Instruments added at runtime (add_instrument): at most this many in all, each book
+  // preallocated for this many orders (it grows in chunks beyond).
+  std::size_t max_instruments = kDefaultMaxInstruments;
+  std::size_t added_book_orders = 1024;
 };
 
 struct command_result {
@@ -109,6 +115,28 @@ class matching_engine {
   std::size_t finished_retained() const noexcept { return finished_.size(); }
   void restore_counters(sequence_number last_sequence, trade_id last_trade_id);
 
+  // Venue commands (docs/api.md, Instruments). Each one that changes something takes the
+  // next sequence number and emits no event (the engine stage reports it), so every order
+  // after it in the sequence sees the change and none before it does. Unchanged (a halt of
+  // a halted instrument): ok with sequence 0.
+  //   add_instrument: instrument_exists (its symbol is taken), too_many_instruments. Its id
+  //   is the next one; the instrument list and the books grow, nothing else moves.
+  //   set_halted: unknown_instrument. While halted, placements are instrument_halted and
+  //   cancels work as ever.
+  command_result add_instrument(const instrument& ins);
+  command_result set_halted(instrument_id id, bool halt);
+  bool halted(instrument_id id) const { return rules_[id].halted; }
+  // Recovery: an instrument added at runtime (no sequence taken), a halt, the last trade.
+  errc restore_instrument(const instrument& ins);
+  void restore_halted(instrument_id id, bool halt) { rules_[id].halted = halt; }
+  void restore_last_trade(instrument_id id, price_ticks p) { books_[id]->restore_last_trade(p); }
+  // The price the instrument's band is measured from (nullopt: none yet, no band check).
+  std::optional<price_ticks> reference(instrument_id id) const {
+    return reference_->of(id, *books_[id]);
+  }
+  // Replaces where reference prices come from (e.g. an index price); before any command.
+  void use_reference(std::unique_ptr<reference_price> r) { reference_ = std::move(r); }
+
   const std::vector<instrument>& instruments() const { return instruments_; }
   std::optional<instrument_id> find_instrument(std::string_view symbol) const;
   const order_book& book(instrument_id id) const { return *books_[id]; }
@@ -138,10 +166,13 @@ class matching_engine {
   // With a horizon: queues the orders the events out[from, end) finished.
   void note_finished(const event_buffer& out, std::size_t from, timestamp_us at);
   bool forget_finished(const order_id& id);
+  errc append_instrument(const instrument& ins, std::size_t book_orders);
 
   std::vector<instrument> instruments_;
   engine_options options_;
   std::vector<std::unique_ptr<order_book>> books_;
+  std::vector<instrument_rules> rules_;  // per instrument, beside books_
+  std::unique_ptr<reference_price> reference_ = std::make_unique<last_trade_reference>();
   id_index ids_;
   std::uint64_t seed_lo_;
   std::uint64_t seed_hi_;

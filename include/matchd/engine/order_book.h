@@ -33,6 +33,15 @@ class order_book {
     std::uint32_t orders;
   };
 
+  // Where a market order must stop (venue_rules.h): a buy before a level priced above
+  // `worst_price`, a sell before one below it, and either before a fill that would take its
+  // notional (ticks x lots) above `max_notional`. Zero: no such limit. Limit orders are
+  // checked before they match and run without limits.
+  struct taker_limits {
+    price_ticks worst_price{0};
+    int128 max_notional = 0;
+  };
+
   // Everything a matching step needs from the engine for the command being run. Every
   // event takes the next number of the global sequence, so a command's events carry
   // consecutive numbers and every stream is strictly increasing.
@@ -41,6 +50,7 @@ class order_book {
     timestamp_us now;
     trade_id* next_trade_id;
     event_buffer* out;
+    taker_limits limits;
 
     sequence_number next() noexcept { return ++*last_sequence; }
   };
@@ -66,6 +76,14 @@ class order_book {
   // engine's id index need not be told when a maker fills: its entry's node no longer
   // holds the key.
   const id_key& key_at(node_index n) const { return nodes_[n].key; }
+
+  // The price of the book's last trade; nullopt before the first (restore_last_trade sets
+  // it at recovery).
+  std::optional<price_ticks> last_trade_price() const {
+    if (last_trade_price_.value == 0) return std::nullopt;
+    return last_trade_price_;
+  }
+  void restore_last_trade(price_ticks p) { last_trade_price_ = p; }
 
   std::optional<price_ticks> best_bid() const;
   std::optional<price_ticks> best_ask() const;
@@ -138,6 +156,9 @@ class order_book {
   node_index rest(const order& o, const id_key& key);
   bool can_fill_completely(const order& taker) const;
   void match(order& taker, command_context& ctx);
+  static bool beyond_limit(side taker_side, price_ticks level, price_ticks worst) noexcept;
+  static void stopped_at_price_band(order& taker) noexcept;
+  static void stopped_at_max_notional(order& taker) noexcept;
   void touch(side s, price_ticks p, std::uint32_t level);
   void emit_level_deltas(command_context& ctx);
 
@@ -151,6 +172,7 @@ class order_book {
   std::vector<level_ref> asks_;  // descending price: best ask at the back
   std::vector<touched_level> touched_;
   std::size_t live_orders_ = 0;
+  price_ticks last_trade_price_{0};
 };
 
 }  // namespace matchd::engine

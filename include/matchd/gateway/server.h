@@ -85,6 +85,9 @@ class server {
   // sessions of revoked keys; the admin key routes call it. Before start(), and before
   // the registry starts; the registry must outlive the server's threads.
   void use_keys(auth::key_registry& registry);
+  // An instrument added at runtime (any thread): posted to every I/O thread, each of which
+  // then accepts orders and queries for it.
+  void add_instrument(const engine::instrument& ins);
   // Binds and starts the I/O threads. Throws on bind errors.
   void start();
   boost::asio::ip::tcp::endpoint local_endpoint() const;

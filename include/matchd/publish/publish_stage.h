@@ -90,6 +90,16 @@ class publish_stage {
                    std::span<const price_ladder::level> best_first);
   void seed_sequence(engine::sequence_number s) { published_sequence_ = s; }
   void seed_response(engine::sequence_number seq, std::string body);
+  // An instrument recovery found halted.
+  void seed_halted(engine::instrument_id ins) { halted_[ins] = true; }
+  // An instrument added at runtime, the next id: before start() (recovery), then only on the
+  // publish thread, as the engine's add_instrument outcomes come by.
+  void add_instrument(const engine::instrument& ins);
+  // Called on the publish thread with each instrument added at runtime, before its 201 is
+  // delivered (the gateway learns it there). Set before start().
+  void on_instrument_added(std::function<void(const engine::instrument&)> f) {
+    on_instrument_added_ = std::move(f);
+  }
 
  private:
   struct book_view {
@@ -119,6 +129,11 @@ class publish_stage {
   void apply_events(const bus::engine_batch& batch, const bus::command_outcome& c);
   void respond(const bus::engine_batch& batch, const bus::command_outcome& c);
   void respond_snapshot(const bus::command_outcome& c);
+  // An addition, a halt or a resume: the instrument or its new status for GET /instruments,
+  // an instrument_status frame to every subscriber of a halted or resumed instrument, and
+  // the answer.
+  void venue_command(const bus::command_outcome& c);
+  std::string instruments_body(engine::instrument_id ins) const;
   // What the engine stage forgot past the retention horizon (bus::engine_batch), after the
   // batch's commands were answered.
   void forget_expired(const bus::engine_batch& batch);
@@ -164,6 +179,8 @@ class publish_stage {
   order_view orders_;
   std::vector<book_view> books_;
   std::vector<std::deque<engine::trade>> trades_;
+  std::vector<bool> halted_;  // per instrument, as committed
+  std::function<void(const engine::instrument&)> on_instrument_added_;
   // First responses of the commands that hold an idempotency key, by their sequence
   // (bus/idempotency.h).
   bus::incremental_map<engine::sequence_number, std::shared_ptr<const std::string>>

@@ -85,6 +85,7 @@ class engine_stage {
   std::size_t run_segment(std::size_t first, bus::engine_batch& batch);
   static bus::command_outcome outcome_of(const bus::engine_request& r);
   void snapshot(engine::instrument_id ins, bus::reply_to reply, bus::engine_batch& batch);
+  void venue_command(const bus::engine_request& r, bus::engine_batch& batch);
   // The retention horizon: forgets what is due into the batch's expired lists. True when
   // the budget ran out with more due.
   bool expire(bus::engine_batch& batch);

@@ -12,6 +12,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,8 @@ class history_reader {
   bus::spsc_queue<bus::history_answer>& answers() noexcept { return answers_; }
   // The producer calls this after pushing to requests().
   void notify() noexcept { waiter_.notify(); }
+  // An instrument added at runtime (any thread).
+  void add_instrument(const engine::instrument& ins);
 
  private:
   void run();
@@ -69,6 +72,7 @@ class history_reader {
   std::int64_t timeout_ns() const;
 
   history_options options_;
+  std::mutex instruments_mutex_;  // guards instruments_: one lock per history query
   std::vector<engine::instrument> instruments_;
   std::function<void()> wake_publish_;
   bus::spsc_queue<bus::history_query> requests_;

@@ -27,6 +27,8 @@ class recovery_sink {
                                std::uint64_t fingerprint, engine::sequence_number sequence,
                                engine::timestamp_us created_at, std::string response) = 0;
   virtual void recent_trade(const engine::trade& t) = 0;
+  // A configured instrument the database says is halted (sql/007_instrument_status.sql).
+  virtual void instrument_halted(engine::instrument_id /*instrument*/) {}
   virtual void counters(engine::sequence_number last_sequence, engine::trade_id last_trade_id) = 0;
 };
 
@@ -35,6 +37,7 @@ struct recovery_report {
   std::size_t finished_orders = 0;
   std::size_t idempotency_keys = 0;
   std::size_t recent_trades = 0;
+  std::size_t halted_instruments = 0;
   std::size_t journal_rows = 0;    // journal rows not yet in the tables, laid over them
   std::size_t journal_orders = 0;  // orders those rows touch
   engine::sequence_number last_sequence = 0;
@@ -52,6 +55,10 @@ struct recovery_report {
 // `retained_since`: the retention horizon's start (wall clock, microseconds). Finished
 // orders last updated and idempotency keys first used before it are history, not read; 0
 // reads everything. Open orders are always read.
+// The instruments added at runtime (POST /admin/instruments; sql/007_instruments.sql), in
+// the order they were added. Throws std::runtime_error for a definition it cannot read.
+std::vector<engine::instrument> read_added_instruments(const std::string& conninfo);
+
 recovery_report recover(const std::string& conninfo,
                         const std::vector<engine::instrument>& instruments,
                         std::size_t recent_trades_per_instrument, recovery_sink& sink,

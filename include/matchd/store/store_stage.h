@@ -106,6 +106,10 @@ class store_stage {
   void stop();
   void notify() noexcept { waiter_.notify(); }
 
+  // An instrument added at runtime: before start() (recovery), then only on the store thread
+  // (commit_group, as the engine's add_instrument outcomes come by). Tells the applier too.
+  void add_instrument(const engine::instrument& ins);
+
   bool database_up() const { return database_up_.load(std::memory_order_relaxed); }
   // The writer lock was found held by another daemon: nothing is committed any more.
   bool lock_lost() const { return lock_lost_.load(std::memory_order_relaxed); }
@@ -124,6 +128,9 @@ class store_stage {
                                engine::sequence_number last_sequence);
   std::string encode_journal(const std::vector<bus::engine_batch*>& group);
   void write_progress(pqxx::transaction_base& tx, engine::sequence_number last_sequence);
+  // The instruments added, halted and resumed in the group (sql/007_instruments.sql).
+  void write_instrument_status(pqxx::transaction_base& tx,
+                               const std::vector<bus::engine_batch*>& group);
   bool already_committed(engine::sequence_number last_sequence);
   void check_while_idle();
   void set_database_up(bool up);
