@@ -18,6 +18,10 @@ std::string_view to_code(errc e) noexcept {
       return "unknown_instrument";
     case errc::book_full:
       return "book_full";
+    case errc::quantity_not_above_filled:
+      return "quantity_not_above_filled";
+    case errc::would_take:
+      return "would_take";
   }
   return "internal_error";
 }

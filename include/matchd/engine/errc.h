@@ -15,6 +15,9 @@ enum class errc : std::uint8_t {
   order_not_open,      // cancel of a filled, cancelled or rejected order
   unknown_instrument,
   book_full,  // the instrument's order capacity is exhausted
+  // Amend (these come after the ones above so that their numbers stay):
+  quantity_not_above_filled,  // the new quantity is not above what already filled
+  would_take,                 // a post_only order amended to a price that crosses
 };
 
 // The stable API error code, e.g. "duplicate_order_id".
