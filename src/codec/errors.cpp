@@ -55,6 +55,11 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::key_in_query, "key_in_query", 400},
     {api_errc::invalid_role, "invalid_role", 400},
     {api_errc::key_not_found, "key_not_found", 404},
+    {api_errc::post_only_not_allowed, "post_only_not_allowed", 400},
+    {api_errc::invalid_stp, "invalid_stp", 400},
+    {api_errc::invalid_client_order_id, "invalid_client_order_id", 400},
+    {api_errc::quantity_not_above_filled, "quantity_not_above_filled", 409},
+    {api_errc::would_take, "would_take", 409},
 }};
 
 constexpr bool table_in_enum_order() {
@@ -103,6 +108,12 @@ api_error engine_error(engine::errc e, std::string_view order_id) {
       return make_error(api_errc::unknown_instrument, "unknown instrument");
     case engine::errc::book_full:
       return make_error(api_errc::overloaded, "order book capacity exhausted, retry later");
+    case engine::errc::quantity_not_above_filled:
+      return make_error(api_errc::quantity_not_above_filled,
+                        named("the new quantity of order ", " is not above its filled quantity"));
+    case engine::errc::would_take:
+      return make_error(api_errc::would_take,
+                        named("post_only order ", " would trade at the new price"));
     case engine::errc::ok:
       break;
   }

@@ -66,6 +66,11 @@ TEST(ApiErrors, CodesAndStatuses) {
       {api_errc::key_in_query, "key_in_query", 400},
       {api_errc::invalid_role, "invalid_role", 400},
       {api_errc::key_not_found, "key_not_found", 404},
+      {api_errc::post_only_not_allowed, "post_only_not_allowed", 400},
+      {api_errc::invalid_stp, "invalid_stp", 400},
+      {api_errc::invalid_client_order_id, "invalid_client_order_id", 400},
+      {api_errc::quantity_not_above_filled, "quantity_not_above_filled", 409},
+      {api_errc::would_take, "would_take", 409},
   };
   ASSERT_EQ(table.size(), kApiErrcCount);
   for (const auto& [e, code, status] : table) {
