@@ -164,6 +164,7 @@ TEST_F(order_options_e2e, amend_keeps_or_loses_priority_and_the_loss_survives_ki
     EXPECT_EQ(r.json()["trades"][0]["buy_order_id"], "bid");
     EXPECT_EQ(r.json()["order"]["status"], "partially_filled");
     EXPECT_EQ(r.json()["order"]["price"], "99.00");
+    ASSERT_EQ(http.del("/orders/a4").status, 200u);  // out of the way of the checks below
     // Queue at 100.00 now: a3 (1 left), a2 (3, amended to the back).
   }
 
