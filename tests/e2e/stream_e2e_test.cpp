@@ -467,10 +467,11 @@ class stream_filters : public ::testing::Test {
   }
   void cross(const std::string& instrument, const std::string& prefix, const std::string& price,
              const std::string& quantity) {
+    // Two clients: self-trade prevention keeps one client's orders from trading together.
     for (const char* side : {"sell", "buy"}) {
       const http_response r = http.post_json(
-          "/orders",
-          limit_order(prefix + "-" + side, "client-F", side, price, quantity, "gtc", instrument));
+          "/orders", limit_order(prefix + "-" + side, side[0] == 's' ? "client-F" : "client-G",
+                                 side, price, quantity, "gtc", instrument));
       ASSERT_EQ(r.status, 201u) << r.describe();
     }
   }
