@@ -41,6 +41,11 @@ struct mix_params {
   // order nearest the mid among a few random live ones, the rest any live order.
   double near_cancel_share = 0.7;
   std::size_t near_cancel_candidates = 6;
+  // The order options (make_mix_options_scenario); the defaults leave the mix as it was.
+  std::size_t clients = kClients;
+  double amend_share = 0.0;      // of the cancels, replaced by an amend of the same order
+  double post_only_share = 0.0;  // of the passive adds
+  bool every_stp_mode = false;   // takers pick any mode; otherwise the default, cancel_taker
 };
 
 [[noreturn]] void generator_failure(const char* what, std::uint64_t n, engine::errc e) {
@@ -95,6 +100,8 @@ class command_generator {
     }
   }
 
+  void set_params(const mix_params& p) { params_ = p; }
+
   void passive_adds(std::size_t n, const mix_params& p) {
     for (std::size_t i = 0; i < n; ++i) {
       drift(p);
@@ -107,7 +114,11 @@ class command_generator {
       drift(p);
       const double roll = unit();
       if (roll < p.cancel_share && !live_.empty()) {
-        cancel(pick_cancel(p));
+        if (p.amend_share > 0 && unit() < p.amend_share) {
+          amend(pick_cancel(p));
+        } else {
+          cancel(pick_cancel(p));
+        }
       } else if (roll < p.cancel_share + p.marketable_share && can_take()) {
         marketable(taker_side());
       } else {
@@ -196,7 +207,9 @@ class command_generator {
       px = mid_ + offset;
       if (const auto bid = b.best_bid()) px = std::max(px, bid->value + 1);
     }
+    post_only_ = p.post_only_share > 0 && unit() < p.post_only_share;
     add(s, price_ticks{px}, quantity(), command_kind::passive_add);
+    post_only_ = false;
   }
 
   std::uint32_t pick_cancel(const mix_params& p) {
@@ -263,7 +276,11 @@ class command_generator {
             command_kind kind) {
     place_order cmd;
     cmd.id = order_id_of(next_order_++);
-    cmd.client = client_id_of(uniform(kClients));
+    cmd.client = client_id_of(uniform(params_.clients));
+    cmd.post_only = post_only_;
+    if (params_.every_stp_mode && kind != command_kind::passive_add) {
+      cmd.stp = static_cast<engine::stp_mode>(uniform(4));
+    }
     cmd.instrument = kInstrument;
     cmd.order_side = s;
     cmd.type = type;
@@ -300,6 +317,25 @@ class command_generator {
     const engine::command_result r = engine_.cancel(cmd, out_);
     if (!r.ok()) generator_failure("cancel rejected", command_number(cmd.received_at), r.error);
     record(command{cmd}, command_kind::cancel);
+  }
+
+  // Half the amends shorten the order where it rests (keeping its place), half move it a
+  // tick away from the mid (to the back of that level); neither makes it cross.
+  void amend(std::uint32_t number) {
+    const order* o = engine_.find_resting(order_id_of(number).view());
+    if (o == nullptr) generator_failure("amend of an order not resting", number, engine::errc::ok);
+    engine::amend_order cmd;
+    cmd.id = o->id;
+    cmd.instrument = kInstrument;
+    cmd.received_at = now_++;
+    if (unit() < 0.5) {
+      cmd.quantity = o->filled + quantity_lots{std::max<std::int64_t>(1, o->remaining().value / 2)};
+    } else {
+      cmd.price = price_ticks{o->order_side == side::buy ? o->price.value - 1 : o->price.value + 1};
+    }
+    const engine::command_result r = engine_.amend(cmd, out_);
+    if (!r.ok()) generator_failure("amend rejected", command_number(cmd.received_at), r.error);
+    record(command{cmd}, command_kind::amend);
   }
 
   void record(command c, command_kind kind) {
@@ -380,6 +416,9 @@ class command_generator {
   std::vector<std::uint32_t> live_pos_;   // order number -> index in live_, or kNotLive
   std::vector<std::int64_t> live_price_;  // order number -> its limit price, while live
 
+  mix_params params_;
+  bool post_only_ = false;  // for the passive add being made
+
   std::vector<command>* sink_ = nullptr;
   std::vector<command_kind>* kinds_ = nullptr;
   scenario_stats* stats_ = nullptr;
@@ -393,6 +432,7 @@ constexpr std::size_t kWarmupCommands = 300'000;  // of the mix, after the initi
 // The warm-up every scenario starts from: an initial book, then the mix long enough for
 // the book to reach its steady depth and the engine's pools and index to have grown.
 void warm_up(command_generator& g, scenario& s, const mix_params& p) {
+  g.set_params(p);
   g.start_warmup(s);
   g.passive_adds(kInitialDepth, p);
   g.mix(kWarmupCommands, p);
@@ -408,6 +448,22 @@ scenario make_mix_scenario(std::size_t measured_commands, std::uint64_t seed) {
   scenario s;
   s.name = "mix";
   const mix_params p;
+  command_generator g(seed, s.options);
+  warm_up(g, s, p);
+  g.start_measured(s);
+  g.mix(measured_commands, p);
+  g.finish(s);
+  return s;
+}
+
+scenario make_mix_options_scenario(std::size_t measured_commands, std::uint64_t seed) {
+  scenario s;
+  s.name = "mix_options";
+  mix_params p;
+  p.clients = 20;
+  p.amend_share = 1.0 / 3;
+  p.post_only_share = 0.2;
+  p.every_stp_mode = true;
   command_generator g(seed, s.options);
   warm_up(g, s, p);
   g.start_measured(s);
@@ -483,7 +539,8 @@ std::string describe(const scenario& s) {
      << 100.0 * static_cast<double>(st.kinds[1]) / n << "%, market "
      << 100.0 * static_cast<double>(st.kinds[2]) / n << "%, ioc "
      << 100.0 * static_cast<double>(st.kinds[3]) / n << "%, aggressive gtc "
-     << 100.0 * static_cast<double>(st.kinds[4]) / n << "%; trades " << s.expected.measured_trades
+     << 100.0 * static_cast<double>(st.kinds[4]) / n << "%, amends "
+     << 100.0 * static_cast<double>(st.kinds[5]) / n << "%; trades " << s.expected.measured_trades
      << " (" << static_cast<double>(s.expected.measured_trades) / n << "/command, "
      << (st.takers == 0
              ? 0.0

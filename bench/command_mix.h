@@ -15,7 +15,7 @@ namespace matchd::bench {
 
 // One engine command as the engine thread receives it from its queue: the full command
 // struct by value, so the benchmark reads the same bytes per command as the daemon does.
-using command = std::variant<engine::place_order, engine::cancel_order>;
+using command = std::variant<engine::place_order, engine::cancel_order, engine::amend_order>;
 
 enum class command_kind : std::uint8_t {
   passive_add,     // GTC limit that does not cross
@@ -23,8 +23,9 @@ enum class command_kind : std::uint8_t {
   market,          // market order sweeping 1-3 levels
   ioc_limit,       // IOC limit priced at the last level it may sweep
   aggressive_gtc,  // GTC limit sweeping 1-3 levels; any remainder rests
+  amend,           // of an order resting at that point: a lower quantity, or a price away
 };
-inline constexpr std::size_t kCommandKinds = 5;
+inline constexpr std::size_t kCommandKinds = 6;
 
 // The book and counters a replay of a scenario must end with, recorded by running the
 // same commands through the generator's own engine. A replay that ends anywhere else did
@@ -77,6 +78,11 @@ std::vector<engine::instrument> bench_instruments();  // BTC-USD only, instrumen
 // The realistic mix: ~60% passive GTC adds around a drifting mid, ~30% cancels of live
 // orders, ~10% marketable orders sweeping 1-3 levels (market, IOC limit, aggressive GTC).
 scenario make_mix_scenario(std::size_t measured_commands, std::uint64_t seed);
+// The same mix with the order options and amends (`mix_options`): a third of the cancels
+// are amends instead (half shorten the order in place, half move it a tick away from the
+// mid, losing its place), a fifth of the passive adds are post_only, takers use every stp
+// mode, and 20 clients instead of 200, so orders meet their own client's now and then.
+scenario make_mix_options_scenario(std::size_t measured_commands, std::uint64_t seed);
 // The micro scenarios below isolate one kind of command: their `options` reserve the
 // engine's pools and id index for every id of a pass, so no growth is timed.
 // Passive adds only, on the warmed mix book.

@@ -30,6 +30,8 @@
 // about; `add`, `cancel` and `sweep` isolate one kind of command each. `mix_presized`
 // replays `mix` on an engine whose pools and id index are reserved up front for every id
 // of the run: the gap to `mix` is what growing them inside the timed loop costs.
+// `mix_options` is the mix with post-only adds, every self-trade prevention mode, fewer
+// clients and amends among the cancels: the second figure to report beside `mix`.
 //
 // One benchmark iteration is one pass over the scenario's measured commands on a fresh
 // engine that replayed the scenario's warm-up untimed, so every timed command is valid
@@ -151,6 +153,10 @@ const scenario& mix_scenario() {
   static const scenario s = announced(make_mix_scenario(1'000'000, kSeed));
   return s;
 }
+const scenario& mix_options_scenario() {
+  static const scenario s = announced(make_mix_options_scenario(1'000'000, kSeed));
+  return s;
+}
 const scenario& add_scenario() {
   static const scenario s = announced(make_add_scenario(100'000, kSeed + 1));
   return s;
@@ -172,6 +178,7 @@ const scenario& sweep_scenario() {
 inline engine::command_result execute(engine::matching_engine& eng, const command& c,
                                       engine::event_buffer& out) {
   if (const auto* place = std::get_if<engine::place_order>(&c)) return eng.place(*place, out);
+  if (const auto* amend = std::get_if<engine::amend_order>(&c)) return eng.amend(*amend, out);
   return eng.cancel(*std::get_if<engine::cancel_order>(&c), out);
 }
 
@@ -241,6 +248,7 @@ class engine_pass {
 
 engine::command_ref ref_of(const command& c) {
   if (const auto* place = std::get_if<engine::place_order>(&c)) return {place, nullptr};
+  if (const auto* amend = std::get_if<engine::amend_order>(&c)) return {nullptr, nullptr, amend};
   return {nullptr, std::get_if<engine::cancel_order>(&c)};
 }
 
@@ -521,6 +529,7 @@ struct registration {
 constexpr registration kScenarios[] = {
     {"mix", &mix_scenario, sizing::as_generated, 4},
     {"mix_presized", &mix_scenario, sizing::presized, 4},
+    {"mix_options", &mix_options_scenario, sizing::as_generated, 4},
     {"add", &add_scenario, sizing::as_generated, 16},
     {"cancel", &cancel_scenario, sizing::as_generated, 16},
     {"sweep", &sweep_scenario, sizing::as_generated, 16},

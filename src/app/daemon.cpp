@@ -257,6 +257,16 @@ class daemon_recovery_sink final : public store::recovery_sink {
                                created_at);
     publish_.seed_response(sequence, std::move(response));
   }
+  // Kept until the read views hold every order (seed_labels): the resting ones reach them
+  // only after recovery, from the rebuilt books.
+  void order_label(const engine::order_id& id, std::string_view label) override {
+    labels_.emplace_back(id, engine::order_label::from(label));
+  }
+  void seed_labels() {
+    for (const auto& [id, label] : labels_) publish_.seed_label(id, label);
+    labels_.clear();
+    labels_.shrink_to_fit();
+  }
   // Trades come oldest first: the last one is the instrument's reference price.
   void recent_trade(const engine::trade& t) override {
     engine_.restore_last_trade(t.instrument, t.price);
@@ -275,6 +285,7 @@ class daemon_recovery_sink final : public store::recovery_sink {
   engine::matching_engine& engine_;
   sequencer::engine_stage& stage_;
   publish::publish_stage& publish_;
+  std::vector<std::pair<engine::order_id, engine::order_label>> labels_;
 };
 
 // Seeds the read views (GET /orders/{id}, /orderbook) with every resting order and level
@@ -331,6 +342,7 @@ void daemon::recover() {
   // cores they run side by side.
   auto invariants = std::async(std::launch::async, [this] { return engine_->check_invariants(); });
   seed_resting_views(*engine_, *publish_stage_);
+  sink.seed_labels();
   if (const std::string problem = invariants.get(); !problem.empty()) {
     throw std::runtime_error("recovered books fail their invariants: " + problem);
   }

@@ -43,7 +43,8 @@ std::size_t idempotency_scope_hash::operator()(const idempotency_scope& s) const
 }
 
 std::uint64_t request_fingerprint(const engine::place_order& order,
-                                  std::string_view instrument_symbol, bool client_order_id) {
+                                  std::string_view instrument_symbol, bool client_order_id,
+                                  std::string_view client_label) {
   fingerprint_hasher h;
   h.text("matchd.order.v1");
   h.text(order.client.view());
@@ -55,6 +56,12 @@ std::uint64_t request_fingerprint(const engine::place_order& order,
   h.u64(static_cast<std::uint64_t>(order.quantity.value));
   h.u64(client_order_id ? 1 : 0);
   if (client_order_id) h.text(order.id.view());
+  if (order.stp != engine::stp_mode::cancel_taker || order.post_only || !client_label.empty()) {
+    h.text("options");
+    h.u64(static_cast<std::uint64_t>(order.stp));
+    h.u64(order.post_only ? 1 : 0);
+    h.text(client_label);
+  }
   return h.finish();
 }
 

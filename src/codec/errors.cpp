@@ -61,6 +61,11 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::instrument_not_found, "instrument_not_found", 404},
     {api_errc::instrument_exists, "instrument_exists", 409},
     {api_errc::too_many_instruments, "too_many_instruments", 409},
+    {api_errc::post_only_not_allowed, "post_only_not_allowed", 400},
+    {api_errc::invalid_stp, "invalid_stp", 400},
+    {api_errc::invalid_client_order_id, "invalid_client_order_id", 400},
+    {api_errc::quantity_not_above_filled, "quantity_not_above_filled", 409},
+    {api_errc::would_take, "would_take", 409},
 }};
 
 constexpr bool table_in_enum_order() {
@@ -123,6 +128,12 @@ api_error engine_error(engine::errc e, std::string_view order_id) {
       return make_error(api_errc::too_many_instruments,
                         "the venue holds as many instruments as "
                         "it may");
+    case engine::errc::quantity_not_above_filled:
+      return make_error(api_errc::quantity_not_above_filled,
+                        named("the new quantity of order ", " is not above its filled quantity"));
+    case engine::errc::would_take:
+      return make_error(api_errc::would_take,
+                        named("post_only order ", " would trade at the new price"));
     case engine::errc::ok:
       break;
   }

@@ -23,12 +23,15 @@ enum class field : std::uint8_t {
   price,
   time_in_force,
   order_id,
+  post_only,
+  stp,
+  client_order_id,
   idempotency_key,
 };
-constexpr std::size_t kFieldCount = 9;
+constexpr std::size_t kFieldCount = 12;
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "client_id", "instrument",      "side", "type", "quantity", "price", "time_in_force",
-    "order_id",  "idempotency_key",
+    "client_id",     "instrument", "side",      "type", "quantity",        "price",
+    "time_in_force", "order_id",   "post_only", "stp",  "client_order_id", "idempotency_key",
 };
 
 std::string_view describe(json_kind k) {
@@ -106,7 +109,7 @@ std::string quoted(std::string_view v) {
 class order_handler {
  public:
   bool null() { return scalar(json_kind::null, {}); }
-  bool boolean(bool) { return scalar(json_kind::boolean, {}); }
+  bool boolean(bool v) { return scalar(json_kind::boolean, v ? "true" : "false"); }
   bool number_integer(json::number_integer_t v) {
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -354,6 +357,46 @@ api_error amount_error(const amount_rules& rules, engine::amount_errc e, std::st
                     name + " must be a positive decimal number, got " + quoted(text));
 }
 
+// post_only, stp and client_order_id (docs/api.md, "Order options"), after time_in_force and
+// order_id have been read into `out`.
+std::optional<api_error> order_options(const field_views& values, order_request& out) {
+  engine::place_order& cmd = out.command;
+  const field_view& flag = values[static_cast<std::size_t>(field::post_only)];
+  if (flag.given()) {
+    if (flag.kind != json_kind::boolean) {
+      return make_error(api_errc::invalid_field_type,
+                        "post_only must be a boolean, got " + std::string(describe(flag.kind)));
+    }
+    cmd.post_only = flag.text == "true";
+    if (cmd.post_only &&
+        (cmd.type != engine::order_type::limit || cmd.tif != engine::time_in_force::gtc)) {
+      return make_error(api_errc::post_only_not_allowed,
+                        "post_only is for limit orders with time_in_force \"gtc\" only");
+    }
+  }
+
+  std::optional<std::string_view> text;
+  if (auto e = string_field(values, field::stp, false, text)) return e;
+  if (text && !engine::parse_stp_mode(*text, cmd.stp)) {
+    return make_error(api_errc::invalid_stp,
+                      "stp must be \"cancel_taker\", \"cancel_maker\", \"cancel_both\" or "
+                      "\"none\", got " +
+                          quoted(*text));
+  }
+
+  if (auto e = string_field(values, field::client_order_id, false, text)) return e;
+  if (text) {
+    if (!engine::valid_client_order_id(*text)) {
+      return make_error(api_errc::invalid_client_order_id,
+                        "client_order_id must be 1-" +
+                            std::to_string(engine::kMaxClientOrderIdLength) +
+                            " chars of [A-Za-z0-9._:-], got " + quoted(*text));
+    }
+    out.client_order_id = engine::order_label::from(*text);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 namespace {
@@ -465,6 +508,8 @@ std::optional<api_error> validate(const field_views& values,
     out.has_order_id = true;
   }
 
+  if (auto e = order_options(values, out)) return e;
+
   if (auto e = string_field(values, field::idempotency_key, false, text)) return e;
   if (text && !valid_id(*text)) {
     return make_error(api_errc::invalid_idempotency_key, id_problem("idempotency_key", *text));
@@ -479,7 +524,8 @@ std::optional<api_error> validate(const field_views& values,
   }
   out.idempotency = idempotency_key::from(text ? *text : header_idempotency_key);
 
-  out.fingerprint = bus::request_fingerprint(out.command, ins.symbol, out.has_order_id);
+  out.fingerprint = bus::request_fingerprint(out.command, ins.symbol, out.has_order_id,
+                                             out.client_order_id.view());
   return std::nullopt;
 }
 
@@ -532,6 +578,67 @@ std::optional<api_error> parse_order_request(const flat_object& body,
     if (const auto f = field_named(m.key)) values[static_cast<std::size_t>(*f)] = {m.kind, m.text};
   }
   return validate(values, header_idempotency_key, instruments, out);
+}
+
+namespace {
+
+std::optional<api_error> validate_amend(const field_views& values,
+                                        const std::vector<engine::instrument>& instruments,
+                                        engine::amend_order& out) {
+  std::optional<std::string_view> text;
+  if (auto e = string_field(values, field::instrument, true, text)) return e;
+  const auto ins_it = std::find_if(instruments.begin(), instruments.end(),
+                                   [&](const engine::instrument& i) { return i.symbol == *text; });
+  if (ins_it == instruments.end()) {
+    return make_error(api_errc::unknown_instrument, "unknown instrument " + excerpt(*text));
+  }
+  const engine::instrument& ins = *ins_it;
+  out.instrument = static_cast<engine::instrument_id>(ins_it - instruments.begin());
+
+  if (auto e = amount_field(values, field::quantity, text)) return e;
+  if (text) {
+    const auto quantity = engine::parse_quantity(ins, *text);
+    if (quantity.error != engine::amount_errc::ok) {
+      return amount_error(kQuantityRules, quantity.error, *text, ins);
+    }
+    out.quantity = quantity.value;
+  }
+  if (auto e = amount_field(values, field::price, text)) return e;
+  if (text) {
+    const auto price = engine::parse_price(ins, *text);
+    if (price.error != engine::amount_errc::ok) {
+      return amount_error(kPriceRules, price.error, *text, ins);
+    }
+    out.price = price.value;
+  }
+  if (out.quantity.value == 0 && out.price.value == 0) {
+    return make_error(api_errc::missing_field, "an amend needs a price, a quantity or both");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<api_error> parse_amend_request(std::string_view body,
+                                             const std::vector<engine::instrument>& instruments,
+                                             engine::amend_order& out) {
+  out.price = engine::price_ticks{};
+  out.quantity = engine::quantity_lots{};
+  flat_object flat;
+  if (scan_flat_object(body, flat)) {
+    field_views values;
+    for (const flat_member& m : flat) {
+      if (const auto f = field_named(m.key))
+        values[static_cast<std::size_t>(*f)] = {m.kind, m.text};
+    }
+    return validate_amend(values, instruments, out);
+  }
+  if (body.empty()) return make_error(api_errc::malformed_json, "request body is empty");
+  order_handler handler;  // the views below point into it
+  if (!json::sax_parse(body.data(), body.data() + body.size(), &handler)) {
+    return structure_error(handler);
+  }
+  return validate_amend(handler.views(), instruments, out);
 }
 
 std::optional<api_error> parse_count_parameter(std::string_view name,

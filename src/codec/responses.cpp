@@ -4,7 +4,8 @@
 namespace matchd::codec {
 
 std::string command_response(std::span<const engine::event> events, const engine::order_id& subject,
-                             bool with_trades, const std::vector<engine::instrument>& instruments) {
+                             bool with_trades, const std::vector<engine::instrument>& instruments,
+                             std::string_view client_order_id) {
   // The subject's final state is its last order event.
   const engine::order* state = nullptr;
   for (const engine::event& e : events) {
@@ -14,7 +15,7 @@ std::string command_response(std::span<const engine::event> events, const engine
   }
   std::string body = "{\"order\":";
   if (state != nullptr) {
-    append_order(body, *state, instruments[state->instrument]);
+    append_order(body, *state, instruments[state->instrument], client_order_id);
   } else {
     body += "null";
   }

@@ -38,12 +38,19 @@ void levels(json_writer& w, const engine::instrument& ins, std::span<const book_
 
 }  // namespace
 
-void append_order(json_writer& w, const engine::order& o, const engine::instrument& ins) {
+void append_order(json_writer& w, const engine::order& o, const engine::instrument& ins,
+                  std::string_view client_order_id) {
   w.begin_object();
   w.key("order_id");
   w.string_value(o.id.view());
   w.key("client_id");
   w.string_value(o.client.view());
+  w.key("client_order_id");
+  if (!client_order_id.empty()) {
+    w.plain_string_value(client_order_id);  // the id alphabet: nothing to escape
+  } else {
+    w.null_value();
+  }
   w.key("key_id");
   if (o.key != 0) {
     char digits[engine::kKeyIdLength];
@@ -59,6 +66,10 @@ void append_order(json_writer& w, const engine::order& o, const engine::instrume
   w.plain_string_value(engine::to_string(o.type));
   w.key("time_in_force");
   w.plain_string_value(engine::to_string(o.tif));
+  w.key("post_only");
+  w.bool_value(o.post_only);
+  w.key("stp");
+  w.plain_string_value(engine::to_string(o.stp));
   w.key("price");
   if (o.has_price()) {
     price_value(w, ins, o.price);
@@ -79,6 +90,12 @@ void append_order(json_writer& w, const engine::order& o, const engine::instrume
   }
   w.key("status");
   w.plain_string_value(engine::to_string(o.status));
+  w.key("reason");
+  if (o.reason != engine::end_reason::none) {
+    w.plain_string_value(engine::to_string(o.reason));
+  } else {
+    w.null_value();
+  }
   w.key("created_at");
   w.timestamp_value(o.created_at);
   w.key("updated_at");
@@ -88,9 +105,10 @@ void append_order(json_writer& w, const engine::order& o, const engine::instrume
   w.end_object();
 }
 
-void append_order(std::string& out, const engine::order& o, const engine::instrument& ins) {
+void append_order(std::string& out, const engine::order& o, const engine::instrument& ins,
+                  std::string_view client_order_id) {
   json_writer w(out);
-  append_order(w, o, ins);
+  append_order(w, o, ins, client_order_id);
 }
 
 void append_trade(json_writer& w, const engine::trade& t, const engine::instrument& ins) {

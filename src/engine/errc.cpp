@@ -28,6 +28,10 @@ std::string_view to_code(errc e) noexcept {
       return "instrument_exists";
     case errc::too_many_instruments:
       return "too_many_instruments";
+    case errc::quantity_not_above_filled:
+      return "quantity_not_above_filled";
+    case errc::would_take:
+      return "would_take";
   }
   return "internal_error";
 }

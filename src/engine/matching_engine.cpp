@@ -122,7 +122,8 @@ void matching_engine::execute(std::span<const command_ref> commands,
   const std::size_t n = commands.size();
   auto id_of = [&](std::size_t i) -> std::string_view {
     const command_ref& c = commands[i];
-    return c.place != nullptr ? c.place->id.view() : c.cancel->id.view();
+    if (c.place != nullptr) return c.place->id.view();
+    return c.cancel != nullptr ? c.cancel->id.view() : c.amend->id.view();
   };
   // keys[i % kLookahead] holds command i's key from the time its lines were requested:
   // hashing early is what lets the prefetch be issued early.
@@ -138,8 +139,13 @@ void matching_engine::execute(std::span<const command_ref> commands,
       ids_.prefetch(keys[ahead % kLookahead]);
     }
     const command_ref& c = commands[i];
-    results[i].result =
-        c.place != nullptr ? place_keyed(*c.place, key, out) : cancel_keyed(*c.cancel, key, out);
+    if (c.place != nullptr) {
+      results[i].result = place_keyed(*c.place, key, out);
+    } else if (c.cancel != nullptr) {
+      results[i].result = cancel_keyed(*c.cancel, key, out);
+    } else {
+      results[i].result = amend_keyed(*c.amend, key, out);
+    }
     results[i].events_end = out.size();
   }
 }
@@ -175,6 +181,8 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   taker.price = cmd.type == order_type::market ? price_ticks{0} : cmd.price;
   taker.quantity = cmd.quantity;
   taker.key = cmd.key;
+  taker.stp = cmd.stp;
+  taker.post_only = cmd.post_only;
 
   const std::size_t first_event = out.size();
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, limits};
@@ -207,6 +215,59 @@ command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_k
   book.cancel(entry.node, ctx);
   slot.at->instrument = kFinished;
   if (options_.retention_us != 0) finished_.push(cmd.received_at, cmd.id);
+  return {errc::ok, sequence_};
+}
+
+command_result matching_engine::amend(const amend_order& cmd, event_buffer& out) {
+  return amend_keyed(cmd, key_of(cmd.id.view()), out);
+}
+
+command_result matching_engine::amend_keyed(const amend_order& cmd, const id_key& key,
+                                            event_buffer& out) {
+  const id_index::position slot = ids_.lookup(key);
+  if (!slot.found) return {errc::order_not_found, 0};
+  const id_entry entry = slot.at->entry();
+  if (!is_resting(entry, key)) return {errc::order_not_open, 0};
+  order_book& book = *books_[entry.instrument];
+  const order& resting = book.resting_order(entry.node);
+  if (!in_scope(cmd.scope, resting.client) || resting.instrument != cmd.instrument) {
+    return {errc::order_not_found, 0};
+  }
+  const price_ticks price = cmd.price.value != 0 ? cmd.price : resting.price;
+  const quantity_lots quantity = cmd.quantity.value != 0 ? cmd.quantity : resting.quantity;
+  if (quantity <= resting.filled) return {errc::quantity_not_above_filled, 0};
+  // The venue's rules hold for the order as amended, as for a new one, except that a
+  // smaller quantity at the same price only takes risk away: like a cancel, it is allowed
+  // while halted and needs no band or notional check.
+  if (price != resting.price || quantity > resting.quantity) {
+    const instrument_rules& rules = rules_[entry.instrument];
+    if (rules.halted) return {errc::instrument_halted, 0};
+    if (rules.constrains()) {
+      place_order as_new;
+      as_new.instrument = resting.instrument;
+      as_new.order_side = resting.order_side;
+      as_new.price = price;
+      as_new.quantity = quantity;
+      const std::optional<price_ticks> ref =
+          rules.band_bps != 0 ? reference_->of(resting.instrument, book) : std::nullopt;
+      if (const rules_check checked = check_rules(rules, as_new, ref); checked.error != errc::ok) {
+        return {checked.error, 0};
+      }
+    }
+  }
+  if (resting.post_only && price != resting.price && book.would_take(resting.order_side, price)) {
+    return {errc::would_take, 0};
+  }
+
+  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, {}};
+  const std::size_t first_event = out.size();
+  const order_book::node_index node = book.amend(entry.node, price, quantity, key, ctx);
+  if (node == order_book::kNoNode) {
+    slot.at->instrument = kFinished;
+  } else {
+    slot.at->node = node;
+  }
+  if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
   return {errc::ok, sequence_};
 }
 

@@ -111,8 +111,13 @@ void order_book::unlink(node_index n) {
 }
 
 void order_book::touch(side s, price_ticks p, std::uint32_t level) {
-  for (const touched_level& t : touched_) {
-    if (t.level_side == s && t.price == p) return;
+  for (touched_level& t : touched_) {
+    if (t.level_side == s && t.price == p) {
+      // An amend empties a level and may make one at the same price again: the newest is
+      // the live one.
+      t.level = level;
+      return;
+    }
   }
   touched_.push_back({s, p, level});
 }
@@ -122,8 +127,21 @@ bool order_book::can_fill_completely(const order& taker) const {
   const auto& refs = side_levels(opposite(taker.order_side));
   for (auto it = refs.rbegin(); it != refs.rend(); ++it) {
     if (!crosses(taker, it->price)) break;
-    needed -= levels_[it->level].total;
-    if (needed.value <= 0) return true;
+    if (taker.stp == stp_mode::none) {
+      needed -= levels_[it->level].total;
+      if (needed.value <= 0) return true;
+      continue;
+    }
+    // Own orders do not fill it: cancel_maker skips them, the others stop at the first.
+    for (node_index n = levels_[it->level].head; n != kNoNode; n = nodes_[n].next) {
+      const order& maker = nodes_[n].state;
+      if (maker.client == taker.client) {
+        if (taker.stp == stp_mode::cancel_maker) continue;
+        return false;
+      }
+      needed -= maker.remaining();
+      if (needed.value <= 0) return true;
+    }
   }
   return false;
 }
@@ -132,16 +150,50 @@ bool order_book::beyond_limit(side taker_side, price_ticks level, price_ticks wo
   return taker_side == side::buy ? level > worst : level < worst;
 }
 
-void order_book::stopped_at_price_band([[maybe_unused]] order& taker) noexcept {}
+void order_book::stopped_at_price_band(order& taker) noexcept {
+  taker.reason = end_reason::price_band;
+}
 
-void order_book::stopped_at_max_notional([[maybe_unused]] order& taker) noexcept {}
+void order_book::stopped_at_max_notional(order& taker) noexcept {
+  taker.reason = end_reason::max_notional;
+}
 
-void order_book::match(order& taker, command_context& ctx) {
+bool order_book::would_take(side s, price_ticks price) const {
+  const auto& refs = side_levels(opposite(s));
+  if (refs.empty()) return false;
+  const price_ticks best = refs.back().price;
+  return s == side::buy ? best <= price : best >= price;
+}
+
+bool order_book::prevent_self_trade(order& taker, price_level& l, command_context& ctx) {
+  if (taker.stp == stp_mode::cancel_taker) return true;
+  // cancel_maker or cancel_both: the resting order leaves the book, cancelled.
+  const node_index m = l.head;
+  order& maker = nodes_[m].state;
+  l.total -= maker.remaining();
+  l.head = nodes_[m].next;
+  if (l.head != kNoNode) {
+    nodes_[l.head].prev = kNoNode;
+  } else {
+    l.tail = kNoNode;
+  }
+  --l.orders;
+  maker.status = order_status::cancelled;
+  maker.reason = end_reason::self_trade_prevention;
+  maker.updated_at = ctx.now;
+  maker.sequence = ctx.next();
+  ctx.out->emplace_back(maker);
+  free_node(m);
+  return taker.stp == stp_mode::cancel_both;
+}
+
+bool order_book::match(order& taker, command_context& ctx) {
   const side maker_side = opposite(taker.order_side);
   auto& refs = side_levels(maker_side);
   const taker_limits limits = ctx.limits;
-  bool stopped = false;
-  while (taker.remaining().value > 0 && !refs.empty()) {
+  bool stopped = false;   // by self-trade prevention: the taker's remainder is cancelled
+  bool at_limit = false;  // at the band or the max notional: a market order's end
+  while (!stopped && !at_limit && taker.remaining().value > 0 && !refs.empty()) {
     const std::uint32_t level = refs.back().level;
     price_level& l = levels_[level];
     if (!crosses(taker, l.price)) break;
@@ -150,9 +202,13 @@ void order_book::match(order& taker, command_context& ctx) {
       stopped_at_price_band(taker);
       break;
     }
+    // Before the level is touched, so a level the taker cannot reach gets no delta. A head
+    // of the taker's own client is left to the loop: self-trade prevention comes first.
+    const order& head_order = nodes_[l.head].state;
     if (limits.max_notional != 0 &&
+        !(taker.stp != stp_mode::none && head_order.client == taker.client) &&
         taker.notional + static_cast<int128>(l.price.value) *
-                             min(taker.remaining(), nodes_[l.head].state.remaining()).value >
+                             min(taker.remaining(), head_order.remaining()).value >
             limits.max_notional) {
       stopped_at_max_notional(taker);
       break;
@@ -162,11 +218,16 @@ void order_book::match(order& taker, command_context& ctx) {
     while (taker.remaining().value > 0 && l.head != kNoNode) {
       const node_index m = l.head;
       order& maker = nodes_[m].state;
+      if (taker.stp != stp_mode::none && maker.client == taker.client) [[unlikely]] {
+        stopped = prevent_self_trade(taker, l, ctx);
+        if (stopped) break;
+        continue;
+      }
       const quantity_lots fill = min(taker.remaining(), maker.remaining());
       const int128 fill_notional = static_cast<int128>(l.price.value) * fill.value;
       if (limits.max_notional != 0 && taker.notional + fill_notional > limits.max_notional) {
         stopped_at_max_notional(taker);
-        stopped = true;
+        at_limit = true;
         break;
       }
       last_trade_price_ = l.price;
@@ -212,8 +273,8 @@ void order_book::match(order& taker, command_context& ctx) {
       l.next_free = free_level_head_;
       free_level_head_ = level;
     }
-    if (stopped) break;
   }
+  return stopped;
 }
 
 void order_book::emit_level_deltas(command_context& ctx) {
@@ -250,13 +311,28 @@ order_book::node_index order_book::execute(order& taker, const id_key& key, comm
     ctx.out->emplace_back(taker);
     return kNoNode;
   }
+  if (taker.post_only && would_take(taker.order_side, taker.price)) [[unlikely]] {
+    taker.status = order_status::rejected;
+    taker.reason = end_reason::would_take;
+    taker.sequence = ctx.next();
+    ctx.out->emplace_back(taker);
+    return kNoNode;
+  }
 
-  match(taker, ctx);
+  const bool stopped = match(taker, ctx);
+  return finish_taker(taker, stopped, key, ctx);
+}
+
+order_book::node_index order_book::finish_taker(order& taker, bool stopped, const id_key& key,
+                                                command_context& ctx) {
   taker.sequence = ctx.next();  // after the trades and makers' events, before its deltas
 
   node_index rested = kNoNode;
   if (taker.remaining().value == 0) {
     taker.status = order_status::filled;
+  } else if (stopped) [[unlikely]] {
+    taker.status = order_status::cancelled;
+    taker.reason = end_reason::self_trade_prevention;
   } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
     taker.status = taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
     rested = rest(taker, key);
@@ -267,6 +343,37 @@ order_book::node_index order_book::execute(order& taker, const id_key& key, comm
   ctx.out->emplace_back(taker);
   emit_level_deltas(ctx);
   return rested;
+}
+
+order_book::node_index order_book::amend(node_index n, price_ticks price, quantity_lots quantity,
+                                         const id_key& key, command_context& ctx) {
+  touched_.clear();
+  order& resting = nodes_[n].state;
+  const std::uint32_t level = nodes_[n].level;
+  if (price == resting.price && quantity <= resting.quantity) {
+    // A reduction keeps the order's place: only its level's total changes.
+    levels_[level].total -= resting.quantity - quantity;
+    resting.quantity = quantity;
+    resting.amended = true;
+    resting.updated_at = ctx.now;
+    resting.sequence = ctx.next();
+    ctx.out->emplace_back(resting);
+    touch(resting.order_side, resting.price, level);
+    emit_level_deltas(ctx);
+    return n;
+  }
+  // Out of the book and in again as a taker: never two live copies, and a cross matches
+  // now, in this command.
+  order taker = resting;
+  unlink(n);
+  touch(taker.order_side, taker.price, level);
+  taker.price = price;
+  taker.quantity = quantity;
+  taker.amended = true;
+  taker.updated_at = ctx.now;
+  taker.created_sequence = *ctx.last_sequence + 1;
+  const bool stopped = match(taker, ctx);
+  return finish_taker(taker, stopped, key, ctx);
 }
 
 void order_book::cancel(node_index n, command_context& ctx) {

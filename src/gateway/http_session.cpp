@@ -219,7 +219,8 @@ std::optional<immediate_answer> http_session::route_request(request& req) {
   }
   if (r.found != nullptr) {
     if (auto refused = authorize(req, *r.found)) return refused;
-    if (r.found->handler == &http_session::place_order &&
+    if ((r.found->handler == &http_session::place_order ||
+         r.found->handler == &http_session::amend_order) &&
         !is_json(req[http::field::content_type])) {
       return immediate_answer{codec::make_error(codec::api_errc::unsupported_media_type,
                                                 "Content-Type must be application/json")};
@@ -319,6 +320,13 @@ void http_session::get_order(request&, const path_params& params, std::string_vi
 // DELETE /orders/{order_id} and POST /orders/{order_id}/cancel.
 void http_session::cancel_order(request&, const path_params& params, std::string_view) {
   auto refused = submit_cancel(io_, token_, params["order_id"], principal_);
+  if (refused) return reply_error(refused->error, refused->retry_after);
+  awaiting_delivery_ = shared_from_this();
+}
+
+// PATCH /orders/{order_id}. Its Content-Type was checked with the header (route_request).
+void http_session::amend_order(request& req, const path_params& params, std::string_view) {
+  auto refused = submit_amend(io_, token_, params["order_id"], req.body(), principal_);
   if (refused) return reply_error(refused->error, refused->retry_after);
   awaiting_delivery_ = shared_from_this();
 }

@@ -64,6 +64,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // The route handlers (routes.cpp lists them in the table).
   friend std::span<const route> server_routes() noexcept;
   void place_order(request& req, const path_params& params, std::string_view query);
+  void amend_order(request& req, const path_params& params, std::string_view query);
   void get_order(request& req, const path_params& params, std::string_view query);
   void cancel_order(request& req, const path_params& params, std::string_view query);
   void get_orderbook(request& req, const path_params& params, std::string_view query);

@@ -81,6 +81,7 @@ std::optional<immediate_answer> submit_parsed_place(io_thread& io, std::uint64_t
   r.reply = {io.index(), token};
   r.received_ns = now_ns;
   r.place = parsed.command;
+  r.client_order_id = parsed.client_order_id;
   if (!parsed.has_order_id) r.place.id = engine::order_id::from(io.make_order_id());
   r.place.received_at = wall_us();
   r.place.key = key != nullptr ? key->id() : 0;
@@ -126,6 +127,26 @@ std::optional<immediate_answer> submit_add_instrument(io_thread& io, std::uint64
   r.reply = {io.index(), token};
   r.received_ns = steady_ns();
   r.definition = std::make_shared<const engine::instrument>(std::move(ins));
+  return admit(io, std::move(r));
+}
+
+std::optional<immediate_answer> submit_amend(io_thread& io, std::uint64_t token,
+                                             std::string_view order_id, std::string_view body,
+                                             const auth::principal* key) {
+  bus::engine_request r;
+  r.kind = bus::request_kind::amend;
+  if (auto error = codec::parse_amend_request(body, io.instruments(), r.amend)) {
+    return immediate_answer{std::move(*error)};
+  }
+  if (!codec::valid_id(order_id)) {
+    return immediate_answer{codec::make_error(codec::api_errc::order_not_found,
+                                              "no order with id " + std::string(order_id))};
+  }
+  r.reply = {io.index(), token};
+  r.received_ns = steady_ns();
+  r.amend.id = engine::order_id::from(order_id);
+  r.amend.received_at = wall_us();
+  if (key != nullptr) r.amend.scope = key->scope();
   return admit(io, std::move(r));
 }
 

@@ -46,6 +46,11 @@ std::optional<immediate_answer> submit_trading_status(io_thread& io, std::uint64
 // POST /admin/instruments: `ins` validated (codec::parse_instrument_request).
 std::optional<immediate_answer> submit_add_instrument(io_thread& io, std::uint64_t token,
                                                       engine::instrument ins);
+// PATCH /orders/{order_id}: the body parsed (codec::parse_amend_request) and queued; the
+// ownership rules are a cancel's.
+std::optional<immediate_answer> submit_amend(io_thread& io, std::uint64_t token,
+                                             std::string_view order_id, std::string_view body,
+                                             const auth::principal* key);
 
 std::optional<immediate_answer> submit_snapshot(io_thread& io, std::uint64_t token,
                                                 engine::instrument_id instrument);

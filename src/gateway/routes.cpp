@@ -45,6 +45,7 @@ std::span<const route> server_routes() noexcept {
       {get, "/orders/{order_id}", access::account_read, &s::get_order},
       {delete_, "/orders/{order_id}", access::trade, &s::cancel_order},
       {post, "/orders/{order_id}/cancel", access::trade, &s::cancel_order},
+      {patch, "/orders/{order_id}", access::trade, &s::amend_order},
       {get, "/orderbook", access::public_read, &s::get_orderbook},
       {get, "/trades", access::public_read, &s::get_trades},
       {get, "/instruments", access::public_read, &s::get_instruments},

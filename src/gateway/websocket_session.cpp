@@ -351,7 +351,7 @@ void websocket_session::handle(std::string_view text) {
   }
   if (!io_.ctx().accepting.load(std::memory_order_relaxed)) {
     return send_error(
-        op == "place" || op == "cancel" ? op : "error", req_id,
+        op == "place" || op == "cancel" || op == "amend" ? op : "error", req_id,
         codec::make_error(codec::api_errc::not_ready, "recovering the order books; retry shortly"),
         1);
   }
@@ -444,6 +444,20 @@ void websocket_session::handle(std::string_view text) {
     auto refused = submit_cancel(io_, token_, id_it->get<std::string>(), key_.get());
     if (refused) return send_error("cancel", req_id, refused->error, refused->retry_after);
     pending_.push_back({"cancel", std::move(req_id)});
+    return;
+  }
+  if (op == "amend") {
+    if (!permitted(auth::access::trade, "amend", req_id)) return;
+    const auto id_it = msg.find("order_id");
+    if (id_it == msg.end() || !id_it->is_string()) {
+      return send_error("amend", req_id,
+                        codec::make_error(codec::api_errc::missing_field, "order_id is required"));
+    }
+    // The message's own fields (op, req_id, order_id) are unknown to the amend body's
+    // parser, which ignores them.
+    auto refused = submit_amend(io_, token_, id_it->get<std::string>(), text, key_.get());
+    if (refused) return send_error("amend", req_id, refused->error, refused->retry_after);
+    pending_.push_back({"amend", std::move(req_id)});
     return;
   }
   send_error("error", req_id,

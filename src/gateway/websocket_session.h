@@ -52,7 +52,7 @@ class websocket_session : public session_base,
 
  private:
   struct pending_reply {
-    std::string type;    // "place" | "cancel"
+    std::string type;    // "place" | "cancel" | "amend"
     std::string req_id;  // as JSON text, echoed verbatim
   };
 

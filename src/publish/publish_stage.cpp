@@ -173,9 +173,11 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
     const engine::event& e = batch.events[i];
     data.clear();
     if (const auto* o = std::get_if<engine::order>(&e)) {
-      orders_.put(*o);
+      // A placement's state brings the order's client_order_id into the view.
+      const bool placed = c.kind == bus::request_kind::place && o->id == c.subject;
+      const order_view::entry& held = orders_.put(*o, placed ? &c.client_order_id : nullptr);
       if (wanted(o->instrument, bus::channel_orders, &o->client)) {
-        codec::append_order(data, *o, instruments_[o->instrument]);
+        codec::append_order(data, *o, instruments_[o->instrument], held.client_order_id.view());
         broadcast(o->instrument, bus::channel_orders, "orders", o->sequence, data, &o->client);
       }
     } else if (const auto* t = std::get_if<engine::trade>(&e)) {
@@ -199,6 +201,7 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
 
 void publish_stage::respond(const bus::engine_batch& batch, const bus::command_outcome& c) {
   const bool is_place = c.kind == bus::request_kind::place;
+  const bool with_trades = is_place || c.kind == bus::request_kind::amend;
   bus::io_delivery reply;
   reply.token = c.reply.token;
   reply.ends_command = true;
@@ -240,7 +243,8 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
       // 409 carries the order as it stands, next to the error.
       body.pop_back();
       body += ",\"order\":";
-      codec::append_order(body, *finished, instruments_[finished->instrument]);
+      codec::append_order(body, *finished, instruments_[finished->instrument],
+                          orders_.find_entry(c.subject)->client_order_id.view());
       body += '}';
     }
     reply.body = shared(std::move(body));
@@ -248,16 +252,17 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
     const std::span<const engine::event> events(batch.events.data() + c.first_event,
                                                 c.end_event - c.first_event);
     reply.status = is_place ? 201 : 200;
-    reply.body = c.response
-                     ? c.response
-                     : shared(codec::command_response(events, c.subject, is_place, instruments_));
+    reply.body = c.response ? c.response
+                            : shared(codec::command_response(events, c.subject, with_trades,
+                                                             instruments_, label_of(c)));
     if (is_place) {
       bool traded = false;
       for (const engine::event& e : events) {
         if (std::holds_alternative<engine::trade>(e)) traded = true;
         if (const auto* o = std::get_if<engine::order>(&e);
             o != nullptr && o->id == c.subject && o->status == engine::order_status::rejected) {
-          order_flow_.rejected("fok_not_fillable");
+          order_flow_.rejected(o->reason == engine::end_reason::would_take ? "would_take"
+                                                                           : "fok_not_fillable");
         }
       }
       if (traded) order_flow_.matched();
@@ -446,15 +451,16 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
   reply.token = q.reply.token;
   switch (q.kind) {
     case bus::query_kind::get_order: {
-      const engine::order* o = orders_.find(q.id);
-      if (o == nullptr) return ask_history(io_thread, q);
+      const order_view::entry* held = orders_.find_entry(q.id);
+      if (held == nullptr) return ask_history(io_thread, q);
+      const engine::order* o = &held->order;
       if (!engine::in_scope(q.scope, o->client)) {
         // Another client's order does not exist for this caller: the body of an unknown id.
         deliver(io_thread,
                 error_delivery(q.reply.token, codec::api_errc::order_not_found, no_order(q.id)));
         return;
       }
-      reply.body = shared(order_body(*o));
+      reply.body = shared(order_body(*o, held->client_order_id.view()));
       break;
     }
     case bus::query_kind::get_orderbook:
@@ -542,9 +548,10 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
   deliver(io_thread, std::move(reply));
 }
 
-std::string publish_stage::order_body(const engine::order& o) const {
+std::string publish_stage::order_body(const engine::order& o,
+                                      std::string_view client_order_id) const {
   std::string body = "{\"order\":";
-  codec::append_order(body, o, instruments_[o.instrument]);
+  codec::append_order(body, o, instruments_[o.instrument], client_order_id);
   body += '}';
   return body;
 }
@@ -582,7 +589,7 @@ void publish_stage::deliver_history(const bus::history_answer& a) {
     case result::found: {
       bus::io_delivery d;
       d.token = a.token;
-      d.body = shared(order_body(a.order));
+      d.body = shared(order_body(a.order, a.client_order_id.view()));
       deliver(a.io_thread, std::move(d));
       return;
     }
@@ -616,6 +623,16 @@ void publish_stage::update_depth_gauges() {
 
 void publish_stage::seed_response(engine::sequence_number seq, std::string body) {
   idempotent_responses_.insert_or_assign(seq, shared(std::move(body)));
+}
+
+void publish_stage::seed_label(const engine::order_id& id, const engine::order_label& label) {
+  orders_.set_label(id, label);
+}
+
+std::string_view publish_stage::label_of(const bus::command_outcome& c) const {
+  if (c.kind == bus::request_kind::place) return c.client_order_id.view();
+  const order_view::entry* held = orders_.find_entry(c.subject);
+  return held == nullptr ? std::string_view{} : held->client_order_id.view();
 }
 
 void publish_stage::seed_order(const engine::order& o) {

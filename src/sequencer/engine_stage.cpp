@@ -257,6 +257,9 @@ bus::command_outcome engine_stage::outcome_of(const bus::engine_request& r) {
   if (r.kind == bus::request_kind::place) {
     c.subject = r.place.id;
     c.client = r.place.client;
+    c.client_order_id = r.client_order_id;
+  } else if (r.kind == bus::request_kind::amend) {
+    c.subject = r.amend.id;
   } else {
     c.subject = r.cancel.id;
   }
@@ -286,6 +289,11 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
     if (r.kind == bus::request_kind::cancel) {
       plan_.push_back({disposition::engine});
       refs_.push_back({nullptr, &r.cancel});
+      continue;
+    }
+    if (r.kind == bus::request_kind::amend) {
+      plan_.push_back({disposition::engine});
+      refs_.push_back({nullptr, nullptr, &r.amend});
       continue;
     }
     if (!r.idempotency.empty()) {
@@ -329,6 +337,9 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
         ++result;
         if (c.error == engine::errc::order_not_open && r.kind == bus::request_kind::cancel) {
           c.scope = r.cancel.scope;  // for the publish stage to decide on a finished order
+        }
+        if (c.error == engine::errc::order_not_open && r.kind == bus::request_kind::amend) {
+          c.scope = r.amend.scope;
         }
         if (r.kind == bus::request_kind::place && !r.idempotency.empty()) {
           idempotency_.settle(r.place.client, r.idempotency, c.error, c.sequence,

@@ -136,6 +136,7 @@ bus::history_answer history_reader::look_up(const bus::history_query& q) {
     return a;
   }
   a.order = order_from_fields(f, *instrument);
+  a.client_order_id = engine::order_label::from(label_from_fields(f));
   a.what = engine::is_final(a.order.status) ? bus::history_answer::result::found
                                             : bus::history_answer::result::not_applied;
   return a;

@@ -85,7 +85,8 @@ void journal_encoder::clear() {
   records_ = 0;
 }
 
-void journal_encoder::add(const engine::order& o, std::string_view instrument_symbol) {
+void journal_encoder::add(const engine::order& o, std::string_view instrument_symbol,
+                          std::string_view client_order_id) {
   bytes_.push_back(kOrderTag);
   put_text(bytes_, o.id.view());
   put_text(bytes_, o.client.view());
@@ -105,6 +106,11 @@ void journal_encoder::add(const engine::order& o, std::string_view instrument_sy
   put_u64(bytes_, o.created_sequence);
   put_u64(bytes_, o.sequence);
   put_u64(bytes_, o.key);
+  put_u8(bytes_, static_cast<std::uint8_t>(o.reason));
+  put_u8(bytes_, static_cast<std::uint8_t>(o.stp));
+  put_u8(bytes_, o.post_only ? 1 : 0);
+  put_u8(bytes_, o.amended ? 1 : 0);
+  put_text(bytes_, client_order_id);
   ++records_;
 }
 
@@ -123,13 +129,15 @@ void journal_encoder::add(const engine::trade& t, std::string_view instrument_sy
 }
 
 void decode_journal(std::string_view body, const std::vector<engine::instrument>& instruments,
-                    engine::event_buffer& out) {
+                    engine::event_buffer& out, std::vector<journal_label>* labels) {
   reader in(body);
   const std::uint8_t format = in.done() ? 0 : in.u8();
-  if (format != kJournalFormat && format != kJournalFormatWithoutKeys) {
+  if (format != kJournalFormat && format != kJournalFormatWithoutOptions &&
+      format != kJournalFormatWithoutKeys) {
     throw journal_error("journal: unknown format");
   }
-  const bool with_keys = format == kJournalFormat;
+  const bool with_keys = format != kJournalFormatWithoutKeys;
+  const bool with_options = format == kJournalFormat;
   while (!in.done()) {
     const char tag = static_cast<char>(in.u8());
     if (tag == kOrderTag) {
@@ -152,6 +160,16 @@ void decode_journal(std::string_view body, const std::vector<engine::instrument>
       o.created_sequence = in.u64();
       o.sequence = in.u64();
       if (with_keys) o.key = in.u64();
+      if (with_options) {
+        o.reason = in.enumerated(engine::kLastEndReason, "end reason");
+        o.stp = in.enumerated(engine::stp_mode::none, "stp mode");
+        o.post_only = in.enumerated(std::uint8_t{1}, "post_only") != 0;
+        o.amended = in.enumerated(std::uint8_t{1}, "amended") != 0;
+        const auto label = in.id<engine::kMaxClientOrderIdLength>();
+        if (labels != nullptr && !label.empty()) labels->push_back({out.size(), label});
+      } else {
+        o.stp = engine::stp_mode::none;
+      }
       out.emplace_back(o);
     } else if (tag == kTradeTag) {
       engine::trade t;

@@ -155,11 +155,12 @@ std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
     has_added_.store(false, std::memory_order_relaxed);
   }
   engine::event_buffer events;
+  std::vector<journal_label> labels;
   for (const pqxx::row& row : rows) {
     const pqxx::binarystring body(row[1]);
-    decode_journal(std::string_view(body.get(), body.size()), instruments_, events);
+    decode_journal(std::string_view(body.get(), body.size()), instruments_, events, &labels);
   }
-  const table_rows written = write_tables(tx, events, applied, instruments_);
+  const table_rows written = write_tables(tx, events, applied, instruments_, labels);
   const std::string last = rows.back()[0].c_str();
   tx.exec0("UPDATE journal_progress SET applied_sequence = " + last + " WHERE id = 1");
   tx.exec0("DELETE FROM journal WHERE last_sequence <= " + last);

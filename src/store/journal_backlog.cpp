@@ -41,7 +41,12 @@ journal_backlog journal_backlog::read(pqxx::transaction_base& tx,
 void journal_backlog::add_body(std::string_view body,
                                const std::vector<engine::instrument>& instruments) {
   engine::event_buffer events;
-  decode_journal(body, instruments, events);
+  std::vector<journal_label> labels;
+  decode_journal(body, instruments, events, &labels);
+  for (const journal_label& l : labels) {
+    labels_.insert_or_assign(std::string(std::get<engine::order>(events[l.event]).id.view()),
+                             l.client_order_id);
+  }
   for (const engine::event& e : events) {
     if (const auto* o = std::get_if<engine::order>(&e)) {
       latest_.insert_or_assign(std::string(o->id.view()), *o);
@@ -90,6 +95,12 @@ void journal_backlog::expect_all_taken() const {
                            "), which the tables lack though they are applied up to " +
                            std::to_string(applied_) + "; " + std::to_string(missing) +
                            " such orders");
+}
+
+std::string_view journal_backlog::label(std::string_view order_id) const {
+  if (labels_.empty()) return {};
+  const auto it = labels_.find(order_id);
+  return it == labels_.end() ? std::string_view{} : it->second.view();
 }
 
 const std::deque<engine::trade>& journal_backlog::trades(engine::instrument_id i) const {

@@ -2,6 +2,7 @@
 #include <matchd/store/journal_backlog.h>
 #include <matchd/store/recovery.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -41,6 +42,13 @@ engine::time_in_force parse_tif(std::string_view s) {
 [[noreturn]] void bad_value(std::string_view what, std::string_view text) {
   throw std::runtime_error("unreadable " + std::string(what) + " '" + std::string(text) +
                            "' in the orders table");
+}
+
+// A boolean column as PostgreSQL prints it.
+bool parse_flag(std::string_view s, std::string_view what) {
+  if (s == "t") return true;
+  if (s != "f") bad_value(what, s);
+  return false;
 }
 
 std::int64_t parse_int64(std::string_view s, std::string_view what) {
@@ -126,7 +134,7 @@ void stream_orders(pqxx::transaction_base& tx, const std::string& query,
   copy_line_fields fields;
   while (rows.get_raw_line(line)) {
     fields.split(line);
-    deliver(order_from_fields(fields.all(), index(fields[2])));
+    deliver(order_from_fields(fields.all(), index(fields[2])), label_from_fields(fields.all()));
   }
   rows.complete();
 }
@@ -165,6 +173,10 @@ engine::order order_from_fields(const order_fields& f, engine::instrument_id ins
     if (!key) bad_value("key_id", f[15]);
     o.key = *key;
   }
+  if (!f[16].empty() && !engine::parse_end_reason(f[16], o.reason)) bad_value("reason", f[16]);
+  if (!engine::parse_stp_mode(f[17], o.stp)) bad_value("stp", f[17]);
+  o.post_only = parse_flag(f[18], "post_only");
+  o.amended = parse_flag(f[19], "amended");
   return o;
 }
 
@@ -183,6 +195,11 @@ std::vector<engine::instrument> read_added_instruments(const std::string& connin
     added.push_back(std::move(ins));
   }
   return added;
+}
+
+std::string_view label_from_fields(const order_fields& f) {
+  if (!f[20].empty() && !engine::valid_client_order_id(f[20])) bad_value("client_order_id", f[20]);
+  return f[20];
 }
 
 recovery_report recover(const std::string& conninfo,
@@ -210,8 +227,15 @@ recovery_report recover(const std::string& conninfo,
   // resting order (on disk, beyond work_mem). Orders created in the backlog come after all
   // of them (their created_sequence is larger); orders the backlog finished are delivered
   // with the finished ones.
-  std::vector<engine::order> finished_in_backlog;
-  const auto deliver = [&](const engine::order& o) {
+  // An order's client_order_id is in its table row, or in the backlog when it was placed
+  // there (the engine's order does not hold it).
+  struct labelled {
+    engine::order order;
+    std::string label;
+  };
+  std::vector<labelled> finished_in_backlog;
+  std::vector<labelled> moved_in_backlog;
+  const auto deliver = [&](const engine::order& o, std::string_view label) {
     if (engine::is_final(o.status)) {
       if (o.updated_at < retained_since) return;  // history, past the horizon
       sink.finished_order(o);
@@ -220,35 +244,49 @@ recovery_report recover(const std::string& conninfo,
       sink.resting_order(o);
       ++report.resting_orders;
     }
+    if (!label.empty()) sink.order_label(o.id, label);
   };
   stream_orders(tx,
                 std::string("SELECT ") + kOrderColumns + " FROM orders WHERE " + kResting +
                     " ORDER BY instrument, created_sequence",
-                index, [&](const engine::order& table_state) {
+                index, [&](const engine::order& table_state, std::string_view label) {
                   if (auto newer = backlog.take(table_state.id.view())) {
                     if (engine::is_final(newer->status)) {
-                      finished_in_backlog.push_back(*newer);
+                      finished_in_backlog.push_back({*newer, std::string(label)});
                       return;
                     }
-                    return deliver(*newer);
+                    if (newer->created_sequence != table_state.created_sequence) {
+                      // Amended to the back of a level in the backlog: its place is
+                      // after every table row, among the backlog's own orders.
+                      moved_in_backlog.push_back({*newer, std::string(label)});
+                      return;
+                    }
+                    return deliver(*newer, label);
                   }
-                  deliver(table_state);
+                  deliver(table_state, label);
                 });
-  std::vector<engine::order> created = backlog.take_created();
-  for (const engine::order& o : created) {
-    if (!engine::is_final(o.status)) deliver(o);
+  std::vector<labelled> created;
+  for (const engine::order& o : backlog.take_created()) {
+    created.push_back({o, std::string(backlog.label(o.id.view()))});
+  }
+  created.insert(created.end(), moved_in_backlog.begin(), moved_in_backlog.end());
+  std::sort(created.begin(), created.end(), [](const labelled& a, const labelled& b) {
+    return a.order.created_sequence < b.order.created_sequence;
+  });
+  for (const labelled& n : created) {
+    if (!engine::is_final(n.order.status)) deliver(n.order, n.label);
   }
   // Through the orders_finished index (sql/004_retention.sql): only the horizon's rows.
   stream_orders(tx,
                 std::string("SELECT ") + kOrderColumns + " FROM orders WHERE NOT (" + kResting +
                     ") AND updated_at_us >= " + since + " ORDER BY updated_at_us",
-                index, [&](const engine::order& table_state) {
-                  deliver(backlog.take(table_state.id.view()).value_or(table_state));
+                index, [&](const engine::order& table_state, std::string_view label) {
+                  deliver(backlog.take(table_state.id.view()).value_or(table_state), label);
                 });
   backlog.expect_all_taken();
-  for (const engine::order& o : finished_in_backlog) deliver(o);
-  for (const engine::order& o : created) {
-    if (engine::is_final(o.status)) deliver(o);
+  for (const labelled& f : finished_in_backlog) deliver(f.order, f.label);
+  for (const labelled& n : created) {
+    if (engine::is_final(n.order.status)) deliver(n.order, n.label);
   }
 
   // Oldest first, so each stage's expiry queue is in order; a key used again after the

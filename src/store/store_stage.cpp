@@ -395,7 +395,7 @@ void store_stage::write_group(pqxx::transaction_base& tx, std::vector<bus::engin
         const std::span<const engine::event> evs(b->events.data() + c.first_event,
                                                  c.end_event - c.first_event);
         c.response = std::make_shared<const std::string>(
-            codec::command_response(evs, c.subject, true, instruments_));
+            codec::command_response(evs, c.subject, true, instruments_, c.client_order_id.view()));
       }
       const std::int64_t created_at = [&] {
         for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
@@ -504,12 +504,20 @@ void store_stage::write_progress(pqxx::transaction_base& tx,
 std::string store_stage::encode_journal(const std::vector<bus::engine_batch*>& group) {
   journal_encoder journal;
   for (const bus::engine_batch* b : group) {
-    for (const engine::event& e : b->events) {
-      if (const auto* o = std::get_if<engine::order>(&e)) {
-        journal.add(*o, instruments_[o->instrument].symbol);
-      } else if (const auto* t = std::get_if<engine::trade>(&e)) {
-        journal.add(*t, instruments_[t->instrument].symbol);
-        last_trade_id_ = std::max(last_trade_id_, t->id);
+    // Command by command: a placement's first state carries its client_order_id, which the
+    // engine's order does not hold (bus::command_outcome).
+    for (const bus::command_outcome& c : b->commands) {
+      const bool labelled = c.kind == bus::request_kind::place && !c.client_order_id.empty();
+      for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+        const engine::event& e = b->events[i];
+        if (const auto* o = std::get_if<engine::order>(&e)) {
+          journal.add(
+              *o, instruments_[o->instrument].symbol,
+              labelled && o->id == c.subject ? c.client_order_id.view() : std::string_view{});
+        } else if (const auto* t = std::get_if<engine::trade>(&e)) {
+          journal.add(*t, instruments_[t->instrument].symbol);
+          last_trade_id_ = std::max(last_trade_id_, t->id);
+        }
       }
     }
   }

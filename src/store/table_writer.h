@@ -2,6 +2,7 @@
 
 #include <matchd/engine/event.h>
 #include <matchd/engine/instrument.h>
+#include <matchd/store/journal.h>
 
 #include <cstddef>
 #include <span>
@@ -36,8 +37,11 @@ void prepare_table_session(pqxx::connection_base& c);
 // row per trade, and each order's latest state into orders. Orders created after
 // `written_up_to` are new rows; the others are updated in place, and one missing from the
 // table is an error (std::logic_error), so a gap in the history is never written over.
+// `labels` are the client_order_ids of the events that carry one (decode_journal); a new
+// row takes its order's.
 table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::event> events,
                         engine::sequence_number written_up_to,
-                        const std::vector<engine::instrument>& instruments);
+                        const std::vector<engine::instrument>& instruments,
+                        std::span<const journal_label> labels = {});
 
 }  // namespace matchd::store

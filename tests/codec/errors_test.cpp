@@ -72,6 +72,11 @@ TEST(ApiErrors, CodesAndStatuses) {
       {api_errc::instrument_not_found, "instrument_not_found", 404},
       {api_errc::instrument_exists, "instrument_exists", 409},
       {api_errc::too_many_instruments, "too_many_instruments", 409},
+      {api_errc::post_only_not_allowed, "post_only_not_allowed", 400},
+      {api_errc::invalid_stp, "invalid_stp", 400},
+      {api_errc::invalid_client_order_id, "invalid_client_order_id", 400},
+      {api_errc::quantity_not_above_filled, "quantity_not_above_filled", 409},
+      {api_errc::would_take, "would_take", 409},
   };
   ASSERT_EQ(table.size(), kApiErrcCount);
   for (const auto& [e, code, status] : table) {

@@ -122,11 +122,12 @@ TEST(Timestamp, EveryDay1970To2100MatchesGmtime) {
 
 TEST(WireOrder, OpenLimitOrder) {
   EXPECT_EQ(order_json(open_limit_buy()),
-            R"({"order_id":"order-1","client_id":"client-A","key_id":null,"instrument":"BTC-USD",)"
-            R"("side":"buy","type":"limit","time_in_force":"gtc","price":"70150.50",)"
+            R"({"order_id":"order-1","client_id":"client-A","client_order_id":null,"key_id":null,)"
+            R"("instrument":"BTC-USD","side":"buy","type":"limit","time_in_force":"gtc",)"
+            R"("post_only":false,"stp":"cancel_taker","price":"70150.50",)"
             R"("quantity":"0.25000000","filled_quantity":"0.00000000",)"
             R"("remaining_quantity":"0.25000000","average_fill_price":null,"status":"open",)"
-            R"("created_at":"2026-11-21T12:00:00.123456Z",)"
+            R"("reason":null,"created_at":"2026-11-21T12:00:00.123456Z",)"
             R"("updated_at":"2026-11-21T12:00:00.123456Z","sequence":1042})");
 }
 
@@ -137,11 +138,13 @@ TEST(WireOrder, PartiallyFilledWithAveragePrice) {
   o.updated_at = kNovember21 + 1'500'000;
   o.sequence = 1043;
   EXPECT_EQ(order_json(o),
-            R"({"order_id":"order-1","client_id":"client-A","key_id":null,"instrument":"BTC-USD",)"
-            R"("side":"buy","type":"limit","time_in_force":"gtc","price":"70150.50",)"
+            R"({"order_id":"order-1","client_id":"client-A","client_order_id":null,"key_id":null,)"
+            R"("instrument":"BTC-USD","side":"buy","type":"limit","time_in_force":"gtc",)"
+            R"("post_only":false,"stp":"cancel_taker","price":"70150.50",)"
             R"("quantity":"0.25000000","filled_quantity":"0.10000000",)"
             R"("remaining_quantity":"0.15000000","average_fill_price":"70150.00",)"
-            R"("status":"partially_filled","created_at":"2026-11-21T12:00:00.123456Z",)"
+            R"("status":"partially_filled","reason":null,)"
+            R"("created_at":"2026-11-21T12:00:00.123456Z",)"
             R"("updated_at":"2026-11-21T12:00:01.623456Z","sequence":1043})");
 }
 
@@ -168,13 +171,34 @@ TEST(WireOrder, MarketOrderHasNullPrice) {
   o.created_at = 0;
   o.updated_at = 0;
   o.sequence = 7;
-  EXPECT_EQ(order_json(o), R"({"order_id":"m-1","client_id":"client-B","key_id":null,)"
-                           R"("instrument":"BTC-USD",)"
-                           R"("side":"sell","type":"market","time_in_force":"ioc","price":null,)"
-                           R"("quantity":"1.00000000","filled_quantity":"0.40000000",)"
-                           R"("remaining_quantity":"0.60000000","average_fill_price":"70151.00",)"
-                           R"("status":"cancelled","created_at":"1970-01-01T00:00:00.000000Z",)"
-                           R"("updated_at":"1970-01-01T00:00:00.000000Z","sequence":7})");
+  EXPECT_EQ(order_json(o),
+            R"({"order_id":"m-1","client_id":"client-B","client_order_id":null,)"
+            R"("key_id":null,"instrument":"BTC-USD",)"
+            R"("side":"sell","type":"market","time_in_force":"ioc",)"
+            R"("post_only":false,"stp":"cancel_taker","price":null,)"
+            R"("quantity":"1.00000000","filled_quantity":"0.40000000",)"
+            R"("remaining_quantity":"0.60000000","average_fill_price":"70151.00",)"
+            R"("status":"cancelled","reason":null,"created_at":"1970-01-01T00:00:00.000000Z",)"
+            R"("updated_at":"1970-01-01T00:00:00.000000Z","sequence":7})");
+}
+
+// client_order_id, post_only, stp and reason: the label and the reason are null when there
+// is none, so every order object has the same fields.
+TEST(WireOrder, OrderOptionsAndEndReason) {
+  engine::order o = open_limit_buy();
+  o.post_only = true;
+  o.stp = engine::stp_mode::cancel_both;
+  o.status = engine::order_status::cancelled;
+  o.reason = engine::end_reason::self_trade_prevention;
+  std::string text;
+  append_order(text, o, engine::instrument::btc_usd(), "my-label_1");
+  json j = json::parse(text);
+  EXPECT_EQ(j["client_order_id"], "my-label_1");
+  EXPECT_EQ(j["post_only"], true);
+  EXPECT_EQ(j["stp"], "cancel_both");
+  EXPECT_EQ(j["reason"], "self_trade_prevention");
+  o.reason = engine::end_reason::would_take;
+  EXPECT_EQ(json::parse(order_json(o))["reason"], "would_take");
 }
 
 TEST(WireOrder, CancelledOrderShowsWhatWasLeft) {
@@ -203,9 +227,13 @@ TEST(WireOrder, FieldsAndTypes) {
                                                   "average_fill_price",
                                                   "status",
                                                   "created_at",
-                                                  "updated_at"};
-  EXPECT_EQ(j.size(), string_fields.size() + 2);
+                                                  "updated_at",
+                                                  "stp"};
+  EXPECT_EQ(j.size(), string_fields.size() + 5);
   EXPECT_TRUE(j.at("key_id").is_null());
+  EXPECT_TRUE(j.at("client_order_id").is_null());
+  EXPECT_TRUE(j.at("reason").is_null());
+  EXPECT_TRUE(j.at("post_only").is_boolean());
   for (const std::string& name : string_fields) {
     EXPECT_TRUE(j.at(name).is_string()) << name;
   }
@@ -214,14 +242,14 @@ TEST(WireOrder, FieldsAndTypes) {
 }
 
 // The placing key's public id (engine/key_id.h): 16 lowercase hex digits, leading zeros
-// kept, right after client_id; null when no key placed the order (--auth none).
+// kept, right after client_order_id; null when no key placed the order (--auth none).
 TEST(WireOrder, KeyIdIsSixteenHexDigitsOrNull) {
   engine::order o = open_limit_buy();
-  EXPECT_NE(order_json(o).find(R"("client_id":"client-A","key_id":null,"instrument")"),
+  EXPECT_NE(order_json(o).find(R"("client_order_id":null,"key_id":null,"instrument")"),
             std::string::npos)
       << order_json(o);
   o.key = 0x00ab'cdef'0123'4567ULL;
-  EXPECT_NE(order_json(o).find(R"("client_id":"client-A","key_id":"00abcdef01234567",)"),
+  EXPECT_NE(order_json(o).find(R"("client_order_id":null,"key_id":"00abcdef01234567",)"),
             std::string::npos)
       << order_json(o);
   o.key = ~0ULL;

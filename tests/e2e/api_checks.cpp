@@ -13,6 +13,10 @@ const std::vector<std::string>& order_fields() {
   static const std::vector<std::string> fields = [] {
     std::vector<std::string> f = {"order_id",
                                   "client_id",
+                                  "client_order_id",
+                                  "post_only",
+                                  "stp",
+                                  "reason",
                                   "key_id",
                                   "instrument",
                                   "side",

@@ -183,6 +183,16 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
         return c.request("POST", cancel_path(place_as_admin(admin, client)), {}, h).status;
       },
       order_expect(200, true), true};
+  cases["PATCH /orders/{order_id}"] = {
+      [](http_client& c, http_client& admin, const header_list& h, const std::string& client) {
+        header_list with_type = h;
+        with_type.emplace_back("Content-Type", "application/json");
+        return c
+            .request("PATCH", order_path(place_as_admin(admin, client)),
+                     R"({"instrument":"BTC-USD","quantity":"0.5"})", with_type)
+            .status;
+      },
+      order_expect(200, true), true};
   cases["GET /orderbook"] = {get(orderbook_path()), by_role(200, 200, 200, 200)};
   cases["GET /trades"] = {get(trades_path()), by_role(200, 200, 200, 200)};
   cases["GET /instruments"] = {get("/instruments"), by_role(200, 200, 200, 200)};

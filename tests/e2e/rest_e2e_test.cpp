@@ -636,7 +636,7 @@ TEST_F(rest, method_not_allowed_lists_the_allowed_methods_of_the_resource) {
       << "DELETE /orderbook -> Allow: " << book.header("Allow");
   const http_response one = http.request("PUT", order_path("x"));
   ASSERT_EQ(one.status, 405u) << one.describe();
-  EXPECT_EQ(allowed(one), (std::set<std::string>{"GET", "DELETE"}))
+  EXPECT_EQ(allowed(one), (std::set<std::string>{"GET", "DELETE", "PATCH"}))
       << "PUT /orders/x -> Allow: " << one.header("Allow");
 }
 
@@ -646,8 +646,8 @@ TEST_F(rest, allow_header_is_the_sorted_methods_of_the_route_table_for_that_path
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
       {"PUT", "/orders", "POST"},
       {"GET", "/orders", "POST"},
-      {"PATCH", order_path("x"), "DELETE, GET"},
-      {"POST", order_path("x"), "DELETE, GET"},
+      {"PUT", order_path("x"), "DELETE, GET, PATCH"},
+      {"POST", order_path("x"), "DELETE, GET, PATCH"},
       {"GET", order_path("x") + "/cancel", "POST"},
       {"DELETE", "/trades?instrument=BTC-USD", "GET"},
       {"POST", "/stream/sse?instrument=BTC-USD", "GET"},

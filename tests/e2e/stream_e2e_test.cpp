@@ -467,10 +467,11 @@ class stream_filters : public ::testing::Test {
   }
   void cross(const std::string& instrument, const std::string& prefix, const std::string& price,
              const std::string& quantity) {
+    // Two clients: self-trade prevention keeps one client's orders from trading together.
     for (const char* side : {"sell", "buy"}) {
       const http_response r = http.post_json(
-          "/orders",
-          limit_order(prefix + "-" + side, "client-F", side, price, quantity, "gtc", instrument));
+          "/orders", limit_order(prefix + "-" + side, side[0] == 's' ? "client-F" : "client-G",
+                                 side, price, quantity, "gtc", instrument));
       ASSERT_EQ(r.status, 201u) << r.describe();
     }
   }
@@ -573,6 +574,27 @@ TEST_F(stream_orders, place_and_cancel_over_the_websocket) {
 
   EXPECT_EQ(http.get(order_path("w1")).json()["order"], cancelled["data"]["order"]);
   EXPECT_EQ(http.get(order_path("w2")).json()["order"], crossing["data"]["order"]);
+}
+
+// The amend op takes the PATCH body beside order_id and answers as the REST route would.
+TEST_F(stream_orders, amend_over_the_websocket) {
+  ASSERT_EQ(request(place_op("a1", limit_order("wa", "client-W", "buy", "100.00", "2")))["status"],
+            201);
+  json op = {{"op", "amend"},           {"req_id", "a2"},  {"order_id", "wa"},
+             {"instrument", "BTC-USD"}, {"quantity", "1"}, {"price", "100.50"}};
+  const json amended = request(op);
+  EXPECT_EQ(amended["status"], 200) << amended.dump();
+  EXPECT_EQ(keys_of(amended["data"]), (strings{"order", "trades"}));
+  EXPECT_TRUE(is_well_formed_order(amended["data"]["order"]));
+  EXPECT_EQ(amended["data"]["order"]["price"], "100.50");
+  EXPECT_EQ(amended["data"]["order"]["quantity"], "1.00000000");
+  EXPECT_EQ(http.get(order_path("wa")).json()["order"], amended["data"]["order"]);
+
+  op["req_id"] = "a3";
+  op["order_id"] = "nope";
+  const json missing = request(op);
+  EXPECT_EQ(missing["status"], 404) << missing.dump();
+  EXPECT_EQ(missing["error"]["code"], "order_not_found");
 }
 
 TEST_F(stream_orders, errors_carry_the_request_id_status_and_code) {

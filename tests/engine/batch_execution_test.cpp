@@ -19,7 +19,9 @@ namespace {
 struct command {
   place_order place;
   cancel_order cancel;
+  amend_order amend;
   bool is_place = true;
+  bool is_amend = false;  // not a place: an amend, else a cancel
 };
 
 std::string text_of(const order& o) {
@@ -30,7 +32,9 @@ std::string text_of(const order& o) {
          std::to_string(o.filled.value) + " notional " +
          std::to_string(static_cast<long long>(o.notional)) + " at " +
          std::to_string(o.created_at) + "/" + std::to_string(o.updated_at) + " seq " +
-         std::to_string(o.created_sequence) + "/" + std::to_string(o.sequence);
+         std::to_string(o.created_sequence) + "/" + std::to_string(o.sequence) + " " +
+         std::string(to_string(o.reason)) + " " + std::string(to_string(o.stp)) +
+         (o.post_only ? " post_only" : "") + (o.amended ? " amended" : "");
 }
 std::string text_of(const trade& t) {
   return "trade " + std::to_string(t.id) + " px " + std::to_string(t.price.value) + " qty " +
@@ -63,6 +67,15 @@ std::vector<command> random_commands(std::size_t n, std::uint64_t seed) {
           roll < 3 ? next_id + 1000 : next_id - 1 - below(std::min<std::uint64_t>(next_id, 40));
       c.cancel.id = order_id::from("o-" + std::to_string(id));
       c.cancel.received_at = static_cast<timestamp_us>(i);
+      if (roll >= 25) {  // an amend of the same id: price, quantity or both, some crossing
+        c.is_amend = true;
+        c.amend.id = c.cancel.id;
+        c.amend.received_at = c.cancel.received_at;
+        const std::uint64_t what = below(3);
+        if (what != 1)
+          c.amend.quantity = quantity_lots{static_cast<std::int64_t>(1 + below(50)) * 1000};
+        if (what != 0) c.amend.price = price_ticks{9'994 + static_cast<std::int64_t>(below(14))};
+      }
       commands.push_back(c);
       continue;
     }
@@ -72,6 +85,8 @@ std::vector<command> random_commands(std::size_t n, std::uint64_t seed) {
     place_order& p = c.place;
     p.id = order_id::from("o-" + std::to_string(id));
     p.client = client_id::from("c-" + std::to_string(below(5)));
+    p.stp = static_cast<stp_mode>(below(4));
+    p.post_only = p.type == order_type::limit && p.tif == time_in_force::gtc && below(8) == 0;
     p.order_side = below(2) == 0 ? side::buy : side::sell;
     const std::uint64_t kind = below(20);
     p.type = kind == 0 ? order_type::market : order_type::limit;
@@ -107,7 +122,9 @@ TEST(batch_execution, equals_running_each_command_on_its_own) {
     refs.clear();
     for (std::size_t k = 0; k < size; ++k) {
       const command& c = commands[next + k];
-      refs.push_back(c.is_place ? command_ref{&c.place, nullptr} : command_ref{nullptr, &c.cancel});
+      refs.push_back(c.is_place   ? command_ref{&c.place, nullptr}
+                     : c.is_amend ? command_ref{nullptr, nullptr, &c.amend}
+                                  : command_ref{nullptr, &c.cancel});
     }
     results.assign(size, {});
     batched_events.clear();
@@ -117,8 +134,9 @@ TEST(batch_execution, equals_running_each_command_on_its_own) {
     for (std::size_t k = 0; k < size; ++k) {
       const command& c = commands[next + k];
       single_events.clear();
-      const command_result expected = c.is_place ? single.place(c.place, single_events)
-                                                 : single.cancel(c.cancel, single_events);
+      const command_result expected = c.is_place   ? single.place(c.place, single_events)
+                                      : c.is_amend ? single.amend(c.amend, single_events)
+                                                   : single.cancel(c.cancel, single_events);
       const command_result actual = results[k].result;
       ASSERT_EQ(actual.error, expected.error) << "command " << next + k;
       ASSERT_EQ(actual.sequence, expected.sequence) << "command " << next + k;

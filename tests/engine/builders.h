@@ -112,6 +112,27 @@ inline cancel_order cancel_of(std::string_view id) {
   cmd.id = order_id::from(id);
   return cmd;
 }
+// The same order with another owner, self-trade prevention mode or post_only flag.
+inline place_order of_client(place_order cmd, std::string_view client) {
+  cmd.client = client_id::from(client);
+  return cmd;
+}
+inline place_order with_stp(place_order cmd, stp_mode mode) {
+  cmd.stp = mode;
+  return cmd;
+}
+inline place_order post_only(place_order cmd) {
+  cmd.post_only = true;
+  return cmd;
+}
+// PATCH /orders/{id} of a BTC-USD order; zero leaves price or quantity as it is.
+inline amend_order amend_of(std::string_view id, price_ticks price, quantity_lots quantity) {
+  amend_order cmd;
+  cmd.id = order_id::from(id);
+  cmd.price = price;
+  cmd.quantity = quantity;
+  return cmd;
+}
 // The clients a caller may act for (engine/client_scope.h).
 inline client_scope scope_of(std::initializer_list<std::string_view> clients) {
   std::vector<client_id> ids;
@@ -148,7 +169,9 @@ inline std::string describe(const order& o) {
          " created_at=" + std::to_string(o.created_at) +
          " updated_at=" + std::to_string(o.updated_at) +
          " created_seq=" + std::to_string(o.created_sequence) +
-         " seq=" + std::to_string(o.sequence);
+         " seq=" + std::to_string(o.sequence) + " stp=" + std::string(to_string(o.stp)) +
+         (o.post_only ? " post_only" : "") + (o.amended ? " amended" : "") +
+         (o.reason != end_reason::none ? " reason=" + std::string(to_string(o.reason)) : "");
 }
 inline std::string describe(const trade& t) {
   return "trade #" + std::to_string(t.id) + " ins=" + std::to_string(t.instrument) +

@@ -74,7 +74,6 @@ class reference_model {
     // whichever event ends up carrying it.
     outcome result;
     order taker = new_order(cmd, sequence_ + 1);
-    std::vector<std::pair<side, std::int64_t>> touched;  // in touch order, each once
 
     if (cmd.tif == time_in_force::fok && cmd.type == order_type::limit &&
         fillable_quantity(taker) < taker.quantity.value) {
@@ -85,51 +84,63 @@ class reference_model {
       result.sequence = sequence_;
       return result;
     }
+    // Post-only: any cross at all on arrival, whoever's the resting order is.
+    if (cmd.post_only && crosses_book(taker.order_side, taker.price.value)) {
+      taker.status = order_status::rejected;
+      taker.reason = end_reason::would_take;
+      taker.sequence = ++sequence_;
+      result.orders.push_back(describe(taker));
+      orders_[id] = taker;
+      result.sequence = sequence_;
+      return result;
+    }
+    std::vector<std::pair<side, std::int64_t>> touched;  // in touch order, each once
+    take_and_finish(taker, touched, result, cmd.received_at, reference);
+    return result;
+  }
 
-    while (taker.remaining().value > 0) {
-      levels& makers = book(opposite(taker.order_side));
-      if (makers.empty()) break;
-      // Best ask is the lowest price, best bid the highest.
-      auto best = taker.order_side == side::buy ? makers.begin() : std::prev(makers.end());
-      if (!crosses(taker, best->first)) break;
-
-      order& maker = orders_.at(best->second.front());
-      const std::int64_t fill = std::min(taker.remaining().value, maker.remaining().value);
-      // A market order never trades beyond the band, nor past the max notional.
-      if (taker.type == order_type::market &&
-          (beyond_band(taker.order_side, best->first, reference) ||
-           too_large(best->first, fill, taker.notional))) {
-        break;
-      }
-      touch(touched, maker.order_side, best->first);
-      last_trade_ = best->first;
-      // The trade's number, then the maker's new state's number.
-      result.trades.push_back(describe(make_trade(taker, maker, fill, cmd.received_at)));
-      apply_fill(maker, best->first, fill, cmd.received_at);
-      apply_fill(taker, best->first, fill, cmd.received_at);
-      maker.sequence = ++sequence_;
-      result.orders.push_back(describe(maker));
-
-      if (maker.remaining().value == 0) {
-        best->second.pop_front();
-        if (best->second.empty()) makers.erase(best);
-      }
+  // PATCH: a lower quantity at the same price keeps the place; anything else leaves the
+  // book and comes back as a taker at the new price, with the command's first number as
+  // its new time priority.
+  outcome amend(const amend_order& cmd) {
+    const std::string id(cmd.id.view());
+    auto it = orders_.find(id);
+    if (it == orders_.end()) return rejected(errc::order_not_found);
+    order& o = it->second;
+    if (is_final(o.status)) return rejected(errc::order_not_open);
+    const std::int64_t price = cmd.price.value != 0 ? cmd.price.value : o.price.value;
+    const std::int64_t quantity = cmd.quantity.value != 0 ? cmd.quantity.value : o.quantity.value;
+    if (quantity <= o.filled.value) return rejected(errc::quantity_not_above_filled);
+    // The venue's rules, as for a new order, unless the amend only lowers the quantity.
+    if (price != o.price.value || quantity > o.quantity.value) {
+      if (halted_) return rejected(errc::instrument_halted);
+      if (too_large(price, quantity, 0)) return rejected(errc::notional_too_large);
+      if (out_of_band(price, last_trade_)) return rejected(errc::price_out_of_band);
+    }
+    if (o.post_only && price != o.price.value && crosses_book(o.order_side, price)) {
+      return rejected(errc::would_take);
     }
 
-    if (taker.remaining().value == 0) {
-      taker.status = order_status::filled;
-    } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
-      taker.status = taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
-      book(taker.order_side)[taker.price.value].push_back(id);
-      touch(touched, taker.order_side, taker.price.value);
-    } else {
-      taker.status = order_status::cancelled;  // market or IOC remainder
+    outcome result;
+    if (price == o.price.value && quantity <= o.quantity.value) {
+      o.quantity = quantity_lots{quantity};
+      o.amended = true;
+      o.updated_at = cmd.received_at;
+      o.sequence = ++sequence_;
+      result.orders.push_back(describe(o));
+      result.deltas = deltas_for({{o.order_side, o.price.value}});
+      result.sequence = sequence_;
+      return result;
     }
-    taker.sequence = ++sequence_;  // the taker's final state, after every fill
-    result.orders.push_back(describe(taker));
-    orders_[id] = taker;
-    result.deltas = deltas_for(touched);  // last, one number each
-    result.sequence = sequence_;          // the command's last event
+    order taker = o;
+    remove_from_book(taker);
+    std::vector<std::pair<side, std::int64_t>> touched{{taker.order_side, taker.price.value}};
+    taker.price = price_ticks{price};
+    taker.quantity = quantity_lots{quantity};
+    taker.amended = true;
+    taker.updated_at = cmd.received_at;
+    taker.created_sequence = sequence_ + 1;
+    take_and_finish(taker, touched, result, cmd.received_at);
     return result;
   }
 
@@ -141,10 +152,7 @@ class reference_model {
     if (is_final(o.status)) return rejected(errc::order_not_open);
 
     outcome result;
-    levels& own = book(o.order_side);
-    std::deque<std::string>& queue = own.at(o.price.value);
-    queue.erase(std::find(queue.begin(), queue.end(), id));
-    if (queue.empty()) own.erase(o.price.value);
+    remove_from_book(o);
     o.status = order_status::cancelled;
     o.updated_at = cmd.received_at;
     o.sequence = ++sequence_;  // the cancelled state, then its level delta
@@ -206,6 +214,100 @@ class reference_model {
  private:
   using levels = std::map<std::int64_t, std::deque<std::string>>;  // price -> ids, FIFO
 
+  void remove_from_book(const order& o) {
+    levels& own = book(o.order_side);
+    std::deque<std::string>& queue = own.at(o.price.value);
+    queue.erase(std::find(queue.begin(), queue.end(), std::string(o.id.view())));
+    if (queue.empty()) own.erase(o.price.value);
+  }
+
+  bool crosses_book(side s, std::int64_t price) const {
+    const levels& makers = book(opposite(s));
+    if (makers.empty()) return false;
+    const std::int64_t best =
+        s == side::buy ? makers.begin()->first : std::prev(makers.end())->first;
+    return s == side::buy ? best <= price : best >= price;
+  }
+
+  // Matches `taker` against the book (self-trade prevention included), then ends or rests
+  // it and records its final state and the touched levels' deltas.
+  // A market taker also stops before a level beyond the band around `reference` and before
+  // a fill that would take it past the max notional (docs/api.md, Price bands).
+  void take_and_finish(order& taker, std::vector<std::pair<side, std::int64_t>>& touched,
+                       outcome& result, timestamp_us now,
+                       std::optional<std::int64_t> reference = std::nullopt) {
+    const std::string id(taker.id.view());
+    bool stopped = false;  // self-trade prevention ended the taker
+    while (!stopped && taker.remaining().value > 0) {
+      levels& makers = book(opposite(taker.order_side));
+      if (makers.empty()) break;
+      // Best ask is the lowest price, best bid the highest.
+      auto best = taker.order_side == side::buy ? makers.begin() : std::prev(makers.end());
+      if (!crosses(taker, best->first)) break;
+
+      order& maker = orders_.at(best->second.front());
+      const bool own = taker.stp != stp_mode::none && maker.client == taker.client;
+      if (taker.type == order_type::market) {
+        if (beyond_band(taker.order_side, best->first, reference)) {
+          taker.reason = end_reason::price_band;
+          break;
+        }
+        const std::int64_t fill = std::min(taker.remaining().value, maker.remaining().value);
+        if (!own && too_large(best->first, fill, taker.notional)) {
+          taker.reason = end_reason::max_notional;
+          break;
+        }
+      }
+      touch(touched, maker.order_side, best->first);
+      if (own) {
+        if (taker.stp == stp_mode::cancel_taker) {
+          stopped = true;
+          break;
+        }
+        best->second.pop_front();
+        if (best->second.empty()) makers.erase(best);
+        maker.status = order_status::cancelled;
+        maker.reason = end_reason::self_trade_prevention;
+        maker.updated_at = now;
+        maker.sequence = ++sequence_;
+        result.orders.push_back(describe(maker));
+        stopped = taker.stp == stp_mode::cancel_both;
+        continue;
+      }
+      const std::int64_t fill = std::min(taker.remaining().value, maker.remaining().value);
+      last_trade_ = best->first;
+      // The trade's number, then the maker's new state's number.
+      result.trades.push_back(describe(make_trade(taker, maker, fill, now)));
+      apply_fill(maker, best->first, fill, now);
+      apply_fill(taker, best->first, fill, now);
+      maker.sequence = ++sequence_;
+      result.orders.push_back(describe(maker));
+
+      if (maker.remaining().value == 0) {
+        best->second.pop_front();
+        if (best->second.empty()) makers.erase(best);
+      }
+    }
+
+    if (taker.remaining().value == 0) {
+      taker.status = order_status::filled;
+    } else if (stopped) {
+      taker.status = order_status::cancelled;
+      taker.reason = end_reason::self_trade_prevention;
+    } else if (taker.type == order_type::limit && taker.tif == time_in_force::gtc) {
+      taker.status = taker.filled.value > 0 ? order_status::partially_filled : order_status::open;
+      book(taker.order_side)[taker.price.value].push_back(id);
+      touch(touched, taker.order_side, taker.price.value);
+    } else {
+      taker.status = order_status::cancelled;  // market or IOC remainder
+    }
+    taker.sequence = ++sequence_;  // the taker's final state, after every fill
+    result.orders.push_back(describe(taker));
+    orders_[id] = taker;
+    result.deltas = deltas_for(touched);  // last, one number each
+    result.sequence = sequence_;          // the command's last event
+  }
+
   static order new_order(const place_order& cmd, sequence_number created_sequence) {
     order o;
     o.id = cmd.id;
@@ -221,6 +323,8 @@ class reference_model {
     o.updated_at = cmd.received_at;
     o.created_sequence = created_sequence;
     o.sequence = 0;  // set when its state is emitted
+    o.stp = cmd.stp;
+    o.post_only = cmd.post_only;
     return o;
   }
 
@@ -230,11 +334,24 @@ class reference_model {
                                          : maker_price >= taker.price.value;
   }
 
+  // What a FOK taker could fill, in priority order: its own orders fill nothing, and
+  // unless its stp is cancel_maker (or none) matching would stop at the first of them.
   std::int64_t fillable_quantity(const order& taker) const {
-    std::int64_t total = 0;
+    std::vector<const std::deque<std::string>*> crossing;  // best first
     for (const auto& [price, queue] : book(opposite(taker.order_side))) {
-      if (!crosses(taker, price)) continue;
-      for (const std::string& id : queue) total += orders_.at(id).remaining().value;
+      if (crosses(taker, price)) crossing.push_back(&queue);
+    }
+    if (taker.order_side == side::sell) std::reverse(crossing.begin(), crossing.end());
+    std::int64_t total = 0;
+    for (const auto* queue : crossing) {
+      for (const std::string& id : *queue) {
+        const order& maker = orders_.at(id);
+        if (taker.stp != stp_mode::none && maker.client == taker.client) {
+          if (taker.stp == stp_mode::cancel_maker) continue;
+          return total;
+        }
+        total += maker.remaining().value;
+      }
     }
     return total;
   }
@@ -340,15 +457,23 @@ struct command {
   std::optional<place_order> place;
   std::optional<cancel_order> cancel;
   std::optional<bool> halt;  // a venue command: halt (true) or resume (false)
+  std::optional<amend_order> amend;
 };
 
 std::string describe_command(const command& c) {
   if (c.halt) return *c.halt ? "halt" : "resume";
   if (c.cancel) return "cancel " + std::string(c.cancel->id.view());
+  if (c.amend) {
+    return "amend " + std::string(c.amend->id.view()) +
+           " price=" + std::to_string(c.amend->price.value) +
+           " qty=" + std::to_string(c.amend->quantity.value);
+  }
   const place_order& p = *c.place;
-  return "place " + std::string(p.id.view()) + " " + std::string(to_string(p.order_side)) + " " +
-         std::string(to_string(p.type)) + " " + std::string(to_string(p.tif)) +
-         " price=" + std::to_string(p.price.value) + " qty=" + std::to_string(p.quantity.value);
+  return "place " + std::string(p.id.view()) + " " + std::string(p.client.view()) + " " +
+         std::string(to_string(p.order_side)) + " " + std::string(to_string(p.type)) + " " +
+         std::string(to_string(p.tif)) + " price=" + std::to_string(p.price.value) +
+         " qty=" + std::to_string(p.quantity.value) + " stp=" + std::string(to_string(p.stp)) +
+         (p.post_only ? " post_only" : "");
 }
 
 // Runs `c` on the engine and returns its outcome in the model's terms; `shape_error`
@@ -371,8 +496,9 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
   }
   event_buffer events;
   const sequence_number before = engine.last_sequence();
-  const command_result r =
-      c.place ? engine.place(*c.place, events) : engine.cancel(*c.cancel, events);
+  const command_result r = c.place    ? engine.place(*c.place, events)
+                           : c.cancel ? engine.cancel(*c.cancel, events)
+                                      : engine.amend(*c.amend, events);
   outcome result;
   result.error = r.error;
   result.sequence = r.sequence;
@@ -399,18 +525,21 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
     if (const auto* t = std::get_if<trade>(&e)) result.trades.push_back(describe(*t));
     if (const auto* o = std::get_if<order>(&e)) {
       result.orders.push_back(describe(*o));
-      if (c.place && o->id == c.place->id) result.taker = *o;
+      if ((c.place && o->id == c.place->id) || (c.amend && o->id == c.amend->id)) {
+        result.taker = *o;
+      }
     }
     if (const auto* d = std::get_if<level_delta>(&e)) result.deltas.push_back(describe(*d));
     const bool is_delta = std::holds_alternative<level_delta>(e);
     if (seen_delta && !is_delta) shape_error = "event after a level delta: " + describe(e);
     seen_delta = seen_delta || is_delta;
   }
-  if (c.place && r.ok()) {
+  if ((c.place || c.amend) && r.ok()) {
+    const order_id& subject = c.place ? c.place->id : c.amend->id;
     const auto last_order = std::find_if(events.rbegin(), events.rend(), [](const event& e) {
       return std::holds_alternative<order>(e);
     });
-    if (last_order == events.rend() || std::get<order>(*last_order).id != c.place->id) {
+    if (last_order == events.rend() || std::get<order>(*last_order).id != subject) {
       shape_error = "the last order event is not the taker's state";
     }
   }
@@ -450,7 +579,8 @@ std::string same_resting_order(const order& e, const order& m) {
       e.order_side == m.order_side && e.type == m.type && e.tif == m.tif && e.status == m.status &&
       e.price == m.price && e.quantity == m.quantity && e.filled == m.filled &&
       e.notional == m.notional && e.created_at == m.created_at && e.updated_at == m.updated_at &&
-      e.created_sequence == m.created_sequence && e.sequence == m.sequence) {
+      e.created_sequence == m.created_sequence && e.sequence == m.sequence && e.stp == m.stp &&
+      e.post_only == m.post_only && e.amended == m.amended && e.reason == m.reason) {
     return "";
   }
   return "resting order differs\n  engine: " + describe(e) + "\n  model:  " + describe(m);
@@ -554,6 +684,11 @@ struct scenario {
   std::string instrument_spec = "BTC-USD:0.01:0.00000001";
   double halt_share = 0.0;
   double resume_share = 0.0;
+  double amend_share = 0.08;      // of the commands that are not cancels
+  double post_only_share = 0.10;  // of GTC limit orders
+  // Of placed orders: stp modes other than the default cancel_taker, each this share.
+  double other_stp_share = 0.15;
+  std::int64_t clients = 8;  // few, so orders often meet their own client's
 };
 
 class command_generator {
@@ -583,9 +718,29 @@ class command_generator {
       c.cancel = cmd;
       return c;
     }
+    if (chance(scenario_.amend_share)) {
+      amend_order cmd;
+      cmd.id = order_id::from(cancel_target(model));
+      cmd.instrument = kBtc;
+      cmd.received_at = now_;
+      const double what = uniform();  // price only, quantity only, or both
+      if (what < 0.65) cmd.quantity = quantity_lots{pick(1, scenario_.max_lots + 2)};
+      if (what >= 0.35) {
+        const std::int64_t distance = pick(-4, 20);
+        const std::int64_t price = chance(0.5) ? mid_ - distance : mid_ + distance;
+        cmd.price = price_ticks{std::max<std::int64_t>(price, 1)};
+      }
+      c.amend = cmd;
+      return c;
+    }
     place_order cmd;
     cmd.id = order_id::from(chance(0.01) && !ids_.empty() ? any_id() : fresh_id());
-    cmd.client = client_id::from("client-" + std::to_string(pick(1, 8)));
+    cmd.client = client_id::from("client-" + std::to_string(pick(1, scenario_.clients)));
+    if (const double roll = uniform(); roll < 3 * scenario_.other_stp_share) {
+      cmd.stp = roll < scenario_.other_stp_share       ? stp_mode::cancel_maker
+                : roll < 2 * scenario_.other_stp_share ? stp_mode::cancel_both
+                                                       : stp_mode::none;
+    }
     cmd.instrument = kBtc;
     cmd.order_side = chance(0.5) ? side::buy : side::sell;
     cmd.quantity = quantity_lots{chance(scenario_.sweep_share) ? pick(1, scenario_.max_sweep_lots)
@@ -608,6 +763,7 @@ class command_generator {
       const std::int64_t distance = immediate ? pick(-8, 3) : pick(-3, 25);
       const std::int64_t price = cmd.order_side == side::buy ? mid_ - distance : mid_ + distance;
       cmd.price = price_ticks{std::max<std::int64_t>(price, 1)};
+      cmd.post_only = cmd.tif == time_in_force::gtc && chance(scenario_.post_only_share);
     }
     c.place = cmd;
     return c;
@@ -674,7 +830,8 @@ struct run_stats {
 std::string ending_of(const order& o) {
   const std::string kind = o.type == order_type::market ? "market" : std::string(to_string(o.tif));
   const bool partly = o.filled.value > 0 && o.remaining().value > 0;
-  return kind + " " + std::string(to_string(o.status)) + (partly ? " partly filled" : "");
+  return kind + " " + std::string(to_string(o.status)) + (partly ? " partly filled" : "") +
+         (o.reason != end_reason::none ? " " + std::string(to_string(o.reason)) : "");
 }
 
 // Runs the scenario, rebuilding the engine through recovery halfway, and stops at the
@@ -706,9 +863,10 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
 
     std::string shape_error;
     const outcome actual = run_on_engine(*engine, c, shape_error);
-    const outcome expected = c.halt    ? model.set_halted(*c.halt)
-                             : c.place ? model.place(*c.place)
-                                       : model.cancel(*c.cancel);
+    const outcome expected = c.halt     ? model.set_halted(*c.halt)
+                             : c.place  ? model.place(*c.place)
+                             : c.cancel ? model.cancel(*c.cancel)
+                                        : model.amend(*c.amend);
     std::string mismatch = compare_outcomes(actual, expected);
     if (mismatch.empty()) mismatch = shape_error;
     const bool with_id_index = i % 128 == 0 || i == sc.commands - 1;
@@ -726,7 +884,15 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
     ++stats.results[std::string(to_code(actual.error))];
     if (c.halt) ++stats.venue_commands;
     stats.max_resting = std::max(stats.max_resting, model.resting_count());
-    if (actual.taker) ++stats.endings[ending_of(*actual.taker)];
+    if (actual.taker) {
+      ++stats.endings[(c.amend ? "amended " : "") + ending_of(*actual.taker)];
+    }
+    if (c.amend) ++stats.endings[std::string("amend ") + std::string(to_code(actual.error))];
+    for (const std::string& state : actual.orders) {
+      if (state.find("reason=self_trade_prevention") != std::string::npos) {
+        ++stats.endings["cancelled by self-trade prevention"];
+      }
+    }
   }
   stats.completed = true;
   stats.commands = sc.commands;
@@ -742,10 +908,18 @@ TEST(randomized_reference, engine_matches_the_reference_model) {
   EXPECT_GT(stats.trades, 10'000u);
   EXPECT_GT(stats.errors, 1'000u);
   EXPECT_GT(stats.max_resting, 100u);
-  for (const char* ending : {"gtc open", "gtc filled", "gtc partially_filled partly filled",
-                             "ioc filled", "ioc cancelled", "ioc cancelled partly filled",
-                             "fok filled", "fok rejected", "market filled"}) {
+  for (const char* ending :
+       {"gtc open", "gtc filled", "gtc partially_filled partly filled", "ioc filled",
+        "ioc cancelled", "ioc cancelled partly filled", "fok filled", "fok rejected",
+        "market filled", "gtc rejected would_take", "gtc cancelled self_trade_prevention",
+        "cancelled by self-trade prevention", "amended gtc open", "amended gtc filled", "amend ok",
+        "amend order_not_open"}) {
     EXPECT_GT(stats.ending(ending), 100u) << ending;
+  }
+  for (const char* ending :
+       {"amend quantity_not_above_filled", "amend would_take", "amend order_not_found",
+        "amended gtc cancelled self_trade_prevention", "ioc cancelled self_trade_prevention"}) {
+    EXPECT_GT(stats.ending(ending), 0u) << ending;
   }
 }
 

@@ -24,6 +24,7 @@ const std::map<std::string, access>& expected_permissions() {
       {"POST /orders", access::trade},
       {"GET /orders/{order_id}", access::account_read},
       {"DELETE /orders/{order_id}", access::trade},
+      {"PATCH /orders/{order_id}", access::trade},
       {"POST /orders/{order_id}/cancel", access::trade},
       {"GET /orderbook", access::public_read},
       {"GET /trades", access::public_read},

@@ -371,11 +371,12 @@ void expect_new_orders_continue(e2e::http_client& http, const std::string& conni
 
   const std::string sell_id = id_prefix + "-after-sell";
   const std::string buy_id = id_prefix + "-after-buy";
+  // Two clients: self-trade prevention keeps one client's orders from trading together.
   const e2e::http_response sell = http.post_json(
       "/orders", e2e::limit_order(sell_id, "client-after", "sell", "100.00", "0.001"));
   ASSERT_EQ(sell.status, 201u) << sell.describe();
-  const e2e::http_response buy =
-      http.post_json("/orders", e2e::limit_order(buy_id, "client-after", "buy", "101.00", "0.001"));
+  const e2e::http_response buy = http.post_json(
+      "/orders", e2e::limit_order(buy_id, "client-after-b", "buy", "101.00", "0.001"));
   ASSERT_EQ(buy.status, 201u) << buy.describe();
 
   const std::int64_t sell_sequence = sell.json()["order"].value("sequence", std::int64_t{-1});

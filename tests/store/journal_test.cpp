@@ -66,7 +66,15 @@ void expect_same(const engine::order& a, const engine::order& b) {
   EXPECT_EQ(a.created_sequence, b.created_sequence);
   EXPECT_EQ(a.sequence, b.sequence);
   EXPECT_EQ(a.key, b.key);
+  EXPECT_EQ(a.reason, b.reason);
+  EXPECT_EQ(a.stp, b.stp);
+  EXPECT_EQ(a.post_only, b.post_only);
+  EXPECT_EQ(a.amended, b.amended);
 }
+
+// The option bytes (reason, stp, post_only, amended) and the label (a length byte) that
+// format 3 adds after the key, for a sample order without a label.
+constexpr std::size_t kOptionBytes = 4 + 1;
 
 TEST(journal, orders_and_trades_come_back_field_for_field_in_their_order) {
   const auto instruments = two_instruments();
@@ -129,17 +137,54 @@ TEST(journal, a_body_of_the_format_before_keys_is_read_without_keys) {
   std::string old_body(out.bytes());
   ASSERT_EQ(old_body[0], static_cast<char>(kJournalFormat));
   old_body[0] = static_cast<char>(kJournalFormatWithoutKeys);
-  old_body.resize(old_body.size() - 8);
+  old_body.resize(old_body.size() - 8 - kOptionBytes);
   engine::event_buffer events;
   decode_journal(old_body, instruments, events);
   ASSERT_EQ(events.size(), 1u);
   engine::order expected = sample_order();
   expected.key = 0;
+  expected.stp = engine::stp_mode::none;
   expect_same(std::get<engine::order>(events[0]), expected);
   // And the current format's body cut to that length is refused, not misread.
   std::string cut(out.bytes());
-  cut.resize(cut.size() - 8);
+  cut.resize(cut.size() - 8 - kOptionBytes);
   EXPECT_THROW(decode_journal(cut, instruments, events), journal_error);
+}
+
+// The order options travel with every order state; a row of format 2 (before them) is read
+// with their defaults, and stp none: those orders were placed before self-trade prevention.
+TEST(journal, the_order_options_come_back_and_format_2_reads_without_them) {
+  const auto instruments = two_instruments();
+  journal_encoder out;
+  engine::order o = sample_order();
+  o.reason = engine::end_reason::self_trade_prevention;
+  o.stp = engine::stp_mode::cancel_both;
+  o.post_only = true;
+  o.amended = true;
+  const std::string label(36, 'L');
+  out.add(o, "ETH-USD", label);
+  out.add(sample_order(), "ETH-USD");
+  engine::event_buffer events;
+  std::vector<journal_label> labels;
+  decode_journal(out.bytes(), instruments, events, &labels);
+  ASSERT_EQ(events.size(), 2u);
+  expect_same(std::get<engine::order>(events[0]), o);
+  expect_same(std::get<engine::order>(events[1]), sample_order());
+  ASSERT_EQ(labels.size(), 1u) << "only the labelled record has one";
+  EXPECT_EQ(labels[0].event, 0u);
+  EXPECT_EQ(labels[0].client_order_id.view(), label);
+
+  journal_encoder plain;
+  plain.add(sample_order(), "ETH-USD");
+  std::string v2(plain.bytes());
+  v2[0] = static_cast<char>(kJournalFormatWithoutOptions);
+  v2.resize(v2.size() - kOptionBytes);
+  engine::event_buffer old;
+  decode_journal(v2, instruments, old);
+  ASSERT_EQ(old.size(), 1u);
+  engine::order expected = sample_order();
+  expected.stp = engine::stp_mode::none;
+  expect_same(std::get<engine::order>(old[0]), expected);
 }
 
 TEST(journal, decoding_appends_and_clear_starts_a_new_body) {

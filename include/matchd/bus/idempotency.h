@@ -80,9 +80,12 @@ struct idempotency_scope_hash {
 
 // The normalized request: the order's meaning in engine units, with its instrument's
 // symbol (not its index, which depends on the configuration) and whether the client chose
-// the order_id (an order_id the server assigned is not part of the request). Pure.
+// the order_id (an order_id the server assigned is not part of the request). The order
+// options (stp, post_only, client_order_id) count only when not their defaults, so a
+// request that uses none hashes as it did before they existed. Pure.
 std::uint64_t request_fingerprint(const engine::place_order& order,
-                                  std::string_view instrument_symbol, bool client_order_id);
+                                  std::string_view instrument_symbol, bool client_order_id,
+                                  std::string_view client_label = {});
 
 struct command_outcome;
 

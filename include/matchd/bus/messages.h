@@ -27,7 +27,16 @@ struct reply_to {
 // halt, resume: venue commands on one instrument (POST /admin/instruments/{symbol}/halt and
 // /resume), sequenced with the orders: every placement after a halt is refused, none before.
 // add_instrument: POST /admin/instruments, the next instrument id.
-enum class request_kind : std::uint8_t { place, cancel, snapshot, halt, resume, add_instrument };
+// amend: PATCH /orders/{id}, answered like a cancel (200 with the order) plus its trades.
+enum class request_kind : std::uint8_t {
+  place,
+  cancel,
+  snapshot,
+  halt,
+  resume,
+  add_instrument,
+  amend,
+};
 
 constexpr bool is_venue_command(request_kind k) noexcept {
   return k == request_kind::halt || k == request_kind::resume || k == request_kind::add_instrument;
@@ -39,7 +48,9 @@ struct engine_request {
   reply_to reply;
   std::int64_t received_ns = 0;          // steady clock, for the receipt-to-ack latency
   engine::place_order place;             // kind == place
+  engine::order_label client_order_id;   // kind == place: the client's label (empty: none)
   engine::cancel_order cancel;           // kind == cancel
+  engine::amend_order amend;             // kind == amend
   engine::instrument_id instrument = 0;  // kind == snapshot, halt, resume
   std::shared_ptr<const engine::instrument> definition;  // kind == add_instrument
   idempotency_key idempotency;    // empty: none; the rules are in idempotency.h
@@ -65,7 +76,11 @@ struct command_outcome {
   std::uint32_t end_event = 0;
   engine::order_id subject;  // the placed or cancelled order's id
   engine::client_id client;
-  // A cancel refused order_not_open: the caller's scope (null: any client). The engine
+  // kind == place: the order's client_order_id, which the engine does not keep (its events
+  // would grow): the store journals it with the order's first state, the publish stage's
+  // order view keeps it beside the order.
+  engine::order_label client_order_id;
+  // A cancel or amend refused order_not_open: the caller's scope (null: any client). The engine
   // keeps no client for a finished order; the publish stage answers order_not_found when
   // the finished order it holds is another client's. Only then is it copied.
   engine::client_scope scope;
@@ -167,8 +182,9 @@ struct history_answer {
   std::uint32_t io_thread = 0;
   std::uint64_t token = 0;
   result what = result::not_found;
-  engine::order order;         // what == found; its id otherwise
-  engine::client_scope scope;  // the query's, as asked
+  engine::order order;                  // what == found; its id otherwise
+  engine::order_label client_order_id;  // what == found: the order's label (empty: none)
+  engine::client_scope scope;           // the query's, as asked
 };
 
 // publish stage -> I/O thread: a response to a waiting request, a stream frame, or word

@@ -71,6 +71,13 @@ namespace matchd::codec {
 //                                the admin halt and resume)
 //   409 instrument_exists        POST /admin/instruments with a symbol that is taken
 //   409 too_many_instruments     POST /admin/instruments beyond the venue's 1024 instruments
+//   400 post_only_not_allowed    post_only on a market order or with time_in_force other
+//                                than "gtc"
+//   400 invalid_stp              stp is not "cancel_taker" | "cancel_maker" | "cancel_both"
+//                                | "none"
+//   400 invalid_client_order_id  client_order_id is not 1-36 chars of [A-Za-z0-9._:-]
+//   409 quantity_not_above_filled  an amend's quantity is not above what already filled
+//   409 would_take               a post_only order amended to a price that would trade
 enum class api_errc : std::uint8_t {
   malformed_json,
   missing_field,
@@ -117,10 +124,14 @@ enum class api_errc : std::uint8_t {
   instrument_not_found,
   instrument_exists,
   too_many_instruments,
+  post_only_not_allowed,
+  invalid_stp,
+  invalid_client_order_id,
+  quantity_not_above_filled,
+  would_take,
 };
 
-inline constexpr std::size_t kApiErrcCount =
-    static_cast<std::size_t>(api_errc::too_many_instruments) + 1;
+inline constexpr std::size_t kApiErrcCount = static_cast<std::size_t>(api_errc::would_take) + 1;
 
 // "invalid_price_tick", ... (static storage).
 std::string_view to_code(api_errc e) noexcept;

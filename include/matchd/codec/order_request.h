@@ -24,7 +24,8 @@ struct order_request {
   // has an order_id (the caller assigns a UUID); market orders get tif = ioc, price 0.
   engine::place_order command;
   bool has_order_id = false;
-  idempotency_key idempotency;  // empty: none
+  engine::order_label client_order_id;  // empty: none (kept beside the order, not in it)
+  idempotency_key idempotency;          // empty: none
   // bus::request_fingerprint of the order, to tell a replay from an idempotency key reused
   // with a different body (the rules: bus/idempotency.h).
   std::uint64_t fingerprint = 0;
@@ -80,6 +81,15 @@ std::optional<api_error> parse_order_request(std::string_view body,
                                              const std::vector<engine::instrument>& instruments,
                                              order_request& out,
                                              nlohmann::json::json_sax_t& observer);
+
+// A PATCH /orders/{order_id} body: {"instrument": ..., "quantity": ..., "price": ...}, the
+// instrument required, quantity (the new total) and price each optional but not both
+// absent; amounts follow POST /orders' rules and messages. Validation order: structure
+// (as POST), instrument, quantity, price, then "at least one" (missing_field). Fills
+// out.instrument, out.price and out.quantity (zero: unchanged); the caller sets the rest.
+std::optional<api_error> parse_amend_request(std::string_view body,
+                                             const std::vector<engine::instrument>& instruments,
+                                             engine::amend_order& out);
 
 // 1-64 chars of [A-Za-z0-9._:-]: the rule for client_id, order_id and idempotency keys.
 // The HTTP layer checks ids in paths (/orders/{order_id}) with it.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace matchd::codec {
 
@@ -26,8 +27,12 @@ namespace matchd::codec {
 // then the volume-weighted average rounded half away from zero to the price precision.
 // remaining_quantity is quantity - filled, also for finished orders (a cancelled order
 // shows what was left).
-void append_order(json_writer& w, const engine::order& o, const engine::instrument& ins);
-void append_order(std::string& out, const engine::order& o, const engine::instrument& ins);
+// `client_order_id`: the order's label, kept beside it (bus::command_outcome, the publish
+// stage's order view); empty writes null.
+void append_order(json_writer& w, const engine::order& o, const engine::instrument& ins,
+                  std::string_view client_order_id = {});
+void append_order(std::string& out, const engine::order& o, const engine::instrument& ins,
+                  std::string_view client_order_id = {});
 
 // {"trade_id" (string),"instrument","buy_order_id","sell_order_id","price","quantity",
 //  "aggressor_side","timestamp","sequence"}. The counterparties' client ids are not sent.

@@ -19,6 +19,10 @@ struct place_order {
   quantity_lots quantity{};
   timestamp_us received_at = 0;
   key_id key = 0;  // the API key that placed it; 0 with --auth none
+  stp_mode stp = stp_mode::cancel_taker;
+  // A limit GTC order only (the codec refuses it elsewhere): one that would cross on
+  // arrival is created `rejected` with reason would_take, without trading.
+  bool post_only = false;
 };
 
 struct cancel_order {
@@ -27,6 +31,19 @@ struct cancel_order {
   // The clients the caller may act for (null: any). An order of another client is
   // order_not_found, exactly as an id never seen: a key learns nothing of other clients.
   client_scope scope;
+};
+
+// Changes a resting order in place (PATCH /orders/{id}). Zero means "unchanged" for price
+// and quantity; at least one is set, positive, on tick/lot and within the instrument's
+// limits (the codec checks them against `instrument`). `quantity` is the new total,
+// filled part included.
+struct amend_order {
+  order_id id;
+  instrument_id instrument = 0;  // an order of another instrument is order_not_found
+  price_ticks price{};
+  quantity_lots quantity{};
+  timestamp_us received_at = 0;
+  client_scope scope;  // as cancel_order::scope
 };
 
 }  // namespace matchd::engine

@@ -21,6 +21,9 @@ enum class errc : std::uint8_t {
   notional_too_large,    // a limit order worth more than the instrument's max notional
   instrument_exists,     // adding an instrument whose symbol is taken
   too_many_instruments,  // adding one beyond engine_options::max_instruments
+  // Amend:
+  quantity_not_above_filled,  // the new quantity is not above what already filled
+  would_take,                 // a post_only order amended to a price that crosses
 };
 
 // The stable API error code, e.g. "duplicate_order_id".

@@ -42,11 +42,12 @@ struct command_result {
   constexpr bool ok() const noexcept { return error == errc::ok; }
 };
 
-// One command of a batch, by reference: exactly one of the two is set, and the command
+// One command of a batch, by reference: exactly one of the three is set, and the command
 // must outlive the execute() call.
 struct command_ref {
   const place_order* place = nullptr;
   const cancel_order* cancel = nullptr;
+  const amend_order* amend = nullptr;  // or this one
 };
 
 // What execute() reports per command: its result and where its events end in the buffer
@@ -80,6 +81,12 @@ class matching_engine {
   // finished order, turns that into order_not_found for a foreign one.
   command_result place(const place_order& cmd, event_buffer& out);
   command_result cancel(const cancel_order& cmd, event_buffer& out);
+  // Changes a resting order's price and/or quantity in one command (order_book::amend):
+  // order_not_found as for a cancel (also for an order of another instrument than
+  // `cmd.instrument`), order_not_open for a finished one, quantity_not_above_filled when
+  // the new total would not leave anything to fill, would_take when a post_only order's
+  // new price crosses. On error nothing changed.
+  command_result amend(const amend_order& cmd, event_buffer& out);
 
   // Runs `commands` in order with exactly the effects, results and events of calling
   // place/cancel on each in turn, but faster: while one command runs, the id-index lines
@@ -163,6 +170,7 @@ class matching_engine {
   bool is_resting(const id_entry& e, const id_key& key) const noexcept;
   command_result place_keyed(const place_order& cmd, const id_key& key, event_buffer& out);
   command_result cancel_keyed(const cancel_order& cmd, const id_key& key, event_buffer& out);
+  command_result amend_keyed(const amend_order& cmd, const id_key& key, event_buffer& out);
   // With a horizon: queues the orders the events out[from, end) finished.
   void note_finished(const event_buffer& out, std::size_t from, timestamp_us at);
   bool forget_finished(const order_id& id);

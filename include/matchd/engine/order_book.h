@@ -67,6 +67,19 @@ class order_book {
   // Removes a resting order and emits its cancelled state and the level delta.
   void cancel(node_index n, command_context& ctx);
 
+  // Amends the order resting in `n` to `price` and `quantity` (the new total, above what
+  // filled; the engine checked). A lower quantity at the same price keeps the order's place
+  // in its level; anything else takes it out of the book and runs it again as a taker
+  // (with its own stp) at the new price, with a new time priority (created_sequence): what
+  // does not fill goes to the back of its level. Emits the trades and makers' states, the
+  // order's new state, then the level deltas (the old level's too). Returns the node it
+  // rests in now, or kNoNode (it filled, or stp cancelled it).
+  node_index amend(node_index n, price_ticks price, quantity_lots quantity, const id_key& key,
+                   command_context& ctx);
+
+  // Whether a limit order of side `s` at `price` would trade on arrival (post_only).
+  bool would_take(side s, price_ticks price) const;
+
   // Appends an order at the back of its price level without matching (recovery).
   // Orders must be restored in their original priority order.
   node_index restore(const order& resting, const id_key& key);
@@ -155,8 +168,16 @@ class order_book {
   void remove_level(side s, std::uint32_t level);
   node_index rest(const order& o, const id_key& key);
   bool can_fill_completely(const order& taker) const;
-  void match(order& taker, command_context& ctx);
+  // True when self-trade prevention stopped the taker (cancel_taker, cancel_both).
+  bool match(order& taker, command_context& ctx);
+  // The taker met the resting order at the head of `level`, of its own client: applies the
+  // taker's stp (not none). True when the taker must stop.
+  bool prevent_self_trade(order& taker, price_level& level, command_context& ctx);
+  // After matching: the taker's final state (filled, rested, or cancelled, with the
+  // reason when self-trade prevention stopped it), its event and the level deltas.
+  node_index finish_taker(order& taker, bool stopped, const id_key& key, command_context& ctx);
   static bool beyond_limit(side taker_side, price_ticks level, price_ticks worst) noexcept;
+  // A market order stopped short of a level beyond its limits: why, in its reason.
   static void stopped_at_price_band(order& taker) noexcept;
   static void stopped_at_max_notional(order& taker) noexcept;
   void touch(side s, price_ticks p, std::uint32_t level);

@@ -59,6 +59,28 @@ enum class order_type : std::uint8_t { limit, market };
 enum class time_in_force : std::uint8_t { gtc, ioc, fok };
 enum class order_status : std::uint8_t { open, partially_filled, filled, cancelled, rejected };
 
+// Why an order ended, where its status alone does not say (the API's `reason`; none is
+// left out of the JSON). New reasons are added at the end: the journal and the orders
+// table keep them by name or number, so a value never changes meaning.
+enum class end_reason : std::uint8_t {
+  none,
+  self_trade_prevention,  // cancelled by its own or an incoming order's stp
+  would_take,             // a post_only order that would have crossed: rejected
+  price_band,             // a market order stopped at the instrument's price band
+  max_notional,           // a market order stopped at the instrument's max notional
+};
+inline constexpr end_reason kLastEndReason = end_reason::max_notional;
+
+// Self-trade prevention: what happens when an incoming order (the taker) reaches a resting
+// order of its own client. The taker's mode decides (Binance's EXPIRE_TAKER, EXPIRE_MAKER,
+// EXPIRE_BOTH and NONE).
+enum class stp_mode : std::uint8_t {
+  cancel_taker,  // the taker's remainder is cancelled; the resting order stays (default)
+  cancel_maker,  // the resting order is cancelled and the taker goes on matching
+  cancel_both,   // both are cancelled
+  none,          // they trade
+};
+
 constexpr side opposite(side s) noexcept {
   return s == side::buy ? side::sell : side::buy;
 }
@@ -71,6 +93,11 @@ std::string_view to_string(side s) noexcept;
 std::string_view to_string(order_type t) noexcept;
 std::string_view to_string(time_in_force t) noexcept;
 std::string_view to_string(order_status s) noexcept;
+std::string_view to_string(end_reason r) noexcept;
+std::string_view to_string(stp_mode m) noexcept;
+// The inverse of to_string, for the codec and the tables; false on anything else.
+bool parse_end_reason(std::string_view text, end_reason& out) noexcept;
+bool parse_stp_mode(std::string_view text, stp_mode& out) noexcept;
 
 // Fixed-capacity inline string: order and client ids travel inside commands and events
 // by value, so neither the queues nor the engine allocate for them.
@@ -121,6 +148,15 @@ constexpr bool is_id_char(char c) noexcept {
 }
 constexpr bool valid_id(std::string_view id) noexcept {
   return !id.empty() && id.size() <= kMaxIdLength && std::all_of(id.begin(), id.end(), is_id_char);
+}
+
+// The client's own label for an order, kept beside order_id (the API's client_order_id):
+// 1-36 chars of the id alphabet, Binance's newClientOrderId limit (a UUID fits).
+inline constexpr std::size_t kMaxClientOrderIdLength = 36;
+using order_label = fixed_string<kMaxClientOrderIdLength>;
+constexpr bool valid_client_order_id(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= kMaxClientOrderIdLength &&
+         std::all_of(id.begin(), id.end(), is_id_char);
 }
 
 }  // namespace matchd::engine

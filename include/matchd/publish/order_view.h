@@ -19,27 +19,49 @@ namespace matchd::publish {
 // and even with those populated off this thread (bus::incremental_map) acknowledgements
 // stopped for 0.1 s. At 16 bytes a slot the doubling is 32 MB, and the orders' own blocks
 // are allocated one by one as orders arrive, which spreads their first-touch cost evenly.
+//
+// Beside each order it keeps the order's client_order_id, which the engine's order does not
+// hold (its events would grow): the placement's outcome brings it (bus::command_outcome).
 class order_view {
  public:
+  struct entry {
+    engine::order order;  // first: the table's key points at it
+    engine::order_label client_order_id;
+  };
+
   const engine::order* find(const engine::order_id& id) const {
+    const entry* e = find_entry(id);
+    return e == nullptr ? nullptr : &e->order;
+  }
+  const entry* find_entry(const engine::order_id& id) const {
     const auto* owner = orders_.find(id);
     return owner == nullptr ? nullptr : owner->get();
   }
 
-  // Keeps `o` as the order's latest state.
-  void put(const engine::order& o) {
+  // Keeps `o` as the order's latest state, and `label` as its client_order_id when one is
+  // given (a placement's first state); otherwise the label it has stays.
+  const entry& put(const engine::order& o, const engine::order_label* label = nullptr) {
     if (auto* owner = orders_.find(o.id)) {
-      **owner = o;
-      return;
+      (*owner)->order = o;
+      if (label != nullptr) (*owner)->client_order_id = *label;
+      return **owner;
     }
-    auto owned = std::make_unique<engine::order>(o);
-    const engine::order* key = owned.get();
+    auto owned =
+        std::make_unique<entry>(entry{o, label != nullptr ? *label : engine::order_label{}});
+    const entry& held = *owned;
+    const engine::order* key = &owned->order;
     orders_.try_emplace(key, std::move(owned));
+    return held;
+  }
+
+  // Recovery: the client_order_id of an order already put.
+  void set_label(const engine::order_id& id, const engine::order_label& label) {
+    if (auto* owner = orders_.find(id)) (*owner)->client_order_id = label;
   }
 
   void erase(const engine::order_id& id) {
     if (const auto* owner = orders_.find(id)) {
-      const engine::order* key = owner->get();
+      const engine::order* key = &(*owner)->order;
       orders_.erase(key);  // the owner goes with its entry
     }
   }
@@ -65,8 +87,7 @@ class order_view {
     }
   };
 
-  bus::incremental_map<const engine::order*, std::unique_ptr<engine::order>, by_id_hash,
-                       by_id_equal>
+  bus::incremental_map<const engine::order*, std::unique_ptr<entry>, by_id_hash, by_id_equal>
       orders_;
 };
 

@@ -84,6 +84,8 @@ class publish_stage {
   // no page faults on the publish thread.
   void reserve_orders(std::size_t orders) { orders_.reserve(orders); }
   void seed_order(const engine::order& o);
+  // An order's client_order_id, after the order is seeded (seed_order).
+  void seed_label(const engine::order_id& id, const engine::order_label& label);
   void seed_trade(const engine::trade& t);
   // One side of a book's levels, best first.
   void seed_levels(engine::instrument_id ins, engine::side s,
@@ -141,7 +143,9 @@ class publish_stage {
   // GET /orders/{id} missed the view: asks the history reader, or answers 404 without one.
   void ask_history(std::uint32_t io_thread, const bus::read_query& q);
   void deliver_history(const bus::history_answer& a);
-  std::string order_body(const engine::order& o) const;
+  std::string order_body(const engine::order& o, std::string_view client_order_id) const;
+  // The client_order_id of the command's subject: a placement's own, else the view's.
+  std::string_view label_of(const bus::command_outcome& c) const;
   // False when a stream frame was dropped because the queue had no room beyond the reserve.
   bool deliver(std::uint32_t io_thread, bus::io_delivery&& d);
   // The subscriber missed a frame: it gets no more, and its I/O thread is told to close it.

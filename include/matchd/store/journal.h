@@ -23,14 +23,23 @@ namespace matchd::store {
 // Format 2 ends each order record with the placing key's id (8 bytes, 0 for none); format
 // 1, written before keys existed, lacks it and is still read (its orders have no key), so
 // a journal left by an older build is applied and recovered after an upgrade.
-inline constexpr std::uint8_t kJournalFormat = 2;
+//
+// Format 3 adds, after the key, the order options: reason, stp, post_only and amended (one
+// byte each) and the client_order_id (a length byte and its characters). Formats 1 and 2
+// are still read: their orders have the defaults (no reason, stp none, as they were
+// placed before self-trade prevention existed, not post_only, not amended, no label).
+inline constexpr std::uint8_t kJournalFormat = 3;
+inline constexpr std::uint8_t kJournalFormatWithoutOptions = 2;
 inline constexpr std::uint8_t kJournalFormatWithoutKeys = 1;
 
 class journal_encoder {
  public:
   journal_encoder() { clear(); }
 
-  void add(const engine::order& o, std::string_view instrument_symbol);
+  // `client_order_id`: the order's label, given with the state its placing command
+  // produced (the engine's order does not hold it); empty otherwise.
+  void add(const engine::order& o, std::string_view instrument_symbol,
+           std::string_view client_order_id = {});
   void add(const engine::trade& t, std::string_view instrument_symbol);
 
   [[nodiscard]] std::size_t records() const noexcept { return records_; }
@@ -58,7 +67,13 @@ class journal_error : public std::runtime_error {
 // Appends the body's orders and trades to `out`, in the order they were written.
 // Instrument symbols are resolved against `instruments` (the ids of this run's
 // configuration, which may differ from the writer's). Throws journal_error.
+// An order record's client_order_id, beside the event decoded from it: events[event].
+struct journal_label {
+  std::size_t event = 0;
+  engine::order_label client_order_id;
+};
+
 void decode_journal(std::string_view body, const std::vector<engine::instrument>& instruments,
-                    engine::event_buffer& out);
+                    engine::event_buffer& out, std::vector<journal_label>* labels = nullptr);
 
 }  // namespace matchd::store

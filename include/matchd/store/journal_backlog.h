@@ -53,6 +53,9 @@ class journal_backlog {
   // existed.
   void expect_all_taken() const;
 
+  // The client_order_id the backlog holds for an order (placed in it), or empty.
+  [[nodiscard]] std::string_view label(std::string_view order_id) const;
+
   // The instrument's most recent trades in the backlog, oldest first.
   [[nodiscard]] const std::deque<engine::trade>& trades(engine::instrument_id i) const;
 
@@ -67,6 +70,7 @@ class journal_backlog {
     }
   };
   boost::unordered_flat_map<std::string, engine::order, id_hash, std::equal_to<>> latest_;
+  boost::unordered_flat_map<std::string, engine::order_label, id_hash, std::equal_to<>> labels_;
   std::vector<std::deque<engine::trade>> trades_;
 };
 

@@ -23,6 +23,9 @@ class recovery_sink {
   virtual void expected_orders(std::size_t /*orders*/) {}
   virtual void resting_order(const engine::order& o) = 0;
   virtual void finished_order(const engine::order& o) = 0;
+  // The client_order_id of an order delivered just before (resting or finished), for the
+  // orders that have one: the engine's order does not hold it.
+  virtual void order_label(const engine::order_id& /*id*/, std::string_view /*label*/) {}
   virtual void idempotency_key(const engine::client_id& client, std::string_view key,
                                std::uint64_t fingerprint, engine::sequence_number sequence,
                                engine::timestamp_us created_at, std::string response) = 0;
