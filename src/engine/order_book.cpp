@@ -284,8 +284,9 @@ void order_book::emit_level_deltas(command_context& ctx) {
     d.level_side = t.level_side;
     d.price = t.price;
     d.sequence = ctx.next();
-    // An emptied level is freed and may be reused within the command, but never for the
-    // same side and price, so a live match means the level is still the one touched.
+    // An emptied level is freed and may be reused within the command; when an amend builds
+    // the same side and price again, touch() recorded the new level, so a live match is the
+    // level as the command left it.
     const price_level& l = levels_[t.level];
     if (l.orders > 0 && l.price == t.price && l.level_side == t.level_side) {
       d.quantity = l.total;

@@ -1,6 +1,7 @@
 #include <matchd/engine/venue_rules.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace matchd::engine {
 
@@ -22,7 +23,10 @@ instrument_rules instrument_rules::of(const instrument& ins) noexcept {
 
 price_ticks band_ceiling(price_ticks reference, std::uint32_t band_bps) noexcept {
   const int128 edge = static_cast<int128>(reference.value) * (kBpsPerUnit + band_bps) / kBpsPerUnit;
-  return price_ticks{static_cast<std::int64_t>(edge)};
+  // A wide band over a price near the top of int64 reaches past it: no price is that high,
+  // so the ceiling is the highest there is, not a wrapped (negative) one.
+  return price_ticks{
+      static_cast<std::int64_t>(std::min<int128>(edge, std::numeric_limits<std::int64_t>::max()))};
 }
 
 price_ticks band_floor(price_ticks reference, std::uint32_t band_bps) noexcept {

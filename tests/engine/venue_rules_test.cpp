@@ -5,6 +5,7 @@
 #include <matchd/engine/matching_engine.h>
 #include <matchd/engine/venue_rules.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,12 @@ TEST(band_edges, are_inclusive_and_rounded_inwards) {
   EXPECT_EQ(band_ceiling(price_ticks{333}, 100), price_ticks{336});  // 336.33
   EXPECT_EQ(band_floor(price_ticks{333}, 100), price_ticks{330});    // 329.67
   EXPECT_EQ(band_floor(price_ticks{333}, 10'000), price_ticks{1});
+}
+
+TEST(band_edges, a_ceiling_past_the_largest_price_is_the_largest_price) {
+  // 9e17 ticks with a 1000% band is 9.9e18, past int64: the ceiling must not wrap negative.
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(band_ceiling(price_ticks{900'000'000'000'000'000}, 100'000), price_ticks{kMax});
 }
 
 }  // namespace
