@@ -292,6 +292,19 @@ std::optional<api_error> string_field(const field_views& values, field f, bool r
   return std::nullopt;
 }
 
+// The required `instrument`: its id among `instruments`, or unknown_instrument.
+std::optional<api_error> instrument_field(const field_views& values,
+                                          const std::vector<engine::instrument>& instruments,
+                                          engine::instrument_id& id) {
+  std::optional<std::string_view> text;
+  if (auto e = string_field(values, field::instrument, true, text)) return e;
+  const auto found = engine::find_instrument(instruments, *text);
+  if (!found)
+    return make_error(api_errc::unknown_instrument, "unknown instrument " + excerpt(*text));
+  id = *found;
+  return std::nullopt;
+}
+
 // A price or quantity: a JSON number or a decimal string.
 std::optional<api_error> amount_field(const field_views& values, field f,
                                       std::optional<std::string_view>& text) {
@@ -430,14 +443,8 @@ std::optional<api_error> validate(const field_views& values,
     return make_error(api_errc::invalid_client_id, id_problem("client_id", *text));
   cmd.client = engine::client_id::from(*text);
 
-  if (auto e = string_field(values, field::instrument, true, text)) return e;
-  const auto ins_it = std::find_if(instruments.begin(), instruments.end(),
-                                   [&](const engine::instrument& i) { return i.symbol == *text; });
-  if (ins_it == instruments.end()) {
-    return make_error(api_errc::unknown_instrument, "unknown instrument " + excerpt(*text));
-  }
-  const engine::instrument& ins = *ins_it;
-  cmd.instrument = static_cast<engine::instrument_id>(ins_it - instruments.begin());
+  if (auto e = instrument_field(values, instruments, cmd.instrument)) return e;
+  const engine::instrument& ins = instruments[cmd.instrument];
 
   if (auto e = string_field(values, field::side, true, text)) return e;
   if (*text == "buy") {
@@ -586,14 +593,8 @@ std::optional<api_error> validate_amend(const field_views& values,
                                         const std::vector<engine::instrument>& instruments,
                                         engine::amend_order& out) {
   std::optional<std::string_view> text;
-  if (auto e = string_field(values, field::instrument, true, text)) return e;
-  const auto ins_it = std::find_if(instruments.begin(), instruments.end(),
-                                   [&](const engine::instrument& i) { return i.symbol == *text; });
-  if (ins_it == instruments.end()) {
-    return make_error(api_errc::unknown_instrument, "unknown instrument " + excerpt(*text));
-  }
-  const engine::instrument& ins = *ins_it;
-  out.instrument = static_cast<engine::instrument_id>(ins_it - instruments.begin());
+  if (auto e = instrument_field(values, instruments, out.instrument)) return e;
+  const engine::instrument& ins = instruments[out.instrument];
 
   if (auto e = amount_field(values, field::quantity, text)) return e;
   if (text) {

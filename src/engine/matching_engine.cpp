@@ -196,20 +196,29 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   return {errc::ok, sequence_};
 }
 
-command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_key& key,
-                                             event_buffer& out) {
+matching_engine::open_order matching_engine::find_open(const id_key& key,
+                                                       const client_scope& scope) {
   const id_index::position slot = ids_.lookup(key);
-  if (!slot.found) return {errc::order_not_found, 0};
+  if (!slot.found) return {errc::order_not_found, slot, {}};
   const id_entry entry = slot.at->entry();
   // A finished order's client is not kept here (the index holds no more than its id), so
-  // a scoped cancel of one is order_not_open all the same: the publish stage, which holds
+  // a scoped command on one is order_not_open all the same: the publish stage, which holds
   // the finished order, answers order_not_found in its place when the client is foreign.
-  if (!is_resting(entry, key)) return {errc::order_not_open, 0};
-  order_book& book = *books_[entry.instrument];
+  if (!is_resting(entry, key)) return {errc::order_not_open, slot, entry};
   // Out of the caller's scope: exactly what an id never seen gets, with nothing changed.
-  if (!in_scope(cmd.scope, book.resting_order(entry.node).client)) {
-    return {errc::order_not_found, 0};
+  if (!in_scope(scope, books_[entry.instrument]->resting_order(entry.node).client)) {
+    return {errc::order_not_found, slot, entry};
   }
+  return {errc::ok, slot, entry};
+}
+
+command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_key& key,
+                                             event_buffer& out) {
+  const open_order found = find_open(key, cmd.scope);
+  if (found.error != errc::ok) return {found.error, 0};
+  const id_index::position slot = found.slot;
+  const id_entry entry = found.entry;
+  order_book& book = *books_[entry.instrument];
 
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, {}};
   book.cancel(entry.node, ctx);
@@ -224,15 +233,13 @@ command_result matching_engine::amend(const amend_order& cmd, event_buffer& out)
 
 command_result matching_engine::amend_keyed(const amend_order& cmd, const id_key& key,
                                             event_buffer& out) {
-  const id_index::position slot = ids_.lookup(key);
-  if (!slot.found) return {errc::order_not_found, 0};
-  const id_entry entry = slot.at->entry();
-  if (!is_resting(entry, key)) return {errc::order_not_open, 0};
+  const open_order found = find_open(key, cmd.scope);
+  if (found.error != errc::ok) return {found.error, 0};
+  const id_index::position slot = found.slot;
+  const id_entry entry = found.entry;
   order_book& book = *books_[entry.instrument];
   const order& resting = book.resting_order(entry.node);
-  if (!in_scope(cmd.scope, resting.client) || resting.instrument != cmd.instrument) {
-    return {errc::order_not_found, 0};
-  }
+  if (resting.instrument != cmd.instrument) return {errc::order_not_found, 0};
   const price_ticks price = cmd.price.value != 0 ? cmd.price : resting.price;
   const quantity_lots quantity = cmd.quantity.value != 0 ? cmd.quantity : resting.quantity;
   if (quantity <= resting.filled) return {errc::quantity_not_above_filled, 0};

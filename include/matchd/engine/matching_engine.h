@@ -169,6 +169,15 @@ class matching_engine {
   id_key key_of(std::string_view id) const noexcept;
   bool is_resting(const id_entry& e, const id_key& key) const noexcept;
   command_result place_keyed(const place_order& cmd, const id_key& key, event_buffer& out);
+  // The resting order `key` names, for a caller acting within `scope`: the lookup a cancel
+  // and an amend share. order_not_found for an id never seen or an order out of scope,
+  // order_not_open for a finished one.
+  struct open_order {
+    errc error = errc::ok;
+    id_index::position slot;
+    id_entry entry;
+  };
+  open_order find_open(const id_key& key, const client_scope& scope);
   command_result cancel_keyed(const cancel_order& cmd, const id_key& key, event_buffer& out);
   command_result amend_keyed(const amend_order& cmd, const id_key& key, event_buffer& out);
   // With a horizon: queues the orders the events out[from, end) finished.
