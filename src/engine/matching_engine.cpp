@@ -120,31 +120,32 @@ command_result matching_engine::cancel(const cancel_order& cmd, event_buffer& ou
 void matching_engine::execute(std::span<const command_ref> commands,
                               std::span<batch_result> results, event_buffer& out) {
   const std::size_t n = commands.size();
-  auto id_of = [&](std::size_t i) -> std::string_view {
-    const command_ref& c = commands[i];
-    if (c.place != nullptr) return c.place->id.view();
-    return c.cancel != nullptr ? c.cancel->id.view() : c.amend->id.view();
-  };
   // keys[i % kLookahead] holds command i's key from the time its lines were requested:
-  // hashing early is what lets the prefetch be issued early.
+  // hashing early is what lets the prefetch be issued early. A mass cancel names no id.
+  auto request_lines = [&](std::size_t i, id_key& key) {
+    const command_ref& c = commands[i];
+    if (c.cancel_all != nullptr) return;
+    key = key_of(c.place != nullptr    ? c.place->id.view()
+                 : c.cancel != nullptr ? c.cancel->id.view()
+                                       : c.amend->id.view());
+    ids_.prefetch(key);
+  };
   id_key keys[kLookahead];
-  for (std::size_t i = 0; i < std::min(n, kLookahead); ++i) {
-    keys[i] = key_of(id_of(i));
-    ids_.prefetch(keys[i]);
-  }
+  for (std::size_t i = 0; i < std::min(n, kLookahead); ++i) request_lines(i, keys[i]);
   for (std::size_t i = 0; i < n; ++i) {
     const id_key key = keys[i % kLookahead];
     if (const std::size_t ahead = i + kLookahead; ahead < n) {
-      keys[ahead % kLookahead] = key_of(id_of(ahead));
-      ids_.prefetch(keys[ahead % kLookahead]);
+      request_lines(ahead, keys[ahead % kLookahead]);
     }
     const command_ref& c = commands[i];
     if (c.place != nullptr) {
       results[i].result = place_keyed(*c.place, key, out);
     } else if (c.cancel != nullptr) {
       results[i].result = cancel_keyed(*c.cancel, key, out);
-    } else {
+    } else if (c.amend != nullptr) {
       results[i].result = amend_keyed(*c.amend, key, out);
+    } else {
+      results[i].result = cancel_all(*c.cancel_all, out);
     }
     results[i].events_end = out.size();
   }
@@ -274,6 +275,22 @@ command_result matching_engine::amend_keyed(const amend_order& cmd, const id_key
   } else {
     slot.at->node = node;
   }
+  if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
+  return {errc::ok, sequence_};
+}
+
+command_result matching_engine::cancel_all(const cancel_all_orders& cmd, event_buffer& out) {
+  if (cmd.instrument && *cmd.instrument >= books_.size()) return {errc::unknown_instrument, 0};
+  const std::size_t first_event = out.size();
+  const sequence_number before = sequence_;
+  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, {}};
+  // The id index needs no word: a freed node holds no key, so each entry reads as finished.
+  if (cmd.instrument) {
+    books_[*cmd.instrument]->cancel_client(cmd.client, ctx);
+  } else {
+    for (auto& book : books_) book->cancel_client(cmd.client, ctx);
+  }
+  if (sequence_ == before) return {errc::ok, 0};
   if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
   return {errc::ok, sequence_};
 }

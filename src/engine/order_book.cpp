@@ -2,6 +2,7 @@
 #include <matchd/engine/order_book.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 
 namespace matchd::engine {
@@ -17,7 +18,8 @@ constexpr bool crosses(const order& taker, price_ticks level_price) noexcept {
 
 }  // namespace
 
-order_book::order_book(instrument_id id, std::size_t expected_orders) : instrument_(id) {
+order_book::order_book(instrument_id id, std::size_t expected_orders)
+    : instrument_(id), clients_(std::random_device{}()) {
   nodes_.reserve(expected_orders);
   levels_.reserve(expected_orders / 4 + 64);
   bids_.reserve(expected_orders / 8 + 64);
@@ -88,6 +90,8 @@ order_book::node_index order_book::rest(const order& o, const id_key& key) {
   l.total += o.remaining();
   ++l.orders;
   ++live_orders_;
+  clients_.add(o.client, {n, o.created_sequence},
+               [this](const client_orders::entry& e) { return holds(e); });
   return n;
 }
 
@@ -390,6 +394,40 @@ void order_book::cancel(node_index n, command_context& ctx) {
   emit_level_deltas(ctx);
 }
 
+// --- the mass cancel ------------------------------------------------------------------
+
+void order_book::touch_once(side s, price_ticks p, std::uint32_t level) {
+  price_level& l = levels_[level];
+  if (l.mark == touch_mark_) return;
+  l.mark = touch_mark_;
+  touched_.push_back({s, p, level});
+}
+
+std::size_t order_book::cancel_client(const client_id& client, command_context& ctx) {
+  const std::vector<client_orders::entry> orders =
+      clients_.take(client, [this](const client_orders::entry& e) { return holds(e); });
+  if (orders.empty()) return 0;
+  touched_.clear();
+  if (++touch_mark_ == 0) {
+    // After 2^32 mass cancels: no level may keep a mark equal to a new one.
+    for (std::size_t i = 0; i < levels_.size(); ++i) levels_[i].mark = 0;
+    touch_mark_ = 1;
+  }
+  for (const client_orders::entry& e : orders) {
+    ctx.out->emplace_back(nodes_[e.node].state);
+    order& o = std::get<order>(ctx.out->back());  // valid until the next event is added
+    // Marked before unlink, which may free the level (a freed level is not reused within
+    // this command: nothing is added).
+    touch_once(o.order_side, o.price, nodes_[e.node].level);
+    unlink(e.node);
+    o.status = order_status::cancelled;
+    o.updated_at = ctx.now;
+    o.sequence = ctx.next();
+  }
+  emit_level_deltas(ctx);
+  return orders.size();
+}
+
 order_book::node_index order_book::restore(const order& resting, const id_key& key) {
   return rest(resting, key);
 }
@@ -447,6 +485,24 @@ std::string order_book::check_invariants() const {
     }
   }
   if (counted_orders != live_orders_) return "live order count differs from resting orders";
+  // Every resting order is in its own client's list exactly once (stale entries aside).
+  std::size_t listed = 0;
+  std::string wrong;
+  clients_.for_each([&](const client_id& client, const std::vector<client_orders::entry>& l) {
+    for (const client_orders::entry& e : l) {
+      if (e.node >= nodes_.size()) {
+        wrong = "client list entry past the node pool";
+      } else if (holds(e)) {
+        if (!(nodes_[e.node].state.client == client)) wrong = "order in another client's list";
+        ++listed;
+      }
+    }
+  });
+  if (!wrong.empty()) return wrong;
+  if (listed != live_orders_) {
+    return "client lists hold " + std::to_string(listed) + " resting orders, the book " +
+           std::to_string(live_orders_);
+  }
   if (!bids_.empty() && !asks_.empty() && bids_.back().price >= asks_.back().price) {
     return "book is crossed";
   }

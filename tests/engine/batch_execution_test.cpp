@@ -20,8 +20,10 @@ struct command {
   place_order place;
   cancel_order cancel;
   amend_order amend;
+  cancel_all_orders cancel_all;
   bool is_place = true;
-  bool is_amend = false;  // not a place: an amend, else a cancel
+  bool is_amend = false;       // not a place: an amend,
+  bool is_cancel_all = false;  // or a mass cancel, else a cancel
 };
 
 std::string text_of(const order& o) {
@@ -61,6 +63,15 @@ std::vector<command> random_commands(std::size_t n, std::uint64_t seed) {
     // Ids come mostly fresh, sometimes reused (duplicates), cancels name recent ids,
     // whatever became of them, and now and then one never used.
     const std::uint64_t roll = below(100);
+    if (roll == 99) {
+      // A mass cancel of one of the clients, which prefetches no id.
+      c.is_place = false;
+      c.is_cancel_all = true;
+      c.cancel_all.client = client_id::from("c-" + std::to_string(below(5)));
+      c.cancel_all.received_at = static_cast<timestamp_us>(i);
+      commands.push_back(c);
+      continue;
+    }
     if (roll < 35 && next_id > 0) {
       c.is_place = false;
       const std::uint64_t id =
@@ -122,9 +133,10 @@ TEST(batch_execution, equals_running_each_command_on_its_own) {
     refs.clear();
     for (std::size_t k = 0; k < size; ++k) {
       const command& c = commands[next + k];
-      refs.push_back(c.is_place   ? command_ref{&c.place, nullptr}
-                     : c.is_amend ? command_ref{nullptr, nullptr, &c.amend}
-                                  : command_ref{nullptr, &c.cancel});
+      refs.push_back(c.is_place        ? command_ref{&c.place}
+                     : c.is_amend      ? command_ref{nullptr, nullptr, &c.amend}
+                     : c.is_cancel_all ? command_ref{nullptr, nullptr, nullptr, &c.cancel_all}
+                                       : command_ref{nullptr, &c.cancel});
     }
     results.assign(size, {});
     batched_events.clear();
@@ -134,9 +146,11 @@ TEST(batch_execution, equals_running_each_command_on_its_own) {
     for (std::size_t k = 0; k < size; ++k) {
       const command& c = commands[next + k];
       single_events.clear();
-      const command_result expected = c.is_place   ? single.place(c.place, single_events)
-                                      : c.is_amend ? single.amend(c.amend, single_events)
-                                                   : single.cancel(c.cancel, single_events);
+      const command_result expected =
+          c.is_place        ? single.place(c.place, single_events)
+          : c.is_amend      ? single.amend(c.amend, single_events)
+          : c.is_cancel_all ? single.cancel_all(c.cancel_all, single_events)
+                            : single.cancel(c.cancel, single_events);
       const command_result actual = results[k].result;
       ASSERT_EQ(actual.error, expected.error) << "command " << next + k;
       ASSERT_EQ(actual.sequence, expected.sequence) << "command " << next + k;
@@ -166,8 +180,11 @@ TEST(batch_execution, refuses_a_duplicate_within_one_batch_and_cancels_what_it_p
   p.quantity = quantity_lots{1000};
   cancel_order c;
   c.id = p.id;
-  const std::vector<command_ref> refs = {
-      {&p, nullptr}, {&p, nullptr}, {nullptr, &c}, {nullptr, &c}, {&p, nullptr}};
+  const std::vector<command_ref> refs = {{&p, nullptr, nullptr},
+                                         {&p, nullptr, nullptr},
+                                         {nullptr, &c, nullptr},
+                                         {nullptr, &c, nullptr},
+                                         {&p, nullptr, nullptr}};
   std::vector<batch_result> results(refs.size());
   event_buffer out;
   engine.execute(refs, results, out);

@@ -174,6 +174,41 @@ class reference_model {
   bool halted() const { return halted_; }
   std::optional<std::int64_t> last_trade() const { return last_trade_; }
 
+  // The mass cancel: every resting order of the client, oldest first (created_sequence),
+  // each cancelled as by cancel() but with the deltas of all of them at the end, one per
+  // level in the order first touched.
+  outcome cancel_all(const cancel_all_orders& cmd) {
+    if (cmd.instrument && *cmd.instrument != kBtc) return rejected(errc::unknown_instrument);
+    std::vector<order*> mine;
+    for (side s : {side::buy, side::sell}) {
+      for (const auto& [price, queue] : book(s)) {
+        for (const std::string& id : queue) {
+          order& o = orders_.at(id);
+          if (o.client == cmd.client) mine.push_back(&o);
+        }
+      }
+    }
+    std::sort(mine.begin(), mine.end(), [](const order* a, const order* b) {
+      return a->created_sequence < b->created_sequence;
+    });
+    outcome result;
+    std::vector<std::pair<side, std::int64_t>> touched;
+    for (order* o : mine) {
+      levels& own = book(o->order_side);
+      std::deque<std::string>& queue = own.at(o->price.value);
+      queue.erase(std::find(queue.begin(), queue.end(), std::string(o->id.view())));
+      if (queue.empty()) own.erase(o->price.value);
+      o->status = order_status::cancelled;
+      o->updated_at = cmd.received_at;
+      o->sequence = ++sequence_;
+      result.orders.push_back(describe(*o));
+      touch(touched, o->order_side, o->price.value);
+    }
+    result.deltas = deltas_for(touched);
+    result.sequence = mine.empty() ? 0 : sequence_;  // nothing cancelled: nothing changed
+    return result;
+  }
+
   bool knows(const std::string& id) const { return orders_.contains(id); }
   bool is_resting(const std::string& id) const {
     auto it = orders_.find(id);
@@ -458,6 +493,7 @@ struct command {
   std::optional<cancel_order> cancel;
   std::optional<bool> halt;  // a venue command: halt (true) or resume (false)
   std::optional<amend_order> amend;
+  std::optional<cancel_all_orders> cancel_all;
 };
 
 std::string describe_command(const command& c) {
@@ -467,6 +503,11 @@ std::string describe_command(const command& c) {
     return "amend " + std::string(c.amend->id.view()) +
            " price=" + std::to_string(c.amend->price.value) +
            " qty=" + std::to_string(c.amend->quantity.value);
+  }
+  if (c.cancel_all) {
+    return "cancel_all " + std::string(c.cancel_all->client.view()) +
+           (c.cancel_all->instrument ? " ins=" + std::to_string(*c.cancel_all->instrument)
+                                     : std::string(" every instrument"));
   }
   const place_order& p = *c.place;
   return "place " + std::string(p.id.view()) + " " + std::string(p.client.view()) + " " +
@@ -498,7 +539,8 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
   const sequence_number before = engine.last_sequence();
   const command_result r = c.place    ? engine.place(*c.place, events)
                            : c.cancel ? engine.cancel(*c.cancel, events)
-                                      : engine.amend(*c.amend, events);
+                                      : c.amend ? engine.amend(*c.amend, events)
+                                                : engine.cancel_all(*c.cancel_all, events);
   outcome result;
   result.error = r.error;
   result.sequence = r.sequence;
@@ -510,8 +552,15 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
                     std::to_string(expected_number) + ": " + describe(e);
     }
   }
+  // A mass cancel that finds nothing succeeds without an event or a number.
+  const bool nothing_to_do = c.cancel_all && r.ok() && events.empty();
   if (shape_error.empty()) {
-    if (!r.ok() && (!events.empty() || r.sequence != 0 || engine.last_sequence() != before)) {
+    if (nothing_to_do) {
+      if (r.sequence != 0 || engine.last_sequence() != before) {
+        shape_error = "a mass cancel of nothing reported a number or moved the counter";
+      }
+    } else if (!r.ok() &&
+               (!events.empty() || r.sequence != 0 || engine.last_sequence() != before)) {
       shape_error = "a refused command emitted events, reported a number or moved the counter";
     } else if (r.ok() && (events.empty() || r.sequence != expected_number ||
                           engine.last_sequence() != expected_number)) {
@@ -689,6 +738,7 @@ struct scenario {
   // Of placed orders: stp modes other than the default cancel_taker, each this share.
   double other_stp_share = 0.15;
   std::int64_t clients = 8;  // few, so orders often meet their own client's
+  double cancel_all_share = 0.005;  // mass cancels of one of the eight clients
 };
 
 class command_generator {
@@ -705,6 +755,20 @@ class command_generator {
                                     ? scenario_.crowded_cancel_share
                                     : scenario_.cancel_share;
     command c;
+    if (chance(scenario_.cancel_all_share)) {
+      cancel_all_orders cmd;
+      cmd.client = client_id::from("client-" + std::to_string(pick(1, scenario_.clients)));
+      // Mostly this book or every book; now and then an instrument that does not exist.
+      const double where = uniform();
+      if (where < 0.45) {
+        cmd.instrument = kBtc;
+      } else if (where < 0.5) {
+        cmd.instrument = kBtc + 1;
+      }
+      cmd.received_at = now_;
+      c.cancel_all = cmd;
+      return c;
+    }
     if (scenario_.halt_share > 0 &&
         chance(model.halted() ? scenario_.resume_share : scenario_.halt_share)) {
       // Now and then a repeat: halting a halted instrument changes nothing.
@@ -812,6 +876,7 @@ struct run_stats {
   std::uint64_t trades = 0;
   std::uint64_t errors = 0;
   std::size_t max_resting = 0;
+  std::uint64_t mass_cancelled = 0;  // orders cancelled by mass cancels
   // How placed orders ended, e.g. "fok rejected", "market cancelled partly filled".
   std::map<std::string, std::uint64_t> endings;
   std::map<std::string, std::uint64_t> results;  // by errc code, "ok" included
@@ -863,10 +928,11 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
 
     std::string shape_error;
     const outcome actual = run_on_engine(*engine, c, shape_error);
-    const outcome expected = c.halt     ? model.set_halted(*c.halt)
-                             : c.place  ? model.place(*c.place)
-                             : c.cancel ? model.cancel(*c.cancel)
-                                        : model.amend(*c.amend);
+    const outcome expected = c.halt       ? model.set_halted(*c.halt)
+                             : c.place    ? model.place(*c.place)
+                             : c.cancel   ? model.cancel(*c.cancel)
+                             : c.amend    ? model.amend(*c.amend)
+                                          : model.cancel_all(*c.cancel_all);
     std::string mismatch = compare_outcomes(actual, expected);
     if (mismatch.empty()) mismatch = shape_error;
     const bool with_id_index = i % 128 == 0 || i == sc.commands - 1;
@@ -893,6 +959,7 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
         ++stats.endings["cancelled by self-trade prevention"];
       }
     }
+    if (c.cancel_all) stats.mass_cancelled += actual.orders.size();
   }
   stats.completed = true;
   stats.commands = sc.commands;
@@ -914,6 +981,7 @@ TEST(randomized_reference, engine_matches_the_reference_model) {
         "market filled", "gtc rejected would_take", "gtc cancelled self_trade_prevention",
         "cancelled by self-trade prevention", "amended gtc open", "amended gtc filled", "amend ok",
         "amend order_not_open"}) {
+  EXPECT_GT(stats.mass_cancelled, 1'000u);
     EXPECT_GT(stats.ending(ending), 100u) << ending;
   }
   for (const char* ending :

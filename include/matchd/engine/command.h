@@ -4,6 +4,8 @@
 #include <matchd/engine/key_id.h>
 #include <matchd/engine/types.h>
 
+#include <optional>
+
 namespace matchd::engine {
 
 // Commands arrive validated: the instrument exists, price and quantity are positive,
@@ -44,6 +46,15 @@ struct amend_order {
   quantity_lots quantity{};
   timestamp_us received_at = 0;
   client_scope scope;  // as cancel_order::scope
+};
+
+// Mass cancel: every open order of `client`, in `instrument` only or, without one, in every
+// instrument. The caller has checked that it may act for the client (the gateway refuses
+// another client's with 403 before a command is made), so it carries no scope.
+struct cancel_all_orders {
+  client_id client;
+  std::optional<instrument_id> instrument;  // nullopt: every instrument
+  timestamp_us received_at = 0;
 };
 
 }  // namespace matchd::engine

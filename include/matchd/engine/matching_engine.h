@@ -42,12 +42,13 @@ struct command_result {
   constexpr bool ok() const noexcept { return error == errc::ok; }
 };
 
-// One command of a batch, by reference: exactly one of the three is set, and the command
-// must outlive the execute() call.
+// One command of a batch, by reference: exactly one is set, and the command must outlive
+// the execute() call.
 struct command_ref {
   const place_order* place = nullptr;
   const cancel_order* cancel = nullptr;
-  const amend_order* amend = nullptr;  // or this one
+  const amend_order* amend = nullptr;
+  const cancel_all_orders* cancel_all = nullptr;
 };
 
 // What execute() reports per command: its result and where its events end in the buffer
@@ -87,11 +88,17 @@ class matching_engine {
   // the new total would not leave anything to fill, would_take when a post_only order's
   // new price crosses. On error nothing changed.
   command_result amend(const amend_order& cmd, event_buffer& out);
+  // Mass cancel: every open order of cmd.client (in cmd.instrument, or in every book in
+  // instrument order), each book's in the order they rested: their cancelled states, then
+  // that book's level deltas. An unknown instrument is unknown_instrument; a client with
+  // no open order there is ok with no events and sequence 0.
+  command_result cancel_all(const cancel_all_orders& cmd, event_buffer& out);
 
   // Runs `commands` in order with exactly the effects, results and events of calling
-  // place/cancel on each in turn, but faster: while one command runs, the id-index lines
-  // of the commands kLookahead places later are already being fetched, so the random
-  // access into the (tens of MB) index overlaps with matching instead of stalling it.
+  // place/cancel/amend/cancel_all on each in turn, but faster: while one command runs, the
+  // id-index lines of the commands kLookahead places later are already being fetched, so
+  // the random access into the (tens of MB) index overlaps with matching instead of
+  // stalling it.
   // `results` must be at least as long as `commands`.
   void execute(std::span<const command_ref> commands, std::span<batch_result> results,
                event_buffer& out);

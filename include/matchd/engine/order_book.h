@@ -1,6 +1,7 @@
 #pragma once
 
 #include <matchd/engine/chunked_vector.h>
+#include <matchd/engine/client_orders.h>
 #include <matchd/engine/event.h>
 #include <matchd/engine/id_index.h>
 #include <matchd/engine/order.h>
@@ -20,6 +21,9 @@ namespace matchd::engine {
 // of (price, level) sorted so that the best price is at the back: the touch is where
 // nearly all adds, fills and cancels happen, so inserts and removals move few elements.
 // Pools grow by doubling and recycle through free lists: steady state allocates nothing.
+//
+// Each client's resting orders are also listed per client (client_orders), so a mass
+// cancel visits exactly that client's orders; only resting an order writes the list.
 //
 // Not thread-safe: owned by the engine thread.
 class order_book {
@@ -79,6 +83,14 @@ class order_book {
 
   // Whether a limit order of side `s` at `price` would trade on arrival (post_only).
   bool would_take(side s, price_ticks price) const;
+
+  // Mass cancel: removes every order of `client` resting here, in the order they rested
+  // (created_sequence ascending), emitting each one's cancelled state, then one level delta
+  // per touched level in the order first touched. Returns how many were cancelled.
+  std::size_t cancel_client(const client_id& client, command_context& ctx);
+  // Clients with a list (including emptied ones not yet swept): for tests.
+  std::size_t client_list_count() const noexcept { return clients_.client_count(); }
+  std::size_t client_list_entries() const noexcept { return clients_.entry_count(); }
 
   // Appends an order at the back of its price level without matching (recovery).
   // Orders must be restored in their original priority order.
@@ -147,6 +159,7 @@ class order_book {
     node_index head = kNoNode;
     node_index tail = kNoNode;
     std::uint32_t next_free = 0;
+    std::uint32_t mark = 0;  // cancel_client's touch mark (touch_once)
   };
   struct level_ref {
     price_ticks price;
@@ -182,6 +195,13 @@ class order_book {
   static void stopped_at_max_notional(order& taker) noexcept;
   void touch(side s, price_ticks p, std::uint32_t level);
   void emit_level_deltas(command_context& ctx);
+  // Whether a client list's entry still names the order resting in its node.
+  bool holds(const client_orders::entry& e) const noexcept {
+    const order_node& node = nodes_[e.node];
+    return node.key != id_key{} && node.state.created_sequence == e.created;
+  }
+  // touch() for a command that touches many levels: O(1) per order via the level's mark.
+  void touch_once(side s, price_ticks p, std::uint32_t level);
 
   instrument_id instrument_;
   // Chunked, not std::vector: growing past the reserve must not copy every node.
@@ -194,6 +214,9 @@ class order_book {
   std::vector<touched_level> touched_;
   std::size_t live_orders_ = 0;
   price_ticks last_trade_price_{0};
+  // Each client's resting orders (cancel_client), written only when an order rests.
+  client_orders clients_;
+  std::uint32_t touch_mark_ = 0;
 };
 
 }  // namespace matchd::engine
