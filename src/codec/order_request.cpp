@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cstddef>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -661,6 +662,39 @@ std::optional<api_error> parse_count_parameter(std::string_view name,
   }
   out = value;
   return std::nullopt;
+}
+
+std::optional<api_error> parse_cursor_parameter(std::string_view name,
+                                                std::optional<std::string_view> text,
+                                                std::uint64_t& out) {
+  out = 0;
+  if (!text) return std::nullopt;
+  std::uint64_t value = 0;
+  const char* end = text->data() + text->size();
+  const auto r = std::from_chars(text->data(), end, value);
+  const bool digits_only = !text->empty() && (*text)[0] != '-' && (*text)[0] != '+';
+  if (!digits_only || r.ec != std::errc{} || r.ptr != end || value < 1 ||
+      value > static_cast<std::uint64_t>(INT64_MAX)) {
+    return make_error(
+        api_errc::invalid_parameter,
+        std::string(name) + " must be a positive integer (a next_before), got " + quoted(*text));
+  }
+  out = value;
+  return std::nullopt;
+}
+
+std::optional<api_error> parse_status_filter(std::optional<std::string_view> text,
+                                             bool& open_only) {
+  if (!text || *text == "open") {
+    open_only = true;
+    return std::nullopt;
+  }
+  if (*text == "all") {
+    open_only = false;
+    return std::nullopt;
+  }
+  return make_error(api_errc::invalid_parameter,
+                    "status must be open or all, got " + quoted(*text));
 }
 
 }  // namespace matchd::codec

@@ -35,4 +35,35 @@ std::string command_response(std::span<const engine::event> events, const engine
   return body;
 }
 
+std::string cancel_all_response(
+    std::span<const engine::event> events, const std::vector<engine::instrument>& instruments,
+    const std::function<std::string_view(const engine::order&)>& label_of) {
+  std::string body = "{\"orders\":[";
+  bool first = true;
+  for (const engine::event& e : events) {
+    if (const auto* o = std::get_if<engine::order>(&e)) {
+      if (!first) body += ',';
+      first = false;
+      append_order(body, *o, instruments[o->instrument], label_of(*o));
+    }
+  }
+  body += "]}";
+  return body;
+}
+
+std::string order_page_response(std::span<const labelled_order_ref> orders,
+                                std::optional<engine::sequence_number> next_before,
+                                const std::vector<engine::instrument>& instruments) {
+  std::string body = "{\"orders\":[";
+  for (std::size_t i = 0; i < orders.size(); ++i) {
+    if (i > 0) body += ',';
+    const engine::order& o = *orders[i].order;
+    append_order(body, o, instruments[o.instrument], orders[i].client_order_id);
+  }
+  body += "],\"next_before\":";
+  body += next_before ? std::to_string(*next_before) : std::string("null");
+  body += '}';
+  return body;
+}
+
 }  // namespace matchd::codec

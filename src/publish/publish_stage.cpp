@@ -148,7 +148,8 @@ void publish_stage::process_batch(bus::engine_batch& batch) {
     }
     if (c.outcome == bus::outcome_kind::executed && c.error == errc::ok) {
       apply_events(batch, c);
-      published_sequence_ = c.sequence;
+      // A mass cancel that found nothing changed nothing: sequence 0.
+      if (c.sequence != 0) published_sequence_ = c.sequence;
     }
     respond(batch, c);
   }
@@ -248,6 +249,15 @@ void publish_stage::respond(const bus::engine_batch& batch, const bus::command_o
       body += '}';
     }
     reply.body = shared(std::move(body));
+  } else if (c.kind == bus::request_kind::cancel_all) {
+    const std::span<const engine::event> events(batch.events.data() + c.first_event,
+                                                c.end_event - c.first_event);
+    reply.status = 200;
+    reply.body = shared(codec::cancel_all_response(
+        events, instruments_, [this](const engine::order& o) -> std::string_view {
+          const order_view::entry* held = orders_.find_entry(o.id);
+          return held == nullptr ? std::string_view{} : held->client_order_id.view();
+        }));
   } else {
     const std::span<const engine::event> events(batch.events.data() + c.first_event,
                                                 c.end_event - c.first_event);
@@ -463,6 +473,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
       reply.body = shared(order_body(*o, held->client_order_id.view()));
       break;
     }
+    case bus::query_kind::list_orders:
+      return list_orders(io_thread, q);
     case bus::query_kind::get_orderbook:
       reply.body = shared(orderbook_body(q.instrument, q.limit));
       break;
@@ -576,8 +588,96 @@ void publish_stage::ask_history(std::uint32_t io_thread, const bus::read_query& 
   history_.wake();
 }
 
+// GET /orders. The open orders are all in the view (recovery seeds every one), so
+// status=open, and status=all without a database, are answered from it; status=all with a
+// database asks the orders table for the page and merges it with the view (deliver_page).
+// The gateway has checked the caller may read the client.
+void publish_stage::list_orders(std::uint32_t io_thread, const bus::read_query& q) {
+  if (!q.open_only && history_.queries != nullptr) {
+    bus::history_query h;
+    h.io_thread = io_thread;
+    h.token = q.reply.token;
+    h.asked_ns = bus::steady_ns();
+    h.scope = q.scope;
+    bus::order_page_request page;
+    page.client = q.client;
+    if (!q.any_instrument) page.instrument = q.instrument;
+    page.before = q.before;
+    page.limit = q.limit + 1;
+    h.page = page;
+    if (!history_.queries->try_push(std::move(h))) {
+      deliver(io_thread, error_delivery(q.reply.token, codec::api_errc::overloaded,
+                                        "too many order history queries waiting; retry later"));
+      return;
+    }
+    history_.wake();
+    return;
+  }
+  order_view::page_query vq;
+  vq.client = q.client;
+  if (!q.any_instrument) vq.instrument = q.instrument;
+  vq.open_only = q.open_only;
+  vq.before = q.before;
+  vq.limit = q.limit;
+  std::vector<codec::labelled_order_ref> found;
+  for (const order_view::entry* e : orders_.page(vq)) {
+    found.push_back({&e->order, e->client_order_id.view()});
+  }
+  deliver(io_thread, page_delivery(q.reply.token, std::move(found), q.limit));
+}
+
+bus::io_delivery publish_stage::page_delivery(std::uint64_t token,
+                                              std::vector<codec::labelled_order_ref> found,
+                                              std::size_t limit) const {
+  std::optional<engine::sequence_number> next_before;
+  if (found.size() > limit) {
+    found.resize(limit);
+    next_before = found.back().order->created_sequence;
+  }
+  bus::io_delivery d;
+  d.token = token;
+  d.body = shared(codec::order_page_response(found, next_before, instruments_));
+  return d;
+}
+
+// The orders table's page, merged with the view: an order the view holds is the view's
+// (newer than a row the applier has not yet updated), and an order newer than the tables
+// is only in the view. Each side gave up to a page and one more, so the first page-plus-one
+// of their union, by created_sequence, is exact.
+void publish_stage::deliver_page(const bus::history_answer& a) {
+  if (a.what != bus::history_answer::result::found) {
+    deliver(a.io_thread, error_delivery(a.token, codec::api_errc::not_ready,
+                                        "database unavailable: the order history cannot be "
+                                        "read now; retry later"));
+    return;
+  }
+  const bus::order_page_request& p = *a.page;
+  const std::size_t limit = p.limit - 1;
+  order_view::page_query vq;
+  vq.client = p.client;
+  vq.instrument = p.instrument;
+  vq.open_only = false;
+  vq.before = p.before;
+  vq.limit = limit;
+  std::vector<codec::labelled_order_ref> merged;
+  for (const order_view::entry* e : orders_.page(vq)) {
+    merged.push_back({&e->order, e->client_order_id.view()});
+  }
+  for (const bus::labelled_order& row : a.orders) {
+    const engine::order* held = orders_.find(row.order.id);
+    if (held != nullptr && held->created_sequence == row.order.created_sequence) continue;
+    merged.push_back({&row.order, row.client_order_id.view()});
+  }
+  std::sort(merged.begin(), merged.end(),
+            [](const codec::labelled_order_ref& x, const codec::labelled_order_ref& y) {
+              return x.order->created_sequence > y.order->created_sequence;
+            });
+  deliver(a.io_thread, page_delivery(a.token, std::move(merged), limit));
+}
+
 void publish_stage::deliver_history(const bus::history_answer& a) {
   using result = bus::history_answer::result;
+  if (a.page) return deliver_page(a);
   if ((a.what == result::found || a.what == result::not_applied) &&
       !engine::in_scope(a.scope, a.order.client)) {
     // Another client's order, as in the view (process_query): the body of an unknown id.

@@ -260,6 +260,8 @@ bus::command_outcome engine_stage::outcome_of(const bus::engine_request& r) {
     c.client_order_id = r.client_order_id;
   } else if (r.kind == bus::request_kind::amend) {
     c.subject = r.amend.id;
+  } else if (r.kind == bus::request_kind::cancel_all) {
+    c.client = r.cancel_all.client;
   } else {
     c.subject = r.cancel.id;
   }
@@ -288,12 +290,18 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
     if (r.kind == bus::request_kind::snapshot || bus::is_venue_command(r.kind)) break;
     if (r.kind == bus::request_kind::cancel) {
       plan_.push_back({disposition::engine});
-      refs_.push_back({nullptr, &r.cancel});
+      refs_.push_back({.cancel = &r.cancel});
+      continue;
+    }
+    if (r.kind == bus::request_kind::cancel_all) {
+      // Holds no idempotency key: repeating it cancels nothing more.
+      plan_.push_back({disposition::engine});
+      refs_.push_back({.cancel_all = &r.cancel_all});
       continue;
     }
     if (r.kind == bus::request_kind::amend) {
       plan_.push_back({disposition::engine});
-      refs_.push_back({nullptr, nullptr, &r.amend});
+      refs_.push_back({.amend = &r.amend});
       continue;
     }
     if (!r.idempotency.empty()) {
@@ -310,7 +318,7 @@ std::size_t engine_stage::run_segment(std::size_t first, bus::engine_batch& batc
       }
     }
     plan_.push_back({disposition::engine});
-    refs_.push_back({&r.place, nullptr});
+    refs_.push_back({.place = &r.place});
   }
 
   std::size_t events_end = batch.events.size();

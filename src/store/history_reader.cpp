@@ -4,6 +4,8 @@
 #include <matchd/store/history_reader.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <pqxx/pqxx>
 #include <random>
 
@@ -20,6 +22,16 @@ namespace {
 const std::string kNewestOrderQuery = std::string("SELECT ") + kOrderColumns +
                                       " FROM orders WHERE order_id = $1"
                                       " ORDER BY created_sequence DESC LIMIT 1";
+
+// One page of a client's orders, newest first: a backward scan of the orders_client index
+// (sql/009_orders_client.sql) from the cursor.
+const std::string kClientPageQuery = std::string("SELECT ") + kOrderColumns +
+                                     " FROM orders WHERE client_id = $1 AND created_sequence < $2"
+                                     " ORDER BY created_sequence DESC LIMIT $3";
+const std::string kClientInstrumentPageQuery =
+    std::string("SELECT ") + kOrderColumns +
+    " FROM orders WHERE client_id = $1 AND created_sequence < $2 AND instrument = $4"
+    " ORDER BY created_sequence DESC LIMIT $3";
 
 }  // namespace
 
@@ -83,6 +95,7 @@ bus::history_answer history_reader::answer(const bus::history_query& q) {
   a.token = q.token;
   a.order.id = q.id;
   a.scope = q.scope;
+  a.page = q.page;
   a.what = bus::history_answer::result::unavailable;
   // Waited its whole deadline in the queue (behind a slow database): the client has a
   // 503 at once rather than a late answer.
@@ -115,6 +128,7 @@ bus::history_answer history_reader::look_up(const bus::history_query& q) {
       std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(1)));
   // One statement, one round trip: no BEGIN/COMMIT around it.
   pqxx::nontransaction tx(connection_->c);
+  if (q.page) return read_page(tx, *q.page, std::move(a));
   const pqxx::result rows = tx.exec_params(kNewestOrderQuery, std::string(q.id.view()));
   if (rows.empty()) {
     a.what = bus::history_answer::result::not_found;
@@ -145,6 +159,48 @@ bus::history_answer history_reader::look_up(const bus::history_query& q) {
 void history_reader::add_instrument(const engine::instrument& ins) {
   const std::lock_guard lock(instruments_mutex_);
   instruments_.push_back(ins);
+}
+
+bus::history_answer history_reader::read_page(pqxx::transaction_base& tx,
+                                              const bus::order_page_request& page,
+                                              bus::history_answer a) {
+  a.page = page;
+  constexpr auto kNoBound = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t before = page.before == 0 || page.before > static_cast<std::uint64_t>(kNoBound)
+                                  ? kNoBound
+                                  : static_cast<std::int64_t>(page.before);
+  const std::string client(page.client.view());
+  std::string symbol;
+  if (page.instrument) {
+    const std::lock_guard lock(instruments_mutex_);
+    // Added a moment ago and not yet told here: it can have no row yet.
+    if (*page.instrument >= instruments_.size()) {
+      a.what = bus::history_answer::result::found;
+      return a;
+    }
+    symbol = instruments_[*page.instrument].symbol;
+  }
+  const pqxx::result rows =
+      page.instrument
+          ? tx.exec_params(kClientInstrumentPageQuery, client, before,
+                           static_cast<std::int64_t>(page.limit), symbol)
+          : tx.exec_params(kClientPageQuery, client, before, static_cast<std::int64_t>(page.limit));
+  a.orders.reserve(rows.size());
+  order_fields f;
+  const std::lock_guard lock(instruments_mutex_);
+  for (const pqxx::row& row : rows) {
+    for (std::size_t i = 0; i < kOrderColumnCount; ++i) {
+      const pqxx::field field = row[static_cast<pqxx::row::size_type>(i)];
+      f[i] = std::string_view(field.c_str(), field.size());
+    }
+    // An instrument no longer configured: there is no way to write its prices.
+    if (const auto instrument = engine::find_instrument(instruments_, f[2])) {
+      a.orders.push_back({order_from_fields(f, *instrument),
+                          engine::order_label::from(label_from_fields(f))});
+    }
+  }
+  a.what = bus::history_answer::result::found;
+  return a;
 }
 
 std::int64_t history_reader::timeout_ns() const {

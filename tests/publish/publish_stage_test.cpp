@@ -346,6 +346,95 @@ TEST_F(publish_history, a_miss_is_asked_of_the_history_reader_and_its_answers_de
             (std::pair<int, std::string>{503, "not_ready"}));
 }
 
+// GET /orders?status=all in durable mode: the page of the orders table, merged with the
+// view when the answer comes. The view's state of an order wins over a row the applier has
+// not updated yet, and an order newer than the table comes from the view alone.
+TEST_F(publish_history, a_history_page_is_merged_with_the_view) {
+  const auto order_of = [](std::string_view id, engine::sequence_number created,
+                           engine::order_status status) {
+    engine::order o;
+    o.id = engine::order_id::from(id);
+    o.client = engine::client_id::from("alice");
+    o.status = status;
+    o.price = engine::price_ticks{10000};
+    o.quantity = engine::quantity_lots{100};
+    o.created_sequence = created;
+    o.sequence = created;
+    return o;
+  };
+  bus::engine_batch batch;
+  bus::command_outcome c;
+  c.sequence = 10;
+  c.end_event = 2;
+  batch.commands.push_back(c);
+  batch.events.emplace_back(order_of("both", 5, engine::order_status::filled));
+  batch.events.emplace_back(order_of("new", 10, engine::order_status::open));
+  ASSERT_TRUE(committed_.try_push(&batch));
+  stage_->notify();
+  ASSERT_TRUE(test::wait_until([&] { return recycle_.front() != nullptr; }, 10s, 1ms));
+  recycle_.pop();
+
+  bus::read_query q;
+  q.kind = bus::query_kind::list_orders;
+  q.reply = {0, 21};
+  q.client = engine::client_id::from("alice");
+  q.open_only = false;
+  q.limit = 2;
+  ASSERT_TRUE(queries_.try_push(q));
+  stage_->notify();
+  ASSERT_TRUE(test::wait_until([&] { return history_queries_.front() != nullptr; }, 10s, 1ms));
+  const bus::history_query h = *history_queries_.front();
+  history_queries_.pop();
+  ASSERT_TRUE(h.page.has_value());
+  EXPECT_EQ(h.page->client.view(), "alice");
+  EXPECT_FALSE(h.page->instrument.has_value());
+  EXPECT_EQ(h.page->before, 0u);
+  EXPECT_EQ(h.page->limit, 3u) << "a page and one more";
+
+  bus::history_answer a;
+  a.token = 21;
+  a.what = bus::history_answer::result::found;
+  a.page = h.page;
+  a.orders = {{order_of("both", 5, engine::order_status::open), {}},  // not yet updated
+              {order_of("old", 2, engine::order_status::cancelled), {}},
+              {order_of("older", 1, engine::order_status::filled), {}}};
+  answer(a);
+  const std::optional<bus::io_delivery> d = next();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->token, 21u);
+  EXPECT_EQ(d->status, 200);
+  ASSERT_NE(d->body, nullptr);
+  std::string expected = "{\"orders\":[";
+  codec::append_order(expected, order_of("new", 10, engine::order_status::open),
+                      engine::instrument::btc_usd());
+  expected += ',';
+  codec::append_order(expected, order_of("both", 5, engine::order_status::filled),
+                      engine::instrument::btc_usd());
+  expected += "],\"next_before\":5}";
+  EXPECT_EQ(*d->body, expected);
+
+  // status=open is the view's alone: answered at once, nothing asked of the reader.
+  q.open_only = true;
+  q.reply = {0, 22};
+  ASSERT_TRUE(queries_.try_push(q));
+  stage_->notify();
+  const std::optional<bus::io_delivery> open = next();
+  ASSERT_TRUE(open.has_value());
+  EXPECT_EQ(open->token, 22u);
+  ASSERT_NE(open->body, nullptr);
+  EXPECT_NE(open->body->find("\"order_id\":\"new\""), std::string::npos) << *open->body;
+  EXPECT_EQ(open->body->find("\"order_id\":\"both\""), std::string::npos) << *open->body;
+  EXPECT_EQ(history_queries_.front(), nullptr);
+
+  // The database cannot be read: 503 not_ready.
+  a.token = 23;
+  a.what = bus::history_answer::result::unavailable;
+  answer(a);
+  const std::optional<bus::io_delivery> down = next();
+  ASSERT_TRUE(down.has_value());
+  EXPECT_EQ(down->status, 503);
+}
+
 TEST_F(publish_history, a_full_history_queue_is_503_overloaded) {
   const std::size_t room = history_queries_.capacity();
   for (std::size_t i = 1; i <= room; ++i) get(i, "old-" + std::to_string(i));

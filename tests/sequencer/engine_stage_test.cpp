@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -274,6 +275,53 @@ TEST(engine_stage, orders_after_a_halt_in_the_sequence_are_refused_and_none_befo
   EXPECT_EQ(outcomes[2].sequence, outcomes[1].sequence + 1);
   EXPECT_EQ(outcomes[5].sequence, outcomes[2].sequence + 1);
   EXPECT_GT(outcomes[6].sequence, outcomes[5].sequence);
+}
+
+// A mass cancel goes through the stage as one command among the others: in order, with
+// its client and the cancelled states as its events.
+TEST(engine_stage, a_mass_cancel_is_one_command_with_the_cancelled_states) {
+  engine::matching_engine engine({engine::instrument::btc_usd()});
+  bus::spsc_queue<bus::engine_request> input(16);
+  bus::spsc_queue<bus::engine_batch*> output(4);
+  engine_stage stage(engine, {&input}, output, [] {}, {.batch_pool = 2});
+  stage.start();
+
+  bus::engine_request all;
+  all.kind = bus::request_kind::cancel_all;
+  all.cancel_all.client = engine::client_id::from("c");
+  ASSERT_TRUE(input.try_push(limit_buy("a")));
+  ASSERT_TRUE(input.try_push(limit_buy("b")));
+  ASSERT_TRUE(input.try_push(all));
+  ASSERT_TRUE(input.try_push(limit_buy("c")));
+  ASSERT_TRUE(input.try_push(all));
+  stage.notify();
+
+  std::vector<bus::command_outcome> outcomes;
+  std::vector<std::vector<std::string>> cancelled;
+  while (outcomes.size() < 5) {
+    bus::engine_batch* batch = next_batch(output, 5s);
+    ASSERT_NE(batch, nullptr) << "only " << outcomes.size() << " outcomes came";
+    for (const bus::command_outcome& c : batch->commands) {
+      outcomes.push_back(c);
+      std::vector<std::string> ids;
+      for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+        if (const auto* o = std::get_if<engine::order>(&batch->events[i])) {
+          if (o->status == engine::order_status::cancelled) ids.emplace_back(o->id.view());
+        }
+      }
+      cancelled.push_back(ids);
+    }
+    batch->clear();
+    ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+    stage.notify();
+  }
+  stage.stop();
+  EXPECT_EQ(outcomes[2].kind, bus::request_kind::cancel_all);
+  EXPECT_EQ(outcomes[2].client.view(), "c");
+  EXPECT_EQ(outcomes[2].error, engine::errc::ok);
+  EXPECT_EQ(cancelled[2], (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(cancelled[4], (std::vector<std::string>{"c"}));
+  EXPECT_EQ(engine.book(0).order_count(), 0u);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct reply_to {
 // /resume), sequenced with the orders: every placement after a halt is refused, none before.
 // add_instrument: POST /admin/instruments, the next instrument id.
 // amend: PATCH /orders/{id}, answered like a cancel (200 with the order) plus its trades.
+// cancel_all: the mass cancel of one client's open orders (DELETE /orders, and a
+// WebSocket's cancel-on-disconnect).
 enum class request_kind : std::uint8_t {
   place,
   cancel,
@@ -36,6 +39,7 @@ enum class request_kind : std::uint8_t {
   resume,
   add_instrument,
   amend,
+  cancel_all,
 };
 
 constexpr bool is_venue_command(request_kind k) noexcept {
@@ -51,6 +55,7 @@ struct engine_request {
   engine::order_label client_order_id;   // kind == place: the client's label (empty: none)
   engine::cancel_order cancel;           // kind == cancel
   engine::amend_order amend;             // kind == amend
+  engine::cancel_all_orders cancel_all;  // kind == cancel_all
   engine::instrument_id instrument = 0;  // kind == snapshot, halt, resume
   std::shared_ptr<const engine::instrument> definition;  // kind == add_instrument
   idempotency_key idempotency;    // empty: none; the rules are in idempotency.h
@@ -74,8 +79,8 @@ struct command_outcome {
   engine::sequence_number replay_of = 0;  // outcome == replay: the original's sequence
   std::uint32_t first_event = 0;
   std::uint32_t end_event = 0;
-  engine::order_id subject;  // the placed or cancelled order's id
-  engine::client_id client;
+  engine::order_id subject;  // the placed or cancelled order's id (none for cancel_all)
+  engine::client_id client;  // place and cancel_all
   // kind == place: the order's client_order_id, which the engine does not keep (its events
   // would grow): the store journals it with the order's first state, the publish stage's
   // order view keeps it beside the order.
@@ -127,6 +132,7 @@ struct engine_batch {
 // Requests the publish stage answers from its read views, plus stream subscriptions.
 enum class query_kind : std::uint8_t {
   get_order,
+  list_orders,  // GET /orders: one page of a client's orders
   get_orderbook,
   get_trades,
   get_instruments,  // `instrument`, or every instrument when it is kAllInstruments
@@ -155,12 +161,33 @@ struct read_query {
   // another client's order is 404; a subscription's `orders` channel carries only these
   // clients' orders, and only `client`'s when that is set.
   engine::client_scope scope;
+  engine::client_id client;  // subscribe: as above; list_orders: whose orders (required)
+  // list_orders: open ones only (status=open) or all (status=all); `instrument` unless
+  // any_instrument; only orders created before `before` (0: no bound); `limit` of them.
+  bool open_only = true;
+  bool any_instrument = true;
+  engine::sequence_number before = 0;
+};
+
+// One page of a client's orders, newest first: GET /orders with status=all, in durable
+// mode, asked of the orders table (see history_query::page).
+struct order_page_request {
   engine::client_id client;
+  std::optional<engine::instrument_id> instrument;  // nullopt: every instrument
+  engine::sequence_number before = 0;               // created before it; 0: no bound
+  std::uint32_t limit = 0;                          // rows wanted: the page's size + 1
+};
+
+// An order as the orders table holds it: its state and its client_order_id.
+struct labelled_order {
+  engine::order order;
+  engine::order_label client_order_id;  // empty: none
 };
 
 // publish stage -> history reader (store/history_reader.h): GET /orders/{id} of an order the
-// read view does not hold, in durable mode, to be looked up in the orders table. The reply
-// goes back through the publish stage, which alone feeds the I/O threads' delivery queues.
+// read view does not hold, in durable mode, to be looked up in the orders table, or a page
+// of GET /orders?status=all. The reply goes back through the publish stage, which alone
+// feeds the I/O threads' delivery queues.
 struct history_query {
   std::uint32_t io_thread = 0;
   std::uint64_t token = 0;
@@ -169,6 +196,8 @@ struct history_query {
   // The asker's scope (read_query::scope), handed back with the answer: the publish stage
   // answers a found order of another client 404, as it does for one in its view.
   engine::client_scope scope;
+  // Set: not an id but a page of a client's orders (GET /orders?status=all).
+  std::optional<order_page_request> page;
 };
 
 // history reader -> publish stage: what the orders table says.
@@ -185,6 +214,9 @@ struct history_answer {
   engine::order order;                  // what == found; its id otherwise
   engine::order_label client_order_id;  // what == found: the order's label (empty: none)
   engine::client_scope scope;           // the query's, as asked
+  // A page query's request, as asked, and (what == found) its rows, newest first.
+  std::optional<order_page_request> page;
+  std::vector<labelled_order> orders;
 };
 
 // publish stage -> I/O thread: a response to a waiting request, a stream frame, or word

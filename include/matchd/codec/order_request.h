@@ -103,4 +103,15 @@ std::optional<api_error> parse_count_parameter(std::string_view name,
                                                std::uint32_t default_value, std::uint32_t max_value,
                                                std::uint32_t& out);
 
+// GET /orders' paging cursor `before` (the previous page's next_before, a created_sequence):
+// absent -> 0 (no bound); otherwise a positive integer below 2^63 in plain decimal digits,
+// else invalid_parameter.
+std::optional<api_error> parse_cursor_parameter(std::string_view name,
+                                                std::optional<std::string_view> text,
+                                                std::uint64_t& out);
+
+// GET /orders' `status`: absent or "open" -> open only; "all" -> every order; anything else
+// invalid_parameter.
+std::optional<api_error> parse_status_filter(std::optional<std::string_view> text, bool& open_only);
+
 }  // namespace matchd::codec

@@ -6,6 +6,10 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace matchd::publish {
 
@@ -22,11 +26,34 @@ namespace matchd::publish {
 //
 // Beside each order it keeps the order's client_order_id, which the engine's order does not
 // hold (its events would grow): the placement's outcome brings it (bus::command_outcome).
+//
+// Per client, the blocks are also linked into two lists ordered by created_sequence, for
+// GET /orders: the client's open orders, and every order of it the view holds. A new
+// order is appended (it is the client's newest, unless recovery seeds out of order: then
+// it walks back to its place), an order that finishes leaves the open list in O(1), and
+// only a new order or an erase looks the client up. A page is read from the newest end.
 class order_view {
+  struct client_orders;
+
  public:
-  struct entry {
+  // An order and what the view keeps beside it.
+  class entry {
+   public:
+    entry(const engine::order& o, const engine::order_label& label)
+        : order(o), client_order_id(label) {}
     engine::order order;  // first: the table's key points at it
     engine::order_label client_order_id;
+
+   private:
+    friend class order_view;
+    struct links {
+      entry* prev = nullptr;
+      entry* next = nullptr;
+    };
+    client_orders* owner = nullptr;  // its client's lists
+    links open{};                    // in owner->open while the order is open
+    links all{};                     // in owner->all while the view holds it
+    bool in_open = false;
   };
 
   const engine::order* find(const engine::order_id& id) const {
@@ -42,16 +69,16 @@ class order_view {
   // given (a placement's first state); otherwise the label it has stays.
   const entry& put(const engine::order& o, const engine::order_label* label = nullptr) {
     if (auto* owner = orders_.find(o.id)) {
-      (*owner)->order = o;
-      if (label != nullptr) (*owner)->client_order_id = *label;
-      return **owner;
+      entry& e = **owner;
+      update(e, o);
+      if (label != nullptr) e.client_order_id = *label;
+      return e;
     }
-    auto owned =
-        std::make_unique<entry>(entry{o, label != nullptr ? *label : engine::order_label{}});
-    const entry& held = *owned;
-    const engine::order* key = &owned->order;
-    orders_.try_emplace(key, std::move(owned));
-    return held;
+    auto owned = std::make_unique<entry>(o, label != nullptr ? *label : engine::order_label{});
+    entry& e = *owned;
+    orders_.try_emplace(&e.order, std::move(owned));
+    attach(e);
+    return e;
   }
 
   // Recovery: the client_order_id of an order already put.
@@ -61,6 +88,7 @@ class order_view {
 
   void erase(const engine::order_id& id) {
     if (const auto* owner = orders_.find(id)) {
+      detach(**owner);
       const engine::order* key = &(*owner)->order;
       orders_.erase(key);  // the owner goes with its entry
     }
@@ -71,7 +99,43 @@ class order_view {
 
   std::size_t size() const noexcept { return orders_.size(); }
 
+  // What one page of a client's orders asks for (GET /orders).
+  struct page_query {
+    engine::client_id client;
+    std::optional<engine::instrument_id> instrument;  // nullopt: every instrument
+    bool open_only = true;
+    engine::sequence_number before = 0;  // only orders created before this; 0: no bound
+    std::size_t limit = 100;
+  };
+  // The client's orders that match, newest (highest created_sequence) first, at most
+  // `limit + 1` of them: one more than a page, so the caller knows whether another follows.
+  // O(orders skipped to reach `before` + orders of other instruments passed over).
+  std::vector<const entry*> page(const page_query& q) const;
+
+  // How many orders of `client` are open / held (for tests and metrics).
+  std::size_t open_count(const engine::client_id& client) const;
+  std::size_t held_count(const engine::client_id& client) const;
+
  private:
+  using links = entry::links;
+  struct order_list {
+    entry* head = nullptr;  // oldest
+    entry* tail = nullptr;  // newest
+  };
+  struct client_orders {
+    order_list open;
+    order_list all;
+    std::size_t open_count = 0;
+    std::size_t held_count = 0;
+  };
+
+  // The order's first state, or a new client or creation (attach after detach).
+  void attach(entry& e);
+  void detach(entry& e);
+  void update(entry& e, const engine::order& o);
+  static void insert_by_creation(order_list& list, links entry::*l, entry& e);
+  static void remove(order_list& list, links entry::*l, entry& e);
+
   struct by_id_hash {
     using is_transparent = void;
     std::size_t operator()(const engine::order_id& id) const noexcept { return hash_value(id); }
@@ -86,9 +150,14 @@ class order_view {
       return id(a) == id(b);
     }
   };
+  struct client_hash {
+    std::size_t operator()(const engine::client_id& c) const noexcept { return hash_value(c); }
+  };
 
   bus::incremental_map<const engine::order*, std::unique_ptr<entry>, by_id_hash, by_id_equal>
       orders_;
+  // A node map: the blocks point at their client's entry, which must not move.
+  std::unordered_map<engine::client_id, client_orders, client_hash> clients_;
 };
 
 }  // namespace matchd::publish

@@ -4,6 +4,7 @@
 #include <matchd/bus/incremental_map.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
+#include <matchd/codec/responses.h>
 #include <matchd/engine/client_scope.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/obs/metrics.h>
@@ -39,8 +40,9 @@ struct publish_options {
 };
 
 // Durable mode: where GET /orders/{id} of an order the read view does not hold (finished
-// longer ago than the retention horizon) is looked up, by store::history_reader on a thread
-// of its own. The publish stage only queues the query and later delivers the answer.
+// longer ago than the retention horizon), and GET /orders?status=all, are looked up, by
+// store::history_reader on a thread of its own. The publish stage only queues the query and later
+// delivers the answer.
 struct history_link {
   bus::spsc_queue<bus::history_query>* queries = nullptr;   // publish -> history reader
   bus::spsc_queue<bus::history_answer>* answers = nullptr;  // history reader -> publish
@@ -146,6 +148,12 @@ class publish_stage {
   std::string order_body(const engine::order& o, std::string_view client_order_id) const;
   // The client_order_id of the command's subject: a placement's own, else the view's.
   std::string_view label_of(const bus::command_outcome& c) const;
+  // GET /orders (query_kind::list_orders), and the database's page of it.
+  void list_orders(std::uint32_t io_thread, const bus::read_query& q);
+  void deliver_page(const bus::history_answer& a);
+  // `found`: up to limit + 1 orders, newest first; the page is the first `limit`.
+  bus::io_delivery page_delivery(std::uint64_t token, std::vector<codec::labelled_order_ref> found,
+                                 std::size_t limit) const;
   // False when a stream frame was dropped because the queue had no room beyond the reserve.
   bool deliver(std::uint32_t io_thread, bus::io_delivery&& d);
   // The subscriber missed a frame: it gets no more, and its I/O thread is told to close it.

@@ -17,6 +17,10 @@
 #include <thread>
 #include <vector>
 
+namespace pqxx {
+class transaction_base;
+}
+
 namespace matchd::store {
 
 struct history_options {
@@ -35,7 +39,9 @@ class call_deadline;
 struct db_connection;
 
 // Serves GET /orders/{id} from the orders table for the orders the publish stage's read
-// view no longer holds (finished longer ago than the retention horizon), in durable mode.
+// view no longer holds (finished longer ago than the retention horizon), in durable mode,
+// and the pages of GET /orders?status=all (a client's orders by created_sequence, newest
+// first), which the publish stage merges with its view.
 // A thread of its own with a session of its own, so the publish stage never waits on
 // PostgreSQL: it pushes a bus::history_query to `requests()` and drains `answers()` (both
 // bounded, single producer and single consumer), and formats and delivers the answer as
@@ -68,6 +74,8 @@ class history_reader {
   void run();
   bus::history_answer answer(const bus::history_query& q);
   bus::history_answer look_up(const bus::history_query& q);
+  bus::history_answer read_page(pqxx::transaction_base& tx, const bus::order_page_request& page,
+                                bus::history_answer a);
   void fail(const std::exception& e);
   std::int64_t timeout_ns() const;
 
