@@ -42,6 +42,10 @@ bool is_json(std::string_view content_type) {
   return beast::iequals(media, kJson);
 }
 
+// GET /orders: orders per page by default (as Coinbase's lists) and at most (as Binance's).
+constexpr std::uint32_t kOrderPageDefault = 100;
+constexpr std::uint32_t kOrderPageMax = 1000;
+
 // A connection in the operators' reserve (connection_limits.h) is closed when its one
 // request has not come within this.
 constexpr std::chrono::seconds kReserveTimeout{2};
@@ -315,6 +319,75 @@ void http_session::get_order(request&, const path_params& params, std::string_vi
   q.id = engine::order_id::from(id);
   if (principal_) q.scope = principal_->scope();
   send_query(q);
+}
+
+std::optional<http_session::client_selection> http_session::query_client(
+    const query_params& params) {
+  const auto client = params.get("client_id");
+  if (!client) {
+    reply_error(codec::make_error(codec::api_errc::invalid_parameter,
+                                  "query parameter client_id is required"));
+    return std::nullopt;
+  }
+  if (!codec::valid_id(*client)) {
+    reply_error(codec::make_error(codec::api_errc::invalid_client_id,
+                                  "client_id must be 1-64 chars of [A-Za-z0-9._:-]"));
+    return std::nullopt;
+  }
+  client_selection selection{engine::client_id::from(*client), std::nullopt};
+  if (principal_ && !principal_->may_act_for(selection.client)) {
+    // As for an order or a stream of a client not the key's: 403, not 404 (the key names the
+    // client itself, so nothing is learnt from the answer).
+    io_.auth_failed(auth_failure::forbidden, "orders of a client not the key's", principal_->id());
+    reply_error(codec::make_error(codec::api_errc::forbidden,
+                                  "this key may not act for client " + std::string(*client)));
+    return std::nullopt;
+  }
+  if (const auto symbol = params.get("instrument")) {
+    selection.instrument = io_.find_instrument(*symbol);
+    if (!selection.instrument) {
+      reply_error(codec::make_error(codec::api_errc::unknown_instrument,
+                                    "unknown instrument " + std::string(*symbol)));
+      return std::nullopt;
+    }
+  }
+  return selection;
+}
+
+// GET /orders?client_id=&instrument=&status=open|all&limit=&before=
+void http_session::list_orders(request&, const path_params&, std::string_view query) {
+  const query_params params(query);
+  const auto selection = query_client(params);
+  if (!selection) return;
+  bus::read_query q;
+  q.kind = bus::query_kind::list_orders;
+  q.reply = {io_.index(), token_};
+  q.client = selection->client;
+  q.any_instrument = !selection->instrument;
+  q.instrument = selection->instrument.value_or(0);
+  if (auto e = codec::parse_status_filter(params.get("status"), q.open_only)) {
+    return reply_error(*e);
+  }
+  if (auto e = codec::parse_count_parameter("limit", params.get("limit"), kOrderPageDefault,
+                                            kOrderPageMax, q.limit)) {
+    return reply_error(*e);
+  }
+  if (auto e = codec::parse_cursor_parameter("before", params.get("before"), q.before)) {
+    return reply_error(*e);
+  }
+  if (principal_) q.scope = principal_->scope();
+  send_query(q);
+}
+
+// DELETE /orders?client_id=&instrument=
+void http_session::cancel_all_orders(request&, const path_params&, std::string_view query) {
+  const query_params params(query);
+  const auto selection = query_client(params);
+  if (!selection) return;
+  auto refused =
+      submit_cancel_all(io_, token_, selection->client, selection->instrument, principal_);
+  if (refused) return reply_error(refused->error, refused->retry_after);
+  awaiting_delivery_ = shared_from_this();
 }
 
 // DELETE /orders/{order_id} and POST /orders/{order_id}/cancel.

@@ -66,6 +66,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void place_order(request& req, const path_params& params, std::string_view query);
   void amend_order(request& req, const path_params& params, std::string_view query);
   void get_order(request& req, const path_params& params, std::string_view query);
+  void list_orders(request& req, const path_params& params, std::string_view query);
+  void cancel_all_orders(request& req, const path_params& params, std::string_view query);
   void cancel_order(request& req, const path_params& params, std::string_view query);
   void get_orderbook(request& req, const path_params& params, std::string_view query);
   void get_trades(request& req, const path_params& params, std::string_view query);
@@ -99,6 +101,13 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
 
   // The instrument named by the query's `instrument`; nullopt after answering the error.
   std::optional<engine::instrument_id> query_instrument(const query_params& params);
+  // GET and DELETE /orders: the query's `client_id` (required, and with a key one of the
+  // key's clients) and optional `instrument`; nullopt after answering the error.
+  struct client_selection {
+    engine::client_id client;
+    std::optional<engine::instrument_id> instrument;  // nullopt: every instrument
+  };
+  std::optional<client_selection> query_client(const query_params& params);
   // GET /orderbook and GET /trades: a read of the publish stage's state.
   void read_market(std::string_view query, bool book);
   // Queues a read for the publish stage; its answer arrives through on_delivery.

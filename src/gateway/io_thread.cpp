@@ -51,6 +51,7 @@ void io_thread::stop_and_join() {
     // success, and would otherwise arm the timer again and keep run() from returning.
     sweeping_ = false;
     idle_sweep_.cancel();
+    unanswered_retry_.cancel();
     work_.reset();
   });
   thread_.join();
@@ -70,6 +71,43 @@ bool io_thread::submit(bus::engine_request&& r) {
   if (!links_.to_engine->try_push(std::move(r))) return false;
   ctx_.hooks.notify_engine();
   return true;
+}
+
+void io_thread::submit_unanswered(bus::engine_request&& r) {
+  if (unanswered_.empty() && submit(std::move(r))) return;
+  unanswered_.push_back(std::move(r));
+  if (unanswered_.size() == 1) retry_unanswered();
+}
+
+void io_thread::retry_unanswered() {
+  while (!unanswered_.empty() && submit(bus::engine_request(unanswered_.front()))) {
+    unanswered_.pop_front();
+  }
+  if (unanswered_.empty()) return;
+  unanswered_retry_.expires_after(std::chrono::milliseconds(1));
+  unanswered_retry_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !sweeping_) {
+      // The server stops: as for a connection still open then, its orders stay.
+      if (!unanswered_.empty()) {
+        obs::logger("gateway")->warn("stopping with {} cancel-on-disconnect commands not queued",
+                                     unanswered_.size());
+      }
+      return;
+    }
+    retry_unanswered();
+  });
+}
+
+void io_thread::disconnect_cancelled(std::uint64_t token, auth::key_id key, std::size_t clients) {
+  ++disconnect_cancels_;
+  std::uint64_t suppressed = 0;
+  if (!disconnect_log_.allow(suppressed)) return;
+  obs::logger("gateway")->info(
+      "websocket closed with cancel_on_disconnect: cancelling the open orders of {} clients "
+      "token={} key_id={} (sessions since last line: {})",
+      clients, token, key == 0 ? "-" : auth::format_key_id(key), disconnect_cancels_);
+  disconnect_cancels_ = 0;
+  (void)suppressed;
 }
 
 bool io_thread::query(const bus::read_query& q) {

@@ -11,6 +11,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <random>
@@ -73,6 +74,12 @@ class io_thread {
   // Order path: false when the queue is full (the caller answers 503).
   bool submit(bus::engine_request&& r);
   bool query(const bus::read_query& q);
+  // A command nobody waits for that must not be lost (cancel-on-disconnect's mass cancels):
+  // queued now or, while the engine's queue is full, held here and retried every
+  // millisecond, in order. Outside the in-flight budget, which only an answer gives back.
+  void submit_unanswered(bus::engine_request&& r);
+  // Logs (at most once a second, with the count since) a session's cancel-on-disconnect.
+  void disconnect_cancelled(std::uint64_t token, auth::key_id key, std::size_t clients);
 
   // Any thread: make this thread drain its deliveries soon.
   void wake();
@@ -94,6 +101,7 @@ class io_thread {
 
  private:
   void drain();
+  void retry_unanswered();
   void schedule_idle_sweep();
   void sweep_idle();
 
@@ -112,7 +120,11 @@ class io_thread {
   rate_limiter limiter_;
   std::mt19937_64 random_;
   std::shared_ptr<const auth::key_table> keys_;
-  std::vector<obs::log_throttle> auth_log_;  // one per auth_failure
+  std::vector<obs::log_throttle> auth_log_;     // one per auth_failure
+  std::deque<bus::engine_request> unanswered_;  // submit_unanswered's, waiting for room
+  boost::asio::steady_timer unanswered_retry_{ioc_};
+  obs::log_throttle disconnect_log_{std::chrono::seconds(1)};
+  std::uint64_t disconnect_cancels_ = 0;  // sessions, since the last line logged
   std::vector<engine::instrument> instruments_;
 };
 

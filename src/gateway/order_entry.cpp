@@ -150,6 +150,26 @@ std::optional<immediate_answer> submit_amend(io_thread& io, std::uint64_t token,
   return admit(io, std::move(r));
 }
 
+std::optional<immediate_answer> submit_cancel_all(io_thread& io, std::uint64_t token,
+                                                  const engine::client_id& client,
+                                                  std::optional<engine::instrument_id> instrument,
+                                                  const auth::principal* key) {
+  if (key != nullptr && !key->may_act_for(client)) {
+    io.auth_failed(auth_failure::forbidden, "a mass cancel for a client not the key's", key->id());
+    return immediate_answer{
+        codec::make_error(codec::api_errc::forbidden,
+                          "this key may not act for client " + std::string(client.view()))};
+  }
+  bus::engine_request r;
+  r.kind = bus::request_kind::cancel_all;
+  r.reply = {io.index(), token};
+  r.received_ns = steady_ns();
+  r.cancel_all.client = client;
+  r.cancel_all.instrument = instrument;
+  r.cancel_all.received_at = wall_us();
+  return admit(io, std::move(r));
+}
+
 std::optional<immediate_answer> submit_snapshot(io_thread& io, std::uint64_t token,
                                                 engine::instrument_id instrument) {
   bus::engine_request r;

@@ -52,6 +52,13 @@ std::optional<immediate_answer> submit_amend(io_thread& io, std::uint64_t token,
                                              std::string_view order_id, std::string_view body,
                                              const auth::principal* key);
 
+// Mass cancel (DELETE /orders, WebSocket cancel_all): every open order of `client`, in
+// `instrument` or (nullopt) every instrument. `key`, when set, must act for the client (403).
+std::optional<immediate_answer> submit_cancel_all(io_thread& io, std::uint64_t token,
+                                                  const engine::client_id& client,
+                                                  std::optional<engine::instrument_id> instrument,
+                                                  const auth::principal* key);
+
 std::optional<immediate_answer> submit_snapshot(io_thread& io, std::uint64_t token,
                                                 engine::instrument_id instrument);
 

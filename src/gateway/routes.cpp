@@ -42,6 +42,8 @@ std::span<const route> server_routes() noexcept {
   using enum http::verb;
   static constexpr route kRoutes[] = {
       {post, "/orders", access::trade, &s::place_order},
+      {get, "/orders", access::account_read, &s::list_orders},
+      {delete_, "/orders", access::trade, &s::cancel_all_orders},
       {get, "/orders/{order_id}", access::account_read, &s::get_order},
       {delete_, "/orders/{order_id}", access::trade, &s::cancel_order},
       {post, "/orders/{order_id}/cancel", access::trade, &s::cancel_order},

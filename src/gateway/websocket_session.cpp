@@ -1,5 +1,6 @@
 #include "websocket_session.h"
 
+#include <matchd/bus/clock.h>
 #include <matchd/codec/flat_object.h>
 #include <matchd/codec/json_writer.h>
 #include <matchd/net/ws_frame.h>
@@ -37,6 +38,9 @@ constexpr std::size_t kMaxWriteBytes = 64u << 10;
 // From the moment a subscriber is found too slow, how long it has to read what is already on
 // its way and the close frame (docs/api.md); then the connection is closed without it.
 constexpr std::chrono::seconds kSlowCloseDeadline{10};
+// The clients one session's cancel-on-disconnect covers at most (one mass cancel each at
+// its end): a place for one more is refused while it is on.
+constexpr std::size_t kMaxDisconnectClients = 64;
 
 // The size of the unmasked frame at the front of `frames`, as net::append_text_frame
 // writes it.
@@ -182,6 +186,7 @@ websocket_session::websocket_session(beast::tcp_stream&& stream, io_thread& io,
       key_(std::move(key)) {}
 
 websocket_session::~websocket_session() {
+  cancel_on_disconnect();
   if (token_ != 0) {
     io_.unregister_session(token_);
     for (engine::instrument_id ins : subscribed_) {
@@ -351,17 +356,31 @@ void websocket_session::handle(std::string_view text) {
   }
   if (!io_.ctx().accepting.load(std::memory_order_relaxed)) {
     return send_error(
-        op == "place" || op == "cancel" || op == "amend" ? op : "error", req_id,
+        op == "place" || op == "cancel" || op == "amend" || op == "cancel_all" ? op : "error",
+        req_id,
         codec::make_error(codec::api_errc::not_ready, "recovering the order books; retry shortly"),
         1);
   }
 
   if (op == "place") {
     if (!permitted(auth::access::trade, "place", req_id)) return;
+    bool cover = false;
+    if (cancel_on_disconnect_) {
+      // The client is needed here: a message the single pass did not read is read again.
+      if (!order_parsed) {
+        order = codec::order_request{};
+        order_error = codec::parse_order_request(text, {}, io_.ctx().instruments, order);
+        order_parsed = true;
+      }
+      cover = !order_error;
+      if (cover && !room_on_disconnect(order.command.client, req_id)) return;
+    }
     auto refused = order_parsed
                        ? submit_parsed_place(io_, token_, std::move(order_error), order, key_.get())
                        : submit_place(io_, token_, text, {}, key_.get());
     if (refused) return send_error("place", req_id, refused->error, refused->retry_after);
+    // Only once admitted: a refused order (another client's, with a key) covers nothing.
+    if (cover) cover_on_disconnect(order.command.client);
     pending_.push_back({"place", std::move(req_id)});
     return;
   }
@@ -434,6 +453,7 @@ void websocket_session::handle(std::string_view text) {
     }
     return;
   }
+  if (op == "cancel_all") return cancel_all(msg, std::move(req_id));
   if (op == "cancel") {
     if (!permitted(auth::access::trade, "cancel", req_id)) return;
     const auto id_it = msg.find("order_id");
@@ -464,13 +484,114 @@ void websocket_session::handle(std::string_view text) {
              codec::make_error(codec::api_errc::invalid_parameter, "unknown op " + op));
 }
 
+void websocket_session::cancel_all(const nlohmann::json& msg, std::string req_id) {
+  if (!permitted(auth::access::trade, "cancel_all", req_id)) return;
+  const auto client_it = msg.find("client_id");
+  if (client_it == msg.end() || client_it->is_null()) {
+    return send_error("cancel_all", req_id,
+                      codec::make_error(codec::api_errc::missing_field, "client_id is required"));
+  }
+  if (!client_it->is_string() || !codec::valid_id(client_it->get_ref<const std::string&>())) {
+    return send_error("cancel_all", req_id,
+                      codec::make_error(codec::api_errc::invalid_client_id,
+                                        "client_id must be 1-64 chars of [A-Za-z0-9._:-]"));
+  }
+  std::optional<engine::instrument_id> instrument;
+  if (const auto ins_it = msg.find("instrument"); ins_it != msg.end() && !ins_it->is_null()) {
+    if (!ins_it->is_string()) {
+      return send_error(
+          "cancel_all", req_id,
+          codec::make_error(codec::api_errc::invalid_field_type, "instrument must be a string"));
+    }
+    instrument = io_.find_instrument(ins_it->get_ref<const std::string&>());
+    if (!instrument) {
+      return send_error("cancel_all", req_id,
+                        codec::make_error(codec::api_errc::unknown_instrument,
+                                          "unknown instrument " + ins_it->get<std::string>()));
+    }
+  }
+  const auto client = engine::client_id::from(client_it->get_ref<const std::string&>());
+  auto refused = submit_cancel_all(io_, token_, client, instrument, key_.get());
+  if (refused) return send_error("cancel_all", req_id, refused->error, refused->retry_after);
+  pending_.push_back({"cancel_all", std::move(req_id)});
+}
+
+bool websocket_session::room_on_disconnect(const engine::client_id& client,
+                                           const std::string& req_id) {
+  if (disconnect_clients_.size() < kMaxDisconnectClients ||
+      std::find(disconnect_clients_.begin(), disconnect_clients_.end(), client) !=
+          disconnect_clients_.end()) {
+    return true;
+  }
+  send_error(
+      "place", req_id,
+      codec::make_error(codec::api_errc::invalid_parameter,
+                        "cancel_on_disconnect covers at most " +
+                            std::to_string(kMaxDisconnectClients) + " clients per connection"));
+  return false;
+}
+
+void websocket_session::cover_on_disconnect(const engine::client_id& client) {
+  if (std::find(disconnect_clients_.begin(), disconnect_clients_.end(), client) ==
+      disconnect_clients_.end()) {
+    disconnect_clients_.push_back(client);
+  }
+}
+
+void websocket_session::cancel_on_disconnect() {
+  // The server's own stop is no disconnect of the client's: its orders stay, as after a
+  // crash, and are recovered.
+  if (!cancel_on_disconnect_ || disconnect_clients_.empty() ||
+      io_.ctx().stopping.load(std::memory_order_relaxed)) {
+    return;
+  }
+  for (const engine::client_id& client : disconnect_clients_) {
+    // Behind this session's own commands in the same queue: every order it placed is in
+    // the book (or finished) when the mass cancel runs.
+    bus::engine_request r;
+    r.kind = bus::request_kind::cancel_all;
+    r.received_ns = bus::steady_ns();
+    r.cancel_all.client = client;
+    r.cancel_all.received_at = bus::wall_us();
+    io_.submit_unanswered(std::move(r));
+  }
+  io_.disconnect_cancelled(token_, key_ ? key_->id() : 0, disconnect_clients_.size());
+}
+
 void websocket_session::authenticate(const nlohmann::json& msg, const std::string& req_id) {
+  // {"cancel_on_disconnect": true|false}, when given, takes effect with the auth.
+  std::optional<bool> on_disconnect;
+  if (const auto it = msg.find("cancel_on_disconnect"); it != msg.end() && !it->is_null()) {
+    if (!it->is_boolean()) {
+      return send_error("auth", req_id,
+                        codec::make_error(codec::api_errc::invalid_field_type,
+                                          "cancel_on_disconnect must be true or false"));
+    }
+    on_disconnect = it->get<bool>();
+  }
+  const auto set_on_disconnect = [&] {
+    if (!on_disconnect) return;
+    if (*on_disconnect != cancel_on_disconnect_) disconnect_clients_.clear();
+    cancel_on_disconnect_ = *on_disconnect;
+    reply_.append(R"(,"cancel_on_disconnect":)").append(*on_disconnect ? "true" : "false");
+  };
   if (!io_.ctx().options.auth_keys) {
-    // --auth none: keys are ignored, and so is this.
-    reply_.assign(R"({"type":"auth","req_id":)").append(req_id).append(R"(,"status":200})");
+    // --auth none: keys are ignored; only the option is taken.
+    reply_.assign(R"({"type":"auth","req_id":)").append(req_id).append(R"(,"status":200)");
+    set_on_disconnect();
+    reply_ += '}';
     return send(reply_);
   }
   const auto key_it = msg.find("key");
+  if (key_it == msg.end() && key_ && on_disconnect) {
+    // Authenticated by the upgrade's headers: the message only sets the option.
+    reply_.assign(R"({"type":"auth","req_id":)").append(req_id);
+    reply_.append(R"(,"status":200,"key_id":")").append(auth::format_key_id(key_->id()));
+    reply_.append(R"(","role":")").append(auth::to_string(key_->key_role())).append("\"");
+    set_on_disconnect();
+    reply_ += '}';
+    return send(reply_);
+  }
   if (key_it == msg.end() || !key_it->is_string()) {
     io_.auth_failed(auth_failure::missing, "websocket auth message without a key");
     return send_error("auth", req_id,
@@ -488,7 +609,9 @@ void websocket_session::authenticate(const nlohmann::json& msg, const std::strin
   key_ = std::move(found);
   reply_.assign(R"({"type":"auth","req_id":)").append(req_id);
   reply_.append(R"(,"status":200,"key_id":")").append(auth::format_key_id(key_->id()));
-  reply_.append(R"(","role":")").append(auth::to_string(key_->key_role())).append("\"}");
+  reply_.append(R"(","role":")").append(auth::to_string(key_->key_role())).append("\"");
+  set_on_disconnect();
+  reply_ += '}';
   send(reply_);
 }
 

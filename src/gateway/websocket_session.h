@@ -52,7 +52,7 @@ class websocket_session : public session_base,
 
  private:
   struct pending_reply {
-    std::string type;    // "place" | "cancel" | "amend"
+    std::string type;    // "place" | "cancel" | "amend" | "cancel_all"
     std::string req_id;  // as JSON text, echoed verbatim
   };
 
@@ -62,6 +62,14 @@ class websocket_session : public session_base,
   void handle(std::string_view text);
   // {"op":"auth","key":"<secret>"}: answered {"type":"auth","status":200} or 401.
   void authenticate(const nlohmann::json& msg, const std::string& req_id);
+  // {"op":"cancel_all","client_id":...,"instrument":...}: a mass cancel.
+  void cancel_all(const nlohmann::json& msg, std::string req_id);
+  // cancel_on_disconnect: whether an order of `client` may be placed (false after answering
+  // when the session already covers kMaxDisconnectClients others), and, once it is
+  // admitted, the client remembered for the mass cancels at the session's end.
+  bool room_on_disconnect(const engine::client_id& client, const std::string& req_id);
+  void cover_on_disconnect(const engine::client_id& client);
+  void cancel_on_disconnect();
   // With --auth keys, whether the session's key allows `needs`; if not, answers the error
   // (401 without a key, 403 with one) as `type` and returns false.
   bool permitted(auth::access needs, std::string_view type, const std::string& req_id);
@@ -100,6 +108,11 @@ class websocket_session : public session_base,
   std::deque<pending_reply> pending_;
   std::vector<engine::instrument_id> subscribed_;
   std::shared_ptr<auth::principal> key_;  // null: no key (yet)
+  // Opted in by {"op":"auth",...,"cancel_on_disconnect":true}: when the session ends while
+  // the server runs, every open order of each client it placed an order for since then is
+  // cancelled (one mass cancel per client).
+  bool cancel_on_disconnect_ = false;
+  std::vector<engine::client_id> disconnect_clients_;
   bool writing_ = false;
   bool flush_posted_ = false;
   bool closing_ = false;

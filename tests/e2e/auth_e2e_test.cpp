@@ -193,6 +193,28 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
             .status;
       },
       order_expect(200, true), true};
+  // A client's orders by query parameter: another client's is 403 (the key names the client
+  // itself, as in POST /orders and the orders channel), never a list.
+  const auto own_client_expect = [](bool trade) {
+    return [trade](who w, bool own) -> unsigned {
+      if (w == who::none) return 401;
+      if (w == who::viewer && trade) return 403;
+      if (w == who::admin) return 200;
+      return own ? 200 : 403;
+    };
+  };
+  cases["GET /orders"] = {
+      [](http_client& c, http_client& admin, const header_list& h, const std::string& client) {
+        place_as_admin(admin, client);
+        return c.request("GET", "/orders?client_id=" + client + "&status=all", {}, h).status;
+      },
+      own_client_expect(false)};
+  cases["DELETE /orders"] = {
+      [](http_client& c, http_client& admin, const header_list& h, const std::string& client) {
+        place_as_admin(admin, client);
+        return c.request("DELETE", "/orders?client_id=" + client, {}, h).status;
+      },
+      own_client_expect(true)};
   cases["GET /orderbook"] = {get(orderbook_path()), by_role(200, 200, 200, 200)};
   cases["GET /trades"] = {get(trades_path()), by_role(200, 200, 200, 200)};
   cases["GET /instruments"] = {get("/instruments"), by_role(200, 200, 200, 200)};
@@ -416,6 +438,116 @@ TEST_F(Auth, a_trader_places_only_for_its_clients_and_a_viewer_not_at_all) {
   EXPECT_EQ(c.request("GET", order_path(id), {}, bearer(viewer.secret)).status, 200u);
   EXPECT_EQ(c.request("DELETE", order_path(id), {}, bearer(viewer.secret)).status, 403u);
   EXPECT_EQ(c.request("DELETE", order_path(id), {}, bearer(trader.secret)).status, 200u);
+}
+
+// GET /orders and DELETE /orders name the client: a trader or viewer key reads only its
+// clients' lists, and a trader mass-cancels only its clients' orders (REST and WebSocket).
+TEST_F(Auth, a_key_lists_and_mass_cancels_only_its_clients_orders) {
+  daemon_process d(keys_args());
+  const issued_key trader = trader_key(d.port(), "alice");
+  const issued_key viewer = viewer_key(d.port(), "alice");
+  http_client admin(d.port());
+  const std::string mine = place_as_admin(admin, "alice");
+  const std::string theirs = place_as_admin(admin, "bob");
+  http_client c(d.port());
+
+  const http_response listed =
+      c.request("GET", "/orders?client_id=alice", {}, bearer(viewer.secret));
+  ASSERT_EQ(listed.status, 200u) << listed.describe();
+  ASSERT_EQ(listed.json()["orders"].size(), 1u) << listed.describe();
+  EXPECT_EQ(listed.json()["orders"][0]["order_id"], mine);
+  const http_response foreign =
+      c.request("GET", "/orders?client_id=bob&status=all", {}, bearer(trader.secret));
+  EXPECT_TRUE(is_error(foreign, 403, "forbidden")) << foreign.describe();
+  EXPECT_EQ(c.request("GET", "/orders?client_id=alice", {}, {}).status, 401u);
+
+  EXPECT_TRUE(is_error(c.request("DELETE", "/orders?client_id=alice", {}, bearer(viewer.secret)),
+                       403, "forbidden"));
+  EXPECT_TRUE(is_error(c.request("DELETE", "/orders?client_id=bob", {}, bearer(trader.secret)), 403,
+                       "forbidden"));
+  ws_client ws(d.port());
+  ws.send_json({{"op", "auth"}, {"key", trader.secret}});
+  ASSERT_TRUE(ws.read_until([](const json& m) { return m.value("type", "") == "auth"; }, 5s));
+  ws.send_json({{"op", "cancel_all"}, {"req_id", 1}, {"client_id", "bob"}});
+  const auto refused =
+      ws.read_until([](const json& m) { return m.value("type", "") == "cancel_all"; }, 5s);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ((*refused)["status"], 403) << refused->dump();
+  const json bob_order =
+      admin.request("GET", order_path(theirs), {}, bearer(kAdminSecret)).json()["order"];
+  EXPECT_EQ(bob_order["status"], "open");
+
+  const http_response cancelled =
+      c.request("DELETE", "/orders?client_id=alice", {}, bearer(trader.secret));
+  ASSERT_EQ(cancelled.status, 200u) << cancelled.describe();
+  ASSERT_EQ(cancelled.json()["orders"].size(), 1u);
+  EXPECT_EQ(cancelled.json()["orders"][0]["order_id"], mine);
+}
+
+// Cancel-on-disconnect with keys: opted in with the auth message (or, for a session that
+// authenticated on the upgrade, an auth message that only sets it); the session's own
+// clients' open orders are cancelled when its connection drops, and only those.
+TEST_F(Auth, cancel_on_disconnect_cancels_the_sessions_clients_orders) {
+  daemon_process d(keys_args());
+  const issued_key trader = trader_key(d.port(), "alice");
+  http_client admin(d.port());
+  const std::string other = place_as_admin(admin, "bob");
+  const auto place_over = [](ws_client& ws, const std::string& id) {
+    ws.send_json({{"op", "place"},
+                  {"req_id", id},
+                  {"order_id", id},
+                  {"client_id", "alice"},
+                  {"instrument", "BTC-USD"},
+                  {"side", "buy"},
+                  {"type", "limit"},
+                  {"price", "100.00"},
+                  {"quantity", "1"}});
+    const auto r = ws.read_until([](const json& m) { return m.value("type", "") == "place"; }, 5s);
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ((*r)["status"], 201) << r->dump();
+  };
+  const auto status_of = [&](const std::string& id) {
+    return admin.request("GET", order_path(id), {}, bearer(kAdminSecret))
+        .json()["order"]
+        .value("status", "");
+  };
+  {
+    ws_client ws(d.port());
+    ws.send_json({{"op", "auth"}, {"key", trader.secret}, {"cancel_on_disconnect", true}});
+    const auto auth =
+        ws.read_until([](const json& m) { return m.value("type", "") == "auth"; }, 5s);
+    ASSERT_TRUE(auth.has_value());
+    EXPECT_EQ((*auth)["status"], 200) << auth->dump();
+    EXPECT_EQ((*auth)["cancel_on_disconnect"], true) << auth->dump();
+    place_over(ws, "cod-1");
+    // Another client's order, refused: it puts bob under nothing.
+    ws.send_json({{"op", "place"},
+                  {"req_id", "x"},
+                  {"client_id", "bob"},
+                  {"instrument", "BTC-USD"},
+                  {"side", "buy"},
+                  {"type", "limit"},
+                  {"price", "100.00"},
+                  {"quantity", "1"}});
+    const auto refused =
+        ws.read_until([](const json& m) { return m.value("req_id", "") == "x"; }, 5s);
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ((*refused)["status"], 403) << refused->dump();
+  }
+  EXPECT_TRUE(test::wait_until([&] { return status_of("cod-1") == "cancelled"; }, 10s));
+  EXPECT_EQ(status_of(other), "open");
+  {
+    ws_client::options opts;
+    opts.headers = {{"Authorization", "Bearer " + trader.secret}};
+    ws_client ws(d.port(), opts);
+    ws.send_json({{"op", "auth"}, {"cancel_on_disconnect", true}});
+    const auto auth =
+        ws.read_until([](const json& m) { return m.value("type", "") == "auth"; }, 5s);
+    ASSERT_TRUE(auth.has_value());
+    EXPECT_EQ((*auth)["status"], 200) << auth->dump();
+    place_over(ws, "cod-2");
+  }
+  EXPECT_TRUE(test::wait_until([&] { return status_of("cod-2") == "cancelled"; }, 10s));
 }
 
 // NEEDS-OWNERSHIP: the placing key's id on the order.

@@ -22,6 +22,8 @@ std::string name_of(const route& r) {
 const std::map<std::string, access>& expected_permissions() {
   static const std::map<std::string, access> kExpected = {
       {"POST /orders", access::trade},
+      {"GET /orders", access::account_read},
+      {"DELETE /orders", access::trade},
       {"GET /orders/{order_id}", access::account_read},
       {"DELETE /orders/{order_id}", access::trade},
       {"PATCH /orders/{order_id}", access::trade},

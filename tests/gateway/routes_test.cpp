@@ -91,6 +91,16 @@ TEST(FindRoute, EachRouteOfTheServerByMethodAndPath) {
   EXPECT_EQ(place.found->needs, access::trade);
   EXPECT_EQ(p.size(), 0u) << "the previous request's parameters are gone";
 
+  // GET /orders lists a client's orders, DELETE /orders cancels them (query parameters).
+  const route_lookup list = find_route(table, verb::get, "/orders", p);
+  ASSERT_NE(list.found, nullptr);
+  EXPECT_EQ(list.found->pattern, "/orders");
+  EXPECT_EQ(list.found->needs, access::account_read);
+  const route_lookup cancel_all = find_route(table, verb::delete_, "/orders", p);
+  ASSERT_NE(cancel_all.found, nullptr);
+  EXPECT_EQ(cancel_all.found->pattern, "/orders");
+  EXPECT_EQ(cancel_all.found->needs, access::trade);
+
   const route_lookup get = find_route(table, verb::get, "/orders/o%2D1", p);
   ASSERT_NE(get.found, nullptr);
   EXPECT_EQ(get.found->pattern, "/orders/{order_id}");
@@ -135,7 +145,7 @@ TEST(FindRoute, UnknownPathIsNotFoundAndKnownPathWithOtherMethodIsNotAllowed) {
   EXPECT_TRUE(find_route(table, verb::get, "/orders/x/cancel", p).path_known);
   EXPECT_EQ(find_route(table, verb::get, "/orders/x/cancel", p).found, nullptr);
   EXPECT_EQ(allowed_methods(table, "/orders/x/cancel"), "POST");
-  EXPECT_EQ(allowed_methods(table, "/orders"), "POST");
+  EXPECT_EQ(allowed_methods(table, "/orders"), "DELETE, GET, POST");
   EXPECT_EQ(allowed_methods(table, "/orderbook"), "GET");
   EXPECT_EQ(allowed_methods(table, "/healthz"), "GET");
   EXPECT_EQ(allowed_methods(table, "/admin/snapshots"), "POST");
