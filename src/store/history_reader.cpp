@@ -195,8 +195,8 @@ bus::history_answer history_reader::read_page(pqxx::transaction_base& tx,
     }
     // An instrument no longer configured: there is no way to write its prices.
     if (const auto instrument = engine::find_instrument(instruments_, f[2])) {
-      a.orders.push_back({order_from_fields(f, *instrument),
-                          engine::order_label::from(label_from_fields(f))});
+      a.orders.push_back(
+          {order_from_fields(f, *instrument), engine::order_label::from(label_from_fields(f))});
     }
   }
   a.what = bus::history_answer::result::found;

@@ -146,11 +146,11 @@ TEST(batch_execution, equals_running_each_command_on_its_own) {
     for (std::size_t k = 0; k < size; ++k) {
       const command& c = commands[next + k];
       single_events.clear();
-      const command_result expected =
-          c.is_place        ? single.place(c.place, single_events)
-          : c.is_amend      ? single.amend(c.amend, single_events)
-          : c.is_cancel_all ? single.cancel_all(c.cancel_all, single_events)
-                            : single.cancel(c.cancel, single_events);
+      const command_result expected = c.is_place   ? single.place(c.place, single_events)
+                                      : c.is_amend ? single.amend(c.amend, single_events)
+                                      : c.is_cancel_all
+                                          ? single.cancel_all(c.cancel_all, single_events)
+                                          : single.cancel(c.cancel, single_events);
       const command_result actual = results[k].result;
       ASSERT_EQ(actual.error, expected.error) << "command " << next + k;
       ASSERT_EQ(actual.sequence, expected.sequence) << "command " << next + k;

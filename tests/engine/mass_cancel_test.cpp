@@ -205,8 +205,8 @@ TEST_F(mass_cancel, runs_in_a_batch_as_on_its_own) {
   const place_order p = of_client(buy_limit("a2", px("98.00"), qty("1")), "alice");
   const cancel_all_orders all = cancel_all_of("alice");
   const cancel_order c = cancel_of("a1");
-  const command_ref refs[] = {
-      command_ref{&p}, command_ref{nullptr, nullptr, nullptr, &all}, command_ref{nullptr, &c}};
+  const command_ref refs[] = {command_ref{&p}, command_ref{nullptr, nullptr, nullptr, &all},
+                              command_ref{nullptr, &c}};
   batch_result results[3];
   out.clear();
   engine.execute(refs, results, out);

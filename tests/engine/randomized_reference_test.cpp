@@ -539,8 +539,8 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
   const sequence_number before = engine.last_sequence();
   const command_result r = c.place    ? engine.place(*c.place, events)
                            : c.cancel ? engine.cancel(*c.cancel, events)
-                                      : c.amend ? engine.amend(*c.amend, events)
-                                                : engine.cancel_all(*c.cancel_all, events);
+                           : c.amend  ? engine.amend(*c.amend, events)
+                                      : engine.cancel_all(*c.cancel_all, events);
   outcome result;
   result.error = r.error;
   result.sequence = r.sequence;
@@ -737,7 +737,7 @@ struct scenario {
   double post_only_share = 0.10;  // of GTC limit orders
   // Of placed orders: stp modes other than the default cancel_taker, each this share.
   double other_stp_share = 0.15;
-  std::int64_t clients = 8;  // few, so orders often meet their own client's
+  std::int64_t clients = 8;         // few, so orders often meet their own client's
   double cancel_all_share = 0.005;  // mass cancels of one of the eight clients
 };
 
@@ -928,11 +928,11 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
 
     std::string shape_error;
     const outcome actual = run_on_engine(*engine, c, shape_error);
-    const outcome expected = c.halt       ? model.set_halted(*c.halt)
-                             : c.place    ? model.place(*c.place)
-                             : c.cancel   ? model.cancel(*c.cancel)
-                             : c.amend    ? model.amend(*c.amend)
-                                          : model.cancel_all(*c.cancel_all);
+    const outcome expected = c.halt     ? model.set_halted(*c.halt)
+                             : c.place  ? model.place(*c.place)
+                             : c.cancel ? model.cancel(*c.cancel)
+                             : c.amend  ? model.amend(*c.amend)
+                                        : model.cancel_all(*c.cancel_all);
     std::string mismatch = compare_outcomes(actual, expected);
     if (mismatch.empty()) mismatch = shape_error;
     const bool with_id_index = i % 128 == 0 || i == sc.commands - 1;
@@ -981,7 +981,7 @@ TEST(randomized_reference, engine_matches_the_reference_model) {
         "market filled", "gtc rejected would_take", "gtc cancelled self_trade_prevention",
         "cancelled by self-trade prevention", "amended gtc open", "amended gtc filled", "amend ok",
         "amend order_not_open"}) {
-  EXPECT_GT(stats.mass_cancelled, 1'000u);
+    EXPECT_GT(stats.mass_cancelled, 1'000u);
     EXPECT_GT(stats.ending(ending), 100u) << ending;
   }
   for (const char* ending :
