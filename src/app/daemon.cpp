@@ -335,6 +335,7 @@ void daemon::recover() {
   // is fatal (the supervisor restarts the process) rather than retried.
   const auto rebuild_started = std::chrono::steady_clock::now();
   daemon_recovery_sink sink(*engine_, *engine_stage_, *publish_stage_);
+  publish_stage_->begin_seeding();
   // The retention horizon: open orders always, finished orders and keys within it.
   const store::recovery_report report = store::recover(db_conninfo_, engine_->instruments(), 1000,
                                                        sink, bus::wall_us() - cfg_.retention_us);
@@ -342,6 +343,7 @@ void daemon::recover() {
   // cores they run side by side.
   auto invariants = std::async(std::launch::async, [this] { return engine_->check_invariants(); });
   seed_resting_views(*engine_, *publish_stage_);
+  publish_stage_->finish_seeding();
   sink.seed_labels();
   if (const std::string problem = invariants.get(); !problem.empty()) {
     throw std::runtime_error("recovered books fail their invariants: " + problem);

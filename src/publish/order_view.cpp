@@ -4,10 +4,12 @@
 
 namespace matchd::publish {
 
-void order_view::insert_by_creation(order_list& list, links entry::*l, entry& h) {
-  // From the newest end: a new order is nearly always the client's newest.
+void order_view::insert_by_creation(order_list& list, links entry::*l, entry& h) const {
+  // From the newest end: a new order is nearly always the client's newest. While seeding,
+  // at the end, unsorted (finish_seeding).
   entry* after = list.tail;
-  while (after != nullptr && after->order.created_sequence > h.order.created_sequence) {
+  while (!seeding_ && after != nullptr &&
+         after->order.created_sequence > h.order.created_sequence) {
     after = (after->*l).prev;
   }
   entry* before = after != nullptr ? (after->*l).next : list.head;
@@ -85,6 +87,33 @@ void order_view::update(entry& h, const engine::order& o) {
     --c.open_count;
   }
   h.in_open = open;
+}
+
+void order_view::relink_by_creation(order_list& list, links entry::*l) {
+  std::vector<entry*> sorted;
+  for (entry* e = list.head; e != nullptr; e = (e->*l).next) sorted.push_back(e);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const entry* a, const entry* b) {
+    return a->order.created_sequence < b->order.created_sequence;
+  });
+  list = order_list{};
+  for (entry* e : sorted) {
+    (e->*l).prev = list.tail;
+    (e->*l).next = nullptr;
+    if (list.tail != nullptr) {
+      (list.tail->*l).next = e;
+    } else {
+      list.head = e;
+    }
+    list.tail = e;
+  }
+}
+
+void order_view::finish_seeding() {
+  seeding_ = false;
+  for (auto& [client, c] : clients_) {
+    relink_by_creation(c.open, &entry::open);
+    relink_by_creation(c.all, &entry::all);
+  }
 }
 
 std::vector<const order_view::entry*> order_view::page(const page_query& q) const {

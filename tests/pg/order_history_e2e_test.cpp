@@ -71,7 +71,10 @@ TEST(order_history, pages_merge_the_orders_table_with_open_orders_across_restart
     e2e::http_client http(daemon.port(), 30s);
     place(http, e2e::limit_order("h1", "alice", "buy", "100.00", "1"));
     place(http, e2e::limit_order("h2", "alice", "sell", "101.00", "1"));
-    place(http, e2e::limit_order("h3", "alice", "buy", "101.00", "1", "ioc"));  // fills h2
+    // Fills h2: alice's own order, so only with self-trade prevention off.
+    nlohmann::json h3 = e2e::limit_order("h3", "alice", "buy", "101.00", "1", "ioc");
+    h3["stp"] = "none";
+    place(http, h3);
     place(http, e2e::limit_order("h4", "alice", "buy", "90.00", "1"));
     ASSERT_EQ(http.del(e2e::order_path("h4")).status, 200u);
     place(http, e2e::limit_order("b1", "bob", "buy", "99.00", "1"));

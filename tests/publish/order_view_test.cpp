@@ -175,6 +175,26 @@ TEST(OrderViewIndex, SeedsOutOfOrderAndErasesKeepTheListsSorted) {
   EXPECT_EQ(ids_of(view.page(page_of("alice", false, 10))), (std::vector<std::string>{"a1"}));
 }
 
+// Recovery seeds in the books' order: appended unsorted, then sorted once, so a page after
+// finish_seeding() is newest first, and an order put later goes in its place as ever.
+TEST(OrderViewIndex, ABulkSeedIsSortedWhenItFinishes) {
+  order_view view;
+  view.begin_seeding();
+  for (const int created : {50, 10, 40, 20, 30}) {
+    const engine::order_status status =
+        created == 40 ? engine::order_status::filled : engine::order_status::open;
+    view.put(client_order("s" + std::to_string(created), "alice", created, 0, status));
+  }
+  view.finish_seeding();
+  EXPECT_EQ(ids_of(view.page(page_of("alice", false, 10))),
+            (std::vector<std::string>{"s50", "s40", "s30", "s20", "s10"}));
+  EXPECT_EQ(ids_of(view.page(page_of("alice", true, 10))),
+            (std::vector<std::string>{"s50", "s30", "s20", "s10"}));
+  view.put(client_order("s25", "alice", 25));
+  EXPECT_EQ(ids_of(view.page(page_of("alice", true, 10))),
+            (std::vector<std::string>{"s50", "s30", "s25", "s20", "s10"}));
+}
+
 // Random puts (new orders, fills, finishes), erases and pages, against a naive scan.
 TEST(OrderViewIndex, PagesAgreeWithAScanOfEveryOrder) {
   order_view view;

@@ -86,6 +86,9 @@ class publish_stage {
   // no page faults on the publish thread.
   void reserve_orders(std::size_t orders) { orders_.reserve(orders); }
   void seed_order(const engine::order& o);
+  // Around the seed_order calls of a recovery (order_view::begin_seeding).
+  void begin_seeding() { orders_.begin_seeding(); }
+  void finish_seeding() { orders_.finish_seeding(); }
   // An order's client_order_id, after the order is seeded (seed_order).
   void seed_label(const engine::order_id& id, const engine::order_label& label);
   void seed_trade(const engine::trade& t);
