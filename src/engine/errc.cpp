@@ -32,6 +32,8 @@ std::string_view to_code(errc e) noexcept {
       return "quantity_not_above_filled";
     case errc::would_take:
       return "would_take";
+    case errc::stop_not_triggered:
+      return "stop_not_triggered";
   }
   return "internal_error";
 }

@@ -160,14 +160,16 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   const id_index::position slot = ids_.lookup(key);
   if (slot.found) return {errc::duplicate_order_id, 0};  // before capacity: it already exists
   order_book::taker_limits limits;
+  const bool stop = cmd.stop_price.value != 0;
   if (rules.constrains()) {
+    // A stop meets the band when it triggers, against the reference price then.
     const std::optional<price_ticks> ref =
-        rules.band_bps != 0 ? reference_->of(cmd.instrument, book) : std::nullopt;
+        rules.band_bps != 0 && !stop ? reference_->of(cmd.instrument, book) : std::nullopt;
     const rules_check checked = check_rules(rules, cmd, ref);
     if (checked.error != errc::ok) return {checked.error, 0};
     limits = checked.limits;
   }
-  const bool may_rest = cmd.type == order_type::limit && cmd.tif == time_in_force::gtc;
+  const bool may_rest = (cmd.type == order_type::limit && cmd.tif == time_in_force::gtc) || stop;
   if (may_rest && book.order_count() >= options_.max_open_orders_per_book) {
     return {errc::book_full, 0};
   }
@@ -184,15 +186,20 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   taker.key = cmd.key;
   taker.stp = cmd.stp;
   taker.post_only = cmd.post_only;
+  taker.stop_price = cmd.stop_price;
 
   const std::size_t first_event = out.size();
   order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, limits};
-  const order_book::node_index rested = book.execute(taker, key, ctx);
+  const order_book::node_index rested =
+      stop ? book.place_stop(taker, key, ctx) : book.execute(taker, key, ctx);
   // Matching never touches the index, so the free slot found above is still the one.
   ids_.insert(slot, key,
               rested == order_book::kNoNode
                   ? id_entry{}
                   : id_entry{static_cast<std::uint16_t>(cmd.instrument), rested});
+  if (book.has_stops()) [[unlikely]] {
+    trigger_stops(cmd.instrument, cmd.received_at, out);
+  }
   if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
   return {errc::ok, sequence_};
 }
@@ -241,6 +248,7 @@ command_result matching_engine::amend_keyed(const amend_order& cmd, const id_key
   order_book& book = *books_[entry.instrument];
   const order& resting = book.resting_order(entry.node);
   if (resting.instrument != cmd.instrument) return {errc::order_not_found, 0};
+  if (resting.waits_for_trigger()) return {errc::stop_not_triggered, 0};
   const price_ticks price = cmd.price.value != 0 ? cmd.price : resting.price;
   const quantity_lots quantity = cmd.quantity.value != 0 ? cmd.quantity : resting.quantity;
   if (quantity <= resting.filled) return {errc::quantity_not_above_filled, 0};
@@ -275,6 +283,9 @@ command_result matching_engine::amend_keyed(const amend_order& cmd, const id_key
   } else {
     slot.at->node = node;
   }
+  if (book.has_stops()) [[unlikely]] {
+    trigger_stops(entry.instrument, cmd.received_at, out);
+  }
   if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
   return {errc::ok, sequence_};
 }
@@ -293,6 +304,50 @@ command_result matching_engine::cancel_all(const cancel_all_orders& cmd, event_b
   if (sequence_ == before) return {errc::ok, 0};
   if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
   return {errc::ok, sequence_};
+}
+
+// Runs every stop the command's trades reached, one at a time: each may trade and reach
+// more. Each ends as a new order would, in the same command: its trades, the makers', its
+// state, the level deltas.
+void matching_engine::trigger_stops(instrument_id id, timestamp_us now, event_buffer& out) {
+  order_book& book = *books_[id];
+  const instrument_rules& rules = rules_[id];
+  id_key key;
+  while (std::optional<order> triggered = book.take_triggered(key)) {
+    order& taker = *triggered;
+    const id_index::position slot = ids_.lookup(key);  // the stop's own entry
+    order_book::command_context ctx{&sequence_, now, &next_trade_id_, &out, {}};
+    if (rules.constrains()) {
+      place_order as_new;
+      as_new.instrument = id;
+      as_new.order_side = taker.order_side;
+      as_new.type = taker.type;
+      as_new.price = taker.price;
+      as_new.quantity = taker.quantity;
+      const std::optional<price_ticks> ref =
+          rules.band_bps != 0 ? reference_->of(id, book) : std::nullopt;
+      const rules_check checked = check_rules(rules, as_new, ref);
+      if (checked.error != errc::ok) {
+        // Accepted when it was placed: it ends now, cancelled, with the rule that held.
+        taker.triggered = true;
+        taker.status = order_status::cancelled;
+        taker.reason = checked.error == errc::price_out_of_band ? end_reason::price_band
+                                                                : end_reason::max_notional;
+        taker.updated_at = now;
+        taker.sequence = ctx.next();
+        out.emplace_back(taker);
+        slot.at->instrument = kFinished;
+        continue;
+      }
+      ctx.limits = checked.limits;
+    }
+    const order_book::node_index rested = book.execute_triggered(taker, key, ctx);
+    if (rested == order_book::kNoNode) {
+      slot.at->instrument = kFinished;
+    } else {
+      slot.at->node = rested;
+    }
+  }
 }
 
 void matching_engine::note_finished(const event_buffer& out, std::size_t from, timestamp_us at) {
@@ -317,7 +372,8 @@ errc matching_engine::restore_resting(const order& o) {
   const id_index::position slot = ids_.lookup(key);
   if (slot.found) return errc::duplicate_order_id;
   order_book& book = *books_[o.instrument];
-  const order_book::node_index node = book.restore(o, key);
+  const order_book::node_index node =
+      o.waits_for_trigger() ? book.restore_stop(o, key) : book.restore(o, key);
   ids_.insert(slot, key, id_entry{static_cast<std::uint16_t>(o.instrument), node});
   return errc::ok;
 }

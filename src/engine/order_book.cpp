@@ -309,7 +309,11 @@ order_book::node_index order_book::execute(order& taker, const id_key& key, comm
   taker.created_at = taker.updated_at = ctx.now;
   // Time priority: the first number of this command, above every earlier command's.
   taker.created_sequence = *ctx.last_sequence + 1;
+  return run_taker(taker, key, ctx);
+}
 
+order_book::node_index order_book::run_taker(order& taker, const id_key& key,
+                                             command_context& ctx) {
   if (taker.tif == time_in_force::fok && !can_fill_completely(taker)) {
     taker.status = order_status::rejected;
     taker.sequence = ctx.next();
@@ -385,13 +389,114 @@ void order_book::cancel(node_index n, command_context& ctx) {
   touched_.clear();
   order cancelled = nodes_[n].state;
   const std::uint32_t level = nodes_[n].level;
-  unlink(n);
+  if (level == kStopLevel) {
+    remove_stop(n);  // not in a level: no delta
+  } else {
+    unlink(n);
+    touch(cancelled.order_side, cancelled.price, level);
+  }
   cancelled.status = order_status::cancelled;
   cancelled.updated_at = ctx.now;
   cancelled.sequence = ctx.next();
   ctx.out->emplace_back(cancelled);
-  touch(cancelled.order_side, cancelled.price, level);
   emit_level_deltas(ctx);
+}
+
+// --- stop orders ----------------------------------------------------------------------
+
+bool order_book::stop_reached(side s, price_ticks stop) const noexcept {
+  if (last_trade_price_.value == 0) return false;  // no trade yet: nothing reached
+  return s == side::buy ? last_trade_price_ >= stop : last_trade_price_ <= stop;
+}
+
+bool order_book::triggers_before(side s, const stop_ref& a, const stop_ref& b) noexcept {
+  if (a.stop != b.stop) return s == side::buy ? a.stop < b.stop : a.stop > b.stop;
+  return a.created < b.created;
+}
+
+order_book::node_index order_book::park(const order& o, const id_key& key) {
+  const node_index n = allocate_node();
+  order_node& node = nodes_[n];
+  node.state = o;
+  node.key = key;
+  node.level = kStopLevel;
+  node.prev = node.next = kNoNode;
+  ++live_orders_;
+  const stop_ref ref{o.stop_price, o.created_sequence, n};
+  std::vector<stop_ref>& list = stops(o.order_side);
+  // Sorted with the next to trigger at the back: a later-triggering stop goes before.
+  list.insert(std::lower_bound(list.begin(), list.end(), ref,
+                               [s = o.order_side](const stop_ref& in, const stop_ref& r) {
+                                 return triggers_before(s, r, in);
+                               }),
+              ref);
+  clients_.add(o.client, {n, o.created_sequence},
+               [this](const client_orders::entry& e) { return holds(e); });
+  return n;
+}
+
+void order_book::remove_stop(node_index n) {
+  const order& o = nodes_[n].state;
+  std::vector<stop_ref>& list = stops(o.order_side);
+  const stop_ref ref{o.stop_price, o.created_sequence, n};
+  auto it = std::lower_bound(list.begin(), list.end(), ref,
+                             [s = o.order_side](const stop_ref& in, const stop_ref& r) {
+                               return triggers_before(s, r, in);
+                             });
+  while (it->node != n) ++it;  // (stop, created) is unique: found at once
+  list.erase(it);
+  free_node(n);
+}
+
+order_book::node_index order_book::place_stop(order& o, const id_key& key,
+                                              command_context& ctx) {
+  o.status = order_status::open;
+  o.filled = quantity_lots{0};
+  o.notional = 0;
+  o.created_at = o.updated_at = ctx.now;
+  o.created_sequence = *ctx.last_sequence + 1;
+  o.sequence = ctx.next();
+  node_index n = kNoNode;
+  if (stop_reached(o.order_side, o.stop_price)) {
+    // Binance's "would trigger immediately": refused as a state, as post_only's would_take.
+    o.status = order_status::rejected;
+    o.reason = end_reason::would_trigger;
+  } else {
+    n = park(o, key);
+  }
+  ctx.out->emplace_back(o);
+  return n;
+}
+
+std::optional<order> order_book::take_triggered(id_key& key) {
+  const stop_ref* next = nullptr;
+  if (!buy_stops_.empty() && stop_reached(side::buy, buy_stops_.back().stop)) {
+    next = &buy_stops_.back();
+  }
+  if (!sell_stops_.empty() && stop_reached(side::sell, sell_stops_.back().stop) &&
+      (next == nullptr || sell_stops_.back().created < next->created)) {
+    next = &sell_stops_.back();
+  }
+  if (next == nullptr) return std::nullopt;
+  const node_index n = next->node;
+  order o = nodes_[n].state;
+  key = nodes_[n].key;
+  stops(o.order_side).pop_back();
+  free_node(n);
+  return o;
+}
+
+order_book::node_index order_book::execute_triggered(order& taker, const id_key& key,
+                                                     command_context& ctx) {
+  touched_.clear();
+  taker.triggered = true;
+  taker.updated_at = ctx.now;
+  taker.created_sequence = *ctx.last_sequence + 1;
+  return run_taker(taker, key, ctx);
+}
+
+order_book::node_index order_book::restore_stop(const order& waiting, const id_key& key) {
+  return park(waiting, key);
 }
 
 // --- the mass cancel ------------------------------------------------------------------
@@ -416,10 +521,14 @@ std::size_t order_book::cancel_client(const client_id& client, command_context& 
   for (const client_orders::entry& e : orders) {
     ctx.out->emplace_back(nodes_[e.node].state);
     order& o = std::get<order>(ctx.out->back());  // valid until the next event is added
-    // Marked before unlink, which may free the level (a freed level is not reused within
-    // this command: nothing is added).
-    touch_once(o.order_side, o.price, nodes_[e.node].level);
-    unlink(e.node);
+    if (nodes_[e.node].level == kStopLevel) {
+      remove_stop(e.node);
+    } else {
+      // Marked before unlink, which may free the level (a freed level is not reused within
+      // this command: nothing is added).
+      touch_once(o.order_side, o.price, nodes_[e.node].level);
+      unlink(e.node);
+    }
     o.status = order_status::cancelled;
     o.updated_at = ctx.now;
     o.sequence = ctx.next();
@@ -483,6 +592,24 @@ std::string order_book::check_invariants() const {
       if (sum != l.total) return name + " level total differs from the sum of its orders";
       counted_orders += count;
     }
+  }
+  // The waiting stops: each side in trigger order, none reached (a command that trades runs
+  // every stop it reaches before it ends), each node a live stop of that side.
+  for (const side s : {side::buy, side::sell}) {
+    const std::vector<stop_ref>& list = stops(s);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const stop_ref& r = list[i];
+      if (r.node >= nodes_.size()) return "stop node past the pool";
+      const order_node& node = nodes_[r.node];
+      if (node.level != kStopLevel || node.key == id_key{}) return "stop list holds a non-stop";
+      if (node.state.order_side != s || !node.state.waits_for_trigger() ||
+          node.state.stop_price != r.stop || node.state.created_sequence != r.created) {
+        return "stop list entry disagrees with its order";
+      }
+      if (stop_reached(s, r.stop)) return "a reached stop still waits";
+      if (i > 0 && !triggers_before(s, r, list[i - 1])) return "stop list out of trigger order";
+    }
+    counted_orders += list.size();
   }
   if (counted_orders != live_orders_) return "live order count differs from resting orders";
   // Every resting order is in its own client's list exactly once (stale entries aside).

@@ -50,6 +50,8 @@ std::string_view to_string(end_reason r) noexcept {
       return "price_band";
     case end_reason::max_notional:
       return "max_notional";
+    case end_reason::would_trigger:
+      return "would_trigger";
   }
   return "none";
 }

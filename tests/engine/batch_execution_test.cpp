@@ -36,7 +36,8 @@ std::string text_of(const order& o) {
          std::to_string(o.created_at) + "/" + std::to_string(o.updated_at) + " seq " +
          std::to_string(o.created_sequence) + "/" + std::to_string(o.sequence) + " " +
          std::string(to_string(o.reason)) + " " + std::string(to_string(o.stp)) +
-         (o.post_only ? " post_only" : "") + (o.amended ? " amended" : "");
+         (o.post_only ? " post_only" : "") + (o.amended ? " amended" : "") + " stop " +
+         std::to_string(o.stop_price.value) + (o.triggered ? " triggered" : "");
 }
 std::string text_of(const trade& t) {
   return "trade " + std::to_string(t.id) + " px " + std::to_string(t.price.value) + " qty " +
@@ -107,6 +108,11 @@ std::vector<command> random_commands(std::size_t n, std::uint64_t seed) {
                   ? price_ticks{0}
                   : price_ticks{p.order_side == side::buy ? 10'000 - offset : 10'001 + offset};
     p.quantity = quantity_lots{static_cast<std::int64_t>(1 + below(50)) * 1000};
+    if (below(20) == 0) {  // a stop, near enough to trigger within the batch now and then
+      const auto distance = static_cast<std::int64_t>(below(8)) - 1;
+      p.stop_price = price_ticks{p.order_side == side::buy ? 10'001 + distance : 10'000 - distance};
+      p.post_only = false;
+    }
     p.received_at = static_cast<timestamp_us>(i);
     commands.push_back(c);
   }

@@ -171,6 +171,8 @@ inline std::string describe(const order& o) {
          " created_seq=" + std::to_string(o.created_sequence) +
          " seq=" + std::to_string(o.sequence) + " stp=" + std::string(to_string(o.stp)) +
          (o.post_only ? " post_only" : "") + (o.amended ? " amended" : "") +
+         (o.is_stop() ? " stop=" + std::to_string(o.stop_price.value) : "") +
+         (o.triggered ? " triggered" : "") +
          (o.reason != end_reason::none ? " reason=" + std::string(to_string(o.reason)) : "");
 }
 inline std::string describe(const trade& t) {

@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,9 @@ struct outcome {
   std::vector<std::string> orders;
   std::vector<std::string> deltas;
   std::optional<order> taker;  // engine side only: the placed order's final state
+  // Engine side only: stops the command triggered, and their states.
+  std::size_t triggered = 0;
+  std::vector<order> triggered_endings;
 };
 
 outcome rejected(errc e) {
@@ -65,8 +69,10 @@ class reference_model {
       return rejected(errc::notional_too_large);
     }
     // The band is measured from the reference when the order arrives, not from its own fills.
+    // A stop meets it when it triggers.
     const std::optional<std::int64_t> reference = last_trade_;
-    if (cmd.type == order_type::limit && out_of_band(cmd.price.value, reference)) {
+    const bool stop = cmd.stop_price.value != 0;
+    if (!stop && cmd.type == order_type::limit && out_of_band(cmd.price.value, reference)) {
       return rejected(errc::price_out_of_band);
     }
 
@@ -74,6 +80,20 @@ class reference_model {
     // whichever event ends up carrying it.
     outcome result;
     order taker = new_order(cmd, sequence_ + 1);
+    if (stop) {
+      // Reached already: refused as a state. Otherwise it waits, open, outside the book.
+      if (reached(taker.order_side, taker.stop_price.value)) {
+        taker.status = order_status::rejected;
+        taker.reason = end_reason::would_trigger;
+      } else {
+        stops_.push_back(id);
+      }
+      taker.sequence = ++sequence_;
+      result.orders.push_back(describe(taker));
+      orders_[id] = taker;
+      result.sequence = sequence_;
+      return result;
+    }
 
     if (cmd.tif == time_in_force::fok && cmd.type == order_type::limit &&
         fillable_quantity(taker) < taker.quantity.value) {
@@ -96,6 +116,7 @@ class reference_model {
     }
     std::vector<std::pair<side, std::int64_t>> touched;  // in touch order, each once
     take_and_finish(taker, touched, result, cmd.received_at, reference);
+    run_triggered(result, cmd.received_at);
     return result;
   }
 
@@ -108,6 +129,7 @@ class reference_model {
     if (it == orders_.end()) return rejected(errc::order_not_found);
     order& o = it->second;
     if (is_final(o.status)) return rejected(errc::order_not_open);
+    if (waits(o)) return rejected(errc::stop_not_triggered);
     const std::int64_t price = cmd.price.value != 0 ? cmd.price.value : o.price.value;
     const std::int64_t quantity = cmd.quantity.value != 0 ? cmd.quantity.value : o.quantity.value;
     if (quantity <= o.filled.value) return rejected(errc::quantity_not_above_filled);
@@ -141,6 +163,7 @@ class reference_model {
     taker.updated_at = cmd.received_at;
     taker.created_sequence = sequence_ + 1;
     take_and_finish(taker, touched, result, cmd.received_at);
+    run_triggered(result, cmd.received_at);
     return result;
   }
 
@@ -152,12 +175,17 @@ class reference_model {
     if (is_final(o.status)) return rejected(errc::order_not_open);
 
     outcome result;
-    remove_from_book(o);
+    const bool waiting = waits(o);
+    if (waiting) {
+      stops_.erase(std::find(stops_.begin(), stops_.end(), id));
+    } else {
+      remove_from_book(o);
+    }
     o.status = order_status::cancelled;
     o.updated_at = cmd.received_at;
     o.sequence = ++sequence_;  // the cancelled state, then its level delta
     result.orders.push_back(describe(o));
-    result.deltas = deltas_for({{o.order_side, o.price.value}});
+    if (!waiting) result.deltas = deltas_for({{o.order_side, o.price.value}});
     result.sequence = sequence_;
     return result;
   }
@@ -188,21 +216,30 @@ class reference_model {
         }
       }
     }
+    for (const std::string& id : stops_) {
+      if (orders_.at(id).client == cmd.client) mine.push_back(&orders_.at(id));
+    }
     std::sort(mine.begin(), mine.end(), [](const order* a, const order* b) {
       return a->created_sequence < b->created_sequence;
     });
     outcome result;
     std::vector<std::pair<side, std::int64_t>> touched;
     for (order* o : mine) {
-      levels& own = book(o->order_side);
-      std::deque<std::string>& queue = own.at(o->price.value);
-      queue.erase(std::find(queue.begin(), queue.end(), std::string(o->id.view())));
-      if (queue.empty()) own.erase(o->price.value);
+      const std::string id(o->id.view());
+      const bool waiting = waits(*o);
+      if (waiting) {
+        stops_.erase(std::find(stops_.begin(), stops_.end(), id));
+      } else {
+        levels& own = book(o->order_side);
+        std::deque<std::string>& queue = own.at(o->price.value);
+        queue.erase(std::find(queue.begin(), queue.end(), id));
+        if (queue.empty()) own.erase(o->price.value);
+      }
       o->status = order_status::cancelled;
       o->updated_at = cmd.received_at;
       o->sequence = ++sequence_;
       result.orders.push_back(describe(*o));
-      touch(touched, o->order_side, o->price.value);
+      if (!waiting) touch(touched, o->order_side, o->price.value);
     }
     result.deltas = deltas_for(touched);
     result.sequence = mine.empty() ? 0 : sequence_;  // nothing cancelled: nothing changed
@@ -235,8 +272,18 @@ class reference_model {
     return out;
   }
 
+  // The waiting stops, by id.
+  std::vector<const order*> waiting_stops() const {
+    std::vector<std::string> ids = stops_;
+    std::sort(ids.begin(), ids.end());
+    std::vector<const order*> out;
+    for (const std::string& id : ids) out.push_back(&orders_.at(id));
+    return out;
+  }
+
+  // Resting orders and waiting stops, as order_book::order_count() counts them.
   std::size_t resting_count() const {
-    std::size_t n = 0;
+    std::size_t n = stops_.size();
     for (side s : {side::buy, side::sell}) {
       for (const auto& [price, queue] : book(s)) n += queue.size();
     }
@@ -262,6 +309,72 @@ class reference_model {
     const std::int64_t best =
         s == side::buy ? makers.begin()->first : std::prev(makers.end())->first;
     return s == side::buy ? best <= price : best >= price;
+  }
+
+  static bool waits(const order& o) { return o.stop_price.value != 0 && !o.triggered; }
+
+  // A stop of side `s` at `stop` is reached when the last trade is at or beyond it.
+  bool reached(side s, std::int64_t stop) const {
+    if (!last_trade_) return false;
+    return s == side::buy ? *last_trade_ >= stop : *last_trade_ <= stop;
+  }
+
+  // After a command's trades: every stop they reach runs, one at a time, each as a new
+  // order of its type would (its trades may reach more). Which first: of the buy stops
+  // reached the lowest, of the sells the highest, equal ones by placement; between the
+  // two sides, the one placed first.
+  void run_triggered(outcome& result, timestamp_us now) {
+    while (true) {
+      const order* next = nullptr;
+      auto before = [](const order& a, const order& b) {
+        if (a.order_side != b.order_side) return a.created_sequence < b.created_sequence;
+        if (a.stop_price != b.stop_price) {
+          return a.order_side == side::buy ? a.stop_price < b.stop_price
+                                           : a.stop_price > b.stop_price;
+        }
+        return a.created_sequence < b.created_sequence;
+      };
+      // Per side first, then across: the best of each side, then the earlier placed.
+      const order* best[2] = {nullptr, nullptr};
+      for (const std::string& id : stops_) {
+        const order& o = orders_.at(id);
+        if (!reached(o.order_side, o.stop_price.value)) continue;
+        const order*& b = best[o.order_side == side::buy ? 0 : 1];
+        if (b == nullptr || before(o, *b)) b = &o;
+      }
+      next = best[0];
+      if (best[1] != nullptr && (next == nullptr || best[1]->created_sequence < next->created_sequence)) {
+        next = best[1];
+      }
+      if (next == nullptr) return;
+      const std::string id(next->id.view());
+      stops_.erase(std::find(stops_.begin(), stops_.end(), id));
+      order taker = orders_.at(id);
+      taker.triggered = true;
+      taker.updated_at = now;
+      const std::optional<std::int64_t> reference = last_trade_;
+      if (taker.type == order_type::limit && out_of_band(taker.price.value, reference)) {
+        taker.status = order_status::cancelled;
+        taker.reason = end_reason::price_band;
+        taker.sequence = ++sequence_;
+        result.orders.push_back(describe(taker));
+        orders_[id] = taker;
+        result.sequence = sequence_;
+        continue;
+      }
+      taker.created_sequence = sequence_ + 1;
+      if (taker.tif == time_in_force::fok && taker.type == order_type::limit &&
+          fillable_quantity(taker) < taker.quantity.value) {
+        taker.status = order_status::rejected;
+        taker.sequence = ++sequence_;
+        result.orders.push_back(describe(taker));
+        orders_[id] = taker;
+        result.sequence = sequence_;
+        continue;
+      }
+      std::vector<std::pair<side, std::int64_t>> touched;
+      take_and_finish(taker, touched, result, now, reference);
+    }
   }
 
   // Matches `taker` against the book (self-trade prevention included), then ends or rests
@@ -339,8 +452,10 @@ class reference_model {
     taker.sequence = ++sequence_;  // the taker's final state, after every fill
     result.orders.push_back(describe(taker));
     orders_[id] = taker;
-    result.deltas = deltas_for(touched);  // last, one number each
-    result.sequence = sequence_;          // the command's last event
+    // Last, one number each (after a triggered stop, after the deltas before it).
+    const std::vector<std::string> deltas = deltas_for(touched);
+    result.deltas.insert(result.deltas.end(), deltas.begin(), deltas.end());
+    result.sequence = sequence_;  // the command's last event
   }
 
   static order new_order(const place_order& cmd, sequence_number created_sequence) {
@@ -360,6 +475,7 @@ class reference_model {
     o.sequence = 0;  // set when its state is emitted
     o.stp = cmd.stp;
     o.post_only = cmd.post_only;
+    o.stop_price = cmd.stop_price;
     return o;
   }
 
@@ -481,6 +597,7 @@ class reference_model {
   levels bids_;
   levels asks_;
   std::unordered_map<std::string, order> orders_;  // every order ever accepted
+  std::vector<std::string> stops_;                 // the stops waiting, in no order
   sequence_number sequence_ = 0;
   trade_id last_trade_id_ = 0;
 };
@@ -535,6 +652,9 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
     }
     return result;
   }
+  std::unordered_set<std::string> waiting_before;  // the stops waiting before the command
+  engine.book(kBtc).for_each_stop(
+      [&](const order& o) { waiting_before.insert(std::string(o.id.view())); });
   event_buffer events;
   const sequence_number before = engine.last_sequence();
   const command_result r = c.place    ? engine.place(*c.place, events)
@@ -569,7 +689,38 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
                     std::to_string(expected_number);
     }
   }
+  // A command's events come in segments: its own, then one per stop it triggered (docs/api.md,
+  // Stop orders). A segment ends with its taker's state and then its level deltas; the
+  // taker of a stop's segment is the first stop that waited before the command and has an
+  // order state in it.
+  const bool has_taker = (c.place || c.amend) && r.ok();
+  std::vector<std::string> takers;
+  if (has_taker) takers.emplace_back(c.place ? c.place->id.view() : c.amend->id.view());
   bool seen_delta = false;
+  bool taker_done = false;  // the current segment's taker state was seen
+  std::string current = has_taker ? takers.front() : std::string();
+  for (const event& e : events) {
+    const bool is_delta = std::holds_alternative<level_delta>(e);
+    if (!is_delta && (taker_done || (seen_delta && has_taker))) {
+      if (!taker_done) shape_error = "a segment ended without its taker's state: " + describe(e);
+      current.clear();  // the next stop's segment
+      taker_done = false;
+      seen_delta = false;
+    }
+    if (seen_delta && !is_delta) shape_error = "event after a level delta: " + describe(e);
+    seen_delta = seen_delta || is_delta;
+    const auto* o = std::get_if<order>(&e);
+    if (o == nullptr || !has_taker) continue;
+    const std::string id(o->id.view());
+    if (current.empty() && waiting_before.contains(id) &&
+        std::find(takers.begin(), takers.end(), id) == takers.end()) {
+      current = id;
+      takers.push_back(id);
+      ++result.triggered;
+    }
+    if (id == current) taker_done = true;
+  }
+  if (has_taker && !taker_done) shape_error = "the last segment ended without its taker's state";
   for (const event& e : events) {
     if (const auto* t = std::get_if<trade>(&e)) result.trades.push_back(describe(*t));
     if (const auto* o = std::get_if<order>(&e)) {
@@ -577,20 +728,11 @@ outcome run_on_engine(matching_engine& engine, const command& c, std::string& sh
       if ((c.place && o->id == c.place->id) || (c.amend && o->id == c.amend->id)) {
         result.taker = *o;
       }
+      if (o->triggered && waiting_before.contains(std::string(o->id.view()))) {
+        result.triggered_endings.push_back(*o);
+      }
     }
     if (const auto* d = std::get_if<level_delta>(&e)) result.deltas.push_back(describe(*d));
-    const bool is_delta = std::holds_alternative<level_delta>(e);
-    if (seen_delta && !is_delta) shape_error = "event after a level delta: " + describe(e);
-    seen_delta = seen_delta || is_delta;
-  }
-  if ((c.place || c.amend) && r.ok()) {
-    const order_id& subject = c.place ? c.place->id : c.amend->id;
-    const auto last_order = std::find_if(events.rbegin(), events.rend(), [](const event& e) {
-      return std::holds_alternative<order>(e);
-    });
-    if (last_order == events.rend() || std::get<order>(*last_order).id != subject) {
-      shape_error = "the last order event is not the taker's state";
-    }
   }
   return result;
 }
@@ -629,7 +771,8 @@ std::string same_resting_order(const order& e, const order& m) {
       e.price == m.price && e.quantity == m.quantity && e.filled == m.filled &&
       e.notional == m.notional && e.created_at == m.created_at && e.updated_at == m.updated_at &&
       e.created_sequence == m.created_sequence && e.sequence == m.sequence && e.stp == m.stp &&
-      e.post_only == m.post_only && e.amended == m.amended && e.reason == m.reason) {
+      e.post_only == m.post_only && e.amended == m.amended && e.reason == m.reason &&
+      e.stop_price == m.stop_price && e.triggered == m.triggered) {
     return "";
   }
   return "resting order differs\n  engine: " + describe(e) + "\n  model:  " + describe(m);
@@ -685,6 +828,14 @@ std::string compare_books(const matching_engine& engine, const reference_model& 
              std::to_string(remaining_sum);
     }
   }
+  std::vector<const order*> stops;
+  book.for_each_stop([&](const order& o) { stops.push_back(&o); });
+  std::sort(stops.begin(), stops.end(), [](const order* a, const order* b) { return a->id.view() < b->id.view(); });
+  const std::vector<const order*> expected_stops = model.waiting_stops();
+  if (stops.size() != expected_stops.size()) return "number of waiting stops differs";
+  for (std::size_t i = 0; i < stops.size(); ++i) {
+    if (std::string d = same_resting_order(*stops[i], *expected_stops[i]); !d.empty()) return d;
+  }
   if (book.best_bid() && book.best_ask() && !(*book.best_bid() < *book.best_ask())) {
     return "crossed book: bid " + std::to_string(book.best_bid()->value) + " >= ask " +
            std::to_string(book.best_ask()->value);
@@ -703,6 +854,7 @@ std::unique_ptr<matching_engine> restored_copy(const matching_engine& original,
   for (side s : {side::buy, side::sell}) {
     original.book(kBtc).for_each_order(s, [&](const order& o) { resting.push_back(o); });
   }
+  original.book(kBtc).for_each_stop([&](const order& o) { resting.push_back(o); });
   std::sort(resting.begin(), resting.end(),
             [](const order& a, const order& b) { return a.created_sequence < b.created_sequence; });
   for (const order& o : resting) EXPECT_EQ(copy->restore_resting(o), errc::ok);
@@ -738,6 +890,7 @@ struct scenario {
   // Of placed orders: stp modes other than the default cancel_taker, each this share.
   double other_stp_share = 0.15;
   std::int64_t clients = 8;         // few, so orders often meet their own client's
+  double stop_share = 0.06;         // of placed orders: stop_market or stop_limit
   double cancel_all_share = 0.005;  // mass cancels of one of the eight clients
 };
 
@@ -829,6 +982,19 @@ class command_generator {
       cmd.price = price_ticks{std::max<std::int64_t>(price, 1)};
       cmd.post_only = cmd.tif == time_in_force::gtc && chance(scenario_.post_only_share);
     }
+    if (chance(scenario_.stop_share)) {
+      // Mostly beyond the mid in the stop's direction (a few already reached: would_trigger),
+      // a limit around the stop.
+      const std::int64_t distance = pick(-2, 12);
+      const std::int64_t stop = cmd.order_side == side::buy ? mid_ + distance : mid_ - distance;
+      cmd.stop_price = price_ticks{std::max<std::int64_t>(stop, 1)};
+      if (cmd.type == order_type::limit) {
+        const std::int64_t slack = pick(-3, 6);
+        cmd.price = price_ticks{std::max<std::int64_t>(
+            cmd.order_side == side::buy ? stop + slack : stop - slack, 1)};
+      }
+      cmd.post_only = false;
+    }
     c.place = cmd;
     return c;
   }
@@ -877,6 +1043,8 @@ struct run_stats {
   std::uint64_t errors = 0;
   std::size_t max_resting = 0;
   std::uint64_t mass_cancelled = 0;  // orders cancelled by mass cancels
+  std::uint64_t triggered = 0;       // stops triggered
+  std::uint64_t cascades = 0;        // commands that triggered two stops or more
   // How placed orders ended, e.g. "fok rejected", "market cancelled partly filled".
   std::map<std::string, std::uint64_t> endings;
   std::map<std::string, std::uint64_t> results;  // by errc code, "ok" included
@@ -960,6 +1128,9 @@ run_stats run_against_model(std::uint64_t default_seed, scenario sc) {
       }
     }
     if (c.cancel_all) stats.mass_cancelled += actual.orders.size();
+    stats.triggered += actual.triggered;
+    if (actual.triggered >= 2) ++stats.cascades;
+    for (const order& o : actual.triggered_endings) ++stats.endings["triggered " + ending_of(o)];
   }
   stats.completed = true;
   stats.commands = sc.commands;
@@ -981,8 +1152,19 @@ TEST(randomized_reference, engine_matches_the_reference_model) {
         "market filled", "gtc rejected would_take", "gtc cancelled self_trade_prevention",
         "cancelled by self-trade prevention", "amended gtc open", "amended gtc filled", "amend ok",
         "amend order_not_open"}) {
-    EXPECT_GT(stats.mass_cancelled, 1'000u);
     EXPECT_GT(stats.ending(ending), 100u) << ending;
+  }
+  EXPECT_GT(stats.mass_cancelled, 1'000u);
+  // Stop orders: waiting, refused as reached, triggered into every ending, in cascades.
+  EXPECT_GT(stats.triggered, 1'000u);
+  EXPECT_GT(stats.cascades, 10u) << "commands that triggered two stops or more";
+  for (const char* ending : {"gtc rejected would_trigger", "triggered market filled",
+                             "triggered gtc open", "triggered gtc filled",
+                             "amend stop_not_triggered"}) {
+    EXPECT_GT(stats.ending(ending), 20u) << ending;
+  }
+  for (const char* ending : {"triggered fok rejected", "triggered ioc cancelled"}) {
+    EXPECT_GT(stats.ending(ending), 0u) << ending;
   }
   for (const char* ending :
        {"amend quantity_not_above_filled", "amend would_take", "amend order_not_found",
@@ -1010,6 +1192,7 @@ TEST(randomized_reference, engine_matches_the_reference_model_on_a_thin_book) {
     EXPECT_GT(stats.ending(ending), 10u) << ending;
   }
   EXPECT_GT(stats.ending("market cancelled"), 0u) << "market order on an empty side";
+  EXPECT_GT(stats.ending("triggered market cancelled partly filled"), 0u);
 }
 
 // The venue's rules mixed in: halts and resumes between the orders, a band of 10 bps
@@ -1036,6 +1219,10 @@ TEST(randomized_reference, engine_matches_the_reference_model_with_halts_and_ban
                              "fok rejected", "ioc cancelled partly filled"}) {
     EXPECT_GT(stats.ending(ending), 50u) << ending;
   }
+  // A stop_limit triggered beyond the band around its trigger's price; a stop_market that
+  // stopped at it.
+  EXPECT_GT(stats.ending("triggered gtc cancelled price_band"), 0u);
+  EXPECT_GT(stats.ending("triggered market cancelled price_band"), 0u);
 }
 
 }  // namespace

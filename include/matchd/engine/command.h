@@ -25,6 +25,10 @@ struct place_order {
   // A limit GTC order only (the codec refuses it elsewhere): one that would cross on
   // arrival is created `rejected` with reason would_take, without trading.
   bool post_only = false;
+  // Non-zero: a stop order (stop_market when `type` is market, stop_limit when limit). It
+  // waits outside the book until a trade at or beyond it (order_book's stops), then runs as
+  // the order `type` says. On tick and within the price limits, like a price.
+  price_ticks stop_price{};
 };
 
 struct cancel_order {

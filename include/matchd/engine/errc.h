@@ -24,6 +24,7 @@ enum class errc : std::uint8_t {
   // Amend:
   quantity_not_above_filled,  // the new quantity is not above what already filled
   would_take,                 // a post_only order amended to a price that crosses
+  stop_not_triggered,         // an amend of a stop order still waiting for its trigger
 };
 
 // The stable API error code, e.g. "duplicate_order_id".

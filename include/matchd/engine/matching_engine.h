@@ -189,6 +189,7 @@ class matching_engine {
   command_result amend_keyed(const amend_order& cmd, const id_key& key, event_buffer& out);
   // With a horizon: queues the orders the events out[from, end) finished.
   void note_finished(const event_buffer& out, std::size_t from, timestamp_us at);
+  void trigger_stops(instrument_id id, timestamp_us now, event_buffer& out);
   bool forget_finished(const order_id& id);
   errc append_instrument(const instrument& ins, std::size_t book_orders);
 

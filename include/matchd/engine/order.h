@@ -20,6 +20,8 @@ struct order {
   order_type type = order_type::limit;
   time_in_force tif = time_in_force::gtc;
   order_status status = order_status::open;
+  // A stop order whose trigger came (offset 138, padding): it runs, or rests, as its type.
+  bool triggered = false;
   // In the padding before the 8-byte aligned price (offsets 140 and 141).
   bool post_only = false;
   // Set by the first amend. An amend that moves the order to the back of a level gives it
@@ -27,6 +29,10 @@ struct order {
   // to mean a new order once this is set (store/table_writer).
   bool amended = false;
   price_ticks price{};  // zero for market orders
+  // Non-zero: a stop order (the API's stop_market or stop_limit, by `type`), kept after it
+  // triggered. These 8 bytes take the order from 224 to 240 bytes: the engine mix measured
+  // the same with and without them (5.72 vs 5.70 M/s, medians of 3 alternated runs).
+  price_ticks stop_price{};
   quantity_lots quantity{};
   quantity_lots filled{};
   // The API key that placed it (0: none, --auth none). Here, in the padding before the
@@ -45,10 +51,15 @@ struct order {
 
   constexpr quantity_lots remaining() const noexcept { return quantity - filled; }
   constexpr bool has_price() const noexcept { return type == order_type::limit; }
+  constexpr bool is_stop() const noexcept { return stop_price.value != 0; }
+  // Waiting outside the book for its trigger.
+  constexpr bool waits_for_trigger() const noexcept { return is_stop() && !triggered; }
 };
-// Events are copied by value through every stage; the key must not make them larger.
-static_assert(sizeof(order) <= 224, "order grew: look for padding before adding a field");
+// Events are copied by value through every stage: a field must not make them larger than
+// it has to.
+static_assert(sizeof(order) <= 240, "order grew: look for padding before adding a field");
 static_assert(offsetof(order, stp) < offsetof(order, instrument) &&
+                  offsetof(order, triggered) < offsetof(order, price) &&
                   offsetof(order, amended) < offsetof(order, price),
               "the option fields are meant to sit in padding");
 

@@ -84,6 +84,35 @@ class order_book {
   // Whether a limit order of side `s` at `price` would trade on arrival (post_only).
   bool would_take(side s, price_ticks price) const;
 
+  // Stop orders (docs/api.md, "Stop orders"). A stop waits outside the levels, in a node of
+  // the same pool, so the id index, cancel and the mass cancel find it as they find a
+  // resting order, until the last trade price reaches its stop price: a buy stop when a
+  // trade is at or above it, a sell stop at or below.
+  //
+  // Whether a stop of side `s` at `stop` is reached now.
+  bool stop_reached(side s, price_ticks stop) const noexcept;
+  // A new stop order `o` (fields as execute() takes them, stop_price set): already reached,
+  // it is created `rejected` with reason would_trigger; otherwise it waits, `open`. Emits
+  // its state. Returns the node it waits in, or kNoNode.
+  node_index place_stop(order& o, const id_key& key, command_context& ctx);
+  // The next stop reached, taken out (its node freed) with its key; nullopt when none.
+  // Among those reached: buy stops lowest first, sell stops highest first, the one placed
+  // first on a tie; across the two sides, the one placed first.
+  std::optional<order> take_triggered(id_key& key);
+  bool has_stops() const noexcept { return !buy_stops_.empty() || !sell_stops_.empty(); }
+  std::size_t stop_count() const noexcept { return buy_stops_.size() + sell_stops_.size(); }
+  // Runs a stop that triggered (take_triggered) as the order its type says, exactly as
+  // execute() runs a new one, but keeping its created_at: marked triggered, with a new
+  // time priority (created_sequence) from the trigger.
+  node_index execute_triggered(order& taker, const id_key& key, command_context& ctx);
+  // The stops waiting, buys then sells, each side in trigger order.
+  template <class F>
+  void for_each_stop(F&& f) const {
+    for (const auto* stops : {&buy_stops_, &sell_stops_}) {
+      for (auto it = stops->rbegin(); it != stops->rend(); ++it) f(nodes_[it->node].state);
+    }
+  }
+
   // Mass cancel: removes every order of `client` resting here, in the order they rested
   // (created_sequence ascending), emitting each one's cancelled state, then one level delta
   // per touched level in the order first touched. Returns how many were cancelled.
@@ -95,6 +124,8 @@ class order_book {
   // Appends an order at the back of its price level without matching (recovery).
   // Orders must be restored in their original priority order.
   node_index restore(const order& resting, const id_key& key);
+  // Recovery: a stop still waiting for its trigger, in any order.
+  node_index restore_stop(const order& waiting, const id_key& key);
 
   const order& resting_order(node_index n) const { return nodes_[n].state; }
   // The id key of the order resting in node `n`; {0, 0} once the node is freed. So the
@@ -113,6 +144,7 @@ class order_book {
   std::optional<price_ticks> best_bid() const;
   std::optional<price_ticks> best_ask() const;
   std::size_t level_count(side s) const { return side_levels(s).size(); }
+  // Resting orders and waiting stops: what the book holds against its capacity.
   std::size_t order_count() const { return live_orders_; }
   quantity_lots total_quantity(side s) const;
 
@@ -165,6 +197,13 @@ class order_book {
     price_ticks price;
     std::uint32_t level;
   };
+  // A waiting stop: its trigger key and node. The node's `level` is kStopLevel.
+  struct stop_ref {
+    price_ticks stop;
+    sequence_number created;
+    node_index node;
+  };
+  static constexpr std::uint32_t kStopLevel = std::numeric_limits<std::uint32_t>::max() - 1;
   struct touched_level {
     side level_side;
     price_ticks price;
@@ -180,6 +219,16 @@ class order_book {
   void unlink(node_index n);
   void remove_level(side s, std::uint32_t level);
   node_index rest(const order& o, const id_key& key);
+  // execute() after the taker's fields are set: FOK and post_only checks, match, finish.
+  node_index run_taker(order& taker, const id_key& key, command_context& ctx);
+  std::vector<stop_ref>& stops(side s) { return s == side::buy ? buy_stops_ : sell_stops_; }
+  const std::vector<stop_ref>& stops(side s) const {
+    return s == side::buy ? buy_stops_ : sell_stops_;
+  }
+  static bool triggers_before(side s, const stop_ref& a, const stop_ref& b) noexcept;
+  node_index park(const order& o, const id_key& key);
+  // Takes a waiting stop out of its side's list and frees its node.
+  void remove_stop(node_index n);
   bool can_fill_completely(const order& taker) const;
   // True when self-trade prevention stopped the taker (cancel_taker, cancel_both).
   bool match(order& taker, command_context& ctx);
@@ -214,6 +263,9 @@ class order_book {
   std::vector<touched_level> touched_;
   std::size_t live_orders_ = 0;
   price_ticks last_trade_price_{0};
+  // The waiting stops, sorted so that the next to trigger is at the back.
+  std::vector<stop_ref> buy_stops_;
+  std::vector<stop_ref> sell_stops_;
   // Each client's resting orders (cancel_client), written only when an order rests.
   client_orders clients_;
   std::uint32_t touch_mark_ = 0;

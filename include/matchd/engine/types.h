@@ -68,8 +68,9 @@ enum class end_reason : std::uint8_t {
   would_take,             // a post_only order that would have crossed: rejected
   price_band,             // a market order stopped at the instrument's price band
   max_notional,           // a market order stopped at the instrument's max notional
+  would_trigger,          // a stop order whose condition already held when placed: rejected
 };
-inline constexpr end_reason kLastEndReason = end_reason::max_notional;
+inline constexpr end_reason kLastEndReason = end_reason::would_trigger;
 
 // Self-trade prevention: what happens when an incoming order (the taker) reaches a resting
 // order of its own client. The taker's mode decides (Binance's EXPIRE_TAKER, EXPIRE_MAKER,
