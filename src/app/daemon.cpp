@@ -293,6 +293,7 @@ class daemon_recovery_sink final : public store::recovery_sink {
 void seed_resting_views(const engine::matching_engine& engine, publish::publish_stage& publish) {
   for (engine::instrument_id i = 0; i < engine.instruments().size(); ++i) {
     const engine::order_book& book = engine.book(i);
+    book.for_each_stop([&](const engine::order& o) { publish.seed_order(o); });
     for (const engine::side s : {engine::side::buy, engine::side::sell}) {
       book.for_each_order(s, [&](const engine::order& o) { publish.seed_order(o); });
       std::vector<publish::price_ladder::level> levels;

@@ -62,6 +62,11 @@ std::uint64_t request_fingerprint(const engine::place_order& order,
     h.u64(order.post_only ? 1 : 0);
     h.text(client_label);
   }
+  // Only when set, so every fingerprint stored before stop orders existed still matches.
+  if (order.stop_price.value != 0) {
+    h.text("stop");
+    h.u64(static_cast<std::uint64_t>(order.stop_price.value));
+  }
   return h.finish();
 }
 

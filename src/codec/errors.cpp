@@ -66,6 +66,9 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::invalid_client_order_id, "invalid_client_order_id", 400},
     {api_errc::quantity_not_above_filled, "quantity_not_above_filled", 409},
     {api_errc::would_take, "would_take", 409},
+    {api_errc::invalid_stop_price, "invalid_stop_price", 400},
+    {api_errc::stop_price_not_allowed, "stop_price_not_allowed", 400},
+    {api_errc::stop_not_triggered, "stop_not_triggered", 409},
 }};
 
 constexpr bool table_in_enum_order() {
@@ -134,6 +137,10 @@ api_error engine_error(engine::errc e, std::string_view order_id) {
     case engine::errc::would_take:
       return make_error(api_errc::would_take,
                         named("post_only order ", " would trade at the new price"));
+    case engine::errc::stop_not_triggered:
+      return make_error(
+          api_errc::stop_not_triggered,
+          named("stop order ", " waits for its trigger: cancel it and place another"));
     case engine::errc::ok:
       break;
   }

@@ -28,11 +28,13 @@ enum class field : std::uint8_t {
   stp,
   client_order_id,
   idempotency_key,
+  stop_price,
 };
-constexpr std::size_t kFieldCount = 12;
+constexpr std::size_t kFieldCount = 13;
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "client_id",     "instrument", "side",      "type", "quantity",        "price",
-    "time_in_force", "order_id",   "post_only", "stp",  "client_order_id", "idempotency_key",
+    "client_id",       "instrument",      "side",       "type",      "quantity",
+    "price",           "time_in_force",   "order_id",   "post_only", "stp",
+    "client_order_id", "idempotency_key", "stop_price",
 };
 
 std::string_view describe(json_kind k) {
@@ -170,7 +172,8 @@ class order_handler {
                    const nlohmann::detail::exception& ex) {
     // 406: a number beyond double's range. Valid JSON, but nlohmann stops here.
     if (ex.id == 406 && depth_ == 1 && current_ &&
-        (*current_ == field::price || *current_ == field::quantity)) {
+        (*current_ == field::price || *current_ == field::quantity ||
+         *current_ == field::stop_price)) {
       overflowed_ = current_;
       overflow_text_ = excerpt(last_token);
       return false;
@@ -334,9 +337,18 @@ constexpr amount_rules kPriceRules{"price", "tick", api_errc::invalid_price,
 constexpr amount_rules kQuantityRules{"quantity", "lot", api_errc::invalid_quantity,
                                       api_errc::invalid_quantity_lot,
                                       api_errc::quantity_out_of_range};
+// A stop price is a price (on tick, within the maximum), with a code of its own.
+constexpr amount_rules kStopPriceRules{"stop_price", "tick", api_errc::invalid_stop_price,
+                                       api_errc::invalid_stop_price, api_errc::invalid_stop_price};
+
+const amount_rules& rules_of(field f) {
+  return f == field::price        ? kPriceRules
+         : f == field::stop_price ? kStopPriceRules
+                                  : kQuantityRules;
+}
 
 std::string range_text(const amount_rules& rules, const engine::instrument& ins) {
-  if (rules.out_of_range == api_errc::price_out_of_range) {
+  if (rules.increment_name == "tick") {
     return "max " + engine::format_price(ins, ins.max_price);
   }
   return "min " + engine::format_quantity(ins, ins.min_quantity) + ", max " +
@@ -351,7 +363,7 @@ api_error amount_error(const amount_rules& rules, engine::amount_errc e, std::st
       return make_error(rules.invalid, name + " must be positive, got " + excerpt(text));
     case engine::amount_errc::not_on_increment: {
       const std::string increment =
-          rules.not_on_increment == api_errc::invalid_price_tick ? ins.tick_size() : ins.lot_size();
+          rules.increment_name == "tick" ? ins.tick_size() : ins.lot_size();
       return make_error(rules.not_on_increment,
                         name + " " + excerpt(text) + " is not a multiple of " +
                             std::string(rules.increment_name) + " " + increment);
@@ -382,8 +394,8 @@ std::optional<api_error> order_options(const field_views& values, order_request&
                         "post_only must be a boolean, got " + std::string(describe(flag.kind)));
     }
     cmd.post_only = flag.text == "true";
-    if (cmd.post_only &&
-        (cmd.type != engine::order_type::limit || cmd.tif != engine::time_in_force::gtc)) {
+    if (cmd.post_only && (cmd.type != engine::order_type::limit ||
+                          cmd.tif != engine::time_in_force::gtc || cmd.stop_price.value != 0)) {
       return make_error(api_errc::post_only_not_allowed,
                         "post_only is for limit orders with time_in_force \"gtc\" only");
     }
@@ -418,7 +430,7 @@ namespace {
 // 1. Structure: what stopped the JSON parser.
 api_error structure_error(const order_handler& handler) {
   if (const auto f = handler.overflowed()) {
-    const amount_rules& rules = *f == field::price ? kPriceRules : kQuantityRules;
+    const amount_rules& rules = rules_of(*f);
     const std::string& text = handler.overflow_text();
     if (!text.empty() && text[0] == '-') {
       return make_error(rules.invalid, std::string(rules.name) + " must be positive, got " + text);
@@ -458,13 +470,18 @@ std::optional<api_error> validate(const field_views& values,
   }
 
   if (auto e = string_field(values, field::type, true, text)) return e;
-  if (*text == "limit") {
+  bool stop = false;  // stop_market and stop_limit: a market or limit order with a stop price
+  if (*text == "limit" || *text == "stop_limit") {
     cmd.type = engine::order_type::limit;
-  } else if (*text == "market") {
+    stop = *text == "stop_limit";
+  } else if (*text == "market" || *text == "stop_market") {
     cmd.type = engine::order_type::market;
+    stop = *text == "stop_market";
   } else {
-    return make_error(api_errc::invalid_order_type,
-                      "type must be \"limit\" or \"market\", got " + quoted(*text));
+    return make_error(
+        api_errc::invalid_order_type,
+        "type must be \"limit\", \"market\", \"stop_limit\" or \"stop_market\", got " +
+            quoted(*text));
   }
   const bool market = cmd.type == engine::order_type::market;
 
@@ -475,6 +492,19 @@ std::optional<api_error> validate(const field_views& values,
     return amount_error(kQuantityRules, quantity.error, *text, ins);
   }
   cmd.quantity = quantity.value;
+
+  if (stop) {
+    if (auto e = amount_field(values, field::stop_price, text)) return e;
+    if (!text) return make_error(api_errc::missing_field, "stop_price is required for stop orders");
+    const auto stop_price = engine::parse_price(ins, *text);
+    if (stop_price.error != engine::amount_errc::ok) {
+      return amount_error(kStopPriceRules, stop_price.error, *text, ins);
+    }
+    cmd.stop_price = stop_price.value;
+  } else if (values[static_cast<std::size_t>(field::stop_price)].given()) {
+    return make_error(api_errc::stop_price_not_allowed,
+                      "stop_price is for stop_market and stop_limit orders only");
+  }
 
   if (market) {
     if (values[static_cast<std::size_t>(field::price)].given()) {

@@ -23,7 +23,9 @@ std::string command_response(std::span<const engine::event> events, const engine
     body += ",\"trades\":[";
     bool first = true;
     for (const engine::event& e : events) {
-      if (const auto* t = std::get_if<engine::trade>(&e)) {
+      // The subject's fills: a stop the command triggered trades in the same events.
+      if (const auto* t = std::get_if<engine::trade>(&e);
+          t != nullptr && (t->buy_order_id == subject || t->sell_order_id == subject)) {
         if (!first) body += ',';
         first = false;
         append_trade(body, *t, instruments[t->instrument]);

@@ -63,7 +63,11 @@ void append_order(json_writer& w, const engine::order& o, const engine::instrume
   w.key("side");
   w.plain_string_value(engine::to_string(o.order_side));
   w.key("type");
-  w.plain_string_value(engine::to_string(o.type));
+  if (o.is_stop()) {
+    w.plain_string_value(o.type == engine::order_type::market ? "stop_market" : "stop_limit");
+  } else {
+    w.plain_string_value(engine::to_string(o.type));
+  }
   w.key("time_in_force");
   w.plain_string_value(engine::to_string(o.tif));
   w.key("post_only");
@@ -73,6 +77,18 @@ void append_order(json_writer& w, const engine::order& o, const engine::instrume
   w.key("price");
   if (o.has_price()) {
     price_value(w, ins, o.price);
+  } else {
+    w.null_value();
+  }
+  w.key("stop_price");
+  if (o.is_stop()) {
+    price_value(w, ins, o.stop_price);
+  } else {
+    w.null_value();
+  }
+  w.key("triggered");
+  if (o.is_stop()) {
+    w.bool_value(o.triggered);
   } else {
     w.null_value();
   }

@@ -111,6 +111,8 @@ void journal_encoder::add(const engine::order& o, std::string_view instrument_sy
   put_u8(bytes_, o.post_only ? 1 : 0);
   put_u8(bytes_, o.amended ? 1 : 0);
   put_text(bytes_, client_order_id);
+  put_i64(bytes_, o.stop_price.value);
+  put_u8(bytes_, o.triggered ? 1 : 0);
   ++records_;
 }
 
@@ -132,12 +134,13 @@ void decode_journal(std::string_view body, const std::vector<engine::instrument>
                     engine::event_buffer& out, std::vector<journal_label>* labels) {
   reader in(body);
   const std::uint8_t format = in.done() ? 0 : in.u8();
-  if (format != kJournalFormat && format != kJournalFormatWithoutOptions &&
-      format != kJournalFormatWithoutKeys) {
+  if (format != kJournalFormat && format != kJournalFormatWithoutStops &&
+      format != kJournalFormatWithoutOptions && format != kJournalFormatWithoutKeys) {
     throw journal_error("journal: unknown format");
   }
   const bool with_keys = format != kJournalFormatWithoutKeys;
-  const bool with_options = format == kJournalFormat;
+  const bool with_options = format == kJournalFormat || format == kJournalFormatWithoutStops;
+  const bool with_stops = format == kJournalFormat;
   while (!in.done()) {
     const char tag = static_cast<char>(in.u8());
     if (tag == kOrderTag) {
@@ -167,6 +170,10 @@ void decode_journal(std::string_view body, const std::vector<engine::instrument>
         o.amended = in.enumerated(std::uint8_t{1}, "amended") != 0;
         const auto label = in.id<engine::kMaxClientOrderIdLength>();
         if (labels != nullptr && !label.empty()) labels->push_back({out.size(), label});
+        if (with_stops) {
+          o.stop_price = engine::price_ticks(in.i64());
+          o.triggered = in.enumerated(std::uint8_t{1}, "triggered") != 0;
+        }
       } else {
         o.stp = engine::stp_mode::none;
       }

@@ -177,6 +177,8 @@ engine::order order_from_fields(const order_fields& f, engine::instrument_id ins
   if (!engine::parse_stp_mode(f[17], o.stp)) bad_value("stp", f[17]);
   o.post_only = parse_flag(f[18], "post_only");
   o.amended = parse_flag(f[19], "amended");
+  o.stop_price = engine::price_ticks{parse_int64(f[21], "stop_price_ticks")};
+  o.triggered = parse_flag(f[22], "triggered");
   return o;
 }
 

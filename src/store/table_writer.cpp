@@ -26,21 +26,34 @@ void copy_rows(pqxx::transaction_base& tx, const std::string& table,
 
 namespace {
 
-const std::vector<std::string> kOrderColumns = {"order_id",       "client_id",
-                                                "instrument",     "side",
-                                                "type",           "time_in_force",
-                                                "status",         "price_ticks",
-                                                "quantity_lots",  "filled_lots",
-                                                "notional",       "created_at_us",
-                                                "updated_at_us",  "created_sequence",
-                                                "sequence",       "key_id",
-                                                "reason",         "stp",
-                                                "post_only",      "amended",
-                                                "client_order_id"};
-// An amend changes price, quantity and (at the back of a level) created_sequence too.
+const std::vector<std::string> kOrderColumns = {"order_id",
+                                                "client_id",
+                                                "instrument",
+                                                "side",
+                                                "type",
+                                                "time_in_force",
+                                                "status",
+                                                "price_ticks",
+                                                "quantity_lots",
+                                                "filled_lots",
+                                                "notional",
+                                                "created_at_us",
+                                                "updated_at_us",
+                                                "created_sequence",
+                                                "sequence",
+                                                "key_id",
+                                                "reason",
+                                                "stp",
+                                                "post_only",
+                                                "amended",
+                                                "client_order_id",
+                                                "stop_price_ticks",
+                                                "triggered"};
+// An amend changes price, quantity and (at the back of a level) created_sequence too; a
+// stop's trigger changes created_sequence and triggered.
 const std::vector<std::string> kChangeColumns = {
     "order_id", "status",      "filled_lots",   "notional",         "updated_at_us", "sequence",
-    "reason",   "price_ticks", "quantity_lots", "created_sequence", "amended"};
+    "reason",   "price_ticks", "quantity_lots", "created_sequence", "amended",       "triggered"};
 const std::vector<std::string> kEventColumns = {"sequence",    "order_id", "status",
                                                 "filled_lots", "notional", "updated_at_us"};
 const std::vector<std::string> kTradeColumns = {
@@ -58,7 +71,7 @@ void prepare_table_session(pqxx::connection_base& c) {
       "CREATE TEMP TABLE IF NOT EXISTS order_changes (order_id text, status text,"
       " filled_lots bigint, notional numeric, updated_at_us bigint, sequence bigint,"
       " reason text, price_ticks bigint, quantity_lots bigint, created_sequence bigint,"
-      " amended boolean) ON COMMIT DELETE ROWS");
+      " amended boolean, triggered boolean) ON COMMIT DELETE ROWS");
   // The planner has no statistics for the staging table (it guesses 550 rows) and chose a
   // hash join for the UPDATE below: the whole orders table read and hashed for every
   // chunk, 52 ms at 100,000 orders against 1 ms through the primary key, and more as the
@@ -76,7 +89,8 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
   // The latest state of each order the events touch, in order of first appearance.
   std::vector<const engine::order*> latest;
   // Whether the order is a new row: decided by its first state in these events. An amend
-  // gives an order a new created_sequence, so that alone does not tell (engine::order).
+  // or a stop's trigger gives an order a new created_sequence, so that alone does not tell
+  // (engine::order).
   std::vector<bool> is_new;
   boost::unordered_flat_map<std::string_view, std::size_t> latest_index;
   std::vector<const engine::trade*> trades;
@@ -88,7 +102,7 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
     const auto [it, fresh] = latest_index.try_emplace(o->id.view(), latest.size());
     if (fresh) {
       latest.push_back(o);
-      is_new.push_back(o->created_sequence > written_up_to && !o->amended);
+      is_new.push_back(o->created_sequence > written_up_to && !o->amended && !o->triggered);
     } else {
       latest[it->second] = o;
     }
@@ -146,7 +160,12 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
       } else {
         created.null();
       }
-      created.end_row();
+      if (o->is_stop()) {
+        created.number(o->stop_price.value);
+      } else {
+        created.null();
+      }
+      created.text(o->triggered ? "t" : "f").end_row();
     } else {
       changed.text(o->id.view())
           .text(engine::to_string(o->status))
@@ -159,6 +178,7 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
           .number(o->quantity.value)
           .number(static_cast<std::int64_t>(o->created_sequence))
           .text(o->amended ? "t" : "f")
+          .text(o->triggered ? "t" : "f")
           .end_row();
     }
   }
@@ -169,7 +189,7 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
         "UPDATE orders o SET status = c.status, filled_lots = c.filled_lots,"
         " notional = c.notional, updated_at_us = c.updated_at_us, sequence = c.sequence,"
         " reason = c.reason, price_ticks = c.price_ticks, quantity_lots = c.quantity_lots,"
-        " created_sequence = c.created_sequence, amended = c.amended"
+        " created_sequence = c.created_sequence, amended = c.amended, triggered = c.triggered"
         " FROM order_changes c WHERE o.order_id = c.order_id"
         // An id may be used again after the retention horizon (sql/004_retention.sql): the
         // order a change is about is the one still open; the older ones are finished.

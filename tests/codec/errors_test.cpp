@@ -77,6 +77,9 @@ TEST(ApiErrors, CodesAndStatuses) {
       {api_errc::invalid_client_order_id, "invalid_client_order_id", 400},
       {api_errc::quantity_not_above_filled, "quantity_not_above_filled", 409},
       {api_errc::would_take, "would_take", 409},
+      {api_errc::invalid_stop_price, "invalid_stop_price", 400},
+      {api_errc::stop_price_not_allowed, "stop_price_not_allowed", 400},
+      {api_errc::stop_not_triggered, "stop_not_triggered", 409},
   };
   ASSERT_EQ(table.size(), kApiErrcCount);
   for (const auto& [e, code, status] : table) {

@@ -124,7 +124,8 @@ TEST(WireOrder, OpenLimitOrder) {
   EXPECT_EQ(order_json(open_limit_buy()),
             R"({"order_id":"order-1","client_id":"client-A","client_order_id":null,"key_id":null,)"
             R"("instrument":"BTC-USD","side":"buy","type":"limit","time_in_force":"gtc",)"
-            R"("post_only":false,"stp":"cancel_taker","price":"70150.50",)"
+            R"("post_only":false,"stp":"cancel_taker","price":"70150.50","stop_price":null,)"
+            R"("triggered":null,)"
             R"("quantity":"0.25000000","filled_quantity":"0.00000000",)"
             R"("remaining_quantity":"0.25000000","average_fill_price":null,"status":"open",)"
             R"("reason":null,"created_at":"2026-11-21T12:00:00.123456Z",)"
@@ -140,7 +141,8 @@ TEST(WireOrder, PartiallyFilledWithAveragePrice) {
   EXPECT_EQ(order_json(o),
             R"({"order_id":"order-1","client_id":"client-A","client_order_id":null,"key_id":null,)"
             R"("instrument":"BTC-USD","side":"buy","type":"limit","time_in_force":"gtc",)"
-            R"("post_only":false,"stp":"cancel_taker","price":"70150.50",)"
+            R"("post_only":false,"stp":"cancel_taker","price":"70150.50","stop_price":null,)"
+            R"("triggered":null,)"
             R"("quantity":"0.25000000","filled_quantity":"0.10000000",)"
             R"("remaining_quantity":"0.15000000","average_fill_price":"70150.00",)"
             R"("status":"partially_filled","reason":null,)"
@@ -175,7 +177,8 @@ TEST(WireOrder, MarketOrderHasNullPrice) {
             R"({"order_id":"m-1","client_id":"client-B","client_order_id":null,)"
             R"("key_id":null,"instrument":"BTC-USD",)"
             R"("side":"sell","type":"market","time_in_force":"ioc",)"
-            R"("post_only":false,"stp":"cancel_taker","price":null,)"
+            R"("post_only":false,"stp":"cancel_taker","price":null,"stop_price":null,)"
+            R"("triggered":null,)"
             R"("quantity":"1.00000000","filled_quantity":"0.40000000",)"
             R"("remaining_quantity":"0.60000000","average_fill_price":"70151.00",)"
             R"("status":"cancelled","reason":null,"created_at":"1970-01-01T00:00:00.000000Z",)"
@@ -210,6 +213,25 @@ TEST(WireOrder, CancelledOrderShowsWhatWasLeft) {
   EXPECT_TRUE(j["average_fill_price"].is_null());
 }
 
+// A stop order: its API type, its stop price at the instrument's precision, and whether it
+// triggered.
+TEST(WireOrder, AStopOrderHasItsTypeStopPriceAndTrigger) {
+  engine::order o = open_limit_buy();
+  o.stop_price = engine::price_ticks{7'020'000};
+  json j = json::parse(order_json(o));
+  EXPECT_EQ(j["type"], "stop_limit");
+  EXPECT_EQ(j["price"], "70150.50");
+  EXPECT_EQ(j["stop_price"], "70200.00");
+  EXPECT_EQ(j["triggered"], false);
+  o.type = engine::order_type::market;
+  o.price = engine::price_ticks{0};
+  o.triggered = true;
+  j = json::parse(order_json(o));
+  EXPECT_EQ(j["type"], "stop_market");
+  EXPECT_TRUE(j["price"].is_null());
+  EXPECT_EQ(j["triggered"], true);
+}
+
 TEST(WireOrder, FieldsAndTypes) {
   engine::order o = open_limit_buy();
   fill(o, 7'015'000, 10'000'000);
@@ -229,8 +251,10 @@ TEST(WireOrder, FieldsAndTypes) {
                                                   "created_at",
                                                   "updated_at",
                                                   "stp"};
-  EXPECT_EQ(j.size(), string_fields.size() + 5);
+  EXPECT_EQ(j.size(), string_fields.size() + 7);
   EXPECT_TRUE(j.at("key_id").is_null());
+  EXPECT_TRUE(j.at("stop_price").is_null());
+  EXPECT_TRUE(j.at("triggered").is_null());
   EXPECT_TRUE(j.at("client_order_id").is_null());
   EXPECT_TRUE(j.at("reason").is_null());
   EXPECT_TRUE(j.at("post_only").is_boolean());

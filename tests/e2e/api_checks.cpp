@@ -16,6 +16,8 @@ const std::vector<std::string>& order_fields() {
                                   "client_order_id",
                                   "post_only",
                                   "stp",
+                                  "stop_price",
+                                  "triggered",
                                   "reason",
                                   "key_id",
                                   "instrument",
@@ -206,17 +208,27 @@ bool is_channel(const nlohmann::json& message, std::string_view channel) {
     return fail("key_id");
   }
   if (order["side"] != "buy" && order["side"] != "sell") return fail("side");
-  if (order["type"] != "limit" && order["type"] != "market") return fail("type");
+  static const std::vector<std::string> types = {"limit", "market", "stop_limit", "stop_market"};
+  if (std::find(types.begin(), types.end(), order["type"].get<std::string>()) == types.end()) {
+    return fail("type");
+  }
+  const bool stop = order["type"] == "stop_limit" || order["type"] == "stop_market";
+  if (stop ? !is_canonical_decimal(order["stop_price"], price_decimals)
+           : !order["stop_price"].is_null()) {
+    return fail("stop_price");
+  }
+  if (stop ? !order["triggered"].is_boolean() : !order["triggered"].is_null()) {
+    return fail("triggered");
+  }
   static const std::vector<std::string> statuses = {"open", "partially_filled", "filled",
                                                     "cancelled", "rejected"};
   if (std::find(statuses.begin(), statuses.end(), order["status"].get<std::string>()) ==
       statuses.end()) {
     return fail("status");
   }
-  if (order["type"] == "limit" && !is_canonical_decimal(order["price"], price_decimals)) {
-    return fail("price");
-  }
-  if (order["type"] == "market" && !order["price"].is_null()) return fail("price (market)");
+  const bool limit = order["type"] == "limit" || order["type"] == "stop_limit";
+  if (limit && !is_canonical_decimal(order["price"], price_decimals)) return fail("price");
+  if (!limit && !order["price"].is_null()) return fail("price (market)");
   for (const char* f : {"quantity", "filled_quantity", "remaining_quantity"}) {
     if (!is_canonical_decimal(order[f], quantity_decimals)) return fail(f);
   }

@@ -70,11 +70,15 @@ void expect_same(const engine::order& a, const engine::order& b) {
   EXPECT_EQ(a.stp, b.stp);
   EXPECT_EQ(a.post_only, b.post_only);
   EXPECT_EQ(a.amended, b.amended);
+  EXPECT_EQ(a.stop_price, b.stop_price);
+  EXPECT_EQ(a.triggered, b.triggered);
 }
 
 // The option bytes (reason, stp, post_only, amended) and the label (a length byte) that
 // format 3 adds after the key, for a sample order without a label.
 constexpr std::size_t kOptionBytes = 4 + 1;
+// The stop price and the triggered flag that format 4 adds after the label.
+constexpr std::size_t kStopBytes = 8 + 1;
 
 TEST(journal, orders_and_trades_come_back_field_for_field_in_their_order) {
   const auto instruments = two_instruments();
@@ -137,7 +141,7 @@ TEST(journal, a_body_of_the_format_before_keys_is_read_without_keys) {
   std::string old_body(out.bytes());
   ASSERT_EQ(old_body[0], static_cast<char>(kJournalFormat));
   old_body[0] = static_cast<char>(kJournalFormatWithoutKeys);
-  old_body.resize(old_body.size() - 8 - kOptionBytes);
+  old_body.resize(old_body.size() - 8 - kOptionBytes - kStopBytes);
   engine::event_buffer events;
   decode_journal(old_body, instruments, events);
   ASSERT_EQ(events.size(), 1u);
@@ -147,7 +151,7 @@ TEST(journal, a_body_of_the_format_before_keys_is_read_without_keys) {
   expect_same(std::get<engine::order>(events[0]), expected);
   // And the current format's body cut to that length is refused, not misread.
   std::string cut(out.bytes());
-  cut.resize(cut.size() - 8 - kOptionBytes);
+  cut.resize(cut.size() - 8 - kOptionBytes - kStopBytes);
   EXPECT_THROW(decode_journal(cut, instruments, events), journal_error);
 }
 
@@ -178,13 +182,38 @@ TEST(journal, the_order_options_come_back_and_format_2_reads_without_them) {
   plain.add(sample_order(), "ETH-USD");
   std::string v2(plain.bytes());
   v2[0] = static_cast<char>(kJournalFormatWithoutOptions);
-  v2.resize(v2.size() - kOptionBytes);
+  v2.resize(v2.size() - kOptionBytes - kStopBytes);
   engine::event_buffer old;
   decode_journal(v2, instruments, old);
   ASSERT_EQ(old.size(), 1u);
   engine::order expected = sample_order();
   expected.stp = engine::stp_mode::none;
   expect_same(std::get<engine::order>(old[0]), expected);
+}
+
+// A stop order's stop price and trigger travel with every state; a row of format 3 (before
+// stop orders) is read as orders without a stop.
+TEST(journal, a_stops_price_and_trigger_come_back_and_format_3_reads_without_them) {
+  const auto instruments = two_instruments();
+  journal_encoder out;
+  engine::order stop = sample_order();
+  stop.stop_price = engine::price_ticks{123'456};
+  stop.triggered = true;
+  out.add(stop, "ETH-USD", "label-1");
+  engine::event_buffer events;
+  decode_journal(out.bytes(), instruments, events);
+  ASSERT_EQ(events.size(), 1u);
+  expect_same(std::get<engine::order>(events[0]), stop);
+
+  journal_encoder plain;
+  plain.add(sample_order(), "ETH-USD");
+  std::string v3(plain.bytes());
+  v3[0] = static_cast<char>(kJournalFormatWithoutStops);
+  v3.resize(v3.size() - kStopBytes);
+  engine::event_buffer old;
+  decode_journal(v3, instruments, old);
+  ASSERT_EQ(old.size(), 1u);
+  expect_same(std::get<engine::order>(old[0]), sample_order());
 }
 
 TEST(journal, decoding_appends_and_clear_starts_a_new_body) {

@@ -20,7 +20,7 @@ namespace matchd::codec {
 //   400 invalid_field_type       a field has the wrong JSON type (e.g. an object or array)
 //   400 unknown_instrument       instrument symbol not configured
 //   400 invalid_side             side is not "buy" | "sell"
-//   400 invalid_order_type       type is not "limit" | "market"
+//   400 invalid_order_type       type is not "limit" | "market" | "stop_limit" | "stop_market"
 //   400 invalid_time_in_force    not "gtc" | "ioc" | "fok"; market orders allow only "ioc"
 //   400 invalid_price            price is not a positive decimal
 //   400 invalid_price_tick       price is not a multiple of the tick size
@@ -78,6 +78,10 @@ namespace matchd::codec {
 //   400 invalid_client_order_id  client_order_id is not 1-36 chars of [A-Za-z0-9._:-]
 //   409 quantity_not_above_filled  an amend's quantity is not above what already filled
 //   409 would_take               a post_only order amended to a price that would trade
+//   400 invalid_stop_price       stop_price is not a positive decimal on the tick within the
+//                                instrument's maximum price
+//   400 stop_price_not_allowed   a stop_price on an order that is not stop_market/stop_limit
+//   409 stop_not_triggered       an amend of a stop order still waiting for its trigger
 enum class api_errc : std::uint8_t {
   malformed_json,
   missing_field,
@@ -129,9 +133,13 @@ enum class api_errc : std::uint8_t {
   invalid_client_order_id,
   quantity_not_above_filled,
   would_take,
+  invalid_stop_price,
+  stop_price_not_allowed,
+  stop_not_triggered,
 };
 
-inline constexpr std::size_t kApiErrcCount = static_cast<std::size_t>(api_errc::would_take) + 1;
+inline constexpr std::size_t kApiErrcCount =
+    static_cast<std::size_t>(api_errc::stop_not_triggered) + 1;
 
 // "invalid_price_tick", ... (static storage).
 std::string_view to_code(api_errc e) noexcept;

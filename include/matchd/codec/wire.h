@@ -19,13 +19,15 @@ namespace matchd::codec {
 // compose inside larger documents, the std::string forms write a standalone value.
 // No allocation beyond the output string's growth.
 
-// {"order_id","client_id","key_id","instrument","side","type","time_in_force","price",
-//  "quantity","filled_quantity","remaining_quantity","average_fill_price","status",
+// {"order_id","client_id","client_order_id","key_id","instrument","side","type",
+//  "time_in_force","post_only","stp","price","stop_price","triggered","quantity",
+//  "filled_quantity","remaining_quantity","average_fill_price","status","reason",
 //  "created_at","updated_at","sequence"}
 // key_id is the placing key's 16 hex digits, null when none placed it (--auth none);
-// price is null for market orders; average_fill_price is null until something filled,
-// then the volume-weighted average rounded half away from zero to the price precision.
-// remaining_quantity is quantity - filled, also for finished orders (a cancelled order
+// price is null for market orders; type is "stop_market" or "stop_limit" for a stop order,
+// whose stop_price and triggered are set (null for other orders); average_fill_price is null until
+// something filled, then the volume-weighted average rounded half away from zero to the price
+// precision. remaining_quantity is quantity - filled, also for finished orders (a cancelled order
 // shows what was left).
 // `client_order_id`: the order's label, kept beside it (bus::command_outcome, the publish
 // stage's order view); empty writes null.

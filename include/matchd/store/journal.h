@@ -28,7 +28,11 @@ namespace matchd::store {
 // byte each) and the client_order_id (a length byte and its characters). Formats 1 and 2
 // are still read: their orders have the defaults (no reason, stp none, as they were
 // placed before self-trade prevention existed, not post_only, not amended, no label).
-inline constexpr std::uint8_t kJournalFormat = 3;
+//
+// Format 4 adds, after the client_order_id, the stop price (8 bytes, 0 for none) and
+// whether the stop triggered (one byte). Format 3 is still read: its orders are no stops.
+inline constexpr std::uint8_t kJournalFormat = 4;
+inline constexpr std::uint8_t kJournalFormatWithoutStops = 3;
 inline constexpr std::uint8_t kJournalFormatWithoutOptions = 2;
 inline constexpr std::uint8_t kJournalFormatWithoutKeys = 1;
 
