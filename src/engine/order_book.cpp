@@ -448,8 +448,7 @@ void order_book::remove_stop(node_index n) {
   free_node(n);
 }
 
-order_book::node_index order_book::place_stop(order& o, const id_key& key,
-                                              command_context& ctx) {
+order_book::node_index order_book::place_stop(order& o, const id_key& key, command_context& ctx) {
   o.status = order_status::open;
   o.filled = quantity_lots{0};
   o.notional = 0;

@@ -343,7 +343,8 @@ class reference_model {
         if (b == nullptr || before(o, *b)) b = &o;
       }
       next = best[0];
-      if (best[1] != nullptr && (next == nullptr || best[1]->created_sequence < next->created_sequence)) {
+      if (best[1] != nullptr &&
+          (next == nullptr || best[1]->created_sequence < next->created_sequence)) {
         next = best[1];
       }
       if (next == nullptr) return;
@@ -830,7 +831,8 @@ std::string compare_books(const matching_engine& engine, const reference_model& 
   }
   std::vector<const order*> stops;
   book.for_each_stop([&](const order& o) { stops.push_back(&o); });
-  std::sort(stops.begin(), stops.end(), [](const order* a, const order* b) { return a->id.view() < b->id.view(); });
+  std::sort(stops.begin(), stops.end(),
+            [](const order* a, const order* b) { return a->id.view() < b->id.view(); });
   const std::vector<const order*> expected_stops = model.waiting_stops();
   if (stops.size() != expected_stops.size()) return "number of waiting stops differs";
   for (std::size_t i = 0; i < stops.size(); ++i) {
@@ -990,8 +992,8 @@ class command_generator {
       cmd.stop_price = price_ticks{std::max<std::int64_t>(stop, 1)};
       if (cmd.type == order_type::limit) {
         const std::int64_t slack = pick(-3, 6);
-        cmd.price = price_ticks{std::max<std::int64_t>(
-            cmd.order_side == side::buy ? stop + slack : stop - slack, 1)};
+        cmd.price = price_ticks{
+            std::max<std::int64_t>(cmd.order_side == side::buy ? stop + slack : stop - slack, 1)};
       }
       cmd.post_only = false;
     }
@@ -1158,9 +1160,9 @@ TEST(randomized_reference, engine_matches_the_reference_model) {
   // Stop orders: waiting, refused as reached, triggered into every ending, in cascades.
   EXPECT_GT(stats.triggered, 1'000u);
   EXPECT_GT(stats.cascades, 10u) << "commands that triggered two stops or more";
-  for (const char* ending : {"gtc rejected would_trigger", "triggered market filled",
-                             "triggered gtc open", "triggered gtc filled",
-                             "amend stop_not_triggered"}) {
+  for (const char* ending :
+       {"gtc rejected would_trigger", "triggered market filled", "triggered gtc open",
+        "triggered gtc filled", "amend stop_not_triggered"}) {
     EXPECT_GT(stats.ending(ending), 20u) << ending;
   }
   for (const char* ending : {"triggered fok rejected", "triggered ioc cancelled"}) {

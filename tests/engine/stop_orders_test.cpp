@@ -87,11 +87,11 @@ TEST_F(stop_orders, a_stop_waits_outside_the_book_open_and_not_triggered) {
 
 TEST_F(stop_orders, a_stop_already_reached_is_rejected_would_trigger) {
   trade_at("t1", px("100.00"));
-  for (const place_order& cmd : {stop_market("b-at", side::buy, px("100.00"), qty("1")),
-                                 stop_market("b-below", side::buy, px("99.00"), qty("1")),
-                                 stop_limit("s-at", side::sell, px("100.00"), px("99.00"), qty("1")),
-                                 stop_limit("s-above", side::sell, px("101.00"), px("99.00"),
-                                            qty("1"))}) {
+  for (const place_order& cmd :
+       {stop_market("b-at", side::buy, px("100.00"), qty("1")),
+        stop_market("b-below", side::buy, px("99.00"), qty("1")),
+        stop_limit("s-at", side::sell, px("100.00"), px("99.00"), qty("1")),
+        stop_limit("s-above", side::sell, px("101.00"), px("99.00"), qty("1"))}) {
     ASSERT_TRUE(place(cmd).ok());
     const order& o = last_state_of(cmd.id.view());
     EXPECT_EQ(o.status, order_status::rejected) << cmd.id.view();
@@ -289,9 +289,8 @@ TEST_F(stop_orders, recovery_restores_waiting_and_triggered_stops_as_they_were) 
     engine.book(kBtc).for_each_order(s, [&](const order& o) { resting.push_back(o); });
   }
   engine.book(kBtc).for_each_stop([&](const order& o) { resting.push_back(o); });
-  std::sort(resting.begin(), resting.end(), [](const order& a, const order& b) {
-    return a.created_sequence < b.created_sequence;
-  });
+  std::sort(resting.begin(), resting.end(),
+            [](const order& a, const order& b) { return a.created_sequence < b.created_sequence; });
   for (const order& o : resting) ASSERT_EQ(restored.restore_resting(o), errc::ok);
   restored.restore_last_trade(kBtc, px("99.00"));
   restored.restore_counters(engine.last_sequence(), 2);
