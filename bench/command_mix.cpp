@@ -46,6 +46,7 @@ struct mix_params {
   double amend_share = 0.0;      // of the cancels, replaced by an amend of the same order
   double post_only_share = 0.0;  // of the passive adds
   bool every_stp_mode = false;   // takers pick any mode; otherwise the default, cancel_taker
+  double stop_share = 0.0;       // of the passive adds, placed as stop orders instead
 };
 
 [[noreturn]] void generator_failure(const char* what, std::uint64_t n, engine::errc e) {
@@ -194,6 +195,7 @@ class command_generator {
 
   void passive_add(const mix_params& p) {
     const side s = unit() < 0.5 ? side::buy : side::sell;
+    if (p.stop_share > 0 && unit() < p.stop_share) return stop_add(s);
     const double roll = unit();
     const std::int64_t offset = roll < p.near_share                 ? between(1, 8)
                                 : roll < p.near_share + p.mid_share ? between(9, 48)
@@ -210,6 +212,23 @@ class command_generator {
     post_only_ = p.post_only_share > 0 && unit() < p.post_only_share;
     add(s, price_ticks{px}, quantity(), command_kind::passive_add);
     post_only_ = false;
+  }
+
+  // A stop a few ticks beyond the mid on its trigger side (a buy stop above, a sell stop
+  // below), half of them stop_limit with a limit two ticks past the stop.
+  void stop_add(side s) {
+    const std::int64_t offset = between(1, 8);
+    const std::int64_t stop = s == side::buy ? mid_ + offset : mid_ - offset;
+    stop_price_ = price_ticks{stop};
+    if (unit() < 0.5) {
+      take(s, order_type::market, time_in_force::ioc, price_ticks{}, quantity(),
+           command_kind::stop_add);
+    } else {
+      const std::int64_t limit = s == side::buy ? stop + 2 : stop - 2;
+      take(s, order_type::limit, time_in_force::gtc, price_ticks{limit}, quantity(),
+           command_kind::stop_add);
+    }
+    stop_price_ = price_ticks{};
   }
 
   std::uint32_t pick_cancel(const mix_params& p) {
@@ -278,6 +297,7 @@ class command_generator {
     cmd.id = order_id_of(next_order_++);
     cmd.client = client_id_of(uniform(params_.clients));
     cmd.post_only = post_only_;
+    cmd.stop_price = stop_price_;
     if (params_.every_stp_mode && kind != command_kind::passive_add) {
       cmd.stp = static_cast<engine::stp_mode>(uniform(4));
     }
@@ -412,6 +432,7 @@ class command_generator {
   std::int64_t mid_ = kStartPrice;
   std::uint32_t next_order_ = 1;
   engine::timestamp_us now_ = kStartTime;
+  price_ticks stop_price_{};                // of the order take() places next
   std::vector<std::uint32_t> live_;       // order numbers resting now
   std::vector<std::uint32_t> live_pos_;   // order number -> index in live_, or kNotLive
   std::vector<std::int64_t> live_price_;  // order number -> its limit price, while live
@@ -464,6 +485,19 @@ scenario make_mix_options_scenario(std::size_t measured_commands, std::uint64_t 
   p.amend_share = 1.0 / 3;
   p.post_only_share = 0.2;
   p.every_stp_mode = true;
+  command_generator g(seed, s.options);
+  warm_up(g, s, p);
+  g.start_measured(s);
+  g.mix(measured_commands, p);
+  g.finish(s);
+  return s;
+}
+
+scenario make_mix_stops_scenario(std::size_t measured_commands, std::uint64_t seed) {
+  scenario s;
+  s.name = "mix_stops";
+  mix_params p;
+  p.stop_share = 0.1;
   command_generator g(seed, s.options);
   warm_up(g, s, p);
   g.start_measured(s);
@@ -540,7 +574,8 @@ std::string describe(const scenario& s) {
      << 100.0 * static_cast<double>(st.kinds[2]) / n << "%, ioc "
      << 100.0 * static_cast<double>(st.kinds[3]) / n << "%, aggressive gtc "
      << 100.0 * static_cast<double>(st.kinds[4]) / n << "%, amends "
-     << 100.0 * static_cast<double>(st.kinds[5]) / n << "%; trades " << s.expected.measured_trades
+     << 100.0 * static_cast<double>(st.kinds[5]) / n << "%, stops "
+     << 100.0 * static_cast<double>(st.kinds[6]) / n << "%; trades " << s.expected.measured_trades
      << " (" << static_cast<double>(s.expected.measured_trades) / n << "/command, "
      << (st.takers == 0
              ? 0.0

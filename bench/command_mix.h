@@ -24,8 +24,9 @@ enum class command_kind : std::uint8_t {
   ioc_limit,       // IOC limit priced at the last level it may sweep
   aggressive_gtc,  // GTC limit sweeping 1-3 levels; any remainder rests
   amend,           // of an order resting at that point: a lower quantity, or a price away
+  stop_add,        // a stop order a few ticks beyond the mid, which the drift may trigger
 };
-inline constexpr std::size_t kCommandKinds = 6;
+inline constexpr std::size_t kCommandKinds = 7;
 
 // The book and counters a replay of a scenario must end with, recorded by running the
 // same commands through the generator's own engine. A replay that ends anywhere else did
@@ -83,6 +84,9 @@ scenario make_mix_scenario(std::size_t measured_commands, std::uint64_t seed);
 // mid, losing its place), a fifth of the passive adds are post_only, takers use every stp
 // mode, and 20 clients instead of 200, so orders meet their own client's now and then.
 scenario make_mix_options_scenario(std::size_t measured_commands, std::uint64_t seed);
+// The mix with a tenth of the passive adds placed as stop orders (stop_market and
+// stop_limit, 1-8 ticks beyond the mid), so the drift triggers them, cascades included.
+scenario make_mix_stops_scenario(std::size_t measured_commands, std::uint64_t seed);
 // The micro scenarios below isolate one kind of command: their `options` reserve the
 // engine's pools and id index for every id of a pass, so no growth is timed.
 // Passive adds only, on the warmed mix book.

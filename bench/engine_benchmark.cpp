@@ -32,6 +32,8 @@
 // of the run: the gap to `mix` is what growing them inside the timed loop costs.
 // `mix_options` is the mix with post-only adds, every self-trade prevention mode, fewer
 // clients and amends among the cancels: the second figure to report beside `mix`.
+// `mix_stops` is the mix with a tenth of its passive adds placed as stop orders near the
+// mid, which the drift triggers: what the trigger path costs.
 //
 // One benchmark iteration is one pass over the scenario's measured commands on a fresh
 // engine that replayed the scenario's warm-up untimed, so every timed command is valid
@@ -155,6 +157,10 @@ const scenario& mix_scenario() {
 }
 const scenario& mix_options_scenario() {
   static const scenario s = announced(make_mix_options_scenario(1'000'000, kSeed));
+  return s;
+}
+const scenario& mix_stops_scenario() {
+  static const scenario s = announced(make_mix_stops_scenario(1'000'000, kSeed));
   return s;
 }
 const scenario& add_scenario() {
@@ -530,6 +536,7 @@ constexpr registration kScenarios[] = {
     {"mix", &mix_scenario, sizing::as_generated, 4},
     {"mix_presized", &mix_scenario, sizing::presized, 4},
     {"mix_options", &mix_options_scenario, sizing::as_generated, 4},
+    {"mix_stops", &mix_stops_scenario, sizing::as_generated, 4},
     {"add", &add_scenario, sizing::as_generated, 16},
     {"cancel", &cancel_scenario, sizing::as_generated, 16},
     {"sweep", &sweep_scenario, sizing::as_generated, 16},
