@@ -69,6 +69,7 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::invalid_stop_price, "invalid_stop_price", 400},
     {api_errc::stop_price_not_allowed, "stop_price_not_allowed", 400},
     {api_errc::stop_not_triggered, "stop_not_triggered", 409},
+    {api_errc::field_not_amendable, "field_not_amendable", 400},
 }};
 
 constexpr bool table_in_enum_order() {

@@ -623,6 +623,21 @@ namespace {
 std::optional<api_error> validate_amend(const field_views& values,
                                         const std::vector<engine::instrument>& instruments,
                                         engine::amend_order& out) {
+  // A field of the order an amend cannot change is refused, not ignored: a client that
+  // sends "stp" or "side" in a PATCH means to change it, and a 200 would say it did.
+  // order_id names the order (the WebSocket's amend carries it in the message).
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    const auto f = static_cast<field>(i);
+    if (f == field::instrument || f == field::quantity || f == field::price ||
+        f == field::order_id) {
+      continue;
+    }
+    if (values[i].given()) {
+      return make_error(api_errc::field_not_amendable,
+                        std::string(kFieldNames[i]) +
+                            " cannot be amended: an amend changes price and quantity only");
+    }
+  }
   std::optional<std::string_view> text;
   if (auto e = instrument_field(values, instruments, out.instrument)) return e;
   const engine::instrument& ins = instruments[out.instrument];

@@ -473,8 +473,8 @@ void websocket_session::handle(std::string_view text) {
       return send_error("amend", req_id,
                         codec::make_error(codec::api_errc::missing_field, "order_id is required"));
     }
-    // The message's own fields (op, req_id, order_id) are unknown to the amend body's
-    // parser, which ignores them.
+    // The message's own fields are ignored by the amend body's parser: op and req_id are
+    // unknown to it, and order_id names the order.
     auto refused = submit_amend(io_, token_, id_it->get<std::string>(), text, key_.get());
     if (refused) return send_error("amend", req_id, refused->error, refused->retry_after);
     pending_.push_back({"amend", std::move(req_id)});

@@ -80,6 +80,7 @@ TEST(ApiErrors, CodesAndStatuses) {
       {api_errc::invalid_stop_price, "invalid_stop_price", 400},
       {api_errc::stop_price_not_allowed, "stop_price_not_allowed", 400},
       {api_errc::stop_not_triggered, "stop_not_triggered", 409},
+      {api_errc::field_not_amendable, "field_not_amendable", 400},
   };
   ASSERT_EQ(table.size(), kApiErrcCount);
   for (const auto& [e, code, status] : table) {

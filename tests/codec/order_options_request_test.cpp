@@ -130,6 +130,21 @@ TEST(AmendRequest, Errors) {
   EXPECT_EQ(code(R"({"instrument":"BTC-USD","price":[1]})"), "invalid_field_type");
   // Quantity before price.
   EXPECT_EQ(code(R"({"instrument":"BTC-USD","price":"-1","quantity":"-1"})"), "invalid_quantity");
+  // What an amend cannot change is refused, first, not ignored; null counts as absent, and
+  // a field no order has is ignored as in a placement.
+  for (const char* field : {R"("stp":"none")", R"("side":"sell")", R"("post_only":true)",
+                            R"("type":"market")", R"("time_in_force":"ioc")",
+                            R"("client_id":"x")", R"("client_order_id":"x")",
+                            R"("stop_price":"1")"}) {
+    both_paths(std::string(R"({"instrument":"BTC-USD","quantity":"1",)") + field + "}",
+               [&](const std::string& b) { EXPECT_EQ(code(b), "field_not_amendable") << b; });
+  }
+  EXPECT_EQ(code(R"({"instrument":"NOPE","stp":"none","quantity":"1"})"), "field_not_amendable");
+  EXPECT_EQ(code(R"({"instrument":"BTC-USD","quantity":"1","stp":null})"), "accepted");
+  EXPECT_EQ(code(R"({"instrument":"BTC-USD","quantity":"1","note":"x"})"), "accepted");
+  // The WebSocket's amend names its order in the message.
+  EXPECT_EQ(code(R"({"op":"amend","order_id":"o1","instrument":"BTC-USD","quantity":"1"})"),
+            "accepted");
 }
 
 }  // namespace

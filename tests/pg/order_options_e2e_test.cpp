@@ -154,6 +154,8 @@ TEST_F(order_options_e2e, amend_keeps_or_loses_priority_and_the_loss_survives_ki
     EXPECT_TRUE(e2e::is_error(r, 409, "quantity_not_above_filled")) << r.describe();
     r = amend(http, "a3", {{"instrument", "BTC-USD"}});
     EXPECT_TRUE(e2e::is_error(r, 400, "missing_field")) << r.describe();
+    r = amend(http, "a3", {{"instrument", "BTC-USD"}, {"quantity", "5"}, {"stp", "none"}});
+    EXPECT_TRUE(e2e::is_error(r, 400, "field_not_amendable")) << r.describe();
     r = amend(http, "nope", {{"instrument", "BTC-USD"}, {"quantity", "1"}});
     EXPECT_TRUE(e2e::is_error(r, 404, "order_not_found")) << r.describe();
     // A price that crosses trades at once, as a taker.

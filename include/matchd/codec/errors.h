@@ -82,6 +82,8 @@ namespace matchd::codec {
 //                                instrument's maximum price
 //   400 stop_price_not_allowed   a stop_price on an order that is not stop_market/stop_limit
 //   409 stop_not_triggered       an amend of a stop order still waiting for its trigger
+//   400 field_not_amendable      an amend body with a field other than instrument, price
+//                                and quantity (side, stp, post_only, ...)
 enum class api_errc : std::uint8_t {
   malformed_json,
   missing_field,
@@ -136,10 +138,11 @@ enum class api_errc : std::uint8_t {
   invalid_stop_price,
   stop_price_not_allowed,
   stop_not_triggered,
+  field_not_amendable,
 };
 
 inline constexpr std::size_t kApiErrcCount =
-    static_cast<std::size_t>(api_errc::stop_not_triggered) + 1;
+    static_cast<std::size_t>(api_errc::field_not_amendable) + 1;
 
 // "invalid_price_tick", ... (static storage).
 std::string_view to_code(api_errc e) noexcept;
