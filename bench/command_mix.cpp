@@ -432,7 +432,7 @@ class command_generator {
   std::int64_t mid_ = kStartPrice;
   std::uint32_t next_order_ = 1;
   engine::timestamp_us now_ = kStartTime;
-  price_ticks stop_price_{};                // of the order take() places next
+  price_ticks stop_price_{};              // of the order take() places next
   std::vector<std::uint32_t> live_;       // order numbers resting now
   std::vector<std::uint32_t> live_pos_;   // order number -> index in live_, or kNotLive
   std::vector<std::int64_t> live_price_;  // order number -> its limit price, while live

@@ -133,9 +133,8 @@ TEST(AmendRequest, Errors) {
   // What an amend cannot change is refused, first, not ignored; null counts as absent, and
   // a field no order has is ignored as in a placement.
   for (const char* field : {R"("stp":"none")", R"("side":"sell")", R"("post_only":true)",
-                            R"("type":"market")", R"("time_in_force":"ioc")",
-                            R"("client_id":"x")", R"("client_order_id":"x")",
-                            R"("stop_price":"1")"}) {
+                            R"("type":"market")", R"("time_in_force":"ioc")", R"("client_id":"x")",
+                            R"("client_order_id":"x")", R"("stop_price":"1")"}) {
     both_paths(std::string(R"({"instrument":"BTC-USD","quantity":"1",)") + field + "}",
                [&](const std::string& b) { EXPECT_EQ(code(b), "field_not_amendable") << b; });
   }
