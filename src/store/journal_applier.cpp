@@ -129,6 +129,10 @@ std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
     connection_ = std::move(session);
   }
   const auto started = std::chrono::steady_clock::now();
+  // Read before the transaction's first query: every group committed up to here has its
+  // journal row, if it has one, visible to the query below.
+  const engine::sequence_number committed_before =
+      committed_sequence_.load(std::memory_order_relaxed);
   const auto window = deadline_->arm(connection_->c.sock(), options_.timeout);
   pqxx::work tx(connection_->c);
   // FOR UPDATE: a second session applying the journal waits here instead of applying the
@@ -144,7 +148,9 @@ std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
   const pqxx::result rows = select_journal_rows(tx, applied, max_rows);
   if (rows.empty()) {
     tx.commit();
-    applied_sequence_.store(applied, std::memory_order_relaxed);
+    // Nothing waits: the tables hold everything committed so far, including groups that
+    // left no journal row (a halt, a resume) and took numbers after the last row.
+    applied_sequence_.store(std::max(applied, committed_before), std::memory_order_relaxed);
     probe_.set_journal_lag(static_cast<double>(lag()));
     return 0;
   }

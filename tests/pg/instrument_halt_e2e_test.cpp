@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "order_builders.h"
 #include "pg_server.h"
 #include "run_to_exit.h"
+#include "wait.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -72,6 +74,32 @@ TEST(instrument_halt, a_halt_is_durable_at_its_200_and_survives_kill9) {
   EXPECT_EQ(
       again.post_json("/orders", e2e::limit_order("h-3", "alice", "buy", "100.00", "1")).status,
       201u);
+}
+
+// store_journal_lag counts what the tables still miss of the committed sequence. A halt
+// takes a sequence number but leaves no journal row: once the applier has written
+// everything before it, the lag is 0, not 1 until the next order.
+TEST(instrument_halt, the_journal_lag_returns_to_zero_after_a_halt) {
+  pg_server pg;
+  pg.start();
+  e2e::daemon_process daemon(durable_daemon_args(pg.connection_string()));
+  e2e::http_client http(daemon.port(), 30s);
+  ASSERT_EQ(
+      http.post_json("/orders", e2e::limit_order("lag-1", "alice", "buy", "100.00", "1")).status,
+      201u);
+  const auto lag = [&] {
+    return e2e::metric_value(e2e::parse_prometheus(http.get("/metrics").body), "store_journal_lag");
+  };
+  // Caught up with the order first, so what follows is the halt's alone.
+  ASSERT_TRUE(test::wait_until([&] { return lag() == std::optional<double>(0); }, 10s, 20ms));
+  ASSERT_EQ(http.post_json("/admin/instruments/BTC-USD/halt", json::object()).status, 200u);
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        const std::optional<double> v = lag();
+        return v.has_value() && *v == 0;
+      },
+      10s, 20ms))
+      << "store_journal_lag " << lag().value_or(-1);
 }
 
 TEST(instrument_halt, the_band_reference_is_the_last_trade_after_kill9) {
