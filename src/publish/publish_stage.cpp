@@ -520,7 +520,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
             shared(": subscribed sequence=" + std::to_string(published_sequence_) + "\n\n");
       } else {
         reply.body = shared(subscription_ack("subscribed", instruments_[q.instrument].symbol,
-                                             q.channels, published_sequence_));
+                                             q.channels, published_sequence_,
+                                             halted_[q.instrument]));
       }
       bool delivered = deliver(io_thread, bus::io_delivery(reply));
       if (delivered && (added & bus::channel_orderbook) != 0) {
@@ -550,7 +551,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
       if (q.kind == bus::query_kind::unsubscribe) {
         reply.what = bus::io_delivery::kind::stream;
         reply.body = shared(subscription_ack("unsubscribed", instruments_[q.instrument].symbol,
-                                             q.channels, published_sequence_));
+                                             q.channels, published_sequence_,
+                                             halted_[q.instrument]));
         if (!deliver(io_thread, std::move(reply))) evict(io_thread, q.reply.token);
       }
       count_subscribers();

@@ -34,7 +34,7 @@ std::string sse_frame(std::string_view event, engine::sequence_number seq, std::
 }
 
 std::string subscription_ack(std::string_view type, std::string_view instrument,
-                             std::uint8_t channels, engine::sequence_number seq) {
+                             std::uint8_t channels, engine::sequence_number seq, bool halted) {
   std::string out = "{\"type\":\"";
   out += type;
   out += "\",\"instrument\":\"";
@@ -53,7 +53,7 @@ std::string subscription_ack(std::string_view type, std::string_view instrument,
   }
   out += "],\"sequence\":";
   out += std::to_string(seq);
-  out += '}';
+  out += halted ? ",\"status\":\"halted\"}" : ",\"status\":\"trading\"}";
   return out;
 }
 

@@ -98,6 +98,13 @@ TEST_F(instruments, a_halt_refuses_new_orders_keeps_cancels_and_is_streamed) {
   ASSERT_TRUE(frame.has_value()) << "no instrument_status message on the trades channel";
   EXPECT_EQ((*frame)["instrument"], "BTC-USD");
   EXPECT_EQ((*frame)["data"]["status"], "halted");
+  // A subscription made while halted says so in its confirmation.
+  ws_client late(daemon.port());
+  late.send_json({{"op", "subscribe"}, {"channels", {"trades"}}, {"instrument", "BTC-USD"}});
+  const auto ack =
+      late.read_until([](const json& m) { return m.value("type", "") == "subscribed"; }, 5s);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ((*ack)["status"], "halted");
   EXPECT_TRUE((*frame)["sequence"].is_number_integer());
   std::optional<sse_client::event> event;
   while ((event = sse.next(5s)) && event->event != "instrument_status") {
