@@ -519,9 +519,9 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
         reply.body =
             shared(": subscribed sequence=" + std::to_string(published_sequence_) + "\n\n");
       } else {
-        reply.body = shared(subscription_ack("subscribed", instruments_[q.instrument].symbol,
-                                             q.channels, published_sequence_,
-                                             halted_[q.instrument]));
+        reply.body =
+            shared(subscription_ack("subscribed", instruments_[q.instrument].symbol, q.channels,
+                                    published_sequence_, halted_[q.instrument]));
       }
       bool delivered = deliver(io_thread, bus::io_delivery(reply));
       if (delivered && (added & bus::channel_orderbook) != 0) {
@@ -550,9 +550,9 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
       std::erase_if(subs, [](const subscriber& s) { return s.channels == 0; });
       if (q.kind == bus::query_kind::unsubscribe) {
         reply.what = bus::io_delivery::kind::stream;
-        reply.body = shared(subscription_ack("unsubscribed", instruments_[q.instrument].symbol,
-                                             q.channels, published_sequence_,
-                                             halted_[q.instrument]));
+        reply.body =
+            shared(subscription_ack("unsubscribed", instruments_[q.instrument].symbol, q.channels,
+                                    published_sequence_, halted_[q.instrument]));
         if (!deliver(io_thread, std::move(reply))) evict(io_thread, q.reply.token);
       }
       count_subscribers();
