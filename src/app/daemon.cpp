@@ -369,7 +369,7 @@ void daemon::recover() {
 void daemon::restore_added_instruments() {
   for (const engine::instrument& ins : store::read_added_instruments(db_conninfo_)) {
     if (const auto configured = engine_->find_instrument(ins.symbol)) {
-      if (engine_->instruments()[*configured].same_rules(ins)) continue;
+      if (engine_->instruments()[*configured] == ins) continue;
       throw startup_error(kExitUsage,
                           "instrument " + ins.symbol +
                               " was added at runtime (POST /admin/instruments) with other rules "

@@ -140,14 +140,6 @@ std::optional<instrument> instrument::parse_spec(std::string_view spec) {
   return ins;
 }
 
-bool instrument::same_rules(const instrument& o) const noexcept {
-  return symbol == o.symbol && price_scale == o.price_scale && tick_units == o.tick_units &&
-         quantity_scale == o.quantity_scale && lot_units == o.lot_units &&
-         min_quantity == o.min_quantity && max_quantity == o.max_quantity &&
-         max_price == o.max_price && band_bps == o.band_bps &&
-         max_notional_units == o.max_notional_units;
-}
-
 std::optional<std::int64_t> parse_max_notional(const instrument& ins, std::string_view text) {
   const auto parsed = parse_decimal(text, ins.price_scale);
   if (!parsed.ok() || parsed.units <= 0) return std::nullopt;

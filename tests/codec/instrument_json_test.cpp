@@ -38,7 +38,7 @@ TEST(instrument_json, a_written_instrument_reads_back_the_same) {
   append_instrument(out, ins, false);
   engine::instrument back;
   ASSERT_FALSE(parse_instrument_request(out, back).has_value()) << out;
-  EXPECT_TRUE(back.same_rules(ins)) << out;
+  EXPECT_TRUE(back == ins) << out;
 }
 
 TEST(instrument_json, reads_numbers_exactly_and_defaults_what_is_absent) {
@@ -48,11 +48,11 @@ TEST(instrument_json, reads_numbers_exactly_and_defaults_what_is_absent) {
                    R"("max_notional":250000,"unknown":{"x":[1]}})",
                    ins)
                    .has_value());
-  EXPECT_TRUE(ins.same_rules([] {
+  EXPECT_TRUE(ins == [] {
     engine::instrument e =
         *engine::instrument::parse_spec("ETH-USD:0.01:0.0001:band_bps=300:max_notional=250000");
     return e;
-  }()));
+  }());
   ASSERT_FALSE(parse_instrument_request(
                    R"({"symbol":"X","tick_size":"1","lot_size":"1","band_bps":null})", ins)
                    .has_value());

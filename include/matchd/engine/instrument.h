@@ -37,8 +37,9 @@ struct instrument {
 
   std::string tick_size() const { return format_decimal(tick_units, price_scale); }
   std::string lot_size() const { return format_decimal(lot_units, quantity_scale); }
-  // The same trading rules (symbol, increments, limits, band and notional).
-  bool same_rules(const instrument& other) const noexcept;
+  // The same trading rules (symbol, increments, limits, band and notional): every field,
+  // so a field added later is compared without anyone having to remember it.
+  bool operator==(const instrument&) const = default;
 };
 
 inline constexpr std::uint32_t kMaxBandBps = 100'000;  // 1000%
