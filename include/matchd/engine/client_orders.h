@@ -34,7 +34,7 @@ class client_orders {
     sequence_number created = 0;
   };
 
-  explicit client_orders(std::uint64_t seed) : lists_(0, hasher{seed}) {}
+  explicit client_orders(std::uint64_t seed) : lists_(0, hasher{seed}, same_id{}) {}
 
   template <class Live>
   void add(const client_id& client, entry e, Live&& live) {
@@ -91,19 +91,32 @@ class client_orders {
   // that share a probe group. Reads the id's inline array in whole 8-byte words: a
   // fixed_string is zero past its size and its capacity is a multiple of 8, so equal ids
   // read equal words, and a fixed-size memcpy is one load where a variable one is a call.
+  static_assert(client_id::capacity % 8 == 0);
+  static std::uint64_t word(const client_id& id, std::size_t i) noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, id.view().data() + i, 8);
+    return w;
+  }
   struct hasher {
     using is_avalanching = std::true_type;  // fmix64 below: boost need not mix again
     std::uint64_t seed = 0;
     std::size_t operator()(const client_id& id) const noexcept {
-      static_assert(client_id::capacity % 8 == 0);
       const std::size_t n = id.size();
       std::uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
       for (std::size_t i = 0; i < n; i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, id.view().data() + i, 8);
-        h = std::rotl(h ^ (w * 0xc2b2ae3d27d4eb4fULL), 31) * 0x9e3779b97f4a7c15ULL;
+        h = std::rotl(h ^ (word(id, i) * 0xc2b2ae3d27d4eb4fULL), 31) * 0x9e3779b97f4a7c15ULL;
       }
       return static_cast<std::size_t>(fmix64(h));
+    }
+  };
+  // The same words, compared in place: fixed_string's own == is a memcmp call per probe.
+  struct same_id {
+    bool operator()(const client_id& a, const client_id& b) const noexcept {
+      if (a.size() != b.size()) return false;
+      for (std::size_t i = 0; i < a.size(); i += 8) {
+        if (word(a, i) != word(b, i)) return false;
+      }
+      return true;
     }
   };
 
@@ -120,7 +133,7 @@ class client_orders {
     sweep_at_ = std::max(kMinSweep, 2 * lists_.size());
   }
 
-  boost::unordered_flat_map<client_id, list, hasher> lists_;
+  boost::unordered_flat_map<client_id, list, hasher, same_id> lists_;
   std::size_t sweep_at_ = kMinSweep;
 };
 
