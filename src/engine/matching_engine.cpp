@@ -259,14 +259,8 @@ command_result matching_engine::amend_keyed(const amend_order& cmd, const id_key
     const instrument_rules& rules = rules_[entry.instrument];
     if (rules.halted) return {errc::instrument_halted, 0};
     if (rules.constrains()) {
-      place_order as_new;
-      as_new.instrument = resting.instrument;
-      as_new.order_side = resting.order_side;
-      as_new.price = price;
-      as_new.quantity = quantity;
-      const std::optional<price_ticks> ref =
-          rules.band_bps != 0 ? reference_->of(resting.instrument, book) : std::nullopt;
-      if (const rules_check checked = check_rules(rules, as_new, ref); checked.error != errc::ok) {
+      if (const rules_check checked = check_now(entry.instrument, resting, price, quantity);
+          checked.error != errc::ok) {
         return {checked.error, 0};
       }
     }
@@ -306,6 +300,20 @@ command_result matching_engine::cancel_all(const cancel_all_orders& cmd, event_b
   return {errc::ok, sequence_};
 }
 
+rules_check matching_engine::check_now(instrument_id id, const order& o, price_ticks price,
+                                       quantity_lots quantity) const {
+  const instrument_rules& rules = rules_[id];
+  place_order as_new;
+  as_new.instrument = id;
+  as_new.order_side = o.order_side;
+  as_new.type = o.type;
+  as_new.price = price;
+  as_new.quantity = quantity;
+  const std::optional<price_ticks> ref =
+      rules.band_bps != 0 ? reference_->of(id, *books_[id]) : std::nullopt;
+  return check_rules(rules, as_new, ref);
+}
+
 // Runs every stop the command's trades reached, one at a time: each may trade and reach
 // more. Each ends as a new order would, in the same command: its trades, the makers', its
 // state, the level deltas.
@@ -318,15 +326,7 @@ void matching_engine::trigger_stops(instrument_id id, timestamp_us now, event_bu
     const id_index::position slot = ids_.lookup(key);  // the stop's own entry
     order_book::command_context ctx{&sequence_, now, &next_trade_id_, &out, {}};
     if (rules.constrains()) {
-      place_order as_new;
-      as_new.instrument = id;
-      as_new.order_side = taker.order_side;
-      as_new.type = taker.type;
-      as_new.price = taker.price;
-      as_new.quantity = taker.quantity;
-      const std::optional<price_ticks> ref =
-          rules.band_bps != 0 ? reference_->of(id, book) : std::nullopt;
-      const rules_check checked = check_rules(rules, as_new, ref);
+      const rules_check checked = check_now(id, taker, taker.price, taker.quantity);
       if (checked.error != errc::ok) {
         // Accepted when it was placed: it ends now, cancelled, with the rule that held.
         taker.triggered = true;

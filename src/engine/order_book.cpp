@@ -414,6 +414,15 @@ bool order_book::triggers_before(side s, const stop_ref& a, const stop_ref& b) n
   return a.created < b.created;
 }
 
+// Where `ref` goes in a side's list, sorted with the next to trigger at the back: every stop
+// that triggers after it stands before.
+std::vector<order_book::stop_ref>::iterator order_book::stop_position(std::vector<stop_ref>& list,
+                                                                      side s, const stop_ref& ref) {
+  return std::lower_bound(
+      list.begin(), list.end(), ref,
+      [s](const stop_ref& in, const stop_ref& r) { return triggers_before(s, r, in); });
+}
+
 order_book::node_index order_book::park(const order& o, const id_key& key) {
   const node_index n = allocate_node();
   order_node& node = nodes_[n];
@@ -424,12 +433,7 @@ order_book::node_index order_book::park(const order& o, const id_key& key) {
   ++live_orders_;
   const stop_ref ref{o.stop_price, o.created_sequence, n};
   std::vector<stop_ref>& list = stops(o.order_side);
-  // Sorted with the next to trigger at the back: a later-triggering stop goes before.
-  list.insert(std::lower_bound(list.begin(), list.end(), ref,
-                               [s = o.order_side](const stop_ref& in, const stop_ref& r) {
-                                 return triggers_before(s, r, in);
-                               }),
-              ref);
+  list.insert(stop_position(list, o.order_side, ref), ref);
   clients_.add(o.client, {n, o.created_sequence},
                [this](const client_orders::entry& e) { return holds(e); });
   return n;
@@ -439,10 +443,7 @@ void order_book::remove_stop(node_index n) {
   const order& o = nodes_[n].state;
   std::vector<stop_ref>& list = stops(o.order_side);
   const stop_ref ref{o.stop_price, o.created_sequence, n};
-  auto it = std::lower_bound(list.begin(), list.end(), ref,
-                             [s = o.order_side](const stop_ref& in, const stop_ref& r) {
-                               return triggers_before(s, r, in);
-                             });
+  auto it = stop_position(list, o.order_side, ref);
   while (it->node != n) ++it;  // (stop, created) is unique: found at once
   list.erase(it);
   free_node(n);

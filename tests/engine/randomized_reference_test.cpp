@@ -88,30 +88,21 @@ class reference_model {
       } else {
         stops_.push_back(id);
       }
-      taker.sequence = ++sequence_;
-      result.orders.push_back(describe(taker));
-      orders_[id] = taker;
-      result.sequence = sequence_;
+      record_final(taker, result);
       return result;
     }
 
     if (cmd.tif == time_in_force::fok && cmd.type == order_type::limit &&
         fillable_quantity(taker) < taker.quantity.value) {
       taker.status = order_status::rejected;
-      taker.sequence = ++sequence_;
-      result.orders.push_back(describe(taker));
-      orders_[id] = taker;
-      result.sequence = sequence_;
+      record_final(taker, result);
       return result;
     }
     // Post-only: any cross at all on arrival, whoever's the resting order is.
     if (cmd.post_only && crosses_book(taker.order_side, taker.price.value)) {
       taker.status = order_status::rejected;
       taker.reason = end_reason::would_take;
-      taker.sequence = ++sequence_;
-      result.orders.push_back(describe(taker));
-      orders_[id] = taker;
-      result.sequence = sequence_;
+      record_final(taker, result);
       return result;
     }
     std::vector<std::pair<side, std::int64_t>> touched;  // in touch order, each once
@@ -311,6 +302,15 @@ class reference_model {
     return s == side::buy ? best <= price : best >= price;
   }
 
+  // A command's last state of `o` that did not match (refused as a state, or a waiting
+  // stop): the next number, kept, and the command's last event.
+  void record_final(order& o, outcome& result) {
+    o.sequence = ++sequence_;
+    result.orders.push_back(describe(o));
+    orders_[std::string(o.id.view())] = o;
+    result.sequence = sequence_;
+  }
+
   static bool waits(const order& o) { return o.stop_price.value != 0 && !o.triggered; }
 
   // A stop of side `s` at `stop` is reached when the last trade is at or beyond it.
@@ -357,20 +357,14 @@ class reference_model {
       if (taker.type == order_type::limit && out_of_band(taker.price.value, reference)) {
         taker.status = order_status::cancelled;
         taker.reason = end_reason::price_band;
-        taker.sequence = ++sequence_;
-        result.orders.push_back(describe(taker));
-        orders_[id] = taker;
-        result.sequence = sequence_;
+        record_final(taker, result);
         continue;
       }
       taker.created_sequence = sequence_ + 1;
       if (taker.tif == time_in_force::fok && taker.type == order_type::limit &&
           fillable_quantity(taker) < taker.quantity.value) {
         taker.status = order_status::rejected;
-        taker.sequence = ++sequence_;
-        result.orders.push_back(describe(taker));
-        orders_[id] = taker;
-        result.sequence = sequence_;
+        record_final(taker, result);
         continue;
       }
       std::vector<std::pair<side, std::int64_t>> touched;

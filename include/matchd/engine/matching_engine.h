@@ -190,6 +190,10 @@ class matching_engine {
   // With a horizon: queues the orders the events out[from, end) finished.
   void note_finished(const event_buffer& out, std::size_t from, timestamp_us at);
   void trigger_stops(instrument_id id, timestamp_us now, event_buffer& out);
+  // The venue's rules for order `o` as if placed now at `price` and `quantity` (an amend, a
+  // stop's trigger): the band measured from the reference price as it stands.
+  rules_check check_now(instrument_id id, const order& o, price_ticks price,
+                        quantity_lots quantity) const;
   bool forget_finished(const order_id& id);
   errc append_instrument(const instrument& ins, std::size_t book_orders);
 

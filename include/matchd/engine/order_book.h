@@ -226,6 +226,8 @@ class order_book {
     return s == side::buy ? buy_stops_ : sell_stops_;
   }
   static bool triggers_before(side s, const stop_ref& a, const stop_ref& b) noexcept;
+  static std::vector<stop_ref>::iterator stop_position(std::vector<stop_ref>& list, side s,
+                                                       const stop_ref& ref);
   node_index park(const order& o, const id_key& key);
   // Takes a waiting stop out of its side's list and frees its node.
   void remove_stop(node_index n);
