@@ -465,10 +465,12 @@ std::vector<engine::instrument> bench_instruments() {
   return {engine::instrument::btc_usd()};
 }
 
-scenario make_mix_scenario(std::size_t measured_commands, std::uint64_t seed) {
+namespace {
+// The mix with parameters `p`: the warm-up, then `measured_commands` of the same mix.
+scenario make_mix_with(std::string name, const mix_params& p, std::size_t measured_commands,
+                       std::uint64_t seed) {
   scenario s;
-  s.name = "mix";
-  const mix_params p;
+  s.name = std::move(name);
   command_generator g(seed, s.options);
   warm_up(g, s, p);
   g.start_measured(s);
@@ -476,34 +478,25 @@ scenario make_mix_scenario(std::size_t measured_commands, std::uint64_t seed) {
   g.finish(s);
   return s;
 }
+}  // namespace
+
+scenario make_mix_scenario(std::size_t measured_commands, std::uint64_t seed) {
+  return make_mix_with("mix", mix_params{}, measured_commands, seed);
+}
 
 scenario make_mix_options_scenario(std::size_t measured_commands, std::uint64_t seed) {
-  scenario s;
-  s.name = "mix_options";
   mix_params p;
   p.clients = 20;
   p.amend_share = 1.0 / 3;
   p.post_only_share = 0.2;
   p.every_stp_mode = true;
-  command_generator g(seed, s.options);
-  warm_up(g, s, p);
-  g.start_measured(s);
-  g.mix(measured_commands, p);
-  g.finish(s);
-  return s;
+  return make_mix_with("mix_options", p, measured_commands, seed);
 }
 
 scenario make_mix_stops_scenario(std::size_t measured_commands, std::uint64_t seed) {
-  scenario s;
-  s.name = "mix_stops";
   mix_params p;
   p.stop_share = 0.1;
-  command_generator g(seed, s.options);
-  warm_up(g, s, p);
-  g.start_measured(s);
-  g.mix(measured_commands, p);
-  g.finish(s);
-  return s;
+  return make_mix_with("mix_stops", p, measured_commands, seed);
 }
 
 namespace {

@@ -21,16 +21,6 @@ std::string limit_and(std::string_view more) {
   return std::string(kLimit) + "," + std::string(more) + "}";
 }
 
-// The same body once as clients send it and once with a nested unknown field, which only
-// the SAX parser reads: both must answer alike.
-template <class Check>
-void both_paths(const std::string& body, Check check) {
-  check(body);
-  std::string nested = body;
-  nested.insert(1, R"("x":{"y":[1]},)");
-  check(nested);
-}
-
 TEST(OrderOptionsRequest, DefaultsAreCancelTakerNoPostOnlyNoLabel) {
   order_request r;
   ASSERT_FALSE(parse_order_request(std::string(kLimit) + "}", {}, test_instruments(), r));

@@ -24,14 +24,6 @@ std::string code_of(const std::string& body) {
   return e ? std::string(e->code) : "accepted";
 }
 
-template <class Check>
-void both_paths(const std::string& body, Check check) {
-  check(body);
-  std::string nested = body;
-  nested.insert(1, R"("x":{"y":[1]},)");
-  check(nested);
-}
-
 TEST(StopOrderRequest, AStopMarketIsAMarketOrderWithAStopPrice) {
   both_paths(order_with(R"("type":"stop_market","stop_price":"101.50")"),
              [](const std::string& body) {
