@@ -90,8 +90,7 @@ order_book::node_index order_book::rest(const order& o, const id_key& key) {
   l.total += o.remaining();
   ++l.orders;
   ++live_orders_;
-  clients_.add(o.client, {n, o.created_sequence},
-               [this](const client_orders::entry& e) { return holds(e); });
+  list_client_order(n, o);
   return n;
 }
 
@@ -434,8 +433,7 @@ order_book::node_index order_book::park(const order& o, const id_key& key) {
   const stop_ref ref{o.stop_price, o.created_sequence, n};
   std::vector<stop_ref>& list = stops(o.order_side);
   list.insert(stop_position(list, o.order_side, ref), ref);
-  clients_.add(o.client, {n, o.created_sequence},
-               [this](const client_orders::entry& e) { return holds(e); });
+  list_client_order(n, o);
   return n;
 }
 
@@ -509,8 +507,8 @@ void order_book::touch_once(side s, price_ticks p, std::uint32_t level) {
 }
 
 std::size_t order_book::cancel_client(const client_id& client, command_context& ctx) {
-  const std::vector<client_orders::entry> orders =
-      clients_.take(client, [this](const client_orders::entry& e) { return holds(e); });
+  const std::vector<client_orders::entry> orders = clients_.take(
+      client, live_orders_, [this](const client_orders::entry& e) { return client_of(e); });
   if (orders.empty()) return 0;
   touched_.clear();
   if (++touch_mark_ == 0) {
@@ -612,15 +610,16 @@ std::string order_book::check_invariants() const {
     counted_orders += list.size();
   }
   if (counted_orders != live_orders_) return "live order count differs from resting orders";
-  // Every resting order is in its own client's list exactly once (stale entries aside).
+  // Every resting order is listed exactly once, in its own client's list or in the pending
+  // log (stale entries aside).
   std::size_t listed = 0;
   std::string wrong;
-  clients_.for_each([&](const client_id& client, const std::vector<client_orders::entry>& l) {
+  clients_.for_each([&](const client_id* client, const std::vector<client_orders::entry>& l) {
     for (const client_orders::entry& e : l) {
       if (e.node >= nodes_.size()) {
         wrong = "client list entry past the node pool";
-      } else if (holds(e)) {
-        if (!(nodes_[e.node].state.client == client)) wrong = "order in another client's list";
+      } else if (const client_id* resting = client_of(e)) {
+        if (client != nullptr && !(*resting == *client)) wrong = "order in another client's list";
         ++listed;
       }
     }

@@ -23,7 +23,8 @@ namespace matchd::engine {
 // Pools grow by doubling and recycle through free lists: steady state allocates nothing.
 //
 // Each client's resting orders are also listed per client (client_orders), so a mass
-// cancel visits exactly that client's orders; only resting an order writes the list.
+// cancel visits that client's orders and the few rested since the lists were last sorted;
+// only resting an order writes there, one append.
 //
 // Not thread-safe: owned by the engine thread.
 class order_book {
@@ -247,9 +248,15 @@ class order_book {
   void touch(side s, price_ticks p, std::uint32_t level);
   void emit_level_deltas(command_context& ctx);
   // Whether a client list's entry still names the order resting in its node.
-  bool holds(const client_orders::entry& e) const noexcept {
+  // The client of the order `e` names, or null once that order left its node.
+  const client_id* client_of(const client_orders::entry& e) const noexcept {
     const order_node& node = nodes_[e.node];
-    return node.key != id_key{} && node.state.created_sequence == e.created;
+    return node.key != id_key{} && node.state.created_sequence == e.created ? &node.state.client
+                                                                            : nullptr;
+  }
+  void list_client_order(node_index n, const order& o) {
+    clients_.add({n, o.created_sequence}, live_orders_,
+                 [this](const client_orders::entry& e) { return client_of(e); });
   }
   // touch() for a command that touches many levels: O(1) per order via the level's mark.
   void touch_once(side s, price_ticks p, std::uint32_t level);
