@@ -1,8 +1,11 @@
 #include <matchd/publish/order_view.h>
 
 #include <algorithm>
+#include <random>
 
 namespace matchd::publish {
+
+order_view::order_view() : clients_(0, engine::seeded_id_hash{std::random_device{}()}) {}
 
 void order_view::insert_by_creation(order_list& list, links entry::*l, entry& h) const {
   // From the newest end: a new order is nearly always the client's newest. While seeding,
@@ -43,7 +46,9 @@ void order_view::remove(order_list& list, links entry::*l, entry& h) {
 }
 
 void order_view::attach(entry& h) {
-  client_orders& c = clients_[h.order.client];
+  auto& held = clients_[h.order.client];
+  if (!held) held = std::make_unique<client_orders>();
+  client_orders& c = *held;
   h.owner = &c;
   insert_by_creation(c.all, &entry::all, h);
   ++c.held_count;
@@ -111,8 +116,8 @@ void order_view::relink_by_creation(order_list& list, links entry::*l) {
 void order_view::finish_seeding() {
   seeding_ = false;
   for (auto& [client, c] : clients_) {
-    relink_by_creation(c.open, &entry::open);
-    relink_by_creation(c.all, &entry::all);
+    relink_by_creation(c->open, &entry::open);
+    relink_by_creation(c->all, &entry::all);
   }
 }
 
@@ -123,8 +128,8 @@ std::vector<const order_view::entry*> order_view::page(const page_query& q) cons
   const bool open_only = q.open_only;
   links entry::*const l = open_only ? &entry::open : &entry::all;
   out.reserve(std::min<std::size_t>(q.limit + 1,
-                                    open_only ? it->second.open_count : it->second.held_count));
-  for (const entry* h = open_only ? it->second.open.tail : it->second.all.tail; h != nullptr;
+                                    open_only ? it->second->open_count : it->second->held_count));
+  for (const entry* h = open_only ? it->second->open.tail : it->second->all.tail; h != nullptr;
        h = (h->*l).prev) {
     if (q.before != 0 && h->order.created_sequence >= q.before) continue;
     if (q.instrument && h->order.instrument != *q.instrument) continue;
@@ -136,12 +141,12 @@ std::vector<const order_view::entry*> order_view::page(const page_query& q) cons
 
 std::size_t order_view::open_count(const engine::client_id& client) const {
   const auto it = clients_.find(client);
-  return it == clients_.end() ? 0 : it->second.open_count;
+  return it == clients_.end() ? 0 : it->second->open_count;
 }
 
 std::size_t order_view::held_count(const engine::client_id& client) const {
   const auto it = clients_.find(client);
-  return it == clients_.end() ? 0 : it->second.held_count;
+  return it == clients_.end() ? 0 : it->second->held_count;
 }
 
 }  // namespace matchd::publish

@@ -1,14 +1,11 @@
 #pragma once
 
-#include <matchd/engine/hash_mix.h>
+#include <matchd/engine/id_hash.h>
 #include <matchd/engine/types.h>
 
 #include <algorithm>
-#include <bit>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 #include <vector>
 
 namespace matchd::engine {
@@ -39,7 +36,7 @@ class client_orders {
     sequence_number created = 0;
   };
 
-  explicit client_orders(std::uint64_t seed) : lists_(0, hasher{seed}, same_id{}) {}
+  explicit client_orders(std::uint64_t seed) : lists_(0, seeded_id_hash{seed}, same_id_words{}) {}
 
   // `client_of(entry)`: the client of the order the entry names, or null once it is stale.
   // `live_orders`: the book's resting orders, which sets when the log is next sorted.
@@ -95,39 +92,6 @@ class client_orders {
     std::size_t compact_at = kMinCompact;
   };
 
-  // Clients choose their ids, so the hash is seeded per book: nobody can precompute ids
-  // that share a probe group. Reads the id's inline array in whole 8-byte words: a
-  // fixed_string is zero past its size and its capacity is a multiple of 8, so equal ids
-  // read equal words, and a fixed-size memcpy is one load where a variable one is a call.
-  static_assert(client_id::capacity % 8 == 0);
-  static std::uint64_t word(const client_id& id, std::size_t i) noexcept {
-    std::uint64_t w;
-    std::memcpy(&w, id.view().data() + i, 8);
-    return w;
-  }
-  struct hasher {
-    using is_avalanching = std::true_type;  // fmix64 below: boost need not mix again
-    std::uint64_t seed = 0;
-    std::size_t operator()(const client_id& id) const noexcept {
-      const std::size_t n = id.size();
-      std::uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
-      for (std::size_t i = 0; i < n; i += 8) {
-        h = std::rotl(h ^ (word(id, i) * 0xc2b2ae3d27d4eb4fULL), 31) * 0x9e3779b97f4a7c15ULL;
-      }
-      return static_cast<std::size_t>(fmix64(h));
-    }
-  };
-  // The same words, compared in place: fixed_string's own == is a memcmp call per probe.
-  struct same_id {
-    bool operator()(const client_id& a, const client_id& b) const noexcept {
-      if (a.size() != b.size()) return false;
-      for (std::size_t i = 0; i < a.size(); i += 8) {
-        if (word(a, i) != word(b, i)) return false;
-      }
-      return true;
-    }
-  };
-
   template <class ClientOf>
   void sort_pending(std::size_t live_orders, ClientOf& client_of) {
     for (const entry& e : pending_) {
@@ -162,7 +126,7 @@ class client_orders {
     sweep_at_ = std::max(kMinSweep, 2 * lists_.size());
   }
 
-  boost::unordered_flat_map<client_id, list, hasher, same_id> lists_;
+  boost::unordered_flat_map<client_id, list, seeded_id_hash, same_id_words> lists_;
   std::size_t sweep_at_ = kMinSweep;
   std::vector<entry> pending_;
   std::size_t sort_at_ = kMinSort;
