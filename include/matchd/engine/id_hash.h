@@ -47,8 +47,7 @@ struct seeded_id_hash {
 
 struct same_id_words {
   template <std::size_t Capacity>
-  bool operator()(const fixed_string<Capacity>& a,
-                  const fixed_string<Capacity>& b) const noexcept {
+  bool operator()(const fixed_string<Capacity>& a, const fixed_string<Capacity>& b) const noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); i += 8) {
       if (id_words::word(a, i) != id_words::word(b, i)) return false;
