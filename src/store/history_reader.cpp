@@ -23,15 +23,18 @@ const std::string kNewestOrderQuery = std::string("SELECT ") + kOrderColumns +
                                       " FROM orders WHERE order_id = $1"
                                       " ORDER BY created_sequence DESC LIMIT 1";
 
-// One page of a client's orders, newest first: a backward scan of the orders_client index
-// (sql/009_orders_client.sql) from the cursor.
+// One page of a client's finished orders, newest first: a backward scan of the
+// orders_client_finished index (sql/011_orders_client_finished.sql) from the cursor. The
+// open orders are all in the order view, which the page is merged with; the status clause
+// is the index's own predicate, word for word, so the planner can use it.
+const char* const kFinishedRows = " AND status NOT IN ('open', 'partially_filled')";
 const std::string kClientPageQuery = std::string("SELECT ") + kOrderColumns +
-                                     " FROM orders WHERE client_id = $1 AND created_sequence < $2"
-                                     " ORDER BY created_sequence DESC LIMIT $3";
+                                     " FROM orders WHERE client_id = $1 AND created_sequence < $2" +
+                                     kFinishedRows + " ORDER BY created_sequence DESC LIMIT $3";
 const std::string kClientInstrumentPageQuery =
     std::string("SELECT ") + kOrderColumns +
-    " FROM orders WHERE client_id = $1 AND created_sequence < $2 AND instrument = $4"
-    " ORDER BY created_sequence DESC LIMIT $3";
+    " FROM orders WHERE client_id = $1 AND created_sequence < $2 AND instrument = $4" +
+    kFinishedRows + " ORDER BY created_sequence DESC LIMIT $3";
 
 }  // namespace
 
