@@ -11,9 +11,16 @@ void order_view::insert_by_creation(order_list& list, links entry::*l, entry& h)
   // From the newest end: a new order is nearly always the client's newest. While seeding,
   // at the end, unsorted (finish_seeding).
   entry* after = list.tail;
-  while (!seeding_ && after != nullptr &&
-         after->order.created_sequence > h.order.created_sequence) {
-    after = (after->*l).prev;
+  const engine::sequence_number created = h.order.created_sequence;
+  if (!seeding_ && after != nullptr) {
+    if (list.tail_created == order_list::kUnknown) {
+      list.tail_created = after->order.created_sequence;
+    }
+    if (list.tail_created > created) {
+      do {
+        after = (after->*l).prev;
+      } while (after != nullptr && after->order.created_sequence > created);
+    }
   }
   entry* before = after != nullptr ? (after->*l).next : list.head;
   (h.*l).prev = after;
@@ -27,6 +34,7 @@ void order_view::insert_by_creation(order_list& list, links entry::*l, entry& h)
     (before->*l).prev = &h;
   } else {
     list.tail = &h;
+    list.tail_created = seeding_ ? order_list::kUnknown : created;
   }
 }
 
@@ -41,6 +49,7 @@ void order_view::remove(order_list& list, links entry::*l, entry& h) {
     (own.next->*l).prev = own.prev;
   } else {
     list.tail = own.prev;
+    list.tail_created = own.prev != nullptr ? order_list::kUnknown : 0;
   }
   own = links{};
 }
@@ -111,6 +120,7 @@ void order_view::relink_by_creation(order_list& list, links entry::*l) {
     }
     list.tail = e;
   }
+  list.tail_created = list.tail != nullptr ? list.tail->order.created_sequence : 0;
 }
 
 void order_view::finish_seeding() {

@@ -38,6 +38,10 @@ const std::string kClientInstrumentPageQuery =
 
 }  // namespace
 
+const std::string& order_page_sql(bool by_instrument) {
+  return by_instrument ? kClientInstrumentPageQuery : kClientPageQuery;
+}
+
 history_reader::history_reader(history_options options, std::vector<engine::instrument> instruments,
                                std::function<void()> wake_publish)
     : options_(std::move(options)),

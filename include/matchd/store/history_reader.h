@@ -38,6 +38,11 @@ struct history_options {
 class call_deadline;
 struct db_connection;
 
+// The SQL of one page of a client's finished orders (GET /orders?status=all), with
+// parameters $1 client_id, $2 created_sequence bound, $3 limit and, by_instrument, $4 the
+// instrument: for the test that PostgreSQL answers it from its index.
+const std::string& order_page_sql(bool by_instrument);
+
 // Serves GET /orders/{id} from the orders table for the orders the publish stage's read
 // view no longer holds (finished longer ago than the retention horizon), in durable mode,
 // and the pages of GET /orders?status=all (a client's orders by created_sequence, newest
