@@ -507,8 +507,8 @@ void order_book::touch_once(side s, price_ticks p, std::uint32_t level) {
 }
 
 std::size_t order_book::cancel_client(const client_id& client, command_context& ctx) {
-  const std::vector<client_orders::entry> orders = clients_.take(
-      client, live_orders_, [this](const client_orders::entry& e) { return client_of(e); });
+  const std::vector<client_orders::entry> orders =
+      clients_.take(client, live_orders_, client_lookup());
   if (orders.empty()) return 0;
   touched_.clear();
   if (++touch_mark_ == 0) {

@@ -247,16 +247,18 @@ class order_book {
   static void stopped_at_max_notional(order& taker) noexcept;
   void touch(side s, price_ticks p, std::uint32_t level);
   void emit_level_deltas(command_context& ctx);
-  // Whether a client list's entry still names the order resting in its node.
   // The client of the order `e` names, or null once that order left its node.
   const client_id* client_of(const client_orders::entry& e) const noexcept {
     const order_node& node = nodes_[e.node];
     return node.key != id_key{} && node.state.created_sequence == e.created ? &node.state.client
                                                                             : nullptr;
   }
+  // client_of as the callable client_orders asks for.
+  auto client_lookup() const noexcept {
+    return [this](const client_orders::entry& e) { return client_of(e); };
+  }
   void list_client_order(node_index n, const order& o) {
-    clients_.add({n, o.created_sequence}, live_orders_,
-                 [this](const client_orders::entry& e) { return client_of(e); });
+    clients_.add({n, o.created_sequence}, live_orders_, client_lookup());
   }
   // touch() for a command that touches many levels: O(1) per order via the level's mark.
   void touch_once(side s, price_ticks p, std::uint32_t level);
