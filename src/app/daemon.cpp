@@ -127,10 +127,19 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
                                                               [this] { publish_stage_->notify(); });
     publish_stage_->attach_history({&history_reader_->requests(), &history_reader_->answers(),
                                     [this] { history_reader_->notify(); }});
+    store::analytics_reader_options analytics_opts;
+    analytics_opts.conninfo = db_conninfo_;
+    analytics_opts.timeout = cfg_.db_timeout;
+    analytics_reader_ =
+        std::make_unique<store::analytics_reader>(analytics_opts, cfg_.instruments, *registry_);
   }
-  // An instrument added at runtime reaches the I/O threads before its 201 does.
-  publish_stage_->on_instrument_added(
-      [this](const engine::instrument& ins) { server_->add_instrument(ins); });
+  // An instrument added at runtime reaches the readers and the I/O threads before its 201
+  // does.
+  publish_stage_->on_instrument_added([this](const engine::instrument& ins) {
+    if (history_reader_) history_reader_->add_instrument(ins);
+    if (analytics_reader_) analytics_reader_->add_instrument(ins);
+    server_->add_instrument(ins);
+  });
   publish_stage_->reserve_orders(cfg_.expected_orders *
                                  std::max<std::size_t>(1, cfg_.instruments.size()));
 
@@ -165,6 +174,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
                               std::make_unique<store::pg_key_store>(db_conninfo_, cfg_.db_timeout))
                         : auth::make_memory_key_store());
   server_->use_keys(*keys_);
+  if (analytics_reader_) server_->use_history(*analytics_reader_);
   auto log = obs::logger("app");
   if (cfg_.server.auth_keys) {
     log->info(
@@ -196,6 +206,7 @@ boost::asio::ip::tcp::endpoint daemon::start() {
   if (durable) recover();
   keys_->start();
   if (history_reader_) history_reader_->start();
+  if (analytics_reader_) analytics_reader_->start();
   publish_stage_->start();
   if (store_stage_) store_stage_->start();
   engine_stage_->start();
@@ -384,6 +395,7 @@ void daemon::restore_added_instruments() {
     store_stage_->add_instrument(ins);
     publish_stage_->add_instrument(ins);
     if (history_reader_) history_reader_->add_instrument(ins);
+    if (analytics_reader_) analytics_reader_->add_instrument(ins);
     server_->add_instrument(ins);
     obs::logger("store")->info("instrument {} restored (added at runtime)", ins.symbol);
   }
@@ -474,6 +486,7 @@ void daemon::stop() {
   if (store_stage_) store_stage_->stop();
   // Before the publish stage, which then delivers the answers it gave.
   if (history_reader_) history_reader_->stop();
+  if (analytics_reader_) analytics_reader_->stop();
   publish_stage_->stop();
 }
 

@@ -10,6 +10,7 @@
 #include <matchd/obs/order_flow_metrics.h>
 #include <matchd/publish/publish_stage.h>
 #include <matchd/sequencer/engine_stage.h>
+#include <matchd/store/analytics_reader.h>
 #include <matchd/store/history_reader.h>
 #include <matchd/store/store_stage.h>
 #include <prometheus/gauge.h>
@@ -80,6 +81,7 @@ class daemon {
   std::unique_ptr<publish::publish_stage> publish_stage_;
   // Durable mode only: GET /orders/{id} past the retention horizon, from the orders table.
   std::unique_ptr<store::history_reader> history_reader_;
+  std::unique_ptr<store::analytics_reader> analytics_reader_;
   std::atomic<bool> recovered_{false};
   // Set while start-up retries a database it cannot reach: /readyz says so, not "recovering".
   std::atomic<bool> waiting_for_database_{false};

@@ -32,6 +32,8 @@ struct gateway_context {
   std::atomic<bool> accepting{true};
   // The process's keys (server::use_keys); null until then (every key is then unknown).
   auth::key_registry* keys = nullptr;
+  // Candles, range statistics and trades by time (server::use_history); null in memory mode.
+  analytics::history_source* history = nullptr;
   // One on-demand snapshot in flight per instrument: POST /admin/snapshots meanwhile is 429.
   std::unique_ptr<std::atomic<bool>[]> snapshot_in_flight;
 

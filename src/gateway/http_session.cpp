@@ -422,6 +422,10 @@ void http_session::read_market(std::string_view query, bool book) {
                                             1000, limit)) {
     return reply_error(*e);
   }
+  // A range or a cursor reaches past the recent trades the publish stage keeps.
+  if (!book && (params.get("start_time") || params.get("end_time") || params.get("before"))) {
+    return read_trade_history(params, *ins, limit);
+  }
   bus::read_query q;
   q.kind = book ? bus::query_kind::get_orderbook : bus::query_kind::get_trades;
   q.reply = {io_.index(), token_};

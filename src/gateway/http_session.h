@@ -71,6 +71,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void cancel_order(request& req, const path_params& params, std::string_view query);
   void get_orderbook(request& req, const path_params& params, std::string_view query);
   void get_trades(request& req, const path_params& params, std::string_view query);
+  // GET /candles, GET /analytics/stats (analytics_handlers.cpp).
+  void get_candles(request& req, const path_params& params, std::string_view query);
+  void get_stats(request& req, const path_params& params, std::string_view query);
   void open_websocket(request& req, const path_params& params, std::string_view query);
   void open_event_stream(request& req, const path_params& params, std::string_view query);
   void get_health(request& req, const path_params& params, std::string_view query);
@@ -110,6 +113,17 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   std::optional<client_selection> query_client(const query_params& params);
   // GET /orderbook and GET /trades: a read of the publish stage's state.
   void read_market(std::string_view query, bool book);
+  // GET /trades with start_time, end_time or before: a page of the trades table.
+  void read_trade_history(const query_params& params, engine::instrument_id ins,
+                          std::uint32_t limit);
+  // The query's start_time and end_time (each optional): false after answering the error
+  // (a malformed time, or a start after the end).
+  bool query_range(const query_params& params, std::optional<engine::timestamp_us>& start,
+                   std::optional<engine::timestamp_us>& end);
+  // Hands an analytics read to the history source (analytics::history_source); its answer
+  // is posted back to this session's thread.
+  template <class Query>
+  void read_history(const Query& q);
   // Queues a read for the publish stage; its answer arrives through on_delivery.
   void send_query(const bus::read_query& q);
   void reply(int status, std::string body, int retry_after = 0, bool replayed = false,

@@ -50,6 +50,8 @@ std::span<const route> server_routes() noexcept {
       {patch, "/orders/{order_id}", access::trade, &s::amend_order},
       {get, "/orderbook", access::public_read, &s::get_orderbook},
       {get, "/trades", access::public_read, &s::get_trades},
+      {get, "/candles", access::public_read, &s::get_candles},
+      {get, "/analytics/stats", access::public_read, &s::get_stats},
       {get, "/instruments", access::public_read, &s::get_instruments},
       {get, "/instruments/{symbol}", access::public_read, &s::get_instrument},
       {get, "/stream", access::public_read, &s::open_websocket, true},

@@ -63,6 +63,10 @@ void server::use_keys(auth::key_registry& registry) {
   });
 }
 
+void server::use_history(analytics::history_source& source) {
+  ctx_->history = &source;
+}
+
 void server::add_instrument(const engine::instrument& ins) {
   for (auto& t : threads_) {
     boost::asio::post(t->context(), [t = t.get(), ins] { t->add_instrument(ins); });

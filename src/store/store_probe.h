@@ -53,6 +53,7 @@ class store_probe {
         order_rows_(rows_.Add({{"table", "orders"}})),
         event_rows_(rows_.Add({{"table", "order_events"}})),
         trade_rows_(rows_.Add({{"table", "trades"}})),
+        candle_rows_(rows_.Add({{"table", "candles"}})),
         key_rows_(rows_.Add({{"table", "idempotency_keys"}})),
         journal_rows_(rows_.Add({{"table", "journal"}})) {
     up_.Set(1);
@@ -70,6 +71,7 @@ class store_probe {
     order_rows_.Increment(static_cast<double>(rows.orders));
     event_rows_.Increment(static_cast<double>(rows.order_events));
     trade_rows_.Increment(static_cast<double>(rows.trades));
+    candle_rows_.Increment(static_cast<double>(rows.candles));
     apply_seconds_.observe(seconds);
   }
   void set_journal_lag(double sequences) { journal_lag_.Set(sequences); }
@@ -89,6 +91,7 @@ class store_probe {
   prometheus::Counter& order_rows_;
   prometheus::Counter& event_rows_;
   prometheus::Counter& trade_rows_;
+  prometheus::Counter& candle_rows_;  // buckets inserted or extended
   prometheus::Counter& key_rows_;
   prometheus::Counter& journal_rows_;
 };

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "candle_writer.h"
+
 namespace matchd::store {
 
 // Empty tables are skipped: each COPY costs two round trips even with no rows. libpqxx 6.4
@@ -229,7 +231,8 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
     }
     copy_rows(tx, "trades", kTradeColumns, rows);
   }
-  return {latest.size(), states.rows(), trades.size()};
+  const std::size_t candles = write_candles(tx, trades, instruments);
+  return {latest.size(), states.rows(), trades.size(), candles};
 }
 
 }  // namespace matchd::store

@@ -218,6 +218,13 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
   cases["GET /orderbook"] = {get(orderbook_path()), by_role(200, 200, 200, 200)};
   cases["GET /trades"] = {get(trades_path()), by_role(200, 200, 200, 200)};
   cases["GET /instruments"] = {get("/instruments"), by_role(200, 200, 200, 200)};
+  // Public market data, read from the database: without --db 503 for everyone alike.
+  const unsigned analytics = durable ? 200 : 503;
+  cases["GET /candles"] = {get("/candles?instrument=BTC-USD&interval=1m"),
+                           by_role(analytics, analytics, analytics, analytics)};
+  cases["GET /analytics/stats"] = {
+      get("/analytics/stats?instrument=BTC-USD&start_time=0&end_time=1796515200000"),
+      by_role(analytics, analytics, analytics, analytics)};
   cases["GET /instruments/{symbol}"] = {get("/instruments/BTC-USD"), by_role(200, 200, 200, 200)};
   // Each admin call adds an instrument of its own.
   cases["POST /admin/instruments"] = {

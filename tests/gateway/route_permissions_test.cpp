@@ -30,6 +30,8 @@ const std::map<std::string, access>& expected_permissions() {
       {"POST /orders/{order_id}/cancel", access::trade},
       {"GET /orderbook", access::public_read},
       {"GET /trades", access::public_read},
+      {"GET /candles", access::public_read},
+      {"GET /analytics/stats", access::public_read},
       {"GET /stream", access::public_read},
       {"GET /stream/sse", access::public_read},
       {"GET /healthz", access::operational},

@@ -3,7 +3,9 @@
 #include <matchd/engine/types.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace matchd::codec {
 
@@ -16,5 +18,10 @@ inline constexpr std::size_t kTimestampLength = 27;
 // those bounds, since RFC 3339 has four-digit years.
 std::size_t format_timestamp(engine::timestamp_us t, char* out) noexcept;
 std::string format_timestamp(engine::timestamp_us t);
+
+// A time in a query (start_time, end_time, cutoff): RFC 3339 with a `Z` or a numeric
+// offset and up to six fractional digits (more only as trailing zeros), or integer epoch
+// milliseconds. Nullopt when it is neither, or names no real date (2026-02-30, 24:00).
+std::optional<engine::timestamp_us> parse_query_time(std::string_view text) noexcept;
 
 }  // namespace matchd::codec

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/analytics/history_source.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/instrument.h>
@@ -85,6 +86,9 @@ class server {
   // sessions of revoked keys; the admin key routes call it. Before start(), and before
   // the registry starts; the registry must outlive the server's threads.
   void use_keys(auth::key_registry& registry);
+  // Where GET /candles, /analytics/stats and /trades by time are read (durable mode); without
+  // it they answer 503 not_ready. Before start(); it must outlive the server's threads.
+  void use_history(analytics::history_source& source);
   // An instrument added at runtime (any thread): posted to every I/O thread, each of which
   // then accepts orders and queries for it.
   void add_instrument(const engine::instrument& ins);

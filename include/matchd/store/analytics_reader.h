@@ -1,0 +1,118 @@
+#pragma once
+
+#include <matchd/analytics/history_source.h>
+#include <matchd/bus/backoff.h>
+#include <matchd/engine/instrument.h>
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pqxx {
+class transaction_base;
+}
+namespace prometheus {
+class Counter;
+class Histogram;
+class Registry;
+}  // namespace prometheus
+
+namespace matchd::store {
+
+struct analytics_reader_options {
+  std::string conninfo;  // with the session settings (store/session_settings.h)
+  // Reads waiting at most; beyond it a read is refused at once (503 overloaded).
+  std::size_t queue_capacity = 256;
+  // A read's deadline from when it was asked (`--db-timeout`): one that waited or ran
+  // longer is answered `unavailable`, and a call that hangs has its session cut.
+  std::chrono::milliseconds timeout{5000};
+  std::chrono::milliseconds initial_backoff{50};
+  std::chrono::milliseconds max_backoff{2000};
+};
+
+class call_deadline;
+struct db_connection;
+
+// The reads of the analytics routes (GET /candles, /analytics/stats, /trades by time)
+// against the candles and trades tables (store/market_history.h): a thread of its own
+// (`matchd-analytics`) with a session of its own, so neither an I/O thread nor the order path
+// waits on PostgreSQL. It writes the response body too, off the I/O threads.
+//
+// The completion runs on this thread (the gateway posts the answer back to the session's
+// own). Each read runs in one repeatable-read snapshot, so the pieces of a range all see the
+// same trades. The tables trail the acknowledgements by the journal applier's lag
+// (docs/design.md, Analytics).
+//
+// After a failure the session is replaced, and until the next attempt (capped exponential
+// backoff) reads are answered `unavailable` at once.
+class analytics_reader final : public analytics::history_source {
+ public:
+  // Metrics: analytics_read_seconds{route} (from when asked to the body written) and
+  // analytics_reads_total{route,outcome}.
+  analytics_reader(analytics_reader_options options, std::vector<engine::instrument> instruments,
+                   prometheus::Registry& metrics);
+  ~analytics_reader();
+  analytics_reader(const analytics_reader&) = delete;
+  analytics_reader& operator=(const analytics_reader&) = delete;
+
+  void start();
+  // Answers what is queued, then stops.
+  void stop();
+
+  // Any thread. `done` is called exactly once: at once when the queue is full, otherwise on
+  // the reader's thread.
+  void read(const analytics::candle_query& q, done_fn done) override;
+  void read(const analytics::stats_query& q, done_fn done) override;
+  void read(const analytics::trade_query& q, done_fn done) override;
+  // An instrument added at runtime (any thread).
+  void add_instrument(const engine::instrument& ins);
+
+ private:
+  // Reads the tables and writes the body, for the instrument the query names.
+  using read_fn = std::function<std::string(pqxx::transaction_base&, const engine::instrument&)>;
+  enum class route : std::uint8_t { candles, stats, trades };
+  static constexpr std::size_t kRoutes = 3;
+  struct job {
+    route what = route::candles;
+    engine::instrument_id instrument = 0;
+    read_fn fn;
+    done_fn done;
+    std::chrono::steady_clock::time_point asked;
+  };
+
+  void submit(route what, engine::instrument_id instrument, read_fn fn, done_fn done);
+  void finish(job& j, status st, std::string text);
+  void run();
+  void answer(job& j);
+  void fail(const std::exception& e);
+
+  analytics_reader_options options_;
+  std::mutex mutex_;  // guards jobs_, stopping_ and instruments_
+  std::condition_variable wake_;
+  std::deque<job> jobs_;
+  bool stopping_ = false;
+  std::vector<engine::instrument> instruments_;
+  std::unique_ptr<call_deadline> deadline_;
+  std::unique_ptr<db_connection> connection_;
+  bus::retry_backoff backoff_;
+  std::chrono::steady_clock::time_point next_attempt_{};
+  std::thread thread_;
+  struct route_metrics {
+    prometheus::Histogram* seconds = nullptr;
+    prometheus::Counter* ok = nullptr;
+    prometheus::Counter* overloaded = nullptr;
+    prometheus::Counter* unavailable = nullptr;
+  };
+  std::array<route_metrics, kRoutes> metrics_{};
+};
+
+}  // namespace matchd::store

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <matchd/analytics/candle.h>
+#include <matchd/analytics/history_source.h>
+#include <matchd/engine/order.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pqxx {
+class transaction_base;
+}
+
+namespace matchd::store {
+
+// The reads behind GET /candles, /analytics/stats and /trades with a time range, from the
+// candles and trades tables (sql/012_candles.sql). Each takes the instrument by symbol, as
+// the tables do.
+
+// The newest `q.limit` buckets of the range that had trades, oldest first.
+std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const std::string& symbol,
+                                            const analytics::candle_query& q);
+
+// Every trade in [start, end) summed, from the fewest rows: whole buckets where they fit
+// (analytics::cover_range), trades at the sub-second edges. Run it in one snapshot
+// (a repeatable-read transaction): its pieces must see the same trades.
+analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const std::string& symbol,
+                                            engine::timestamp_us start, engine::timestamp_us end);
+
+// Newest first (by trade_id).
+std::vector<engine::trade> read_trades(pqxx::transaction_base& tx, const std::string& symbol,
+                                       const analytics::trade_query& q);
+
+}  // namespace matchd::store

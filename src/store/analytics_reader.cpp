@@ -1,0 +1,213 @@
+#include <matchd/bus/clock.h>
+#include <matchd/codec/analytics_json.h>
+#include <matchd/codec/json_writer.h>
+#include <matchd/codec/wire.h>
+#include <matchd/obs/logger.h>
+#include <matchd/obs/metrics.h>
+#include <matchd/obs/thread_name.h>
+#include <matchd/store/analytics_reader.h>
+#include <matchd/store/market_history.h>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include <pqxx/pqxx>
+#include <random>
+
+#include "call_deadline.h"
+#include "db_connection.h"
+
+namespace matchd::store {
+
+analytics_reader::analytics_reader(analytics_reader_options options,
+                                   std::vector<engine::instrument> instruments,
+                                   prometheus::Registry& metrics)
+    : options_(std::move(options)),
+      instruments_(std::move(instruments)),
+      deadline_(std::make_unique<call_deadline>()),
+      backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
+               std::random_device{}()) {
+  auto& seconds = prometheus::BuildHistogram()
+                      .Name("analytics_read_seconds")
+                      .Help("Analytics reads from when asked to the body written, by route")
+                      .Register(metrics);
+  auto& reads = prometheus::BuildCounter()
+                    .Name("analytics_reads_total")
+                    .Help("Analytics reads by route and outcome (ok, overloaded, unavailable)")
+                    .Register(metrics);
+  const std::array<std::string, kRoutes> names{"candles", "stats", "trades"};
+  for (std::size_t r = 0; r < kRoutes; ++r) {
+    const std::string& name = names[r];
+    metrics_[r].seconds = &seconds.Add({{"route", name}}, obs::latency_buckets());
+    metrics_[r].ok = &reads.Add({{"route", name}, {"outcome", "ok"}});
+    metrics_[r].overloaded = &reads.Add({{"route", name}, {"outcome", "overloaded"}});
+    metrics_[r].unavailable = &reads.Add({{"route", name}, {"outcome", "unavailable"}});
+  }
+}
+
+analytics_reader::~analytics_reader() {
+  stop();
+}
+
+void analytics_reader::start() {
+  thread_ = std::thread([this] {
+    obs::name_this_thread("matchd-analytics");
+    run();
+  });
+}
+
+void analytics_reader::stop() {
+  if (!thread_.joinable()) return;
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void analytics_reader::read(const analytics::candle_query& q, done_fn done) {
+  submit(
+      route::candles, q.instrument,
+      [q](pqxx::transaction_base& tx, const engine::instrument& ins) {
+        const std::vector<analytics::candle> candles = read_candles(tx, ins.symbol, q);
+        return codec::candles_body(ins, q.bucket, candles, bus::wall_us());
+      },
+      std::move(done));
+}
+
+void analytics_reader::read(const analytics::stats_query& q, done_fn done) {
+  submit(
+      route::stats, q.instrument,
+      [q](pqxx::transaction_base& tx, const engine::instrument& ins) {
+        return codec::stats_body(ins, q.start, q.end,
+                                 read_range_summary(tx, ins.symbol, q.start, q.end));
+      },
+      std::move(done));
+}
+
+void analytics_reader::read(const analytics::trade_query& q, done_fn done) {
+  submit(
+      route::trades, q.instrument,
+      [q](pqxx::transaction_base& tx, const engine::instrument& ins) {
+        std::string body;
+        codec::json_writer w(body);
+        w.begin_object();
+        w.key("trades");
+        w.begin_array();
+        for (const engine::trade& t : read_trades(tx, ins.symbol, q))
+          codec::append_trade(w, t, ins);
+        w.end_array();
+        w.end_object();
+        return body;
+      },
+      std::move(done));
+}
+
+void analytics_reader::submit(route what, engine::instrument_id instrument, read_fn fn,
+                              done_fn done) {
+  job j{what, instrument, std::move(fn), std::move(done), std::chrono::steady_clock::now()};
+  {
+    const std::lock_guard lock(mutex_);
+    if (jobs_.size() < options_.queue_capacity && !stopping_) {
+      jobs_.push_back(std::move(j));
+      wake_.notify_one();
+      return;
+    }
+  }
+  finish(j, status::overloaded, "too many analytics reads waiting; retry shortly");
+}
+
+void analytics_reader::finish(job& j, status st, std::string text) {
+  route_metrics& m = metrics_[static_cast<std::size_t>(j.what)];
+  switch (st) {
+    case status::ok:
+      m.ok->Increment();
+      m.seconds->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - j.asked).count());
+      break;
+    case status::overloaded:
+      m.overloaded->Increment();
+      break;
+    case status::unavailable:
+      m.unavailable->Increment();
+      break;
+  }
+  j.done(st, std::move(text));
+}
+
+void analytics_reader::add_instrument(const engine::instrument& ins) {
+  const std::lock_guard lock(mutex_);
+  instruments_.push_back(ins);
+}
+
+void analytics_reader::run() {
+  auto log = obs::logger("analytics");
+  log->info("analytics reader started queue={} timeout_ms={}", options_.queue_capacity,
+            options_.timeout.count());
+  while (true) {
+    job j;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) break;  // stopping, and everything asked was answered
+      j = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    answer(j);
+  }
+  connection_.reset();
+  log->info("analytics reader stopped");
+}
+
+void analytics_reader::answer(job& j) {
+  const auto now = std::chrono::steady_clock::now();
+  // Waited its whole deadline in the queue (behind a slow database): a 503 at once rather
+  // than a late answer. Likewise while the backoff after a failure runs.
+  if (now - j.asked >= options_.timeout || (!connection_ && now < next_attempt_)) {
+    return finish(j, status::unavailable, "the database is not answering; retry shortly");
+  }
+  std::string body;
+  try {
+    if (!connection_) {
+      connection_ = std::make_unique<db_connection>(options_.conninfo);
+      if (backoff_.failures() > 0)
+        obs::logger("analytics")->info("analytics database reachable again");
+      backoff_.reset();
+    }
+    const auto left = j.asked + options_.timeout - std::chrono::steady_clock::now();
+    const auto window = deadline_->arm(
+        connection_->c.sock(),
+        std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(1)));
+    engine::instrument ins;
+    {
+      const std::lock_guard lock(mutex_);
+      // Added a moment ago and not yet told here: it has no trades to read yet.
+      if (j.instrument >= instruments_.size()) {
+        return finish(j, status::unavailable, "the instrument is being added; retry shortly");
+      }
+      ins = instruments_[j.instrument];
+    }
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection_->c);
+    body = j.fn(tx, ins);
+    tx.commit();
+  } catch (const std::exception& e) {
+    fail(e);
+    return finish(j, status::unavailable, "the database is not answering; retry shortly");
+  }
+  finish(j, status::ok, std::move(body));
+}
+
+void analytics_reader::fail(const std::exception& e) {
+  const bool cut = deadline_->take_expired();
+  connection_.reset();
+  const auto delay = backoff_.next();
+  next_attempt_ = std::chrono::steady_clock::now() + delay;
+  // One line per failure, spaced by the backoff however often clients ask.
+  obs::logger("analytics")
+      ->warn("analytics read failed, answering 503 not_ready for {} ms: {}", delay.count(),
+             cut ? "no answer within --db-timeout (" + std::to_string(options_.timeout.count()) +
+                       " ms); session cut"
+                 : std::string(e.what()));
+}
+
+}  // namespace matchd::store

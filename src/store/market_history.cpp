@@ -1,0 +1,136 @@
+#include <matchd/store/market_history.h>
+
+#include <algorithm>
+#include <limits>
+#include <pqxx/pqxx>
+#include <stdexcept>
+#include <string_view>
+
+namespace matchd::store {
+
+namespace {
+
+constexpr auto kNoLower = std::numeric_limits<std::int64_t>::min();
+constexpr auto kNoUpper = std::numeric_limits<std::int64_t>::max();
+
+// A candle row's summary columns, in trade_summary's order after the time; a trade read as
+// the summary of itself has the same columns (trades_as_summary).
+constexpr std::string_view kSummaryColumns =
+    "open_ticks, high_ticks, low_ticks, close_ticks, volume_lots, quote_volume, "
+    "price_sum_ticks, trades, first_trade_id, last_trade_id";
+constexpr std::string_view kTradesAsSummary =
+    "price_ticks, price_ticks, price_ticks, price_ticks, quantity_lots::numeric, "
+    "price_ticks::numeric * quantity_lots, price_ticks::numeric, 1::bigint, trade_id, trade_id";
+
+// A numeric column that holds an integer (the sums).
+engine::int128 wide_integer(const pqxx::field& f) {
+  const std::string_view text(f.c_str(), f.size());
+  engine::int128 v = 0;
+  std::size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) i = 1;
+  if (i == text.size()) throw std::runtime_error("not an integer: " + std::string(text));
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9')
+      throw std::runtime_error("not an integer: " + std::string(text));
+    v = v * 10 + (text[i] - '0');
+  }
+  return negative ? -v : v;
+}
+
+// The summary in columns [first, first + 10) of `row`.
+analytics::trade_summary summary_at(const pqxx::row& row, pqxx::row::size_type first) {
+  analytics::trade_summary s;
+  s.open = engine::price_ticks(row[first].as<std::int64_t>());
+  s.high = engine::price_ticks(row[first + 1].as<std::int64_t>());
+  s.low = engine::price_ticks(row[first + 2].as<std::int64_t>());
+  s.close = engine::price_ticks(row[first + 3].as<std::int64_t>());
+  s.volume = wide_integer(row[first + 4]);
+  s.quote_volume = wide_integer(row[first + 5]);
+  s.price_sum = wide_integer(row[first + 6]);
+  s.trades = row[first + 7].as<std::int64_t>();
+  s.first_trade = row[first + 8].as<engine::trade_id>();
+  s.last_trade = row[first + 9].as<engine::trade_id>();
+  return s;
+}
+
+std::int64_t interval_seconds(analytics::interval i) {
+  return analytics::length_us(i) / 1'000'000;
+}
+
+}  // namespace
+
+std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const std::string& symbol,
+                                            const analytics::candle_query& r) {
+  const std::string sql = "SELECT open_time_us, " + std::string(kSummaryColumns) +
+                          " FROM candles WHERE instrument = $1 AND interval_s = $2"
+                          " AND open_time_us >= $3 AND open_time_us < $4"
+                          " ORDER BY open_time_us DESC LIMIT $5";
+  const pqxx::result rows =
+      tx.exec_params(sql, symbol, interval_seconds(r.bucket), r.start.value_or(kNoLower),
+                     r.end.value_or(kNoUpper), static_cast<std::int64_t>(r.limit));
+  std::vector<analytics::candle> out;
+  out.reserve(rows.size());
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+    out.push_back({(*it)[0].as<std::int64_t>(), summary_at(*it, 1)});
+  }
+  return out;
+}
+
+analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const std::string& symbol,
+                                            engine::timestamp_us start, engine::timestamp_us end) {
+  analytics::trade_summary total;
+  const std::vector<analytics::range_piece> pieces = analytics::cover_range(start, end);
+  if (pieces.empty()) return total;
+  // One statement for every piece: one round trip.
+  const std::string quoted = tx.quote(symbol);
+  std::string sql;
+  for (const analytics::range_piece& p : pieces) {
+    if (!sql.empty()) sql += " UNION ALL ";
+    if (p.level) {
+      sql += "SELECT " + std::string(kSummaryColumns) +
+             " FROM candles WHERE instrument = " + quoted +
+             " AND interval_s = " + std::to_string(interval_seconds(*p.level)) +
+             " AND open_time_us >= " + std::to_string(p.from) + " AND open_time_us < " +
+             std::to_string(p.to);
+    } else {
+      sql += "SELECT " + std::string(kTradesAsSummary) +
+             " FROM trades WHERE instrument = " + quoted +
+             " AND executed_at_us >= " + std::to_string(p.from) + " AND executed_at_us < " +
+             std::to_string(p.to);
+    }
+  }
+  for (const pqxx::row& row : tx.exec(sql)) total.merge(summary_at(row, 0));
+  return total;
+}
+
+std::vector<engine::trade> read_trades(pqxx::transaction_base& tx, const std::string& symbol,
+                                       const analytics::trade_query& r) {
+  const pqxx::result rows = tx.exec_params(
+      "SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id, sell_order_id,"
+      " executed_at_us, sequence FROM trades WHERE instrument = $1 AND trade_id < $2"
+      " AND executed_at_us >= $3 AND executed_at_us < $4 ORDER BY trade_id DESC LIMIT $5",
+      symbol,
+      r.before ? static_cast<std::int64_t>(std::min<engine::trade_id>(*r.before, kNoUpper))
+               : kNoUpper,
+      r.start.value_or(kNoLower), r.end.value_or(kNoUpper), static_cast<std::int64_t>(r.limit));
+  std::vector<engine::trade> out;
+  out.reserve(rows.size());
+  for (const pqxx::row& row : rows) {
+    engine::trade t;
+    t.id = row[0].as<engine::trade_id>();
+    t.instrument = r.instrument;
+    t.price = engine::price_ticks(row[1].as<std::int64_t>());
+    t.quantity = engine::quantity_lots(row[2].as<std::int64_t>());
+    t.aggressor =
+        std::string_view(row[3].c_str()) == "buy" ? engine::side::buy : engine::side::sell;
+    t.buy_order_id = engine::order_id::from(row[4].c_str());
+    t.sell_order_id = engine::order_id::from(row[5].c_str());
+    t.executed_at = row[6].as<std::int64_t>();
+    t.sequence = row[7].as<engine::sequence_number>();
+    out.push_back(t);
+  }
+  return out;
+}
+
+}  // namespace matchd::store

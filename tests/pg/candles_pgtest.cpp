@@ -1,0 +1,230 @@
+// Candles in the database (sql/012_candles.sql, store/candle_writer): for a randomized run
+// of the real matching engine, written in chunks as the journal applier writes them, every
+// candle of every interval equals a plain SQL aggregation of the trades table; and the
+// migration's backfill of a database that already held trades gives the same.
+
+#include <gtest/gtest.h>
+#include <matchd/engine/decimal.h>
+#include <matchd/engine/event.h>
+#include <matchd/engine/instrument.h>
+#include <matchd/engine/matching_engine.h>
+#include <matchd/store/market_history.h>
+#include <matchd/store/migrations.h>
+
+#include <algorithm>
+#include <memory>
+#include <pqxx/pqxx>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "pg_server.h"
+#include "table_writer.h"
+
+namespace matchd::pgtest {
+namespace {
+
+constexpr std::int64_t kSecondUs = 1'000'000;
+// 2026-12-06T22:00:00Z: the run crosses UTC midnight and several 4 h buckets.
+constexpr std::int64_t kStartUs = 1'796'594'400'000'000;
+
+std::vector<engine::instrument> instruments() {
+  engine::instrument eth = engine::instrument::btc_usd();
+  eth.symbol = "ETH-USD";
+  eth.tick_units = 5;  // 0.05
+  eth.lot_units = 1000;
+  return {engine::instrument::btc_usd(), eth};
+}
+
+// Independent of the writer and of the migration: the first and last price by window
+// functions, the bucket by integer division of non-negative times.
+const char* const kReference = R"(
+WITH b AS (
+  SELECT t.*, i.s, t.executed_at_us / (i.s * 1000000::bigint) * (i.s * 1000000::bigint) AS open_time_us
+  FROM trades t CROSS JOIN unnest(ARRAY[1, 60, 300, 900, 3600, 14400, 86400]) AS i(s)
+), w AS (
+  SELECT b.*,
+         first_value(price_ticks) OVER (PARTITION BY instrument, s, open_time_us ORDER BY trade_id) AS o,
+         first_value(price_ticks) OVER (PARTITION BY instrument, s, open_time_us ORDER BY trade_id DESC) AS c
+  FROM b
+)
+SELECT instrument, s, open_time_us, min(o), max(price_ticks), min(price_ticks), min(c),
+       sum(quantity_lots), sum(price_ticks::numeric * quantity_lots), sum(price_ticks),
+       count(*), min(trade_id), max(trade_id)
+FROM w GROUP BY instrument, s, open_time_us)";
+
+const char* const kCandles = R"(
+SELECT instrument, interval_s, open_time_us, open_ticks, high_ticks, low_ticks, close_ticks,
+       volume_lots, quote_volume, price_sum_ticks, trades, first_trade_id, last_trade_id
+FROM candles)";
+
+long long count_of(pqxx::transaction_base& tx, const std::string& sql) {
+  return tx.exec1("SELECT count(*) FROM (" + sql + ") x")[0].as<long long>();
+}
+
+void expect_candles_match_trades(pqxx::connection& c) {
+  pqxx::work tx(c);
+  const long long trades = tx.exec1("SELECT count(*) FROM trades")[0].as<long long>();
+  ASSERT_GT(trades, 10'000) << "the run should trade";
+  const long long rows = count_of(tx, kCandles);
+  EXPECT_EQ(rows, count_of(tx, kReference));
+  EXPECT_EQ(count_of(tx, "(" + std::string(kCandles) + ") EXCEPT (" + kReference + ")"), 0)
+      << "candles that the trades do not add up to";
+  EXPECT_EQ(count_of(tx, "(" + std::string(kReference) + ") EXCEPT (" + kCandles + ")"), 0)
+      << "buckets of trades missing from the candles";
+  // Every interval holds every trade once.
+  const pqxx::result per_interval =
+      tx.exec("SELECT interval_s, sum(trades) FROM candles GROUP BY interval_s");
+  EXPECT_EQ(per_interval.size(), 7u);
+  for (const pqxx::row& r : per_interval) {
+    EXPECT_EQ(r[1].as<long long>(), trades) << "interval " << r[0].as<int>() << " s";
+  }
+}
+
+// Random orders on two instruments, one a second from kStartUs (100,000: about 28 hours),
+// some exactly on a minute's edge and some stamped earlier than the order before them (two
+// I/O threads' clocks): written in chunks of 1 to 400 commands, each its own transaction.
+void run_random_orders(pqxx::connection& c, const std::vector<engine::instrument>& ins,
+                       int orders) {
+  std::mt19937_64 rng(1206);
+  engine::matching_engine engine(ins);
+  engine::event_buffer chunk;
+  engine::event_buffer out;
+  engine::sequence_number written_up_to = 0;
+  std::size_t commands_in_chunk = 0;
+  std::size_t chunk_size = 1;
+  const auto flush = [&] {
+    pqxx::work tx(c);
+    store::write_tables(tx, chunk, written_up_to, ins);
+    tx.commit();
+    for (const engine::event& e : chunk) {
+      written_up_to =
+          std::max(written_up_to, std::visit([](const auto& x) { return x.sequence; }, e));
+    }
+    chunk.clear();
+    commands_in_chunk = 0;
+    chunk_size = 1 + rng() % 400;
+  };
+  for (int n = 0; n < orders; ++n) {
+    engine::place_order o;
+    o.id = engine::order_id::from("o-" + std::to_string(n));
+    o.client = engine::client_id::from("c-" + std::to_string(rng() % 50));
+    o.instrument = static_cast<engine::instrument_id>(rng() % ins.size());
+    o.order_side = rng() % 2 == 0 ? engine::side::buy : engine::side::sell;
+    o.type = rng() % 10 == 0 ? engine::order_type::market : engine::order_type::limit;
+    if (o.type == engine::order_type::limit) {
+      o.price = engine::price_ticks(7'000'000 + static_cast<std::int64_t>(rng() % 41) - 20);
+    }
+    o.quantity = engine::quantity_lots(1 + static_cast<std::int64_t>(rng() % 5'000'000));
+    o.stp = engine::stp_mode::none;
+    std::int64_t at = kStartUs + n * kSecondUs + static_cast<std::int64_t>(rng() % kSecondUs);
+    if (n % 97 == 0) at = at / (60 * kSecondUs) * (60 * kSecondUs);  // on a minute's edge
+    if (n % 10 == 3) at -= static_cast<std::int64_t>(rng() % (2 * kSecondUs));
+    o.received_at = at;
+    out.clear();
+    engine.place(o, out);
+    chunk.insert(chunk.end(), out.begin(), out.end());
+    if (++commands_in_chunk == chunk_size) flush();
+  }
+  if (!chunk.empty()) flush();
+}
+
+// A database with `orders` random orders applied (run_random_orders).
+struct traded_database {
+  explicit traded_database(int orders) {
+    pg.start();
+    store::apply_migrations(pg.connection_string());
+    c = std::make_unique<pqxx::connection>(pg.connection_string());
+    store::prepare_table_session(*c);
+    run_random_orders(*c, instruments(), orders);
+  }
+  pg_server pg;
+  std::unique_ptr<pqxx::connection> c;
+};
+
+std::string text(engine::int128 v) {
+  char buf[engine::kMaxFormattedDecimal];
+  return std::string(buf, engine::format_decimal_wide(v, 0, buf));
+}
+
+// 100,000 orders: every candle of every interval equals the trades table's aggregation; and
+// GET /analytics/stats's read, for random ranges of the run (from a millisecond to more than
+// a day, on and off bucket edges), from candles and edge trades, equals one aggregation of
+// the trades table over the same range.
+TEST(candles, candles_and_range_summaries_equal_plain_aggregations_of_the_trades) {
+  traded_database db(100'000);
+  expect_candles_match_trades(*db.c);
+  std::mt19937_64 rng(29);
+  const std::int64_t run_us = 28 * 3'600 * kSecondUs;
+  const std::int64_t spans[] = {1'000, 999'999, 61 * kSecondUs, 3'700 * kSecondUs,
+                                30 * 3'600 * kSecondUs};
+  pqxx::work tx(*db.c);
+  for (int round = 0; round < 200; ++round) {
+    const std::string symbol = round % 2 == 0 ? "BTC-USD" : "ETH-USD";
+    std::int64_t start = kStartUs - 60 * kSecondUs +
+                         static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(run_us));
+    if (round % 5 == 0) start = start / (60 * kSecondUs) * (60 * kSecondUs);
+    const std::int64_t end =
+        start + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(spans[round % 5]));
+    const analytics::trade_summary got = store::read_range_summary(tx, symbol, start, end);
+    const pqxx::row want = tx.exec_params1(
+        "SELECT count(*), coalesce(sum(quantity_lots), 0), "
+        "coalesce(sum(price_ticks::numeric * quantity_lots), 0), coalesce(sum(price_ticks), 0), "
+        "(array_agg(price_ticks ORDER BY trade_id))[1], max(price_ticks), min(price_ticks), "
+        "(array_agg(price_ticks ORDER BY trade_id DESC))[1], min(trade_id), max(trade_id) "
+        "FROM trades WHERE instrument = $1 AND executed_at_us >= $2 AND executed_at_us < $3",
+        symbol, start, end);
+    const std::string where =
+        symbol + " [" + std::to_string(start) + ", " + std::to_string(end) + ")";
+    ASSERT_EQ(got.trades, want[0].as<std::int64_t>()) << where;
+    EXPECT_EQ(text(got.volume), want[1].c_str()) << where;
+    EXPECT_EQ(text(got.quote_volume), want[2].c_str()) << where;
+    EXPECT_EQ(text(got.price_sum), want[3].c_str()) << where;
+    if (got.trades == 0) continue;
+    EXPECT_EQ(got.open.value, want[4].as<std::int64_t>()) << where;
+    EXPECT_EQ(got.high.value, want[5].as<std::int64_t>()) << where;
+    EXPECT_EQ(got.low.value, want[6].as<std::int64_t>()) << where;
+    EXPECT_EQ(got.close.value, want[7].as<std::int64_t>()) << where;
+    EXPECT_EQ(got.first_trade, want[8].as<engine::trade_id>()) << where;
+    EXPECT_EQ(got.last_trade, want[9].as<engine::trade_id>()) << where;
+  }
+}
+
+// GET /candles's read: the newest `limit` buckets of a range, oldest first.
+TEST(candles, a_candle_read_gives_the_newest_buckets_of_its_range_oldest_first) {
+  traded_database db(40'000);
+  pqxx::work tx(*db.c);
+  analytics::candle_query q;
+  q.bucket = analytics::interval::h1;
+  q.start = kStartUs + 3 * 3'600 * kSecondUs;
+  q.end = kStartUs + 10 * 3'600 * kSecondUs;
+  q.limit = 5;
+  const std::vector<analytics::candle> got = store::read_candles(tx, "BTC-USD", q);
+  ASSERT_EQ(got.size(), 5u);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].open_time, kStartUs + static_cast<std::int64_t>(5 + i) * 3'600 * kSecondUs);
+    const analytics::trade_summary whole = store::read_range_summary(
+        tx, "BTC-USD", got[i].open_time, got[i].open_time + 3'600 * kSecondUs);
+    EXPECT_EQ(got[i].summary, whole) << "bucket " << i;
+  }
+}
+
+TEST(candles, the_migration_fills_them_from_the_trades_a_database_already_held) {
+  traded_database db(40'000);
+  pqxx::connection& c = *db.c;
+  const auto& all = store::migrations();
+  const auto v12 = std::find_if(all.begin(), all.end(),
+                                [](const store::migration& m) { return m.version == 12; });
+  ASSERT_NE(v12, all.end());
+  {
+    pqxx::work tx(c);
+    tx.exec0("DELETE FROM candles");
+    tx.exec0(std::string(v12->sql));  // its CREATEs are IF NOT EXISTS; its INSERT fills
+    tx.commit();
+  }
+  expect_candles_match_trades(c);
+}
+
+}  // namespace
+}  // namespace matchd::pgtest
