@@ -127,9 +127,10 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
                                                               [this] { publish_stage_->notify(); });
     publish_stage_->attach_history({&history_reader_->requests(), &history_reader_->answers(),
                                     [this] { history_reader_->notify(); }});
-    store::analytics_reader_options analytics_opts;
+    store::reader_options analytics_opts;
     analytics_opts.conninfo = db_conninfo_;
     analytics_opts.timeout = cfg_.db_timeout;
+    analytics_opts.queue_capacity = 256;
     analytics_reader_ =
         std::make_unique<store::analytics_reader>(analytics_opts, cfg_.instruments, *registry_);
   }

@@ -11,21 +11,20 @@
 #include <prometheus/histogram.h>
 
 #include <pqxx/pqxx>
-#include <random>
 
-#include "call_deadline.h"
-#include "db_connection.h"
+#include "reader_session.h"
 
 namespace matchd::store {
 
-analytics_reader::analytics_reader(analytics_reader_options options,
+analytics_reader::analytics_reader(reader_options options,
                                    std::vector<engine::instrument> instruments,
                                    prometheus::Registry& metrics)
     : options_(std::move(options)),
       instruments_(std::move(instruments)),
-      deadline_(std::make_unique<call_deadline>()),
-      backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
-               std::random_device{}()) {
+      session_(std::make_unique<reader_session>(
+          reader_session::options{options_.conninfo, options_.timeout, options_.initial_backoff,
+                                  options_.max_backoff},
+          "analytics")) {
   auto& seconds = prometheus::BuildHistogram()
                       .Name("analytics_read_seconds")
                       .Help("Analytics reads from when asked to the body written, by route")
@@ -155,7 +154,7 @@ void analytics_reader::run() {
     }
     answer(j);
   }
-  connection_.reset();
+  session_->close();
   log->info("analytics reader stopped");
 }
 
@@ -163,21 +162,13 @@ void analytics_reader::answer(job& j) {
   const auto now = std::chrono::steady_clock::now();
   // Waited its whole deadline in the queue (behind a slow database): a 503 at once rather
   // than a late answer. Likewise while the backoff after a failure runs.
-  if (now - j.asked >= options_.timeout || (!connection_ && now < next_attempt_)) {
+  if (now - j.asked >= options_.timeout || !session_->may_try(now)) {
     return finish(j, status::unavailable, "the database is not answering; retry shortly");
   }
   std::string body;
   try {
-    if (!connection_) {
-      connection_ = std::make_unique<db_connection>(options_.conninfo);
-      if (backoff_.failures() > 0)
-        obs::logger("analytics")->info("analytics database reachable again");
-      backoff_.reset();
-    }
-    const auto left = j.asked + options_.timeout - std::chrono::steady_clock::now();
-    const auto window = deadline_->arm(
-        connection_->c.sock(),
-        std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(1)));
+    pqxx::connection& c = session_->open();
+    const auto window = session_->arm(j.asked + options_.timeout);
     engine::instrument ins;
     {
       const std::lock_guard lock(mutex_);
@@ -187,27 +178,14 @@ void analytics_reader::answer(job& j) {
       }
       ins = instruments_[j.instrument];
     }
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection_->c);
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
     body = j.fn(tx, ins);
     tx.commit();
   } catch (const std::exception& e) {
-    fail(e);
+    session_->fail(e);
     return finish(j, status::unavailable, "the database is not answering; retry shortly");
   }
   finish(j, status::ok, std::move(body));
-}
-
-void analytics_reader::fail(const std::exception& e) {
-  const bool cut = deadline_->take_expired();
-  connection_.reset();
-  const auto delay = backoff_.next();
-  next_attempt_ = std::chrono::steady_clock::now() + delay;
-  // One line per failure, spaced by the backoff however often clients ask.
-  obs::logger("analytics")
-      ->warn("analytics read failed, answering 503 not_ready for {} ms: {}", delay.count(),
-             cut ? "no answer within --db-timeout (" + std::to_string(options_.timeout.count()) +
-                       " ms); session cut"
-                 : std::string(e.what()));
 }
 
 }  // namespace matchd::store

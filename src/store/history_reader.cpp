@@ -7,11 +7,9 @@
 #include <cstdint>
 #include <limits>
 #include <pqxx/pqxx>
-#include <random>
 
-#include "call_deadline.h"
-#include "db_connection.h"
 #include "order_columns.h"
+#include "reader_session.h"
 
 namespace matchd::store {
 
@@ -50,9 +48,10 @@ history_reader::history_reader(history_options options, std::vector<engine::inst
       requests_(options_.queue_capacity),
       // Every query asked can be answered without waiting for room.
       answers_(options_.queue_capacity),
-      deadline_(std::make_unique<call_deadline>()),
-      backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,
-               std::random_device{}()) {}
+      session_(std::make_unique<reader_session>(
+          reader_session::options{options_.conninfo, options_.timeout, options_.initial_backoff,
+                                  options_.max_backoff},
+          "history")) {}
 
 history_reader::~history_reader() {
   stop();
@@ -92,7 +91,7 @@ void history_reader::run() {
     }
     if (!answered && stopping_.load(std::memory_order_acquire)) break;
   }
-  connection_.reset();
+  session_->close();
   log->info("history reader stopped");
 }
 
@@ -107,34 +106,28 @@ bus::history_answer history_reader::answer(const bus::history_query& q) {
   // Waited its whole deadline in the queue (behind a slow database): the client has a
   // 503 at once rather than a late answer.
   if (bus::steady_ns() - q.asked_ns >= timeout_ns()) return a;
-  if (!connection_ && std::chrono::steady_clock::now() < next_attempt_) return a;
+  if (!session_->may_try(std::chrono::steady_clock::now())) return a;
   try {
     return look_up(q);
   } catch (const std::exception& e) {
-    fail(e);
+    session_->fail(e);
   }
   return a;
 }
 
 bus::history_answer history_reader::look_up(const bus::history_query& q) {
-  if (!connection_) {
-    // Bounded by libpq's connect_timeout, which the session settings set from --db-timeout.
-    connection_ = std::make_unique<db_connection>(options_.conninfo);
-    if (backoff_.failures() > 0) obs::logger("history")->info("history database reachable again");
-    backoff_.reset();
-  }
+  pqxx::connection& c = session_->open();
   bus::history_answer a;
   a.io_thread = q.io_thread;
   a.token = q.token;
   a.order.id = q.id;
   a.scope = q.scope;
   // What is left of the query's deadline bounds its round trip.
-  const std::chrono::nanoseconds left(q.asked_ns + timeout_ns() - bus::steady_ns());
-  const auto window = deadline_->arm(
-      connection_->c.sock(),
-      std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(1)));
+  const auto window =
+      session_->arm(std::chrono::steady_clock::now() +
+                    std::chrono::nanoseconds(q.asked_ns + timeout_ns() - bus::steady_ns()));
   // One statement, one round trip: no BEGIN/COMMIT around it.
-  pqxx::nontransaction tx(connection_->c);
+  pqxx::nontransaction tx(c);
   if (q.page) return read_page(tx, *q.page, std::move(a));
   const pqxx::result rows = tx.exec_params(kNewestOrderQuery, std::string(q.id.view()));
   if (rows.empty()) {
@@ -212,20 +205,6 @@ bus::history_answer history_reader::read_page(pqxx::transaction_base& tx,
 
 std::int64_t history_reader::timeout_ns() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.timeout).count();
-}
-
-void history_reader::fail(const std::exception& e) {
-  const bool cut = deadline_->take_expired();
-  connection_.reset();
-  const auto delay = backoff_.next();
-  next_attempt_ = std::chrono::steady_clock::now() + delay;
-  // One line per failure, which only a query can meet: the backoff spaces them (equal
-  // jitter waits at least half its ceiling), however often clients ask.
-  obs::logger("history")->warn(
-      "history query failed, answering 503 not_ready for {} ms: {}", delay.count(),
-      cut ? "no answer within --db-timeout (" + std::to_string(options_.timeout.count()) +
-                " ms); session cut"
-          : std::string(e.what()));
 }
 
 }  // namespace matchd::store

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon_process.h"
@@ -212,6 +213,29 @@ TEST_F(analytics, candles_and_stats_equal_the_acknowledged_trades_across_a_kill9
   for (const model_trade& t : trades_) want.push_back(t.id);
   std::sort(want.rbegin(), want.rend());
   EXPECT_EQ(seen, want);
+}
+
+// While PostgreSQL is down the reads are 503 not_ready with Retry-After, nothing else; once
+// it is back the trades acknowledged before, and those after, are in the candles once each.
+TEST_F(analytics, a_database_outage_answers_503_and_loses_or_doubles_nothing) {
+  e2e::http_client http(daemon_->port(), 30s);
+  many_trades(http, 40);
+  pg_.stop_immediately();
+  for (const char* target : {"/candles?instrument=BTC-USD&interval=1m",
+                             "/analytics/stats?instrument=BTC-USD&start_time=0&end_time=1"}) {
+    const e2e::http_response r = http.get(target);
+    EXPECT_EQ(r.status, 503u) << target << ": " << r.describe();
+    EXPECT_EQ(r.json()["error"].value("code", ""), "not_ready") << r.describe();
+    EXPECT_FALSE(r.header("Retry-After").empty()) << r.describe();
+  }
+  pg_.start_again();
+  ASSERT_EQ(wait_for_readyz(daemon_->port(), 200, 30s).status, 200u);
+  many_trades(http, 40);
+  wait_for_tables(pg_.connection_string());
+  // The reader's session broke with the outage; its backoff ends within two seconds.
+  std::this_thread::sleep_for(2100ms);
+  expect_candles(http, "1s", 1'000'000);
+  expect_candles(http, "1h", 3'600'000'000);
 }
 
 TEST_F(analytics, candle_limits_and_ranges_pick_the_newest_buckets_of_the_range) {

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <matchd/analytics/history_source.h>
-#include <matchd/bus/backoff.h>
 #include <matchd/engine/instrument.h>
+#include <matchd/store/reader_options.h>
 
 #include <array>
 #include <chrono>
@@ -28,19 +28,7 @@ class Registry;
 
 namespace matchd::store {
 
-struct analytics_reader_options {
-  std::string conninfo;  // with the session settings (store/session_settings.h)
-  // Reads waiting at most; beyond it a read is refused at once (503 overloaded).
-  std::size_t queue_capacity = 256;
-  // A read's deadline from when it was asked (`--db-timeout`): one that waited or ran
-  // longer is answered `unavailable`, and a call that hangs has its session cut.
-  std::chrono::milliseconds timeout{5000};
-  std::chrono::milliseconds initial_backoff{50};
-  std::chrono::milliseconds max_backoff{2000};
-};
-
-class call_deadline;
-struct db_connection;
+class reader_session;
 
 // The reads of the analytics routes (GET /candles, /analytics/stats, /trades by time)
 // against the candles and trades tables (store/market_history.h): a thread of its own
@@ -58,7 +46,7 @@ class analytics_reader final : public analytics::history_source {
  public:
   // Metrics: analytics_read_seconds{route} (from when asked to the body written) and
   // analytics_reads_total{route,outcome}.
-  analytics_reader(analytics_reader_options options, std::vector<engine::instrument> instruments,
+  analytics_reader(reader_options options, std::vector<engine::instrument> instruments,
                    prometheus::Registry& metrics);
   ~analytics_reader();
   analytics_reader(const analytics_reader&) = delete;
@@ -93,18 +81,14 @@ class analytics_reader final : public analytics::history_source {
   void finish(job& j, status st, std::string text);
   void run();
   void answer(job& j);
-  void fail(const std::exception& e);
 
-  analytics_reader_options options_;
+  reader_options options_;
   std::mutex mutex_;  // guards jobs_, stopping_ and instruments_
   std::condition_variable wake_;
   std::deque<job> jobs_;
   bool stopping_ = false;
   std::vector<engine::instrument> instruments_;
-  std::unique_ptr<call_deadline> deadline_;
-  std::unique_ptr<db_connection> connection_;
-  bus::retry_backoff backoff_;
-  std::chrono::steady_clock::time_point next_attempt_{};
+  std::unique_ptr<reader_session> session_;
   std::thread thread_;
   struct route_metrics {
     prometheus::Histogram* seconds = nullptr;

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <matchd/bus/backoff.h>
 #include <matchd/bus/idle_waiter.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/instrument.h>
+#include <matchd/store/reader_options.h>
 
 #include <atomic>
 #include <chrono>
@@ -23,20 +23,10 @@ class transaction_base;
 
 namespace matchd::store {
 
-struct history_options {
-  std::string conninfo;  // with the session settings (store/session_settings.h)
-  // Queries waiting at most; the publish stage answers 503 overloaded beyond it.
-  std::size_t queue_capacity = 1024;
-  // A query's deadline, from when the publish stage asked (`--db-timeout`): a query that
-  // waited or ran longer is answered `unavailable`, and a call that hangs has its session
-  // cut (store/call_deadline.h).
-  std::chrono::milliseconds timeout{5000};
-  std::chrono::milliseconds initial_backoff{50};
-  std::chrono::milliseconds max_backoff{2000};
-};
+// The publish stage answers 503 overloaded beyond queue_capacity queries.
+using history_options = reader_options;
 
-class call_deadline;
-struct db_connection;
+class reader_session;
 
 // The SQL of one page of a client's finished orders (GET /orders?status=all), with
 // parameters $1 client_id, $2 created_sequence bound, $3 limit and, by_instrument, $4 the
@@ -81,7 +71,6 @@ class history_reader {
   bus::history_answer look_up(const bus::history_query& q);
   bus::history_answer read_page(pqxx::transaction_base& tx, const bus::order_page_request& page,
                                 bus::history_answer a);
-  void fail(const std::exception& e);
   std::int64_t timeout_ns() const;
 
   history_options options_;
@@ -92,10 +81,7 @@ class history_reader {
   bus::spsc_queue<bus::history_answer> answers_;
   bus::idle_waiter waiter_;
   std::atomic<bool> stopping_{false};
-  std::unique_ptr<call_deadline> deadline_;
-  std::unique_ptr<db_connection> connection_;
-  bus::retry_backoff backoff_;
-  std::chrono::steady_clock::time_point next_attempt_{};
+  std::unique_ptr<reader_session> session_;
   std::thread thread_;
 };
 
