@@ -82,8 +82,8 @@ void http_session::get_candles(request&, const path_params&, std::string_view qu
     return reply_error(invalid("query parameter interval is required: 1s 1m 5m 15m 1h 4h 1d"));
   const auto bucket = analytics::parse_interval(*name);
   if (!bucket) {
-    return reply_error(
-        invalid("unknown interval '" + std::string(*name) + "': one of 1s 1m 5m 15m 1h 4h 1d"));
+    return reply_error(invalid(std::string("unknown interval '").append(*name) +
+                               "': one of 1s 1m 5m 15m 1h 4h 1d"));
   }
   analytics::candle_query q;
   q.instrument = *ins;

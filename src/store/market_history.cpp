@@ -29,10 +29,10 @@ engine::int128 wide_integer(const pqxx::field& f) {
   std::size_t i = 0;
   const bool negative = !text.empty() && text[0] == '-';
   if (negative) i = 1;
-  if (i == text.size()) throw std::runtime_error("not an integer: " + std::string(text));
+  if (i == text.size()) throw std::runtime_error(std::string("not an integer: ").append(text));
   for (; i < text.size(); ++i) {
     if (text[i] < '0' || text[i] > '9')
-      throw std::runtime_error("not an integer: " + std::string(text));
+      throw std::runtime_error(std::string("not an integer: ").append(text));
     v = v * 10 + (text[i] - '0');
   }
   return negative ? -v : v;
@@ -62,7 +62,7 @@ std::int64_t interval_seconds(analytics::interval i) {
 
 std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const std::string& symbol,
                                             const analytics::candle_query& r) {
-  const std::string sql = "SELECT open_time_us, " + std::string(kSummaryColumns) +
+  const std::string sql = std::string("SELECT open_time_us, ").append(kSummaryColumns) +
                           " FROM candles WHERE instrument = $1 AND interval_s = $2"
                           " AND open_time_us >= $3 AND open_time_us < $4"
                           " ORDER BY open_time_us DESC LIMIT $5";
@@ -88,13 +88,13 @@ analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const st
   for (const analytics::range_piece& p : pieces) {
     if (!sql.empty()) sql += " UNION ALL ";
     if (p.level) {
-      sql += "SELECT " + std::string(kSummaryColumns) +
+      sql += std::string("SELECT ").append(kSummaryColumns) +
              " FROM candles WHERE instrument = " + quoted +
              " AND interval_s = " + std::to_string(interval_seconds(*p.level)) +
              " AND open_time_us >= " + std::to_string(p.from) + " AND open_time_us < " +
              std::to_string(p.to);
     } else {
-      sql += "SELECT " + std::string(kTradesAsSummary) +
+      sql += std::string("SELECT ").append(kTradesAsSummary) +
              " FROM trades WHERE instrument = " + quoted +
              " AND executed_at_us >= " + std::to_string(p.from) + " AND executed_at_us < " +
              std::to_string(p.to);
