@@ -134,9 +134,35 @@ done
 python3 fixtures/gen_orders.py --count 200000 --seed 43 --market-ratio 0.05 \
   --out "$logs_dir/flow.ndjson" >/dev/null
 
+# One phase of reads, and matchd's own view of them: analytics_read_seconds (from when the
+# reader was asked to the body written, without the network and the client) over the phase.
 reads() {
+  curl -s "http://127.0.0.1:$port/metrics" >"$logs_dir/$1.metrics0.txt"
   python3 load-test/analytics_reads.py --port "$port" --rate "$rate" --duration "$duration" \
     --first-ms $((start_us / 1000)) --last-ms $((now_us / 1000)) --json "$logs_dir/$1.json"
+  curl -s "http://127.0.0.1:$port/metrics" >"$logs_dir/$1.metrics1.txt"
+  python3 - "$logs_dir/$1.metrics0.txt" "$logs_dir/$1.metrics1.txt" <<'PY'
+import re, sys
+def read(path):
+    values = {}
+    for line in open(path):
+        m = re.match(r'analytics_read_seconds_(bucket|sum|count)\{(.*)\} (\S+)$', line)
+        if m:
+            values[(m.group(1), m.group(2))] = float(m.group(3))
+    return values
+a, b = read(sys.argv[1]), read(sys.argv[2])
+for route in ("candles", "stats"):
+    label = f'route="{route}"'
+    n = b.get(("count", label), 0) - a.get(("count", label), 0)
+    s = b.get(("sum", label), 0) - a.get(("sum", label), 0)
+    buckets = sorted((float(re.search(r'le="([^"]+)"', k[1]).group(1)), b[k] - a.get(k, 0))
+                     for k in b if k[0] == "bucket" and label in k[1])
+    def bound(q):
+        return next((le for le, c in buckets if c >= q * n), float("inf"))
+    if n:
+        print(f"  in matchd {route:8s} mean {s / n * 1000:6.2f} ms, p50 <= {bound(0.5) * 1000:g} ms,"
+              f" p99 <= {bound(0.99) * 1000:g} ms (histogram buckets)")
+PY
 }
 echo "== reads alone ($rate/s for $duration s)"
 reads alone
