@@ -189,7 +189,8 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
   taker.stop_price = cmd.stop_price;
 
   const std::size_t first_event = out.size();
-  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, limits};
+  const timestamp_us now = stamp(cmd.received_at);
+  order_book::command_context ctx{&sequence_, now, &next_trade_id_, &out, limits};
   const order_book::node_index rested =
       stop ? book.place_stop(taker, key, ctx) : book.execute(taker, key, ctx);
   // Matching never touches the index, so the free slot found above is still the one.
@@ -198,9 +199,9 @@ command_result matching_engine::place_keyed(const place_order& cmd, const id_key
                   ? id_entry{}
                   : id_entry{static_cast<std::uint16_t>(cmd.instrument), rested});
   if (book.has_stops()) [[unlikely]] {
-    trigger_stops(cmd.instrument, cmd.received_at, out);
+    trigger_stops(cmd.instrument, now, out);
   }
-  if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
+  if (options_.retention_us != 0) note_finished(out, first_event, now);
   return {errc::ok, sequence_};
 }
 
@@ -228,10 +229,11 @@ command_result matching_engine::cancel_keyed(const cancel_order& cmd, const id_k
   const id_entry entry = found.entry;
   order_book& book = *books_[entry.instrument];
 
-  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, {}};
+  const timestamp_us now = stamp(cmd.received_at);
+  order_book::command_context ctx{&sequence_, now, &next_trade_id_, &out, {}};
   book.cancel(entry.node, ctx);
   slot.at->instrument = kFinished;
-  if (options_.retention_us != 0) finished_.push(cmd.received_at, cmd.id);
+  if (options_.retention_us != 0) finished_.push(now, cmd.id);
   return {errc::ok, sequence_};
 }
 
@@ -269,7 +271,8 @@ command_result matching_engine::amend_keyed(const amend_order& cmd, const id_key
     return {errc::would_take, 0};
   }
 
-  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, {}};
+  const timestamp_us now = stamp(cmd.received_at);
+  order_book::command_context ctx{&sequence_, now, &next_trade_id_, &out, {}};
   const std::size_t first_event = out.size();
   const order_book::node_index node = book.amend(entry.node, price, quantity, key, ctx);
   if (node == order_book::kNoNode) {
@@ -278,9 +281,9 @@ command_result matching_engine::amend_keyed(const amend_order& cmd, const id_key
     slot.at->node = node;
   }
   if (book.has_stops()) [[unlikely]] {
-    trigger_stops(entry.instrument, cmd.received_at, out);
+    trigger_stops(entry.instrument, now, out);
   }
-  if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
+  if (options_.retention_us != 0) note_finished(out, first_event, now);
   return {errc::ok, sequence_};
 }
 
@@ -288,7 +291,8 @@ command_result matching_engine::cancel_all(const cancel_all_orders& cmd, event_b
   if (cmd.instrument && *cmd.instrument >= books_.size()) return {errc::unknown_instrument, 0};
   const std::size_t first_event = out.size();
   const sequence_number before = sequence_;
-  order_book::command_context ctx{&sequence_, cmd.received_at, &next_trade_id_, &out, {}};
+  const timestamp_us now = stamp(cmd.received_at);
+  order_book::command_context ctx{&sequence_, now, &next_trade_id_, &out, {}};
   // The id index needs no word: a freed node holds no key, so each entry reads as finished.
   if (cmd.instrument) {
     books_[*cmd.instrument]->cancel_client(cmd.client, ctx);
@@ -296,7 +300,7 @@ command_result matching_engine::cancel_all(const cancel_all_orders& cmd, event_b
     for (auto& book : books_) book->cancel_client(cmd.client, ctx);
   }
   if (sequence_ == before) return {errc::ok, 0};
-  if (options_.retention_us != 0) note_finished(out, first_event, cmd.received_at);
+  if (options_.retention_us != 0) note_finished(out, first_event, now);
   return {errc::ok, sequence_};
 }
 

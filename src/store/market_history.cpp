@@ -105,13 +105,28 @@ analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const st
   return total;
 }
 
+const std::string& trade_page_sql() {
+  static const std::string sql =
+      "WITH bounds AS (SELECT"
+      " (SELECT trade_id FROM trades WHERE instrument = $1 AND executed_at_us >= $3"
+      "  ORDER BY executed_at_us, trade_id LIMIT 1) AS lo,"
+      " (SELECT trade_id FROM trades WHERE instrument = $1 AND executed_at_us < $4"
+      "  ORDER BY executed_at_us DESC, trade_id DESC LIMIT 1) AS hi)"
+      " SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id, sell_order_id,"
+      " executed_at_us, sequence FROM trades, bounds WHERE instrument = $1"
+      " AND trade_id BETWEEN bounds.lo AND bounds.hi AND trade_id < $2"
+      " AND executed_at_us >= $3 AND executed_at_us < $4 ORDER BY trade_id DESC LIMIT $5";
+  return sql;
+}
+
 std::vector<engine::trade> read_trades(pqxx::transaction_base& tx, const std::string& symbol,
                                        const analytics::trade_query& r) {
+  // The engine's times never go back in sequence order (matching_engine::stamp), so the
+  // trades of [start, end) are one range of trade_ids: its two ends come from the time index,
+  // and the page walks the id index between them, newest first, instead of from the newest
+  // trade of all down to the range.
   const pqxx::result rows = tx.exec_params(
-      "SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id, sell_order_id,"
-      " executed_at_us, sequence FROM trades WHERE instrument = $1 AND trade_id < $2"
-      " AND executed_at_us >= $3 AND executed_at_us < $4 ORDER BY trade_id DESC LIMIT $5",
-      symbol,
+      trade_page_sql(), symbol,
       r.before ? static_cast<std::int64_t>(std::min<engine::trade_id>(*r.before, kNoUpper))
                : kNoUpper,
       r.start.value_or(kNoLower), r.end.value_or(kNoUpper), static_cast<std::int64_t>(r.limit));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "builders.h"
@@ -1259,6 +1260,44 @@ TEST(engine_names, enums_print_as_the_api_spells_them) {
   EXPECT_EQ(to_string(order_status::filled), "filled");
   EXPECT_EQ(to_string(order_status::cancelled), "cancelled");
   EXPECT_EQ(to_string(order_status::rejected), "rejected");
+}
+
+// A command stamped earlier than one the engine already ran (two I/O threads' clocks, or the
+// queueing between the stamp and the engine) runs at the latest time seen: event times never
+// go back in sequence order, so trades by time and trades by trade_id agree.
+TEST(engine_clock, event_times_never_go_back_in_sequence_order) {
+  matching_engine engine{{instrument::btc_usd()}, small_options()};
+  event_buffer out;
+  place_order maker = sell_limit("m1", px("100.00"), qty("2"));
+  maker.received_at = 5'000;
+  ASSERT_TRUE(engine.place(maker, out).ok());
+  place_order late = buy_limit("t1", px("100.00"), qty("1"));
+  late.received_at = 4'000;  // stamped before the maker, run after it
+  ASSERT_TRUE(engine.place(late, out).ok());
+  place_order later = buy_limit("t2", px("100.00"), qty("1"));
+  later.received_at = 6'000;
+  ASSERT_TRUE(engine.place(later, out).ok());
+  timestamp_us last = 0;
+  for (const event& e : out) {
+    const timestamp_us t = std::visit(
+        [](const auto& v) -> timestamp_us {
+          if constexpr (std::is_same_v<std::decay_t<decltype(v)>, trade>) {
+            return v.executed_at;
+          } else if constexpr (std::is_same_v<std::decay_t<decltype(v)>, order>) {
+            return v.updated_at;
+          } else {
+            return 0;
+          }
+        },
+        e);
+    if (t == 0) continue;
+    EXPECT_GE(t, last) << "event " << sequence_of(e);
+    last = t;
+  }
+  const std::vector<trade> trades = split(out).trades;
+  ASSERT_EQ(trades.size(), 2u);
+  EXPECT_EQ(trades[0].executed_at, 5'000);  // the late taker ran at the maker's time
+  EXPECT_EQ(trades[1].executed_at, 6'000);
 }
 
 }  // namespace

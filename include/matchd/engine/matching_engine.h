@@ -165,6 +165,11 @@ class matching_engine {
   std::string check_invariants() const;
 
  private:
+  // The time a command runs at: its receipt stamp, or the latest one seen when that is later.
+  timestamp_us stamp(timestamp_us received) noexcept {
+    if (received > clock_) clock_ = received;
+    return clock_;
+  }
   // Every id ever accepted is kept under a 128-bit keyed hash of its text: keys are
   // inline, hashed once per command, and with a per-process random seed collisions are
   // neither likely nor craftable (the index compares 80 of the bits, see id_index). An
@@ -207,6 +212,10 @@ class matching_engine {
   std::uint64_t seed_hi_;
   sequence_number sequence_ = 0;
   trade_id next_trade_id_ = 1;
+  // The latest command time seen: a command stamped earlier than one already run (two I/O
+  // threads' clocks, the queueing between stamp and engine) runs at this time instead, so
+  // event times never go back in sequence order (stamp()).
+  timestamp_us clock_ = 0;
   expiry_queue<order_id> finished_;  // with a horizon: finished ids, oldest first
 };
 

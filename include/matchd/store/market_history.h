@@ -30,6 +30,8 @@ analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const st
                                             engine::timestamp_us start, engine::timestamp_us end);
 
 // Newest first (by trade_id).
+// Its SQL, with $1 symbol, $2 before (exclusive), $3 start, $4 end, $5 limit.
+const std::string& trade_page_sql();
 std::vector<engine::trade> read_trades(pqxx::transaction_base& tx, const std::string& symbol,
                                        const analytics::trade_query& q);
 
