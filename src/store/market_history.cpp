@@ -107,11 +107,16 @@ analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const st
 
 const std::string& trade_page_sql() {
   static const std::string sql =
+      // An absent start or end is no bound: the oldest and newest trades need not be the
+      // first and last by time if they were written before the engine's times followed the
+      // sequence.
       "WITH bounds AS (SELECT"
+      " CASE WHEN $3::bigint = -9223372036854775807 - 1 THEN 0 ELSE"
       " (SELECT trade_id FROM trades WHERE instrument = $1 AND executed_at_us >= $3"
-      "  ORDER BY executed_at_us, trade_id LIMIT 1) AS lo,"
+      "  ORDER BY executed_at_us, trade_id LIMIT 1) END AS lo,"
+      " CASE WHEN $4::bigint = 9223372036854775807 THEN 9223372036854775807 ELSE"
       " (SELECT trade_id FROM trades WHERE instrument = $1 AND executed_at_us < $4"
-      "  ORDER BY executed_at_us DESC, trade_id DESC LIMIT 1) AS hi)"
+      "  ORDER BY executed_at_us DESC, trade_id DESC LIMIT 1) END AS hi)"
       " SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id, sell_order_id,"
       " executed_at_us, sequence FROM trades, bounds WHERE instrument = $1"
       " AND trade_id BETWEEN bounds.lo AND bounds.hi AND trade_id < $2"
