@@ -1,4 +1,5 @@
 #include <matchd/analytics/candle.h>
+#include <matchd/engine/decimal.h>
 
 #include <algorithm>
 
@@ -23,12 +24,6 @@ constexpr std::array<interval_name, kIntervals.size()> kNames{{
     {interval::h4, "4h", 4 * 3600 * kSecondUs},
     {interval::d1, "1d", 24 * 3600 * kSecondUs},
 }};
-
-engine::int128 pow10_wide(int n) noexcept {
-  engine::int128 v = 1;
-  while (n-- > 0) v *= 10;
-  return v;
-}
 
 }  // namespace
 
@@ -148,7 +143,7 @@ summary_units to_units(const trade_summary& s, const engine::instrument& ins) no
   u.close = s.close.value * ins.tick_units;
   u.volume = s.volume * ins.lot_units;
   u.quote_volume = s.quote_volume * ins.tick_units * ins.lot_units;
-  const engine::int128 extra = pow10_wide(kAverageExtraDecimals);
+  const engine::int128 extra = engine::pow10(kAverageExtraDecimals);
   // quote (price and quantity scale) / volume (quantity scale) is at the price scale.
   u.vwap = divide_half_even(u.quote_volume * extra, u.volume);
   u.average_price = divide_half_even(s.price_sum * ins.tick_units * extra, s.trades);

@@ -21,10 +21,7 @@ analytics_reader::analytics_reader(reader_options options,
                                    prometheus::Registry& metrics)
     : options_(std::move(options)),
       instruments_(std::move(instruments)),
-      session_(std::make_unique<reader_session>(
-          reader_session::options{options_.conninfo, options_.timeout, options_.initial_backoff,
-                                  options_.max_backoff},
-          "analytics")) {
+      session_(std::make_unique<reader_session>(options_, "analytics")) {
   auto& seconds = prometheus::BuildHistogram()
                       .Name("analytics_read_seconds")
                       .Help("Analytics reads from when asked to the body written, by route")

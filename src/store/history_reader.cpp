@@ -48,10 +48,7 @@ history_reader::history_reader(history_options options, std::vector<engine::inst
       requests_(options_.queue_capacity),
       // Every query asked can be answered without waiting for room.
       answers_(options_.queue_capacity),
-      session_(std::make_unique<reader_session>(
-          reader_session::options{options_.conninfo, options_.timeout, options_.initial_backoff,
-                                  options_.max_backoff},
-          "history")) {}
+      session_(std::make_unique<reader_session>(options_, "history")) {}
 
 history_reader::~history_reader() {
   stop();

@@ -9,8 +9,8 @@
 
 namespace matchd::store {
 
-reader_session::reader_session(options o, std::string name)
-    : options_(std::move(o)),
+reader_session::reader_session(const reader_options& o, std::string name)
+    : options_(o),
       name_(std::move(name)),
       deadline_(std::make_unique<call_deadline>()),
       backoff_(options_.initial_backoff, options_.max_backoff, bus::jitter::equal,

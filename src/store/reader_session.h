@@ -1,6 +1,7 @@
 #pragma once
 
 #include <matchd/bus/backoff.h>
+#include <matchd/store/reader_options.h>
 
 #include <chrono>
 #include <exception>
@@ -21,15 +22,9 @@ struct db_connection;
 // outage costs one deadline per attempt, not one per waiting read. One thread uses it.
 class reader_session {
  public:
-  struct options {
-    std::string conninfo;  // with the session settings (store/session_settings.h)
-    std::chrono::milliseconds timeout{5000};
-    std::chrono::milliseconds initial_backoff{50};
-    std::chrono::milliseconds max_backoff{2000};
-  };
-
   // `name`: the logger, and the reads it names in its lines ("history", "analytics").
-  reader_session(options o, std::string name);
+  // `o`: the conninfo, deadline and backoff (the queue is the reader's).
+  reader_session(const reader_options& o, std::string name);
   ~reader_session();
   reader_session(const reader_session&) = delete;
   reader_session& operator=(const reader_session&) = delete;
@@ -46,7 +41,7 @@ class reader_session {
   void close();
 
  private:
-  options options_;
+  reader_options options_;
   std::string name_;
   std::unique_ptr<call_deadline> deadline_;
   std::unique_ptr<db_connection> connection_;
