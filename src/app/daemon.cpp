@@ -85,6 +85,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   stage_opts.batch_pool = kBatchPool;
   stage_opts.retention_us = cfg_.retention_us;
   if (durable) stage_opts.snapshot_interval = std::chrono::seconds(cfg_.snapshot_interval_s);
+  stage_opts.clock_tick = std::chrono::milliseconds(100);  // candles close within it
   engine_stage_ = std::make_unique<sequencer::engine_stage>(
       *engine_, engine_inputs, *executed_,
       [this] {
@@ -284,6 +285,13 @@ class daemon_recovery_sink final : public store::recovery_sink {
     engine_.restore_last_trade(t.instrument, t.price);
     publish_.seed_trade(t);
   }
+  void live_candle(engine::instrument_id instrument, analytics::interval iv,
+                   const analytics::candle& c, engine::timestamp_us now) override {
+    publish_.seed_candle(instrument, iv, c, now);
+  }
+  void backlog_second(engine::instrument_id instrument, const analytics::candle& second) override {
+    publish_.seed_second(instrument, second.open_time, second.summary);
+  }
   void instrument_halted(engine::instrument_id instrument) override {
     engine_.restore_halted(instrument, true);
     publish_.seed_halted(instrument);
@@ -367,11 +375,11 @@ void daemon::recover() {
   store_stage_->set_recovered(report.last_sequence, report.last_trade_id);
   log->info(
       "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
-      "halted_instruments={} journal_rows={} journal_orders={} last_sequence={} last_trade_id={} "
-      "read_seconds={:.3f} seconds={:.3f}",
+      "live_candles={} halted_instruments={} journal_rows={} journal_orders={} last_sequence={} "
+      "last_trade_id={} read_seconds={:.3f} seconds={:.3f}",
       report.resting_orders, report.finished_orders, report.idempotency_keys, report.recent_trades,
-      report.halted_instruments, report.journal_rows, report.journal_orders, report.last_sequence,
-      report.last_trade_id, report.seconds, rebuild_seconds);
+      report.live_candles, report.halted_instruments, report.journal_rows, report.journal_orders,
+      report.last_sequence, report.last_trade_id, report.seconds, rebuild_seconds);
 }
 
 // The instruments added at runtime, after the configured ones, in the order they were added:

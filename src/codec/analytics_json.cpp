@@ -21,15 +21,20 @@ void amounts(json_writer& w, const engine::instrument& ins, const analytics::sum
 
 }  // namespace
 
-void append_candle(json_writer& w, const engine::instrument& ins, analytics::interval interval,
-                   const analytics::candle& c, engine::timestamp_us now) {
+namespace {
+
+void write_candle(json_writer& w, const engine::instrument& ins, analytics::interval interval,
+                  const analytics::candle& c, bool closed, bool with_interval) {
   const analytics::summary_units u = analytics::to_units(c.summary, ins);
-  const engine::timestamp_us close_time = c.open_time + analytics::length_us(interval);
   w.begin_object();
+  if (with_interval) {
+    w.key("interval");
+    w.plain_string_value(analytics::to_string(interval));
+  }
   w.key("open_time");
   w.timestamp_value(c.open_time);
   w.key("close_time");
-  w.timestamp_value(close_time);
+  w.timestamp_value(c.open_time + analytics::length_us(interval));
   w.key("open");
   w.decimal_value(u.open, ins.price_scale);
   w.key("high");
@@ -44,8 +49,23 @@ void append_candle(json_writer& w, const engine::instrument& ins, analytics::int
   w.key("trades");
   w.int_value(c.summary.trades);
   w.key("closed");
-  w.bool_value(now >= close_time);
+  w.bool_value(closed);
   w.end_object();
+}
+
+}  // namespace
+
+void append_candle(json_writer& w, const engine::instrument& ins, analytics::interval interval,
+                   const analytics::candle& c, engine::timestamp_us now) {
+  write_candle(w, ins, interval, c, now >= c.open_time + analytics::length_us(interval), false);
+}
+
+std::string candle_stream_data(const engine::instrument& ins, analytics::interval interval,
+                               const analytics::candle& c, bool closed) {
+  std::string out;
+  json_writer w(out);
+  write_candle(w, ins, interval, c, closed, true);
+  return out;
 }
 
 void append_candle(std::string& out, const engine::instrument& ins, analytics::interval interval,
@@ -102,6 +122,82 @@ std::string stats_body(const engine::instrument& ins, engine::timestamp_us start
   price("high", [&] { w.decimal_value(u.high, ins.price_scale); });
   price("low", [&] { w.decimal_value(u.low, ins.price_scale); });
   price("close", [&] { w.decimal_value(u.close, ins.price_scale); });
+  w.end_object();
+  return out;
+}
+
+std::string ticker_body(const engine::instrument& ins, const ticker_figures& t) {
+  const analytics::trade_summary& day = t.windows.day;
+  std::string out;
+  json_writer w(out);
+  w.begin_object();
+  w.key("instrument");
+  w.string_value(ins.symbol);
+  const auto price = [&](std::string_view name, const std::optional<engine::price_ticks>& p) {
+    w.key(name);
+    if (p) {
+      w.decimal_value(p->value * ins.tick_units, ins.price_scale);
+    } else {
+      w.null_value();
+    }
+  };
+  price("last_price", t.last_price);
+  const analytics::summary_units u =
+      day.empty() ? analytics::summary_units{} : analytics::to_units(day, ins);
+  const auto day_price = [&](std::string_view name, std::int64_t units) {
+    w.key(name);
+    if (day.empty()) {
+      w.null_value();
+    } else {
+      w.decimal_value(units, ins.price_scale);
+    }
+  };
+  day_price("open", u.open);
+  day_price("high", u.high);
+  day_price("low", u.low);
+  amounts(w, ins, u);
+  const auto vwap = [&](std::string_view name, const analytics::trade_summary& s) {
+    w.key(name);
+    if (s.empty()) {
+      w.null_value();
+    } else {
+      wide_decimal(w, analytics::to_units(s, ins).vwap, analytics::average_scale(ins));
+    }
+  };
+  vwap("vwap", day);
+  w.key("trades");
+  w.int_value(day.trades);
+  // The change from the window's first trade to the last trade, in ticks.
+  const bool has_change = !day.empty() && t.last_price.has_value();
+  w.key("price_change");
+  if (has_change) {
+    w.decimal_value((t.last_price->value - day.open.value) * ins.tick_units, ins.price_scale);
+  } else {
+    w.null_value();
+  }
+  w.key("price_change_percent");
+  if (has_change && day.open.value > 0) {
+    const engine::int128 change = t.last_price->value - day.open.value;
+    const engine::int128 magnitude = analytics::divide_half_even(
+        (change < 0 ? -change : change) * 10'000, static_cast<engine::int128>(day.open.value));
+    wide_decimal(w, change < 0 ? -magnitude : magnitude, 2);
+  } else {
+    w.null_value();
+  }
+  price("best_bid", t.best_bid);
+  price("best_ask", t.best_ask);
+  vwap("vwap_1m", t.windows.minute);
+  vwap("vwap_5m", t.windows.five_minutes);
+  w.key("volume_1m");
+  wide_decimal(w, t.windows.minute.volume * ins.lot_units, ins.quantity_scale);
+  w.key("volume_5m");
+  wide_decimal(w, t.windows.five_minutes.volume * ins.lot_units, ins.quantity_scale);
+  w.key("trades_1m");
+  w.int_value(t.windows.minute.trades);
+  w.key("trades_5m");
+  w.int_value(t.windows.five_minutes.trades);
+  w.key("timestamp");
+  w.timestamp_value(t.at);
   w.end_object();
   return out;
 }

@@ -1,6 +1,7 @@
 // The analytics routes: GET /candles, GET /analytics/stats, and GET /trades with a time
 // range or a cursor. Validated here, read by the history source (the analytics reader's
-// thread, which also writes the body), answered on the session's own thread.
+// thread, which also writes the body), answered on the session's own thread. GET
+// /analytics/ticker is live: the publish stage answers it from its rolling windows.
 
 #include <matchd/codec/errors.h>
 #include <matchd/codec/order_request.h>
@@ -108,6 +109,17 @@ void http_session::get_stats(request&, const path_params&, std::string_view quer
     return reply_error(invalid("query parameters start_time and end_time are required"));
   }
   read_history(analytics::stats_query{*ins, *start, *end});
+}
+
+void http_session::get_ticker(request&, const path_params&, std::string_view query) {
+  const query_params params(query);
+  const auto ins = query_instrument(params);
+  if (!ins) return;
+  bus::read_query q;
+  q.kind = bus::query_kind::get_ticker;
+  q.reply = {io_.index(), token_};
+  q.instrument = *ins;
+  send_query(q);
 }
 
 void http_session::read_trade_history(const query_params& params, engine::instrument_id ins,

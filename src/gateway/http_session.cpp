@@ -470,6 +470,23 @@ void http_session::open_event_stream(request&, const path_params&, std::string_v
     }
     channels |= c;
   }
+  std::uint8_t intervals = 0;
+  if (const auto names = params.get("interval")) {
+    for (std::string_view name : split(*names, ',')) {
+      const std::uint8_t bit = candle_interval_bit(name);
+      if (bit == 0) {
+        return reply_error(codec::make_error(
+            codec::api_errc::invalid_parameter,
+            "unknown interval " + std::string(name) + ": one of 1s 1m 5m 15m 1h 4h 1d"));
+      }
+      intervals |= bit;
+    }
+  }
+  if ((channels & bus::channel_candles) != 0 && intervals == 0) {
+    return reply_error(
+        codec::make_error(codec::api_errc::missing_field,
+                          "the candles channel needs interval=: one of 1s 1m 5m 15m 1h 4h 1d"));
+  }
   engine::client_id client;
   if (const auto wanted = params.get("client_id")) {
     if (!codec::valid_id(*wanted)) {
@@ -494,6 +511,7 @@ void http_session::open_event_stream(request&, const path_params&, std::string_v
   sse_subscription sub;
   sub.instrument = *ins;
   sub.channels = channels;
+  sub.candle_intervals = (channels & bus::channel_candles) != 0 ? intervals : 0;
   sub.client = client;
   if (principal_) {
     sub.scope = principal_->scope();

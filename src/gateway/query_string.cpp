@@ -1,5 +1,6 @@
 #include "query_string.h"
 
+#include <matchd/analytics/candle.h>
 #include <matchd/bus/messages.h>
 
 #include <nlohmann/json.hpp>
@@ -67,7 +68,14 @@ std::uint8_t channel_from_name(std::string_view name) {
   if (name == "trades") return bus::channel_trades;
   if (name == "orderbook_deltas" || name == "orderbook") return bus::channel_orderbook;
   if (name == "orders") return bus::channel_orders;
+  if (name == "candles") return bus::channel_candles;
+  if (name == "ticker") return bus::channel_ticker;
   return 0;
+}
+
+std::uint8_t candle_interval_bit(std::string_view name) {
+  const auto iv = analytics::parse_interval(name);
+  return iv ? static_cast<std::uint8_t>(1U << static_cast<unsigned>(*iv)) : 0;
 }
 
 std::optional<std::string> json_string_field(std::string_view body, const char* field) {

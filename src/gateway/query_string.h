@@ -26,8 +26,11 @@ class query_params {
   std::vector<std::pair<std::string, std::string>> params_;
 };
 
-// "trades" | "orderbook_deltas" | "orders" -> bus::channel bit; 0 when unknown.
+// "trades" | "orderbook_deltas" | "orders" | "candles" | "ticker" -> bus::channel bit; 0 when
+// unknown.
 std::uint8_t channel_from_name(std::string_view name);
+// "1s" ... "1d" -> its bit of bus::read_query::candle_intervals; 0 when unknown.
+std::uint8_t candle_interval_bit(std::string_view name);
 
 // A top-level string field of a JSON object body, without exceptions; nullopt if the body
 // is not an object or the field is missing or not a string.

@@ -49,6 +49,7 @@ void sse_session::run(const sse_subscription& sub) {
   q.reply = {io_.index(), token_};
   q.instrument = sub.instrument;
   q.channels = sub.channels;
+  q.candle_intervals = sub.candle_intervals;
   q.server_sent_events = true;
   q.scope = sub.scope;
   q.client = sub.client;

@@ -26,10 +26,11 @@ namespace matchd::gateway {
 // What an event stream subscribes to, and for whom.
 struct sse_subscription {
   engine::instrument_id instrument = 0;
-  std::uint8_t channels = 0;   // bus::channel bits
-  engine::client_scope scope;  // the key's clients (null: any)
-  engine::client_id client;    // only this client's orders, when set
-  auth::key_id key = 0;        // the key it was opened with (0: none)
+  std::uint8_t channels = 0;          // bus::channel bits
+  std::uint8_t candle_intervals = 0;  // bus::read_query::candle_intervals
+  engine::client_scope scope;         // the key's clients (null: any)
+  engine::client_id client;           // only this client's orders, when set
+  auth::key_id key = 0;               // the key it was opened with (0: none)
 };
 
 class sse_session : public session_base, public std::enable_shared_from_this<sse_session> {

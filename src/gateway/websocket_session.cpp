@@ -415,6 +415,27 @@ void websocket_session::handle(std::string_view text) {
       }
       channels |= bit;
     }
+    // The candles channel's intervals: "interval":"1m", or a list of them.
+    std::uint8_t intervals = 0;
+    if (const auto iv_it = msg.find("interval"); iv_it != msg.end()) {
+      const auto names = iv_it->is_array() ? *iv_it : nlohmann::json::array({*iv_it});
+      for (const auto& n : names) {
+        const std::uint8_t bit = n.is_string() ? candle_interval_bit(n.get<std::string>()) : 0;
+        if (bit == 0) {
+          return send_error(
+              "error", req_id,
+              codec::make_error(codec::api_errc::invalid_parameter,
+                                "unknown interval " + n.dump() + ": one of 1s 1m 5m 15m 1h 4h 1d"));
+        }
+        intervals |= bit;
+      }
+    }
+    if (op == "subscribe" && (channels & bus::channel_candles) != 0 && intervals == 0) {
+      return send_error("error", req_id,
+                        codec::make_error(codec::api_errc::missing_field,
+                                          "the candles channel needs an interval: one of 1s 1m "
+                                          "5m 15m 1h 4h 1d"));
+    }
     engine::client_id client;
     if (const auto client_it = msg.find("client_id");
         client_it != msg.end() && !client_it->is_null()) {
@@ -441,6 +462,7 @@ void websocket_session::handle(std::string_view text) {
     q.reply = {io_.index(), token_};
     q.instrument = *ins;
     q.channels = channels;
+    q.candle_intervals = (channels & bus::channel_candles) != 0 ? intervals : 0;
     q.client = client;
     if (key_ && io_.ctx().options.auth_keys) q.scope = key_->scope();
     if (!io_.query(q)) {

@@ -1,4 +1,5 @@
 #include <matchd/bus/clock.h>
+#include <matchd/codec/analytics_json.h>
 #include <matchd/codec/errors.h>
 #include <matchd/codec/instrument_json.h>
 #include <matchd/codec/responses.h>
@@ -36,6 +37,14 @@ std::string no_order(const engine::order_id& id) {
   return "no order with id " + std::string(id.view());
 }
 
+constexpr std::uint8_t interval_bit(analytics::interval iv) noexcept {
+  return static_cast<std::uint8_t>(1U << static_cast<unsigned>(iv));
+}
+
+// Ten flushes a second: no candles subscription hears more than that.
+constexpr std::chrono::milliseconds kCandleFlush{100};
+constexpr std::chrono::seconds kTickerPeriod{1};
+
 }  // namespace
 
 publish_stage::publish_stage(std::vector<engine::instrument> instruments,
@@ -55,6 +64,7 @@ publish_stage::publish_stage(std::vector<engine::instrument> instruments,
       books_(instruments_.size()),
       trades_(instruments_.size()),
       halted_(instruments_.size(), false),
+      markets_(instruments_.size()),
       subscribers_(instruments_.size()),
       wake_pending_(links_.size(), false) {}
 
@@ -89,12 +99,15 @@ void publish_stage::run() {
   auto log = obs::logger("publish");
   log->info("publish stage started io_threads={}", links_.size());
   while (true) {
-    if (evictions_.empty()) {
-      waiter_.wait([this] { return has_work(); });
-    } else {
+    if (!evictions_.empty()) {
       // An eviction notice waits for room in its I/O thread's queue; look again soon.
       (void)waiter_.wait_until([this] { return has_work(); },
                                std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
+    } else if (market_subscribers_ > 0) {
+      (void)waiter_.wait_until([this] { return has_work(); },
+                               std::min(next_candle_flush_, next_ticker_));
+    } else {
+      waiter_.wait([this] { return has_work(); });
     }
     bool did_work = false;
     while (bus::engine_batch** b = committed_.front()) {
@@ -122,6 +135,17 @@ void publish_stage::run() {
         process_query(i, *q);
         links_[i].queries->pop();
         did_work = true;
+      }
+    }
+    if (market_subscribers_ > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next_candle_flush_) {
+        flush_candles();
+        next_candle_flush_ = now + kCandleFlush;
+      }
+      if (now >= next_ticker_) {
+        flush_tickers();
+        next_ticker_ = now + kTickerPeriod;
       }
     }
     send_evictions();
@@ -154,6 +178,7 @@ void publish_stage::process_batch(bus::engine_batch& batch) {
     respond(batch, c);
   }
   forget_expired(batch);
+  horizon_ = std::max(horizon_, batch.clock);
   update_depth_gauges();
 }
 
@@ -186,6 +211,9 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
       history.push_back(*t);
       if (history.size() > options_.trade_history) history.pop_front();
       probe_->trade_published();
+      analytics::trade_summary one;
+      one.add(t->price, t->quantity, t->id);
+      markets_[t->instrument].add(t->executed_at, one);
       if (wanted(t->instrument, bus::channel_trades)) {
         codec::append_trade(data, *t, instruments_[t->instrument]);
         broadcast(t->instrument, bus::channel_trades, "trades", t->sequence, data);
@@ -346,6 +374,7 @@ void publish_stage::add_instrument(const engine::instrument& ins) {
   books_.emplace_back();
   trades_.emplace_back();
   halted_.push_back(false);
+  markets_.emplace_back();
   subscribers_.emplace_back();
   probe_->add_instrument(ins);
 }
@@ -403,8 +432,58 @@ void publish_stage::send_evictions() {
 
 void publish_stage::count_subscribers() {
   std::size_t total = 0;
-  for (const auto& v : subscribers_) total += v.size();
+  std::size_t market = 0;
+  for (const auto& v : subscribers_) {
+    total += v.size();
+    market += static_cast<std::size_t>(std::count_if(v.begin(), v.end(), [](const subscriber& s) {
+      return (s.channels & (bus::channel_candles | bus::channel_ticker)) != 0;
+    }));
+  }
+  if (market_subscribers_ == 0 && market > 0) {
+    next_candle_flush_ = std::chrono::steady_clock::now() + kCandleFlush;
+    next_ticker_ = std::chrono::steady_clock::now() + kTickerPeriod;
+  }
+  market_subscribers_ = market;
   probe_->set_subscribers(static_cast<double>(total));
+}
+
+void publish_stage::flush_candles() {
+  for (engine::instrument_id ins = 0; ins < subscribers_.size(); ++ins) {
+    std::uint8_t intervals = 0;
+    for (const subscriber& s : subscribers_[ins]) {
+      if ((s.channels & bus::channel_candles) != 0) intervals |= s.candle_intervals;
+    }
+    for (const analytics::interval iv : analytics::kIntervals) {
+      if ((intervals & interval_bit(iv)) == 0) continue;
+      if (const auto m = markets_[ins].next_message(iv, horizon_)) {
+        broadcast(ins, bus::channel_candles, "candles", published_sequence_,
+                  codec::candle_stream_data(instruments_[ins], iv, m->bucket, m->closed), nullptr,
+                  interval_bit(iv));
+      }
+    }
+  }
+}
+
+void publish_stage::flush_tickers() {
+  for (engine::instrument_id ins = 0; ins < subscribers_.size(); ++ins) {
+    if (!wanted(ins, bus::channel_ticker) || !markets_[ins].take_traded()) continue;
+    broadcast(ins, bus::channel_ticker, "ticker", published_sequence_, ticker_body(ins));
+  }
+}
+
+std::string publish_stage::ticker_body(engine::instrument_id ins) {
+  codec::ticker_figures t;
+  t.at = bus::wall_us();
+  t.windows = markets_[ins].windows(t.at);
+  if (!trades_[ins].empty()) t.last_price = trades_[ins].back().price;
+  const auto best = [](const price_ladder& ladder) {
+    std::optional<engine::price_ticks> p;
+    ladder.for_each_best_first(1, [&p](const price_ladder::level& l) { p = l.price; });
+    return p;
+  };
+  t.best_bid = best(books_[ins].bids);
+  t.best_ask = best(books_[ins].asks);
+  return codec::ticker_body(instruments_[ins], t);
 }
 
 bool publish_stage::wanted(engine::instrument_id ins, std::uint8_t channel,
@@ -417,13 +496,15 @@ bool publish_stage::wanted(engine::instrument_id ins, std::uint8_t channel,
 
 void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,
                               std::string_view name, engine::sequence_number seq,
-                              const std::string& data, const engine::client_id* owner) {
+                              const std::string& data, const engine::client_id* owner,
+                              std::uint8_t candle_interval) {
   std::shared_ptr<const std::string> ws_shared;
   std::shared_ptr<const std::string> sse_shared;
   std::vector<eviction> missed;
   for (const subscriber& s : subscribers_[ins]) {
     if ((s.channels & channel) == 0) continue;
     if (owner != nullptr && !s.sees(*owner)) continue;
+    if (candle_interval != 0 && (s.candle_intervals & candle_interval) == 0) continue;
     bus::io_delivery d;
     d.what = bus::io_delivery::kind::stream;
     d.token = s.token;
@@ -481,6 +562,9 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
     case bus::query_kind::get_instruments:
       reply.body = shared(instruments_body(q.instrument));
       break;
+    case bus::query_kind::get_ticker:
+      reply.body = shared(ticker_body(q.instrument));
+      break;
     case bus::query_kind::get_trades: {
       const auto& history = trades_[q.instrument];
       std::string body = "{\"trades\":[";
@@ -496,11 +580,14 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
     case bus::query_kind::subscribe: {
       auto& subs = subscribers_[q.instrument];
       std::uint8_t added = q.channels;
+      std::uint8_t added_intervals = q.candle_intervals;
       bool found = false;
       for (subscriber& s : subs) {
         if (s.io_thread == io_thread && s.token == q.reply.token) {
           added = q.channels & static_cast<std::uint8_t>(~s.channels);
+          added_intervals = q.candle_intervals & static_cast<std::uint8_t>(~s.candle_intervals);
           s.channels |= q.channels;
+          s.candle_intervals |= q.candle_intervals;
           if ((q.channels & bus::channel_orders) != 0) {
             // The latest subscription to `orders` says whose orders it carries.
             s.scope = q.scope;
@@ -510,8 +597,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
         }
       }
       if (!found) {
-        subs.push_back(
-            {io_thread, q.reply.token, q.channels, q.server_sent_events, q.scope, q.client});
+        subs.push_back({io_thread, q.reply.token, q.channels, q.server_sent_events, q.scope,
+                        q.client, q.candle_intervals});
       }
       reply.what = bus::io_delivery::kind::stream;
       if (q.server_sent_events) {
@@ -523,14 +610,28 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
             shared(subscription_ack("subscribed", instruments_[q.instrument].symbol, q.channels,
                                     published_sequence_, halted_[q.instrument]));
       }
+      const auto frame = [&](std::string_view name, const std::string& data) {
+        return shared(q.server_sent_events ? sse_frame(name, published_sequence_, data)
+                                           : stream_frame(name, instruments_[q.instrument].symbol,
+                                                          published_sequence_, data));
+      };
       bool delivered = deliver(io_thread, bus::io_delivery(reply));
       if (delivered && (added & bus::channel_orderbook) != 0) {
-        const std::string book = orderbook_body(q.instrument, 1000);
-        reply.body =
-            shared(q.server_sent_events
-                       ? sse_frame("orderbook_snapshot", published_sequence_, book)
-                       : stream_frame("orderbook_snapshot", instruments_[q.instrument].symbol,
-                                      published_sequence_, book));
+        reply.body = frame("orderbook_snapshot", orderbook_body(q.instrument, 1000));
+        delivered = deliver(io_thread, bus::io_delivery(reply));
+      }
+      // A new candles or ticker subscriber starts from where they stand, not from the
+      // next change.
+      for (const analytics::interval iv : analytics::kIntervals) {
+        if (!delivered || (added_intervals & interval_bit(iv)) == 0) continue;
+        if (const auto open = markets_[q.instrument].open_candle(iv)) {
+          reply.body = frame(
+              "candles", codec::candle_stream_data(instruments_[q.instrument], iv, *open, false));
+          delivered = deliver(io_thread, bus::io_delivery(reply));
+        }
+      }
+      if (delivered && (added & bus::channel_ticker) != 0) {
+        reply.body = frame("ticker", ticker_body(q.instrument));
         delivered = deliver(io_thread, bus::io_delivery(reply));
       }
       if (!delivered) evict(io_thread, q.reply.token);
@@ -541,11 +642,20 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
     case bus::query_kind::drop_subscriber: {
       auto& subs = subscribers_[q.instrument];
       for (auto& s : subs) {
-        if (s.io_thread == io_thread && s.token == q.reply.token) {
-          s.channels = q.kind == bus::query_kind::drop_subscriber
-                           ? 0
-                           : static_cast<std::uint8_t>(s.channels & ~q.channels);
+        if (s.io_thread != io_thread || s.token != q.reply.token) continue;
+        if (q.kind == bus::query_kind::drop_subscriber) {
+          s.channels = 0;
+          continue;
         }
+        std::uint8_t dropped = q.channels;
+        if ((q.channels & bus::channel_candles) != 0 && q.candle_intervals != 0) {
+          // Some of its intervals: the channel stays while others are left.
+          s.candle_intervals &= static_cast<std::uint8_t>(~q.candle_intervals);
+          if (s.candle_intervals != 0) dropped &= static_cast<std::uint8_t>(~bus::channel_candles);
+        } else if ((q.channels & bus::channel_candles) != 0) {
+          s.candle_intervals = 0;
+        }
+        s.channels &= static_cast<std::uint8_t>(~dropped);
       }
       std::erase_if(subs, [](const subscriber& s) { return s.channels == 0; });
       if (q.kind == bus::query_kind::unsubscribe) {

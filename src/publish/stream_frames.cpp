@@ -41,9 +41,11 @@ std::string subscription_ack(std::string_view type, std::string_view instrument,
   out += instrument;
   out += "\",\"channels\":[";
   bool first = true;
-  for (const auto& [bit, name] : {std::pair{bus::channel_trades, "trades"},
-                                  std::pair{bus::channel_orderbook, "orderbook_deltas"},
-                                  std::pair{bus::channel_orders, "orders"}}) {
+  for (const auto& [bit, name] :
+       {std::pair{bus::channel_trades, "trades"},
+        std::pair{bus::channel_orderbook, "orderbook_deltas"},
+        std::pair{bus::channel_orders, "orders"}, std::pair{bus::channel_candles, "candles"},
+        std::pair{bus::channel_ticker, "ticker"}}) {
     if ((channels & bit) == 0) continue;
     if (!first) out += ',';
     first = false;

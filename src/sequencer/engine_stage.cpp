@@ -3,6 +3,7 @@
 #include <matchd/sequencer/engine_stage.h>
 
 #include <algorithm>
+#include <optional>
 #include <span>
 
 namespace matchd::sequencer {
@@ -93,6 +94,8 @@ void engine_stage::run() {
       std::chrono::microseconds(options_.retention_us / 4), std::chrono::milliseconds(10),
       std::chrono::seconds(1));
   auto next_expiry = std::chrono::steady_clock::now() + expiry_tick;
+  const bool ticking = options_.clock_tick.count() > 0;
+  auto next_clock_tick = std::chrono::steady_clock::now() + options_.clock_tick;
   while (true) {
     // Read once per pass, not in ready(): the waiter spins on ready() before it sleeps, and
     // a clock read per spin was a sixth of this thread's time under load. Until the
@@ -108,11 +111,17 @@ void engine_stage::run() {
       starved_.store(true, std::memory_order_relaxed);
       bus::detail::full_fence();  // before ready() reads recycle_; see batch_returned()
     }
-    if (retaining() && !snapshot_now) {
-      (void)waiter_.wait_until(ready,
-                               periodic ? std::min(next_snapshot, next_expiry) : next_expiry);
-    } else if (periodic && !snapshot_now) {
-      (void)waiter_.wait_until(ready, next_snapshot);
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    const auto no_later_than = [&deadline](std::chrono::steady_clock::time_point t) {
+      deadline = deadline ? std::min(*deadline, t) : t;
+    };
+    if (!snapshot_now) {
+      if (retaining()) no_later_than(next_expiry);
+      if (periodic) no_later_than(next_snapshot);
+      if (ticking) no_later_than(next_clock_tick);
+    }
+    if (deadline) {
+      (void)waiter_.wait_until(ready, *deadline);
     } else {
       waiter_.wait(ready);
     }
@@ -128,8 +137,10 @@ void engine_stage::run() {
       continue;
     }
     const bool take_snapshots = snapshot_due();
-    const bool expiry_due = retaining() && std::chrono::steady_clock::now() >= next_expiry;
-    if (!inputs_pending() && !take_snapshots && !expiry_due) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool expiry_due = retaining() && now >= next_expiry;
+    const bool clock_due = ticking && now >= next_clock_tick;
+    if (!inputs_pending() && !take_snapshots && !expiry_due && !clock_due) {
       if (stopping_.load(std::memory_order_acquire)) break;
       continue;
     }
@@ -158,11 +169,17 @@ void engine_stage::run() {
       next_expiry = std::chrono::steady_clock::now() +
                     (more_due ? std::chrono::steady_clock::duration::zero() : expiry_tick);
       if (batch->commands.empty() && batch->expired_orders.empty() &&
-          batch->expired_responses.empty()) {
+          batch->expired_responses.empty() && !clock_due) {
         free_.push_back(batch);  // an idle tick with nothing due
         continue;
       }
     }
+    if (ticking) {
+      // Idle for a tick: time moved on with nothing happening, which is news too.
+      if (batch->commands.empty()) engine_.advance_clock(options_.wall_clock());
+      next_clock_tick = std::chrono::steady_clock::now() + options_.clock_tick;
+    }
+    batch->clock = engine_.clock();
     // The output queue is as large as the batch pool, so this never spins for long.
     while (!output_.try_push(batch)) std::this_thread::yield();
     wake_output_();

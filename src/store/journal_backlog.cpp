@@ -17,7 +17,10 @@ constexpr std::size_t kRowsPerRead = 512;
 
 journal_backlog::journal_backlog(engine::sequence_number applied, std::size_t instruments,
                                  std::size_t trades_per_instrument)
-    : applied_(applied), trades_per_instrument_(trades_per_instrument), trades_(instruments) {}
+    : applied_(applied),
+      trades_per_instrument_(trades_per_instrument),
+      trades_(instruments),
+      seconds_(instruments) {}
 
 journal_backlog journal_backlog::read(pqxx::transaction_base& tx,
                                       const std::vector<engine::instrument>& instruments,
@@ -54,6 +57,13 @@ void journal_backlog::add_body(std::string_view body,
       auto& recent = trades_[t->instrument];
       recent.push_back(*t);
       if (recent.size() > trades_per_instrument_) recent.pop_front();
+      // Times never go back in sequence order (matching_engine::stamp): a trade's second is
+      // the last one's or a later one.
+      auto& seconds = seconds_[t->instrument];
+      const engine::timestamp_us second =
+          analytics::bucket_start(analytics::interval::s1, t->executed_at);
+      if (seconds.empty() || seconds.back().open_time < second) seconds.push_back({second, {}});
+      seconds.back().summary.add(t->price, t->quantity, t->id);
     }
   }
   ++rows_;
@@ -101,6 +111,10 @@ std::string_view journal_backlog::label(std::string_view order_id) const {
   if (labels_.empty()) return {};
   const auto it = labels_.find(order_id);
   return it == labels_.end() ? std::string_view{} : it->second.view();
+}
+
+const std::vector<analytics::candle>& journal_backlog::seconds(engine::instrument_id i) const {
+  return seconds_.at(i);
 }
 
 const std::deque<engine::trade>& journal_backlog::trades(engine::instrument_id i) const {

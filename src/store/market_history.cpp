@@ -77,6 +77,31 @@ std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const st
   return out;
 }
 
+void read_live_candles(
+    pqxx::transaction_base& tx, const std::string& symbol, engine::timestamp_us now,
+    const std::function<void(analytics::interval, const analytics::candle&)>& f) {
+  using analytics::interval;
+  const auto current = [now](interval i) { return analytics::bucket_start(i, now); };
+  const std::string sql =
+      std::string("SELECT interval_s, open_time_us, ").append(kSummaryColumns) +
+      " FROM candles WHERE instrument = $1 AND ("
+      " (interval_s = 60 AND open_time_us > $2) OR (interval_s = 1 AND open_time_us > $3)"
+      " OR (interval_s = 300 AND open_time_us = $4) OR (interval_s = 900 AND open_time_us = $5)"
+      " OR (interval_s = 3600 AND open_time_us = $6) OR (interval_s = 14400 AND open_time_us = $7)"
+      " OR (interval_s = 86400 AND open_time_us = $8)) ORDER BY interval_s, open_time_us";
+  const pqxx::result rows = tx.exec_params(
+      sql, symbol, current(interval::m1) - 1440 * analytics::length_us(interval::m1),
+      current(interval::s1) - 300 * analytics::length_us(interval::s1), current(interval::m5),
+      current(interval::m15), current(interval::h1), current(interval::h4), current(interval::d1));
+  for (const pqxx::row& row : rows) {
+    const std::int64_t seconds = row[0].as<std::int64_t>();
+    const auto it = std::find_if(analytics::kIntervals.begin(), analytics::kIntervals.end(),
+                                 [seconds](interval i) { return interval_seconds(i) == seconds; });
+    if (it == analytics::kIntervals.end()) continue;  // the table's CHECK allows no other
+    f(*it, analytics::candle{row[1].as<std::int64_t>(), summary_at(row, 2)});
+  }
+}
+
 analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const std::string& symbol,
                                             engine::timestamp_us start, engine::timestamp_us end) {
   analytics::trade_summary total;

@@ -1,5 +1,6 @@
 #include <matchd/codec/instrument_json.h>
 #include <matchd/store/journal_backlog.h>
+#include <matchd/store/market_history.h>
 #include <matchd/store/recovery.h>
 
 #include <algorithm>
@@ -350,6 +351,20 @@ recovery_report recover(const std::string& conninfo,
       }
       sink.recent_trade(t);
       ++report.recent_trades;
+    }
+  }
+  const engine::timestamp_us now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+  for (engine::instrument_id i = 0; i < instruments.size(); ++i) {
+    read_live_candles(tx, instruments[i].symbol, now,
+                      [&](analytics::interval iv, const analytics::candle& candle) {
+                        sink.live_candle(i, iv, candle, now);
+                        ++report.live_candles;
+                      });
+    for (const analytics::candle& second : backlog.seconds(i)) {
+      sink.backlog_second(i, second);
+      ++report.live_candles;
     }
   }
   // Halted instruments: a status row of an instrument no longer configured is ignored.

@@ -201,10 +201,14 @@ void store_stage::run() {
     const auto ready = [this] {
       return !input_.empty() || stopping_.load(std::memory_order_acquire);
     };
-    if (!waiter_.wait_for(ready, options_.idle_check_interval)) {
+    // Idle is a second without a word with the database: an idle engine's clock ticks
+    // (bus::engine_batch::clock) still come by, but they write nothing.
+    if (!waiter_.wait_for(ready, options_.idle_check_interval) ||
+        std::chrono::steady_clock::now() - last_contact_ >= options_.idle_check_interval) {
       check_while_idle();
+      last_contact_ = std::chrono::steady_clock::now();
       if (lock_lost_.load(std::memory_order_relaxed)) break;
-      continue;
+      if (input_.empty()) continue;
     }
     // Group commit: everything the engine produced while the last COMMIT was in flight.
     std::size_t commands = 0;
@@ -289,6 +293,7 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       }
       committed_sequence_ = std::max(committed_sequence_, last_sequence);
       applier_->committed(committed_sequence_);
+      last_contact_ = std::chrono::steady_clock::now();
       probe_->committed(
           static_cast<double>(commands),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -317,10 +322,14 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       back_off(wait);
     }
   }
-  if (!database_up_.load(std::memory_order_relaxed)) {
-    log->info("database reachable again after {} attempts", attempt);
+  // A group that wrote nothing (answers to rejections, an idle engine's clock) says
+  // nothing about the database either.
+  if (attempt > 0) {
+    if (!database_up_.load(std::memory_order_relaxed)) {
+      log->info("database reachable again after {} attempts", attempt);
+    }
+    set_database_up(true);
   }
-  set_database_up(true);
 
   for (bus::engine_batch* b : group) {
     while (!output_.try_push(b)) std::this_thread::yield();  // sized for every batch

@@ -225,6 +225,8 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
   cases["GET /analytics/stats"] = {
       get("/analytics/stats?instrument=BTC-USD&start_time=0&end_time=1796515200000"),
       by_role(analytics, analytics, analytics, analytics)};
+  cases["GET /analytics/ticker"] = {get("/analytics/ticker?instrument=BTC-USD"),
+                                    by_role(200, 200, 200, 200)};
   cases["GET /instruments/{symbol}"] = {get("/instruments/BTC-USD"), by_role(200, 200, 200, 200)};
   // Each admin call adds an instrument of its own.
   cases["POST /admin/instruments"] = {

@@ -20,6 +20,7 @@
 #include "http_client.h"
 #include "order_builders.h"
 #include "pg_server.h"
+#include "ws_client.h"
 
 namespace matchd::pgtest {
 namespace {
@@ -168,6 +169,58 @@ class analytics : public ::testing::Test {
     EXPECT_EQ(got, want) << "range " << from_us << " to " << to_us;
   }
 
+  // The model's trades in buckets of `len_us` whose open_time is within the `count` buckets
+  // up to the one holding `at_us`: a rolling window of the ticker.
+  std::vector<model_trade> window(std::int64_t at_us, std::int64_t len_us, int count) const {
+    const std::int64_t current = at_us / len_us * len_us;
+    std::vector<model_trade> in;
+    for (const model_trade& t : trades_) {
+      const std::int64_t b = t.at_us / len_us * len_us;
+      if (b > current - count * len_us && b <= current) in.push_back(t);
+    }
+    return in;
+  }
+
+  // A ticker (GET /analytics/ticker or the stream's data) against the model at its timestamp.
+  void expect_ticker(const json& got) {
+    ASSERT_TRUE(got.contains("timestamp")) << got.dump();
+    const std::int64_t at = *rfc3339_to_micros(got["timestamp"].get<std::string>());
+    const std::vector<model_trade> day = window(at, 60'000'000, 1440);
+    ASSERT_FALSE(day.empty());
+    const json want = expected_candle(day);
+    EXPECT_EQ(got["trades"], want["trades"]) << got.dump();
+    for (const char* k : {"open", "high", "low", "volume", "quote_volume", "vwap"}) {
+      EXPECT_EQ(got[k], want[k]) << k << " in " << got.dump();
+    }
+    std::vector<model_trade> by_id = trades_;
+    std::sort(by_id.begin(), by_id.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    EXPECT_EQ(got["last_price"], decimal(by_id.back().ticks, 2)) << got.dump();
+    for (const auto& [suffix, seconds] : {std::pair{"_1m", 60}, std::pair{"_5m", 300}}) {
+      const std::vector<model_trade> w = window(at, 1'000'000, seconds);
+      EXPECT_EQ(got[std::string("trades") + suffix], w.size()) << got.dump();
+      if (w.empty()) {
+        EXPECT_TRUE(got[std::string("vwap") + suffix].is_null()) << got.dump();
+        continue;
+      }
+      const json ww = expected_candle(w);
+      EXPECT_EQ(got[std::string("volume") + suffix], ww["volume"]) << got.dump();
+      EXPECT_EQ(got[std::string("vwap") + suffix], ww["vwap"]) << got.dump();
+    }
+  }
+
+  // A `candles` stream message's data against the model's bucket at its open_time.
+  void expect_streamed_candle(const json& data, std::int64_t len_us) {
+    const std::int64_t open_time = *rfc3339_to_micros(data["open_time"].get<std::string>());
+    std::vector<model_trade> in_bucket;
+    for (const model_trade& t : trades_) {
+      if (t.at_us / len_us * len_us == open_time) in_bucket.push_back(t);
+    }
+    ASSERT_FALSE(in_bucket.empty()) << data.dump();
+    json got = data;
+    for (const char* k : {"interval", "open_time", "close_time", "closed"}) got.erase(k);
+    EXPECT_EQ(got, expected_candle(in_bucket)) << data.dump();
+  }
+
   pg_server pg_;
   std::unique_ptr<e2e::daemon_process> daemon_;
   std::vector<model_trade> trades_;
@@ -291,6 +344,141 @@ TEST_F(analytics, bad_queries_are_400_with_a_stable_code) {
       http.get("/analytics/stats?instrument=BTC-USD&start_time=5&end_time=5");
   ASSERT_EQ(empty.status, 200u) << empty.describe();
   EXPECT_EQ(empty.json()["trades"], 0);
+}
+
+}  // namespace
+}  // namespace matchd::pgtest
+
+namespace matchd::pgtest {
+namespace {
+
+bool is_candle(const json& m, const std::string& interval) {
+  return m.value("channel", "") == "candles" && m["data"].value("interval", "") == interval;
+}
+
+// The candles and ticker streams: coalesced, closed once complete, equal to the trades the
+// daemon acknowledged; after a kill -9 they continue from the candles table and the journal.
+TEST_F(analytics, candle_and_ticker_streams_follow_the_acknowledged_trades_across_a_kill9) {
+  e2e::http_client http(daemon_->port(), 30s);
+  many_trades(http, 10);
+  e2e::ws_client ws(daemon_->port());
+  ws.send_json({{"op", "subscribe"},
+                {"channels", {"candles", "ticker"}},
+                {"interval", {"1s", "1d"}},
+                {"instrument", "BTC-USD"}});
+  const auto ack = ws.read_json(5s);
+  ASSERT_TRUE(ack && ack->value("type", "") == "subscribed") << (ack ? ack->dump() : "none");
+  EXPECT_EQ((*ack)["channels"], json({"candles", "ticker"}));
+  // Where things stand: the open day bucket (unless the day just turned) and the ticker.
+  std::vector<json> first;
+  ASSERT_TRUE(
+      ws.read_until([](const json& m) { return m.value("channel", "") == "ticker"; }, 5s, &first));
+  for (const json& m : first) {
+    if (is_candle(m, "1d")) {
+      EXPECT_FALSE(m["data"]["closed"].get<bool>());
+      expect_streamed_candle(m["data"], 86'400'000'000);
+    }
+  }
+
+  // A burst of trades: fewer messages than trades, at most ten a second and interval.
+  const auto burst_start = std::chrono::steady_clock::now();
+  many_trades(http, 60);
+  const std::vector<json> during = ws.read_for(1500ms);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - burst_start).count();
+  std::size_t one_second_messages = 0;
+  std::map<std::string, json> last_closed_second;
+  for (const json& m : during) {
+    if (!is_candle(m, "1s")) continue;
+    ++one_second_messages;
+    if (m["data"]["closed"].get<bool>()) {
+      last_closed_second[m["data"]["open_time"].get<std::string>()] = m["data"];
+    }
+  }
+  EXPECT_LE(one_second_messages, static_cast<std::size_t>(10 * (seconds + 1)));
+  EXPECT_LT(one_second_messages, 60u) << "the candle messages were not coalesced";
+  // Every second of the burst closed (the last within the 1.5 s read), each exactly as the
+  // model has it.
+  std::map<std::int64_t, int> burst_seconds;
+  for (std::size_t i = trades_.size() - 60; i < trades_.size(); ++i) {
+    burst_seconds[trades_[i].at_us / 1'000'000 * 1'000'000] = 1;
+  }
+  for (const auto& [open_time, ignored] : burst_seconds) {
+    const auto it =
+        std::find_if(last_closed_second.begin(), last_closed_second.end(),
+                     [&](const auto& kv) { return *rfc3339_to_micros(kv.first) == open_time; });
+    ASSERT_NE(it, last_closed_second.end()) << "no closed:true for the second at " << open_time;
+    expect_streamed_candle(it->second, 1'000'000);
+  }
+  // The ticker speaks once a second while trades happen, and says what the model says.
+  std::vector<json> tickers;
+  for (const json& m : during) {
+    if (m.value("channel", "") == "ticker") tickers.push_back(m["data"]);
+  }
+  ASSERT_FALSE(tickers.empty());
+  EXPECT_LE(tickers.size(), static_cast<std::size_t>(seconds + 2));
+  const e2e::http_response ticker = http.get("/analytics/ticker?instrument=BTC-USD");
+  ASSERT_EQ(ticker.status, 200u) << ticker.describe();
+  expect_ticker(ticker.json());
+
+  // kill -9 with the day's bucket open: after the restart the ticker and the open bucket
+  // continue from what was committed, and new trades add to them.
+  daemon_->kill9();
+  daemon_->restart();
+  ASSERT_EQ(wait_for_readyz(daemon_->port(), 200, 10s).status, 200u);
+  e2e::http_client again(daemon_->port(), 30s);
+  const e2e::http_response recovered = again.get("/analytics/ticker?instrument=BTC-USD");
+  ASSERT_EQ(recovered.status, 200u) << recovered.describe();
+  expect_ticker(recovered.json());
+  e2e::ws_client ws2(daemon_->port());
+  ws2.send_json({{"op", "subscribe"},
+                 {"channels", {"candles"}},
+                 {"interval", "1d"},
+                 {"instrument", "BTC-USD"}});
+  ASSERT_TRUE(
+      ws2.read_until([](const json& m) { return m.value("type", "") == "subscribed"; }, 5s));
+  // The open day bucket as recovered from the candles table and the journal.
+  const auto seeded = ws2.read_json(5s);
+  ASSERT_TRUE(seeded && is_candle(*seeded, "1d")) << (seeded ? seeded->dump() : "none");
+  expect_streamed_candle((*seeded)["data"], 86'400'000'000);
+  many_trades(again, 3);
+  const std::size_t total = trades_.size();
+  const auto update = ws2.read_until(
+      [total](const json& m) { return is_candle(m, "1d") && m["data"]["trades"] == total; }, 5s);
+  ASSERT_TRUE(update.has_value()) << "no 1d candle with the trades after the restart";
+  expect_streamed_candle((*update)["data"], 86'400'000'000);
+  expect_ticker(again.get("/analytics/ticker?instrument=BTC-USD").json());
+}
+
+TEST_F(analytics, stream_subscriptions_with_bad_intervals_are_refused) {
+  e2e::ws_client ws(daemon_->port());
+  for (const json& bad :
+       {json{{"op", "subscribe"}, {"channels", {"candles"}}, {"instrument", "BTC-USD"}},
+        json{{"op", "subscribe"},
+             {"channels", {"candles"}},
+             {"interval", "2m"},
+             {"instrument", "BTC-USD"}},
+        json{{"op", "subscribe"},
+             {"channels", {"candles"}},
+             {"interval", {"1m", 5}},
+             {"instrument", "BTC-USD"}}}) {
+    ws.send_json(bad);
+    const auto reply = ws.read_json(5s);
+    ASSERT_TRUE(reply.has_value()) << bad.dump();
+    EXPECT_EQ(reply->value("type", ""), "error") << reply->dump();
+    const std::string code = (*reply)["error"].value("code", "");
+    EXPECT_TRUE(code == "missing_field" || code == "invalid_parameter") << reply->dump();
+  }
+  e2e::http_client http(daemon_->port(), 30s);
+  const e2e::http_response no_interval =
+      http.get("/stream/sse?channels=candles&instrument=BTC-USD");
+  EXPECT_EQ(no_interval.status, 400u) << no_interval.describe();
+  EXPECT_EQ(no_interval.json()["error"].value("code", ""), "missing_field");
+  const e2e::http_response bad_interval =
+      http.get("/stream/sse?channels=candles&instrument=BTC-USD&interval=7m");
+  EXPECT_EQ(bad_interval.status, 400u) << bad_interval.describe();
+  EXPECT_EQ(bad_interval.json()["error"].value("code", ""), "invalid_parameter");
+  EXPECT_EQ(http.get("/analytics/ticker?instrument=NOPE").status, 400u);
 }
 
 }  // namespace

@@ -105,6 +105,31 @@ TEST(journal_backlog, keeps_only_the_most_recent_trades_per_instrument) {
   EXPECT_EQ(trades[2].id, 5u);
 }
 
+TEST(journal_backlog, sums_every_trade_per_second_beyond_the_recent_ones) {
+  journal_backlog backlog(0, kInstruments.size(), 2);
+  constexpr engine::timestamp_us kSecond = 1'796'515'200'000'000;  // 2026-12-06T00:00:00Z
+  engine::trade a = trade_numbered(1);
+  a.executed_at = kSecond + 10;
+  engine::trade b = trade_numbered(2);
+  b.executed_at = kSecond + 999'999;
+  b.price = engine::price_ticks(107);
+  engine::trade c = trade_numbered(3);
+  c.executed_at = kSecond + 1'000'000;  // exactly at the next second
+  c.quantity = engine::quantity_lots(5);
+  backlog.add_body(body_of({}, {a, b}), kInstruments);
+  backlog.add_body(body_of({}, {c}), kInstruments);
+  const auto& seconds = backlog.seconds(0);
+  ASSERT_EQ(seconds.size(), 2u);
+  EXPECT_EQ(seconds[0].open_time, kSecond);
+  EXPECT_EQ(seconds[0].summary.trades, 2);
+  EXPECT_EQ(seconds[0].summary.open.value, 100);
+  EXPECT_EQ(seconds[0].summary.close.value, 107);
+  EXPECT_EQ(seconds[0].summary.quote_volume, 207);
+  EXPECT_EQ(seconds[1].open_time, kSecond + 1'000'000);
+  EXPECT_EQ(seconds[1].summary.volume, 5);
+  EXPECT_EQ(backlog.trades(0).size(), 2u);  // the recent ones are capped; the sums are not
+}
+
 TEST(journal_backlog, refuses_a_body_it_cannot_read) {
   journal_backlog backlog(0, kInstruments.size(), 3);
   std::string body = body_of({order_state("x", engine::order_status::open, 1, 1)});

@@ -115,17 +115,24 @@ struct command_outcome {
 // id can be used again) and the sequences whose first responses no idempotency key refers
 // to any more. The publish stage applies them before the batch's commands, which come
 // after them in the engine's order.
+//
+// `clock`: the engine's clock after the batch (matching_engine::clock): every event of a
+// later batch is at this time or later. An idle engine sends a batch with nothing but its
+// clock every engine_stage_options::clock_tick, so the publish stage learns that a candle's
+// bucket is complete although no trade came after it.
 struct engine_batch {
   std::vector<command_outcome> commands;
   engine::event_buffer events;
   std::vector<engine::order_id> expired_orders;
   std::vector<engine::sequence_number> expired_responses;
+  engine::timestamp_us clock = 0;
 
   void clear() noexcept {
     commands.clear();
     events.clear();
     expired_orders.clear();
     expired_responses.clear();
+    clock = 0;
   }
 };
 
@@ -136,6 +143,7 @@ enum class query_kind : std::uint8_t {
   get_orderbook,
   get_trades,
   get_instruments,  // `instrument`, or every instrument when it is kAllInstruments
+  get_ticker,       // GET /analytics/ticker
   subscribe,
   unsubscribe,
   drop_subscriber,  // the connection is gone
@@ -147,6 +155,8 @@ enum channel : std::uint8_t {
   channel_trades = 1 << 0,
   channel_orderbook = 1 << 1,
   channel_orders = 1 << 2,
+  channel_candles = 1 << 3,  // of the intervals in read_query::candle_intervals
+  channel_ticker = 1 << 4,
 };
 
 struct read_query {
@@ -157,6 +167,9 @@ struct read_query {
   std::uint32_t limit = 0;          // levels or trades
   std::uint8_t channels = 0;        // subscribe / unsubscribe: bitmask of `channel`
   bool server_sent_events = false;  // subscribe: format frames for SSE instead of WebSocket
+  // subscribe / unsubscribe with channel_candles: the intervals, bit i for
+  // analytics::kIntervals[i]; an unsubscribe without any means all of them.
+  std::uint8_t candle_intervals = 0;
   // get_order and subscribe: the clients the caller may see (null: any). get_order of
   // another client's order is 404; a subscription's `orders` channel carries only these
   // clients' orders, and only `client`'s when that is set.

@@ -159,6 +159,15 @@ class matching_engine {
   const order* find_resting(std::string_view id) const;
 
   sequence_number last_sequence() const { return sequence_; }
+  // Every command from now on runs at this time or later (stamp()).
+  timestamp_us clock() const noexcept { return clock_; }
+  // Moves the clock to `now` when that is later: an idle engine says how far time has
+  // passed with nothing happening, so that what comes after (the publish stage's candles)
+  // knows a time bucket is complete. A command received earlier and run after this runs at
+  // `now`, as one queued behind a later receipt already does.
+  void advance_clock(timestamp_us now) noexcept {
+    if (now > clock_) clock_ = now;
+  }
   trade_id last_trade_id() const { return next_trade_id_ - 1; }
 
   // Book invariants plus the id index agreeing with the books. Empty when they hold.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/analytics/live_market.h>
 #include <matchd/bus/idle_waiter.h>
 #include <matchd/bus/incremental_map.h>
 #include <matchd/bus/messages.h>
@@ -13,6 +14,7 @@
 #include <matchd/publish/price_ladder.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -92,6 +94,17 @@ class publish_stage {
   // An order's client_order_id, after the order is seeded (seed_order).
   void seed_label(const engine::order_id& id, const engine::order_label& label);
   void seed_trade(const engine::trade& t);
+  // The candles and ticker streams start from what the candles table holds (a candle of
+  // `iv`: the newest of each interval, the last day's minutes, the last five minutes'
+  // seconds) and then the trades the tables do not hold yet, one second at a time.
+  void seed_candle(engine::instrument_id ins, analytics::interval iv, const analytics::candle& c,
+                   engine::timestamp_us now) {
+    markets_[ins].seed(iv, c, now);
+  }
+  void seed_second(engine::instrument_id ins, engine::timestamp_us second,
+                   const analytics::trade_summary& trades) {
+    markets_[ins].add(second, trades);
+  }
   // One side of a book's levels, best first.
   void seed_levels(engine::instrument_id ins, engine::side s,
                    std::span<const price_ladder::level> best_first);
@@ -124,6 +137,7 @@ class publish_stage {
     // `client`'s when it is set (read_query::scope and client of the subscribe).
     engine::client_scope scope;
     engine::client_id client;
+    std::uint8_t candle_intervals = 0;  // bus::read_query::candle_intervals
 
     bool sees(const engine::client_id& owner) const noexcept {
       return engine::in_scope(scope, owner) && (client.empty() || client == owner);
@@ -170,11 +184,18 @@ class publish_stage {
   [[nodiscard]] bool wanted(engine::instrument_id ins, std::uint8_t channel,
                             const engine::client_id* owner = nullptr) const;
   // `owner`: the order's client, for the `orders` channel (subscriber::sees); null for the
-  // public channels.
+  // public channels. `candle_interval`: for the `candles` channel, the interval's bit
+  // (bus::read_query::candle_intervals).
   void broadcast(engine::instrument_id ins, std::uint8_t channel, std::string_view name,
                  engine::sequence_number seq, const std::string& data,
-                 const engine::client_id* owner = nullptr);
+                 const engine::client_id* owner = nullptr, std::uint8_t candle_interval = 0);
   std::string orderbook_body(engine::instrument_id ins, std::size_t levels) const;
+  std::string ticker_body(engine::instrument_id ins);
+  // The candles and ticker streams, on their timers: each subscribed interval's next message
+  // (at most one per flush, ten flushes a second), and every second the ticker of each
+  // instrument that traded.
+  void flush_candles();
+  void flush_tickers();
   void update_depth_gauges();
 
   std::vector<engine::instrument> instruments_;
@@ -194,7 +215,13 @@ class publish_stage {
   order_view orders_;
   std::vector<book_view> books_;
   std::vector<std::deque<engine::trade>> trades_;
-  std::vector<bool> halted_;  // per instrument, as committed
+  std::vector<bool> halted_;                     // per instrument, as committed
+  std::vector<analytics::live_market> markets_;  // per instrument
+  // Every event still to come is at this time or later: the last batch's clock.
+  engine::timestamp_us horizon_ = 0;
+  std::size_t market_subscribers_ = 0;  // subscribers of candles or ticker, any instrument
+  std::chrono::steady_clock::time_point next_candle_flush_{};
+  std::chrono::steady_clock::time_point next_ticker_{};
   std::function<void(const engine::instrument&)> on_instrument_added_;
   // First responses of the commands that hold an idempotency key, by their sequence
   // (bus/idempotency.h).

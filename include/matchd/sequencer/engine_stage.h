@@ -28,7 +28,10 @@ struct engine_stage_options {
   // The retention horizon of idempotency keys (the engine's own, for finished order ids, is
   // engine_options::retention_us; the daemon sets both to --retention). 0 = for ever.
   engine::timestamp_us retention_us = 0;
-  // The wall clock the horizon is measured on (injectable for tests).
+  // Idle this long, the engine moves its clock to the wall clock and sends it downstream in
+  // an empty batch (bus::engine_batch::clock). 0 = never.
+  std::chrono::milliseconds clock_tick{0};
+  // The wall clock the horizon and the clock tick are measured on (injectable for tests).
   engine::timestamp_us (*wall_clock)() = bus::wall_us;
 };
 

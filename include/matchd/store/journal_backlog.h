@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/analytics/candle.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/order.h>
 
@@ -58,6 +59,9 @@ class journal_backlog {
 
   // The instrument's most recent trades in the backlog, oldest first.
   [[nodiscard]] const std::deque<engine::trade>& trades(engine::instrument_id i) const;
+  // All of the instrument's trades in the backlog, summed per second (1 s buckets), oldest
+  // first: what the candles table does not hold yet.
+  [[nodiscard]] const std::vector<analytics::candle>& seconds(engine::instrument_id i) const;
 
  private:
   engine::sequence_number applied_;
@@ -72,6 +76,7 @@ class journal_backlog {
   boost::unordered_flat_map<std::string, engine::order, id_hash, std::equal_to<>> latest_;
   boost::unordered_flat_map<std::string, engine::order_label, id_hash, std::equal_to<>> labels_;
   std::vector<std::deque<engine::trade>> trades_;
+  std::vector<std::vector<analytics::candle>> seconds_;
 };
 
 }  // namespace matchd::store

@@ -5,6 +5,7 @@
 #include <matchd/engine/order.h>
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,13 @@ std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const st
 // (a repeatable-read transaction): its pieces must see the same trades.
 analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const std::string& symbol,
                                             engine::timestamp_us start, engine::timestamp_us end);
+
+// What the candles and ticker streams start from at `now` (publish::publish_stage::
+// seed_candle): the 1 m candles of the last 1,440 minutes, the 1 s candles of the last 300
+// seconds, and the bucket of every other interval that holds `now`, each with its interval.
+void read_live_candles(pqxx::transaction_base& tx, const std::string& symbol,
+                       engine::timestamp_us now,
+                       const std::function<void(analytics::interval, const analytics::candle&)>& f);
 
 // Newest first (by trade_id).
 // Its SQL, with $1 symbol, $2 before (exclusive), $3 start, $4 end, $5 limit.

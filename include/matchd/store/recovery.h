@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/analytics/candle.h>
 #include <matchd/engine/matching_engine.h>
 
 #include <cstdint>
@@ -30,6 +31,13 @@ class recovery_sink {
                                std::uint64_t fingerprint, engine::sequence_number sequence,
                                engine::timestamp_us created_at, std::string response) = 0;
   virtual void recent_trade(const engine::trade& t) = 0;
+  // What the live candles and ticker start from: the candles table's recent candles at
+  // `now` (store::read_live_candles), then the trades the tables do not hold yet, summed per
+  // second, oldest first.
+  virtual void live_candle(engine::instrument_id /*instrument*/, analytics::interval /*iv*/,
+                           const analytics::candle& /*c*/, engine::timestamp_us /*now*/) {}
+  virtual void backlog_second(engine::instrument_id /*instrument*/,
+                              const analytics::candle& /*second*/) {}
   // A configured instrument the database says is halted (sql/007_instrument_status.sql).
   virtual void instrument_halted(engine::instrument_id /*instrument*/) {}
   virtual void counters(engine::sequence_number last_sequence, engine::trade_id last_trade_id) = 0;
@@ -40,6 +48,7 @@ struct recovery_report {
   std::size_t finished_orders = 0;
   std::size_t idempotency_keys = 0;
   std::size_t recent_trades = 0;
+  std::size_t live_candles = 0;  // candles and backlog seconds the live streams start from
   std::size_t halted_instruments = 0;
   std::size_t journal_rows = 0;    // journal rows not yet in the tables, laid over them
   std::size_t journal_orders = 0;  // orders those rows touch

@@ -158,6 +158,8 @@ class store_stage {
   bus::idle_waiter waiter_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> database_up_{true};
+  // The last time the database answered (a commit or an idle check): see run().
+  std::chrono::steady_clock::time_point last_contact_ = std::chrono::steady_clock::now();
   std::atomic<bool> lock_lost_{false};
   std::chrono::steady_clock::time_point stop_requested_at_{};
   std::thread thread_;
