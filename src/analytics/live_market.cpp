@@ -86,8 +86,7 @@ void live_market::seed(interval iv, const candle& c, engine::timestamp_us now) {
   }
 }
 
-std::optional<candle_message> live_market::next_message(interval iv,
-                                                        engine::timestamp_us horizon) {
+std::optional<candle_message> live_market::next_message(interval iv, engine::timestamp_us horizon) {
   series& x = series_[static_cast<std::size_t>(iv)];
   if (x.closing) {
     candle_message m{*x.closing, true};

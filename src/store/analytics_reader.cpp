@@ -12,6 +12,7 @@
 
 #include <pqxx/pqxx>
 
+#include "candle_cache.h"
 #include "reader_session.h"
 
 namespace matchd::store {
@@ -21,7 +22,8 @@ analytics_reader::analytics_reader(reader_options options,
                                    prometheus::Registry& metrics)
     : options_(std::move(options)),
       instruments_(std::move(instruments)),
-      session_(std::make_unique<reader_session>(options_, "analytics")) {
+      session_(std::make_unique<reader_session>(options_, "analytics")),
+      candles_(std::make_unique<candle_cache>(options_.candle_cache_bytes)) {
   auto& seconds = prometheus::BuildHistogram()
                       .Name("analytics_read_seconds")
                       .Help("Analytics reads from when asked to the body written, by route")
@@ -64,9 +66,8 @@ void analytics_reader::stop() {
 void analytics_reader::read(const analytics::candle_query& q, done_fn done) {
   submit(
       route::candles, q.instrument,
-      [q](pqxx::transaction_base& tx, const engine::instrument& ins) {
-        const std::vector<analytics::candle> candles = read_candles(tx, ins.symbol, q);
-        return codec::candles_body(ins, q.bucket, candles, bus::wall_us());
+      [this, q](pqxx::transaction_base& tx, const engine::instrument& ins) {
+        return candles_->body(tx, ins, q, bus::wall_us());
       },
       std::move(done));
 }

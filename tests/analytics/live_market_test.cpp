@@ -173,9 +173,12 @@ TEST(live_market_candles, seeded_buckets_continue_where_the_table_left_them) {
 TEST(live_market_ticker, windows_hold_the_seeded_and_the_live_trades) {
   live_market m;
   const std::int64_t now = kMidnightUs + 3 * 60 * kMinuteUs + 30 * kSecondUs;
-  m.seed(interval::m1, candle{bucket_start(interval::m1, now) - 1439 * kMinuteUs, one(50, 1, 1)}, now);
-  m.seed(interval::m1, candle{bucket_start(interval::m1, now) - 1440 * kMinuteUs, one(40, 1, 0)}, now);
-  m.seed(interval::s1, candle{bucket_start(interval::s1, now) - 100 * kSecondUs, one(60, 2, 2)}, now);
+  m.seed(interval::m1, candle{bucket_start(interval::m1, now) - 1439 * kMinuteUs, one(50, 1, 1)},
+         now);
+  m.seed(interval::m1, candle{bucket_start(interval::m1, now) - 1440 * kMinuteUs, one(40, 1, 0)},
+         now);
+  m.seed(interval::s1, candle{bucket_start(interval::s1, now) - 100 * kSecondUs, one(60, 2, 2)},
+         now);
   m.seed(interval::m1, candle{bucket_start(interval::m1, now) - 2 * kMinuteUs, one(60, 2, 2)}, now);
   m.add(now - 10 * kSecondUs, one(70, 3, 3));
   EXPECT_TRUE(m.take_traded());

@@ -4,6 +4,7 @@
 // migration's backfill of a database that already held trades gives the same.
 
 #include <gtest/gtest.h>
+#include <matchd/codec/analytics_json.h>
 #include <matchd/engine/decimal.h>
 #include <matchd/engine/event.h>
 #include <matchd/engine/instrument.h>
@@ -12,6 +13,7 @@
 #include <matchd/store/migrations.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <pqxx/pqxx>
 #include <random>
@@ -19,6 +21,7 @@
 #include <variant>
 #include <vector>
 
+#include "candle_cache.h"
 #include "pg_server.h"
 #include "table_writer.h"
 
@@ -85,8 +88,11 @@ void expect_candles_match_trades(pqxx::connection& c) {
 // Random orders on two instruments, one a second from kStartUs (100,000: about 28 hours),
 // some exactly on a minute's edge and some stamped earlier than the order before them (two
 // I/O threads' clocks): written in chunks of 1 to 400 commands, each its own transaction.
-void run_random_orders(pqxx::connection& c, const std::vector<engine::instrument>& ins,
-                       int orders) {
+// `step_us` apart instead of a second; `after_flush`, when given, runs after each chunk's
+// commit.
+void run_random_orders(pqxx::connection& c, const std::vector<engine::instrument>& ins, int orders,
+                       const std::function<void()>& after_flush = {},
+                       std::int64_t step_us = kSecondUs) {
   std::mt19937_64 rng(1206);
   engine::matching_engine engine(ins);
   engine::event_buffer chunk;
@@ -105,6 +111,7 @@ void run_random_orders(pqxx::connection& c, const std::vector<engine::instrument
     chunk.clear();
     commands_in_chunk = 0;
     chunk_size = 1 + rng() % 400;
+    if (after_flush) after_flush();
   };
   for (int n = 0; n < orders; ++n) {
     engine::place_order o;
@@ -118,7 +125,8 @@ void run_random_orders(pqxx::connection& c, const std::vector<engine::instrument
     }
     o.quantity = engine::quantity_lots(1 + static_cast<std::int64_t>(rng() % 5'000'000));
     o.stp = engine::stp_mode::none;
-    std::int64_t at = kStartUs + n * kSecondUs + static_cast<std::int64_t>(rng() % kSecondUs);
+    std::int64_t at = kStartUs + n * step_us +
+                      static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(step_us));
     if (n % 97 == 0) at = at / (60 * kSecondUs) * (60 * kSecondUs);  // on a minute's edge
     if (n % 10 == 3) at -= static_cast<std::int64_t>(rng() % (2 * kSecondUs));
     o.received_at = at;
@@ -208,6 +216,62 @@ TEST(candles, a_candle_read_gives_the_newest_buckets_of_its_range_oldest_first) 
         tx, "BTC-USD", got[i].open_time, got[i].open_time + 3'600 * kSecondUs);
     EXPECT_EQ(got[i].summary, whole) << "bucket " << i;
   }
+}
+
+// GET /candles through the cache of final chunks (store/candle_cache) equals the plain read of
+// the table, for random queries asked while the trades are still being written (the final
+// part moving on), with a budget small enough that chunks are forgotten and read again.
+// (Its trades are 90 s apart: over 40 days, chunks of 1 m, 5 m and 15 m become final.)
+TEST(candles, the_candle_cache_answers_as_the_table_does_while_trades_come_in) {
+  pg_server pg;
+  pg.start();
+  store::apply_migrations(pg.connection_string());
+  pqxx::connection writer(pg.connection_string());
+  store::prepare_table_session(writer);
+  pqxx::connection reader(pg.connection_string());
+  const std::vector<engine::instrument> ins = instruments();
+  store::candle_cache cache(2'000'000);
+  std::mt19937_64 rng(29);
+  int asked = 0;
+  int with_candles = 0;
+  int flushes = 0;
+  const auto ask = [&] {
+    if (++flushes % 3 != 0) return;
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(reader);
+    const pqxx::result newest =
+        tx.exec("SELECT executed_at_us FROM trades ORDER BY trade_id DESC LIMIT 1");
+    if (newest.empty()) return;
+    // The wall clock is never behind the newest trade.
+    const std::int64_t now = newest[0][0].as<std::int64_t>() + 1;
+    for (int i = 0; i < 4; ++i) {
+      analytics::candle_query q;
+      q.instrument = static_cast<engine::instrument_id>(rng() % ins.size());
+      q.bucket = analytics::kIntervals[1 + rng() % (analytics::kIntervals.size() - 1)];
+      const std::int64_t len = analytics::length_us(q.bucket);
+      const auto some_time = [&] {
+        return kStartUs - 7'200 * kSecondUs +
+               static_cast<std::int64_t>(
+                   rng() % static_cast<std::uint64_t>(now - kStartUs + 14'400 * kSecondUs));
+      };
+      if (rng() % 3 != 0) q.start = rng() % 2 == 0 ? some_time() / len * len : some_time();
+      if (rng() % 3 != 0) q.end = rng() % 2 == 0 ? some_time() / len * len : some_time();
+      q.limit = rng() % 4 == 0 ? 1500 : 1 + rng() % 300;
+      const std::string want = codec::candles_body(
+          ins[q.instrument], q.bucket, store::read_candles(tx, ins[q.instrument].symbol, q), now);
+      ASSERT_EQ(cache.body(tx, ins[q.instrument], q, now), want)
+          << analytics::to_string(q.bucket) << " start " << q.start.value_or(-1) << " end "
+          << q.end.value_or(-1) << " limit " << q.limit;
+      ++asked;
+      if (want.find("open_time") != std::string::npos) ++with_candles;
+    }
+    tx.commit();
+  };
+  // 90 s apart: 40 days, so that days of 1 m and weeks of 5 m and 15 m become final.
+  run_random_orders(writer, ins, 40'000, ask, 90 * kSecondUs);
+  EXPECT_GT(asked, 100);
+  EXPECT_GT(with_candles, asked / 3);
+  EXPECT_GT(cache.chunks(), 0u);
+  EXPECT_LE(cache.bytes(), 2'000'000u);
 }
 
 // GET /trades by time: pages of a random range, each after the last one's smallest trade_id,

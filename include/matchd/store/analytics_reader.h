@@ -28,6 +28,7 @@ class Registry;
 
 namespace matchd::store {
 
+class candle_cache;
 class reader_session;
 
 // The reads of the analytics routes (GET /candles, /analytics/stats, /trades by time)
@@ -39,6 +40,9 @@ class reader_session;
 // own). Each read runs in one repeatable-read snapshot, so the pieces of a range all see the
 // same trades. The tables trail the acknowledgements by the journal applier's lag
 // (docs/design.md, Analytics).
+//
+// GET /candles of 1 m and coarser takes the buckets that can no longer change from memory
+// (store/candle_cache.h) and reads only the newest part of its range.
 //
 // After a failure the session is replaced, and until the next attempt (capped exponential
 // backoff) reads are answered `unavailable` at once.
@@ -89,6 +93,7 @@ class analytics_reader final : public analytics::history_source {
   bool stopping_ = false;
   std::vector<engine::instrument> instruments_;
   std::unique_ptr<reader_session> session_;
+  std::unique_ptr<candle_cache> candles_;  // the reader thread's own
   std::thread thread_;
   struct route_metrics {
     prometheus::Histogram* seconds = nullptr;

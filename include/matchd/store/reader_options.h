@@ -18,6 +18,8 @@ struct reader_options {
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{2000};
+  // The analytics reader: memory for the final candles it keeps (store/candle_cache.h).
+  std::size_t candle_cache_bytes = 64U << 20;
 };
 
 }  // namespace matchd::store
