@@ -75,9 +75,9 @@ void analytics_reader::read(const analytics::candle_query& q, done_fn done) {
 void analytics_reader::read(const analytics::stats_query& q, done_fn done) {
   submit(
       route::stats, q.instrument,
-      [q](pqxx::transaction_base& tx, const engine::instrument& ins) {
+      [this, q](pqxx::transaction_base& tx, const engine::instrument& ins) {
         return codec::stats_body(ins, q.start, q.end,
-                                 read_range_summary(tx, ins.symbol, q.start, q.end));
+                                 candles_->summary(tx, ins, q.instrument, q.start, q.end));
       },
       std::move(done));
 }

@@ -32,35 +32,34 @@ std::string candle_cache::body(pqxx::transaction_base& tx, const engine::instrum
     return codec::candles_body(ins, q.bucket, read_candles(tx, ins.symbol, q), now);
   };
   if (q.bucket == analytics::interval::s1 || lo >= hi || q.limit == 0) return as_read();
-  // Every bucket that closed by the newest applied trade's time is complete: the trades
-  // after it in the journal are at that time or later.
-  const pqxx::result newest =
-      tx.exec("SELECT executed_at_us FROM trades ORDER BY trade_id DESC LIMIT 1");
-  if (newest.empty()) return as_read();
+  const auto newest = newest_trade_time(tx);
+  if (!newest) return as_read();
   const std::int64_t span = kChunkBuckets * analytics::length_us(q.bucket);
-  const engine::timestamp_us live_from = floor_to(newest[0][0].as<std::int64_t>(), span);
+  const engine::timestamp_us final_end = analytics::bucket_start(q.bucket, *newest);
 
-  // The chunk still filling, read as it is: the newest `limit` of its part of the range.
+  // The buckets that can still change (the open one), read as they are.
   std::vector<analytics::candle> live;
-  if (hi > live_from) {
+  if (hi > final_end) {
     analytics::candle_query part = q;
-    part.start = std::max(lo, live_from);
+    part.start = std::max(lo, final_end);
     live = read_candles(tx, ins.symbol, part);
   }
-  // Older buckets from final chunks, newest first, until `limit` are found or the range (or
-  // the instrument's history) ends.
+  // Older buckets from the chunks, newest first, until `limit` are found or the range (or the
+  // instrument's history) ends.
   std::size_t wanted = q.limit - std::min(q.limit, live.size());
   std::vector<std::string_view> older;
-  if (wanted > 0 && lo < live_from) {
+  if (wanted > 0 && lo < final_end) {
     if (const auto first = oldest(tx, ins, q.instrument, q.bucket)) {
       const engine::timestamp_us bottom = std::max(lo, *first);
-      for (engine::timestamp_us c = floor_to(std::min(hi, live_from) - 1, span);
-           wanted > 0 && c + span > bottom; c -= span) {
-        const chunk& k = final_chunk(tx, ins, q.instrument, q.bucket, c);
+      const engine::timestamp_us top = std::min(hi, final_end);
+      for (engine::timestamp_us c = floor_to(top - 1, span); wanted > 0 && c + span > bottom;
+           c -= span) {
+        const chunk& k =
+            chunk_until(tx, ins, q.instrument, q.bucket, c, std::min(c + span, final_end));
         for (auto it = k.candles.rbegin(); it != k.candles.rend() && wanted > 0; ++it) {
-          if (it->first >= hi) continue;
-          if (it->first < lo) break;
-          older.push_back(it->second);
+          if (it->open_time >= top) continue;
+          if (it->open_time < lo) break;
+          older.push_back(it->text);
           --wanted;
         }
       }
@@ -81,44 +80,95 @@ std::string candle_cache::body(pqxx::transaction_base& tx, const engine::instrum
   for (const analytics::candle& c : live) codec::append_candle(w, ins, q.bucket, c, now);
   w.end_array();
   w.end_object();
+  trim();  // only now: `older` points into the chunks
+  return out;
+}
 
-  // Only now: `older` points into the chunks.
+analytics::trade_summary candle_cache::summary(pqxx::transaction_base& tx,
+                                               const engine::instrument& ins,
+                                               engine::instrument_id id, engine::timestamp_us start,
+                                               engine::timestamp_us end) {
+  using analytics::interval;
+  analytics::trade_summary total;
+  std::vector<analytics::range_piece> rest;
+  std::optional<engine::timestamp_us> newest;
+  bool asked = false;
+  for (const analytics::range_piece& p : analytics::cover_range(start, end)) {
+    if (!p.level || *p.level == interval::s1) {
+      rest.push_back(p);
+      continue;
+    }
+    if (!asked) {
+      newest = newest_trade_time(tx);
+      asked = true;
+    }
+    const engine::timestamp_us final_end =
+        newest ? analytics::bucket_start(*p.level, *newest) : kNever;
+    if (!newest || p.to > final_end) {
+      rest.push_back(p);
+      continue;
+    }
+    const std::int64_t span = kChunkBuckets * analytics::length_us(*p.level);
+    for (engine::timestamp_us c = floor_to(p.from, span); c < p.to; c += span) {
+      for (const bucket& b :
+           chunk_until(tx, ins, id, *p.level, c, std::min(c + span, final_end)).candles) {
+        if (b.open_time >= p.from && b.open_time < p.to) total.merge(b.summary);
+      }
+    }
+  }
+  total.merge(read_pieces_summary(tx, ins.symbol, rest));
+  trim();
+  return total;
+}
+
+std::optional<engine::timestamp_us> candle_cache::newest_trade_time(pqxx::transaction_base& tx) {
+  const pqxx::result newest =
+      tx.exec("SELECT executed_at_us FROM trades ORDER BY trade_id DESC LIMIT 1");
+  if (newest.empty()) return std::nullopt;
+  return newest[0][0].as<std::int64_t>();
+}
+
+void candle_cache::trim() {
   while (bytes_ > max_bytes_ && !lru_.empty()) {
     const auto it = chunks_.find(lru_.back());
     bytes_ -= it->second.bytes;
     chunks_.erase(it);
     lru_.pop_back();
   }
-  return out;
 }
 
-const candle_cache::chunk& candle_cache::final_chunk(pqxx::transaction_base& tx,
-                                                     const engine::instrument& ins,
-                                                     engine::instrument_id id,
-                                                     analytics::interval iv,
-                                                     engine::timestamp_us start) {
+const candle_cache::chunk& candle_cache::chunk_until(
+    pqxx::transaction_base& tx, const engine::instrument& ins, engine::instrument_id id,
+    analytics::interval iv, engine::timestamp_us start, engine::timestamp_us until) {
   const key k{id, iv, start};
-  if (const auto it = chunks_.find(k); it != chunks_.end()) {
+  auto it = chunks_.find(k);
+  if (it == chunks_.end()) {
+    lru_.push_front(k);
+    chunk fresh;
+    fresh.complete_until = start;
+    fresh.used = lru_.begin();
+    it = chunks_.emplace(k, std::move(fresh)).first;
+  } else {
     lru_.splice(lru_.begin(), lru_, it->second.used);
-    return it->second;
   }
-  analytics::candle_query whole;
-  whole.instrument = id;
-  whole.bucket = iv;
-  whole.start = start;
-  whole.end = start + kChunkBuckets * analytics::length_us(iv);
-  whole.limit = static_cast<std::size_t>(kChunkBuckets);
-  chunk c;
-  for (const analytics::candle& candle : read_candles(tx, ins.symbol, whole)) {
-    std::string text;
-    codec::append_candle(text, ins, iv, candle, kNever);  // final: closed
-    c.bytes += text.size();
-    c.candles.emplace_back(candle.open_time, std::move(text));
+  chunk& c = it->second;
+  if (c.complete_until < until) {
+    analytics::candle_query more;
+    more.instrument = id;
+    more.bucket = iv;
+    more.start = c.complete_until;
+    more.end = until;
+    more.limit = static_cast<std::size_t>(kChunkBuckets);
+    for (const analytics::candle& candle : read_candles(tx, ins.symbol, more)) {
+      bucket b{candle.open_time, candle.summary, {}};
+      codec::append_candle(b.text, ins, iv, candle, kNever);  // final: closed
+      c.bytes += b.text.size() + sizeof(bucket);
+      bytes_ += b.text.size() + sizeof(bucket);
+      c.candles.push_back(std::move(b));
+    }
+    c.complete_until = until;
   }
-  lru_.push_front(k);
-  c.used = lru_.begin();
-  bytes_ += c.bytes;
-  return chunks_.emplace(k, std::move(c)).first->second;
+  return c;
 }
 
 std::optional<engine::timestamp_us> candle_cache::oldest(pqxx::transaction_base& tx,

@@ -104,8 +104,12 @@ void read_live_candles(
 
 analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const std::string& symbol,
                                             engine::timestamp_us start, engine::timestamp_us end) {
+  return read_pieces_summary(tx, symbol, analytics::cover_range(start, end));
+}
+
+analytics::trade_summary read_pieces_summary(pqxx::transaction_base& tx, const std::string& symbol,
+                                             std::span<const analytics::range_piece> pieces) {
   analytics::trade_summary total;
-  const std::vector<analytics::range_piece> pieces = analytics::cover_range(start, end);
   if (pieces.empty()) return total;
   // One statement for every piece: one round trip.
   // esc() and our own quotes: quote() trips GCC 12's false -Wrestrict at -O3 (bug 105651).

@@ -218,10 +218,10 @@ TEST(candles, a_candle_read_gives_the_newest_buckets_of_its_range_oldest_first) 
   }
 }
 
-// GET /candles through the cache of final chunks (store/candle_cache) equals the plain read of
-// the table, for random queries asked while the trades are still being written (the final
-// part moving on), with a budget small enough that chunks are forgotten and read again.
-// (Its trades are 90 s apart: over 40 days, chunks of 1 m, 5 m and 15 m become final.)
+// GET /candles and /analytics/stats through the cache of final chunks (store/candle_cache)
+// equal the plain reads of the table, for random queries asked while the trades are still being
+// written (the final part moving on), with a budget small enough that chunks are forgotten and read
+// again. (Its trades are 90 s apart: over 40 days, chunks of 1 m, 5 m and 15 m become final.)
 TEST(candles, the_candle_cache_answers_as_the_table_does_while_trades_come_in) {
   pg_server pg;
   pg.start();
@@ -263,6 +263,14 @@ TEST(candles, the_candle_cache_answers_as_the_table_does_while_trades_come_in) {
           << q.end.value_or(-1) << " limit " << q.limit;
       ++asked;
       if (want.find("open_time") != std::string::npos) ++with_candles;
+      // A range's statistics, on and off bucket edges.
+      std::int64_t from = some_time();
+      std::int64_t to = some_time();
+      if (from > to) std::swap(from, to);
+      if (rng() % 2 == 0) from = from / len * len;
+      ASSERT_EQ(cache.summary(tx, ins[q.instrument], q.instrument, from, to),
+                store::read_range_summary(tx, ins[q.instrument].symbol, from, to))
+          << "range " << from << " to " << to;
     }
     tx.commit();
   };

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const st
 // (a repeatable-read transaction): its pieces must see the same trades.
 analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const std::string& symbol,
                                             engine::timestamp_us start, engine::timestamp_us end);
+// The pieces of a cover (or some of them) summed, in one statement.
+analytics::trade_summary read_pieces_summary(pqxx::transaction_base& tx, const std::string& symbol,
+                                             std::span<const analytics::range_piece> pieces);
 
 // What the candles and ticker streams start from at `now` (publish::publish_stage::
 // seed_candle): the 1 m candles of the last 1,440 minutes, the 1 s candles of the last 300
