@@ -184,6 +184,52 @@ TEST(engine_stage, an_idle_stage_forgets_what_the_horizon_passed_and_says_so_dow
   EXPECT_EQ(engine.presence("ioc-1"), engine::order_presence::unknown);
 }
 
+// The clock tick: an idle engine moves its clock to the wall clock and says so in a batch of
+// its own, and every event after it is stamped at that time or later, even a command
+// received (stamped by its I/O thread) before the tick.
+TEST(engine_stage, an_idle_engine_sends_its_clock_and_later_events_are_not_earlier) {
+  engine::matching_engine engine({engine::instrument::btc_usd()});
+  bus::spsc_queue<bus::engine_request> input(16);
+  bus::spsc_queue<bus::engine_batch*> output(4);
+  fake_now = 7'000'000;
+  engine_stage stage(engine, {&input}, output, [] {},
+                     {.batch_pool = 2, .clock_tick = 20ms, .wall_clock = fake_clock});
+  stage.start();
+  bus::engine_batch* tick = next_batch(output, 5s);
+  ASSERT_NE(tick, nullptr) << "an idle engine sent no clock";
+  EXPECT_TRUE(tick->commands.empty());
+  EXPECT_EQ(tick->clock, 7'000'000);
+  tick->clear();
+  ASSERT_TRUE(stage.recycle_queue().try_push(tick));
+  stage.batch_returned();
+
+  bus::engine_request late = limit_buy("late-1");
+  late.place.received_at = 6'000'000;  // before the tick
+  ASSERT_TRUE(input.try_push(late));
+  stage.notify();
+  bus::engine_batch* batch = nullptr;
+  // Ticks may come first; the command's batch carries its state.
+  for (int i = 0; i < 100 && (batch == nullptr || batch->commands.empty()); ++i) {
+    if (batch != nullptr) {
+      batch->clear();
+      ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+      stage.batch_returned();
+    }
+    batch = next_batch(output, 5s);
+    ASSERT_NE(batch, nullptr);
+  }
+  ASSERT_EQ(batch->commands.size(), 1u);
+  ASSERT_FALSE(batch->events.empty());
+  const auto* placed = std::get_if<engine::order>(&batch->events[0]);
+  ASSERT_NE(placed, nullptr);
+  EXPECT_EQ(placed->created_at, 7'000'000);
+  EXPECT_GE(batch->clock, 7'000'000);
+  batch->clear();
+  ASSERT_TRUE(stage.recycle_queue().try_push(batch));
+  stage.batch_returned();
+  stage.stop();
+}
+
 }  // namespace
 }  // namespace matchd::sequencer
 
