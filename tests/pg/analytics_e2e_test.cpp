@@ -383,7 +383,25 @@ TEST_F(analytics, candle_and_ticker_streams_follow_the_acknowledged_trades_acros
   // A burst of trades: fewer messages than trades, at most ten a second and interval.
   const auto burst_start = std::chrono::steady_clock::now();
   many_trades(http, 60);
-  const std::vector<json> during = ws.read_for(1500ms);
+  // Until the last trade's second is sent closed (within about 200 ms of its end on a quiet
+  // box) and a ticker came (once a second while trades happen).
+  const std::int64_t last_second = trades_.back().at_us / 1'000'000 * 1'000'000;
+  std::vector<json> during;
+  const auto closing = ws.read_until(
+      [&](const json& m) {
+        return is_candle(m, "1s") && m["data"]["closed"].get<bool>() &&
+               rfc3339_to_micros(m["data"]["open_time"].get<std::string>()) == last_second;
+      },
+      10s, &during);
+  ASSERT_TRUE(closing.has_value()) << "the last second of the burst was not sent closed";
+  during.push_back(*closing);
+  if (std::none_of(during.begin(), during.end(),
+                   [](const json& m) { return m.value("channel", "") == "ticker"; })) {
+    const auto ticker = ws.read_until(
+        [](const json& m) { return m.value("channel", "") == "ticker"; }, 5s, &during);
+    ASSERT_TRUE(ticker.has_value()) << "no ticker while trades happened";
+    during.push_back(*ticker);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - burst_start).count();
   std::size_t one_second_messages = 0;
