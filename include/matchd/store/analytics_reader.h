@@ -37,8 +37,9 @@ class reader_session;
 // waits on PostgreSQL. It writes the response body too, off the I/O threads.
 //
 // The completion runs on this thread (the gateway posts the answer back to the session's
-// own). Each read runs in one repeatable-read snapshot, so the pieces of a range all see the
-// same trades. The tables trail the acknowledgements by the journal applier's lag
+// own). Each statement runs by itself (no BEGIN/COMMIT round trips); a statement is
+// consistent, and the parts of one read that come from several are safe to combine (see
+// answer()). The tables trail the acknowledgements by the journal applier's lag
 // (docs/design.md, Analytics).
 //
 // GET /candles of 1 m and coarser takes the buckets that can no longer change from memory

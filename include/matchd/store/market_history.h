@@ -26,8 +26,8 @@ std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const st
                                             const analytics::candle_query& q);
 
 // Every trade in [start, end) summed, from the fewest rows: whole buckets where they fit
-// (analytics::cover_range), trades at the sub-second edges. Run it in one snapshot
-// (a repeatable-read transaction): its pieces must see the same trades.
+// (analytics::cover_range), trades at the sub-second edges, all in one statement, so its
+// pieces see the same trades.
 analytics::trade_summary read_range_summary(pqxx::transaction_base& tx, const std::string& symbol,
                                             engine::timestamp_us start, engine::timestamp_us end);
 // The pieces of a cover (or some of them) summed, in one statement.
