@@ -703,6 +703,34 @@ TEST_F(stream_orders, envelope_errors_echo_what_they_can_and_keep_the_connection
 
 // --- Server-Sent Events ---------------------------------------------------------------
 
+// SSE carries the candles and ticker channels as WebSocket does: a trade shows in the ticker,
+// and its 1 s bucket is sent closed once complete, with the trade in it.
+TEST_F(stream, sse_candles_and_ticker_carry_the_trades_and_close_the_bucket) {
+  sse_client sse(daemon.port(),
+                 "/stream/sse?channels=candles,ticker&interval=1s&instrument=BTC-USD");
+  ASSERT_EQ(sse.status(), 200u) << sse.body();
+  place(limit_order("c1", "client-M", "sell", "100.00", "1"));
+  place(limit_order("c2", "client-T", "buy", "100.00", "0.4", "ioc"));
+  std::optional<json> ticker;
+  std::optional<json> closed;
+  for (int i = 0; i < 100 && !(ticker && closed); ++i) {
+    const std::optional<sse_client::event> e = sse.next(5s);
+    ASSERT_TRUE(e.has_value()) << "the stream ended or went quiet";
+    if (e->event.empty()) continue;  // the subscription comment
+    const json data = json::parse(e->data);
+    if (e->event == "ticker" && data.value("trades", 0) >= 1) ticker = data;
+    if (e->event == "candles" && data.value("closed", false)) closed = data;
+  }
+  ASSERT_TRUE(ticker.has_value()) << "no ticker with the trade";
+  EXPECT_EQ(ticker->value("last_price", ""), "100.00") << ticker->dump();
+  EXPECT_EQ(ticker->value("volume", ""), "0.40000000") << ticker->dump();
+  ASSERT_TRUE(closed.has_value()) << "the trade's second was not sent closed";
+  EXPECT_EQ(closed->value("interval", ""), "1s") << closed->dump();
+  EXPECT_EQ(closed->value("trades", 0), 1) << closed->dump();
+  EXPECT_EQ(closed->value("close", ""), "100.00") << closed->dump();
+  EXPECT_EQ(closed->value("volume", ""), "0.40000000") << closed->dump();
+}
+
 // SSE carries the book channel as WebSocket does: the snapshot first (the GET /orderbook
 // shape), then deltas with increasing ids that rebuild the book.
 TEST_F(stream, sse_book_channel_starts_with_the_snapshot_then_deltas) {
