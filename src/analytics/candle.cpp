@@ -42,6 +42,10 @@ std::int64_t length_us(interval i) noexcept {
   return kNames[static_cast<std::size_t>(i)].length_us;
 }
 
+std::int64_t length_seconds(interval i) noexcept {
+  return length_us(i) / kSecondUs;
+}
+
 engine::timestamp_us bucket_start(interval i, engine::timestamp_us t) noexcept {
   const std::int64_t len = length_us(i);
   std::int64_t q = t / len;

@@ -178,7 +178,7 @@ std::optional<engine::timestamp_us> candle_cache::oldest(pqxx::transaction_base&
   if (const auto it = oldest_.find({id, iv}); it != oldest_.end()) return it->second;
   const pqxx::row row = tx.exec_params1(
       "SELECT min(open_time_us) FROM candles WHERE instrument = $1 AND interval_s = $2", ins.symbol,
-      analytics::length_us(iv) / 1'000'000);
+      analytics::length_seconds(iv));
   if (row[0].is_null()) return std::nullopt;
   const engine::timestamp_us first = row[0].as<std::int64_t>();
   oldest_.emplace(std::pair{id, iv}, first);

@@ -69,7 +69,7 @@ std::size_t write_candles(pqxx::transaction_base& tx, std::span<const engine::tr
     sql += '\'';
     sql += tx.esc(instruments.at(ins).symbol);
     sql += '\'';
-    field(std::to_string(analytics::length_us(interval) / 1'000'000));
+    field(std::to_string(analytics::length_seconds(interval)));
     field(std::to_string(open_time));
     field(std::to_string(s.open.value));
     field(std::to_string(s.high.value));

@@ -54,10 +54,6 @@ analytics::trade_summary summary_at(const pqxx::row& row, pqxx::row::size_type f
   return s;
 }
 
-std::int64_t interval_seconds(analytics::interval i) {
-  return analytics::length_us(i) / 1'000'000;
-}
-
 }  // namespace
 
 std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const std::string& symbol,
@@ -67,7 +63,7 @@ std::vector<analytics::candle> read_candles(pqxx::transaction_base& tx, const st
                           " AND open_time_us >= $3 AND open_time_us < $4"
                           " ORDER BY open_time_us DESC LIMIT $5";
   const pqxx::result rows =
-      tx.exec_params(sql, symbol, interval_seconds(r.bucket), r.start.value_or(kNoLower),
+      tx.exec_params(sql, symbol, analytics::length_seconds(r.bucket), r.start.value_or(kNoLower),
                      r.end.value_or(kNoUpper), static_cast<std::int64_t>(r.limit));
   std::vector<analytics::candle> out;
   out.reserve(rows.size());
@@ -95,8 +91,9 @@ void read_live_candles(
       current(interval::m15), current(interval::h1), current(interval::h4), current(interval::d1));
   for (const pqxx::row& row : rows) {
     const std::int64_t seconds = row[0].as<std::int64_t>();
-    const auto it = std::find_if(analytics::kIntervals.begin(), analytics::kIntervals.end(),
-                                 [seconds](interval i) { return interval_seconds(i) == seconds; });
+    const auto it =
+        std::find_if(analytics::kIntervals.begin(), analytics::kIntervals.end(),
+                     [seconds](interval i) { return analytics::length_seconds(i) == seconds; });
     if (it == analytics::kIntervals.end()) continue;  // the table's CHECK allows no other
     f(*it, analytics::candle{row[1].as<std::int64_t>(), summary_at(row, 2)});
   }
@@ -120,7 +117,7 @@ analytics::trade_summary read_pieces_summary(pqxx::transaction_base& tx, const s
     if (p.level) {
       sql += std::string("SELECT ").append(kSummaryColumns) +
              " FROM candles WHERE instrument = " + quoted +
-             " AND interval_s = " + std::to_string(interval_seconds(*p.level)) +
+             " AND interval_s = " + std::to_string(analytics::length_seconds(*p.level)) +
              " AND open_time_us >= " + std::to_string(p.from) + " AND open_time_us < " +
              std::to_string(p.to);
     } else {

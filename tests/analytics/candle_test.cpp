@@ -28,6 +28,10 @@ TEST(candle_interval, parses_the_seven_names_and_nothing_else) {
   EXPECT_EQ(length_us(interval::s1), 1'000'000);
   EXPECT_EQ(length_us(interval::m15), 15 * kMinuteUs);
   EXPECT_EQ(length_us(interval::d1), kDayUs);
+  // The candles table's interval_s (its CHECK lists these).
+  EXPECT_EQ(length_seconds(interval::s1), 1);
+  EXPECT_EQ(length_seconds(interval::h4), 14'400);
+  EXPECT_EQ(length_seconds(interval::d1), 86'400);
 }
 
 TEST(candle_interval, a_trade_exactly_at_an_edge_opens_the_next_bucket) {

@@ -20,6 +20,8 @@ inline constexpr std::array<interval, 7> kIntervals{interval::s1,  interval::m1,
 std::optional<interval> parse_interval(std::string_view text) noexcept;
 std::string_view to_string(interval i) noexcept;
 std::int64_t length_us(interval i) noexcept;
+// The length in whole seconds: the candles table's interval_s.
+std::int64_t length_seconds(interval i) noexcept;
 
 // The start of the bucket that holds `t`. Buckets are aligned to UTC: the epoch is a UTC
 // midnight and every interval divides a day, so flooring the time since the epoch is enough
