@@ -139,6 +139,14 @@ TEST(pg_key_store, a_registry_sees_a_key_revoked_by_another_process_within_its_p
   ASSERT_TRUE(test::wait_until([&] { return held->revoked(); }, 10s))
       << "the key revoked in the database was never noticed";
   EXPECT_EQ(reg.table()->find(secret), nullptr);
+  // The registry marks the key revoked before it tells its listeners: wait for them too.
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        const std::lock_guard lock(mutex);
+        return !revoked.empty();
+      },
+      10s))
+      << "the listeners were never told";
   const std::lock_guard lock(mutex);
   EXPECT_EQ(revoked, std::vector<auth::key_id>{key.id});
 }
