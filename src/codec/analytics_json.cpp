@@ -76,8 +76,14 @@ void append_candle(std::string& out, const engine::instrument& ins, analytics::i
 
 std::string candles_body(const engine::instrument& ins, analytics::interval interval,
                          std::span<const analytics::candle> candles, engine::timestamp_us now) {
+  return candles_body(ins, interval, {}, candles, now);
+}
+
+std::string candles_body(const engine::instrument& ins, analytics::interval interval,
+                         std::span<const std::string_view> written,
+                         std::span<const analytics::candle> candles, engine::timestamp_us now) {
   std::string out;
-  out.reserve(96 + candles.size() * 320);
+  out.reserve(96 + (written.size() + candles.size()) * 320);
   json_writer w(out);
   w.begin_object();
   w.key("instrument");
@@ -86,6 +92,7 @@ std::string candles_body(const engine::instrument& ins, analytics::interval inte
   w.plain_string_value(analytics::to_string(interval));
   w.key("candles");
   w.begin_array();
+  for (const std::string_view text : written) w.raw_value(text);
   for (const analytics::candle& c : candles) append_candle(w, ins, interval, c, now);
   w.end_array();
   w.end_object();

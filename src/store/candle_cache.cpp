@@ -1,7 +1,6 @@
 #include "candle_cache.h"
 
 #include <matchd/codec/analytics_json.h>
-#include <matchd/codec/json_writer.h>
 #include <matchd/store/market_history.h>
 
 #include <algorithm>
@@ -66,20 +65,8 @@ std::string candle_cache::body(pqxx::transaction_base& tx, const engine::instrum
     }
   }
 
-  std::string out;
-  out.reserve(96 + (older.size() + live.size()) * 280);
-  codec::json_writer w(out);
-  w.begin_object();
-  w.key("instrument");
-  w.string_value(ins.symbol);
-  w.key("interval");
-  w.plain_string_value(analytics::to_string(q.bucket));
-  w.key("candles");
-  w.begin_array();
-  for (auto it = older.rbegin(); it != older.rend(); ++it) w.raw_value(*it);
-  for (const analytics::candle& c : live) codec::append_candle(w, ins, q.bucket, c, now);
-  w.end_array();
-  w.end_object();
+  std::reverse(older.begin(), older.end());  // oldest first
+  std::string out = codec::candles_body(ins, q.bucket, older, live, now);
   trim();  // only now: `older` points into the chunks
   return out;
 }

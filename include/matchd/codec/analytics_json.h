@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace matchd::codec {
 
@@ -26,6 +27,11 @@ std::string candle_stream_data(const engine::instrument& ins, analytics::interva
 
 // GET /candles: {"instrument","interval","candles":[...]}, in the order given.
 std::string candles_body(const engine::instrument& ins, analytics::interval interval,
+                         std::span<const analytics::candle> candles, engine::timestamp_us now);
+// The same, the first candles already written (append_candle's text, oldest first), the
+// rest after them.
+std::string candles_body(const engine::instrument& ins, analytics::interval interval,
+                         std::span<const std::string_view> written,
                          std::span<const analytics::candle> candles, engine::timestamp_us now);
 
 // GET /analytics/stats: {"instrument","start_time","end_time","trades","volume",
