@@ -177,7 +177,7 @@ void engine_stage::run() {
     if (ticking) {
       // Idle for a tick: time moved on with nothing happening, which is news too.
       if (batch->commands.empty()) engine_.advance_clock(options_.wall_clock());
-      next_clock_tick = std::chrono::steady_clock::now() + options_.clock_tick;
+      next_clock_tick = now + options_.clock_tick;  // the pass's start: no second clock read
     }
     batch->clock = engine_.clock();
     // The output queue is as large as the batch pool, so this never spins for long.
