@@ -89,6 +89,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
   std::string feed_guard;
   std::string retention;
   std::string auth_mode;
+  std::string fees;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n"
@@ -109,6 +110,9 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("instrument", po::value(&instrument_specs)->composing(),
      "SYMBOL:TICK:LOT[:band_bps=N][:max_notional=X], repeatable (default "
      "BTC-USD:0.01:0.00000001) [MATCHD_INSTRUMENTS, comma-separated]")
+    ("fees", po::value(&fees)->default_value(env_or("MATCHD_FEES", "0,0")),
+     "MAKER_BPS,TAKER_BPS: what each side of a trade pays, in whole basis points (0 to 1000) "
+     "of its notional, in quote rounded half up to the price precision [MATCHD_FEES]")
     ("io-threads", po::value(&cfg.server.io_threads)->default_value(1),
      "I/O (network) threads")
     ("max-connections", po::value(&cfg.server.max_connections)->default_value(10000),
@@ -229,6 +233,13 @@ parse_outcome parse_command_line(int argc, char** argv) {
       }
     }
     cfg.instruments.push_back(std::move(*ins));
+  }
+  if (const auto schedule = engine::fee_schedule::parse(fees)) {
+    cfg.fees = *schedule;
+  } else {
+    return usage_error(
+        "--fees (MATCHD_FEES) wants MAKER_BPS,TAKER_BPS, whole basis points from 0 to " +
+        std::to_string(engine::kMaxFeeBps) + " (e.g. 2,5), got '" + fees + "'");
   }
   if (cfg.server.io_threads == 0 || cfg.server.io_threads > 64) {
     return usage_error("--io-threads must be between 1 and 64");

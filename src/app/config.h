@@ -1,5 +1,6 @@
 #pragma once
 
+#include <matchd/engine/fees.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/feed/feed_options.h>
 #include <matchd/gateway/server.h>
@@ -15,6 +16,7 @@ namespace matchd::app {
 struct config {
   gateway::server_options server;
   std::vector<engine::instrument> instruments;
+  engine::fee_schedule fees;  // --fees MAKER_BPS,TAKER_BPS
   std::string ready_file;
   std::string log_level = "info";
   std::size_t expected_orders = 1 << 16;

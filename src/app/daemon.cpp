@@ -6,6 +6,7 @@
 #include <matchd/store/connection_errors.h>
 #include <matchd/store/migrations.h>
 #include <matchd/store/pg_key_store.h>
+#include <matchd/store/positions.h>
 #include <matchd/store/recovery.h>
 #include <matchd/store/session_settings.h>
 #include <matchd/store/writer_lock.h>
@@ -54,6 +55,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   engine::engine_options engine_opts;
   engine_opts.expected_orders_per_book = cfg_.expected_orders;
   engine_opts.retention_us = cfg_.retention_us;
+  engine_opts.fees = cfg_.fees;
   engine_ = std::make_unique<engine::matching_engine>(cfg_.instruments, engine_opts);
 
   const std::size_t budget = cfg_.server.inflight_budget;
@@ -292,6 +294,10 @@ class daemon_recovery_sink final : public store::recovery_sink {
   void backlog_second(engine::instrument_id instrument, const analytics::candle& second) override {
     publish_.seed_second(instrument, second.open_time, second.summary);
   }
+  void position(const engine::client_id& client, engine::instrument_id instrument,
+                const clearing::position& p) override {
+    publish_.seed_position(client, instrument, p);
+  }
   void instrument_halted(engine::instrument_id instrument) override {
     engine_.restore_halted(instrument, true);
     publish_.seed_halted(instrument);
@@ -352,6 +358,8 @@ void daemon::recover() {
   }
   waiting_for_database_.store(false, std::memory_order_relaxed);
   restore_added_instruments();
+  // Before recovery reads the positions, and before the applier writes more of them.
+  store::complete_positions(db_conninfo_, engine_->instruments());
   // Recovery feeds the engine as it reads; a failure half-way leaves it half-built, so it
   // is fatal (the supervisor restarts the process) rather than retried.
   const auto rebuild_started = std::chrono::steady_clock::now();
@@ -375,11 +383,12 @@ void daemon::recover() {
   store_stage_->set_recovered(report.last_sequence, report.last_trade_id);
   log->info(
       "recovered resting_orders={} finished_orders={} idempotency_keys={} recent_trades={} "
-      "live_candles={} halted_instruments={} journal_rows={} journal_orders={} last_sequence={} "
-      "last_trade_id={} read_seconds={:.3f} seconds={:.3f}",
+      "live_candles={} halted_instruments={} positions={} journal_rows={} journal_orders={} "
+      "last_sequence={} last_trade_id={} read_seconds={:.3f} seconds={:.3f}",
       report.resting_orders, report.finished_orders, report.idempotency_keys, report.recent_trades,
-      report.live_candles, report.halted_instruments, report.journal_rows, report.journal_orders,
-      report.last_sequence, report.last_trade_id, report.seconds, rebuild_seconds);
+      report.live_candles, report.halted_instruments, report.positions, report.journal_rows,
+      report.journal_orders, report.last_sequence, report.last_trade_id, report.seconds,
+      rebuild_seconds);
 }
 
 // The instruments added at runtime, after the configured ones, in the order they were added:

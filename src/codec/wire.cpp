@@ -149,6 +149,10 @@ void append_trade(json_writer& w, const engine::trade& t, const engine::instrume
   w.timestamp_value(t.executed_at);
   w.key("sequence");
   w.uint_value(t.sequence);
+  w.key("maker_fee");
+  w.decimal_value(t.maker_fee, ins.price_scale);
+  w.key("taker_fee");
+  w.decimal_value(t.taker_fee, ins.price_scale);
   w.end_object();
 }
 

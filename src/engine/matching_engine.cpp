@@ -43,6 +43,7 @@ matching_engine::matching_engine(std::vector<instrument> instruments, engine_opt
   for (std::size_t i = 0; i < instruments_.size(); ++i) {
     books_.push_back(std::make_unique<order_book>(static_cast<instrument_id>(i),
                                                   options_.expected_orders_per_book));
+    books_.back()->set_fees(fee_calculator(instruments_[i], options_.fees));
     rules_.push_back(instrument_rules::of(instruments_[i]));
   }
 }
@@ -54,6 +55,7 @@ errc matching_engine::append_instrument(const instrument& ins, std::size_t book_
   }
   const auto id = static_cast<instrument_id>(instruments_.size());
   books_.push_back(std::make_unique<order_book>(id, book_orders));
+  books_.back()->set_fees(fee_calculator(ins, options_.fees));
   rules_.push_back(instrument_rules::of(ins));
   instruments_.push_back(ins);
   return errc::ok;

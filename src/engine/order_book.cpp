@@ -256,6 +256,8 @@ bool order_book::match(order& taker, command_context& ctx) {
       t.buy_order_id = buyer.id;
       t.sell_order_id = seller.id;
       t.executed_at = ctx.now;
+      t.maker_fee = fees_.maker_fee(fill_notional);
+      t.taker_fee = fees_.taker_fee(fill_notional);
       t.sequence = ctx.next();
       maker.sequence = ctx.next();
       ctx.out->emplace_back(maker);

@@ -495,15 +495,15 @@ void http_session::open_event_stream(request&, const path_params&, std::string_v
     }
     client = engine::client_id::from(*wanted);
   }
-  if (keys && (channels & bus::channel_orders) != 0) {
+  if (keys && (channels & bus::kPrivateChannels) != 0) {
     if (!principal_) {
-      io_.auth_failed(auth_failure::missing, "no API key for the orders channel");
-      return reply_error(
-          codec::make_error(codec::api_errc::unauthorized, "the orders channel needs an API key"));
+      io_.auth_failed(auth_failure::missing, "no API key for a private channel");
+      return reply_error(codec::make_error(codec::api_errc::unauthorized,
+                                           "the orders and positions channels need an API key"));
     }
     if (!auth::allows(principal_->key_role(), access::account_read) ||
         (!client.empty() && !principal_->may_act_for(client))) {
-      io_.auth_failed(auth_failure::forbidden, "orders channel not allowed", principal_->id());
+      io_.auth_failed(auth_failure::forbidden, "private channel not allowed", principal_->id());
       return reply_error(
           codec::make_error(codec::api_errc::forbidden, "this key may not read that client"));
     }

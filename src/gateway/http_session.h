@@ -75,6 +75,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void get_candles(request& req, const path_params& params, std::string_view query);
   void get_stats(request& req, const path_params& params, std::string_view query);
   void get_ticker(request& req, const path_params& params, std::string_view query);
+  void get_positions(request& req, const path_params& params, std::string_view query);
   void open_websocket(request& req, const path_params& params, std::string_view query);
   void open_event_stream(request& req, const path_params& params, std::string_view query);
   void get_health(request& req, const path_params& params, std::string_view query);

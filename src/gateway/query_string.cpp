@@ -70,6 +70,7 @@ std::uint8_t channel_from_name(std::string_view name) {
   if (name == "orders") return bus::channel_orders;
   if (name == "candles") return bus::channel_candles;
   if (name == "ticker") return bus::channel_ticker;
+  if (name == "positions") return bus::channel_positions;
   return 0;
 }
 

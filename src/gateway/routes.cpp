@@ -53,6 +53,7 @@ std::span<const route> server_routes() noexcept {
       {get, "/candles", access::public_read, &s::get_candles},
       {get, "/analytics/stats", access::public_read, &s::get_stats},
       {get, "/analytics/ticker", access::public_read, &s::get_ticker},
+      {get, "/positions", access::account_read, &s::get_positions},
       {get, "/instruments", access::public_read, &s::get_instruments},
       {get, "/instruments/{symbol}", access::public_read, &s::get_instrument},
       {get, "/stream", access::public_read, &s::open_websocket, true},

@@ -446,10 +446,10 @@ void websocket_session::handle(std::string_view text) {
       }
       client = engine::client_id::from(client_it->get<std::string>());
     }
-    if (op == "subscribe" && (channels & bus::channel_orders) != 0) {
+    if (op == "subscribe" && (channels & bus::kPrivateChannels) != 0) {
       if (!permitted(auth::access::account_read, "error", req_id)) return;
       if (key_ && !client.empty() && !key_->may_act_for(client)) {
-        io_.auth_failed(auth_failure::forbidden, "orders channel of a client not the key's",
+        io_.auth_failed(auth_failure::forbidden, "private channel of a client not the key's",
                         key_->id());
         return send_error(
             "error", req_id,

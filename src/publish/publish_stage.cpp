@@ -2,6 +2,8 @@
 #include <matchd/codec/analytics_json.h>
 #include <matchd/codec/errors.h>
 #include <matchd/codec/instrument_json.h>
+#include <matchd/codec/json_writer.h>
+#include <matchd/codec/position_json.h>
 #include <matchd/codec/responses.h>
 #include <matchd/codec/wire.h>
 #include <matchd/obs/logger.h>
@@ -66,7 +68,11 @@ publish_stage::publish_stage(std::vector<engine::instrument> instruments,
       halted_(instruments_.size(), false),
       markets_(instruments_.size()),
       subscribers_(instruments_.size()),
-      wake_pending_(links_.size(), false) {}
+      wake_pending_(links_.size(), false) {
+  for (const engine::instrument& ins : instruments_) {
+    scales_.push_back(clearing::quote_scale::of(ins));
+  }
+}
 
 publish_stage::~publish_stage() {
   stop();
@@ -172,6 +178,7 @@ void publish_stage::process_batch(bus::engine_batch& batch) {
     }
     if (c.outcome == bus::outcome_kind::executed && c.error == errc::ok) {
       apply_events(batch, c);
+      clear_trades(batch, c);
       // A mass cancel that found nothing changed nothing: sequence 0.
       if (c.sequence != 0) published_sequence_ = c.sequence;
     }
@@ -226,6 +233,52 @@ void publish_stage::apply_events(const bus::engine_batch& batch, const bus::comm
       }
     }
   }
+}
+
+void publish_stage::clear_trades(const bus::engine_batch& batch, const bus::command_outcome& c) {
+  std::string data;
+  for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
+    const auto* t = std::get_if<engine::trade>(&batch.events[i]);
+    if (t == nullptr) continue;
+    const clearing::quote_scale& scale = scales_[t->instrument];
+    last_trade_marks_.trade(t->instrument, t->price.value * scale.tick_units);
+    const engine::order* buyer = orders_.find(t->buy_order_id);
+    const engine::order* seller = orders_.find(t->sell_order_id);
+    if (buyer == nullptr || seller == nullptr) {
+      // Cannot be: both orders had a state in this command's events.
+      obs::logger("publish")->error("trade {} without its orders in the view", t->id);
+      continue;
+    }
+    for (const auto& [client, side_fill] :
+         {std::pair{&buyer->client, clearing::buyer_fill(*t)},
+          std::pair{&seller->client, clearing::seller_fill(*t)}}) {
+      const clearing::position& p = positions_.apply(*client, t->instrument, side_fill, scale);
+      if (!wanted(t->instrument, bus::channel_positions, client)) continue;
+      data.clear();
+      codec::append_position(data, client->view(), instruments_[t->instrument], p,
+                             marks_->mark(t->instrument));
+      broadcast(t->instrument, bus::channel_positions, "positions", t->sequence, data, client);
+    }
+  }
+}
+
+std::string publish_stage::positions_body(const engine::client_id& client,
+                                          std::optional<engine::instrument_id> only) const {
+  std::string body;
+  codec::json_writer w(body);
+  w.begin_object();
+  w.key("client_id");
+  w.string_value(client.view());
+  w.key("positions");
+  w.begin_array();
+  for (const clearing::position_book::held& h : positions_.of(client)) {
+    if (only && h.instrument != *only) continue;
+    codec::append_position(w, client.view(), instruments_[h.instrument], h.pos,
+                           marks_->mark(h.instrument));
+  }
+  w.end_array();
+  w.end_object();
+  return body;
 }
 
 void publish_stage::respond(const bus::engine_batch& batch, const bus::command_outcome& c) {
@@ -375,6 +428,7 @@ void publish_stage::add_instrument(const engine::instrument& ins) {
   trades_.emplace_back();
   halted_.push_back(false);
   markets_.emplace_back();
+  scales_.push_back(clearing::quote_scale::of(ins));
   subscribers_.emplace_back();
   probe_->add_instrument(ins);
 }
@@ -565,6 +619,10 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
     case bus::query_kind::get_ticker:
       reply.body = shared(ticker_body(q.instrument));
       break;
+    case bus::query_kind::get_positions:
+      reply.body = shared(
+          positions_body(q.client, q.any_instrument ? std::nullopt : std::optional(q.instrument)));
+      break;
     case bus::query_kind::get_trades: {
       const auto& history = trades_[q.instrument];
       std::string body = "{\"trades\":[";
@@ -588,8 +646,8 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
           added_intervals = q.candle_intervals & static_cast<std::uint8_t>(~s.candle_intervals);
           s.channels |= q.channels;
           s.candle_intervals |= q.candle_intervals;
-          if ((q.channels & bus::channel_orders) != 0) {
-            // The latest subscription to `orders` says whose orders it carries.
+          if ((q.channels & bus::kPrivateChannels) != 0) {
+            // The latest subscription to `orders` or `positions` says whose they carry.
             s.scope = q.scope;
             s.client = q.client;
           }
@@ -852,6 +910,7 @@ void publish_stage::seed_order(const engine::order& o) {
 }
 
 void publish_stage::seed_trade(const engine::trade& t) {
+  last_trade_marks_.trade(t.instrument, t.price.value * scales_[t.instrument].tick_units);
   auto& history = trades_[t.instrument];
   history.push_back(t);
   if (history.size() > options_.trade_history) history.pop_front();

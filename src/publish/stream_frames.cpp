@@ -45,7 +45,7 @@ std::string subscription_ack(std::string_view type, std::string_view instrument,
        {std::pair{bus::channel_trades, "trades"},
         std::pair{bus::channel_orderbook, "orderbook_deltas"},
         std::pair{bus::channel_orders, "orders"}, std::pair{bus::channel_candles, "candles"},
-        std::pair{bus::channel_ticker, "ticker"}}) {
+        std::pair{bus::channel_ticker, "ticker"}, std::pair{bus::channel_positions, "positions"}}) {
     if ((channels & bit) == 0) continue;
     if (!first) out += ',';
     first = false;

@@ -8,16 +8,13 @@
 #include <string>
 #include <tuple>
 
+#include "wide_integer.h"
+
 namespace matchd::store {
 
 namespace {
 
 using bucket_key = std::tuple<engine::instrument_id, analytics::interval, engine::timestamp_us>;
-
-void append_wide(std::string& out, engine::int128 v) {
-  char buf[engine::kMaxFormattedDecimal];
-  out.append(buf, engine::format_decimal_wide(v, 0, buf));
-}
 
 // A bucket already in the table takes the new trades' extremes and sums; its open changes
 // only when a new trade comes before its first (in trade_id order), its close when one

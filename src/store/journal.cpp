@@ -127,6 +127,8 @@ void journal_encoder::add(const engine::trade& t, std::string_view instrument_sy
   put_text(bytes_, t.sell_order_id.view());
   put_i64(bytes_, t.executed_at);
   put_u64(bytes_, t.sequence);
+  put_i64(bytes_, t.maker_fee);
+  put_i64(bytes_, t.taker_fee);
   ++records_;
 }
 
@@ -134,13 +136,13 @@ void decode_journal(std::string_view body, const std::vector<engine::instrument>
                     engine::event_buffer& out, std::vector<journal_label>* labels) {
   reader in(body);
   const std::uint8_t format = in.done() ? 0 : in.u8();
-  if (format != kJournalFormat && format != kJournalFormatWithoutStops &&
-      format != kJournalFormatWithoutOptions && format != kJournalFormatWithoutKeys) {
+  if (format < kJournalFormatWithoutKeys || format > kJournalFormat) {
     throw journal_error("journal: unknown format");
   }
-  const bool with_keys = format != kJournalFormatWithoutKeys;
-  const bool with_options = format == kJournalFormat || format == kJournalFormatWithoutStops;
-  const bool with_stops = format == kJournalFormat;
+  const bool with_keys = format >= kJournalFormatWithoutOptions;
+  const bool with_options = format >= kJournalFormatWithoutStops;
+  const bool with_stops = format >= kJournalFormatWithoutFees;
+  const bool with_fees = format >= kJournalFormat;
   while (!in.done()) {
     const char tag = static_cast<char>(in.u8());
     if (tag == kOrderTag) {
@@ -189,6 +191,10 @@ void decode_journal(std::string_view body, const std::vector<engine::instrument>
       t.sell_order_id = in.id<engine::kMaxIdLength>();
       t.executed_at = in.i64();
       t.sequence = in.u64();
+      if (with_fees) {
+        t.maker_fee = in.i64();
+        t.taker_fee = in.i64();
+      }
       out.emplace_back(t);
     } else {
       throw journal_error("journal: unknown record tag " +

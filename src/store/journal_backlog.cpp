@@ -53,7 +53,22 @@ void journal_backlog::add_body(std::string_view body,
   for (const engine::event& e : events) {
     if (const auto* o = std::get_if<engine::order>(&e)) {
       latest_.insert_or_assign(std::string(o->id.view()), *o);
-    } else if (const auto* t = std::get_if<engine::trade>(&e)) {
+    }
+  }
+  // A trade's two orders have a state in the same command's events, so in this body: their
+  // clients are known now (the taker's state comes after its trades).
+  const auto client_of = [&](const engine::order_id& id) {
+    const auto it = latest_.find(id.view());
+    if (it == latest_.end()) {
+      throw journal_error("journal: trade of order " + std::string(id.view()) +
+                          " without that order's state in the same row");
+    }
+    return it->second.client;
+  };
+  for (const engine::event& e : events) {
+    if (const auto* t = std::get_if<engine::trade>(&e)) {
+      fills_.push_back({client_of(t->buy_order_id), t->instrument, clearing::buyer_fill(*t)});
+      fills_.push_back({client_of(t->sell_order_id), t->instrument, clearing::seller_fill(*t)});
       auto& recent = trades_[t->instrument];
       recent.push_back(*t);
       if (recent.size() > trades_per_instrument_) recent.pop_front();

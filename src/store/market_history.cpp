@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "wide_integer.h"
+
 namespace matchd::store {
 
 namespace {
@@ -21,22 +23,6 @@ constexpr std::string_view kSummaryColumns =
 constexpr std::string_view kTradesAsSummary =
     "price_ticks, price_ticks, price_ticks, price_ticks, quantity_lots::numeric, "
     "price_ticks::numeric * quantity_lots, price_ticks::numeric, 1::bigint, trade_id, trade_id";
-
-// A numeric column that holds an integer (the sums).
-engine::int128 wide_integer(const pqxx::field& f) {
-  const std::string_view text(f.c_str(), f.size());
-  engine::int128 v = 0;
-  std::size_t i = 0;
-  const bool negative = !text.empty() && text[0] == '-';
-  if (negative) i = 1;
-  if (i == text.size()) throw std::runtime_error(std::string("not an integer: ").append(text));
-  for (; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9')
-      throw std::runtime_error(std::string("not an integer: ").append(text));
-    v = v * 10 + (text[i] - '0');
-  }
-  return negative ? -v : v;
-}
 
 // The summary in columns [first, first + 10) of `row`.
 analytics::trade_summary summary_at(const pqxx::row& row, pqxx::row::size_type first) {
@@ -144,7 +130,7 @@ const std::string& trade_page_sql() {
       " (SELECT trade_id FROM trades WHERE instrument = $1 AND executed_at_us < $4"
       "  ORDER BY executed_at_us DESC, trade_id DESC LIMIT 1) END AS hi)"
       " SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id, sell_order_id,"
-      " executed_at_us, sequence FROM trades, bounds WHERE instrument = $1"
+      " executed_at_us, sequence, maker_fee, taker_fee FROM trades, bounds WHERE instrument = $1"
       " AND trade_id BETWEEN bounds.lo AND bounds.hi AND trade_id < $2"
       " AND executed_at_us >= $3 AND executed_at_us < $4 ORDER BY trade_id DESC LIMIT $5";
   return sql;
@@ -175,6 +161,8 @@ std::vector<engine::trade> read_trades(pqxx::transaction_base& tx, const std::st
     t.sell_order_id = engine::order_id::from(row[5].c_str());
     t.executed_at = row[6].as<std::int64_t>();
     t.sequence = row[7].as<engine::sequence_number>();
+    t.maker_fee = row[8].as<std::int64_t>();
+    t.taker_fee = row[9].as<std::int64_t>();
     out.push_back(t);
   }
   return out;

@@ -1,12 +1,14 @@
 #include <matchd/codec/instrument_json.h>
 #include <matchd/store/journal_backlog.h>
 #include <matchd/store/market_history.h>
+#include <matchd/store/positions.h>
 #include <matchd/store/recovery.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
@@ -314,7 +316,7 @@ recovery_report recover(const std::string& conninfo,
 #endif
     const auto rows = tx.exec(
         "SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_order_id,"
-        " sell_order_id, executed_at_us, sequence FROM ("
+        " sell_order_id, executed_at_us, sequence, maker_fee, taker_fee FROM ("
         " SELECT * FROM trades WHERE instrument = " +
         tx.quote(symbol) + " ORDER BY trade_id DESC LIMIT " +
         std::to_string(recent_trades_per_instrument) + ") recent ORDER BY trade_id");
@@ -341,6 +343,8 @@ recovery_report recover(const std::string& conninfo,
       t.sell_order_id = engine::order_id::from(sv(row[5]));
       t.executed_at = row[6].as<long long>();
       t.sequence = static_cast<engine::sequence_number>(row[7].as<long long>());
+      t.maker_fee = row[8].as<long long>();
+      t.taker_fee = row[9].as<long long>();
       sink.recent_trade(t);
       ++report.recent_trades;
     }
@@ -365,6 +369,25 @@ recovery_report recover(const std::string& conninfo,
     for (const analytics::candle& second : backlog.seconds(i)) {
       sink.backlog_second(i, second);
       ++report.live_candles;
+    }
+  }
+  // Positions: the table's rows (complete_positions ran before), then the backlog's fills in
+  // trade order, so the two never count a trade twice (the table holds the applied trades
+  // only).
+  {
+    std::map<std::pair<std::string, engine::instrument_id>, clearing::position> positions;
+    read_positions(
+        tx, instruments,
+        [&](std::string_view client, engine::instrument_id i, const clearing::position& p) {
+          positions[{std::string(client), i}] = p;
+        });
+    for (const journal_backlog::client_fill& f : backlog.fills()) {
+      positions[{std::string(f.client.view()), f.instrument}].apply(
+          f.fill, clearing::quote_scale::of(instruments[f.instrument]));
+    }
+    for (const auto& [key, p] : positions) {
+      sink.position(engine::client_id::from(key.first), key.second, p);
+      ++report.positions;
     }
   }
   // Halted instruments: a status row of an instrument no longer configured is ignored.

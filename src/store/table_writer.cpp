@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "candle_writer.h"
+#include "position_writer.h"
 
 namespace matchd::store {
 
@@ -59,9 +60,9 @@ const std::vector<std::string> kChangeColumns = {
 const std::vector<std::string> kEventColumns = {"sequence",    "order_id", "status",
                                                 "filled_lots", "notional", "updated_at_us"};
 const std::vector<std::string> kTradeColumns = {
-    "trade_id",       "instrument",     "price_ticks",   "quantity_lots",
-    "aggressor_side", "buy_order_id",   "sell_order_id", "buy_client_id",
-    "sell_client_id", "executed_at_us", "sequence"};
+    "trade_id",     "instrument",    "price_ticks",   "quantity_lots",  "aggressor_side",
+    "buy_order_id", "sell_order_id", "buy_client_id", "sell_client_id", "executed_at_us",
+    "sequence",     "maker_fee",     "taker_fee"};
 
 }  // namespace
 
@@ -203,6 +204,7 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
                              ", rows found: " + std::to_string(updated.affected_rows()));
     }
   }
+  std::size_t positions = 0;
   if (!trades.empty()) {
     // A trade's two orders both have a state in the same command's events, so here; their
     // client ids come from there.
@@ -215,7 +217,10 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
       return latest[it->second]->client.view();
     };
     copy_text rows;
+    std::vector<cleared_trade> cleared;
+    cleared.reserve(trades.size());
     for (const engine::trade* t : trades) {
+      cleared.push_back({t, client_of(t->buy_order_id), client_of(t->sell_order_id)});
       rows.number(static_cast<std::int64_t>(t->id))
           .text(instruments[t->instrument].symbol)
           .number(t->price.value)
@@ -223,16 +228,19 @@ table_rows write_tables(pqxx::transaction_base& tx, std::span<const engine::even
           .text(engine::to_string(t->aggressor))
           .text(t->buy_order_id.view())
           .text(t->sell_order_id.view())
-          .text(client_of(t->buy_order_id))
-          .text(client_of(t->sell_order_id))
+          .text(cleared.back().buyer)
+          .text(cleared.back().seller)
           .number(t->executed_at)
           .number(static_cast<std::int64_t>(t->sequence))
+          .number(t->maker_fee)
+          .number(t->taker_fee)
           .end_row();
     }
     copy_rows(tx, "trades", kTradeColumns, rows);
+    positions = write_positions(tx, cleared, instruments);
   }
   const std::size_t candles = write_candles(tx, trades, instruments);
-  return {latest.size(), states.rows(), trades.size(), candles};
+  return {latest.size(), states.rows(), trades.size(), candles, positions};
 }
 
 }  // namespace matchd::store

@@ -302,6 +302,8 @@ engine::trade sample_trade() {
   t.sell_order_id = engine::order_id::from("order-2");
   t.executed_at = kNovember21;
   t.sequence = 1042;
+  t.maker_fee = 140;  // 1.40
+  t.taker_fee = 5;    // 0.05
   return t;
 }
 
@@ -311,7 +313,7 @@ TEST(WireTrade, ExactJson) {
   EXPECT_EQ(out, R"({"trade_id":"981","instrument":"BTC-USD","buy_order_id":"order-1",)"
                  R"("sell_order_id":"order-2","price":"70150.50","quantity":"0.10000000",)"
                  R"("aggressor_side":"sell","timestamp":"2026-11-21T12:00:00.123456Z",)"
-                 R"("sequence":1042})");
+                 R"("sequence":1042,"maker_fee":"1.40","taker_fee":"0.05"})");
 }
 
 TEST(WireTrade, TypesAndLargeIds) {
@@ -320,10 +322,10 @@ TEST(WireTrade, TypesAndLargeIds) {
   std::string out;
   append_trade(out, t, btc());
   const json j = json::parse(out);
-  EXPECT_EQ(j.size(), 9U);
+  EXPECT_EQ(j.size(), 11U);
   EXPECT_EQ(j["trade_id"], "18446744073709551615");
   for (const char* name : {"trade_id", "instrument", "buy_order_id", "sell_order_id", "price",
-                           "quantity", "aggressor_side", "timestamp"}) {
+                           "quantity", "aggressor_side", "timestamp", "maker_fee", "taker_fee"}) {
     EXPECT_TRUE(j.at(name).is_string()) << name;
   }
   EXPECT_TRUE(j.at("sequence").is_number_unsigned());

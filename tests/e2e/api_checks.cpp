@@ -41,9 +41,9 @@ const std::vector<std::string>& order_fields() {
 
 const std::vector<std::string>& trade_fields() {
   static const std::vector<std::string> fields = [] {
-    std::vector<std::string> f = {"trade_id",       "instrument", "buy_order_id",
-                                  "sell_order_id",  "price",      "quantity",
-                                  "aggressor_side", "timestamp",  "sequence"};
+    std::vector<std::string> f = {"trade_id", "instrument", "buy_order_id",   "sell_order_id",
+                                  "price",    "quantity",   "aggressor_side", "timestamp",
+                                  "sequence", "maker_fee",  "taker_fee"};
     std::sort(f.begin(), f.end());
     return f;
   }();
@@ -265,6 +265,9 @@ bool is_channel(const nlohmann::json& message, std::string_view channel) {
   if (!trade["sell_order_id"].is_string()) return fail("sell_order_id");
   if (!is_canonical_decimal(trade["price"], price_decimals)) return fail("price");
   if (!is_canonical_decimal(trade["quantity"], quantity_decimals)) return fail("quantity");
+  // Fees are quote at the price's precision.
+  if (!is_canonical_decimal(trade["maker_fee"], price_decimals)) return fail("maker_fee");
+  if (!is_canonical_decimal(trade["taker_fee"], price_decimals)) return fail("taker_fee");
   if (trade["aggressor_side"] != "buy" && trade["aggressor_side"] != "sell") {
     return fail("aggressor_side");
   }

@@ -215,6 +215,11 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
         return c.request("DELETE", "/orders?client_id=" + client, {}, h).status;
       },
       own_client_expect(true)};
+  cases["GET /positions"] = {
+      [](http_client& c, http_client&, const header_list& h, const std::string& client) {
+        return c.request("GET", "/positions?client_id=" + client, {}, h).status;
+      },
+      own_client_expect(false)};
   cases["GET /orderbook"] = {get(orderbook_path()), by_role(200, 200, 200, 200)};
   cases["GET /trades"] = {get(trades_path()), by_role(200, 200, 200, 200)};
   cases["GET /instruments"] = {get("/instruments"), by_role(200, 200, 200, 200)};
@@ -709,52 +714,56 @@ TEST_F(Auth, revocation_closes_an_open_websocket_with_1008_within_a_second) {
       c.post_json("/orders", limit_order("", "alice", "buy", "1.00", "1"), bearer(k.secret)));
 }
 
-TEST_F(Auth, the_orders_channel_needs_a_key_and_the_keys_client) {
+// Both private channels: orders and positions.
+TEST_F(Auth, the_private_channels_need_a_key_and_the_keys_client) {
   daemon_process d(keys_args());
   const issued_key viewer = viewer_key(d.port(), "alice");
-  const auto is_reply = [](const json& m) { return m.contains("status"); };
-  ws_client ws(d.port());
-  const json subscribe = {
-      {"op", "subscribe"}, {"req_id", 1}, {"instrument", "BTC-USD"}, {"channels", {"orders"}}};
-  ws.send_json(subscribe);
-  auto r = ws.read_until(is_reply, 5s);
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ((*r)["status"], 401) << r->dump();
-  // Public channels need no key.
-  ws.send_json(
-      {{"op", "subscribe"}, {"req_id", 2}, {"instrument", "BTC-USD"}, {"channels", {"trades"}}});
-  ws.send_json({{"op", "auth"}, {"req_id", 3}, {"key", viewer.secret}});
-  r = ws.read_until([](const json& m) { return m.value("type", "") == "auth"; }, 5s);
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ((*r)["status"], 200) << r->dump();
-  json foreign = subscribe;
-  foreign["req_id"] = 4;
-  foreign["client_id"] = "bob";
-  ws.send_json(foreign);
-  r = ws.read_until([](const json& m) { return m.value("req_id", json()) == 4; }, 5s);
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ((*r)["status"], 403) << r->dump();
-  EXPECT_EQ((*r)["error"].value("code", ""), "forbidden") << r->dump();
-  // And nothing of bob's comes.
-  http_client admin(d.port());
-  place_as_admin(admin, "bob");
-  for (const json& m : ws.read_for(300ms)) {
-    EXPECT_EQ(m.dump().find("\"bob\""), std::string::npos)
-        << "a foreign client's event: " << m.dump();
-  }
-  // SSE: the orders channel without a key is 401, with a foreign client_id 403.
-  {
-    raw_connection raw(d.port());
-    raw.send(get_request("/stream/sse?instrument=BTC-USD&channels=orders"));
-    EXPECT_EQ(status_of(raw.read_until("\r\n\r\n", 5s)), 401u);
-  }
-  {
-    raw_connection raw(d.port());
-    raw.send(
-        "GET /stream/sse?instrument=BTC-USD&channels=orders&client_id=bob HTTP/1.1\r\n"
-        "Host: 127.0.0.1\r\nAuthorization: Bearer " +
-        viewer.secret + "\r\n\r\n");
-    EXPECT_EQ(status_of(raw.read_until("\r\n\r\n", 5s)), 403u);
+  for (const std::string channel : {"orders", "positions"}) {
+    SCOPED_TRACE(channel);
+    const auto is_reply = [](const json& m) { return m.contains("status"); };
+    ws_client ws(d.port());
+    const json subscribe = {
+        {"op", "subscribe"}, {"req_id", 1}, {"instrument", "BTC-USD"}, {"channels", {channel}}};
+    ws.send_json(subscribe);
+    auto r = ws.read_until(is_reply, 5s);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ((*r)["status"], 401) << r->dump();
+    // Public channels need no key.
+    ws.send_json(
+        {{"op", "subscribe"}, {"req_id", 2}, {"instrument", "BTC-USD"}, {"channels", {"trades"}}});
+    ws.send_json({{"op", "auth"}, {"req_id", 3}, {"key", viewer.secret}});
+    r = ws.read_until([](const json& m) { return m.value("type", "") == "auth"; }, 5s);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ((*r)["status"], 200) << r->dump();
+    json foreign = subscribe;
+    foreign["req_id"] = 4;
+    foreign["client_id"] = "bob";
+    ws.send_json(foreign);
+    r = ws.read_until([](const json& m) { return m.value("req_id", json()) == 4; }, 5s);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ((*r)["status"], 403) << r->dump();
+    EXPECT_EQ((*r)["error"].value("code", ""), "forbidden") << r->dump();
+    // And nothing of bob's comes.
+    http_client admin(d.port());
+    place_as_admin(admin, "bob");
+    for (const json& m : ws.read_for(300ms)) {
+      EXPECT_EQ(m.dump().find("\"bob\""), std::string::npos)
+          << "a foreign client's event: " << m.dump();
+    }
+    // SSE: the orders channel without a key is 401, with a foreign client_id 403.
+    {
+      raw_connection raw(d.port());
+      raw.send(get_request("/stream/sse?instrument=BTC-USD&channels=" + channel));
+      EXPECT_EQ(status_of(raw.read_until("\r\n\r\n", 5s)), 401u);
+    }
+    {
+      raw_connection raw(d.port());
+      raw.send("GET /stream/sse?instrument=BTC-USD&channels=" + channel +
+               "&client_id=bob HTTP/1.1\r\n"
+               "Host: 127.0.0.1\r\nAuthorization: Bearer " +
+               viewer.secret + "\r\n\r\n");
+      EXPECT_EQ(status_of(raw.read_until("\r\n\r\n", 5s)), 403u);
+    }
   }
 }
 

@@ -33,6 +33,7 @@ const std::map<std::string, access>& expected_permissions() {
       {"GET /candles", access::public_read},
       {"GET /analytics/stats", access::public_read},
       {"GET /analytics/ticker", access::public_read},
+      {"GET /positions", access::account_read},
       {"GET /stream", access::public_read},
       {"GET /stream/sse", access::public_read},
       {"GET /healthz", access::operational},

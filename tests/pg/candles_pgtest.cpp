@@ -23,22 +23,11 @@
 
 #include "candle_cache.h"
 #include "pg_server.h"
+#include "random_orders.h"
 #include "table_writer.h"
 
 namespace matchd::pgtest {
 namespace {
-
-constexpr std::int64_t kSecondUs = 1'000'000;
-// 2026-12-06T22:00:00Z: the run crosses UTC midnight and several 4 h buckets.
-constexpr std::int64_t kStartUs = 1'796'594'400'000'000;
-
-std::vector<engine::instrument> instruments() {
-  engine::instrument eth = engine::instrument::btc_usd();
-  eth.symbol = "ETH-USD";
-  eth.tick_units = 5;  // 0.05
-  eth.lot_units = 1000;
-  return {engine::instrument::btc_usd(), eth};
-}
 
 // Independent of the writer and of the migration: the first and last price by window
 // functions, the bucket by integer division of non-negative times.
@@ -85,59 +74,6 @@ void expect_candles_match_trades(pqxx::connection& c) {
   }
 }
 
-// Random orders on two instruments, one a second from kStartUs (100,000: about 28 hours),
-// some exactly on a minute's edge and some stamped earlier than the order before them (two
-// I/O threads' clocks): written in chunks of 1 to 400 commands, each its own transaction.
-// `step_us` apart instead of a second; `after_flush`, when given, runs after each chunk's
-// commit.
-void run_random_orders(pqxx::connection& c, const std::vector<engine::instrument>& ins, int orders,
-                       const std::function<void()>& after_flush = {},
-                       std::int64_t step_us = kSecondUs) {
-  std::mt19937_64 rng(1206);
-  engine::matching_engine engine(ins);
-  engine::event_buffer chunk;
-  engine::event_buffer out;
-  engine::sequence_number written_up_to = 0;
-  std::size_t commands_in_chunk = 0;
-  std::size_t chunk_size = 1;
-  const auto flush = [&] {
-    pqxx::work tx(c);
-    store::write_tables(tx, chunk, written_up_to, ins);
-    tx.commit();
-    for (const engine::event& e : chunk) {
-      written_up_to =
-          std::max(written_up_to, std::visit([](const auto& x) { return x.sequence; }, e));
-    }
-    chunk.clear();
-    commands_in_chunk = 0;
-    chunk_size = 1 + rng() % 400;
-    if (after_flush) after_flush();
-  };
-  for (int n = 0; n < orders; ++n) {
-    engine::place_order o;
-    o.id = engine::order_id::from("o-" + std::to_string(n));
-    o.client = engine::client_id::from("c-" + std::to_string(rng() % 50));
-    o.instrument = static_cast<engine::instrument_id>(rng() % ins.size());
-    o.order_side = rng() % 2 == 0 ? engine::side::buy : engine::side::sell;
-    o.type = rng() % 10 == 0 ? engine::order_type::market : engine::order_type::limit;
-    if (o.type == engine::order_type::limit) {
-      o.price = engine::price_ticks(7'000'000 + static_cast<std::int64_t>(rng() % 41) - 20);
-    }
-    o.quantity = engine::quantity_lots(1 + static_cast<std::int64_t>(rng() % 5'000'000));
-    o.stp = engine::stp_mode::none;
-    std::int64_t at = kStartUs + n * step_us +
-                      static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(step_us));
-    if (n % 97 == 0) at = at / (60 * kSecondUs) * (60 * kSecondUs);  // on a minute's edge
-    if (n % 10 == 3) at -= static_cast<std::int64_t>(rng() % (2 * kSecondUs));
-    o.received_at = at;
-    out.clear();
-    engine.place(o, out);
-    chunk.insert(chunk.end(), out.begin(), out.end());
-    if (++commands_in_chunk == chunk_size) flush();
-  }
-  if (!chunk.empty()) flush();
-}
-
 // A database with `orders` random orders applied (run_random_orders).
 struct traded_database {
   explicit traded_database(int orders) {
@@ -145,16 +81,11 @@ struct traded_database {
     store::apply_migrations(pg.connection_string());
     c = std::make_unique<pqxx::connection>(pg.connection_string());
     store::prepare_table_session(*c);
-    run_random_orders(*c, instruments(), orders);
+    run_random_orders(*c, two_instruments(), {.orders = orders});
   }
   pg_server pg;
   std::unique_ptr<pqxx::connection> c;
 };
-
-std::string text(engine::int128 v) {
-  char buf[engine::kMaxFormattedDecimal];
-  return std::string(buf, engine::format_decimal_wide(v, 0, buf));
-}
 
 // 100,000 orders: every candle of every interval equals the trades table's aggregation; and
 // GET /analytics/stats's read, for random ranges of the run (from a millisecond to more than
@@ -186,9 +117,9 @@ TEST(candles, candles_and_range_summaries_equal_plain_aggregations_of_the_trades
     const std::string where =
         symbol + " [" + std::to_string(start) + ", " + std::to_string(end) + ")";
     ASSERT_EQ(got.trades, want[0].as<std::int64_t>()) << where;
-    EXPECT_EQ(text(got.volume), want[1].c_str()) << where;
-    EXPECT_EQ(text(got.quote_volume), want[2].c_str()) << where;
-    EXPECT_EQ(text(got.price_sum), want[3].c_str()) << where;
+    EXPECT_EQ(integer_text(got.volume), want[1].c_str()) << where;
+    EXPECT_EQ(integer_text(got.quote_volume), want[2].c_str()) << where;
+    EXPECT_EQ(integer_text(got.price_sum), want[3].c_str()) << where;
     if (got.trades == 0) continue;
     EXPECT_EQ(got.open.value, want[4].as<std::int64_t>()) << where;
     EXPECT_EQ(got.high.value, want[5].as<std::int64_t>()) << where;
@@ -229,7 +160,7 @@ TEST(candles, the_candle_cache_answers_as_the_table_does_while_trades_come_in) {
   pqxx::connection writer(pg.connection_string());
   store::prepare_table_session(writer);
   pqxx::connection reader(pg.connection_string());
-  const std::vector<engine::instrument> ins = instruments();
+  const std::vector<engine::instrument> ins = two_instruments();
   store::candle_cache cache(2'000'000);
   std::mt19937_64 rng(29);
   int asked = 0;
@@ -275,7 +206,7 @@ TEST(candles, the_candle_cache_answers_as_the_table_does_while_trades_come_in) {
     tx.commit();
   };
   // 90 s apart: 40 days, so that days of 1 m and weeks of 5 m and 15 m become final.
-  run_random_orders(writer, ins, 40'000, ask, 90 * kSecondUs);
+  run_random_orders(writer, ins, {.orders = 40'000, .step_us = 90 * kSecondUs, .after_flush = ask});
   EXPECT_GT(asked, 100);
   EXPECT_GT(with_candles, asked / 3);
   EXPECT_GT(cache.chunks(), 0u);

@@ -44,6 +44,21 @@ std::string body_of(std::initializer_list<engine::order> orders,
   return enc.take();
 }
 
+// A body of trades between "b" and "s" with both orders' states after them, as a command
+// writes them (the engine emits the maker's state after each trade, the taker's last).
+std::string traded_body(std::initializer_list<engine::trade> trades) {
+  journal_encoder enc;
+  for (const auto& t : trades) enc.add(t, "BTC-USD");
+  engine::order buyer = order_state("b", engine::order_status::open, 1, 1);
+  buyer.client = engine::client_id::from("buyer");
+  engine::order seller = order_state("s", engine::order_status::open, 2, 2);
+  seller.client = engine::client_id::from("seller");
+  seller.order_side = engine::side::sell;
+  enc.add(buyer, "BTC-USD");
+  enc.add(seller, "BTC-USD");
+  return enc.take();
+}
+
 TEST(journal_backlog, keeps_the_newest_state_of_each_order_across_bodies) {
   journal_backlog backlog(10, kInstruments.size(), 100);
   // "old" rests in the tables since sequence 5; the backlog fills it in two steps.
@@ -96,8 +111,8 @@ TEST(journal_backlog, an_older_order_the_tables_lack_is_an_error) {
 
 TEST(journal_backlog, keeps_only_the_most_recent_trades_per_instrument) {
   journal_backlog backlog(0, kInstruments.size(), 3);
-  backlog.add_body(body_of({}, {trade_numbered(1), trade_numbered(2)}), kInstruments);
-  backlog.add_body(body_of({}, {trade_numbered(3), trade_numbered(4), trade_numbered(5)}),
+  backlog.add_body(traded_body({trade_numbered(1), trade_numbered(2)}), kInstruments);
+  backlog.add_body(traded_body({trade_numbered(3), trade_numbered(4), trade_numbered(5)}),
                    kInstruments);
   const auto& trades = backlog.trades(0);
   ASSERT_EQ(trades.size(), 3u);
@@ -116,8 +131,8 @@ TEST(journal_backlog, sums_every_trade_per_second_beyond_the_recent_ones) {
   engine::trade c = trade_numbered(3);
   c.executed_at = kSecond + 1'000'000;  // exactly at the next second
   c.quantity = engine::quantity_lots(5);
-  backlog.add_body(body_of({}, {a, b}), kInstruments);
-  backlog.add_body(body_of({}, {c}), kInstruments);
+  backlog.add_body(traded_body({a, b}), kInstruments);
+  backlog.add_body(traded_body({c}), kInstruments);
   const auto& seconds = backlog.seconds(0);
   ASSERT_EQ(seconds.size(), 2u);
   EXPECT_EQ(seconds[0].open_time, kSecond);
@@ -128,6 +143,36 @@ TEST(journal_backlog, sums_every_trade_per_second_beyond_the_recent_ones) {
   EXPECT_EQ(seconds[1].open_time, kSecond + 1'000'000);
   EXPECT_EQ(seconds[1].summary.volume, 5);
   EXPECT_EQ(backlog.trades(0).size(), 2u);  // the recent ones are capped; the sums are not
+}
+
+// Every side of every trade, in trade order, with its order's client and its own fee: what
+// recovery lays over the positions table.
+TEST(journal_backlog, gives_both_sides_of_every_trade_with_their_clients) {
+  journal_backlog backlog(0, kInstruments.size(), 1);
+  engine::trade first = trade_numbered(1);
+  first.aggressor = engine::side::sell;
+  first.maker_fee = 3;
+  first.taker_fee = 8;
+  engine::trade second = trade_numbered(2);
+  second.aggressor = engine::side::buy;
+  second.maker_fee = 4;
+  second.taker_fee = 9;
+  backlog.add_body(traded_body({first}), kInstruments);
+  backlog.add_body(traded_body({second}), kInstruments);
+  const auto& fills = backlog.fills();
+  ASSERT_EQ(fills.size(), 4u);
+  EXPECT_EQ(fills[0].client.view(), "buyer");
+  EXPECT_EQ(fills[0].fill.fill_side, engine::side::buy);
+  EXPECT_EQ(fills[0].fill.fee, 3) << "the buyer rested: the maker's fee";
+  EXPECT_EQ(fills[1].client.view(), "seller");
+  EXPECT_EQ(fills[1].fill.fee, 8);
+  EXPECT_EQ(fills[2].fill.trade, 2u);
+  EXPECT_EQ(fills[2].fill.fee, 9) << "the buyer took: the taker's fee";
+  EXPECT_EQ(fills[3].fill.fee, 4);
+  EXPECT_EQ(backlog.trades(0).size(), 1u) << "the recent trades stay capped; the fills do not";
+  // A trade whose orders have no state in its row cannot be cleared: refused.
+  journal_backlog broken(0, kInstruments.size(), 1);
+  EXPECT_THROW(broken.add_body(body_of({}, {trade_numbered(3)}), kInstruments), journal_error);
 }
 
 TEST(journal_backlog, refuses_a_body_it_cannot_read) {

@@ -46,6 +46,8 @@ engine::trade sample_trade() {
   t.sell_order_id = engine::order_id::from("s");
   t.executed_at = -1;
   t.sequence = 77;
+  t.maker_fee = 1'234'567'890'123;
+  t.taker_fee = -2;  // the codec does not judge values, it carries them
   return t;
 }
 
@@ -108,6 +110,8 @@ TEST(journal, orders_and_trades_come_back_field_for_field_in_their_order) {
   EXPECT_EQ(t2->sell_order_id, t.sell_order_id);
   EXPECT_EQ(t2->executed_at, t.executed_at);
   EXPECT_EQ(t2->sequence, t.sequence);
+  EXPECT_EQ(t2->maker_fee, t.maker_fee);
+  EXPECT_EQ(t2->taker_fee, t.taker_fee);
   ASSERT_NE(std::get_if<engine::order>(&events[1]), nullptr);
   expect_same(std::get<engine::order>(events[1]), o);
   ASSERT_NE(std::get_if<engine::order>(&events[2]), nullptr);
@@ -214,6 +218,29 @@ TEST(journal, a_stops_price_and_trigger_come_back_and_format_3_reads_without_the
   decode_journal(v3, instruments, old);
   ASSERT_EQ(old.size(), 1u);
   expect_same(std::get<engine::order>(old[0]), sample_order());
+}
+
+// A trade's fees travel with it; a row of format 4 (before fees) is read as trades that
+// charged none, and its order records as they were.
+TEST(journal, a_trades_fees_come_back_and_format_4_reads_trades_without_them) {
+  const auto instruments = two_instruments();
+  journal_encoder out;
+  out.add(sample_trade(), "BTC-USD");
+  std::string v4(out.bytes());
+  v4[0] = static_cast<char>(kJournalFormatWithoutFees);
+  v4.resize(v4.size() - 16);
+  journal_encoder orders;
+  orders.add(sample_order(), "ETH-USD");
+  v4 += orders.bytes().substr(1);
+  engine::event_buffer old;
+  decode_journal(v4, instruments, old);
+  ASSERT_EQ(old.size(), 2u);
+  const auto& t = std::get<engine::trade>(old[0]);
+  EXPECT_EQ(t.id, sample_trade().id);
+  EXPECT_EQ(t.sequence, sample_trade().sequence);
+  EXPECT_EQ(t.maker_fee, 0);
+  EXPECT_EQ(t.taker_fee, 0);
+  expect_same(std::get<engine::order>(old[1]), sample_order());
 }
 
 TEST(journal, decoding_appends_and_clear_starts_a_new_body) {

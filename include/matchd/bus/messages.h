@@ -144,6 +144,7 @@ enum class query_kind : std::uint8_t {
   get_trades,
   get_instruments,  // `instrument`, or every instrument when it is kAllInstruments
   get_ticker,       // GET /analytics/ticker
+  get_positions,    // GET /positions: `client`'s positions, every instrument
   subscribe,
   unsubscribe,
   drop_subscriber,  // the connection is gone
@@ -157,7 +158,11 @@ enum channel : std::uint8_t {
   channel_orders = 1 << 2,
   channel_candles = 1 << 3,  // of the intervals in read_query::candle_intervals
   channel_ticker = 1 << 4,
+  channel_positions = 1 << 5,  // the subscriber's clients' positions, as channel_orders
 };
+// The channels that carry a client's own data: they need a key that may read the client,
+// and carry only the clients the subscription's scope and client allow.
+inline constexpr std::uint8_t kPrivateChannels = channel_orders | channel_positions;
 
 struct read_query {
   query_kind kind = query_kind::get_order;
@@ -174,7 +179,8 @@ struct read_query {
   // another client's order is 404; a subscription's `orders` channel carries only these
   // clients' orders, and only `client`'s when that is set.
   engine::client_scope scope;
-  engine::client_id client;  // subscribe: as above; list_orders: whose orders (required)
+  // subscribe: as above; list_orders, get_positions: whose (required)
+  engine::client_id client;
   // list_orders: open ones only (status=open) or all (status=all); `instrument` unless
   // any_instrument; only orders created before `before` (0: no bound); `limit` of them.
   bool open_only = true;

@@ -33,6 +33,7 @@ struct engine_options {
   // preallocated for this many orders (it grows in chunks beyond).
   std::size_t max_instruments = kDefaultMaxInstruments;
   std::size_t added_book_orders = 1024;
+  fee_schedule fees{};  // every instrument's, runtime ones included
 };
 
 struct command_result {

@@ -77,6 +77,10 @@ struct trade {
   order_id sell_order_id;
   timestamp_us executed_at = 0;
   sequence_number sequence = 0;
+  // What each side paid (engine/fees.h): quote units at the price precision. Fixed when the
+  // trade happens, so a later change of --fees never rewrites a trade.
+  std::int64_t maker_fee = 0;
+  std::int64_t taker_fee = 0;
 };
 
 // The new total at one price level after a command; quantity zero removes the level.

@@ -3,6 +3,7 @@
 #include <matchd/engine/chunked_vector.h>
 #include <matchd/engine/client_orders.h>
 #include <matchd/engine/event.h>
+#include <matchd/engine/fees.h>
 #include <matchd/engine/id_index.h>
 #include <matchd/engine/order.h>
 
@@ -141,6 +142,8 @@ class order_book {
     return last_trade_price_;
   }
   void restore_last_trade(price_ticks p) { last_trade_price_ = p; }
+  // What this book's trades charge their sides (none until set).
+  void set_fees(const fee_calculator& fees) noexcept { fees_ = fees; }
 
   std::optional<price_ticks> best_bid() const;
   std::optional<price_ticks> best_ask() const;
@@ -274,6 +277,7 @@ class order_book {
   std::vector<touched_level> touched_;
   std::size_t live_orders_ = 0;
   price_ticks last_trade_price_{0};
+  fee_calculator fees_;
   // The waiting stops, sorted so that the next to trigger is at the back.
   std::vector<stop_ref> buy_stops_;
   std::vector<stop_ref> sell_stops_;

@@ -5,6 +5,7 @@
 #include <matchd/bus/incremental_map.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
+#include <matchd/clearing/position_book.h>
 #include <matchd/codec/responses.h>
 #include <matchd/engine/client_scope.h>
 #include <matchd/engine/instrument.h>
@@ -19,6 +20,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -105,6 +107,14 @@ class publish_stage {
                    const analytics::trade_summary& trades) {
     markets_[ins].add(second, trades);
   }
+  // A client's position as recovery rebuilt it (the positions table and the journal).
+  void seed_position(const engine::client_id& client, engine::instrument_id ins,
+                     const clearing::position& p) {
+    positions_.seed(client, ins, p);
+  }
+  // Where unrealized PnL is marked (default: the last trade of each instrument). Before
+  // start(); `marks` must outlive the stage and answer on the publish thread.
+  void use_marks(const clearing::mark_source& marks) { marks_ = &marks; }
   // One side of a book's levels, best first.
   void seed_levels(engine::instrument_id ins, engine::side s,
                    std::span<const price_ladder::level> best_first);
@@ -148,6 +158,12 @@ class publish_stage {
   bool has_work() const;
   void process_batch(bus::engine_batch& batch);
   void apply_events(const bus::engine_batch& batch, const bus::command_outcome& c);
+  // The command's trades into both sides' positions (their orders' states are in the view by
+  // now: the taker's comes after its trades), and to the `positions` channel.
+  void clear_trades(const bus::engine_batch& batch, const bus::command_outcome& c);
+  // GET /positions: every instrument's, or `only`'s.
+  std::string positions_body(const engine::client_id& client,
+                             std::optional<engine::instrument_id> only) const;
   void respond(const bus::engine_batch& batch, const bus::command_outcome& c);
   void respond_snapshot(const bus::command_outcome& c);
   // An addition, a halt or a resume: the instrument or its new status for GET /instruments,
@@ -217,6 +233,10 @@ class publish_stage {
   std::vector<std::deque<engine::trade>> trades_;
   std::vector<bool> halted_;                     // per instrument, as committed
   std::vector<analytics::live_market> markets_;  // per instrument
+  std::vector<clearing::quote_scale> scales_;    // per instrument
+  clearing::position_book positions_;
+  clearing::last_trade_marks last_trade_marks_;
+  const clearing::mark_source* marks_ = &last_trade_marks_;
   // Every event still to come is at this time or later: the last batch's clock.
   engine::timestamp_us horizon_ = 0;
   std::size_t market_subscribers_ = 0;  // subscribers of candles or ticker, any instrument

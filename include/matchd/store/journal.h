@@ -31,7 +31,11 @@ namespace matchd::store {
 //
 // Format 4 adds, after the client_order_id, the stop price (8 bytes, 0 for none) and
 // whether the stop triggered (one byte). Format 3 is still read: its orders are no stops.
-inline constexpr std::uint8_t kJournalFormat = 4;
+//
+// Format 5 ends each trade record with the maker's and the taker's fee (8 bytes each).
+// Format 4 is still read: its trades charged no fee (fees came with format 5).
+inline constexpr std::uint8_t kJournalFormat = 5;
+inline constexpr std::uint8_t kJournalFormatWithoutFees = 4;
 inline constexpr std::uint8_t kJournalFormatWithoutStops = 3;
 inline constexpr std::uint8_t kJournalFormatWithoutOptions = 2;
 inline constexpr std::uint8_t kJournalFormatWithoutKeys = 1;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <matchd/analytics/candle.h>
+#include <matchd/clearing/position.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/engine/order.h>
 
@@ -63,6 +64,15 @@ class journal_backlog {
   // first: what the candles table does not hold yet.
   [[nodiscard]] const std::vector<analytics::candle>& seconds(engine::instrument_id i) const;
 
+  // Every side of every trade in the backlog, in trade order, with its client: what the
+  // positions table does not hold yet.
+  struct client_fill {
+    engine::client_id client;
+    engine::instrument_id instrument = 0;
+    clearing::fill fill;
+  };
+  [[nodiscard]] const std::vector<client_fill>& fills() const noexcept { return fills_; }
+
  private:
   engine::sequence_number applied_;
   std::size_t trades_per_instrument_;
@@ -77,6 +87,7 @@ class journal_backlog {
   boost::unordered_flat_map<std::string, engine::order_label, id_hash, std::equal_to<>> labels_;
   std::vector<std::deque<engine::trade>> trades_;
   std::vector<std::vector<analytics::candle>> seconds_;
+  std::vector<client_fill> fills_;
 };
 
 }  // namespace matchd::store

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <matchd/analytics/candle.h>
+#include <matchd/clearing/position.h>
 #include <matchd/engine/matching_engine.h>
 
 #include <cstdint>
@@ -40,6 +41,10 @@ class recovery_sink {
                               const analytics::candle& /*second*/) {}
   // A configured instrument the database says is halted (sql/007_instrument_status.sql).
   virtual void instrument_halted(engine::instrument_id /*instrument*/) {}
+  // Every client's position per instrument: the positions table's, with the backlog's trades
+  // applied on top.
+  virtual void position(const engine::client_id& /*client*/, engine::instrument_id /*instrument*/,
+                        const clearing::position& /*p*/) {}
   virtual void counters(engine::sequence_number last_sequence, engine::trade_id last_trade_id) = 0;
 };
 
@@ -50,6 +55,7 @@ struct recovery_report {
   std::size_t recent_trades = 0;
   std::size_t live_candles = 0;  // candles and backlog seconds the live streams start from
   std::size_t halted_instruments = 0;
+  std::size_t positions = 0;
   std::size_t journal_rows = 0;    // journal rows not yet in the tables, laid over them
   std::size_t journal_orders = 0;  // orders those rows touch
   engine::sequence_number last_sequence = 0;

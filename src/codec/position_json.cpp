@@ -1,0 +1,66 @@
+#include <matchd/codec/json_writer.h>
+#include <matchd/codec/position_json.h>
+#include <matchd/engine/decimal.h>
+
+namespace matchd::codec {
+
+namespace {
+
+void wide(json_writer& w, engine::int128 units, int scale) {
+  char buf[engine::kMaxFormattedDecimal];
+  w.plain_string_value(std::string_view(buf, engine::format_decimal_wide(units, scale, buf)));
+}
+
+}  // namespace
+
+void append_position(json_writer& w, std::string_view client, const engine::instrument& ins,
+                     const clearing::position& p, std::optional<std::int64_t> mark) {
+  const int quote_scale = ins.price_scale + ins.quantity_scale;
+  const clearing::quote_scale scale = clearing::quote_scale::of(ins);
+  w.begin_object();
+  w.key("client_id");
+  w.string_value(client);
+  w.key("instrument");
+  w.string_value(ins.symbol);
+  w.key("base_position");
+  wide(w, static_cast<engine::int128>(p.base) * ins.lot_units, ins.quantity_scale);
+  w.key("quote_position");
+  wide(w, p.quote, quote_scale);
+  w.key("average_entry_price");
+  if (p.flat()) {
+    w.null_value();
+  } else {
+    w.decimal_value(p.average_entry, ins.price_scale);
+  }
+  w.key("realized_pnl");
+  wide(w, p.realized, quote_scale);
+  w.key("unrealized_pnl");
+  wide(w, mark ? p.unrealized(*mark, scale) : 0, quote_scale);
+  w.key("mark_price");
+  if (mark) {
+    w.decimal_value(*mark, ins.price_scale);
+  } else {
+    w.null_value();
+  }
+  w.key("fees");
+  wide(w, p.fees, ins.price_scale);
+  w.key("buy_volume");
+  wide(w, p.bought * ins.lot_units, ins.quantity_scale);
+  w.key("sell_volume");
+  wide(w, p.sold * ins.lot_units, ins.quantity_scale);
+  w.key("trades");
+  w.int_value(p.trades);
+  w.key("last_trade_id");
+  w.uint_value(p.last_trade);
+  w.key("updated_at");
+  w.timestamp_value(p.updated_at);
+  w.end_object();
+}
+
+void append_position(std::string& out, std::string_view client, const engine::instrument& ins,
+                     const clearing::position& p, std::optional<std::int64_t> mark) {
+  json_writer w(out);
+  append_position(w, client, ins, p, mark);
+}
+
+}  // namespace matchd::codec
