@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
@@ -90,6 +91,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
   std::string retention;
   std::string auth_mode;
   std::string fees;
+  std::string settlement_time;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n"
@@ -113,6 +115,9 @@ parse_outcome parse_command_line(int argc, char** argv) {
     ("fees", po::value(&fees)->default_value(env_or("MATCHD_FEES", "0,0")),
      "MAKER_BPS,TAKER_BPS: what each side of a trade pays, in whole basis points (0 to 1000) "
      "of its notional, in quote rounded half up to the price precision [MATCHD_FEES]")
+    ("settlement-time", po::value(&settlement_time)->default_value(env_or("MATCHD_SETTLEMENT_TIME", ""), ""),
+     "HH:MM (UTC): make a settlement with that cutoff every day (with --db) "
+     "[MATCHD_SETTLEMENT_TIME]")
     ("io-threads", po::value(&cfg.server.io_threads)->default_value(1),
      "I/O (network) threads")
     ("max-connections", po::value(&cfg.server.max_connections)->default_value(10000),
@@ -240,6 +245,21 @@ parse_outcome parse_command_line(int argc, char** argv) {
     return usage_error(
         "--fees (MATCHD_FEES) wants MAKER_BPS,TAKER_BPS, whole basis points from 0 to " +
         std::to_string(engine::kMaxFeeBps) + " (e.g. 2,5), got '" + fees + "'");
+  }
+  if (!settlement_time.empty()) {
+    const bool shaped = settlement_time.size() == 5 && settlement_time[2] == ':' &&
+                        std::isdigit(static_cast<unsigned char>(settlement_time[0])) &&
+                        std::isdigit(static_cast<unsigned char>(settlement_time[1])) &&
+                        std::isdigit(static_cast<unsigned char>(settlement_time[3])) &&
+                        std::isdigit(static_cast<unsigned char>(settlement_time[4]));
+    const int hours = shaped ? std::stoi(settlement_time.substr(0, 2)) : -1;
+    const int minutes = shaped ? std::stoi(settlement_time.substr(3, 2)) : -1;
+    if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59) {
+      return usage_error(
+          "--settlement-time (MATCHD_SETTLEMENT_TIME) wants HH:MM in UTC (e.g. 00:00), got '" +
+          settlement_time + "'");
+    }
+    cfg.settlement_minute = hours * 60 + minutes;
   }
   if (cfg.server.io_threads == 0 || cfg.server.io_threads > 64) {
     return usage_error("--io-threads must be between 1 and 64");

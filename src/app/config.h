@@ -16,7 +16,8 @@ namespace matchd::app {
 struct config {
   gateway::server_options server;
   std::vector<engine::instrument> instruments;
-  engine::fee_schedule fees;  // --fees MAKER_BPS,TAKER_BPS
+  engine::fee_schedule fees;             // --fees MAKER_BPS,TAKER_BPS
+  std::optional<int> settlement_minute;  // --settlement-time HH:MM, minutes after UTC midnight
   std::string ready_file;
   std::string log_level = "info";
   std::size_t expected_orders = 1 << 16;

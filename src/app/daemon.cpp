@@ -136,12 +136,23 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     analytics_opts.queue_capacity = 256;
     analytics_reader_ =
         std::make_unique<store::analytics_reader>(analytics_opts, cfg_.instruments, *registry_);
+    store::settlement_options settlement_opts;
+    settlement_opts.reader.conninfo = db_conninfo_;
+    settlement_opts.reader.timeout = cfg_.db_timeout;
+    settlement_opts.reader.queue_capacity = 64;
+    settlement_opts.daily_minute = cfg_.settlement_minute;
+    settlement_worker_ = std::make_unique<store::settlement_worker>(
+        settlement_opts, cfg_.instruments,
+        store::settlement_fence{
+            [this](engine::timestamp_us t) { return store_stage_->committed_through(t); },
+            [this] { return store_stage_->applied_sequence(); }});
   }
   // An instrument added at runtime reaches the readers and the I/O threads before its 201
   // does.
   publish_stage_->on_instrument_added([this](const engine::instrument& ins) {
     if (history_reader_) history_reader_->add_instrument(ins);
     if (analytics_reader_) analytics_reader_->add_instrument(ins);
+    if (settlement_worker_) settlement_worker_->add_instrument(ins);
     server_->add_instrument(ins);
   });
   publish_stage_->reserve_orders(cfg_.expected_orders *
@@ -179,6 +190,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
                         : auth::make_memory_key_store());
   server_->use_keys(*keys_);
   if (analytics_reader_) server_->use_history(*analytics_reader_);
+  if (settlement_worker_) server_->use_settlements(*settlement_worker_);
   auto log = obs::logger("app");
   if (cfg_.server.auth_keys) {
     log->info(
@@ -211,6 +223,7 @@ boost::asio::ip::tcp::endpoint daemon::start() {
   keys_->start();
   if (history_reader_) history_reader_->start();
   if (analytics_reader_) analytics_reader_->start();
+  if (settlement_worker_) settlement_worker_->start();
   publish_stage_->start();
   if (store_stage_) store_stage_->start();
   engine_stage_->start();
@@ -414,6 +427,7 @@ void daemon::restore_added_instruments() {
     publish_stage_->add_instrument(ins);
     if (history_reader_) history_reader_->add_instrument(ins);
     if (analytics_reader_) analytics_reader_->add_instrument(ins);
+    if (settlement_worker_) settlement_worker_->add_instrument(ins);
     server_->add_instrument(ins);
     obs::logger("store")->info("instrument {} restored (added at runtime)", ins.symbol);
   }
@@ -500,6 +514,8 @@ void daemon::stop() {
     log->warn("stopping with {} commands unanswered", server_->inflight());
   }
   server_->stop();
+  // A settlement waiting for the tables gives up (503); one being written is finished.
+  if (settlement_worker_) settlement_worker_->stop();
   engine_stage_->stop();
   if (store_stage_) store_stage_->stop();
   // Before the publish stage, which then delivers the answers it gave.

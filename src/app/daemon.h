@@ -12,6 +12,7 @@
 #include <matchd/sequencer/engine_stage.h>
 #include <matchd/store/analytics_reader.h>
 #include <matchd/store/history_reader.h>
+#include <matchd/store/settlement_worker.h>
 #include <matchd/store/store_stage.h>
 #include <prometheus/gauge.h>
 
@@ -82,6 +83,7 @@ class daemon {
   // Durable mode only: GET /orders/{id} past the retention horizon, from the orders table.
   std::unique_ptr<store::history_reader> history_reader_;
   std::unique_ptr<store::analytics_reader> analytics_reader_;
+  std::unique_ptr<store::settlement_worker> settlement_worker_;
   std::atomic<bool> recovered_{false};
   // Set while start-up retries a database it cannot reach: /readyz says so, not "recovering".
   std::atomic<bool> waiting_for_database_{false};

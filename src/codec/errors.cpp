@@ -70,6 +70,8 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::stop_price_not_allowed, "stop_price_not_allowed", 400},
     {api_errc::stop_not_triggered, "stop_not_triggered", 409},
     {api_errc::field_not_amendable, "field_not_amendable", 400},
+    {api_errc::settlement_out_of_order, "settlement_out_of_order", 409},
+    {api_errc::settlement_not_found, "settlement_not_found", 404},
 }};
 
 constexpr bool table_in_enum_order() {

@@ -34,6 +34,8 @@ struct gateway_context {
   auth::key_registry* keys = nullptr;
   // Candles, range statistics and trades by time (server::use_history); null in memory mode.
   analytics::history_source* history = nullptr;
+  // Settlements (server::use_settlements); null in memory mode.
+  clearing::settlement_source* settlements = nullptr;
   // One on-demand snapshot in flight per instrument: POST /admin/snapshots meanwhile is 429.
   std::unique_ptr<std::atomic<bool>[]> snapshot_in_flight;
 

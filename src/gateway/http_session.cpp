@@ -224,7 +224,8 @@ std::optional<immediate_answer> http_session::route_request(request& req) {
   if (r.found != nullptr) {
     if (auto refused = authorize(req, *r.found)) return refused;
     if ((r.found->handler == &http_session::place_order ||
-         r.found->handler == &http_session::amend_order) &&
+         r.found->handler == &http_session::amend_order ||
+         r.found->handler == &http_session::create_settlement) &&
         !is_json(req[http::field::content_type])) {
       return immediate_answer{codec::make_error(codec::api_errc::unsupported_media_type,
                                                 "Content-Type must be application/json")};

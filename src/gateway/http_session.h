@@ -75,7 +75,16 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void get_candles(request& req, const path_params& params, std::string_view query);
   void get_stats(request& req, const path_params& params, std::string_view query);
   void get_ticker(request& req, const path_params& params, std::string_view query);
+  // GET /positions and the settlement routes (clearing_handlers.cpp).
   void get_positions(request& req, const path_params& params, std::string_view query);
+  void create_settlement(request& req, const path_params& params, std::string_view query);
+  void list_settlements(request& req, const path_params& params, std::string_view query);
+  void get_settlement(request& req, const path_params& params, std::string_view query);
+  // Hands a call to the settlement source; its answer (JSON, or CSV with `csv`) is posted
+  // back to this session's thread.
+  void ask_settlements(const std::function<void(clearing::settlement_source&,
+                                                clearing::settlement_source::done_fn)>& call,
+                       bool csv = false);
   void open_websocket(request& req, const path_params& params, std::string_view query);
   void open_event_stream(request& req, const path_params& params, std::string_view query);
   void get_health(request& req, const path_params& params, std::string_view query);

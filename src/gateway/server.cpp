@@ -67,6 +67,10 @@ void server::use_history(analytics::history_source& source) {
   ctx_->history = &source;
 }
 
+void server::use_settlements(clearing::settlement_source& source) {
+  ctx_->settlements = &source;
+}
+
 void server::add_instrument(const engine::instrument& ins) {
   for (auto& t : threads_) {
     boost::asio::post(t->context(), [t = t.get(), ins] { t->add_instrument(ins); });

@@ -78,6 +78,10 @@ class journal_applier {
   // The writer committed the journal up to `last_sequence` (also called once with the
   // recovered position, before start()).
   void committed(engine::sequence_number last_sequence);
+  // How far the tables hold the journal (any thread).
+  engine::sequence_number applied() const noexcept {
+    return applied_sequence_.load(std::memory_order_relaxed);
+  }
 
   // An instrument added at runtime (any thread; the store stage's, before it commits a journal
   // row that names it). Taken in before the next rows are decoded.

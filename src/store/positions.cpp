@@ -7,8 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "position_columns.h"
 #include "position_writer.h"
-#include "wide_integer.h"
 
 namespace matchd::store {
 
@@ -27,22 +27,6 @@ constexpr const char* kUpsertTail =
     " trades = EXCLUDED.trades, updated_at_us = EXCLUDED.updated_at_us,"
     " last_trade_id = EXCLUDED.last_trade_id";
 
-// The position in the columns after client_id and instrument.
-clearing::position position_at(const pqxx::row& row) {
-  clearing::position p;
-  p.base = row[2].as<std::int64_t>();
-  p.quote = wide_integer(row[3]);
-  p.average_entry = row[4].as<std::int64_t>();
-  p.realized = wide_integer(row[5]);
-  p.fees = wide_integer(row[6]);
-  p.bought = wide_integer(row[7]);
-  p.sold = wide_integer(row[8]);
-  p.trades = row[9].as<std::int64_t>();
-  p.updated_at = row[10].as<std::int64_t>();
-  p.last_trade = row[11].as<engine::trade_id>();
-  return p;
-}
-
 // ('client','instrument'): esc() and our own quotes (quote() trips GCC 12's false -Wrestrict
 // at -O3, bug 105651).
 void append_key(std::string& sql, pqxx::transaction_base& tx, std::string_view client,
@@ -52,16 +36,6 @@ void append_key(std::string& sql, pqxx::transaction_base& tx, std::string_view c
   sql += "','";
   sql += tx.esc(std::string(instrument));
   sql += "')";
-}
-
-void append_number(std::string& sql, std::int64_t v) {
-  sql += ',';
-  sql += std::to_string(v);
-}
-
-void append_wide_number(std::string& sql, engine::int128 v) {
-  sql += ',';
-  append_wide(sql, v);
 }
 
 using position_key = std::pair<std::string, engine::instrument_id>;
@@ -82,16 +56,7 @@ void upsert(pqxx::transaction_base& tx, const position_map& positions,
     sql += "','";
     sql += tx.esc(instruments.at(key.second).symbol);
     sql += '\'';
-    append_number(sql, p.base);
-    append_wide_number(sql, p.quote);
-    append_number(sql, p.average_entry);
-    append_wide_number(sql, p.realized);
-    append_wide_number(sql, p.fees);
-    append_wide_number(sql, p.bought);
-    append_wide_number(sql, p.sold);
-    append_number(sql, p.trades);
-    append_number(sql, p.updated_at);
-    append_number(sql, static_cast<std::int64_t>(p.last_trade));
+    append_position_values(sql, p);
     sql += ')';
   }
   sql += kUpsertTail;
@@ -125,7 +90,7 @@ std::size_t write_positions(pqxx::transaction_base& tx, std::span<const cleared_
   for (const pqxx::row& row : tx.exec(sql)) {
     const auto instrument = find(instruments, row[1].c_str());
     if (!instrument) continue;  // cannot be: the key was ours
-    positions[{row[0].c_str(), *instrument}] = position_at(row);
+    positions[{row[0].c_str(), *instrument}] = read_position(row, 2);
   }
   for (const cleared_trade& c : trades) {
     const engine::trade& t = *c.trade;
@@ -210,7 +175,7 @@ void read_positions(
                              const clearing::position&)>& f) {
   for (const pqxx::row& row : tx.exec(std::string("SELECT ") + kColumns + " FROM positions")) {
     if (const auto instrument = find(instruments, row[1].c_str())) {
-      f(row[0].c_str(), *instrument, position_at(row));
+      f(row[0].c_str(), *instrument, read_position(row, 2));
     }
   }
 }

@@ -102,6 +102,10 @@ store_stage::~store_stage() {
   stop();
 }
 
+engine::sequence_number store_stage::applied_sequence() const {
+  return applier_->applied();
+}
+
 void store_stage::set_recovered(engine::sequence_number last_sequence,
                                 engine::trade_id last_trade_id) {
   committed_sequence_ = last_sequence;
@@ -321,6 +325,14 @@ void store_stage::commit_group(std::vector<bus::engine_batch*>& group) {
       }
       back_off(wait);
     }
+  }
+  // Every earlier group is committed, and this one: the engine's clock it carries has passed
+  // every trade not in it or before it.
+  engine::timestamp_us clock = 0;
+  for (const bus::engine_batch* b : group) clock = std::max(clock, b->clock);
+  fence_sequence_.store(committed_sequence_, std::memory_order_relaxed);
+  if (clock > fence_clock_.load(std::memory_order_relaxed)) {
+    fence_clock_.store(clock, std::memory_order_release);
   }
   // A group that wrote nothing (answers to rejections, an idle engine's clock) says
   // nothing about the database either.

@@ -220,6 +220,26 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
         return c.request("GET", "/positions?client_id=" + client, {}, h).status;
       },
       own_client_expect(false)};
+  // Settlements are made from the database: without --db 503 after the key's check. The
+  // cutoff is an hour ago: one settlement, then the same one (200) for every later call.
+  const unsigned settled = durable ? 200 : 503;
+  cases["POST /admin/settlements"] = {
+      [](http_client& c, http_client&, const header_list& h, const std::string&) {
+        static const std::int64_t hour_ago_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count() -
+            3'600'000;
+        const unsigned status =
+            c.post_json("/admin/settlements", {{"cutoff", hour_ago_ms}}, h).status;
+        return status == 201 ? 200u : status;
+      },
+      by_role(401, 403, 403, settled)};
+  cases["GET /settlements"] = {get("/settlements"), by_role(401, settled, settled, settled)};
+  // A settlement that may not exist yet: 404 from the database, 503 without one.
+  cases["GET /settlements/{settlement_id}"] = {
+      get("/settlements/999"),
+      by_role(401, durable ? 404 : 503, durable ? 404 : 503, durable ? 404 : 503)};
   cases["GET /orderbook"] = {get(orderbook_path()), by_role(200, 200, 200, 200)};
   cases["GET /trades"] = {get(trades_path()), by_role(200, 200, 200, 200)};
   cases["GET /instruments"] = {get("/instruments"), by_role(200, 200, 200, 200)};

@@ -1,17 +1,23 @@
-// Positions against the real daemon and PostgreSQL (docs/api.md "Positions and PnL"): with
-// fees, what GET /positions and the positions channel say equals a model folded over the
-// trades the daemon acknowledged, before and after a kill -9, and the positions table
-// agrees once the applier caught up; bad queries are 400s with the stable codes.
+// Positions and settlements against the real daemon and PostgreSQL (docs/api.md "Positions
+// and PnL", "Settlements"): with fees, what GET /positions and the positions channel say
+// equals a model folded over the trades the daemon acknowledged, before and after a kill -9,
+// and the positions table agrees once the applier caught up; settlements net exactly the
+// trades of their window, add up to the positions, and answer the same cutoff again with the
+// same settlement; bad queries are 400s with the stable codes.
 
 #include <gtest/gtest.h>
 #include <matchd/engine/decimal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <map>
 #include <pqxx/pqxx>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon_process.h"
@@ -224,6 +230,125 @@ TEST_F(positions, bad_queries_are_refused_with_their_codes) {
   const auto none = http.get("/positions?client_id=nobody");
   ASSERT_EQ(none.status, 200u);
   EXPECT_EQ(none.json(), json({{"client_id", "nobody"}, {"positions", json::array()}}));
+}
+
+std::string now_rfc3339() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const std::int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  std::string text = std::to_string(us / 1000);  // epoch milliseconds
+  return text;
+}
+
+TEST_F(positions, settlements_net_each_window_and_add_up_to_the_positions) {
+  std::mt19937_64 rng(32);
+  e2e::http_client http(daemon_->port(), 30s);
+  for (int i = 0; i < 60; ++i) trade(http, rng);
+  std::this_thread::sleep_for(5ms);
+  const std::string first_cutoff = now_rfc3339();
+  const e2e::http_response made =
+      http.post_json("/admin/settlements", {{"cutoff", std::stoll(first_cutoff)}});
+  ASSERT_EQ(made.status, 201u) << made.describe();
+  const json first = made.json()["settlement"];
+  EXPECT_EQ(first["settlement_id"], "1");
+  EXPECT_TRUE(first["previous_cutoff"].is_null());
+  // The first window holds every trade so far: each entry is the client's whole position.
+  ASSERT_EQ(first["entries"].size(), model_.size()) << made.body;
+  for (const json& e : first["entries"]) {
+    const std::string client = e["client_id"];
+    const auto& m = model_.at(client);
+    EXPECT_EQ(e["net_base"], text(m.quantity, 8)) << client;
+    EXPECT_EQ(e["net_quote"], text(m.cash, 10)) << client;
+    EXPECT_EQ(e["fees"], text(m.fees, 2)) << client;
+    EXPECT_EQ(e["realized_pnl"], text(m.realized, 10)) << client;
+    EXPECT_EQ(e["closing_base_position"], text(m.quantity, 8)) << client;
+    EXPECT_EQ(e["closing_quote_position"], text(m.cash, 10)) << client;
+    EXPECT_EQ(e["trades"], counts_.at(client)) << client;
+  }
+  // The same cutoff again: the same settlement, 200.
+  const e2e::http_response again =
+      http.post_json("/admin/settlements", {{"cutoff", std::stoll(first_cutoff)}});
+  EXPECT_EQ(again.status, 200u) << again.describe();
+  EXPECT_EQ(again.json(), made.json());
+  // Refusals.
+  const auto earlier =
+      http.post_json("/admin/settlements", {{"cutoff", std::stoll(first_cutoff) - 1}});
+  EXPECT_EQ(earlier.status, 409u) << earlier.describe();
+  EXPECT_EQ(earlier.json()["error"]["code"], "settlement_out_of_order");
+  const auto future = http.post_json("/admin/settlements", {{"cutoff", "2999-01-01T00:00:00Z"}});
+  EXPECT_EQ(future.status, 400u);
+  EXPECT_EQ(future.json()["error"]["code"], "invalid_parameter") << future.body;
+  const auto missing = http.post_json("/admin/settlements", json::object());
+  EXPECT_EQ(missing.status, 400u);
+  EXPECT_EQ(missing.json()["error"]["code"], "missing_field") << missing.body;
+  const auto unknown = http.get("/settlements/99");
+  EXPECT_EQ(unknown.status, 404u);
+  EXPECT_EQ(unknown.json()["error"]["code"], "settlement_not_found") << unknown.body;
+
+  // Reads: the same settlement, and its CSV.
+  const auto read = http.get("/settlements/1");
+  ASSERT_EQ(read.status, 200u) << read.describe();
+  EXPECT_EQ(read.json(), made.json());
+  const auto csv = http.request("GET", "/settlements/1", {}, {{"Accept", "text/csv"}});
+  ASSERT_EQ(csv.status, 200u) << csv.describe();
+  EXPECT_EQ(csv.header("Content-Type").rfind("text/csv", 0), 0u) << csv.header("Content-Type");
+  EXPECT_EQ(static_cast<std::size_t>(std::count(csv.body.begin(), csv.body.end(), '\n')),
+            model_.size() + 1)
+      << csv.body;
+
+  // Across a kill -9, a second window with only the trades after the first cutoff.
+  std::map<std::string, clearing::test_support::reference_position> before = model_;
+  for (int i = 0; i < 60; ++i) trade(http, rng);
+  daemon_->kill9();
+  daemon_->restart();
+  ASSERT_EQ(wait_for_readyz(daemon_->port(), 200, 10s).status, 200u);
+  e2e::http_client after(daemon_->port(), 30s);
+  std::this_thread::sleep_for(5ms);
+  const auto second = after.post_json("/admin/settlements", {{"cutoff", now_rfc3339()}});
+  ASSERT_EQ(second.status, 201u) << second.describe();
+  const json s2 = second.json()["settlement"];
+  EXPECT_EQ(s2["settlement_id"], "2");
+  for (const json& e : s2["entries"]) {
+    const std::string client = e["client_id"];
+    const auto& m = model_.at(client);
+    const auto& b = before[client];
+    EXPECT_EQ(e["net_base"], text(m.quantity - b.quantity, 8)) << client;
+    EXPECT_EQ(e["net_quote"], text(m.cash - b.cash, 10)) << client;
+    EXPECT_EQ(e["closing_base_position"], text(m.quantity, 8)) << client;
+  }
+  const auto list = after.get("/settlements");
+  ASSERT_EQ(list.status, 200u);
+  ASSERT_EQ(list.json()["settlements"].size(), 2u) << list.body;
+  EXPECT_EQ(list.json()["settlements"][0]["settlement_id"], "2") << "newest first";
+}
+
+// --settlement-time: at start the daemon makes the daily settlement whose time passed last
+// (one a minute ago here), and the same again after a restart is that one, not a second.
+TEST(settlement_schedule, the_daily_settlement_is_made_at_start_for_the_time_that_passed) {
+  pg_server pg;
+  pg.start();
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t a_minute_ago = std::chrono::system_clock::to_time_t(now - 60s);
+  std::tm utc{};
+  gmtime_r(&a_minute_ago, &utc);
+  char hhmm[6];
+  std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", utc.tm_hour, utc.tm_min);
+  e2e::daemon_process d(durable_daemon_args(pg.connection_string(), {"--settlement-time", hhmm}));
+  e2e::http_client http(d.port(), 10s);
+  json list;
+  for (int i = 0; i < 100; ++i) {
+    list = http.get("/settlements").json();
+    if (!list["settlements"].empty()) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(list["settlements"].size(), 1u) << list.dump();
+  const std::string cutoff = list["settlements"][0]["cutoff"];
+  EXPECT_NE(cutoff.find(std::string("T") + hhmm + ":00.000000Z"), std::string::npos) << cutoff;
+  d.kill9();
+  d.restart();
+  ASSERT_EQ(wait_for_readyz(d.port(), 200, 10s).status, 200u);
+  std::this_thread::sleep_for(500ms);
+  e2e::http_client again(d.port(), 10s);
+  EXPECT_EQ(again.get("/settlements").json()["settlements"].size(), 1u);
 }
 
 }  // namespace

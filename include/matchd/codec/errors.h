@@ -84,6 +84,9 @@ namespace matchd::codec {
 //   409 stop_not_triggered       an amend of a stop order still waiting for its trigger
 //   400 field_not_amendable      an amend body with a field other than instrument, price
 //                                and quantity (side, stp, post_only, ...)
+//   409 settlement_out_of_order  POST /admin/settlements with a cutoff before the newest
+//                                settlement's
+//   404 settlement_not_found     no settlement with that id
 enum class api_errc : std::uint8_t {
   malformed_json,
   missing_field,
@@ -139,10 +142,12 @@ enum class api_errc : std::uint8_t {
   stop_price_not_allowed,
   stop_not_triggered,
   field_not_amendable,
+  settlement_out_of_order,
+  settlement_not_found,
 };
 
 inline constexpr std::size_t kApiErrcCount =
-    static_cast<std::size_t>(api_errc::field_not_amendable) + 1;
+    static_cast<std::size_t>(api_errc::settlement_not_found) + 1;
 
 // "invalid_price_tick", ... (static storage).
 std::string_view to_code(api_errc e) noexcept;

@@ -3,6 +3,7 @@
 #include <matchd/analytics/history_source.h>
 #include <matchd/bus/messages.h>
 #include <matchd/bus/spsc_queue.h>
+#include <matchd/clearing/settlement_source.h>
 #include <matchd/engine/instrument.h>
 #include <matchd/obs/metrics.h>
 #include <matchd/obs/order_flow_metrics.h>
@@ -89,6 +90,9 @@ class server {
   // Where GET /candles, /analytics/stats and /trades by time are read (durable mode); without
   // it they answer 503 not_ready. Before start(); it must outlive the server's threads.
   void use_history(analytics::history_source& source);
+  // Where the settlement routes go (durable mode); without it they answer 503 not_ready.
+  // Before start(); it must outlive the server's threads.
+  void use_settlements(clearing::settlement_source& source);
   // An instrument added at runtime (any thread): posted to every I/O thread, each of which
   // then accepts orders and queries for it.
   void add_instrument(const engine::instrument& ins);

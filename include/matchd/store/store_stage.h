@@ -13,6 +13,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -111,6 +112,15 @@ class store_stage {
   void add_instrument(const engine::instrument& ins);
 
   bool database_up() const { return database_up_.load(std::memory_order_relaxed); }
+  // For settlements (store/settlement_worker.h), any thread: once a group whose engine clock
+  // reached `t` is committed (every trade stamped before `t` is then committed), the
+  // committed sequence to wait for; nullopt before.
+  std::optional<engine::sequence_number> committed_through(engine::timestamp_us t) const {
+    if (fence_clock_.load(std::memory_order_acquire) < t) return std::nullopt;
+    return fence_sequence_.load(std::memory_order_relaxed);
+  }
+  // How far the journal applier has written the tables (any thread).
+  engine::sequence_number applied_sequence() const;
   // The writer lock was found held by another daemon: nothing is committed any more.
   bool lock_lost() const { return lock_lost_.load(std::memory_order_relaxed); }
 
@@ -154,6 +164,9 @@ class store_stage {
   bus::retry_backoff backoff_;  // between attempts at one group; reset for each group
   engine::trade_id last_trade_id_ = 0;
   engine::sequence_number committed_sequence_ = 0;
+  // committed_through(): the sequence is stored before the clock it goes with.
+  std::atomic<engine::sequence_number> fence_sequence_{0};
+  std::atomic<engine::timestamp_us> fence_clock_{0};
 
   bus::idle_waiter waiter_;
   std::atomic<bool> stopping_{false};

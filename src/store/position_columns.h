@@ -1,0 +1,54 @@
+#pragma once
+
+#include <matchd/clearing/position.h>
+
+#include <pqxx/pqxx>
+#include <string>
+
+#include "wide_integer.h"
+
+namespace matchd::store {
+
+// A clearing::position as ten columns, in this order, wherever the tables keep one (positions,
+// settlement_entries' closing_*): base lots, quote units, average entry units, realized
+// units, fee units, bought lots, sold lots, trades, updated_at_us, last_trade_id.
+
+// The position in the ten columns from `first`.
+inline clearing::position read_position(const pqxx::row& row, int first) {
+  clearing::position p;
+  p.base = row[first].as<std::int64_t>();
+  p.quote = wide_integer(row[first + 1]);
+  p.average_entry = row[first + 2].as<std::int64_t>();
+  p.realized = wide_integer(row[first + 3]);
+  p.fees = wide_integer(row[first + 4]);
+  p.bought = wide_integer(row[first + 5]);
+  p.sold = wide_integer(row[first + 6]);
+  p.trades = row[first + 7].as<std::int64_t>();
+  p.updated_at = row[first + 8].as<std::int64_t>();
+  p.last_trade = row[first + 9].as<engine::trade_id>();
+  return p;
+}
+
+// Appends ",v1,...,v10": the position's values for an INSERT.
+inline void append_position_values(std::string& sql, const clearing::position& p) {
+  const auto number = [&sql](std::int64_t v) {
+    sql += ',';
+    sql += std::to_string(v);
+  };
+  const auto wide = [&sql](engine::int128 v) {
+    sql += ',';
+    append_wide(sql, v);
+  };
+  number(p.base);
+  wide(p.quote);
+  number(p.average_entry);
+  wide(p.realized);
+  wide(p.fees);
+  wide(p.bought);
+  wide(p.sold);
+  number(p.trades);
+  number(p.updated_at);
+  number(static_cast<std::int64_t>(p.last_trade));
+}
+
+}  // namespace matchd::store
