@@ -8,6 +8,8 @@ Sends --rate requests a second for --duration seconds, alternating two reads:
   - GET /candles?interval=1m over one whole UTC day (1,440 candles) picked at random;
   - GET /analytics/stats over a random 30-day range with millisecond edges (so every level
     of the range's cover is read: days, hours, minutes, seconds and edge trades).
+With --reads positions, GET /positions of a random client-NNNN of fixtures/gen_orders.py's
+flow (--clients of them) instead.
 Each request is due at t0 + i / rate (open loop): its latency runs from that instant to the
 last byte of its answer, so a request that waits for a free connection counts the wait
 (no coordinated omission). --connections keep-alive HTTP/1.1 connections to 127.0.0.1 carry
@@ -70,6 +72,8 @@ async def main():
     ap.add_argument("--instrument", default="BTC-USD")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json")
+    ap.add_argument("--reads", choices=["history", "positions"], default="history")
+    ap.add_argument("--clients", type=int, default=2000)
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
@@ -78,6 +82,8 @@ async def main():
     span_30d = 30 * DAY_MS
 
     def request(i):
+        if args.reads == "positions":
+            return "positions", f"/positions?client_id=client-{rng.randrange(1, args.clients + 1):04d}"
         if i % 2 == 0:
             day = first_day + rng.randrange(days) * DAY_MS
             return "candles", (f"/candles?instrument={args.instrument}&interval=1m"
@@ -90,7 +96,7 @@ async def main():
     free = asyncio.Queue()
     for _ in range(args.connections):
         free.put_nowait(Connection(args.port))
-    latencies = {"candles": [], "stats": []}
+    latencies = {"positions": []} if args.reads == "positions" else {"candles": [], "stats": []}
     statuses = {}
     total = int(args.rate * args.duration)
     t0 = time.monotonic() + 0.2
