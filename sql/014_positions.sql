@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS positions (
   instrument           text    NOT NULL,
   base_lots            bigint  NOT NULL,
   quote_units          numeric NOT NULL,
-  average_entry_units  bigint  NOT NULL,  -- 0 while flat
+  cost_units           numeric NOT NULL,  -- the open position's cost, signed like base
   realized_units       numeric NOT NULL,
   fee_units            numeric NOT NULL,
   bought_lots          numeric NOT NULL,

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS settlement_entries (
   realized_units               numeric NOT NULL,
   closing_base_lots            bigint  NOT NULL,
   closing_quote_units          numeric NOT NULL,
-  closing_average_entry_units  bigint  NOT NULL,
+  closing_cost_units           numeric NOT NULL,
   closing_realized_units       numeric NOT NULL,
   closing_fee_units            numeric NOT NULL,
   closing_bought_lots          numeric NOT NULL,
@@ -36,6 +36,22 @@ CREATE TABLE IF NOT EXISTS settlement_entries (
   closing_last_trade_id        bigint  NOT NULL,
   PRIMARY KEY (settlement_id, client_id, instrument)
 );
--- The pair's position at the newest cutoff before a window: where its next entry starts.
-CREATE INDEX IF NOT EXISTS settlement_entries_pair
-  ON settlement_entries (client_id, instrument, settlement_id DESC);
+-- Each pair's position at the newest settlement it has an entry in: where its next entry
+-- starts (one row a pair, so a settlement reads as many rows as there are pairs, however
+-- many settlements came before). Columns as sql/014_positions.sql's.
+CREATE TABLE IF NOT EXISTS settlement_closings (
+  instrument           text    NOT NULL,
+  client_id            text    NOT NULL,
+  settlement_id        bigint  NOT NULL REFERENCES settlements,
+  base_lots            bigint  NOT NULL,
+  quote_units          numeric NOT NULL,
+  cost_units           numeric NOT NULL,
+  realized_units       numeric NOT NULL,
+  fee_units            numeric NOT NULL,
+  bought_lots          numeric NOT NULL,
+  sold_lots            numeric NOT NULL,
+  trades               bigint  NOT NULL,
+  updated_at_us        bigint  NOT NULL,
+  last_trade_id        bigint  NOT NULL,
+  PRIMARY KEY (instrument, client_id)
+);

@@ -295,9 +295,11 @@ class daemon_recovery_sink final : public store::recovery_sink {
     labels_.clear();
     labels_.shrink_to_fit();
   }
-  // Trades come oldest first: the last one is the instrument's reference price.
+  // Trades come oldest first: the last one is the instrument's reference price. Nothing
+  // after the restart is stamped before them, whatever this host's clock says.
   void recent_trade(const engine::trade& t) override {
     engine_.restore_last_trade(t.instrument, t.price);
+    engine_.advance_clock(t.executed_at);
     publish_.seed_trade(t);
   }
   void live_candle(engine::instrument_id instrument, analytics::interval iv,
@@ -315,6 +317,7 @@ class daemon_recovery_sink final : public store::recovery_sink {
     engine_.restore_halted(instrument, true);
     publish_.seed_halted(instrument);
   }
+  void clock_floor(engine::timestamp_us t) override { engine_.advance_clock(t); }
   void counters(engine::sequence_number last_sequence, engine::trade_id last_trade) override {
     engine_.restore_counters(last_sequence, last_trade);
     publish_.seed_sequence(last_sequence);

@@ -30,7 +30,7 @@ void append_position(json_writer& w, std::string_view client, const engine::inst
   if (p.flat()) {
     w.null_value();
   } else {
-    w.decimal_value(p.average_entry, ins.price_scale);
+    w.decimal_value(p.average_entry(scale), ins.price_scale);
   }
   w.key("realized_pnl");
   wide(w, p.realized, quote_scale);

@@ -10,7 +10,7 @@
 namespace matchd::store {
 
 // A clearing::position as ten columns, in this order, wherever the tables keep one (positions,
-// settlement_entries' closing_*): base lots, quote units, average entry units, realized
+// settlement_entries' closing_*): base lots, quote units, cost units, realized
 // units, fee units, bought lots, sold lots, trades, updated_at_us, last_trade_id.
 
 // The position in the ten columns from `first`.
@@ -18,7 +18,7 @@ inline clearing::position read_position(const pqxx::row& row, int first) {
   clearing::position p;
   p.base = row[first].as<std::int64_t>();
   p.quote = wide_integer(row[first + 1]);
-  p.average_entry = row[first + 2].as<std::int64_t>();
+  p.cost = wide_integer(row[first + 2]);
   p.realized = wide_integer(row[first + 3]);
   p.fees = wide_integer(row[first + 4]);
   p.bought = wide_integer(row[first + 5]);
@@ -41,7 +41,7 @@ inline void append_position_values(std::string& sql, const clearing::position& p
   };
   number(p.base);
   wide(p.quote);
-  number(p.average_entry);
+  wide(p.cost);
   wide(p.realized);
   wide(p.fees);
   wide(p.bought);

@@ -15,13 +15,13 @@ namespace matchd::store {
 namespace {
 
 constexpr const char* kColumns =
-    "client_id, instrument, base_lots, quote_units, average_entry_units, realized_units, "
+    "client_id, instrument, base_lots, quote_units, cost_units, realized_units, "
     "fee_units, bought_lots, sold_lots, trades, updated_at_us, last_trade_id";
 
 // Every column is replaced: the row is the fold of all the pair's trades, made here.
 constexpr const char* kUpsertTail =
     " ON CONFLICT (client_id, instrument) DO UPDATE SET base_lots = EXCLUDED.base_lots,"
-    " quote_units = EXCLUDED.quote_units, average_entry_units = EXCLUDED.average_entry_units,"
+    " quote_units = EXCLUDED.quote_units, cost_units = EXCLUDED.cost_units,"
     " realized_units = EXCLUDED.realized_units, fee_units = EXCLUDED.fee_units,"
     " bought_lots = EXCLUDED.bought_lots, sold_lots = EXCLUDED.sold_lots,"
     " trades = EXCLUDED.trades, updated_at_us = EXCLUDED.updated_at_us,"

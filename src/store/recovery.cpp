@@ -398,6 +398,10 @@ recovery_report recover(const std::string& conninfo,
       ++report.halted_instruments;
     }
   }
+  if (const auto cutoff = tx.exec1("SELECT max(cutoff_us) FROM settlements")[0];
+      !cutoff.is_null()) {
+    sink.clock_floor(cutoff.as<engine::timestamp_us>());
+  }
   const auto progress = tx.exec1("SELECT last_sequence, last_trade_id FROM engine_progress");
   report.last_sequence = static_cast<engine::sequence_number>(progress[0].as<long long>());
   report.last_trade_id = static_cast<engine::trade_id>(progress[1].as<long long>());

@@ -5,6 +5,7 @@
 #include <matchd/store/settlement_worker.h>
 #include <matchd/store/settlements.h>
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 #include "reader_session.h"
@@ -183,24 +184,33 @@ void settlement_worker::run() {
   auto log = obs::logger("settlement");
   log->info("settlement worker started daily_minute={}",
             options_.daily_minute ? std::to_string(*options_.daily_minute) : "none");
-  const auto daily_done = [log](engine::timestamp_us cutoff) {
-    return [log, cutoff](status st, const std::string& body) {
-      if (st == status::created || st == status::existing) return;
-      log->warn("daily settlement cutoff={} not made: {}", codec::format_timestamp(cutoff), body);
-    };
-  };
+  // The daily run, on this thread's own clock. A cutoff that could not be made (the database
+  // away or behind) is tried again every minute until it is, so a day is never skipped.
   std::optional<engine::timestamp_us> due;
-  if (options_.daily_minute) {
-    // The most recent daily cutoff, in case it passed while the daemon was down (the same
-    // cutoff again is the settlement already made).
-    const engine::timestamp_us next = next_daily(bus::wall_us());
-    {
-      const std::lock_guard lock(mutex_);
-      jobs_.push_front([this, cutoff = next - kDayUs, done = daily_done(next - kDayUs)] {
-        settle_now(cutoff, done);
-      });
+  engine::timestamp_us failed = 0;  // a cutoff to try again; 0: none
+  engine::timestamp_us retry_at = 0;
+  const auto daily = [&](engine::timestamp_us cutoff) {
+    bool made = false;
+    settle_now(cutoff, [&](status st, const std::string& body) {
+      // out_of_order: a later cutoff was made by hand; this one is covered by it.
+      made = st == status::created || st == status::existing || st == status::out_of_order;
+      if (!made) {
+        log->warn("daily settlement cutoff={} not made, retrying in a minute: {}",
+                  codec::format_timestamp(cutoff), body);
+      }
+    });
+    if (made) {
+      if (failed == cutoff) failed = 0;
+    } else {
+      failed = cutoff;
+      retry_at = bus::wall_us() + kMinuteUs;
     }
-    due = next;
+  };
+  if (options_.daily_minute) {
+    due = next_daily(bus::wall_us());
+    // The daily cutoff that passed last, in case the daemon was down then (the same cutoff
+    // again is the settlement already made).
+    daily(*due - kDayUs);
   }
   while (true) {
     std::function<void()> work;
@@ -208,8 +218,10 @@ void settlement_worker::run() {
       std::unique_lock lock(mutex_);
       const auto ready = [this] { return stopping_ || !jobs_.empty(); };
       if (due) {
+        engine::timestamp_us next = *due;
+        if (failed != 0) next = std::min(next, retry_at);
         const auto wait =
-            std::chrono::microseconds(std::max<std::int64_t>(*due - bus::wall_us(), 0));
+            std::chrono::microseconds(std::max<std::int64_t>(next - bus::wall_us(), 0));
         wake_.wait_for(lock, std::min<std::chrono::microseconds>(wait, std::chrono::seconds(1)),
                        ready);
       } else {
@@ -223,10 +235,14 @@ void settlement_worker::run() {
     }
     if (work) {
       work();
-    } else if (due && bus::wall_us() >= *due) {
+      continue;
+    }
+    const engine::timestamp_us now = bus::wall_us();
+    if (failed != 0 && now >= retry_at) daily(failed);
+    if (due && now >= *due) {
       const engine::timestamp_us cutoff = *due;
       due = next_daily(cutoff);
-      settle_now(cutoff, daily_done(cutoff));
+      daily(cutoff);
     }
   }
   session_->close();

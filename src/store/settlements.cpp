@@ -1,4 +1,5 @@
 #include <matchd/clearing/position.h>
+#include <matchd/codec/instrument_json.h>
 #include <matchd/codec/json_writer.h>
 #include <matchd/codec/timestamp.h>
 #include <matchd/engine/decimal.h>
@@ -25,9 +26,17 @@ constexpr auto kNoLower = std::numeric_limits<std::int64_t>::min();
 constexpr const char* kEntryColumns =
     "client_id, instrument, net_base_lots, net_quote_units, fee_units, bought_lots, sold_lots,"
     " trades, realized_units, closing_base_lots, closing_quote_units,"
-    " closing_average_entry_units, closing_realized_units, closing_fee_units,"
+    " closing_cost_units, closing_realized_units, closing_fee_units,"
     " closing_bought_lots, closing_sold_lots, closing_trades, closing_updated_at_us,"
     " closing_last_trade_id";
+
+constexpr const char* kClosingUpsertTail =
+    " ON CONFLICT (instrument, client_id) DO UPDATE SET settlement_id = EXCLUDED.settlement_id,"
+    " base_lots = EXCLUDED.base_lots, quote_units = EXCLUDED.quote_units,"
+    " cost_units = EXCLUDED.cost_units, realized_units = EXCLUDED.realized_units,"
+    " fee_units = EXCLUDED.fee_units, bought_lots = EXCLUDED.bought_lots,"
+    " sold_lots = EXCLUDED.sold_lots, trades = EXCLUDED.trades,"
+    " updated_at_us = EXCLUDED.updated_at_us, last_trade_id = EXCLUDED.last_trade_id";
 
 void field(std::string& sql, std::int64_t v) {
   sql += ',';
@@ -68,11 +77,9 @@ void fold_window(pqxx::transaction_base& tx, const engine::instrument& ins,
                  std::map<std::pair<std::string, engine::instrument_id>, pair_state>& pairs) {
   std::map<std::string, clearing::position> openings;
   for (const pqxx::row& row : tx.exec_params(
-           "SELECT DISTINCT ON (client_id) client_id, closing_base_lots, closing_quote_units,"
-           " closing_average_entry_units, closing_realized_units, closing_fee_units,"
-           " closing_bought_lots, closing_sold_lots, closing_trades, closing_updated_at_us,"
-           " closing_last_trade_id FROM settlement_entries WHERE instrument = $1"
-           " ORDER BY client_id, settlement_id DESC",
+           "SELECT client_id, base_lots, quote_units, cost_units, realized_units, fee_units,"
+           " bought_lots, sold_lots, trades, updated_at_us, last_trade_id"
+           " FROM settlement_closings WHERE instrument = $1",
            ins.symbol)) {
     openings.emplace(row[0].c_str(), read_position(row, 1));
   }
@@ -154,6 +161,32 @@ void insert_entries(
     if (++rows == 500) flush();
   }
   flush();
+  // Where each pair's next entry starts.
+  const auto upsert = [&] {
+    if (rows == 0) return;
+    sql += kClosingUpsertTail;
+    flush();
+  };
+  for (const auto& [key, s] : pairs) {
+    if (rows == 0) {
+      sql =
+          "INSERT INTO settlement_closings (instrument, client_id, settlement_id, base_lots,"
+          " quote_units, cost_units, realized_units, fee_units, bought_lots, sold_lots, trades,"
+          " updated_at_us, last_trade_id) VALUES ";
+    } else {
+      sql += ',';
+    }
+    sql += "('";
+    sql += tx.esc(instruments.at(key.second).symbol);
+    sql += "','";
+    sql += tx.esc(key.first);
+    sql += "',";
+    sql += std::to_string(settlement_id);
+    append_position_values(sql, s.closing);
+    sql += ')';
+    if (++rows == 500) upsert();
+  }
+  upsert();
 }
 
 // One entry as the API shows it, every amount at its instrument's precision.
@@ -178,8 +211,21 @@ struct totals {
 }  // namespace
 
 settlement_outcome settle(pqxx::transaction_base& tx,
-                          const std::vector<engine::instrument>& instruments,
+                          const std::vector<engine::instrument>& configured,
                           engine::timestamp_us cutoff, engine::timestamp_us now) {
+  // Every instrument that can have trades in the window: the caller's, and those added at
+  // runtime that it may not have heard of yet (their rows commit before any of their trades).
+  std::vector<engine::instrument> instruments = configured;
+  for (const pqxx::row& row :
+       tx.exec("SELECT symbol, definition FROM instruments ORDER BY sequence")) {
+    if (engine::find_instrument(instruments, row[0].c_str())) continue;
+    engine::instrument ins;
+    if (codec::parse_instrument_request(row[1].c_str(), ins)) {
+      throw std::runtime_error(std::string("settlement: unreadable definition of instrument ") +
+                               row[0].c_str());
+    }
+    instruments.push_back(std::move(ins));
+  }
   // One maker at a time: a second waits here, then finds the first's row.
   tx.exec0("LOCK TABLE settlements IN EXCLUSIVE MODE");
   const pqxx::result same =
@@ -370,7 +416,7 @@ std::optional<std::string> settlement_body(pqxx::transaction_base& tx,
   }
   w.end_array();
   // Per instrument: the entries' sums. net_base is zero and net_quote minus the fees when
-  // every client is in (an admin's view); trades counts each trade once.
+  // every client is in (an admin's view); fills counts both sides of each trade.
   w.key("totals");
   w.begin_object();
   for (const auto& [symbol, t] : sums) {
@@ -388,8 +434,8 @@ std::optional<std::string> settlement_body(pqxx::transaction_base& tx,
     w.plain_string_value(decimal(t.bought * lot, ins.quantity_scale));
     w.key("sell_volume");
     w.plain_string_value(decimal(t.sold * lot, ins.quantity_scale));
-    w.key("trades");
-    w.int_value(t.sides / 2);
+    w.key("fills");
+    w.int_value(t.sides);
     w.end_object();
   }
   w.end_object();

@@ -36,14 +36,16 @@ TEST(position, the_worked_example_of_the_docs) {
   position p;
   p.apply(at(side::buy, 100'00, 2), scale);
   EXPECT_EQ(p.base, 2);
-  EXPECT_EQ(p.average_entry, 100'00);
+  EXPECT_EQ(p.average_entry(scale), 100'00);
+  EXPECT_TRUE(p.cost == 200'00);
   EXPECT_TRUE(p.quote == -200'00);
   EXPECT_TRUE(p.realized == 0);
   EXPECT_TRUE(p.unrealized(100'00, scale) == 0);
 
   p.apply(at(side::sell, 110'00, 3), scale);  // closes 2 (+20), opens 1 short at 110
   EXPECT_EQ(p.base, -1);
-  EXPECT_EQ(p.average_entry, 110'00);
+  EXPECT_EQ(p.average_entry(scale), 110'00);
+  EXPECT_TRUE(p.cost == -110'00);
   EXPECT_TRUE(p.quote == 130'00);
   EXPECT_TRUE(p.realized == 20'00);
   EXPECT_TRUE(p.unrealized(110'00, scale) == 0);
@@ -51,7 +53,8 @@ TEST(position, the_worked_example_of_the_docs) {
 
   p.apply(at(side::buy, 105'00, 1), scale);  // closes the short: +5
   EXPECT_EQ(p.base, 0);
-  EXPECT_EQ(p.average_entry, 0);
+  EXPECT_EQ(p.average_entry(scale), 0);
+  EXPECT_TRUE(p.cost == 0);
   EXPECT_TRUE(p.quote == 25'00);
   EXPECT_TRUE(p.realized == 25'00);
   EXPECT_TRUE(p.unrealized(105'00, scale) == 0);
@@ -60,27 +63,34 @@ TEST(position, the_worked_example_of_the_docs) {
   EXPECT_EQ(p.trades, 3);
 }
 
-TEST(position, adding_averages_the_entry_rounded_half_up_to_the_price_precision) {
+TEST(position, the_cost_is_exact_and_the_average_entry_is_shown_rounded_half_up) {
   const quote_scale scale = quote_scale::of(whole_units());
   position p;
   p.apply(at(side::buy, 100'00, 1), scale);
-  p.apply(at(side::buy, 100'01, 1), scale);  // 100.005 -> 100.01
-  EXPECT_EQ(p.average_entry, 100'01);
-  p.apply(at(side::buy, 100'00, 1), scale);  // (100.01 x 2 + 100.00) / 3 = 100.00666 -> 100.01
-  EXPECT_EQ(p.average_entry, 100'01);
-  // Reducing keeps the average and realizes against it.
+  p.apply(at(side::buy, 100'01, 1), scale);
+  EXPECT_TRUE(p.cost == 200'01);
+  EXPECT_EQ(p.average_entry(scale), 100'01);  // 100.005 -> 100.01
+  p.apply(at(side::buy, 100'00, 1), scale);
+  EXPECT_TRUE(p.cost == 300'01);
+  EXPECT_EQ(p.average_entry(scale), 100'00);  // 100.00333 -> 100.00
+  // Reducing 2 of 3 takes 2/3 of the cost (200.00666 -> 200.01) and realizes the rest.
   p.apply(at(side::sell, 101'00, 2), scale);
   EXPECT_EQ(p.base, 1);
-  EXPECT_EQ(p.average_entry, 100'01);
-  EXPECT_TRUE(p.realized == 2 * 99);
-  // A short averages the same way.
+  EXPECT_TRUE(p.cost == 100'00);
+  EXPECT_TRUE(p.realized == 202'00 - 200'01);
+  // Closing the last one takes what is left: flat, realized is exactly the cash moved.
+  p.apply(at(side::sell, 99'00, 1), scale);
+  EXPECT_TRUE(p.cost == 0);
+  EXPECT_TRUE(p.realized == p.quote) << "no fees here";
+  // A short the same way, its cost negative; halves round away from zero.
   position s;
   s.apply(at(side::sell, 50'00, 1), scale);
-  s.apply(at(side::sell, 50'03, 1), scale);  // 50.015 -> 50.02
-  EXPECT_EQ(s.average_entry, 50'02);
-  s.apply(at(side::buy, 49'00, 1), scale);  // a short gains when the price falls
-  EXPECT_TRUE(s.realized == 1'02);
-  EXPECT_TRUE(s.unrealized(51'02, scale) == -1'00);  // the short 1 left, 1.00 against it
+  s.apply(at(side::sell, 50'03, 1), scale);
+  EXPECT_EQ(s.average_entry(scale), 50'02);  // 50.015 -> 50.02
+  s.apply(at(side::buy, 49'00, 1), scale);   // half of -100.03 is -50.015 -> -50.02
+  EXPECT_TRUE(s.realized == 50'02 - 49'00);  // a short gains when the price falls
+  EXPECT_TRUE(s.cost == -50'01);
+  EXPECT_TRUE(s.unrealized(51'02, scale) == -1'01);  // the short 1 left, bought back at 51.02
 }
 
 TEST(position, fees_take_cash_and_leave_the_pnl_gross) {
@@ -162,7 +172,8 @@ TEST(position, random_histories_match_the_model_and_keep_the_venues_invariants) 
       for (const auto& [client, p] : positions) {
         const auto& m = model[client];
         ASSERT_EQ(p.base, m.quantity) << spec << " trade " << i;
-        ASSERT_EQ(p.average_entry, m.average) << spec << " trade " << i;
+        ASSERT_TRUE(p.cost == m.cost) << spec << " trade " << i;
+        ASSERT_EQ(p.average_entry(scale), m.average(scale.lot_units)) << spec << " trade " << i;
         ASSERT_TRUE(p.realized == m.realized) << spec << " trade " << i;
         ASSERT_TRUE(p.quote == m.cash) << spec << " trade " << i;
         ASSERT_TRUE(p.unrealized(last_price, scale) == m.unrealized(last_price, scale.lot_units));
@@ -187,7 +198,7 @@ TEST(position_book, keeps_each_clients_positions_by_instrument) {
   book.apply(alice, 1, at(side::sell, 50'00, 1), scale);
   const position& again = book.apply(alice, 3, at(side::buy, 102'00, 2), scale);
   EXPECT_EQ(again.base, 4);
-  EXPECT_EQ(again.average_entry, 101'00);
+  EXPECT_EQ(again.average_entry(scale), 101'00);
   book.apply(bob, 3, at(side::sell, 100'00, 4), scale);
   ASSERT_EQ(book.of(alice).size(), 2u);
   EXPECT_EQ(book.of(alice)[0].instrument, 1u) << "in instrument order";

@@ -2,7 +2,8 @@
 
 // A position kept the way docs/api.md states the method, written apart from
 // clearing::position: each fill is split into the part that closes the position and the part
-// that opens or adds to it. Tests compare the two on long random histories.
+// that opens or adds to it, and the closed part's cost is taken as one product. Tests compare
+// the two on long random histories.
 
 #include <matchd/engine/types.h>
 
@@ -12,7 +13,7 @@ namespace matchd::clearing::test_support {
 
 struct reference_position {
   std::int64_t quantity = 0;  // signed lots
-  std::int64_t average = 0;   // price units, 0 when flat
+  engine::int128 cost = 0;    // quote units, signed like quantity
   engine::int128 realized = 0;
   engine::int128 cash = 0;
   engine::int128 fees = 0;
@@ -30,24 +31,36 @@ struct reference_position {
     if (quantity > 0 && delta < 0) closing = quantity < -delta ? quantity : -delta;
     if (quantity < 0 && delta > 0) closing = -quantity < delta ? -quantity : delta;
     if (closing != 0) {
-      const engine::int128 per_lot = static_cast<engine::int128>(price - average) * lot_units;
-      realized += quantity > 0 ? per_lot * closing : -per_lot * closing;
+      const std::int64_t held = quantity < 0 ? -quantity : quantity;
+      // The closed part's cost: cost x closing / held, half away from zero.
+      const engine::int128 product = cost * closing;
+      const engine::int128 magnitude = product < 0 ? -product : product;
+      engine::int128 part = (magnitude * 2 + held) / (2 * static_cast<engine::int128>(held));
+      if (product < 0) part = -part;
+      const engine::int128 value = static_cast<engine::int128>(price) * closing * lot_units;
+      realized += (quantity > 0 ? value : -value) - part;
+      cost -= part;
       quantity += quantity > 0 ? -closing : closing;
       delta += delta > 0 ? -closing : closing;
-      if (quantity == 0) average = 0;
     }
     if (delta != 0) {
-      const engine::int128 held = quantity < 0 ? -quantity : quantity;
-      const engine::int128 added = delta < 0 ? -delta : delta;
-      const engine::int128 cost = static_cast<engine::int128>(average) * held + price * added;
-      // Half up: floor(cost / total + 1/2).
-      average = static_cast<std::int64_t>((cost * 2 + held + added) / ((held + added) * 2));
+      cost += static_cast<engine::int128>(delta) * price * lot_units;
       quantity += delta;
     }
   }
 
+  // The cost per unit held, half up, in price units; 0 when flat.
+  std::int64_t average(std::int64_t lot_units) const {
+    if (quantity == 0) return 0;
+    const engine::int128 units =
+        static_cast<engine::int128>(quantity < 0 ? -quantity : quantity) * lot_units;
+    const engine::int128 c = cost < 0 ? -cost : cost;
+    return static_cast<std::int64_t>((2 * c + units) / (2 * units));
+  }
+
   engine::int128 unrealized(std::int64_t mark, std::int64_t lot_units) const {
-    return static_cast<engine::int128>(mark - average) * quantity * lot_units;
+    if (quantity == 0) return 0;
+    return static_cast<engine::int128>(mark) * quantity * lot_units - cost;
   }
 };
 

@@ -5,6 +5,7 @@
 #include <matchd/engine/fees.h>
 #include <matchd/engine/matching_engine.h>
 
+#include <limits>
 #include <vector>
 
 #include "builders.h"
@@ -45,6 +46,12 @@ TEST(fee_calculator, charges_the_rate_on_the_notional_rounded_half_up_to_the_cen
   const int128 huge = static_cast<int128>(px("1000000000.00").value) * qty("10000").value;
   EXPECT_EQ(tenth.taker_fee(huge), 100'000'000'000'000);
   EXPECT_EQ(fee_calculator().taker_fee(huge), 0) << "no schedule: no fee";
+  // A lot of 1 at the default limits: the largest trade's fee passes 64 bits. It is held at
+  // the largest value, never wrapped to a negative fee.
+  const fee_calculator whole(*instrument::parse_spec("X:0.01:1"), fee_schedule{0, kMaxFeeBps});
+  const int128 largest = static_cast<int128>(100'000'000'000) * 1'000'000'000'000;
+  EXPECT_EQ(whole.taker_fee(largest), std::numeric_limits<std::int64_t>::max());
+  EXPECT_GT(whole.taker_fee(largest / 1'000'000'000), 0);
 }
 
 TEST(fee_calculator, follows_the_instruments_increments) {

@@ -115,7 +115,7 @@ class positions : public ::testing::Test {
            {"mark_price", text(mark_, 2)},
            {"fees", text(m.fees, 2)},
            {"trades", counts_.at(client)}};
-    if (m.quantity != 0) j["average_entry_price"] = text(m.average, 2);
+    if (m.quantity != 0) j["average_entry_price"] = text(m.average(kLotUnits), 2);
     return j;
   }
 

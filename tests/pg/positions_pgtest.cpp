@@ -57,7 +57,7 @@ void expect_positions_match_the_model(pqxx::connection& c,
   const auto model = reference(tx, ins);
   ASSERT_GT(model.size(), 60u) << "the run should trade among many clients";
   const pqxx::result rows = tx.exec(
-      "SELECT client_id, instrument, base_lots, quote_units, average_entry_units,"
+      "SELECT client_id, instrument, base_lots, quote_units, cost_units,"
       " realized_units, fee_units, bought_lots, sold_lots, trades FROM positions");
   ASSERT_EQ(rows.size(), model.size());
   // Every row against the model, and the trades per client and instrument counted by SQL.
@@ -75,7 +75,7 @@ void expect_positions_match_the_model(pqxx::connection& c,
     const auto& m = it->second;
     EXPECT_EQ(r[2].as<std::int64_t>(), m.quantity) << k.first << " " << k.second;
     EXPECT_EQ(std::string(r[3].c_str()), integer_text(m.cash)) << k.first << " " << k.second;
-    EXPECT_EQ(r[4].as<std::int64_t>(), m.average) << k.first << " " << k.second;
+    EXPECT_EQ(std::string(r[4].c_str()), integer_text(m.cost)) << k.first << " " << k.second;
     EXPECT_EQ(std::string(r[5].c_str()), integer_text(m.realized)) << k.first << " " << k.second;
     EXPECT_EQ(std::string(r[6].c_str()), integer_text(m.fees)) << k.first << " " << k.second;
     EXPECT_EQ(r[9].as<long long>(), trade_counts[k]) << k.first << " " << k.second;

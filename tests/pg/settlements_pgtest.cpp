@@ -138,6 +138,7 @@ TEST_F(settlements, each_window_nets_its_trades_and_all_of_them_add_up_to_the_po
     for (const auto& [symbol, t] : body["totals"].items()) {
       EXPECT_EQ(t["net_base"], "0.00000000") << symbol;
       EXPECT_EQ(t["buy_volume"], t["sell_volume"]) << symbol;
+      EXPECT_EQ(t["fills"].get<long long>() % 2, 0) << symbol << ": two sides a trade";
     }
     previous = cutoffs[i];
   }
@@ -150,10 +151,10 @@ TEST_F(settlements, each_window_nets_its_trades_and_all_of_them_add_up_to_the_po
   EXPECT_EQ(
       differences(tx,
                   "SELECT DISTINCT ON (client_id, instrument) client_id, instrument,"
-                  " closing_base_lots, closing_quote_units, closing_average_entry_units,"
+                  " closing_base_lots, closing_quote_units, closing_cost_units,"
                   " closing_realized_units, closing_fee_units, closing_trades"
                   " FROM settlement_entries ORDER BY client_id, instrument, settlement_id DESC",
-                  "SELECT client_id, instrument, base_lots, quote_units, average_entry_units,"
+                  "SELECT client_id, instrument, base_lots, quote_units, cost_units,"
                   " realized_units, fee_units, trades FROM positions"),
       0);
   EXPECT_EQ(

@@ -36,24 +36,26 @@ struct fill {
   engine::timestamp_us at = 0;
 };
 
-// A client's position in one instrument, average-cost (docs/api.md, "Positions and PnL"):
-//   - a fill that adds to the position (or opens it) moves the average entry price to the
-//     quantity-weighted mean of the old average and the fill's price, rounded half up to the
-//     price precision: the only rounding besides the engine's fees;
-//   - a fill that reduces it realizes (price - average) x the quantity closed (the other way
-//     round for a short), and the average stays;
+// A client's position in one instrument, average-cost (docs/api.md, "Positions and PnL"),
+// kept as its cost basis so that PnL is exact:
+//   - a fill that adds to the position (or opens it) adds its notional to the cost;
+//   - a fill that reduces it realizes the fill's value less the closed part's share of the
+//     cost (cost x closed / held, rounded half away from zero to the quote unit; the whole
+//     cost when the position closes, so a position that goes flat has realized exactly the
+//     cash it moved, fees aside);
 //   - a fill that flips the sign closes the whole position first, then opens the rest at the
-//     fill's price; a flat position has no average.
-// The cash (`quote`) moves by the notional and the fee, so per instrument the clients' base
-// sums to zero and their cash to minus the fees.
+//     fill's price.
+// The average entry price is the cost per unit held, rounded half up to the price precision:
+// shown, never used to compute. The cash (`quote`) moves by the notional and the fee, so per
+// instrument the clients' base sums to zero and their cash to minus the fees.
 struct position {
-  std::int64_t base = 0;           // lots, signed: long above zero
-  int128 quote = 0;                // quote units: sells add, buys and fees take away
-  std::int64_t average_entry = 0;  // price units; 0 while flat
-  int128 realized = 0;             // quote units, gross of fees
-  int128 fees = 0;                 // price units
-  int128 bought = 0;               // lots
-  int128 sold = 0;                 // lots
+  std::int64_t base = 0;  // lots, signed: long above zero
+  int128 quote = 0;       // quote units: sells add, buys and fees take away
+  int128 cost = 0;        // quote units, signed like base: the open position's cost; 0 flat
+  int128 realized = 0;    // quote units, gross of fees
+  int128 fees = 0;        // price units
+  int128 bought = 0;      // lots
+  int128 sold = 0;        // lots
   std::int64_t trades = 0;
   engine::timestamp_us updated_at = 0;
   engine::trade_id last_trade = 0;  // the newest trade in it
@@ -62,7 +64,10 @@ struct position {
 
   void apply(const fill& f, const quote_scale& scale) noexcept;
   bool flat() const noexcept { return base == 0; }
-  // At `mark` (price units): base x (mark - average entry), in quote units; 0 when flat.
+  // The cost per unit held in price units, rounded half up; 0 when flat.
+  std::int64_t average_entry(const quote_scale& scale) const noexcept;
+  // At `mark` (price units): the position's value there less its cost, in quote units; 0
+  // when flat.
   int128 unrealized(std::int64_t mark, const quote_scale& scale) const noexcept;
 };
 

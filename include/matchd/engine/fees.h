@@ -4,6 +4,7 @@
 #include <matchd/engine/types.h>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -42,9 +43,17 @@ class fee_calculator {
  private:
   std::int64_t fee(int128 notional_tick_lots, std::uint32_t bps) const noexcept {
     if (bps == 0) return 0;
-    const int128 numerator = notional_tick_lots * units_per_tick_lot_ * bps;
-    return static_cast<std::int64_t>((numerator + divisor_ / 2) / divisor_);
+    // An instrument's limits allow trades whose fee passes 64 bits (a lot of 1 at a price
+    // of 10^9, say): such a fee is held at the largest value, never wrapped to a negative
+    // one that would pay the trader.
+    int128 numerator = 0;
+    if (__builtin_mul_overflow(notional_tick_lots, units_per_tick_lot_ * bps, &numerator)) {
+      return kMaxFee;
+    }
+    const int128 fee = (numerator + divisor_ / 2) / divisor_;
+    return fee > kMaxFee ? kMaxFee : static_cast<std::int64_t>(fee);
   }
+  static constexpr std::int64_t kMaxFee = std::numeric_limits<std::int64_t>::max();
 
   fee_schedule schedule_;
   // A tick x a lot in quote units at the price precision is tick_units x lot_units /

@@ -46,6 +46,9 @@ class recovery_sink {
   virtual void position(const engine::client_id& /*client*/, engine::instrument_id /*instrument*/,
                         const clearing::position& /*p*/) {}
   virtual void counters(engine::sequence_number last_sequence, engine::trade_id last_trade_id) = 0;
+  // No event after the restart may be stamped before this: the newest settlement's cutoff (a
+  // host whose clock is behind must not stamp trades into a window already settled).
+  virtual void clock_floor(engine::timestamp_us /*t*/) {}
 };
 
 struct recovery_report {

@@ -41,7 +41,8 @@ settlement_outcome settle(pqxx::transaction_base& tx,
 std::string settlement_list_body(pqxx::transaction_base& tx, std::size_t limit);
 
 // GET /settlements/{id}: the settlement with the entries of the clients in `scope` (null:
-// all) and their totals per instrument, as JSON or CSV; nullopt when there is no such id.
+// all) and their sums per instrument (totals: net amounts, fees, volumes, fills), as JSON or CSV;
+// nullopt when there is no such id.
 std::optional<std::string> settlement_body(pqxx::transaction_base& tx,
                                            const std::vector<engine::instrument>& instruments,
                                            std::uint64_t settlement_id, bool csv,
