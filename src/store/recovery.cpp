@@ -188,6 +188,10 @@ engine::order order_from_fields(const order_fields& f, engine::instrument_id ins
 std::vector<engine::instrument> read_added_instruments(const std::string& conninfo) {
   pqxx::connection c(conninfo);
   pqxx::nontransaction tx(c);
+  return read_added_instruments(tx);
+}
+
+std::vector<engine::instrument> read_added_instruments(pqxx::transaction_base& tx) {
   std::vector<engine::instrument> added;
   for (const auto& row : tx.exec("SELECT symbol, definition FROM instruments ORDER BY sequence")) {
     engine::instrument ins;

@@ -1,8 +1,8 @@
 #include <matchd/clearing/position.h>
-#include <matchd/codec/instrument_json.h>
 #include <matchd/codec/json_writer.h>
 #include <matchd/codec/timestamp.h>
 #include <matchd/engine/decimal.h>
+#include <matchd/store/recovery.h>
 #include <matchd/store/settlements.h>
 
 #include <limits>
@@ -216,15 +216,8 @@ settlement_outcome settle(pqxx::transaction_base& tx,
   // Every instrument that can have trades in the window: the caller's, and those added at
   // runtime that it may not have heard of yet (their rows commit before any of their trades).
   std::vector<engine::instrument> instruments = configured;
-  for (const pqxx::row& row :
-       tx.exec("SELECT symbol, definition FROM instruments ORDER BY sequence")) {
-    if (engine::find_instrument(instruments, row[0].c_str())) continue;
-    engine::instrument ins;
-    if (codec::parse_instrument_request(row[1].c_str(), ins)) {
-      throw std::runtime_error(std::string("settlement: unreadable definition of instrument ") +
-                               row[0].c_str());
-    }
-    instruments.push_back(std::move(ins));
+  for (engine::instrument& ins : read_added_instruments(tx)) {
+    if (!engine::find_instrument(instruments, ins.symbol)) instruments.push_back(std::move(ins));
   }
   // One maker at a time: a second waits here, then finds the first's row.
   tx.exec0("LOCK TABLE settlements IN EXCLUSIVE MODE");

@@ -8,6 +8,10 @@
 #include <string>
 #include <string_view>
 
+namespace pqxx {
+class transaction_base;
+}
+
 namespace matchd::store {
 
 // Receives what recovery reads, in this order: the expected number of orders, resting
@@ -79,6 +83,8 @@ struct recovery_report {
 // The instruments added at runtime (POST /admin/instruments; sql/007_instruments.sql), in
 // the order they were added. Throws std::runtime_error for a definition it cannot read.
 std::vector<engine::instrument> read_added_instruments(const std::string& conninfo);
+// The same, in `tx`.
+std::vector<engine::instrument> read_added_instruments(pqxx::transaction_base& tx);
 
 recovery_report recover(const std::string& conninfo,
                         const std::vector<engine::instrument>& instruments,
