@@ -29,26 +29,28 @@ inline clearing::position read_position(const pqxx::row& row, int first) {
   return p;
 }
 
+// Appends ",v": one more value of a row being written into an INSERT.
+inline void append_value(std::string& sql, std::int64_t v) {
+  sql += ',';
+  sql += std::to_string(v);
+}
+inline void append_wide_value(std::string& sql, engine::int128 v) {
+  sql += ',';
+  append_wide(sql, v);
+}
+
 // Appends ",v1,...,v10": the position's values for an INSERT.
 inline void append_position_values(std::string& sql, const clearing::position& p) {
-  const auto number = [&sql](std::int64_t v) {
-    sql += ',';
-    sql += std::to_string(v);
-  };
-  const auto wide = [&sql](engine::int128 v) {
-    sql += ',';
-    append_wide(sql, v);
-  };
-  number(p.base);
-  wide(p.quote);
-  wide(p.cost);
-  wide(p.realized);
-  wide(p.fees);
-  wide(p.bought);
-  wide(p.sold);
-  number(p.trades);
-  number(p.updated_at);
-  number(static_cast<std::int64_t>(p.last_trade));
+  append_value(sql, p.base);
+  append_wide_value(sql, p.quote);
+  append_wide_value(sql, p.cost);
+  append_wide_value(sql, p.realized);
+  append_wide_value(sql, p.fees);
+  append_wide_value(sql, p.bought);
+  append_wide_value(sql, p.sold);
+  append_value(sql, p.trades);
+  append_value(sql, p.updated_at);
+  append_value(sql, static_cast<std::int64_t>(p.last_trade));
 }
 
 }  // namespace matchd::store

@@ -4,7 +4,9 @@
 #include <matchd/engine/order.h>
 
 #include <cstddef>
+#include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,5 +30,15 @@ struct cleared_trade {
 // (clearing::position) and writes the rows back in one statement. Returns the rows written.
 std::size_t write_positions(pqxx::transaction_base& tx, std::span<const cleared_trade> trades,
                             const std::vector<engine::instrument>& instruments);
+
+// The trades `where` selects (an SQL condition on the trades table), in trade order, with
+// their buyer's and seller's clients, through COPY (memory stays flat however many there
+// are); each trade's instrument is its index in `instruments`. Trades of an instrument not
+// there are skipped and counted: the return value.
+std::size_t stream_cleared_trades(
+    pqxx::transaction_base& tx, const std::string& where,
+    const std::vector<engine::instrument>& instruments,
+    const std::function<void(const engine::trade&, std::string_view buyer,
+                             std::string_view seller)>& f);
 
 }  // namespace matchd::store

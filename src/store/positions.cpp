@@ -63,12 +63,60 @@ void upsert(pqxx::transaction_base& tx, const position_map& positions,
   tx.exec0(sql);
 }
 
-std::optional<engine::instrument_id> find(const std::vector<engine::instrument>& instruments,
-                                          std::string_view symbol) {
-  return engine::find_instrument(instruments, symbol);
+// The fields of a tab-separated COPY line without backslashes (ids and numbers only).
+std::vector<std::string_view> split_tabs(std::string_view line) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= line.size(); ++i) {
+    if (i < line.size() && line[i] != '\t') continue;
+    out.push_back(line.substr(start, i - start));
+    start = i + 1;
+  }
+  return out;
+}
+
+std::int64_t number(std::string_view text) {
+  return std::stoll(std::string(text));
 }
 
 }  // namespace
+
+std::size_t stream_cleared_trades(
+    pqxx::transaction_base& tx, const std::string& where,
+    const std::vector<engine::instrument>& instruments,
+    const std::function<void(const engine::trade&, std::string_view buyer,
+                             std::string_view seller)>& f) {
+  pqxx::stream_from rows(
+      tx,
+      "(SELECT trade_id, instrument, price_ticks, quantity_lots, aggressor_side,"
+      " buy_client_id, sell_client_id, maker_fee, taker_fee, executed_at_us FROM trades"
+      " WHERE " +
+          where + " ORDER BY trade_id)");
+  std::size_t skipped = 0;
+  std::string line;
+  while (rows.get_raw_line(line)) {
+    const auto v = split_tabs(line);
+    if (v.size() != 10) throw std::runtime_error("unexpected trade row: " + line);
+    const auto instrument = engine::find_instrument(instruments, v[1]);
+    if (!instrument) {
+      ++skipped;
+      continue;
+    }
+    engine::trade t;
+    t.id = static_cast<engine::trade_id>(number(v[0]));
+    t.instrument = *instrument;
+    t.price = engine::price_ticks(number(v[2]));
+    t.quantity = engine::quantity_lots(number(v[3]));
+    t.aggressor = v[4] == "buy" ? engine::side::buy : engine::side::sell;
+    t.maker_fee = number(v[7]);
+    t.taker_fee = number(v[8]);
+    t.executed_at = number(v[9]);
+    f(t, v[5], v[6]);
+  }
+  rows.complete();
+  return skipped;
+}
 
 std::size_t write_positions(pqxx::transaction_base& tx, std::span<const cleared_trade> trades,
                             const std::vector<engine::instrument>& instruments) {
@@ -88,7 +136,7 @@ std::size_t write_positions(pqxx::transaction_base& tx, std::span<const cleared_
   }
   sql += ')';
   for (const pqxx::row& row : tx.exec(sql)) {
-    const auto instrument = find(instruments, row[1].c_str());
+    const auto instrument = engine::find_instrument(instruments, row[1].c_str());
     if (!instrument) continue;  // cannot be: the key was ours
     positions[{row[0].c_str(), *instrument}] = read_position(row, 2);
   }
@@ -116,39 +164,14 @@ std::size_t complete_positions(const std::string& conninfo,
   tx.exec0("DELETE FROM positions");
   position_map positions;
   std::size_t folded = 0;
-  std::size_t skipped = 0;
-  // Pages by trade_id, so memory holds one page and the positions.
-  constexpr std::size_t kPage = 100'000;
-  engine::trade_id after = 0;
-  for (;;) {
-    const pqxx::result rows = tx.exec(
-        "SELECT trade_id, instrument, price_ticks, quantity_lots, aggressor_side, buy_client_id,"
-        " sell_client_id, executed_at_us, maker_fee, taker_fee FROM trades WHERE trade_id > " +
-        std::to_string(after) + " ORDER BY trade_id LIMIT " + std::to_string(kPage));
-    for (const pqxx::row& row : rows) {
-      engine::trade t;
-      t.id = row[0].as<engine::trade_id>();
-      after = t.id;
-      const auto instrument = find(instruments, row[1].c_str());
-      if (!instrument) {
-        ++skipped;
-        continue;
-      }
-      t.instrument = *instrument;
-      t.price = engine::price_ticks(row[2].as<std::int64_t>());
-      t.quantity = engine::quantity_lots(row[3].as<std::int64_t>());
-      t.aggressor =
-          std::string_view(row[4].c_str()) == "buy" ? engine::side::buy : engine::side::sell;
-      t.executed_at = row[7].as<std::int64_t>();
-      t.maker_fee = row[8].as<std::int64_t>();
-      t.taker_fee = row[9].as<std::int64_t>();
-      const clearing::quote_scale scale = clearing::quote_scale::of(instruments[t.instrument]);
-      positions[{row[5].c_str(), t.instrument}].apply(clearing::buyer_fill(t), scale);
-      positions[{row[6].c_str(), t.instrument}].apply(clearing::seller_fill(t), scale);
-      ++folded;
-    }
-    if (rows.size() < kPage) break;
-  }
+  const std::size_t skipped = stream_cleared_trades(
+      tx, "true", instruments,
+      [&](const engine::trade& t, std::string_view buyer, std::string_view seller) {
+        const clearing::quote_scale scale = clearing::quote_scale::of(instruments[t.instrument]);
+        positions[{std::string(buyer), t.instrument}].apply(clearing::buyer_fill(t), scale);
+        positions[{std::string(seller), t.instrument}].apply(clearing::seller_fill(t), scale);
+        ++folded;
+      });
   // In statements of bounded size.
   position_map batch;
   for (auto& entry : positions) {
@@ -174,7 +197,7 @@ void read_positions(
     const std::function<void(std::string_view client, engine::instrument_id instrument,
                              const clearing::position&)>& f) {
   for (const pqxx::row& row : tx.exec(std::string("SELECT ") + kColumns + " FROM positions")) {
-    if (const auto instrument = find(instruments, row[1].c_str())) {
+    if (const auto instrument = engine::find_instrument(instruments, row[1].c_str())) {
       f(row[0].c_str(), *instrument, read_position(row, 2));
     }
   }

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "position_columns.h"
+#include "position_writer.h"
 
 namespace matchd::store {
 
@@ -38,33 +39,6 @@ constexpr const char* kClosingUpsertTail =
     " sold_lots = EXCLUDED.sold_lots, trades = EXCLUDED.trades,"
     " updated_at_us = EXCLUDED.updated_at_us, last_trade_id = EXCLUDED.last_trade_id";
 
-void field(std::string& sql, std::int64_t v) {
-  sql += ',';
-  sql += std::to_string(v);
-}
-
-void wide_field(std::string& sql, int128 v) {
-  sql += ',';
-  append_wide(sql, v);
-}
-
-// The fields of a tab-separated COPY line.
-std::vector<std::string_view> split_tabs(std::string_view line) {
-  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= line.size(); ++i) {
-    if (i < line.size() && line[i] != '\t') continue;
-    out.push_back(line.substr(start, i - start));
-    start = i + 1;
-  }
-  return out;
-}
-
-std::int64_t number(std::string_view text) {
-  return std::stoll(std::string(text));
-}
-
 struct pair_state {
   clearing::position opening;
   clearing::position closing;
@@ -84,41 +58,25 @@ void fold_window(pqxx::transaction_base& tx, const engine::instrument& ins,
     openings.emplace(row[0].c_str(), read_position(row, 1));
   }
   const clearing::quote_scale scale = clearing::quote_scale::of(ins);
-  const auto side_of = [&](const std::string& client) -> clearing::position& {
-    auto [it, fresh] = pairs.try_emplace({client, id});
+  const auto side_of = [&](std::string_view client) -> clearing::position& {
+    auto [it, fresh] = pairs.try_emplace({std::string(client), id});
     if (fresh) {
-      if (const auto o = openings.find(client); o != openings.end()) {
+      if (const auto o = openings.find(std::string(client)); o != openings.end()) {
         it->second.opening = o->second;
         it->second.closing = o->second;
       }
     }
     return it->second.closing;
   };
-  // COPY keeps memory flat however many trades the window holds.
-  pqxx::stream_from rows(
+  const std::vector<engine::instrument> only{ins};  // resolves to 0; `id` is the caller's
+  stream_cleared_trades(
       tx,
-      "(SELECT trade_id, price_ticks, quantity_lots, aggressor_side, buy_client_id,"
-      " sell_client_id, maker_fee, taker_fee, executed_at_us FROM trades WHERE instrument = " +
-          std::string("'") + tx.esc(ins.symbol) +
-          "' AND executed_at_us >= " + std::to_string(from) + " AND executed_at_us < " +
-          std::to_string(to) + " ORDER BY trade_id)");
-  std::string line;
-  while (rows.get_raw_line(line)) {
-    const auto f = split_tabs(line);
-    if (f.size() != 9) throw std::runtime_error("settlement: unexpected trade row " + line);
-    engine::trade t;
-    t.id = static_cast<engine::trade_id>(number(f[0]));
-    t.instrument = id;
-    t.price = engine::price_ticks(number(f[1]));
-    t.quantity = engine::quantity_lots(number(f[2]));
-    t.aggressor = f[3] == "buy" ? engine::side::buy : engine::side::sell;
-    t.maker_fee = number(f[6]);
-    t.taker_fee = number(f[7]);
-    t.executed_at = number(f[8]);
-    side_of(std::string(f[4])).apply(clearing::buyer_fill(t), scale);
-    side_of(std::string(f[5])).apply(clearing::seller_fill(t), scale);
-  }
-  rows.complete();
+      "instrument = '" + tx.esc(ins.symbol) + "' AND executed_at_us >= " + std::to_string(from) +
+          " AND executed_at_us < " + std::to_string(to),
+      only, [&](const engine::trade& t, std::string_view buyer, std::string_view seller) {
+        side_of(buyer).apply(clearing::buyer_fill(t), scale);
+        side_of(seller).apply(clearing::seller_fill(t), scale);
+      });
 }
 
 void insert_entries(
@@ -149,13 +107,13 @@ void insert_entries(
     sql += "','";
     sql += tx.esc(instruments.at(key.second).symbol);
     sql += '\'';
-    field(sql, c.base - o.base);
-    wide_field(sql, c.quote - o.quote);
-    wide_field(sql, c.fees - o.fees);
-    wide_field(sql, c.bought - o.bought);
-    wide_field(sql, c.sold - o.sold);
-    field(sql, c.trades - o.trades);
-    wide_field(sql, c.realized - o.realized);
+    append_value(sql, c.base - o.base);
+    append_wide_value(sql, c.quote - o.quote);
+    append_wide_value(sql, c.fees - o.fees);
+    append_wide_value(sql, c.bought - o.bought);
+    append_wide_value(sql, c.sold - o.sold);
+    append_value(sql, c.trades - o.trades);
+    append_wide_value(sql, c.realized - o.realized);
     append_position_values(sql, c);
     sql += ')';
     if (++rows == 500) flush();
