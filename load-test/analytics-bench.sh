@@ -23,6 +23,9 @@
 #   KEEP_LOGS_DIR     where logs and JSON results go (default var/analytics-bench)
 #   READS=positions   GET /positions of random clients of the flow instead (issue 30: under
 #                     2 ms p99 under the order load); TRADES and DAYS can then be small
+#   READS=pnl         GET /positions/{client}/pnl of the seeded history's clients instead
+#                     (one hour of 1 m buckets, two days of 1 h ones): the history's
+#                     positions are folded at matchd's start, as for an upgraded database
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -114,6 +117,10 @@ DROP INDEX trades_instrument_time;
 DELETE FROM schema_migrations WHERE version = 12;
 COMMIT;
 SQL
+if [ "${READS:-history}" = pnl ]; then
+  # Their positions and history, folded by matchd at its start (store::complete_positions).
+  psql_on "$db_name" -c "UPDATE positions_progress SET complete = false"
+fi
 say "seeded $trades trades in $(seconds_since "$started") s"
 started=$EPOCHREALTIME
 "$build_dir/src/app/matchd" migrate --db "$conninfo" >>"$logs_dir/migrate.log" 2>&1 ||
@@ -154,7 +161,7 @@ def read(path):
             values[(m.group(1), m.group(2))] = float(m.group(3))
     return values
 a, b = read(sys.argv[1]), read(sys.argv[2])
-for route in ("candles", "stats"):
+for route in ("candles", "stats", "positions", "pnl"):
     label = f'route="{route}"'
     n = b.get(("count", label), 0) - a.get(("count", label), 0)
     s = b.get(("sum", label), 0) - a.get(("sum", label), 0)

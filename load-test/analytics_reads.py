@@ -9,7 +9,9 @@ Sends --rate requests a second for --duration seconds, alternating two reads:
   - GET /analytics/stats over a random 30-day range with millisecond edges (so every level
     of the range's cover is read: days, hours, minutes, seconds and edge trades).
 With --reads positions, GET /positions of a random client-NNNN of fixtures/gen_orders.py's
-flow (--clients of them) instead.
+flow (--clients of them) instead. With --reads pnl, GET /positions/client-N/pnl of a random
+client-0 to client-999 of analytics-bench.sh's seeded history, alternating the last 60
+minutes (interval=1m&limit=60) and the last 48 hours (interval=1h&limit=48).
 Each request is due at t0 + i / rate (open loop): its latency runs from that instant to the
 last byte of its answer, so a request that waits for a free connection counts the wait
 (no coordinated omission). --connections keep-alive HTTP/1.1 connections to 127.0.0.1 carry
@@ -72,7 +74,7 @@ async def main():
     ap.add_argument("--instrument", default="BTC-USD")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json")
-    ap.add_argument("--reads", choices=["history", "positions"], default="history")
+    ap.add_argument("--reads", choices=["history", "positions", "pnl"], default="history")
     ap.add_argument("--clients", type=int, default=2000)
     args = ap.parse_args()
 
@@ -84,6 +86,9 @@ async def main():
     def request(i):
         if args.reads == "positions":
             return "positions", f"/positions?client_id=client-{rng.randrange(1, args.clients + 1):04d}"
+        if args.reads == "pnl":
+            window = "interval=1m&limit=60" if i % 2 == 0 else "interval=1h&limit=48"
+            return "pnl", f"/positions/client-{rng.randrange(1000)}/pnl?{window}"
         if i % 2 == 0:
             day = first_day + rng.randrange(days) * DAY_MS
             return "candles", (f"/candles?instrument={args.instrument}&interval=1m"
@@ -96,7 +101,8 @@ async def main():
     free = asyncio.Queue()
     for _ in range(args.connections):
         free.put_nowait(Connection(args.port))
-    latencies = {"positions": []} if args.reads == "positions" else {"candles": [], "stats": []}
+    latencies = ({"candles": [], "stats": []} if args.reads == "history"
+                 else {args.reads: []})
     statuses = {}
     total = int(args.rate * args.duration)
     t0 = time.monotonic() + 0.2

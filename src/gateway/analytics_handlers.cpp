@@ -137,3 +137,10 @@ void http_session::read_trade_history(const query_params& params, engine::instru
 }
 
 }  // namespace matchd::gateway
+
+namespace matchd::gateway {
+
+// GET /positions/{client_id}/pnl reads history too (clearing_handlers.cpp).
+template void http_session::read_history(const analytics::pnl_query& q);
+
+}  // namespace matchd::gateway

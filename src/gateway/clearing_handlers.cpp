@@ -1,6 +1,7 @@
 // The clearing routes. GET /positions is live: the publish stage answers from the positions it
-// keeps as committed trades go by. Settlements are made and read by the settlement source
-// (store::settlement_worker, durable mode), answered on the session's own thread.
+// keeps as committed trades go by. GET /positions/{client_id}/pnl is history: the history
+// source reads it from the tables (store::analytics_reader). Settlements are made and read by the
+// settlement source (store::settlement_worker, durable mode), answered on the session's own thread.
 
 #include <matchd/bus/clock.h>
 #include <matchd/codec/errors.h>
@@ -22,6 +23,8 @@ namespace {
 codec::api_error invalid(std::string message) {
   return codec::make_error(codec::api_errc::invalid_parameter, std::move(message));
 }
+
+const std::string kPnlIntervals = "1m 5m 15m 1h 4h 1d";
 
 // Whether the client asked for CSV (Accept: text/csv); JSON otherwise.
 bool wants_csv(std::string_view accept) {
@@ -45,6 +48,30 @@ void http_session::get_positions(request&, const path_params&, std::string_view 
   q.any_instrument = !selection->instrument;
   q.instrument = selection->instrument.value_or(0);
   send_query(q);
+}
+
+// GET /positions/{client_id}/pnl?interval=&limit=
+void http_session::get_pnl(request&, const path_params& path, std::string_view query) {
+  const auto client = permitted_client(path["client_id"]);
+  if (!client) return;
+  const query_params params(query);
+  analytics::pnl_query q;
+  q.client = *client;
+  const auto name = params.get("interval");
+  if (!name) return reply_error(invalid("query parameter interval is required: " + kPnlIntervals));
+  const auto bucket = analytics::parse_interval(*name);
+  // The history is kept per minute: 1 s buckets have no positions at their ends.
+  if (!bucket || *bucket == analytics::interval::s1) {
+    return reply_error(
+        invalid(std::string("unknown interval '").append(*name) + "': one of " + kPnlIntervals));
+  }
+  q.bucket = *bucket;
+  std::uint32_t limit = 0;
+  if (auto e = codec::parse_count_parameter("limit", params.get("limit"), 20, 1000, limit)) {
+    return reply_error(*e);
+  }
+  q.limit = limit;
+  read_history(q);
 }
 
 void http_session::ask_settlements(

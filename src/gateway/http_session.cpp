@@ -330,20 +330,9 @@ std::optional<http_session::client_selection> http_session::query_client(
                                   "query parameter client_id is required"));
     return std::nullopt;
   }
-  if (!codec::valid_id(*client)) {
-    reply_error(codec::make_error(codec::api_errc::invalid_client_id,
-                                  "client_id must be 1-64 chars of [A-Za-z0-9._:-]"));
-    return std::nullopt;
-  }
-  client_selection selection{engine::client_id::from(*client), std::nullopt};
-  if (principal_ && !principal_->may_act_for(selection.client)) {
-    // As for an order or a stream of a client not the key's: 403, not 404 (the key names the
-    // client itself, so nothing is learnt from the answer).
-    io_.auth_failed(auth_failure::forbidden, "orders of a client not the key's", principal_->id());
-    reply_error(codec::make_error(codec::api_errc::forbidden,
-                                  "this key may not act for client " + std::string(*client)));
-    return std::nullopt;
-  }
+  const auto permitted = permitted_client(*client);
+  if (!permitted) return std::nullopt;
+  client_selection selection{*permitted, std::nullopt};
   if (const auto symbol = params.get("instrument")) {
     selection.instrument = io_.find_instrument(*symbol);
     if (!selection.instrument) {
@@ -353,6 +342,24 @@ std::optional<http_session::client_selection> http_session::query_client(
     }
   }
   return selection;
+}
+
+std::optional<engine::client_id> http_session::permitted_client(std::string_view client) {
+  if (!codec::valid_id(client)) {
+    reply_error(codec::make_error(codec::api_errc::invalid_client_id,
+                                  "client_id must be 1-64 chars of [A-Za-z0-9._:-]"));
+    return std::nullopt;
+  }
+  const auto id = engine::client_id::from(client);
+  if (principal_ && !principal_->may_act_for(id)) {
+    // As for an order or a stream of a client not the key's: 403, not 404 (the key names the
+    // client itself, so nothing is learnt from the answer).
+    io_.auth_failed(auth_failure::forbidden, "orders of a client not the key's", principal_->id());
+    reply_error(codec::make_error(codec::api_errc::forbidden,
+                                  "this key may not act for client " + std::string(client)));
+    return std::nullopt;
+  }
+  return id;
 }
 
 // GET /orders?client_id=&instrument=&status=open|all&limit=&before=

@@ -77,6 +77,7 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void get_ticker(request& req, const path_params& params, std::string_view query);
   // GET /positions and the settlement routes (clearing_handlers.cpp).
   void get_positions(request& req, const path_params& params, std::string_view query);
+  void get_pnl(request& req, const path_params& params, std::string_view query);
   void create_settlement(request& req, const path_params& params, std::string_view query);
   void list_settlements(request& req, const path_params& params, std::string_view query);
   void get_settlement(request& req, const path_params& params, std::string_view query);
@@ -122,6 +123,9 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
     std::optional<engine::instrument_id> instrument;  // nullopt: every instrument
   };
   std::optional<client_selection> query_client(const query_params& params);
+  // A client id the request names (valid, and with a key one of the key's clients); nullopt
+  // after answering the error.
+  std::optional<engine::client_id> permitted_client(std::string_view client);
   // GET /orderbook and GET /trades: a read of the publish stage's state.
   void read_market(std::string_view query, bool book);
   // GET /trades with start_time, end_time or before: a page of the trades table.

@@ -54,6 +54,7 @@ std::span<const route> server_routes() noexcept {
       {get, "/analytics/stats", access::public_read, &s::get_stats},
       {get, "/analytics/ticker", access::public_read, &s::get_ticker},
       {get, "/positions", access::account_read, &s::get_positions},
+      {get, "/positions/{client_id}/pnl", access::account_read, &s::get_pnl},
       {post, "/admin/settlements", access::admin, &s::create_settlement},
       {get, "/settlements", access::account_read, &s::list_settlements},
       {get, "/settlements/{settlement_id}", access::account_read, &s::get_settlement},

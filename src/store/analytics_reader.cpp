@@ -13,15 +13,23 @@
 #include <pqxx/pqxx>
 
 #include "candle_cache.h"
+#include "pnl_history.h"
 #include "reader_session.h"
 
 namespace matchd::store {
+
+namespace {
+
+// A read of an instrument this reader has not been told of yet.
+struct instrument_being_added {};
+
+}  // namespace
 
 analytics_reader::analytics_reader(reader_options options,
                                    std::vector<engine::instrument> instruments,
                                    prometheus::Registry& metrics)
     : options_(std::move(options)),
-      instruments_(std::move(instruments)),
+      instruments_(std::make_shared<const instrument_list>(std::move(instruments))),
       session_(std::make_unique<reader_session>(options_, "analytics")),
       candles_(std::make_unique<candle_cache>(options_.candle_cache_bytes)) {
   auto& seconds = prometheus::BuildHistogram()
@@ -32,7 +40,7 @@ analytics_reader::analytics_reader(reader_options options,
                     .Name("analytics_reads_total")
                     .Help("Analytics reads by route and outcome (ok, overloaded, unavailable)")
                     .Register(metrics);
-  const std::array<std::string, kRoutes> names{"candles", "stats", "trades"};
+  const std::array<std::string, kRoutes> names{"candles", "stats", "trades", "pnl"};
   for (std::size_t r = 0; r < kRoutes; ++r) {
     const std::string& name = names[r];
     metrics_[r].seconds = &seconds.Add({{"route", name}}, obs::latency_buckets());
@@ -100,9 +108,30 @@ void analytics_reader::read(const analytics::trade_query& q, done_fn done) {
       std::move(done));
 }
 
-void analytics_reader::submit(route what, engine::instrument_id instrument, read_fn fn,
+void analytics_reader::read(const analytics::pnl_query& q, done_fn done) {
+  submit(
+      route::pnl,
+      [q](pqxx::transaction_base& tx, const instrument_list& instruments) {
+        return pnl_body(tx, instruments, q, bus::wall_us());
+      },
+      std::move(done));
+}
+
+void analytics_reader::submit(route what, engine::instrument_id instrument, instrument_read_fn fn,
                               done_fn done) {
-  job j{what, instrument, std::move(fn), std::move(done), std::chrono::steady_clock::now()};
+  submit(
+      what,
+      [instrument, fn = std::move(fn)](pqxx::transaction_base& tx,
+                                       const instrument_list& instruments) {
+        // Added a moment ago and not yet told here: it has no trades to read yet.
+        if (instrument >= instruments.size()) throw instrument_being_added();
+        return fn(tx, instruments[instrument]);
+      },
+      std::move(done));
+}
+
+void analytics_reader::submit(route what, read_fn fn, done_fn done) {
+  job j{what, std::move(fn), std::move(done), std::chrono::steady_clock::now()};
   {
     const std::lock_guard lock(mutex_);
     if (jobs_.size() < options_.queue_capacity && !stopping_) {
@@ -134,7 +163,9 @@ void analytics_reader::finish(job& j, status st, std::string text) {
 
 void analytics_reader::add_instrument(const engine::instrument& ins) {
   const std::lock_guard lock(mutex_);
-  instruments_.push_back(ins);
+  auto more = std::make_shared<instrument_list>(*instruments_);
+  more->push_back(ins);
+  instruments_ = std::move(more);
 }
 
 void analytics_reader::run() {
@@ -167,14 +198,10 @@ void analytics_reader::answer(job& j) {
   try {
     pqxx::connection& c = session_->open();
     const auto window = session_->arm(j.asked + options_.timeout);
-    engine::instrument ins;
+    std::shared_ptr<const instrument_list> instruments;
     {
       const std::lock_guard lock(mutex_);
-      // Added a moment ago and not yet told here: it has no trades to read yet.
-      if (j.instrument >= instruments_.size()) {
-        return finish(j, status::unavailable, "the instrument is being added; retry shortly");
-      }
-      ins = instruments_[j.instrument];
+      instruments = instruments_;
     }
     // No transaction: each statement is consistent by itself, and what a read combines from
     // several (the candle cache's final buckets, the newest trade's time, the open part) does
@@ -182,7 +209,9 @@ void analytics_reader::answer(job& j) {
     // applied trades only sees a newer open part. BEGIN and COMMIT would be two more round
     // trips, each a wait for a core on a busy machine.
     pqxx::nontransaction tx(c);
-    body = j.fn(tx, ins);
+    body = j.fn(tx, *instruments);
+  } catch (const instrument_being_added&) {
+    return finish(j, status::unavailable, "the instrument is being added; retry shortly");
   } catch (const std::exception& e) {
     session_->fail(e);
     return finish(j, status::unavailable, "the database is not answering; retry shortly");

@@ -1,7 +1,10 @@
+#include <matchd/analytics/candle.h>
 #include <matchd/obs/logger.h>
 #include <matchd/store/positions.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <pqxx/pqxx>
 #include <string>
@@ -41,11 +44,13 @@ void append_key(std::string& sql, pqxx::transaction_base& tx, std::string_view c
 using position_key = std::pair<std::string, engine::instrument_id>;
 using position_map = std::map<position_key, clearing::position>;
 
-// Writes `positions` back, one statement.
-void upsert(pqxx::transaction_base& tx, const position_map& positions,
-            const std::vector<engine::instrument>& instruments) {
+// Appends the statement that writes `positions` back (none when empty).
+void append_upsert(std::string& sql, pqxx::transaction_base& tx, const position_map& positions,
+                   const std::vector<engine::instrument>& instruments) {
   if (positions.empty()) return;
-  std::string sql = std::string("INSERT INTO positions (") + kColumns + ") VALUES ";
+  sql += "INSERT INTO positions (";
+  sql += kColumns;
+  sql += ") VALUES ";
   bool first = true;
   for (const auto& [key, p] : positions) {
     if (!first) sql += ',';
@@ -60,8 +65,86 @@ void upsert(pqxx::transaction_base& tx, const position_map& positions,
     sql += ')';
   }
   sql += kUpsertTail;
-  tx.exec0(sql);
 }
+
+// Runs the statements in `sql` (';'-separated; none when empty): one round trip.
+void run(pqxx::transaction_base& tx, const std::string& sql) {
+  if (!sql.empty()) tx.exec0(sql);
+}
+
+// The positions at the end of each UTC minute a run of trades (in trade order) moves them in,
+// for `position_history` (sql/016_position_history.sql): after each fill, record() the pair's
+// position; a pair's row is done when a fill of a later minute comes, or at the end of the run.
+// Keys point into the caller's position_map, which outlives this.
+class minute_history {
+ public:
+  void record(const position_key& key, const clearing::position& p) {
+    const engine::timestamp_us minute =
+        analytics::bucket_start(analytics::interval::m1, p.updated_at);
+    const auto [it, added] = newest_.try_emplace(&key, minute_row{minute});
+    if (minute > it->second.minute) {
+      done_.emplace_back(&key, it->second);
+      it->second.minute = minute;
+    }
+    // A time before the row's minute (trade times never go back; a database edited by hand
+    // might) stays in the later minute: one row per minute, as the upsert needs.
+    it->second.base = p.base;
+    it->second.cost = p.cost;
+    it->second.realized = p.realized;
+    it->second.fees = p.fees;
+  }
+  std::size_t done() const noexcept { return done_.size(); }
+  // The run ended: every pair's newest row is done too.
+  void finish() {
+    for (const auto& [key, row] : newest_) done_.emplace_back(key, row);
+    newest_.clear();
+  }
+  // Appends the statement that writes the done rows, at most `max_rows` of them (none: no
+  // statement), and forgets those. A row of a minute already there replaces it: a later chunk
+  // of trades of the same minute.
+  void append_upsert(std::string& sql, pqxx::transaction_base& tx,
+                     const std::vector<engine::instrument>& instruments,
+                     std::size_t max_rows = std::numeric_limits<std::size_t>::max()) {
+    if (done_.empty()) return;
+    const std::size_t rows = std::min(max_rows, done_.size());
+    sql +=
+        "INSERT INTO position_history (client_id, instrument, minute_us, base_lots, cost_units,"
+        " realized_units, fee_units) VALUES ";
+    bool first = true;
+    for (std::size_t i = 0; i < rows; ++i) {
+      const auto& [key, row] = done_[i];
+      if (!first) sql += ',';
+      first = false;
+      sql += "('";
+      sql += tx.esc(key->first);
+      sql += "','";
+      sql += tx.esc(instruments.at(key->second).symbol);
+      sql += '\'';
+      append_value(sql, row.minute);
+      append_value(sql, row.base);
+      append_wide_value(sql, row.cost);
+      append_wide_value(sql, row.realized);
+      append_wide_value(sql, row.fees);
+      sql += ')';
+    }
+    sql +=
+        " ON CONFLICT (client_id, instrument, minute_us) DO UPDATE SET"
+        " base_lots = EXCLUDED.base_lots, cost_units = EXCLUDED.cost_units,"
+        " realized_units = EXCLUDED.realized_units, fee_units = EXCLUDED.fee_units";
+    done_.erase(done_.begin(), done_.begin() + static_cast<std::ptrdiff_t>(rows));
+  }
+
+ private:
+  struct minute_row {
+    engine::timestamp_us minute = 0;
+    std::int64_t base = 0;
+    engine::int128 cost = 0;
+    engine::int128 realized = 0;
+    engine::int128 fees = 0;
+  };
+  std::map<const position_key*, minute_row> newest_;
+  std::vector<std::pair<const position_key*, minute_row>> done_;
+};
 
 // The fields of a tab-separated COPY line without backslashes (ids and numbers only).
 std::vector<std::string_view> split_tabs(std::string_view line) {
@@ -140,16 +223,24 @@ std::size_t write_positions(pqxx::transaction_base& tx, std::span<const cleared_
     if (!instrument) continue;  // cannot be: the key was ours
     positions[{row[0].c_str(), *instrument}] = read_position(row, 2);
   }
+  minute_history history;
   for (const cleared_trade& c : trades) {
     const engine::trade& t = *c.trade;
     const clearing::quote_scale scale = clearing::quote_scale::of(instruments.at(t.instrument));
     // find, not operator[]: the keys are there, and a string is made only to look up.
-    positions.find({std::string(c.buyer), t.instrument})
-        ->second.apply(clearing::buyer_fill(t), scale);
-    positions.find({std::string(c.seller), t.instrument})
-        ->second.apply(clearing::seller_fill(t), scale);
+    const auto buyer = positions.find({std::string(c.buyer), t.instrument});
+    buyer->second.apply(clearing::buyer_fill(t), scale);
+    history.record(buyer->first, buyer->second);
+    const auto seller = positions.find({std::string(c.seller), t.instrument});
+    seller->second.apply(clearing::seller_fill(t), scale);
+    history.record(seller->first, seller->second);
   }
-  upsert(tx, positions, instruments);
+  history.finish();
+  std::string writes;
+  append_upsert(writes, tx, positions, instruments);
+  writes += ';';
+  history.append_upsert(writes, tx, instruments);
+  run(tx, writes);
   return positions.size();
 }
 
@@ -161,27 +252,56 @@ std::size_t complete_positions(const std::string& conninfo,
     return 0;
   }
   const auto started = std::chrono::steady_clock::now();
-  tx.exec0("DELETE FROM positions");
+  tx.exec0("DELETE FROM positions; DELETE FROM position_history");
   position_map positions;
+  minute_history history;
+  constexpr std::size_t kRowsPerStatement = 10'000;
+  const auto write_history = [&] {
+    while (history.done() > 0) {
+      std::string sql;
+      history.append_upsert(sql, tx, instruments, kRowsPerStatement);
+      run(tx, sql);
+    }
+  };
   std::size_t folded = 0;
-  const std::size_t skipped = stream_cleared_trades(
-      tx, "true", instruments,
-      [&](const engine::trade& t, std::string_view buyer, std::string_view seller) {
-        const clearing::quote_scale scale = clearing::quote_scale::of(instruments[t.instrument]);
-        positions[{std::string(buyer), t.instrument}].apply(clearing::buyer_fill(t), scale);
-        positions[{std::string(seller), t.instrument}].apply(clearing::seller_fill(t), scale);
-        ++folded;
-      });
-  // In statements of bounded size.
+  std::size_t skipped = 0;
+  // Pages of trade ids, each its own COPY: the history's rows are written between them (no
+  // statement runs while a COPY is open).
+  constexpr std::int64_t kTradeIdsPerPage = 200'000;
+  const auto newest =
+      tx.exec1("SELECT coalesce(max(trade_id), 0) FROM trades")[0].as<std::int64_t>();
+  for (std::int64_t after = 0; after < newest; after += kTradeIdsPerPage) {
+    skipped += stream_cleared_trades(
+        tx,
+        "trade_id > " + std::to_string(after) +
+            " AND trade_id <= " + std::to_string(after + kTradeIdsPerPage),
+        instruments, [&](const engine::trade& t, std::string_view buyer, std::string_view seller) {
+          const clearing::quote_scale scale = clearing::quote_scale::of(instruments[t.instrument]);
+          const auto b = positions.try_emplace({std::string(buyer), t.instrument}).first;
+          b->second.apply(clearing::buyer_fill(t), scale);
+          history.record(b->first, b->second);
+          const auto s = positions.try_emplace({std::string(seller), t.instrument}).first;
+          s->second.apply(clearing::seller_fill(t), scale);
+          history.record(s->first, s->second);
+          ++folded;
+        });
+    write_history();
+  }
+  history.finish();
+  write_history();
   position_map batch;
   for (auto& entry : positions) {
     batch.insert(std::move(entry));
-    if (batch.size() == 10'000) {
-      upsert(tx, batch, instruments);
+    if (batch.size() == kRowsPerStatement) {
+      std::string sql;
+      append_upsert(sql, tx, batch, instruments);
+      run(tx, sql);
       batch.clear();
     }
   }
-  upsert(tx, batch, instruments);
+  std::string sql;
+  append_upsert(sql, tx, batch, instruments);
+  run(tx, sql);
   tx.exec0("UPDATE positions_progress SET complete = true WHERE id = 1");
   tx.commit();
   obs::logger("store")->info(

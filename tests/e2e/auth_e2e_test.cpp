@@ -220,6 +220,15 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
         return c.request("GET", "/positions?client_id=" + client, {}, h).status;
       },
       own_client_expect(false)};
+  // PnL over time is read from the database: without --db 503 once the key is let through
+  // (counted as 200 here, so the matrix is the same in both modes).
+  cases["GET /positions/{client_id}/pnl"] = {
+      [durable](http_client& c, http_client&, const header_list& h, const std::string& client) {
+        const unsigned status =
+            c.request("GET", "/positions/" + client + "/pnl?interval=1m", {}, h).status;
+        return status == 503 && !durable ? 200u : status;
+      },
+      own_client_expect(false)};
   // Settlements are made from the database: without --db 503 after the key's check. The
   // cutoff is an hour ago: one settlement, then the same one (200) for every later call.
   const unsigned settled = durable ? 200 : 503;

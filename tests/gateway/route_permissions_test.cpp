@@ -34,6 +34,7 @@ const std::map<std::string, access>& expected_permissions() {
       {"GET /analytics/stats", access::public_read},
       {"GET /analytics/ticker", access::public_read},
       {"GET /positions", access::account_read},
+      {"GET /positions/{client_id}/pnl", access::account_read},
       {"POST /admin/settlements", access::admin},
       {"GET /settlements", access::account_read},
       {"GET /settlements/{settlement_id}", access::account_read},

@@ -3,7 +3,8 @@
 // equals a model folded over the trades the daemon acknowledged, before and after a kill -9,
 // and the positions table agrees once the applier caught up; settlements net exactly the
 // trades of their window, add up to the positions, and answer the same cutoff again with the
-// same settlement; bad queries are 400s with the stable codes.
+// same settlement; GET /positions/{client_id}/pnl's newest bucket is the position now; bad
+// queries are 400s with the stable codes.
 
 #include <gtest/gtest.h>
 #include <matchd/engine/decimal.h>
@@ -138,6 +139,34 @@ class positions : public ::testing::Test {
     }
   }
 
+  // GET /positions/{client}/pnl once the applier wrote every trade: the newest bucket is the
+  // position now, at the last trade's price.
+  void expect_pnl_matches_model(e2e::http_client& http) {
+    for (const auto& [client, m] : model_) {
+      const e2e::http_response r = http.get("/positions/" + client + "/pnl?interval=1m&limit=3");
+      ASSERT_EQ(r.status, 200u) << r.describe();
+      const json body = r.json();
+      EXPECT_EQ(body["client_id"], client);
+      EXPECT_EQ(body["interval"], "1m");
+      ASSERT_FALSE(body["buckets"].empty()) << r.body;
+      const json& now = body["buckets"].back();
+      const json want = expected(client);
+      const engine::int128 unrealized = m.unrealized(mark_, kLotUnits);
+      const engine::int128 net = m.realized + unrealized - m.fees * kFeeToQuote;
+      EXPECT_EQ(now["realized_pnl"], want["realized_pnl"]) << client;
+      EXPECT_EQ(now["unrealized_pnl"], want["unrealized_pnl"]) << client;
+      EXPECT_EQ(now["fees"], text(m.fees * kFeeToQuote, 10)) << client;
+      EXPECT_EQ(now["net_pnl"], text(net, 10)) << client;
+      ASSERT_EQ(now["instruments"].size(), 1u) << r.body;
+      const json& part = now["instruments"][0];
+      EXPECT_EQ(part["instrument"], "BTC-USD");
+      EXPECT_EQ(part["base_position"], want["base_position"]) << client;
+      EXPECT_EQ(part["mark_price"], want["mark_price"]) << client;
+      EXPECT_EQ(part["fees"], want["fees"]) << client;
+      EXPECT_EQ(part["net_pnl"], text(net, 10)) << client;
+    }
+  }
+
   pg_server pg_;
   std::unique_ptr<e2e::daemon_process> daemon_;
   const std::vector<std::string> clients_{"alice", "bob", "carol", "dave", "erin"};
@@ -162,8 +191,9 @@ TEST_F(positions, the_api_and_the_table_equal_the_acknowledged_trades_across_a_k
   for (int i = 0; i < 120; ++i) trade(http, rng);
   expect_api_matches_model(http);
 
-  // The table, once the applier caught up, holds the same.
+  // The tables, once the applier caught up, hold the same.
   wait_for_tables(pg_.connection_string());
+  expect_pnl_matches_model(http);
   pqxx::connection c(pg_.connection_string());
   pqxx::work tx(c);
   long long base = 0;
@@ -230,6 +260,21 @@ TEST_F(positions, bad_queries_are_refused_with_their_codes) {
   const auto none = http.get("/positions?client_id=nobody");
   ASSERT_EQ(none.status, 200u);
   EXPECT_EQ(none.json(), json({{"client_id", "nobody"}, {"positions", json::array()}}));
+
+  // PnL over time: the interval (1 m or longer) is required, limit is 1 to 1000.
+  for (const char* query : {"", "?interval=1s", "?interval=2m", "?interval=1m&limit=0",
+                            "?interval=1m&limit=1001", "?interval=1m&limit=x"}) {
+    const auto r = http.get(std::string("/positions/alice/pnl") + query);
+    EXPECT_EQ(r.status, 400u) << query;
+    EXPECT_EQ(r.json()["error"]["code"], "invalid_parameter") << query << " " << r.body;
+  }
+  const auto bad_pnl_client = http.get("/positions/no%20spaces/pnl?interval=1m");
+  EXPECT_EQ(bad_pnl_client.status, 400u);
+  EXPECT_EQ(bad_pnl_client.json()["error"]["code"], "invalid_client_id") << bad_pnl_client.body;
+  const auto no_pnl = http.get("/positions/nobody/pnl?interval=1h&limit=5");
+  ASSERT_EQ(no_pnl.status, 200u) << no_pnl.describe();
+  EXPECT_EQ(no_pnl.json(),
+            json({{"client_id", "nobody"}, {"interval", "1h"}, {"buckets", json::array()}}));
 }
 
 std::string now_rfc3339() {

@@ -38,6 +38,14 @@ struct trade_query {
   std::size_t limit = 50;
 };
 
+// GET /positions/{client_id}/pnl: the client's PnL at the end of each of the last `limit`
+// buckets of `bucket` (1 m or longer), the current one included, oldest first.
+struct pnl_query {
+  engine::client_id client;
+  interval bucket = interval::m1;
+  std::size_t limit = 20;
+};
+
 // Where the gateway sends the reads that go past its memory: the history of trades and
 // candles (store::analytics_reader, in durable mode). Each call answers exactly once,
 // possibly on another thread, with the response body or why there is none.
@@ -50,6 +58,7 @@ class history_source {
   virtual void read(const candle_query& q, done_fn done) = 0;
   virtual void read(const stats_query& q, done_fn done) = 0;
   virtual void read(const trade_query& q, done_fn done) = 0;
+  virtual void read(const pnl_query& q, done_fn done) = 0;
 };
 
 }  // namespace matchd::analytics

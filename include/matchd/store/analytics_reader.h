@@ -31,8 +31,9 @@ namespace matchd::store {
 class candle_cache;
 class reader_session;
 
-// The reads of the analytics routes (GET /candles, /analytics/stats, /trades by time)
-// against the candles and trades tables (store/market_history.h): a thread of its own
+// The reads of the history routes (GET /candles, /analytics/stats, /trades by time,
+// /positions/{client_id}/pnl) against the candles, trades and position_history tables
+// (store/market_history.h, store/pnl_history.h): a thread of its own
 // (`matchd-analytics`) with a session of its own, so neither an I/O thread nor the order path
 // waits on PostgreSQL. It writes the response body too, off the I/O threads.
 //
@@ -66,23 +67,28 @@ class analytics_reader final : public analytics::history_source {
   void read(const analytics::candle_query& q, done_fn done) override;
   void read(const analytics::stats_query& q, done_fn done) override;
   void read(const analytics::trade_query& q, done_fn done) override;
+  void read(const analytics::pnl_query& q, done_fn done) override;
   // An instrument added at runtime (any thread).
   void add_instrument(const engine::instrument& ins);
 
  private:
-  // Reads the tables and writes the body, for the instrument the query names.
-  using read_fn = std::function<std::string(pqxx::transaction_base&, const engine::instrument&)>;
-  enum class route : std::uint8_t { candles, stats, trades };
-  static constexpr std::size_t kRoutes = 3;
+  using instrument_list = std::vector<engine::instrument>;
+  // Reads the tables and writes the body, with the instruments known when it runs.
+  using read_fn = std::function<std::string(pqxx::transaction_base&, const instrument_list&)>;
+  enum class route : std::uint8_t { candles, stats, trades, pnl };
+  static constexpr std::size_t kRoutes = 4;
   struct job {
     route what = route::candles;
-    engine::instrument_id instrument = 0;
     read_fn fn;
     done_fn done;
     std::chrono::steady_clock::time_point asked;
   };
 
-  void submit(route what, engine::instrument_id instrument, read_fn fn, done_fn done);
+  void submit(route what, read_fn fn, done_fn done);
+  // For the routes of one instrument: `fn` gets it, once it is known here.
+  using instrument_read_fn =
+      std::function<std::string(pqxx::transaction_base&, const engine::instrument&)>;
+  void submit(route what, engine::instrument_id instrument, instrument_read_fn fn, done_fn done);
   void finish(job& j, status st, std::string text);
   void run();
   void answer(job& j);
@@ -92,7 +98,8 @@ class analytics_reader final : public analytics::history_source {
   std::condition_variable wake_;
   std::deque<job> jobs_;
   bool stopping_ = false;
-  std::vector<engine::instrument> instruments_;
+  // Replaced, not changed, when one is added: a job takes the list without copying it.
+  std::shared_ptr<const instrument_list> instruments_;
   std::unique_ptr<reader_session> session_;
   std::unique_ptr<candle_cache> candles_;  // the reader thread's own
   std::thread thread_;
