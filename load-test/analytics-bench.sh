@@ -26,6 +26,8 @@
 #   READS=pnl         GET /positions/{client}/pnl of the seeded history's clients instead
 #                     (one hour of 1 m buckets, two days of 1 h ones): the history's
 #                     positions are folded at matchd's start, as for an upgraded database
+#   READS=floor       GET /healthz, which the I/O thread answers alone: the floor under any
+#                     read's latency at that load on that machine
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)

@@ -11,7 +11,9 @@ Sends --rate requests a second for --duration seconds, alternating two reads:
 With --reads positions, GET /positions of a random client-NNNN of fixtures/gen_orders.py's
 flow (--clients of them) instead. With --reads pnl, GET /positions/client-N/pnl of a random
 client-0 to client-999 of analytics-bench.sh's seeded history, alternating the last 60
-minutes (interval=1m&limit=60) and the last 48 hours (interval=1h&limit=48).
+minutes (interval=1m&limit=60) and the last 48 hours (interval=1h&limit=48). With --reads
+floor, GET /healthz: answered by the I/O thread alone, it is the floor under any read's
+latency on the machine at that moment.
 Each request is due at t0 + i / rate (open loop): its latency runs from that instant to the
 last byte of its answer, so a request that waits for a free connection counts the wait
 (no coordinated omission). --connections keep-alive HTTP/1.1 connections to 127.0.0.1 carry
@@ -74,7 +76,7 @@ async def main():
     ap.add_argument("--instrument", default="BTC-USD")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json")
-    ap.add_argument("--reads", choices=["history", "positions", "pnl"], default="history")
+    ap.add_argument("--reads", choices=["history", "positions", "pnl", "floor"], default="history")
     ap.add_argument("--clients", type=int, default=2000)
     args = ap.parse_args()
 
@@ -86,6 +88,8 @@ async def main():
     def request(i):
         if args.reads == "positions":
             return "positions", f"/positions?client_id=client-{rng.randrange(1, args.clients + 1):04d}"
+        if args.reads == "floor":
+            return "floor", "/healthz"
         if args.reads == "pnl":
             window = "interval=1m&limit=60" if i % 2 == 0 else "interval=1h&limit=48"
             return "pnl", f"/positions/client-{rng.randrange(1000)}/pnl?{window}"
