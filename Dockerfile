@@ -17,7 +17,7 @@ FROM debian:12 AS build
 WORKDIR /src
 # Dependencies first, so this layer is only rebuilt when the package list changes.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN MATCHD_SKIP_BROWSER=1 bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 ARG BUILD_TYPE=RelWithDebInfo
 RUN MATCHD_BUILD_DIR=/build bash scripts/build.sh \

@@ -786,8 +786,14 @@ void http_session::send_response(int status, std::string_view body, int retry_af
   head.append(http::obsolete_reason(static_cast<http::status>(status)));
   head.append("\r\nServer: matchd\r\nContent-Type: ");
   head.append(content_type);
-  head.append("\r\nContent-Length: ");
-  append_number(head, body.size());
+  if (status != 304) {  // a 304 has no body, and its length would be the full one's
+    head.append("\r\nContent-Length: ");
+    append_number(head, body.size());
+  }
+  if (!extra_head_.empty()) {
+    head.append(extra_head_);
+    extra_head_.clear();
+  }
   if (retry_after > 0 || status == 429 || status == 503) {
     head.append("\r\nRetry-After: ");
     append_number(head, std::max(retry_after, 1));

@@ -78,6 +78,10 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // GET /positions and the settlement routes (clearing_handlers.cpp).
   void get_positions(request& req, const path_params& params, std::string_view query);
   void get_pnl(request& req, const path_params& params, std::string_view query);
+  // The web client (web/, embedded): the page, and its scripts and styles.
+  void get_page(request& req, const path_params& params, std::string_view query);
+  void get_asset(request& req, const path_params& params, std::string_view query);
+  void serve_asset(request& req, std::string_view path);
   void create_settlement(request& req, const path_params& params, std::string_view query);
   void list_settlements(request& req, const path_params& params, std::string_view query);
   void get_settlement(request& req, const path_params& params, std::string_view query);
@@ -164,6 +168,8 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   // The response being written: its head, and its body in one of the two (kept alive
   // until the write completes).
   std::string response_head_;
+  // Header lines for the next response only ("\r\nName: value" each), then cleared.
+  std::string extra_head_;
   std::string response_body_;
   shared_body response_shared_body_;
   std::uint64_t token_ = 0;

@@ -62,6 +62,8 @@ std::span<const route> server_routes() noexcept {
       {get, "/instruments/{symbol}", access::public_read, &s::get_instrument},
       {get, "/stream", access::public_read, &s::open_websocket, true},
       {get, "/stream/sse", access::public_read, &s::open_event_stream},
+      {get, "/", access::public_read, &s::get_page},
+      {get, "/ui/{asset}", access::public_read, &s::get_asset},
       {get, "/healthz", access::operational, &s::get_health},
       {get, "/readyz", access::operational, &s::get_readiness},
       {get, "/metrics", access::operational, &s::get_metrics},

@@ -262,6 +262,9 @@ std::map<std::string, route_case> route_cases(std::uint16_t port, bool durable) 
   cases["GET /analytics/ticker"] = {get("/analytics/ticker?instrument=BTC-USD"),
                                     by_role(200, 200, 200, 200)};
   cases["GET /instruments/{symbol}"] = {get("/instruments/BTC-USD"), by_role(200, 200, 200, 200)};
+  // The web client: public, a key is needed only for what the page then does.
+  cases["GET /"] = {get("/"), by_role(200, 200, 200, 200)};
+  cases["GET /ui/{asset}"] = {get("/ui/app.js"), by_role(200, 200, 200, 200)};
   // Each admin call adds an instrument of its own.
   cases["POST /admin/instruments"] = {
       [](http_client& c, http_client&, const header_list& h, const std::string&) {

@@ -33,6 +33,8 @@ const std::map<std::string, access>& expected_permissions() {
       {"GET /candles", access::public_read},
       {"GET /analytics/stats", access::public_read},
       {"GET /analytics/ticker", access::public_read},
+      {"GET /", access::public_read},
+      {"GET /ui/{asset}", access::public_read},
       {"GET /positions", access::account_read},
       {"GET /positions/{client_id}/pnl", access::account_read},
       {"POST /admin/settlements", access::admin},

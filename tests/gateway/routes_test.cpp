@@ -130,8 +130,8 @@ TEST(FindRoute, UnknownPathIsNotFoundAndKnownPathWithOtherMethodIsNotAllowed) {
   path_params p;
   const auto table = server_routes();
   for (const std::string_view path :
-       {"/nope", "/v2/orders", "/orders/", "/orders/a/b", "/orders//cancel", "/orderbook/", "/", "",
-        "/stream/sse/x", "http://host/orders"}) {
+       {"/nope", "/v2/orders", "/orders/", "/orders/a/b", "/orders//cancel", "/orderbook/", "",
+        "//", "/ui/", "/ui/a/b", "/stream/sse/x", "http://host/orders"}) {
     const route_lookup r = find_route(table, verb::get, path, p);
     EXPECT_EQ(r.found, nullptr) << path;
     EXPECT_FALSE(r.path_known) << path;
@@ -148,6 +148,8 @@ TEST(FindRoute, UnknownPathIsNotFoundAndKnownPathWithOtherMethodIsNotAllowed) {
   EXPECT_EQ(allowed_methods(table, "/orders"), "DELETE, GET, POST");
   EXPECT_EQ(allowed_methods(table, "/orderbook"), "GET");
   EXPECT_EQ(allowed_methods(table, "/healthz"), "GET");
+  EXPECT_EQ(allowed_methods(table, "/"), "GET");  // the web client
+  EXPECT_EQ(allowed_methods(table, "/ui/app.js"), "GET");
   EXPECT_EQ(allowed_methods(table, "/admin/snapshots"), "POST");
 }
 

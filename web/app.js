@@ -1,0 +1,549 @@
+// matchd's web client: the venue's own API (docs/api.md) and nothing else, no build step.
+//
+// One WebSocket carries the live views (book, trades, candles, ticker, and with a client
+// named, its orders and positions); REST loads what a stream does not replay (candle history,
+// open orders, positions, the history form) and places, cancels and amends orders. Messages
+// only change state and mark what they touched; drawing happens once per animation frame, so
+// a fast market costs one redraw a frame, not one per message.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const TAPE_ROWS = 50;
+  const BOOK_LEVELS = 15;
+  const HISTORY_ROWS = 200;
+
+  const state = {
+    key: sessionStorage.getItem('matchd.key') || '',
+    client: sessionStorage.getItem('matchd.client') || '',
+    instruments: [],
+    symbol: null,
+    interval: '1m',
+    // The book as the snapshot and the deltas after it left it: price text -> level.
+    book: { ready: false, sequence: 0, bids: new Map(), asks: new Map() },
+    tape: [], // newest first
+    ticker: null,
+    orders: new Map(), // order_id -> order, open ones only
+    positions: new Map(), // instrument -> position
+    pendingBar: null,
+  };
+
+  // ---- drawing, coalesced to animation frames ------------------------------------------
+  const dirty = new Set();
+  let frame = 0;
+  function mark(what) {
+    dirty.add(what);
+    if (!frame) frame = requestAnimationFrame(draw);
+  }
+  function draw() {
+    frame = 0;
+    for (const what of dirty) painters[what]();
+    dirty.clear();
+  }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'class') e.className = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v);
+    }
+    for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c ?? ''));
+    return e;
+  }
+  const time = (iso) => (iso ? iso.slice(11, 19) : '');
+
+  const painters = {
+    book() {
+      const b = state.book;
+      const sorted = (m, descending) =>
+        [...m.entries()].sort((x, y) => (descending ? y[1].p - x[1].p : x[1].p - y[1].p)).slice(0, BOOK_LEVELS);
+      const bids = sorted(b.bids, true);
+      const asks = sorted(b.asks, false);
+      const rows = (levels, side) => {
+        let total = 0;
+        const withTotals = levels.map(([price, l]) => ({ price, l, total: (total += l.q) }));
+        const most = total || 1;
+        return withTotals.map(({ price, l, total: t }) => {
+          const tr = el('tr', { 'data-price': price }, el('td', {}, price), el('td', {}, l.text), el('td', {}, t.toFixed(l.decimals)));
+          const share = Math.round((t / most) * 100);
+          const color = side === 'buy' ? 'rgba(38,162,105,.18)' : 'rgba(229,72,77,.18)';
+          tr.style.backgroundImage = `linear-gradient(to left, ${color} ${share}%, transparent ${share}%)`;
+          return tr;
+        });
+      };
+      $('asks').replaceChildren(...rows(asks, 'sell').reverse());
+      $('bids').replaceChildren(...rows(bids, 'buy'));
+      $('spread-cell').textContent =
+        bids.length && asks.length ? `spread ${(asks[0][1].p - bids[0][1].p).toFixed(priceDecimals())}` : '–';
+    },
+    tape() {
+      $('tape').replaceChildren(
+        ...state.tape.map((t) =>
+          el('tr', { class: t.aggressor_side }, el('td', {}, time(t.timestamp)), el('td', {}, t.price), el('td', {}, t.quantity))));
+    },
+    ticker() {
+      const t = state.ticker || {};
+      for (const b of document.querySelectorAll('#ticker [data-t]')) {
+        const v = t[b.dataset.t];
+        b.textContent = v == null ? '–' : b.dataset.t === 'price_change_percent' ? `${v}%` : v;
+      }
+    },
+    orders() {
+      const rows = [...state.orders.values()]
+        .filter((o) => o.instrument === state.symbol)
+        .sort((a, b) => b.sequence - a.sequence)
+        .map(orderRow);
+      $('orders').replaceChildren(...rows);
+    },
+    positions() {
+      $('positions').replaceChildren(
+        ...[...state.positions.values()].map((p) =>
+          el('tr', { 'data-instrument': p.instrument },
+            el('td', {}, p.instrument), el('td', {}, p.base_position), el('td', {}, p.average_entry_price ?? '–'),
+            el('td', {}, p.mark_price ?? '–'), el('td', {}, p.realized_pnl), el('td', {}, p.unrealized_pnl), el('td', {}, p.fees))));
+    },
+    bar() {
+      if (state.pendingBar && chart.series) chart.series.update(state.pendingBar);
+      state.pendingBar = null;
+    },
+    connection() {},
+  };
+
+  // ---- errors next to the field they concern -------------------------------------------
+  const fieldOf = {
+    unauthorized: 'key', invalid_client_id: 'client', forbidden: 'client',
+    invalid_price: 'price', invalid_price_tick: 'price', price_out_of_range: 'price', price_not_allowed: 'price',
+    price_out_of_band: 'price', invalid_quantity: 'quantity', invalid_quantity_lot: 'quantity',
+    quantity_out_of_range: 'quantity', notional_too_large: 'quantity', invalid_time_in_force: 'tif',
+  };
+  function showError(form, field, message) {
+    const slot = document.querySelector(`#${form} .field-error[data-for="${field}"], .field-error[data-for="${field}"]`);
+    if (slot) slot.textContent = message;
+  }
+  function clearErrors(root) {
+    for (const e of root.querySelectorAll('.field-error')) e.textContent = '';
+  }
+  function describe(err) {
+    return err.status === 401 ? `401: ${err.message || 'a valid API key is needed'}` : `${err.code || err.status}: ${err.message}`;
+  }
+
+  // ---- REST ----------------------------------------------------------------------------
+  async function api(method, path, body) {
+    const headers = {};
+    if (state.key) headers.Authorization = `Bearer ${state.key}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    if (!r.ok) {
+      const e = new Error(json?.error?.message || r.statusText);
+      e.status = r.status;
+      e.code = json?.error?.code;
+      throw e;
+    }
+    return json;
+  }
+
+  const instrument = () => state.instruments.find((i) => i.symbol === state.symbol) || {};
+  const decimalsOf = (text) => (text && text.includes('.') ? text.split('.')[1].length : 0);
+  const priceDecimals = () => decimalsOf(instrument().tick_size);
+
+  // ---- the stream ----------------------------------------------------------------------
+  const stream = {
+    ws: null,
+    attempt: 0,
+    timer: 0,
+    connect() {
+      clearTimeout(this.timer);
+      setConnection('connecting');
+      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream`);
+      this.ws = ws;
+      ws.onopen = () => {
+        this.attempt = 0;
+        setConnection('live');
+        this.subscribe();
+      };
+      ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+      ws.onclose = () => {
+        if (this.ws !== ws) return; // replaced on purpose
+        this.ws = null;
+        this.retry();
+      };
+    },
+    retry() {
+      // Exponential backoff with jitter, 0.5 s doubling to 10 s.
+      const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+      this.attempt += 1;
+      setConnection('reconnecting', delay);
+      this.timer = setTimeout(() => this.connect(), delay);
+    },
+    send(message) {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    },
+    subscribe() {
+      state.book = { ready: false, sequence: 0, bids: new Map(), asks: new Map() };
+      mark('book');
+      if (state.key) this.send({ op: 'auth', req_id: 'auth', key: state.key });
+      this.send({
+        op: 'subscribe', req_id: 'market', instrument: state.symbol,
+        channels: ['orderbook_deltas', 'trades', 'candles', 'ticker'], interval: state.interval,
+      });
+      if (state.client) {
+        this.send({ op: 'subscribe', req_id: 'private', instrument: state.symbol, client_id: state.client, channels: ['orders', 'positions'] });
+      }
+    },
+    // A new instrument, interval, key or client: a fresh connection, so nothing of the old
+    // subscriptions can arrive after the new ones' snapshots.
+    restart() {
+      const old = this.ws;
+      this.ws = null;
+      if (old) old.close();
+      this.attempt = 0;
+      this.connect();
+    },
+  };
+  window.matchdStream = stream; // for the browser tests
+
+  function setConnection(what, delay) {
+    const c = $('connection');
+    c.dataset.state = what;
+    c.textContent = what === 'reconnecting' ? `reconnecting in ${(delay / 1000).toFixed(1)} s` : what;
+  }
+
+  function onMessage(m) {
+    if (m.type) return onReply(m);
+    if (m.instrument && m.instrument !== state.symbol) return;
+    const d = m.data;
+    switch (m.channel) {
+      case 'orderbook_snapshot': {
+        const b = { ready: true, sequence: m.sequence, bids: new Map(), asks: new Map() };
+        for (const l of d.bids) setLevel(b.bids, l);
+        for (const l of d.asks) setLevel(b.asks, l);
+        state.book = b;
+        mark('book');
+        break;
+      }
+      case 'orderbook_deltas': {
+        const b = state.book;
+        if (!b.ready) return;
+        // Sequences only grow on one connection; anything else means a lost step: take a
+        // new snapshot rather than draw a wrong book.
+        if (m.sequence <= b.sequence) return resynchronise();
+        b.sequence = m.sequence;
+        setLevel(d.side === 'buy' ? b.bids : b.asks, d);
+        mark('book');
+        break;
+      }
+      case 'trades':
+        state.tape.unshift(d);
+        if (state.tape.length > TAPE_ROWS) state.tape.length = TAPE_ROWS;
+        mark('tape');
+        break;
+      case 'candles':
+        if (d.interval === state.interval) {
+          state.pendingBar = toBar(d);
+          mark('bar');
+        }
+        break;
+      case 'ticker':
+        state.ticker = d;
+        mark('ticker');
+        break;
+      case 'orders':
+        remember(d);
+        break;
+      case 'positions':
+        state.positions.set(d.instrument, d);
+        mark('positions');
+        break;
+      case 'instrument_status':
+        $('instrument-status').textContent = d.status === 'halted' ? 'halted' : '';
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onReply(m) {
+    if (m.type === 'subscribed' && m.req_id === 'market') {
+      $('instrument-status').textContent = m.status === 'halted' ? 'halted' : '';
+    } else if (m.status >= 400) {
+      const err = { status: m.status, code: m.error?.code, message: m.error?.message };
+      showError('order-form', m.status === 401 ? 'key' : m.status === 403 ? 'client' : 'form', describe(err));
+    }
+  }
+
+  function setLevel(side, l) {
+    const q = parseFloat(l.quantity);
+    if (q === 0) side.delete(l.price);
+    else side.set(l.price, { p: parseFloat(l.price), q, text: l.quantity, decimals: decimalsOf(l.quantity) });
+  }
+
+  function resynchronise() {
+    stream.restart();
+  }
+
+  // ---- the candle chart ----------------------------------------------------------------
+  const chart = { api: null, series: null };
+  window.matchdChart = chart; // for the browser tests
+  const toBar = (c) => ({
+    time: Date.parse(c.open_time) / 1000, open: +c.open, high: +c.high, low: +c.low, close: +c.close,
+  });
+  function makeChart(container, height) {
+    const lwc = window.LightweightCharts;
+    return lwc.createChart(container, {
+      height,
+      autoSize: true,
+      layout: { background: { color: '#171b22' }, textColor: '#d7dce3' },
+      grid: { vertLines: { color: '#222833' }, horzLines: { color: '#222833' } },
+      timeScale: { timeVisible: true, secondsVisible: false },
+    });
+  }
+  async function loadCandles() {
+    const lwc = window.LightweightCharts;
+    if (!chart.api) {
+      chart.api = makeChart($('chart'), 420);
+      chart.series = chart.api.addSeries(lwc.CandlestickSeries, {
+        upColor: '#26a269', downColor: '#e5484d', wickUpColor: '#26a269', wickDownColor: '#e5484d', borderVisible: false,
+      });
+    }
+    const precision = priceDecimals();
+    chart.series.applyOptions({ priceFormat: { type: 'price', precision, minMove: 10 ** -precision } });
+    chart.series.setData([]);
+    $('chart-note').textContent = '';
+    try {
+      const r = await api('GET', `/candles?instrument=${encodeURIComponent(state.symbol)}&interval=${state.interval}&limit=500`);
+      chart.series.setData(r.candles.map(toBar));
+    } catch (e) {
+      // Without --db there is no history: the chart fills from the stream.
+      $('chart-note').textContent = e.status === 503 ? 'live only (no history without --db)' : describe(e);
+    }
+  }
+
+  // ---- my orders and positions ---------------------------------------------------------
+  function orderRow(o) {
+    const tr = el('tr', { 'data-order': o.order_id },
+      el('td', {}, o.order_id.length > 12 ? `${o.order_id.slice(0, 8)}…` : o.order_id),
+      el('td', { class: o.side }, o.side), el('td', {}, o.price ?? 'market'), el('td', {}, o.quantity),
+      el('td', {}, o.filled_quantity), el('td', {}, o.status));
+    const actions = el('td', {},
+      el('button', { type: 'button', class: 'cancel', onclick: () => cancelOrder(o) }, 'Cancel'),
+      el('button', { type: 'button', class: 'amend', onclick: () => startAmend(tr, o) }, 'Amend'));
+    tr.append(actions);
+    return tr;
+  }
+  // An order's newest state: kept while it rests, forgotten once final. The stream and the
+  // answers may bring the same state twice, or an older one late: the sequence decides.
+  function remember(o) {
+    const known = state.orders.get(o.order_id);
+    if (known && known.sequence > o.sequence) return;
+    if (o.status === 'open' || o.status === 'partially_filled') state.orders.set(o.order_id, o);
+    else state.orders.delete(o.order_id);
+    mark('orders');
+  }
+  async function cancelOrder(o) {
+    clearErrors($('orders').closest('section'));
+    try {
+      await api('DELETE', `/orders/${encodeURIComponent(o.order_id)}`);
+      state.orders.delete(o.order_id);
+      mark('orders');
+    } catch (e) {
+      showError('orders', 'orders', describe(e));
+    }
+  }
+  function startAmend(tr, o) {
+    const price = el('input', { value: o.price ?? '', 'aria-label': 'new price' });
+    const quantity = el('input', { value: o.quantity, 'aria-label': 'new quantity' });
+    const save = el('button', { type: 'button', class: 'save', onclick: async () => {
+      const body = { instrument: o.instrument };
+      if (o.price != null && price.value !== o.price) body.price = price.value;
+      if (quantity.value !== o.quantity) body.quantity = quantity.value;
+      try {
+        const r = await api('PATCH', `/orders/${encodeURIComponent(o.order_id)}`, body);
+        remember(r.order);
+      } catch (e) {
+        showError('orders', 'orders', describe(e));
+      }
+    } }, 'Save');
+    tr.replaceChildren(el('td', { colspan: 2 }, o.order_id), el('td', {}, price), el('td', {}, quantity), el('td', { colspan: 3 }, save));
+  }
+  async function loadMine() {
+    state.orders.clear();
+    state.positions.clear();
+    mark('orders');
+    mark('positions');
+    if (!state.client) return;
+    const client = encodeURIComponent(state.client);
+    try {
+      const [orders, positions] = await Promise.all([
+        api('GET', `/orders?client_id=${client}&instrument=${encodeURIComponent(state.symbol)}&status=open&limit=1000`),
+        api('GET', `/positions?client_id=${client}`),
+      ]);
+      for (const o of orders.orders) state.orders.set(o.order_id, o);
+      for (const p of positions.positions) state.positions.set(p.instrument, p);
+    } catch (e) {
+      showError('order-form', e.status === 401 ? 'key' : 'client', describe(e));
+    }
+  }
+
+  // ---- order entry ---------------------------------------------------------------------
+  function syncEntryFields() {
+    const market = $('type').value === 'market';
+    $('price').disabled = market;
+    if (market) $('tif').value = 'ioc';
+  }
+  async function placeOrder(ev) {
+    ev.preventDefault();
+    const form = $('order-form');
+    clearErrors(form);
+    $('order-result').textContent = '';
+    const type = $('type').value;
+    const body = {
+      client_id: state.client, instrument: state.symbol, side: form.querySelector('input[name="side"]:checked').value,
+      type, quantity: $('quantity').value.trim(), time_in_force: $('tif').value,
+    };
+    if (type === 'limit') body.price = $('price').value.trim();
+    if (!body.client_id) return showError('order-form', 'client', 'a client id is needed to place orders');
+    try {
+      const r = await api('POST', '/orders', body);
+      const o = r.order;
+      $('order-result').textContent = `${o.order_id.slice(0, 8)}: ${o.status}${r.trades.length ? `, ${r.trades.length} trade(s)` : ''}`;
+      remember(o);
+    } catch (e) {
+      showError('order-form', fieldOf[e.code] || (e.status === 401 ? 'key' : 'form'), describe(e));
+    }
+  }
+  function saveIdentity() {
+    const key = $('key').value.trim();
+    const client = $('client').value.trim();
+    if (key === state.key && client === state.client) return;
+    state.key = key;
+    state.client = client;
+    // The key lives for this tab only; nothing is written to disk.
+    if (key) sessionStorage.setItem('matchd.key', key);
+    else sessionStorage.removeItem('matchd.key');
+    if (client) sessionStorage.setItem('matchd.client', client);
+    else sessionStorage.removeItem('matchd.client');
+    clearErrors($('order-form'));
+    loadMine();
+    stream.restart();
+  }
+
+  // ---- the history form ----------------------------------------------------------------
+  const history = { api: null, series: null };
+  const utcInput = (ms) => new Date(ms).toISOString().slice(0, 19);
+  const fromUtcInput = (text) => (text ? Date.parse(`${text}Z`) : NaN);
+  async function showHistory(ev) {
+    ev.preventDefault();
+    const form = $('history-form');
+    clearErrors(form);
+    const symbol = $('history-instrument').value;
+    const start = fromUtcInput($('history-start').value);
+    const end = fromUtcInput($('history-end').value);
+    if (Number.isNaN(start)) return showError('history-form', 'start', 'a start time is needed');
+    if (Number.isNaN(end)) return showError('history-form', 'end', 'an end time is needed');
+    const range = `instrument=${encodeURIComponent(symbol)}&start_time=${start}&end_time=${end}`;
+    try {
+      const [stats, trades] = await Promise.all([
+        api('GET', `/analytics/stats?${range}`),
+        api('GET', `/trades?${range}&limit=1000`),
+      ]);
+      const rows = [['trades', stats.trades], ['volume', stats.volume], ['VWAP', stats.vwap ?? '–'],
+        ['average price', stats.average_price ?? '–'], ['open', stats.open ?? '–'], ['high', stats.high ?? '–'],
+        ['low', stats.low ?? '–'], ['close', stats.close ?? '–']];
+      $('history-stats').tBodies[0].replaceChildren(...rows.map(([k, v]) => el('tr', { 'data-stat': k }, el('td', {}, k), el('td', {}, String(v)))));
+      $('history-trades').replaceChildren(...trades.trades.slice(0, HISTORY_ROWS).map((t) =>
+        el('tr', { class: t.aggressor_side }, el('td', {}, t.timestamp.replace('T', ' ').slice(0, 23)), el('td', {}, t.price), el('td', {}, t.quantity), el('td', {}, t.aggressor_side))));
+      drawHistory(trades.trades);
+    } catch (e) {
+      const field = /start_time/.test(e.message) ? 'start' : /end_time/.test(e.message) ? 'end' : 'history';
+      showError('history-form', field, describe(e));
+    }
+  }
+  function drawHistory(trades) {
+    if (!history.api) {
+      history.api = makeChart($('history-chart'), 220);
+      history.series = history.api.addSeries(window.LightweightCharts.LineSeries, { color: '#3b82f6', lineWidth: 2 });
+    }
+    // The line needs one point per second: the last trade of each (trades come newest first).
+    const bySecond = new Map();
+    for (const t of trades) {
+      const s = Math.floor(Date.parse(t.timestamp) / 1000);
+      if (!bySecond.has(s)) bySecond.set(s, +t.price);
+    }
+    history.series.setData([...bySecond.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value })));
+    history.api.timeScale().fitContent();
+  }
+
+  // ---- start ---------------------------------------------------------------------------
+  async function selectInstrument(symbol) {
+    state.symbol = symbol;
+    state.tape = [];
+    state.ticker = null;
+    mark('tape');
+    mark('ticker');
+    try {
+      const [trades, ticker] = await Promise.all([
+        api('GET', `/trades?instrument=${encodeURIComponent(symbol)}&limit=${TAPE_ROWS}`),
+        api('GET', `/analytics/ticker?instrument=${encodeURIComponent(symbol)}`),
+      ]);
+      if (state.symbol !== symbol) return;
+      // Stream messages may have come first: keep the newest of each id.
+      const seen = new Set(state.tape.map((t) => t.trade_id));
+      state.tape = [...state.tape, ...trades.trades.filter((t) => !seen.has(t.trade_id))].slice(0, TAPE_ROWS);
+      state.ticker = state.ticker || ticker;
+      mark('tape');
+      mark('ticker');
+    } catch (e) {
+      $('chart-note').textContent = describe(e);
+    }
+    stream.restart();
+    loadCandles();
+    loadMine();
+  }
+
+  async function start() {
+    $('key').value = state.key;
+    $('client').value = state.client;
+    $('key').addEventListener('change', saveIdentity);
+    $('client').addEventListener('change', saveIdentity);
+    $('type').addEventListener('change', syncEntryFields);
+    $('order-form').addEventListener('submit', (ev) => {
+      saveIdentity();
+      placeOrder(ev);
+    });
+    $('history-form').addEventListener('submit', showHistory);
+    for (const b of document.querySelectorAll('[data-interval]')) {
+      b.addEventListener('click', () => {
+        state.interval = b.dataset.interval;
+        for (const o of document.querySelectorAll('[data-interval]')) o.classList.toggle('active', o === b);
+        stream.restart();
+        loadCandles();
+      });
+    }
+    const now = Date.now();
+    $('history-start').value = utcInput(now - 3600 * 1000);
+    $('history-end').value = utcInput(now + 60 * 1000);
+    try {
+      state.instruments = (await api('GET', '/instruments')).instruments;
+    } catch (e) {
+      setConnection('error');
+      $('chart-note').textContent = describe(e);
+      return;
+    }
+    for (const select of [$('instrument'), $('history-instrument')]) {
+      select.replaceChildren(...state.instruments.map((i) => el('option', { value: i.symbol }, i.symbol)));
+    }
+    $('instrument').addEventListener('change', () => selectInstrument($('instrument').value));
+    syncEntryFields();
+    await selectInstrument(state.instruments[0]?.symbol);
+  }
+
+  start();
+})();
