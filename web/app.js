@@ -19,8 +19,8 @@
     instruments: [],
     symbol: null,
     interval: '1m',
-    // The book as the snapshot and the deltas after it left it: price text -> level.
-    book: { ready: false, sequence: 0, bids: new Map(), asks: new Map() },
+    // The book as the snapshot and the deltas after it left it (newBook, below).
+    book: null,
     tape: [], // newest first
     ticker: null,
     orders: new Map(), // order_id -> order, open ones only
@@ -28,15 +28,71 @@
     pendingBar: null,
   };
 
+  // ---- the book ------------------------------------------------------------------------
+  // One side's levels, best first, kept sorted as deltas come (a binary search and a splice
+  // per new or emptied level), so drawing the top of a deep book never sorts it: a busy
+  // market leaves tens of thousands of levels on each side.
+  class BookSide {
+    constructor(bids) {
+      this.bids = bids;
+      this.levels = []; // {p, price, q, text, decimals}, best first
+      this.byPrice = new Map(); // price text -> level
+    }
+    // The index of price p, or where it would go.
+    find(p) {
+      let lo = 0;
+      let hi = this.levels.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const x = this.levels[mid].p;
+        if (this.bids ? x > p : x < p) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    }
+    // A level's new total: `quantity` zero removes it.
+    set(l) {
+      const q = parseFloat(l.quantity);
+      const known = this.byPrice.get(l.price);
+      if (q === 0) {
+        if (!known) return;
+        this.byPrice.delete(l.price);
+        this.levels.splice(this.find(known.p), 1);
+        return;
+      }
+      if (known) {
+        known.q = q;
+        known.text = l.quantity;
+        return;
+      }
+      const level = { p: parseFloat(l.price), price: l.price, q, text: l.quantity, decimals: decimalsOf(l.quantity) };
+      this.byPrice.set(l.price, level);
+      this.levels.splice(this.find(level.p), 0, level);
+    }
+  }
+  function newBook(ready, sequence = 0) {
+    return { ready, sequence, bids: new BookSide(true), asks: new BookSide(false) };
+  }
+  state.book = newBook(false);
+
   // ---- drawing, coalesced to animation frames ------------------------------------------
+  // At most one draw every DRAW_INTERVAL_MS, in an animation frame: a person reads a book no
+  // faster, and each draw costs the browser style, layout and paint for the tables it touches
+  // (the most of a page's time under a fast market, far more than the messages' own code).
+  const DRAW_INTERVAL_MS = 100;
   const dirty = new Set();
-  let frame = 0;
+  let scheduled = false;
+  let lastDraw = 0;
   function mark(what) {
     dirty.add(what);
-    if (!frame) frame = requestAnimationFrame(draw);
+    if (scheduled) return;
+    scheduled = true;
+    const wait = Math.max(0, lastDraw + DRAW_INTERVAL_MS - performance.now());
+    setTimeout(() => requestAnimationFrame(draw), wait);
   }
-  function draw() {
-    frame = 0;
+  function draw(now) {
+    scheduled = false;
+    lastDraw = now;
     for (const what of dirty) painters[what]();
     dirty.clear();
   }
@@ -56,16 +112,14 @@
   const painters = {
     book() {
       const b = state.book;
-      const sorted = (m, descending) =>
-        [...m.entries()].sort((x, y) => (descending ? y[1].p - x[1].p : x[1].p - y[1].p)).slice(0, BOOK_LEVELS);
-      const bids = sorted(b.bids, true);
-      const asks = sorted(b.asks, false);
+      const bids = b.bids.levels.slice(0, BOOK_LEVELS);
+      const asks = b.asks.levels.slice(0, BOOK_LEVELS);
       const rows = (levels, side) => {
         let total = 0;
-        const withTotals = levels.map(([price, l]) => ({ price, l, total: (total += l.q) }));
+        const withTotals = levels.map((l) => ({ l, total: (total += l.q) }));
         const most = total || 1;
-        return withTotals.map(({ price, l, total: t }) => {
-          const tr = el('tr', { 'data-price': price }, el('td', {}, price), el('td', {}, l.text), el('td', {}, t.toFixed(l.decimals)));
+        return withTotals.map(({ l, total: t }) => {
+          const tr = el('tr', { 'data-price': l.price }, el('td', {}, l.price), el('td', {}, l.text), el('td', {}, t.toFixed(l.decimals)));
           const share = Math.round((t / most) * 100);
           const color = side === 'buy' ? 'rgba(38,162,105,.18)' : 'rgba(229,72,77,.18)';
           tr.style.backgroundImage = `linear-gradient(to left, ${color} ${share}%, transparent ${share}%)`;
@@ -75,7 +129,7 @@
       $('asks').replaceChildren(...rows(asks, 'sell').reverse());
       $('bids').replaceChildren(...rows(bids, 'buy'));
       $('spread-cell').textContent =
-        bids.length && asks.length ? `spread ${(asks[0][1].p - bids[0][1].p).toFixed(priceDecimals())}` : '–';
+        bids.length && asks.length ? `spread ${(asks[0].p - bids[0].p).toFixed(priceDecimals())}` : '–';
     },
     tape() {
       $('tape').replaceChildren(
@@ -157,6 +211,7 @@
   // ---- the stream ----------------------------------------------------------------------
   const stream = {
     ws: null,
+    received: 0, // messages, for the load measurement (load-test/web-page-bench.sh)
     attempt: 0,
     timer: 0,
     connect() {
@@ -169,7 +224,10 @@
         setConnection('live');
         this.subscribe();
       };
-      ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+      ws.onmessage = (ev) => {
+        this.received += 1;
+        onMessage(JSON.parse(ev.data));
+      };
       ws.onclose = () => {
         if (this.ws !== ws) return; // replaced on purpose
         this.ws = null;
@@ -187,7 +245,7 @@
       if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
     },
     subscribe() {
-      state.book = { ready: false, sequence: 0, bids: new Map(), asks: new Map() };
+      state.book = newBook(false);
       mark('book');
       if (state.key) this.send({ op: 'auth', req_id: 'auth', key: state.key });
       this.send({
@@ -222,9 +280,9 @@
     const d = m.data;
     switch (m.channel) {
       case 'orderbook_snapshot': {
-        const b = { ready: true, sequence: m.sequence, bids: new Map(), asks: new Map() };
-        for (const l of d.bids) setLevel(b.bids, l);
-        for (const l of d.asks) setLevel(b.asks, l);
+        const b = newBook(true, m.sequence);
+        for (const l of d.bids) b.bids.set(l);
+        for (const l of d.asks) b.asks.set(l);
         state.book = b;
         mark('book');
         break;
@@ -236,7 +294,7 @@
         // new snapshot rather than draw a wrong book.
         if (m.sequence <= b.sequence) return resynchronise();
         b.sequence = m.sequence;
-        setLevel(d.side === 'buy' ? b.bids : b.asks, d);
+        (d.side === 'buy' ? b.bids : b.asks).set(d);
         mark('book');
         break;
       }
@@ -277,12 +335,6 @@
       const err = { status: m.status, code: m.error?.code, message: m.error?.message };
       showError('order-form', m.status === 401 ? 'key' : m.status === 403 ? 'client' : 'form', describe(err));
     }
-  }
-
-  function setLevel(side, l) {
-    const q = parseFloat(l.quantity);
-    if (q === 0) side.delete(l.price);
-    else side.set(l.price, { p: parseFloat(l.price), q, text: l.quantity, decimals: decimalsOf(l.quantity) });
   }
 
   function resynchronise() {

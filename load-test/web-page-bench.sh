@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The web client under sustained load (issue 31): the page open in headless chromium while
+# ORDER_RATE orders a second arrive for DURATION seconds, measured by the browser's own
+# performance APIs (load-test/web_page_load.mjs): long tasks, the live heap after GC each
+# second, the DOM's size, the stream messages it took.
+#
+#   load-test/web-page-bench.sh
+#
+# Starts a project-local PostgreSQL (scripts/dev-postgres.sh, a free loopback port) and matchd
+# on it (--auth none), opens the page, waits until it is live, then runs matchd-load (open
+# loop, 64 connections, fixtures/gen_orders.py --seed 44 --market-ratio 0.05: a flow that
+# trades). Prints the page's figures and the flow's. Everything it starts is stopped on exit,
+# by pid.
+#
+# Environment:
+#   ORDER_RATE=5000  DURATION=60
+#   MATCHD_BUILD_DIR  build directory with src/app/matchd and load-test/matchd-load (default
+#                     build), relative to the repository or absolute
+#   KEEP_LOGS_DIR     where logs and JSON results go (default var/web-page-bench)
+# Needs chromium and tools/browser's modules (scripts/install-deps.sh).
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo_root"
+
+order_rate=${ORDER_RATE:-5000}
+duration=${DURATION:-60}
+build_dir=${MATCHD_BUILD_DIR:-build}
+case "$build_dir" in /*) ;; *) build_dir=$repo_root/$build_dir ;; esac
+logs_dir=${KEEP_LOGS_DIR:-$repo_root/var/web-page-bench}
+db_name=matchd_web_bench
+
+say() { echo "web-page-bench: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+for n in "$order_rate" "$duration"; do
+  case "$n" in '' | *[!0-9]* | 0) die "ORDER_RATE and DURATION must be positive integers" ;; esac
+done
+[ -x "$build_dir/src/app/matchd" ] || die "$build_dir/src/app/matchd not found; build it first"
+[ -x "$build_dir/load-test/matchd-load" ] || die "$build_dir/load-test/matchd-load not found"
+[ -d tools/browser/node_modules/playwright-core ] ||
+  die "tools/browser/node_modules is missing: scripts/install-deps.sh installs it"
+
+pg_port=$(scripts/free-port.sh)
+pg_dir=$(MATCHD_PG_NAME=web-bench-pg MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh data-dir)
+conninfo="host=127.0.0.1 port=$pg_port user=postgres dbname=$db_name"
+
+# --- cleanup: only what this script started, by pid ----------------------------------------
+pids=()
+pg_started=
+cleanup() {
+  for pid in "${pids[@]+"${pids[@]}"}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ -n "$pg_started" ]; then
+    MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh stop || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$logs_dir"
+if MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh status >/dev/null 2>&1; then
+  die "a PostgreSQL already runs in $pg_dir; stop it first"
+fi
+pg_started=1
+MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh start >/dev/null
+PGOPTIONS='-c client_min_messages=warning' psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres \
+  -d postgres -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $db_name" -c "CREATE DATABASE $db_name"
+
+port=$(scripts/free-port.sh)
+"$build_dir/src/app/matchd" --db "$conninfo" --listen "127.0.0.1:$port" --rate-limit 0 \
+  --auth none >"$logs_dir/matchd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 600); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/readyz" || true)" = 200 ] && break
+  sleep 0.1
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] ||
+  die "matchd did not become ready (log $logs_dir/matchd.log)"
+python3 fixtures/gen_orders.py --count $((order_rate * (duration + 10))) --seed 44 \
+  --market-ratio 0.05 --out "$logs_dir/flow.ndjson" >/dev/null
+
+# The page first, measured from before the flow starts until after it ends.
+node load-test/web_page_load.mjs --url "http://127.0.0.1:$port/" --seconds $((duration + 15)) \
+  --json "$logs_dir/page.json" >"$logs_dir/page.txt" 2>&1 &
+page_pid=$!
+pids+=("$page_pid")
+sleep 8
+"$build_dir/load-test/matchd-load" --target-port "$port" --fixture "$logs_dir/flow.ndjson" \
+  --id-tag web --rate "$order_rate" --warmup 0 --duration "$duration" --connections 64 \
+  --threads 1 --label orders --json "$logs_dir/orders.json" >"$logs_dir/orders.txt" 2>&1 ||
+  die "matchd-load failed (log $logs_dir/orders.txt)"
+wait "$page_pid" || { cat "$logs_dir/page.txt" >&2; die "the page measurement failed"; }
+echo "== the page ($((duration + 15)) s, the flow in the middle $duration s of it)"
+cat "$logs_dir/page.txt"
+echo "== the flow"
+grep -E "throughput|errors|latency" "$logs_dir/orders.txt" | sed 's/^/  /'
+echo "machine: $(nproc) CPUs, load average $(cut -d ' ' -f 1-3 /proc/loadavg); matchd $build_dir"

@@ -1,0 +1,111 @@
+// The web client under load, measured by the browser itself: opens the page in headless
+// chromium (playwright-core from tools/browser), and for --seconds records
+//   - long tasks (PerformanceObserver 'longtask': main-thread tasks over 50 ms of wall time),
+//   - the main thread's tasks from a trace, with their CPU time beside their wall time,
+//   - the live JavaScript heap each second, after a forced GC (--js-flags=--expose-gc),
+//   - the DOM's element count each second,
+//   - the stream messages the page received,
+// then prints them as JSON. load-test/web-page-bench.sh runs it beside an order flow.
+//
+//   node load-test/web_page_load.mjs --url http://127.0.0.1:8080/ --seconds 70 --json out.json
+
+import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '../tools/browser/package.json'));
+const { chromium } = require('playwright-core');
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    seconds: { type: 'string', default: '70' },
+    json: { type: 'string' },
+    chromium: { type: 'string', default: process.env.MATCHD_CHROMIUM || '/usr/bin/chromium' },
+  },
+});
+const seconds = Number(args.seconds);
+
+const browser = await chromium.launch({
+  executablePath: args.chromium,
+  headless: true,
+  args: ['--no-sandbox', '--js-flags=--expose-gc', '--enable-precise-memory-info'],
+});
+const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+const errors = [];
+page.on('pageerror', (e) => errors.push(e.message));
+await page.addInitScript(() => {
+  window.__longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__longTasks.push({ at: e.startTime, ms: e.duration });
+  }).observe({ type: 'longtask', buffered: true });
+});
+await page.goto(args.url);
+await page.waitForSelector('#connection[data-state="live"]', { timeout: 20_000 });
+const started = await page.evaluate(() => performance.now());
+// The renderer's own record of its tasks, with the CPU time of each (tdur) beside its wall
+// time (dur): on a machine whose cores are all busy, a task can be long only because the
+// renderer waited for a core, which the long-task API cannot tell apart.
+await browser.startTracing(page, { categories: ['toplevel', 'disabled-by-default-devtools.timeline'] });
+
+const samples = [];
+for (let s = 0; s < seconds; s++) {
+  await page.waitForTimeout(1000);
+  samples.push(await page.evaluate(() => {
+    window.gc();
+    return {
+      t: Math.round(performance.now()),
+      heap: performance.memory.usedJSHeapSize,
+      dom: document.getElementsByTagName('*').length,
+      messages: window.matchdStream.received,
+      state: document.getElementById('connection').dataset.state,
+    };
+  }));
+}
+const longTasks = (await page.evaluate(() => window.__longTasks)).filter((t) => t.at >= started);
+const trace = JSON.parse((await browser.stopTracing()).toString());
+await browser.close();
+
+// The main thread of the page's renderer, and its top-level tasks.
+const events = trace.traceEvents ?? trace;
+const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && main &&
+  e.pid === main.pid && e.tid === main.tid);
+const overMs = (list, field, ms) => list.filter((e) => (e[field] ?? 0) / 1000 > ms).length;
+const cpu = tasks.map((e) => (e.tdur ?? 0) / 1000).sort((a, b) => a - b);
+
+const mb = (b) => Math.round((b / 1048576) * 100) / 100;
+const heaps = samples.map((s) => s.heap);
+const half = Math.floor(samples.length / 2);
+const result = {
+  seconds,
+  messages: samples.at(-1).messages - samples[0].messages,
+  messages_per_second_max: Math.max(...samples.slice(1).map((s, i) => s.messages - samples[i].messages)),
+  long_tasks: longTasks.length,
+  long_task_max_ms: longTasks.length ? Math.max(...longTasks.map((t) => t.ms)) : 0,
+  long_tasks_over_100ms: longTasks.filter((t) => t.ms > 100).length,
+  // From the trace: the main thread's tasks, by wall time and by CPU time.
+  traced_tasks: tasks.length,
+  traced_tasks_wall_over_50ms: overMs(tasks, 'dur', 50),
+  traced_tasks_cpu_over_50ms: overMs(tasks, 'tdur', 50),
+  traced_task_cpu_max_ms: cpu.length ? Math.round(cpu.at(-1) * 10) / 10 : 0,
+  traced_task_cpu_p99_ms: cpu.length ? Math.round(cpu[Math.floor(cpu.length * 0.99)] * 100) / 100 : 0,
+  main_thread_cpu_share: tasks.length
+    ? Math.round((cpu.reduce((a, b) => a + b, 0) / (seconds * 1000)) * 1000) / 1000 : 0,
+  heap_mb_first: mb(heaps[0]),
+  heap_mb_max: mb(Math.max(...heaps)),
+  heap_mb_last: mb(heaps.at(-1)),
+  // The second half's heap after GC, first and last: growth there is what would not stop.
+  heap_mb_second_half: [mb(heaps[half]), mb(heaps.at(-1))],
+  dom_elements_max: Math.max(...samples.map((s) => s.dom)),
+  dom_elements_last: samples.at(-1).dom,
+  not_live_seconds: samples.filter((s) => s.state !== 'live').length,
+  page_errors: errors,
+  samples,
+};
+const { samples: _, ...summary } = result;
+console.log(JSON.stringify(summary, null, 1));
+if (args.json) writeFileSync(args.json, JSON.stringify(result, null, 1));
