@@ -14,6 +14,9 @@
 #
 # Environment:
 #   ORDER_RATE=5000  DURATION=60
+#   SEPARATE_CORES=1  the venue (PostgreSQL, matchd, the load generator) on CPU 0 and the
+#                     browser on CPU 1 (taskset), as when the page runs on the trader's own
+#                     machine; without it everything shares every core
 #   MATCHD_BUILD_DIR  build directory with src/app/matchd and load-test/matchd-load (default
 #                     build), relative to the repository or absolute
 #   KEEP_LOGS_DIR     where logs and JSON results go (default var/web-page-bench)
@@ -40,6 +43,14 @@ done
 [ -x "$build_dir/load-test/matchd-load" ] || die "$build_dir/load-test/matchd-load not found"
 [ -d tools/browser/node_modules/playwright-core ] ||
   die "tools/browser/node_modules is missing: scripts/install-deps.sh installs it"
+
+venue=()
+browser=()
+if [ -n "${SEPARATE_CORES:-}" ]; then
+  [ "$(nproc)" -ge 2 ] || die "SEPARATE_CORES needs two CPUs"
+  venue=(taskset -c 0)
+  browser=(taskset -c 1)
+fi
 
 pg_port=$(scripts/free-port.sh)
 pg_dir=$(MATCHD_PG_NAME=web-bench-pg MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh data-dir)
@@ -69,12 +80,12 @@ if MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh status 
   die "a PostgreSQL already runs in $pg_dir; stop it first"
 fi
 pg_started=1
-MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh start >/dev/null
+MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port "${venue[@]}" scripts/dev-postgres.sh start >/dev/null
 PGOPTIONS='-c client_min_messages=warning' psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres \
   -d postgres -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $db_name" -c "CREATE DATABASE $db_name"
 
 port=$(scripts/free-port.sh)
-"$build_dir/src/app/matchd" --db "$conninfo" --listen "127.0.0.1:$port" --rate-limit 0 \
+"${venue[@]}" "$build_dir/src/app/matchd" --db "$conninfo" --listen "127.0.0.1:$port" --rate-limit 0 \
   --auth none >"$logs_dir/matchd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 600); do
@@ -87,12 +98,12 @@ python3 fixtures/gen_orders.py --count $((order_rate * (duration + 10))) --seed 
   --market-ratio 0.05 --out "$logs_dir/flow.ndjson" >/dev/null
 
 # The page first, measured from before the flow starts until after it ends.
-node load-test/web_page_load.mjs --url "http://127.0.0.1:$port/" --seconds $((duration + 15)) \
+"${browser[@]}" node load-test/web_page_load.mjs --url "http://127.0.0.1:$port/" --seconds $((duration + 15)) \
   --json "$logs_dir/page.json" >"$logs_dir/page.txt" 2>&1 &
 page_pid=$!
 pids+=("$page_pid")
 sleep 8
-"$build_dir/load-test/matchd-load" --target-port "$port" --fixture "$logs_dir/flow.ndjson" \
+"${venue[@]}" "$build_dir/load-test/matchd-load" --target-port "$port" --fixture "$logs_dir/flow.ndjson" \
   --id-tag web --rate "$order_rate" --warmup 0 --duration "$duration" --connections 64 \
   --threads 1 --label orders --json "$logs_dir/orders.json" >"$logs_dir/orders.txt" 2>&1 ||
   die "matchd-load failed (log $logs_dir/orders.txt)"
@@ -101,4 +112,4 @@ echo "== the page ($((duration + 15)) s, the flow in the middle $duration s of i
 cat "$logs_dir/page.txt"
 echo "== the flow"
 grep -E "throughput|errors|latency" "$logs_dir/orders.txt" | sed 's/^/  /'
-echo "machine: $(nproc) CPUs, load average $(cut -d ' ' -f 1-3 /proc/loadavg); matchd $build_dir"
+echo "machine: $(nproc) CPUs, load average $(cut -d ' ' -f 1-3 /proc/loadavg); matchd $build_dir${SEPARATE_CORES:+; venue on CPU 0, browser on CPU 1}"

@@ -178,6 +178,15 @@ def main():
     status, _, raw = http_request(host, port, "GET", "/healthz")
     check(status == 200 and json_of(raw, "healthz").get("status") == "ok", "GET /healthz through nginx is 200 ok")
 
+    # The web client: the page and its script, with matchd's headers kept.
+    status, hdrs, raw = http_request(host, port, "GET", "/")
+    check(status == 200 and b"<title>matchd</title>" in raw
+          and "default-src 'self'" in hdrs.get("content-security-policy", ""),
+          "GET / through nginx is the web client, with its Content-Security-Policy")
+    status, hdrs, raw = http_request(host, port, "GET", "/ui/app.js")
+    check(status == 200 and hdrs.get("content-type", "").startswith("text/javascript"),
+          "GET /ui/app.js through nginx is the page's script")
+
     status, body = place(host, port, {"client_id": "e2e-maker", "order_id": "nginx-buy-1", "instrument": ins,
                                       "side": "buy", "type": "limit", "price": "100.00", "quantity": "1"})
     check(status == 201, f"POST /orders (resting buy) is 201 (got {status} {body})")

@@ -133,6 +133,18 @@ test("a crossing order from a second key shows a trade, a candle and a position 
   await alice.waitForSelector('#bids tr[data-price="100.00"] >> text=0.60000000', WAIT);
 });
 
+test('the interval switch reloads the chart at that interval and keeps it live', async () => {
+  const page = pages.alice;
+  await page.click('[data-interval="5m"]');
+  await page.waitForSelector('[data-interval="5m"].active', WAIT);
+  // History from GET /candles at 5m: the bucket of the trade, closing at 100.
+  await page.waitForFunction(() => window.matchdChart.series.data().length > 0, null, WAIT);
+  assert.equal((await page.evaluate(() => window.matchdChart.series.data().at(-1))).close, 100);
+  await page.click('[data-interval="1m"]');
+  await page.waitForSelector('[data-interval="1m"].active', WAIT);
+  await page.waitForSelector('#connection[data-state="live"]', WAIT);
+});
+
 test('cancel removes the order from my orders and from the book', async () => {
   const page = pages.alice;
   const id = await page.getAttribute('#orders tr:has-text("100.00")', 'data-order');
@@ -204,6 +216,20 @@ test('a dropped stream shows the reconnecting state and recovers', async () => {
   // Live again: a new order of bob's reaches alice's book.
   await place(pages.bob, { side: 'sell', price: '101.50', quantity: '0.1' });
   await page.waitForSelector('#asks tr[data-price="101.50"]', WAIT);
+});
+
+test('a market order from the form takes the book, IOC', async () => {
+  const page = pages.alice;
+  await page.selectOption('#type', 'market');
+  assert.equal(await page.isDisabled('#price'), true);
+  assert.equal(await page.inputValue('#tif'), 'ioc');
+  await page.check('input[name="side"][value="buy"]');
+  await page.fill('#quantity', '0.1');
+  await page.click('#place');
+  await page.waitForSelector('#order-result:has-text("filled")', WAIT);
+  await page.waitForSelector('#tape tr:first-child >> text=101.50', WAIT);
+  await page.waitForSelector('#asks tr[data-price="101.50"]', { state: 'detached', ...WAIT });
+  await page.selectOption('#type', 'limit');
 });
 
 test('no console errors on the traders\' pages', async () => {
