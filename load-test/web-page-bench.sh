@@ -14,6 +14,8 @@
 #
 # Environment:
 #   ORDER_RATE=5000  DURATION=60
+#   TRACE=1           also trace the renderer for 20 s (each task's CPU time beside its wall
+#                     time); slows the page, so its other figures are then not the page's
 #   SEPARATE_CORES=1  the venue (PostgreSQL, matchd, the load generator) on CPU 0 and the
 #                     browser on CPU 1 (taskset), as when the page runs on the trader's own
 #                     machine; without it everything shares every core
@@ -99,7 +101,7 @@ python3 fixtures/gen_orders.py --count $((order_rate * (duration + 10))) --seed 
 
 # The page first, measured from before the flow starts until after it ends.
 "${browser[@]}" node load-test/web_page_load.mjs --url "http://127.0.0.1:$port/" --seconds $((duration + 15)) \
-  --json "$logs_dir/page.json" >"$logs_dir/page.txt" 2>&1 &
+  --json "$logs_dir/page.json" ${TRACE:+--trace} >"$logs_dir/page.txt" 2>&1 &
 page_pid=$!
 pids+=("$page_pid")
 sleep 8

@@ -7,7 +7,7 @@
 //   - the stream messages the page received,
 // then prints them as JSON. load-test/web-page-bench.sh runs it beside an order flow.
 //
-//   node load-test/web_page_load.mjs --url http://127.0.0.1:8080/ --seconds 70 --json out.json
+//   node load-test/web_page_load.mjs --url http://127.0.0.1:8080/ --seconds 70 --json out.json [--trace]
 
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '70' },
     json: { type: 'string' },
     chromium: { type: 'string', default: process.env.MATCHD_CHROMIUM || '/usr/bin/chromium' },
+    trace: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -48,11 +49,26 @@ await page.waitForSelector('#connection[data-state="live"]', { timeout: 20_000 }
 const started = await page.evaluate(() => performance.now());
 // The renderer's own record of its tasks, with the CPU time of each (tdur) beside its wall
 // time (dur): on a machine whose cores are all busy, a task can be long only because the
-// renderer waited for a core, which the long-task API cannot tell apart.
-await browser.startTracing(page, { categories: ['toplevel', 'disabled-by-default-devtools.timeline'] });
+// renderer waited for a core, which the long-task API cannot tell apart. Traced over
+// seconds TRACE_FROM to TRACE_FROM + TRACE_SECONDS of the measurement (a whole run's trace
+// would not fit in a string), with --trace only: tracing slows the browser, and collecting
+// the trace stops the sampling for tens of seconds, so a traced run's other figures are not
+// the page's.
+const TRACE_FROM = 10;
+const TRACE_SECONDS = Math.min(20, Math.max(1, seconds - TRACE_FROM));
+let tracing = false;
+let trace = null;
 
 const samples = [];
 for (let s = 0; s < seconds; s++) {
+  if (args.trace && s === TRACE_FROM) {
+    await browser.startTracing(page, { categories: ['toplevel', 'disabled-by-default-devtools.timeline'] });
+    tracing = true;
+  }
+  if (tracing && s === TRACE_FROM + TRACE_SECONDS) {
+    trace = JSON.parse((await browser.stopTracing()).toString());
+    tracing = false;
+  }
   await page.waitForTimeout(1000);
   samples.push(await page.evaluate(() => {
     window.gc();
@@ -66,11 +82,11 @@ for (let s = 0; s < seconds; s++) {
   }));
 }
 const longTasks = (await page.evaluate(() => window.__longTasks)).filter((t) => t.at >= started);
-const trace = JSON.parse((await browser.stopTracing()).toString());
+if (tracing) trace = JSON.parse((await browser.stopTracing()).toString());
 await browser.close();
 
 // The main thread of the page's renderer, and its top-level tasks.
-const events = trace.traceEvents ?? trace;
+const events = trace ? (trace.traceEvents ?? trace) : [];
 const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
 const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && main &&
   e.pid === main.pid && e.tid === main.tid);
@@ -93,8 +109,9 @@ const result = {
   traced_tasks_cpu_over_50ms: overMs(tasks, 'tdur', 50),
   traced_task_cpu_max_ms: cpu.length ? Math.round(cpu.at(-1) * 10) / 10 : 0,
   traced_task_cpu_p99_ms: cpu.length ? Math.round(cpu[Math.floor(cpu.length * 0.99)] * 100) / 100 : 0,
+  traced_seconds: TRACE_SECONDS,
   main_thread_cpu_share: tasks.length
-    ? Math.round((cpu.reduce((a, b) => a + b, 0) / (seconds * 1000)) * 1000) / 1000 : 0,
+    ? Math.round((cpu.reduce((a, b) => a + b, 0) / (TRACE_SECONDS * 1000)) * 1000) / 1000 : 0,
   heap_mb_first: mb(heaps[0]),
   heap_mb_max: mb(Math.max(...heaps)),
   heap_mb_last: mb(heaps.at(-1)),
