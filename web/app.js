@@ -3,8 +3,8 @@
 // One WebSocket carries the live views (book, trades, candles, ticker, and with a client
 // named, its orders and positions); REST loads what a stream does not replay (candle history,
 // open orders, positions, the history form) and places, cancels and amends orders. Messages
-// only change state and mark what they touched; drawing happens once per animation frame, so
-// a fast market costs one redraw a frame, not one per message.
+// only change state and mark what they touched; drawing happens at most ten times a second,
+// each in an animation frame, so a fast market costs a few redraws, not one per message.
 'use strict';
 
 (() => {
@@ -211,6 +211,7 @@
   // ---- the stream ----------------------------------------------------------------------
   const stream = {
     ws: null,
+    dropped: false,
     received: 0, // messages, for the load measurement (load-test/web-page-bench.sh)
     attempt: 0,
     timer: 0,
@@ -223,6 +224,12 @@
         this.attempt = 0;
         setConnection('live');
         this.subscribe();
+        // Back after a drop: what the streams carried meanwhile is lost, so what they do not
+        // replay is read again (the book comes back whole as a snapshot).
+        if (this.dropped) {
+          this.dropped = false;
+          reloadAfterGap();
+        }
       };
       ws.onmessage = (ev) => {
         this.received += 1;
@@ -235,6 +242,7 @@
       };
     },
     retry() {
+      this.dropped = true;
       // Exponential backoff with jitter, 0.5 s doubling to 10 s.
       const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
       this.attempt += 1;
@@ -317,7 +325,7 @@
         remember(d);
         break;
       case 'positions':
-        state.positions.set(d.instrument, d);
+        rememberPosition(d);
         mark('positions');
         break;
       case 'instrument_status':
@@ -399,6 +407,10 @@
     else state.orders.delete(o.order_id);
     mark('orders');
   }
+  function rememberPosition(p) {
+    const known = state.positions.get(p.instrument);
+    if (!known || known.last_trade_id <= p.last_trade_id) state.positions.set(p.instrument, p);
+  }
   async function cancelOrder(o) {
     clearErrors($('orders').closest('section'));
     try {
@@ -437,8 +449,10 @@
         api('GET', `/orders?client_id=${client}&instrument=${encodeURIComponent(state.symbol)}&status=open&limit=1000`),
         api('GET', `/positions?client_id=${client}`),
       ]);
-      for (const o of orders.orders) state.orders.set(o.order_id, o);
-      for (const p of positions.positions) state.positions.set(p.instrument, p);
+      // The streams may have brought newer states while these were read.
+      for (const o of orders.orders) remember(o);
+      for (const p of positions.positions) rememberPosition(p);
+      mark('positions');
     } catch (e) {
       showError('order-form', e.status === 401 ? 'key' : 'client', describe(e));
     }
@@ -556,6 +570,23 @@
       $('chart-note').textContent = describe(e);
     }
     stream.restart();
+    loadCandles();
+    loadMine();
+  }
+
+  async function reloadAfterGap() {
+    const symbol = state.symbol;
+    try {
+      const trades = await api('GET', `/trades?instrument=${encodeURIComponent(symbol)}&limit=${TAPE_ROWS}`);
+      if (state.symbol !== symbol) return;
+      const seen = new Set(state.tape.map((t) => t.trade_id));
+      state.tape = [...state.tape, ...trades.trades.filter((t) => !seen.has(t.trade_id))]
+        .sort((a, b) => b.sequence - a.sequence)
+        .slice(0, TAPE_ROWS);
+      mark('tape');
+    } catch {
+      // The tape fills again from the stream.
+    }
     loadCandles();
     loadMine();
   }
