@@ -26,6 +26,7 @@
     orders: new Map(), // order_id -> order, open ones only
     positions: new Map(), // instrument -> position
     pendingBar: null,
+    amend: null, // {id, price, quantity}: the open order being amended, as typed so far
   };
 
   // ---- the book ------------------------------------------------------------------------
@@ -144,10 +145,13 @@
       }
     },
     orders() {
+      // While an amend is being typed, the table stays as it is (redrawing would take the
+      // focus from the field); it is drawn again when the amend is saved or left.
+      if (state.amend && state.orders.has(state.amend.id) && $('orders').querySelector('tr.amending')) return;
       const rows = [...state.orders.values()]
         .filter((o) => o.instrument === state.symbol)
         .sort((a, b) => b.sequence - a.sequence)
-        .map(orderRow);
+        .map((o) => (state.amend?.id === o.order_id ? amendRow(o) : orderRow(o)));
       $('orders').replaceChildren(...rows);
     },
     positions() {
@@ -158,8 +162,14 @@
             el('td', {}, p.mark_price ?? '–'), el('td', {}, p.realized_pnl), el('td', {}, p.unrealized_pnl), el('td', {}, p.fees))));
     },
     bar() {
-      if (state.pendingBar && chart.series) chart.series.update(state.pendingBar);
+      const bar = state.pendingBar;
       state.pendingBar = null;
+      // A bar of the interval and instrument shown, not older than the chart's last: one that
+      // came just before a switch, or before the history it predates, is dropped.
+      if (!bar || !chart.series || bar.interval !== state.interval || bar.symbol !== state.symbol) return;
+      const last = chart.series.data().at(-1);
+      if (last && bar.time < last.time) return;
+      chart.series.update(bar);
     },
     connection() {},
   };
@@ -313,7 +323,7 @@
         break;
       case 'candles':
         if (d.interval === state.interval) {
-          state.pendingBar = toBar(d);
+          state.pendingBar = { ...toBar(d), interval: d.interval, symbol: m.instrument };
           mark('bar');
         }
         break;
@@ -377,9 +387,18 @@
     chart.series.applyOptions({ priceFormat: { type: 'price', precision, minMove: 10 ** -precision } });
     chart.series.setData([]);
     $('chart-note').textContent = '';
+    const symbol = state.symbol;
+    const interval = state.interval;
     try {
-      const r = await api('GET', `/candles?instrument=${encodeURIComponent(state.symbol)}&interval=${state.interval}&limit=500`);
-      chart.series.setData(r.candles.map(toBar));
+      const r = await api('GET', `/candles?instrument=${encodeURIComponent(symbol)}&interval=${interval}&limit=500`);
+      // Another instrument or interval was chosen meanwhile: its own load draws it.
+      if (state.symbol !== symbol || state.interval !== interval) return;
+      // Keep a newer bar the stream already drew (the history can trail it).
+      const live = chart.series.data().at(-1);
+      const bars = r.candles.map(toBar);
+      if (live && (!bars.length || bars.at(-1).time < live.time)) bars.push(live);
+      else if (live && bars.at(-1).time === live.time) bars[bars.length - 1] = live;
+      chart.series.setData(bars);
     } catch (e) {
       // Without --db there is no history: the chart fills from the stream.
       $('chart-note').textContent = e.status === 503 ? 'live only (no history without --db)' : describe(e);
@@ -421,21 +440,36 @@
       showError('orders', 'orders', describe(e));
     }
   }
+  // The amend being edited lives in the state, not in the row, so that the order's updates
+  // (which redraw the table) keep what the person is typing.
   function startAmend(tr, o) {
-    const price = el('input', { value: o.price ?? '', 'aria-label': 'new price' });
-    const quantity = el('input', { value: o.quantity, 'aria-label': 'new quantity' });
+    state.amend = { id: o.order_id, price: o.price ?? '', quantity: o.quantity };
+    tr.replaceWith(amendRow(o));
+  }
+  function amendRow(o) {
+    const edit = state.amend;
+    const price = el('input', { value: edit.price, 'aria-label': 'new price' });
+    const quantity = el('input', { value: edit.quantity, 'aria-label': 'new quantity' });
+    price.addEventListener('input', () => { edit.price = price.value; });
+    quantity.addEventListener('input', () => { edit.quantity = quantity.value; });
     const save = el('button', { type: 'button', class: 'save', onclick: async () => {
       const body = { instrument: o.instrument };
-      if (o.price != null && price.value !== o.price) body.price = price.value;
-      if (quantity.value !== o.quantity) body.quantity = quantity.value;
+      if (o.price != null && edit.price !== o.price) body.price = edit.price;
+      if (edit.quantity !== o.quantity) body.quantity = edit.quantity;
       try {
         const r = await api('PATCH', `/orders/${encodeURIComponent(o.order_id)}`, body);
+        state.amend = null;
         remember(r.order);
       } catch (e) {
         showError('orders', 'orders', describe(e));
       }
     } }, 'Save');
-    tr.replaceChildren(el('td', { colspan: 2 }, o.order_id), el('td', {}, price), el('td', {}, quantity), el('td', { colspan: 3 }, save));
+    const cancel = el('button', { type: 'button', class: 'discard', onclick: () => {
+      state.amend = null;
+      mark('orders');
+    } }, 'Back');
+    return el('tr', { 'data-order': o.order_id, class: 'amending' }, el('td', { colspan: 2 }, o.order_id),
+      el('td', {}, price), el('td', {}, quantity), el('td', { colspan: 3 }, save, cancel));
   }
   async function loadMine() {
     state.orders.clear();
