@@ -52,44 +52,12 @@ done
 [ -x "$build_dir/src/app/matchd" ] || die "$build_dir/src/app/matchd not found; build it first"
 [ -x "$build_dir/load-test/matchd-load" ] || die "$build_dir/load-test/matchd-load not found"
 
-pg_port=$(scripts/free-port.sh)
-pg_dir=$(MATCHD_PG_NAME=analytics-pg MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh data-dir)
-conninfo="host=127.0.0.1 port=$pg_port user=postgres dbname=$db_name"
-
-# --- cleanup: only what this script started, by pid ----------------------------------------
-pids=()
-pg_started=
-cleanup() {
-  for pid in "${pids[@]+"${pids[@]}"}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ -n "$pg_started" ]; then
-    MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh stop || true
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-psql_on() {
-  local db=$1
-  shift
-  PGOPTIONS='-c client_min_messages=warning' psql -X -q -h 127.0.0.1 -p "$pg_port" -U postgres \
-    -d "$db" -v ON_ERROR_STOP=1 "$@"
-}
+# shellcheck source=load-test/bench-lib.sh
+. load-test/bench-lib.sh
 seconds_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
 
 mkdir -p "$logs_dir"
-if MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh status >/dev/null 2>&1; then
-  die "a PostgreSQL already runs in $pg_dir; stop it first"
-fi
-pg_started=1
-MATCHD_PG_DIR=$pg_dir MATCHD_PG_PORT=$pg_port scripts/dev-postgres.sh start >/dev/null
-psql_on postgres -c "DROP DATABASE IF EXISTS $db_name" -c "CREATE DATABASE $db_name"
+bench_postgres analytics-pg "$db_name"
 "$build_dir/src/app/matchd" migrate --db "$conninfo" >"$logs_dir/migrate.log" 2>&1 ||
   { cat "$logs_dir/migrate.log" >&2; die "matchd migrate failed"; }
 
@@ -136,12 +104,7 @@ port=$(scripts/free-port.sh)
 "$build_dir/src/app/matchd" --db "$conninfo" --listen "127.0.0.1:$port" --rate-limit 0 \
   >"$logs_dir/matchd.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 600); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/readyz" || true)" = 200 ] && break
-  sleep 0.1
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] ||
-  die "matchd did not become ready (log $logs_dir/matchd.log)"
+bench_wait_ready "$port" "$logs_dir/matchd.log"
 python3 fixtures/gen_orders.py --count 200000 --seed 43 --market-ratio 0.05 \
   --out "$logs_dir/flow.ndjson" >/dev/null
 

@@ -1,5 +1,5 @@
 -- matchd schema v16: each position at the end of every UTC minute it changed in, for
--- GET /positions/{client_id}/pnl (docs/api.md, "PnL over time").
+-- GET /positions/{client_id}/pnl (docs/api.md, "GET /positions/{client_id}/pnl").
 --
 -- Written by the journal applier in the transaction that inserts the trades and updates
 -- `positions`, so the history holds each trade once, like the positions. A minute's row is the
