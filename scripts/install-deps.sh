@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   postgresql postgresql-client
+  libnats-dev nats-server           # the event export (cnats) and its tests' JetStream
   clang-format                      # scripts/check-format.sh (Debian 12's is version 14)
   nginx prometheus docker-compose   # deployment checks: nginx e2e, promtool, compose config
 )
@@ -29,7 +30,7 @@ fi
 
 if [ "${1:-}" = "--runtime-only" ]; then
   packages=(ca-certificates libboost-program-options1.81.0 libfmt9 libpq5 libpqxx-6.4
-            libprometheus-cpp-core1.0 libspdlog1.10 libssl3)
+            libprometheus-cpp-core1.0 libspdlog1.10 libssl3 libnats3.4)
 fi
 
 sudo_cmd=()

@@ -178,6 +178,11 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "submit IOC limits at the trade price +/- this many basis points instead of market orders")
     ("feed-ca-file", po::value(&feed_opts.ca_file),
      "PEM CA bundle for wss:// (default: the system store)")
+    ("nats-url", po::value(&cfg.nats_url)->default_value(env_or("MATCHD_NATS_URL", ""), ""),
+     "NATS server to export every committed event to, through JetStream, e.g. "
+     "nats://127.0.0.1:4222 (with --db) [MATCHD_NATS_URL]")
+    ("nats-stream", po::value(&cfg.nats_stream)->default_value(env_or("MATCHD_NATS_STREAM", "MATCHD")),
+     "JetStream stream of the export, created if missing [MATCHD_NATS_STREAM]")
     ("ready-file", po::value(&cfg.ready_file),
      "write HOST:PORT here once listening (for scripts and tests)")
     ("log-level", po::value(&cfg.log_level)->default_value(env_or("MATCHD_LOG_LEVEL", "info")),
@@ -213,6 +218,16 @@ parse_outcome parse_command_line(int argc, char** argv) {
     if (const std::string problem = store::conninfo_syntax_error(cfg.db); !problem.empty()) {
       return usage_error("--db (MATCHD_DB) is not a libpq connection string: " + problem);
     }
+  }
+  if (!cfg.nats_url.empty() && cfg.db.empty()) {
+    return usage_error(
+        "--nats-url (MATCHD_NATS_URL) needs --db: the export reads the committed journal");
+  }
+  if (cfg.nats_stream.empty() || cfg.nats_stream.find_first_of(" \t.*>/\\") != std::string::npos) {
+    return usage_error(
+        "--nats-stream (MATCHD_NATS_STREAM) wants a JetStream stream name (no "
+        "spaces, '.', '*', '>', '/' or '\\'), got '" +
+        cfg.nats_stream + "'");
   }
   if (instrument_specs.empty()) {
     std::string env = env_or("MATCHD_INSTRUMENTS", "BTC-USD:0.01:0.00000001");

@@ -29,6 +29,8 @@ struct config {
   bool migrate_only = false;               // `matchd migrate`: apply migrations and exit
   int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off
   std::optional<feed::feed_options> feed;  // --feed-url given: ingest a Binance trade stream
+  std::string nats_url;                    // --nats-url: export committed events to JetStream
+  std::string nats_stream = "MATCHD";      // --nats-stream
   // --db-timeout: how long a commit, a health check or a connection attempt may take
   std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;
   // MATCHD_ADMIN_KEY: the bootstrap admin key (never stored); server.auth_keys is --auth.

@@ -4,6 +4,7 @@
 #include <matchd/obs/logger.h>
 #include <matchd/obs/thread_name.h>
 #include <matchd/store/connection_errors.h>
+#include <matchd/store/export_cursor.h>
 #include <matchd/store/migrations.h>
 #include <matchd/store/pg_key_store.h>
 #include <matchd/store/positions.h>
@@ -105,6 +106,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     store_opts.journal_max_lag = cfg_.journal_max_lag;
     store_opts.db_timeout = cfg_.db_timeout;
     store_opts.on_lock_lost = [this] { writer_lock_lost(); };
+    store_opts.journal_book_levels = !cfg_.nats_url.empty();
     store_stage_ = std::make_unique<store::store_stage>(
         store_opts, cfg_.instruments, *executed_, *committed_, [this] { publish_stage_->notify(); },
         *registry_);
@@ -147,12 +149,22 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
             [this](engine::timestamp_us t) { return store_stage_->committed_through(t); },
             [this] { return store_stage_->applied_sequence(); }});
   }
+  if (durable && !cfg_.nats_url.empty()) {
+    event_export::jetstream_options export_opts;
+    export_opts.url = cfg_.nats_url;
+    export_opts.stream = cfg_.nats_stream;
+    export_opts.conninfo = db_conninfo_;
+    export_opts.db_timeout = cfg_.db_timeout;
+    exporter_ = std::make_unique<event_export::jetstream_exporter>(export_opts, cfg_.instruments,
+                                                                   *registry_);
+  }
   // An instrument added at runtime reaches the readers and the I/O threads before its 201
   // does.
   publish_stage_->on_instrument_added([this](const engine::instrument& ins) {
     if (history_reader_) history_reader_->add_instrument(ins);
     if (analytics_reader_) analytics_reader_->add_instrument(ins);
     if (settlement_worker_) settlement_worker_->add_instrument(ins);
+    if (exporter_) exporter_->add_instrument(ins);
     server_->add_instrument(ins);
   });
   publish_stage_->reserve_orders(cfg_.expected_orders *
@@ -224,6 +236,7 @@ boost::asio::ip::tcp::endpoint daemon::start() {
   if (history_reader_) history_reader_->start();
   if (analytics_reader_) analytics_reader_->start();
   if (settlement_worker_) settlement_worker_->start();
+  if (exporter_) exporter_->start();
   publish_stage_->start();
   if (store_stage_) store_stage_->start();
   engine_stage_->start();
@@ -374,6 +387,12 @@ void daemon::recover() {
   }
   waiting_for_database_.store(false, std::memory_order_relaxed);
   restore_added_instruments();
+  // Before this run commits anything: an exporting sink starts where the journal stands, a
+  // sink no longer configured stops holding journal rows back.
+  std::vector<std::string> sinks;
+  if (exporter_) sinks.emplace_back(event_export::kJetStreamSink);
+  const auto positions = store::prepare_export_sinks(db_conninfo_, sinks);
+  if (exporter_) log->info("export to JetStream from journal row {}", positions.front());
   // Before recovery reads the positions, and before the applier writes more of them.
   store::complete_positions(db_conninfo_, engine_->instruments());
   // Recovery feeds the engine as it reads; a failure half-way leaves it half-built, so it
@@ -431,6 +450,7 @@ void daemon::restore_added_instruments() {
     if (history_reader_) history_reader_->add_instrument(ins);
     if (analytics_reader_) analytics_reader_->add_instrument(ins);
     if (settlement_worker_) settlement_worker_->add_instrument(ins);
+    if (exporter_) exporter_->add_instrument(ins);
     server_->add_instrument(ins);
     obs::logger("store")->info("instrument {} restored (added at runtime)", ins.symbol);
   }
@@ -517,6 +537,8 @@ void daemon::stop() {
     log->warn("stopping with {} commands unanswered", server_->inflight());
   }
   server_->stop();
+  // What it published but did not record is sent again next time (and dropped as a copy).
+  if (exporter_) exporter_->stop();
   // A settlement waiting for the tables gives up (503); one being written is finished.
   if (settlement_worker_) settlement_worker_->stop();
   engine_stage_->stop();

@@ -38,6 +38,22 @@ void levels(json_writer& w, const engine::instrument& ins, std::span<const book_
 
 }  // namespace
 
+std::string stream_frame(std::string_view channel, std::string_view instrument,
+                         engine::sequence_number seq, std::string_view data) {
+  std::string out;
+  out.reserve(data.size() + channel.size() + instrument.size() + 64);
+  out += "{\"channel\":\"";
+  out += channel;
+  out += "\",\"instrument\":\"";
+  out += instrument;  // symbols are validated to need no escaping
+  out += "\",\"sequence\":";
+  out += std::to_string(seq);
+  out += ",\"data\":";
+  out += data;
+  out += '}';
+  return out;
+}
+
 void append_order(json_writer& w, const engine::order& o, const engine::instrument& ins,
                   std::string_view client_order_id) {
   w.begin_object();

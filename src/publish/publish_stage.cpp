@@ -566,7 +566,8 @@ void publish_stage::broadcast(engine::instrument_id ins, std::uint8_t channel,
       if (!sse_shared) sse_shared = shared(sse_frame(name, seq, data));
       d.body = sse_shared;
     } else {
-      if (!ws_shared) ws_shared = shared(stream_frame(name, instruments_[ins].symbol, seq, data));
+      if (!ws_shared)
+        ws_shared = shared(codec::stream_frame(name, instruments_[ins].symbol, seq, data));
       d.body = ws_shared;
     }
     if (!deliver(s.io_thread, std::move(d))) missed.push_back({s.io_thread, s.token});
@@ -669,9 +670,10 @@ void publish_stage::process_query(std::uint32_t io_thread, const bus::read_query
                                     published_sequence_, halted_[q.instrument]));
       }
       const auto frame = [&](std::string_view name, const std::string& data) {
-        return shared(q.server_sent_events ? sse_frame(name, published_sequence_, data)
-                                           : stream_frame(name, instruments_[q.instrument].symbol,
-                                                          published_sequence_, data));
+        return shared(q.server_sent_events
+                          ? sse_frame(name, published_sequence_, data)
+                          : codec::stream_frame(name, instruments_[q.instrument].symbol,
+                                                published_sequence_, data));
       };
       bool delivered = deliver(io_thread, bus::io_delivery(reply));
       if (delivered && (added & bus::channel_orderbook) != 0) {

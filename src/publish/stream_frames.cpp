@@ -4,22 +4,6 @@
 
 namespace matchd::publish {
 
-std::string stream_frame(std::string_view channel, std::string_view instrument,
-                         engine::sequence_number seq, std::string_view data) {
-  std::string out;
-  out.reserve(data.size() + channel.size() + instrument.size() + 64);
-  out += "{\"channel\":\"";
-  out += channel;
-  out += "\",\"instrument\":\"";
-  out += instrument;  // symbols are validated to need no escaping
-  out += "\",\"sequence\":";
-  out += std::to_string(seq);
-  out += ",\"data\":";
-  out += data;
-  out += '}';
-  return out;
-}
-
 std::string sse_frame(std::string_view event, engine::sequence_number seq, std::string_view data) {
   std::string out;
   out.reserve(data.size() + event.size() + 40);

@@ -8,10 +8,6 @@
 
 namespace matchd::publish {
 
-// {"channel":"trades","instrument":"BTC-USD","sequence":1042,"data":<data>}
-std::string stream_frame(std::string_view channel, std::string_view instrument,
-                         engine::sequence_number seq, std::string_view data);
-
 // "event: trades\nid: 1042\ndata: <data>\n\n" (data is one line of JSON).
 std::string sse_frame(std::string_view event, engine::sequence_number seq, std::string_view data);
 

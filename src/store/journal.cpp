@@ -1,5 +1,7 @@
 #include <matchd/store/journal.h>
 
+#include <limits>
+
 namespace matchd::store {
 
 namespace {
@@ -9,6 +11,7 @@ __extension__ using uint128 = unsigned __int128;
 
 constexpr char kOrderTag = 'o';
 constexpr char kTradeTag = 't';
+constexpr char kLevelTag = 'l';
 
 void put_u64(std::string& out, std::uint64_t v) {
   char b[8];
@@ -132,8 +135,21 @@ void journal_encoder::add(const engine::trade& t, std::string_view instrument_sy
   ++records_;
 }
 
-void decode_journal(std::string_view body, const std::vector<engine::instrument>& instruments,
-                    engine::event_buffer& out, std::vector<journal_label>* labels) {
+void journal_encoder::add(const engine::level_delta& d, std::string_view instrument_symbol) {
+  bytes_.push_back(kLevelTag);
+  put_text(bytes_, instrument_symbol);
+  put_u8(bytes_, static_cast<std::uint8_t>(d.level_side));
+  put_i64(bytes_, d.price.value);
+  put_i64(bytes_, d.quantity.value);
+  put_u64(bytes_, d.orders);
+  put_u64(bytes_, d.sequence);
+  ++records_;
+}
+
+namespace {
+
+void decode(std::string_view body, const std::vector<engine::instrument>& instruments,
+            engine::event_buffer& out, std::vector<journal_label>* labels, bool with_levels) {
   reader in(body);
   const std::uint8_t format = in.done() ? 0 : in.u8();
   if (format < kJournalFormatWithoutKeys || format > kJournalFormat) {
@@ -142,7 +158,8 @@ void decode_journal(std::string_view body, const std::vector<engine::instrument>
   const bool with_keys = format >= kJournalFormatWithoutOptions;
   const bool with_options = format >= kJournalFormatWithoutStops;
   const bool with_stops = format >= kJournalFormatWithoutFees;
-  const bool with_fees = format >= kJournalFormat;
+  const bool with_fees = format >= kJournalFormatWithoutLevels;
+  const bool levels_allowed = format >= kJournalFormat;
   while (!in.done()) {
     const char tag = static_cast<char>(in.u8());
     if (tag == kOrderTag) {
@@ -196,11 +213,37 @@ void decode_journal(std::string_view body, const std::vector<engine::instrument>
         t.taker_fee = in.i64();
       }
       out.emplace_back(t);
+    } else if (tag == kLevelTag && levels_allowed) {
+      engine::level_delta d;
+      d.instrument = resolve(in.text(), instruments);
+      d.level_side = in.enumerated(engine::side::sell, "level side");
+      d.price = engine::price_ticks(in.i64());
+      d.quantity = engine::quantity_lots(in.i64());
+      const std::uint64_t orders = in.u64();
+      if (orders > std::numeric_limits<std::uint32_t>::max()) {
+        throw journal_error("journal: bad level order count");
+      }
+      d.orders = static_cast<std::uint32_t>(orders);
+      d.sequence = in.u64();
+      if (with_levels) out.emplace_back(d);
     } else {
       throw journal_error("journal: unknown record tag " +
                           std::to_string(static_cast<unsigned char>(tag)));
     }
   }
+}
+
+}  // namespace
+
+void decode_journal(std::string_view body, const std::vector<engine::instrument>& instruments,
+                    engine::event_buffer& out, std::vector<journal_label>* labels) {
+  decode(body, instruments, out, labels, false);
+}
+
+void decode_journal_events(std::string_view body,
+                           const std::vector<engine::instrument>& instruments,
+                           engine::event_buffer& out, std::vector<journal_label>* labels) {
+  decode(body, instruments, out, labels, true);
 }
 
 }  // namespace matchd::store

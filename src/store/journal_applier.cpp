@@ -169,7 +169,9 @@ std::size_t journal_applier::apply_chunk(std::size_t max_rows) {
   const table_rows written = write_tables(tx, events, applied, instruments_, labels);
   const std::string last = rows.back()[0].c_str();
   tx.exec0("UPDATE journal_progress SET applied_sequence = " + last + " WHERE id = 1");
-  tx.exec0("DELETE FROM journal WHERE last_sequence <= " + last);
+  // A row an exporting sink has not delivered yet stays (sql/017_event_export.sql).
+  tx.exec0("DELETE FROM journal WHERE last_sequence <= LEAST(" + last +
+           ", (SELECT min(sequence) FROM export_progress))");
   tx.commit();
   applied_sequence_.store(static_cast<engine::sequence_number>(std::stoull(last)),
                           std::memory_order_relaxed);

@@ -529,6 +529,8 @@ std::string store_stage::encode_journal(const std::vector<bus::engine_batch*>& g
     // engine's order does not hold (bus::command_outcome).
     for (const bus::command_outcome& c : b->commands) {
       const bool labelled = c.kind == bus::request_kind::place && !c.client_order_id.empty();
+      // A snapshot's events are the book's levels at that instant, not changes of them.
+      const bool levels = options_.journal_book_levels && c.kind != bus::request_kind::snapshot;
       for (std::uint32_t i = c.first_event; i < c.end_event; ++i) {
         const engine::event& e = b->events[i];
         if (const auto* o = std::get_if<engine::order>(&e)) {
@@ -538,6 +540,9 @@ std::string store_stage::encode_journal(const std::vector<bus::engine_batch*>& g
         } else if (const auto* t = std::get_if<engine::trade>(&e)) {
           journal.add(*t, instruments_[t->instrument].symbol);
           last_trade_id_ = std::max(last_trade_id_, t->id);
+        } else if (levels) {
+          const auto& d = std::get<engine::level_delta>(e);
+          journal.add(d, instruments_[d.instrument].symbol);
         }
       }
     }

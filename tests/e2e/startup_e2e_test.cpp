@@ -55,6 +55,11 @@ TEST(startup, a_bad_value_is_one_line_and_a_hint) {
   expect_one_line_usage_error(run_to_exit({"--listen", "8080"}), "MATCHD_LISTEN");
   expect_one_line_usage_error(run_to_exit({"--listen", "localhost:8080"}), "--listen");
   expect_one_line_usage_error(run_to_exit({"--log-level", "loud"}), "--log-level");
+  // The export reads the journal: no --db, no export.
+  expect_one_line_usage_error(run_to_exit({"--nats-url", "nats://127.0.0.1:4222"}), "--db");
+  expect_one_line_usage_error(run_to_exit({"--db", "host=127.0.0.1", "--nats-url",
+                                           "nats://127.0.0.1:4222", "--nats-stream", "a.b"}),
+                              "--nats-stream");
 }
 
 // The price band and max notional ride on --instrument (docs/api.md, Price bands).

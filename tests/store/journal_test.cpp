@@ -243,6 +243,68 @@ TEST(journal, a_trades_fees_come_back_and_format_4_reads_trades_without_them) {
   expect_same(std::get<engine::order>(old[1]), sample_order());
 }
 
+// Level records (format 6, written while events are exported) come back whole and in place
+// for the exporter; the readers of orders and trades skip them, labels still pointing at the
+// right order.
+TEST(journal, level_records_come_back_for_the_exporter_and_are_skipped_by_the_tables) {
+  const auto instruments = two_instruments();
+  engine::level_delta d;
+  d.instrument = 1;
+  d.level_side = engine::side::sell;
+  d.price = engine::price_ticks(6'500'012);
+  d.quantity = engine::quantity_lots(0);
+  d.orders = std::numeric_limits<std::uint32_t>::max();
+  d.sequence = 1'000'000'007;
+  journal_encoder out;
+  out.add(sample_trade(), "BTC-USD");
+  out.add(d, "ETH-USD");
+  out.add(sample_order(), "ETH-USD", "label-1");
+  EXPECT_EQ(out.records(), 3u);
+
+  engine::event_buffer all;
+  std::vector<journal_label> all_labels;
+  decode_journal_events(out.bytes(), instruments, all, &all_labels);
+  ASSERT_EQ(all.size(), 3u);
+  const auto& back = std::get<engine::level_delta>(all[1]);
+  EXPECT_EQ(back.instrument, 1u);
+  EXPECT_EQ(back.level_side, engine::side::sell);
+  EXPECT_EQ(back.price, d.price);
+  EXPECT_EQ(back.quantity, d.quantity);
+  EXPECT_EQ(back.orders, d.orders);
+  EXPECT_EQ(back.sequence, d.sequence);
+  ASSERT_EQ(all_labels.size(), 1u);
+  EXPECT_EQ(all_labels[0].event, 2u);
+
+  engine::event_buffer tables;
+  std::vector<journal_label> table_labels;
+  decode_journal(out.bytes(), instruments, tables, &table_labels);
+  ASSERT_EQ(tables.size(), 2u);
+  EXPECT_NE(std::get_if<engine::trade>(&tables[0]), nullptr);
+  expect_same(std::get<engine::order>(tables[1]), sample_order());
+  ASSERT_EQ(table_labels.size(), 1u);
+  EXPECT_EQ(table_labels[0].event, 1u);
+  EXPECT_EQ(table_labels[0].client_order_id.view(), "label-1");
+}
+
+// A format 5 body (before level records) still reads; a level record in one is refused.
+TEST(journal, format_5_reads_and_refuses_level_records) {
+  const auto instruments = two_instruments();
+  journal_encoder out;
+  out.add(sample_trade(), "BTC-USD");
+  std::string v5(out.bytes());
+  v5[0] = static_cast<char>(kJournalFormatWithoutLevels);
+  engine::event_buffer events;
+  decode_journal_events(v5, instruments, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<engine::trade>(events[0]).maker_fee, sample_trade().maker_fee);
+
+  journal_encoder levels;
+  levels.add(engine::level_delta{}, "BTC-USD");
+  std::string bad(levels.bytes());
+  bad[0] = static_cast<char>(kJournalFormatWithoutLevels);
+  EXPECT_THROW(decode_journal_events(bad, instruments, events), journal_error);
+}
+
 TEST(journal, decoding_appends_and_clear_starts_a_new_body) {
   const auto instruments = two_instruments();
   journal_encoder out;

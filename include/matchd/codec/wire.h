@@ -41,6 +41,11 @@ void append_order(std::string& out, const engine::order& o, const engine::instru
 void append_trade(json_writer& w, const engine::trade& t, const engine::instrument& ins);
 void append_trade(std::string& out, const engine::trade& t, const engine::instrument& ins);
 
+// {"channel":"trades","instrument":"BTC-USD","sequence":1042,"data":<data>}: one event as
+// the WebSocket stream carries it (and the event export publishes it).
+std::string stream_frame(std::string_view channel, std::string_view instrument,
+                         engine::sequence_number seq, std::string_view data);
+
 // {"side","price","quantity","orders"}: the new total at the level. A removed level has
 // quantity zero, written in canonical precision ("0.00000000") and orders 0.
 void append_level_delta(json_writer& w, const engine::level_delta& d,

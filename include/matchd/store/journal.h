@@ -34,7 +34,13 @@ namespace matchd::store {
 //
 // Format 5 ends each trade record with the maker's and the taker's fee (8 bytes each).
 // Format 4 is still read: its trades charged no fee (fees came with format 5).
-inline constexpr std::uint8_t kJournalFormat = 5;
+//
+// Format 6 may also hold level records: a price level's new total after a command (side,
+// price, quantity, orders, sequence), written only while events are exported (the exporter
+// publishes the book's changes with their own sequence numbers, and nothing else keeps
+// them). Readers of the tables and recovery skip them; format 5 bodies have none.
+inline constexpr std::uint8_t kJournalFormat = 6;
+inline constexpr std::uint8_t kJournalFormatWithoutLevels = 5;
 inline constexpr std::uint8_t kJournalFormatWithoutFees = 4;
 inline constexpr std::uint8_t kJournalFormatWithoutStops = 3;
 inline constexpr std::uint8_t kJournalFormatWithoutOptions = 2;
@@ -49,6 +55,7 @@ class journal_encoder {
   void add(const engine::order& o, std::string_view instrument_symbol,
            std::string_view client_order_id = {});
   void add(const engine::trade& t, std::string_view instrument_symbol);
+  void add(const engine::level_delta& d, std::string_view instrument_symbol);
 
   [[nodiscard]] std::size_t records() const noexcept { return records_; }
   [[nodiscard]] std::string_view bytes() const noexcept { return bytes_; }
@@ -81,7 +88,14 @@ struct journal_label {
   engine::order_label client_order_id;
 };
 
+// Level records are skipped: the tables and recovery are made of orders and trades.
 void decode_journal(std::string_view body, const std::vector<engine::instrument>& instruments,
                     engine::event_buffer& out, std::vector<journal_label>* labels = nullptr);
+
+// Every record, level records included, in the order they were written (the exporter's view:
+// the group's events in sequence order, as the streams carried them).
+void decode_journal_events(std::string_view body,
+                           const std::vector<engine::instrument>& instruments,
+                           engine::event_buffer& out, std::vector<journal_label>* labels = nullptr);
 
 }  // namespace matchd::store

@@ -44,6 +44,10 @@ struct store_options {
   // once it was lost), so /readyz tells an outage also when nobody is writing.
   std::chrono::milliseconds idle_check_interval{1000};
   std::uint64_t journal_max_lag = kDefaultJournalMaxLag;
+  // Whether the journal also keeps each command's price-level changes (level records,
+  // store/journal.h). Only the event export (--nats-url) reads them, so without it the
+  // commit path does not write their bytes.
+  bool journal_book_levels = false;
   // The deadline of each commit attempt and health check on the writer's session (the
   // applier's transactions get kApplierTimeoutFactor times as long); past it the socket is
   // shut down and the session replaced (store/call_deadline.h). Connection attempts are bounded
