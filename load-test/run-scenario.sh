@@ -27,7 +27,7 @@
 #          [--threads T] [--io-threads N] [--orders N] [--burst M] [--no-build]
 #          [--build-dir DIR]
 #          [--no-rest-max] [--no-perf] [--keep] [--wait-idle S] [--dirty-background-bytes N]
-#          [--presize] [--auth keys|none]
+#          [--presize] [--auth keys|none] [--nats]
 #        load-test/run-scenario.sh --report-only var/perf/<timestamp>
 #
 # --auth keys: matchd runs with --auth keys and a random MATCHD_ADMIN_KEY; after each start
@@ -35,6 +35,13 @@
 # client_id of the fixtures and without a rate limit, through POST /admin/keys, and passes
 # them to matchd-load (--keys: connection i sends key i mod n as Authorization: Bearer).
 # Default none, as before: the two compare back to back.
+#
+# --nats: matchd also exports every committed event to JetStream (--nats-url), to a
+# nats-server the script starts (Debian's nats-server, a fresh store per matchd start, on
+# loopback). Each timed phase then reports the export's delay (export_delay_seconds over the
+# measured window: from an event's time to JetStream's acknowledgement, the oldest event of
+# each round) in <phase>.export.txt. Without it: the same run with no export, the baseline
+# to compare it with.
 #
 # matchd runs with its default sizing, as a deployment that sets no flags does: the id
 # index, the book's nodes and the order view grow while measured (incrementally, so without
@@ -109,6 +116,7 @@ dirty_background_bytes=4194304
 
 presize=0
 auth=none
+nats=0
 command_line="$*"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -137,6 +145,7 @@ while [ $# -gt 0 ]; do
     --wait-idle) wait_idle=$2; shift ;;
     --dirty-background-bytes) dirty_background_bytes=$2; shift ;;
     --report-only) report_only=$(cd "$2" && pwd); shift ;;
+    --nats) nats=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run-scenario: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -822,6 +831,57 @@ with open(out, "w") as f:
 print(f"{count} trader keys for {len(clients)} client_ids", file=sys.stderr)
 EOF
 }
+nats_pid=""
+nats_args=()
+fresh_nats() {  # a nats-server with JetStream and an empty store, for the next matchd
+  [ "$nats" = 1 ] || return 0
+  if [ -n "$nats_pid" ]; then
+    stop_pid "$nats_pid"
+    forget_pid "$nats_pid"
+  fi
+  rm -rf "$work/nats-store"
+  local port
+  port=$(free_port)
+  nats-server --jetstream --store_dir "$work/nats-store" --addr 127.0.0.1 --port "$port" \
+    >>"$work/nats.log" 2>&1 &
+  nats_pid=$!
+  pids+=("$nats_pid")
+  local i
+  for i in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    kill -0 "$nats_pid" 2>/dev/null || die "nats-server exited at start; see $work/nats.log"
+    sleep 0.1
+  done
+  nats_args=(--nats-url "nats://127.0.0.1:$port")
+  say "nats-server pid $nats_pid on 127.0.0.1:$port (JetStream)"
+}
+# export_figures PHASE: the export's delay over the phase's measured window, from the
+# export_delay_seconds buckets of its two metric snapshots.
+export_figures() {
+  [ "$nats" = 1 ] || return 0
+  python3 - "$out/$1.metrics0.txt" "$out/$1.metrics1.txt" "$out/$1.export.txt" <<'EOF'
+import re, sys
+def buckets(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r'export_delay_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        if m:
+            out[float("inf") if m.group(1) == "+Inf" else float(m.group(1))] = float(m.group(2))
+    return out
+a, b = buckets(sys.argv[1]), buckets(sys.argv[2])
+delta = sorted((le, b[le] - a.get(le, 0.0)) for le in b)
+total = delta[-1][1] if delta else 0
+def q(p):
+    for le, c in delta:
+        if total and c >= p * total:
+            return le
+    return float("nan")
+text = (f"export delay over the window: rounds {int(total)}, p50 <= {q(0.5)} s, "
+        f"p99 <= {q(0.99)} s, max <= {q(1.0)} s\n")
+open(sys.argv[3], "w").write(text)
+sys.stderr.write(text)
+EOF
+}
 matchd_pid=""
 fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" later
   local suffix=$1
@@ -833,12 +893,13 @@ fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" late
     "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
       -c "DROP DATABASE matchd" -c "CREATE DATABASE matchd" >/dev/null
   fi
-  say "starting matchd (durable, --auth $auth, --io-threads $io_threads, $sizing_note${MATCHD_EXTRA_ARGS:+, $MATCHD_EXTRA_ARGS})"
+  fresh_nats
+  say "starting matchd (durable, --auth $auth, --io-threads $io_threads, $sizing_note${MATCHD_EXTRA_ARGS:+, $MATCHD_EXTRA_ARGS}${nats_args[1]:+, --nats-url ${nats_args[1]}})"
   rm -f "$work/matchd.ready"
   "$build_dir/src/app/matchd" --db "$conninfo" --listen 127.0.0.1:0 --ready-file "$work/matchd.ready" \
     ${auth_args[@]+"${auth_args[@]}"} \
     --rate-limit 0 --io-threads "$io_threads" ${sizing_args[@]+"${sizing_args[@]}"} --log-level warn \
-    ${per_address_args[@]+"${per_address_args[@]}"} \
+    ${per_address_args[@]+"${per_address_args[@]}"} ${nats_args[@]+"${nats_args[@]}"} \
     ${MATCHD_EXTRA_ARGS:-} >"$work/matchd.log" 2>&1 &
   matchd_pid=$!
   pids+=("$matchd_pid")
@@ -862,17 +923,20 @@ curl -s "http://127.0.0.1:$matchd_port/orderbook?instrument=BTC-USD&levels=5" >"
 phase rest --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/flow.ndjson" --id-tag rest \
   --rate "$rest_rate" --warmup "$warmup" --duration "$duration" \
   --connections "$connections" --threads "$threads" --tick-us "$rest_tick_us"
+export_figures rest
 if [ "$rest_max" = 1 ]; then
   fresh_matchd -rest-max
   phase rest-max --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/flow.ndjson" --id-tag rmax \
     --closed-loop --warmup "$warmup" --duration "$duration" \
     --connections "$connections" --threads "$threads"
+  export_figures rest-max
 fi
 fresh_matchd -ws
 phase ws --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/flow.ndjson" --id-tag ws --mode ws \
   --rate "$ws_rate" --warmup "$warmup" --duration "$duration" \
   --connections "$ws_connections" --max-inflight "$ws_inflight" --threads "$threads" \
   --tick-us "$ws_tick_us"
+export_figures ws
 curl -s "http://127.0.0.1:$matchd_port/metrics" >"$out/matchd-metrics.txt" || true
 
 # --- 6. the no-op ceiling, on a machine without matchd and PostgreSQL ---------------------------
@@ -883,6 +947,11 @@ cat "$work/matchd.log" >>"$work/matchd-all.log"
 cp "$work/matchd-all.log" "$out/matchd.log"
 cp "$work/pg/postgres.log" "$out/postgres.log" 2>/dev/null || true
 stop_postgres
+if [ -n "$nats_pid" ]; then
+  cp "$work/nats.log" "$out/nats.log" 2>/dev/null || true
+  stop_pid "$nats_pid"
+  forget_pid "$nats_pid"
+fi
 say "starting noop-server (--threads $io_threads)"
 "$build_dir/load-test/noop-server" --listen 127.0.0.1:0 --threads "$io_threads" \
   --ready-file "$work/noop.ready" >"$work/noop.log" 2>&1 &

@@ -198,6 +198,17 @@ void jetstream_exporter::run() {
       if (fresh) {
         delivered_row = cursor.position();
         stream_last = link_->last_sequence();
+        // A stream ahead of this database was written from another one (a database dropped
+        // or restored with the stream kept): its events are not this venue's, and skipping
+        // ours up to its last would lose them.
+        if (const engine::sequence_number committed = cursor.committed(); stream_last > committed) {
+          throw std::runtime_error("the stream " + options_.stream + " holds events up to " +
+                                   std::to_string(stream_last) +
+                                   ", past this database's last sequence " +
+                                   std::to_string(committed) +
+                                   ": it was written from another database; give this one "
+                                   "another --nats-stream, or delete that stream");
+        }
         labels.clear();
         cursor.labels(delivered_row, instruments_,
                       [&](std::string_view id, std::string_view label) { labels.set(id, label); });

@@ -267,5 +267,44 @@ TEST(event_export, a_sink_no_longer_configured_holds_nothing_back) {
   }
 }
 
+// A stream written from another database is not this venue's: the export refuses it rather
+// than skip this database's events up to the stream's last one.
+TEST(event_export, a_stream_written_from_another_database_is_refused) {
+  pg_server pg;
+  pg.start();
+  nats_server nats;
+  nats.start();
+  {
+    e2e::daemon_process first(exporting_args(pg, nats));
+    e2e::http_client http(first.port(), 10s);
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_EQ(http.post_json("/orders",
+                               e2e::limit_order("a-" + std::to_string(i), "c", "buy", "90.00", "1"))
+                    .status,
+                201u);
+    }
+    wait_exported(pg.connection_string(), 30s);
+  }
+  const std::uint64_t held = read_stream_state(nats.url(), kStream).messages;
+  ASSERT_GT(held, 5u);
+  {
+    pqxx::connection c(pg.connection_string());
+    pqxx::nontransaction(c).exec0("CREATE DATABASE other");
+  }
+  e2e::daemon_process second(
+      durable_daemon_args(pg.connection_string("other"), {"--nats-url", nats.url()}));
+  e2e::http_client http(second.port(), 10s);
+  ASSERT_EQ(http.post_json("/orders", e2e::limit_order("b-1", "c", "buy", "90.00", "1")).status,
+            201u)
+      << "orders do not wait for the export";
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        return second.stderr_text().find("written from another database") != std::string::npos;
+      },
+      10s, 50ms))
+      << second.logs();
+  EXPECT_EQ(read_stream_state(nats.url(), kStream).messages, held);
+}
+
 }  // namespace
 }  // namespace matchd::pgtest
