@@ -92,6 +92,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
   std::string auth_mode;
   std::string fees;
   std::string settlement_time;
+  std::string nats_subjects;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n"
@@ -183,6 +184,10 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "nats://127.0.0.1:4222 (with --db) [MATCHD_NATS_URL]")
     ("nats-stream", po::value(&cfg.nats_stream)->default_value(env_or("MATCHD_NATS_STREAM", "MATCHD")),
      "JetStream stream of the export, created if missing [MATCHD_NATS_STREAM]")
+    ("nats-subjects", po::value(&nats_subjects)->default_value(env_or("MATCHD_NATS_SUBJECTS", "all")),
+     "the stream's subjects: all (matchd.>) or instruments (matchd.*.<symbol> for each "
+     "instrument: several instances, each with its own stream, on one JetStream) "
+     "[MATCHD_NATS_SUBJECTS]")
     ("ready-file", po::value(&cfg.ready_file),
      "write HOST:PORT here once listening (for scripts and tests)")
     ("log-level", po::value(&cfg.log_level)->default_value(env_or("MATCHD_LOG_LEVEL", "info")),
@@ -229,6 +234,11 @@ parse_outcome parse_command_line(int argc, char** argv) {
         "spaces, '.', '*', '>', '/' or '\\'), got '" +
         cfg.nats_stream + "'");
   }
+  if (nats_subjects != "all" && nats_subjects != "instruments") {
+    return usage_error("--nats-subjects (MATCHD_NATS_SUBJECTS) wants all or instruments, got '" +
+                       nats_subjects + "'");
+  }
+  cfg.nats_subjects_per_instrument = nats_subjects == "instruments";
   if (instrument_specs.empty()) {
     std::string env = env_or("MATCHD_INSTRUMENTS", "BTC-USD:0.01:0.00000001");
     std::size_t start = 0;

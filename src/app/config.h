@@ -25,12 +25,13 @@ struct config {
   // The retention horizon (--retention), microseconds: idempotency keys and finished orders
   // are forgotten this long after they were used / finished.
   std::int64_t retention_us = 24LL * 3600 * 1'000'000;
-  std::string db;                          // libpq connection string; empty = in memory
-  bool migrate_only = false;               // `matchd migrate`: apply migrations and exit
-  int snapshot_interval_s = 300;           // periodic book snapshots (durable mode); 0 = off
-  std::optional<feed::feed_options> feed;  // --feed-url given: ingest a Binance trade stream
-  std::string nats_url;                    // --nats-url: export committed events to JetStream
-  std::string nats_stream = "MATCHD";      // --nats-stream
+  std::string db;                             // libpq connection string; empty = in memory
+  bool migrate_only = false;                  // `matchd migrate`: apply migrations and exit
+  int snapshot_interval_s = 300;              // periodic book snapshots (durable mode); 0 = off
+  std::optional<feed::feed_options> feed;     // --feed-url given: ingest a Binance trade stream
+  std::string nats_url;                       // --nats-url: export committed events to JetStream
+  std::string nats_stream = "MATCHD";         // --nats-stream
+  bool nats_subjects_per_instrument = false;  // --nats-subjects instruments
   // --db-timeout: how long a commit, a health check or a connection attempt may take
   std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;
   // MATCHD_ADMIN_KEY: the bootstrap admin key (never stored); server.auth_keys is --auth.

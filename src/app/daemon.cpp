@@ -153,6 +153,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     event_export::jetstream_options export_opts;
     export_opts.url = cfg_.nats_url;
     export_opts.stream = cfg_.nats_stream;
+    export_opts.subjects_per_instrument = cfg_.nats_subjects_per_instrument;
     export_opts.conninfo = db_conninfo_;
     export_opts.db_timeout = cfg_.db_timeout;
     exporter_ = std::make_unique<event_export::jetstream_exporter>(export_opts, cfg_.instruments,

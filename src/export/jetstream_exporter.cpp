@@ -192,7 +192,15 @@ void jetstream_exporter::run() {
         subjects_changed = true;
       }
       if (subjects_changed) {
-        link_->ensure_stream(instruments_, options_.duplicate_window);
+        std::vector<std::string> subjects;
+        if (options_.subjects_per_instrument) {
+          for (const engine::instrument& ins : instruments_) {
+            subjects.push_back("matchd.*." + ins.symbol);
+          }
+        } else {
+          subjects.emplace_back("matchd.>");
+        }
+        link_->ensure_stream(subjects, options_.duplicate_window);
         subjects_changed = false;
       }
       if (fresh) {

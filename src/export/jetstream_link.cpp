@@ -58,10 +58,6 @@ void on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* c
   natsMsg_Destroy(msg);
 }
 
-std::string subject_pattern(const engine::instrument& ins) {
-  return "matchd.*." + ins.symbol;
-}
-
 }  // namespace
 
 jetstream_link::jetstream_link(const std::string& url, std::string stream,
@@ -98,12 +94,8 @@ jetstream_link::~jetstream_link() {
   if (connection_ != nullptr) natsConnection_Destroy(connection_);
 }
 
-void jetstream_link::ensure_stream(const std::vector<engine::instrument>& instruments,
+void jetstream_link::ensure_stream(const std::vector<std::string>& wanted,
                                    std::chrono::seconds duplicate_window) {
-  std::vector<std::string> wanted;
-  wanted.reserve(instruments.size());
-  for (const engine::instrument& ins : instruments) wanted.push_back(subject_pattern(ins));
-
   jsStreamInfo* raw = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
   const natsStatus s = js_GetStreamInfo(&raw, js_, stream_.c_str(), nullptr, &code);

@@ -38,9 +38,9 @@ class jetstream_link {
   jetstream_link(const jetstream_link&) = delete;
   jetstream_link& operator=(const jetstream_link&) = delete;
 
-  // Creates the stream if missing (subjects matchd.*.<symbol> of each instrument, file storage,
-  // the duplicate window); adds missing subjects to one that exists, changing nothing else.
-  void ensure_stream(const std::vector<engine::instrument>& instruments,
+  // Creates the stream if missing (the subjects, file storage, the duplicate window); adds
+  // missing subjects to one that exists, changing nothing else.
+  void ensure_stream(const std::vector<std::string>& subjects,
                      std::chrono::seconds duplicate_window);
   // The Nats-Msg-Id of the stream's last message (the last event it holds), 0 when empty.
   std::uint64_t last_sequence();

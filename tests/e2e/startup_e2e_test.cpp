@@ -60,6 +60,9 @@ TEST(startup, a_bad_value_is_one_line_and_a_hint) {
   expect_one_line_usage_error(run_to_exit({"--db", "host=127.0.0.1", "--nats-url",
                                            "nats://127.0.0.1:4222", "--nats-stream", "a.b"}),
                               "--nats-stream");
+  expect_one_line_usage_error(run_to_exit({"--db", "host=127.0.0.1", "--nats-url",
+                                           "nats://127.0.0.1:4222", "--nats-subjects", "some"}),
+                              "--nats-subjects");
 }
 
 // The price band and max notional ride on --instrument (docs/api.md, Price bands).

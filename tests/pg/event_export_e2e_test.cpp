@@ -165,7 +165,7 @@ TEST(event_export, every_event_once_in_order_under_load_and_the_stream_it_made) 
   check_stream(nats, pg.connection_string(), daemon.port());
 
   const stream_state state = read_stream_state(nats.url(), kStream);
-  EXPECT_EQ(state.subjects, std::vector<std::string>{"matchd.*.BTC-USD"});
+  EXPECT_EQ(state.subjects, std::vector<std::string>{"matchd.>"});
   EXPECT_EQ(state.duplicate_window_ns, 120'000'000'000LL);
   std::size_t labelled_states = 0;
   for (const stream_message& m : read_stream(nats.url(), kStream)) {
@@ -304,6 +304,43 @@ TEST(event_export, a_stream_written_from_another_database_is_refused) {
       10s, 50ms))
       << second.logs();
   EXPECT_EQ(read_stream_state(nats.url(), kStream).messages, held);
+}
+
+// Scale-out: two instances, each with its own database, instruments and stream, export into
+// one JetStream; --nats-subjects instruments keeps their subjects apart.
+TEST(event_export, two_instances_share_one_jetstream_with_a_stream_each) {
+  pg_server pg;
+  pg.start();
+  nats_server nats;
+  nats.start();
+  {
+    pqxx::connection c(pg.connection_string());
+    pqxx::nontransaction(c).exec0("CREATE DATABASE eth");
+  }
+  e2e::daemon_process btc(durable_daemon_args(
+      pg.connection_string(),
+      {"--nats-url", nats.url(), "--nats-stream", "MATCHD_BTC", "--nats-subjects", "instruments"}));
+  e2e::daemon_process eth(durable_daemon_args(
+      pg.connection_string("eth"),
+      {"--nats-url", nats.url(), "--nats-stream", "MATCHD_ETH", "--nats-subjects", "instruments",
+       "--instrument", "ETH-USD:0.01:0.00000001"}));
+  for (auto* d : {&btc, &eth}) {
+    e2e::http_client http(d->port(), 10s);
+    const std::string symbol = d == &btc ? "BTC-USD" : "ETH-USD";
+    json o = e2e::limit_order("s-" + symbol, "c", "buy", "90.00", "1");
+    o["instrument"] = symbol;
+    ASSERT_EQ(http.post_json("/orders", o).status, 201u);
+  }
+  wait_exported(pg.connection_string(), 30s);
+  wait_exported(pg.connection_string("eth"), 30s);
+  for (const auto& [stream, symbol] :
+       {std::pair{"MATCHD_BTC", "BTC-USD"}, std::pair{"MATCHD_ETH", "ETH-USD"}}) {
+    EXPECT_EQ(read_stream_state(nats.url(), stream).subjects,
+              std::vector<std::string>{std::string("matchd.*.") + symbol});
+    const std::vector<stream_message> held = read_stream(nats.url(), stream);
+    ASSERT_EQ(held.size(), 2u) << "the order's state and its level";
+    for (const stream_message& m : held) EXPECT_EQ(m.body["instrument"], symbol);
+  }
 }
 
 }  // namespace

@@ -67,7 +67,9 @@ std::vector<stream_message> read_stream(const std::string& url, const std::strin
   so.Config.DeliverPolicy = js_DeliverAll;
   natsSubscription* sub = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
-  check(js_PullSubscribe(&sub, s.js, "matchd.>", durable.c_str(), nullptr, &so, &code),
+  // The stream's own subject: a filter must lie within one of them.
+  const std::string filter = state.subjects.size() == 1 ? state.subjects[0] : "matchd.>";
+  check(js_PullSubscribe(&sub, s.js, filter.c_str(), durable.c_str(), nullptr, &so, &code),
         "pull subscribe");
   try {
     while (out.size() < state.messages) {

@@ -18,7 +18,11 @@ namespace matchd::event_export {
 struct jetstream_options {
   std::string url;                // nats://127.0.0.1:4222 (--nats-url)
   std::string stream = "MATCHD";  // created if missing (--nats-stream)
-  std::string conninfo;           // PostgreSQL: the journal and export_progress
+  // The stream's subjects: `matchd.>` (false), or `matchd.*.<symbol>` for each instrument
+  // (true: --nats-subjects instruments), so that several instances, each with its own
+  // instruments and stream, share one JetStream without overlapping subjects.
+  bool subjects_per_instrument = false;
+  std::string conninfo;  // PostgreSQL: the journal and export_progress
   std::chrono::milliseconds db_timeout{5000};
   // Journal rows read and published per round; their events are published without waiting
   // for each acknowledgement, then all acknowledgements are awaited before the position moves.
