@@ -50,6 +50,9 @@ void check(natsStatus s, const std::string& what) {
 
 void create_tables(pqxx::connection& db) {
   pqxx::work tx(db);
+  // Workers starting together would race in CREATE TABLE IF NOT EXISTS (PostgreSQL may then
+  // fail one on its catalog's unique index): one at a time.
+  tx.exec("SELECT pg_advisory_xact_lock(7881708793177047043)");
   tx.exec0(
       "CREATE TABLE IF NOT EXISTS pnl_orders (order_id text PRIMARY KEY, client_id text NOT "
       "NULL, instrument text NOT NULL)");

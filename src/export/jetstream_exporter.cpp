@@ -9,6 +9,8 @@
 #include <matchd/store/journal.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <random>
 #include <unordered_map>
@@ -54,6 +56,8 @@ class exporter_probe {
 
 namespace {
 
+constexpr int kExportNice = 10;
+
 // The client_order_id of the orders that have one, from their placement until they finish:
 // the engine's later states of an order do not carry it, the streams do.
 class order_labels {
@@ -92,7 +96,7 @@ engine::timestamp_us to_messages(const store::export_batch& batch, std::uint64_t
       if (o->sequence > after) {
         const engine::instrument& ins = instruments[o->instrument];
         codec::append_order(data, *o, ins, labels.find(o->id.view()));
-        out.push_back({"matchd.orders." + ins.symbol, o->sequence,
+        out.push_back({"matchd.orders." + ins.symbol, std::to_string(o->sequence),
                        codec::stream_frame("orders", ins.symbol, o->sequence, data)});
         if (oldest == 0 || o->updated_at < oldest) oldest = o->updated_at;
       }
@@ -101,14 +105,14 @@ engine::timestamp_us to_messages(const store::export_batch& batch, std::uint64_t
       if (t->sequence <= after) continue;
       const engine::instrument& ins = instruments[t->instrument];
       codec::append_trade(data, *t, ins);
-      out.push_back({"matchd.trades." + ins.symbol, t->sequence,
+      out.push_back({"matchd.trades." + ins.symbol, std::to_string(t->sequence),
                      codec::stream_frame("trades", ins.symbol, t->sequence, data)});
       if (oldest == 0 || t->executed_at < oldest) oldest = t->executed_at;
     } else if (const auto* d = std::get_if<engine::level_delta>(&e)) {
       if (d->sequence <= after) continue;
       const engine::instrument& ins = instruments[d->instrument];
       codec::append_level_delta(data, *d, ins);
-      out.push_back({"matchd.book." + ins.symbol, d->sequence,
+      out.push_back({"matchd.book." + ins.symbol, std::to_string(d->sequence),
                      codec::stream_frame("orderbook_deltas", ins.symbol, d->sequence, data)});
     }
   }
@@ -131,6 +135,11 @@ jetstream_exporter::~jetstream_exporter() {
 void jetstream_exporter::start() {
   thread_ = std::thread([this] {
     obs::name_this_thread("matchd-export");
+    // Behind the order path in the scheduler's eyes too: when the cores are short, the
+    // commit path and the acknowledgements go first and the export catches up after.
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kExportNice) != 0) {
+      obs::logger("export")->warn("export thread keeps its priority: setpriority failed");
+    }
     run();
   });
 }
@@ -161,6 +170,32 @@ void jetstream_exporter::sleep_unless_stopped(std::chrono::steady_clock::duratio
   wake_.wait_for(lock, d, [this] { return stopping_; });
 }
 
+void jetstream_exporter::publish_settlements(store::export_cursor& cursor,
+                                             engine::sequence_number delivered_row, bool& resynced,
+                                             std::string& last_id) {
+  const auto found = cursor.settlements(delivered_row, instruments_, 16);
+  if (found.empty()) return;
+  std::vector<outgoing_event> messages;
+  for (const auto& s : found) {
+    if (s.instrument.empty()) continue;  // a settlement without entries
+    std::string frame = "{\"channel\":\"settlements\",\"instrument\":\"" + s.instrument +
+                        "\",\"settlement_id\":\"" + std::to_string(s.settlement_id) +
+                        "\",\"data\":" + s.body + "}";
+    messages.push_back({"matchd.settlements." + s.instrument,
+                        "settlement-" + std::to_string(s.settlement_id) + "-" + s.instrument,
+                        std::move(frame)});
+  }
+  if (!messages.empty()) {
+    // Their ids are not sequences: a copy sent again after a crash is dropped within the
+    // duplicate window (two minutes).
+    link_->publish(messages, resynced ? std::string() : last_id);
+    last_id = messages.back().msg_id;
+    resynced = false;
+    probe_->published_.Increment(static_cast<double>(messages.size()));
+  }
+  cursor.advance_settlement(found.back().settlement_id);
+}
+
 void jetstream_exporter::run() {
   auto log = obs::logger("export");
   store::export_cursor cursor(options_.conninfo, kJetStreamSink, options_.db_timeout);
@@ -172,11 +207,13 @@ void jetstream_exporter::run() {
   int failures = 0;
   bool subjects_changed = false;
   // Where delivery stands: the journal row every event of which JetStream holds (durable in
-  // export_progress once moved), and the last event the stream holds.
+  // export_progress once moved), the last event the stream holds and its last message's id.
   engine::sequence_number delivered_row = 0;
   std::uint64_t stream_last = 0;
+  std::string last_id;
   bool fresh = true;      // a new link: read the stream's last event, load the labels
   bool resynced = false;  // stream_last was just read from the stream itself
+  std::chrono::steady_clock::time_point next_settlement_check{};
   while (!stopping()) {
     try {
       if (has_added_.load(std::memory_order_acquire)) {
@@ -205,7 +242,9 @@ void jetstream_exporter::run() {
       }
       if (fresh) {
         delivered_row = cursor.position();
-        stream_last = link_->last_sequence();
+        const stream_end end = link_->end();
+        stream_last = end.last_event;
+        last_id = end.last_id;
         // A stream ahead of this database was written from another one (a database dropped
         // or restored with the stream kept): its events are not this venue's, and skipping
         // ours up to its last would lose them.
@@ -230,6 +269,12 @@ void jetstream_exporter::run() {
       }
       cursor.read(delivered_row, options_.max_rows, instruments_, batch);
       if (batch.rows == 0) {
+        // Caught up with the journal: the settlements made meanwhile follow their trades
+        // (looked for once a second: they are made a few times a day).
+        if (const auto now = std::chrono::steady_clock::now(); now >= next_settlement_check) {
+          publish_settlements(cursor, delivered_row, resynced, last_id);
+          next_settlement_check = now + std::chrono::seconds(1);
+        }
         probe_->lag_.Set(static_cast<double>(
             batch.committed > delivered_row ? batch.committed - delivered_row : 0));
         if (failures > 0) {
@@ -245,8 +290,9 @@ void jetstream_exporter::run() {
       if (!messages.empty()) {
         // After a new link the stream's last event was just read: the first message needs no
         // expectation (JetStream forgets the last id of a stream idle past its window).
-        link_->publish(messages, resynced ? 0 : stream_last);
-        stream_last = messages.back().sequence;
+        link_->publish(messages, resynced ? std::string() : last_id);
+        last_id = messages.back().msg_id;
+        stream_last = std::stoull(last_id);
         resynced = false;
         probe_->published_.Increment(static_cast<double>(messages.size()));
         if (oldest != 0) {

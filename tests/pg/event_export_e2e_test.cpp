@@ -77,6 +77,12 @@ void check_stream(const nats_server& nats, const std::string& conninfo, std::uin
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const stream_message& m = messages[i];
     ASSERT_EQ(m.stream_sequence, i + 1) << "JetStream holds a gap or a copy";
+    if (m.body.at("channel") == "settlements") {
+      ASSERT_EQ(m.msg_id, "settlement-" + m.body.at("settlement_id").get<std::string>() + "-" +
+                              m.body.at("instrument").get<std::string>());
+      ASSERT_EQ(m.subject, "matchd.settlements." + m.body.at("instrument").get<std::string>());
+      continue;
+    }
     const std::uint64_t seq = m.body.at("sequence").get<std::uint64_t>();
     ASSERT_EQ(m.msg_id, std::to_string(seq)) << m.body.dump();
     ASSERT_GT(seq, previous) << "out of sequence order at message " << i + 1;
@@ -181,6 +187,31 @@ TEST(event_export, every_event_once_in_order_under_load_and_the_stream_it_made) 
   const stream_message& last = before.back();
   EXPECT_TRUE(publish_with_id(nats.url(), last.subject, last.msg_id, last.body.dump()));
   EXPECT_EQ(read_stream_state(nats.url(), kStream).messages, before.size());
+
+  // A settlement follows the trades it nets, seen through its instrument, as GET gives it.
+  const e2e::http_response settled =
+      http.post_json("/admin/settlements", json{{"cutoff", "2100-01-01T00:00:00Z"}});
+  ASSERT_EQ(settled.status, 400u) << "a cutoff in the future is refused: " << settled.describe();
+  const e2e::http_response made = http.post_json(
+      "/admin/settlements",
+      json{{"cutoff",
+            static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count())}});
+  ASSERT_EQ(made.status, 201u) << made.describe();
+  std::vector<stream_message> with_settlement;
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        with_settlement = read_stream(nats.url(), kStream);
+        return with_settlement.size() > before.size();
+      },
+      20s, 200ms));
+  ASSERT_EQ(with_settlement.size(), before.size() + 1);
+  const stream_message& s = with_settlement.back();
+  EXPECT_EQ(s.subject, "matchd.settlements.BTC-USD");
+  EXPECT_EQ(s.msg_id, "settlement-1-BTC-USD");
+  EXPECT_EQ(s.body.at("data"), http.get("/settlements/1").json()) << s.body.dump();
+  check_stream(nats, pg.connection_string(), daemon.port());
 
   // Nothing keeps journal rows once they are applied and exported.
   EXPECT_TRUE(test::wait_until(

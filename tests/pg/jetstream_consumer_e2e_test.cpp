@@ -79,6 +79,11 @@ TEST(jetstream_consumer, two_workers_one_killed_record_every_trade_once_and_matc
 
   auto first = std::make_unique<pnl_worker>(dir, "first", nats.url(), pnl_db);
   pnl_worker second(dir, "second", nats.url(), pnl_db);
+  // The workers make their tables as they start.
+  ASSERT_TRUE(test::wait_until(
+      [&] { return scalar(pnl_db, "SELECT (to_regclass('pnl_trades') IS NOT NULL)::int") == 1; },
+      30s, 20ms))
+      << first->log_text() << second.log_text();
   {
     load_options o;
     o.threads = 3;

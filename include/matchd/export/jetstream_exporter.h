@@ -13,6 +13,10 @@
 #include <thread>
 #include <vector>
 
+namespace matchd::store {
+class export_cursor;
+}
+
 namespace matchd::event_export {
 
 struct jetstream_options {
@@ -67,6 +71,10 @@ class jetstream_exporter {
 
  private:
   void run();
+  // Publishes the settlements made since the last one exported, once the journal's events
+  // before them are (store::export_cursor::settlements).
+  void publish_settlements(store::export_cursor& cursor, engine::sequence_number delivered_row,
+                           bool& resynced, std::string& last_id);
   void sleep_unless_stopped(std::chrono::steady_clock::duration d);
   bool stopping();
 

@@ -63,6 +63,22 @@ class export_cursor {
             const std::vector<engine::instrument>& instruments, export_batch& out);
   // Everything up to journal row `last_row` is delivered.
   void advance(engine::sequence_number last_row);
+
+  // The settlements made since the last one delivered, per instrument with entries (the
+  // settlement as GET /settlements/{id} gives it, restricted to the instrument), oldest
+  // first, at most `max` settlements; none until the sink has delivered every journal row
+  // the tables held (`delivered_row` >= the applier's position), so that a settlement follows
+  // every trade it nets.
+  struct settlement_message {
+    std::uint64_t settlement_id = 0;
+    std::string instrument;
+    std::string body;
+  };
+  std::vector<settlement_message> settlements(engine::sequence_number delivered_row,
+                                              const std::vector<engine::instrument>& instruments,
+                                              std::size_t max);
+  // Every settlement up to `settlement_id` is delivered.
+  void advance_settlement(std::uint64_t settlement_id);
   // The client_order_id of every order that may still change after the position: labelled
   // orders not finished in the tables, or changed after the position, and the labels of the
   // journal rows kept up to the position (the tables may not hold them yet).
