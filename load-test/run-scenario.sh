@@ -41,7 +41,9 @@
 # loopback). Each timed phase then reports the export's delay (export_delay_seconds over the
 # measured window: from an event's time to JetStream's acknowledgement, the oldest event of
 # each round) in <phase>.export.txt. Without it: the same run with no export, the baseline
-# to compare it with.
+# to compare it with. NATS_NICE=N runs nats-server at that niceness: on a machine whose cores
+# the scenario already fills, the broker then stands in for one on its own machine, taking
+# only what the order path leaves.
 #
 # matchd runs with its default sizing, as a deployment that sets no flags does: the id
 # index, the book's nodes and the order view grow while measured (incrementally, so without
@@ -842,7 +844,7 @@ fresh_nats() {  # a nats-server with JetStream and an empty store, for the next 
   rm -rf "$work/nats-store"
   local port
   port=$(free_port)
-  nats-server --jetstream --store_dir "$work/nats-store" --addr 127.0.0.1 --port "$port" \
+  nice -n "${NATS_NICE:-0}" nats-server --jetstream --store_dir "$work/nats-store" --addr 127.0.0.1 --port "$port" \
     >>"$work/nats.log" 2>&1 &
   nats_pid=$!
   pids+=("$nats_pid")
