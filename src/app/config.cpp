@@ -93,6 +93,7 @@ parse_outcome parse_command_line(int argc, char** argv) {
   std::string fees;
   std::string settlement_time;
   std::string nats_subjects;
+  std::string webhook_horizon;
   po::options_description desc(
       "matchd: an exchange matching-engine daemon\n\n"
       "Usage: matchd [options]\n"
@@ -188,6 +189,11 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "the stream's subjects: all (matchd.>) or instruments (matchd.*.<symbol> for each "
      "instrument: several instances, each with its own stream, on one JetStream) "
      "[MATCHD_NATS_SUBJECTS]")
+    ("webhook-retry-horizon", po::value(&webhook_horizon)->default_value("24h"),
+     "how long a webhook delivery is retried (exponential backoff) before it is dead, e.g. "
+     "24h, 30m, 5s (with --db)")
+    ("webhook-allow-http", "accept http:// webhook URLs too (tests, a private network); "
+     "otherwise https:// only")
     ("ready-file", po::value(&cfg.ready_file),
      "write HOST:PORT here once listening (for scripts and tests)")
     ("log-level", po::value(&cfg.log_level)->default_value(env_or("MATCHD_LOG_LEVEL", "info")),
@@ -312,6 +318,14 @@ parse_outcome parse_command_line(int argc, char** argv) {
         "90m or 30s, got '" +
         retention + "'");
   }
+  const std::int64_t horizon_us = parse_duration_us(webhook_horizon);
+  if (horizon_us < 1000) {
+    return usage_error(
+        "--webhook-retry-horizon wants a positive duration such as 24h, 30m or 5s, got '" +
+        webhook_horizon + "'");
+  }
+  cfg.webhook_retry_horizon = std::chrono::milliseconds(horizon_us / 1000);
+  cfg.webhook_allow_http = vm.count("webhook-allow-http") != 0;
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
   cfg.server.ws_idle_timeout = std::chrono::seconds(std::max(1, vm["ws-idle-timeout"].as<int>()));
   cfg.server.ws_message_timeout =

@@ -32,6 +32,9 @@ struct config {
   std::string nats_url;                       // --nats-url: export committed events to JetStream
   std::string nats_stream = "MATCHD";         // --nats-stream
   bool nats_subjects_per_instrument = false;  // --nats-subjects instruments
+  // --webhook-retry-horizon: how long a webhook delivery is retried before it is dead.
+  std::chrono::milliseconds webhook_retry_horizon = std::chrono::hours(24);
+  bool webhook_allow_http = false;  // --webhook-allow-http
   // --db-timeout: how long a commit, a health check or a connection attempt may take
   std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;
   // MATCHD_ADMIN_KEY: the bootstrap admin key (never stored); server.auth_keys is --auth.

@@ -159,6 +159,21 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     exporter_ = std::make_unique<event_export::jetstream_exporter>(export_opts, cfg_.instruments,
                                                                    *registry_);
   }
+  if (durable) {
+    event_export::webhook_options hook_opts;
+    hook_opts.conninfo = db_conninfo_;
+    hook_opts.db_timeout = cfg_.db_timeout;
+    hook_opts.retry_horizon = cfg_.webhook_retry_horizon;
+    // Retries spread over the horizon: 1 s doubling to 1 h for the default day; a short
+    // horizon (tests) retries sooner.
+    hook_opts.initial_backoff =
+        std::min(std::chrono::milliseconds(1000),
+                 std::max(std::chrono::milliseconds(50), cfg_.webhook_retry_horizon / 20));
+    hook_opts.max_backoff = std::min<std::chrono::milliseconds>(
+        std::chrono::hours(1), std::max(hook_opts.initial_backoff, cfg_.webhook_retry_horizon / 4));
+    webhooks_ =
+        std::make_unique<event_export::webhook_service>(hook_opts, cfg_.instruments, *registry_);
+  }
   // An instrument added at runtime reaches the readers and the I/O threads before its 201
   // does.
   publish_stage_->on_instrument_added([this](const engine::instrument& ins) {
@@ -166,6 +181,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     if (analytics_reader_) analytics_reader_->add_instrument(ins);
     if (settlement_worker_) settlement_worker_->add_instrument(ins);
     if (exporter_) exporter_->add_instrument(ins);
+    if (webhooks_) webhooks_->add_instrument(ins);
     server_->add_instrument(ins);
   });
   publish_stage_->reserve_orders(cfg_.expected_orders *
@@ -204,6 +220,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   server_->use_keys(*keys_);
   if (analytics_reader_) server_->use_history(*analytics_reader_);
   if (settlement_worker_) server_->use_settlements(*settlement_worker_);
+  if (webhooks_) server_->use_webhooks(*webhooks_, cfg_.webhook_allow_http);
   auto log = obs::logger("app");
   if (cfg_.server.auth_keys) {
     log->info(
@@ -238,6 +255,7 @@ boost::asio::ip::tcp::endpoint daemon::start() {
   if (analytics_reader_) analytics_reader_->start();
   if (settlement_worker_) settlement_worker_->start();
   if (exporter_) exporter_->start();
+  if (webhooks_) webhooks_->start();
   publish_stage_->start();
   if (store_stage_) store_stage_->start();
   engine_stage_->start();
@@ -392,6 +410,7 @@ void daemon::recover() {
   // sink no longer configured stops holding journal rows back.
   std::vector<std::string> sinks;
   if (exporter_) sinks.emplace_back(event_export::kJetStreamSink);
+  if (webhooks_) sinks.emplace_back(event_export::kWebhookSink);
   const auto positions = store::prepare_export_sinks(db_conninfo_, sinks);
   if (exporter_) log->info("export to JetStream from journal row {}", positions.front());
   // Before recovery reads the positions, and before the applier writes more of them.
@@ -540,6 +559,7 @@ void daemon::stop() {
   server_->stop();
   // What it published but did not record is sent again next time (and dropped as a copy).
   if (exporter_) exporter_->stop();
+  if (webhooks_) webhooks_->stop();
   // A settlement waiting for the tables gives up (503); one being written is finished.
   if (settlement_worker_) settlement_worker_->stop();
   engine_stage_->stop();

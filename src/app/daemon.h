@@ -5,6 +5,7 @@
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/engine/matching_engine.h>
 #include <matchd/export/jetstream_exporter.h>
+#include <matchd/export/webhook_service.h>
 #include <matchd/feed/feed_client.h>
 #include <matchd/gateway/server.h>
 #include <matchd/obs/metrics.h>
@@ -86,6 +87,7 @@ class daemon {
   std::unique_ptr<store::analytics_reader> analytics_reader_;
   std::unique_ptr<store::settlement_worker> settlement_worker_;
   std::unique_ptr<event_export::jetstream_exporter> exporter_;  // --nats-url only
+  std::unique_ptr<event_export::webhook_service> webhooks_;     // durable mode only
   std::atomic<bool> recovered_{false};
   // Set while start-up retries a database it cannot reach: /readyz says so, not "recovering".
   std::atomic<bool> waiting_for_database_{false};

@@ -72,6 +72,10 @@ constexpr std::array<code_entry, kApiErrcCount> kCodes = {{
     {api_errc::field_not_amendable, "field_not_amendable", 400},
     {api_errc::settlement_out_of_order, "settlement_out_of_order", 409},
     {api_errc::settlement_not_found, "settlement_not_found", 404},
+    {api_errc::webhook_not_found, "webhook_not_found", 404},
+    {api_errc::delivery_not_found, "delivery_not_found", 404},
+    {api_errc::delivery_not_dead, "delivery_not_dead", 409},
+    {api_errc::too_many_webhooks, "too_many_webhooks", 409},
 }};
 
 constexpr bool table_in_enum_order() {

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "jetstream_link.h"
+#include "order_labels.h"
 
 namespace matchd::event_export {
 
@@ -57,24 +58,6 @@ class exporter_probe {
 namespace {
 
 constexpr int kExportNice = 10;
-
-// The client_order_id of the orders that have one, from their placement until they finish:
-// the engine's later states of an order do not carry it, the streams do.
-class order_labels {
- public:
-  void set(std::string_view id, std::string_view label) {
-    labels_.insert_or_assign(std::string(id), std::string(label));
-  }
-  std::string_view find(std::string_view id) const {
-    const auto it = labels_.find(std::string(id));
-    return it == labels_.end() ? std::string_view{} : std::string_view(it->second);
-  }
-  void finished(std::string_view id) { labels_.erase(std::string(id)); }
-  void clear() { labels_.clear(); }
-
- private:
-  std::unordered_map<std::string, std::string> labels_;
-};
 
 // The batch's events as messages, from `after` on (the stream already holds the others).
 // Returns the time of the oldest order or trade among them (0 when none has one).

@@ -36,6 +36,10 @@ struct gateway_context {
   analytics::history_source* history = nullptr;
   // Settlements (server::use_settlements); null in memory mode.
   clearing::settlement_source* settlements = nullptr;
+  // Webhooks (server::use_webhooks); null in memory mode.
+  event_export::webhook_source* webhooks = nullptr;
+  // Whether a webhook may have an http:// URL (--webhook-allow-http); https:// always.
+  bool webhook_allow_http = false;
   // One on-demand snapshot in flight per instrument: POST /admin/snapshots meanwhile is 429.
   std::unique_ptr<std::atomic<bool>[]> snapshot_in_flight;
 

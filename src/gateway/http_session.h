@@ -90,6 +90,14 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void ask_settlements(const std::function<void(clearing::settlement_source&,
                                                 clearing::settlement_source::done_fn)>& call,
                        bool csv = false);
+  // The webhook routes (webhook_handlers.cpp), answered by the webhook source.
+  void create_webhook(request& req, const path_params& params, std::string_view query);
+  void list_webhooks(request& req, const path_params& params, std::string_view query);
+  void delete_webhook(request& req, const path_params& params, std::string_view query);
+  void list_webhook_deliveries(request& req, const path_params& params, std::string_view query);
+  void retry_webhook_delivery(request& req, const path_params& params, std::string_view query);
+  void ask_webhooks(const std::function<void(event_export::webhook_source&,
+                                             event_export::webhook_source::done_fn)>& call);
   void open_websocket(request& req, const path_params& params, std::string_view query);
   void open_event_stream(request& req, const path_params& params, std::string_view query);
   void get_health(request& req, const path_params& params, std::string_view query);

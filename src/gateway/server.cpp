@@ -71,6 +71,11 @@ void server::use_settlements(clearing::settlement_source& source) {
   ctx_->settlements = &source;
 }
 
+void server::use_webhooks(event_export::webhook_source& source, bool allow_http) {
+  ctx_->webhooks = &source;
+  ctx_->webhook_allow_http = allow_http;
+}
+
 void server::add_instrument(const engine::instrument& ins) {
   for (auto& t : threads_) {
     boost::asio::post(t->context(), [t = t.get(), ins] { t->add_instrument(ins); });

@@ -105,6 +105,11 @@ void export_cursor::read(engine::sequence_number after, std::size_t max_rows,
 }
 
 void export_cursor::advance(engine::sequence_number last_row) {
+  advance_with(last_row, [](pqxx::transaction_base&) {});
+}
+
+void export_cursor::advance_with(engine::sequence_number last_row,
+                                 const std::function<void(pqxx::transaction_base&)>& also) {
   db_connection& db = session();
   const auto window = deadline_->arm(db.c.sock(), timeout_);
   pqxx::work tx(db.c);
@@ -112,6 +117,7 @@ void export_cursor::advance(engine::sequence_number last_row) {
   // covered is delivered again and dropped as already held. The commit path's disk keeps its
   // flushes for the acknowledgements.
   tx.exec0("SET LOCAL synchronous_commit = off");
+  also(tx);
   const std::string last = std::to_string(as_bigint(last_row));
   tx.exec0("UPDATE export_progress SET sequence = " + last +
            ", updated_at_us = (extract(epoch from clock_timestamp()) * 1000000)::bigint"
@@ -165,6 +171,22 @@ void export_cursor::advance_settlement(std::uint64_t settlement_id) {
   tx.exec0("UPDATE export_progress SET settlement_id = " + std::to_string(settlement_id) +
            " WHERE sink = " + tx.quote(sink_) + " AND settlement_id < " +
            std::to_string(settlement_id));
+  tx.commit();
+}
+
+engine::sequence_number export_cursor::journal_end() {
+  db_connection& db = session();
+  const auto window = deadline_->arm(db.c.sock(), timeout_);
+  pqxx::nontransaction tx(db.c);
+  const pqxx::row r = tx.exec1("SELECT max(last_sequence) FROM journal");
+  return r[0].is_null() ? 0 : static_cast<engine::sequence_number>(r[0].as<long long>());
+}
+
+void export_cursor::transact(const std::function<void(pqxx::transaction_base&)>& body) {
+  db_connection& db = session();
+  const auto window = deadline_->arm(db.c.sock(), timeout_);
+  pqxx::work tx(db.c);
+  body(tx);
   tx.commit();
 }
 

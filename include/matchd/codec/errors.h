@@ -87,6 +87,10 @@ namespace matchd::codec {
 //   409 settlement_out_of_order  POST /admin/settlements with a cutoff before the newest
 //                                settlement's
 //   404 settlement_not_found     no settlement with that id
+//   404 webhook_not_found        no live webhook with that id the caller may see
+//   404 delivery_not_found       no webhook delivery with that id the caller may see
+//   409 delivery_not_dead        a retry of a delivery that is pending or delivered
+//   409 too_many_webhooks        the webhook limit (per client, or in all) is reached
 enum class api_errc : std::uint8_t {
   malformed_json,
   missing_field,
@@ -144,10 +148,14 @@ enum class api_errc : std::uint8_t {
   field_not_amendable,
   settlement_out_of_order,
   settlement_not_found,
+  webhook_not_found,
+  delivery_not_found,
+  delivery_not_dead,
+  too_many_webhooks,
 };
 
 inline constexpr std::size_t kApiErrcCount =
-    static_cast<std::size_t>(api_errc::settlement_not_found) + 1;
+    static_cast<std::size_t>(api_errc::too_many_webhooks) + 1;
 
 // "invalid_price_tick", ... (static storage).
 std::string_view to_code(api_errc e) noexcept;

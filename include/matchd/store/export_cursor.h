@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <pqxx/transaction_base>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,14 @@ class export_cursor {
             const std::vector<engine::instrument>& instruments, export_batch& out);
   // Everything up to journal row `last_row` is delivered.
   void advance(engine::sequence_number last_row);
+  // The same, in one transaction with what `also` writes (a sink that delivers into the
+  // database: its rows and its position commit together).
+  void advance_with(engine::sequence_number last_row,
+                    const std::function<void(pqxx::transaction_base&)>& also);
+  // The newest journal row's last_sequence (0: the journal is empty).
+  engine::sequence_number journal_end();
+  // Runs `body` in a transaction of this session, under the deadline, and commits it.
+  void transact(const std::function<void(pqxx::transaction_base&)>& body);
 
   // The settlements made since the last one delivered, per instrument with entries (the
   // settlement as GET /settlements/{id} gives it, restricted to the instrument), oldest
