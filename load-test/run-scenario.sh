@@ -909,6 +909,8 @@ fresh_matchd() {  # fresh_matchd SUFFIX: "" for the first start, "-<phase>" late
   say "matchd pid $matchd_pid on 127.0.0.1:$matchd_port"
   if [ "$auth" = keys ]; then create_load_keys; fi
   watch_pids=("$matchd_pid" "$pg_pid")
+  # The broker's CPU is the export's too: in the per-thread table with the processes under test.
+  if [ -n "$nats_pid" ]; then watch_pids+=("$nats_pid"); fi
   metrics_port=$matchd_port
   phase_timed=0
   phase "preload$suffix" --target-port "$matchd_port" ${key_args[@]+"${key_args[@]}"} --fixture "$work/limits.ndjson" --closed-loop \
