@@ -177,7 +177,10 @@ TEST(webhooks, a_failing_receiver_gets_the_event_after_retries_through_a_restart
   const json done = deliveries(again, hook.at("webhook_id"));
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].at("status"), "delivered");
-  EXPECT_EQ(done[0].at("attempts"), 4);
+  // Four attempts reached the receiver; the first may have gone unrecorded, cut by the kill
+  // -9 between its answer and its record (at least once: it was then made again).
+  EXPECT_GE(done[0].at("attempts").get<int>(), 3);
+  EXPECT_LE(done[0].at("attempts").get<int>(), 4);
 }
 
 // Down past the horizon: dead, listed as such; a manual retry delivers it once it is back.
