@@ -48,6 +48,11 @@ class exporter_probe {
                                "acknowledgement, the oldest event of each round",
                                obs::latency_buckets())) {}
 
+  // Committed sequence numbers not yet exported.
+  void lag(engine::sequence_number committed, engine::sequence_number delivered) {
+    lag_.Set(static_cast<double>(committed > delivered ? committed - delivered : 0));
+  }
+
   prometheus::Counter& published_;
   prometheus::Counter& failures_;
   prometheus::Gauge& lag_;
@@ -258,8 +263,7 @@ void jetstream_exporter::run() {
           publish_settlements(cursor, delivered_row, resynced, last_id);
           next_settlement_check = now + std::chrono::seconds(1);
         }
-        probe_->lag_.Set(static_cast<double>(
-            batch.committed > delivered_row ? batch.committed - delivered_row : 0));
+        probe_->lag(batch.committed, delivered_row);
         if (failures > 0) {
           log->info("export to JetStream: working again after {} failures", failures);
           failures = 0;
@@ -284,8 +288,7 @@ void jetstream_exporter::run() {
       }
       cursor.advance(batch.last_row);
       delivered_row = batch.last_row;
-      probe_->lag_.Set(static_cast<double>(
-          batch.committed > delivered_row ? batch.committed - delivered_row : 0));
+      probe_->lag(batch.committed, delivered_row);
       if (failures > 0) {
         log->info("export to JetStream: working again after {} failures", failures);
         failures = 0;
@@ -301,9 +304,7 @@ void jetstream_exporter::run() {
       try {
         // The lag keeps growing while the broker is away: say so.
         if (delivered_row == 0) delivered_row = cursor.position();
-        const engine::sequence_number committed = cursor.committed();
-        probe_->lag_.Set(
-            static_cast<double>(committed > delivered_row ? committed - delivered_row : 0));
+        probe_->lag(cursor.committed(), delivered_row);
       } catch (const std::exception&) {
         cursor.reset();  // the database is away too: the lag stays as last measured
       }
