@@ -22,6 +22,7 @@
 #include <nats/nats.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -88,8 +89,75 @@ natsSubscription* shared_consumer(jsCtx* js, const std::string& stream, const ch
   }
 }
 
-// Takes up to a batch from `sub`, writes it in one transaction, then acknowledges it.
-// Returns how many messages it took.
+// The rows of one batch, keyed and sorted: the same order's states reach several workers at
+// once (its first state to one, its fill to another), and two transactions inserting the same
+// keys wait on each other; taking the keys in one global order means they can only queue,
+// never deadlock.
+std::map<std::string, std::string> batch_rows(const natsMsgList& list, pqxx::work& tx,
+                                              const std::string& worker, bool trades) {
+  std::map<std::string, std::string> rows;
+  for (int i = 0; i < list.Count; ++i) {
+    const json event =
+        json::parse(std::string(natsMsg_GetData(list.Msgs[i]),
+                                static_cast<std::size_t>(natsMsg_GetDataLength(list.Msgs[i]))));
+    const json& d = event.at("data");
+    if (trades) {
+      const auto id = d.at("trade_id").get<std::string>();
+      // Zero-padded so that the map's text order is the numeric order of the bigint key.
+      std::string key(20 - std::min<std::size_t>(20, id.size()), '0');
+      key += id;
+      rows.emplace(key, "(" + tx.quote(std::stoull(id)) + ", " +
+                            tx.quote(d.at("sequence").get<std::uint64_t>()) + ", " +
+                            tx.quote(d.at("instrument").get<std::string>()) + ", " +
+                            tx.quote(d.at("buy_order_id").get<std::string>()) + ", " +
+                            tx.quote(d.at("sell_order_id").get<std::string>()) + ", " +
+                            tx.quote(d.at("price").get<std::string>()) + ", " +
+                            tx.quote(d.at("quantity").get<std::string>()) + ", " +
+                            tx.quote(d.at("aggressor_side").get<std::string>()) + ", " +
+                            tx.quote(d.at("maker_fee").get<std::string>()) + ", " +
+                            tx.quote(d.at("taker_fee").get<std::string>()) + ", " +
+                            tx.quote(worker) + ")");
+    } else {
+      const auto id = d.at("order_id").get<std::string>();
+      rows.emplace(id, "(" + tx.quote(id) + ", " + tx.quote(d.at("client_id").get<std::string>()) +
+                           ", " + tx.quote(d.at("instrument").get<std::string>()) + ")");
+    }
+  }
+  return rows;
+}
+
+// Writes the batch in one transaction, with one multi-row INSERT whose rows come in key order.
+void write_batch(const natsMsgList& list, pqxx::connection& db, const std::string& worker,
+                 bool trades) {
+  // A deadlock cannot form (see batch_rows), but PostgreSQL may still roll a transaction
+  // back for contention (a serialization failure): that is transient, so try again.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pqxx::work tx(db);
+      const auto rows = batch_rows(list, tx, worker, trades);
+      if (rows.empty()) return;
+      std::string sql =
+          trades ? "INSERT INTO pnl_trades VALUES " : "INSERT INTO pnl_orders VALUES ";
+      bool first = true;
+      for (const auto& [key, values] : rows) {
+        if (!first) sql += ", ";
+        sql += values;
+        first = false;
+      }
+      sql += trades ? " ON CONFLICT (trade_id) DO NOTHING" : " ON CONFLICT (order_id) DO NOTHING";
+      tx.exec0(sql);
+      tx.commit();
+      return;
+    } catch (const pqxx::transaction_rollback& e) {
+      if (attempt == 5) throw;
+      std::cerr << "batch rolled back (" << e.what() << "), attempt " << attempt << "\n";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+    }
+  }
+}
+
+// Takes up to a batch from `sub`, writes it, then acknowledges it. Returns how many messages
+// it took.
 int take_batch(natsSubscription* sub, pqxx::connection& db, const std::string& worker,
                bool trades) {
   natsMsgList list{};
@@ -97,34 +165,7 @@ int take_batch(natsSubscription* sub, pqxx::connection& db, const std::string& w
   const natsStatus s = natsSubscription_Fetch(&list, sub, 256, 500, &code);
   if (s == NATS_TIMEOUT) return 0;
   check(s, "fetch");
-  {
-    pqxx::work tx(db);
-    for (int i = 0; i < list.Count; ++i) {
-      const json event =
-          json::parse(std::string(natsMsg_GetData(list.Msgs[i]),
-                                  static_cast<std::size_t>(natsMsg_GetDataLength(list.Msgs[i]))));
-      const json& d = event.at("data");
-      if (trades) {
-        tx.exec0("INSERT INTO pnl_trades VALUES (" + d.at("trade_id").get<std::string>() + ", " +
-                 std::to_string(d.at("sequence").get<std::uint64_t>()) + ", " +
-                 tx.quote(d.at("instrument").get<std::string>()) + ", " +
-                 tx.quote(d.at("buy_order_id").get<std::string>()) + ", " +
-                 tx.quote(d.at("sell_order_id").get<std::string>()) + ", " +
-                 tx.quote(d.at("price").get<std::string>()) + ", " +
-                 tx.quote(d.at("quantity").get<std::string>()) + ", " +
-                 tx.quote(d.at("aggressor_side").get<std::string>()) + ", " +
-                 tx.quote(d.at("maker_fee").get<std::string>()) + ", " +
-                 tx.quote(d.at("taker_fee").get<std::string>()) + ", " + tx.quote(worker) +
-                 ") ON CONFLICT (trade_id) DO NOTHING");
-      } else {
-        tx.exec0("INSERT INTO pnl_orders VALUES (" + tx.quote(d.at("order_id").get<std::string>()) +
-                 ", " + tx.quote(d.at("client_id").get<std::string>()) + ", " +
-                 tx.quote(d.at("instrument").get<std::string>()) +
-                 ") ON CONFLICT (order_id) DO NOTHING");
-      }
-    }
-    tx.commit();
-  }
+  write_batch(list, db, worker, trades);
   // Only once the rows are committed: a crash before this redelivers, and the keys above
   // make the redelivery change nothing.
   for (int i = 0; i < list.Count; ++i) natsMsg_Ack(list.Msgs[i], nullptr);
