@@ -4,7 +4,8 @@
 //   - the main thread's tasks from a trace, with their CPU time beside their wall time,
 //   - the live JavaScript heap each second, after a forced GC (--js-flags=--expose-gc),
 //   - the DOM's element count each second,
-//   - the stream messages the page received,
+//   - the stream messages the page received, the WebSocket messages (arrays) that carried them
+//     and the connections it lost,
 // then prints them as JSON. load-test/web-page-bench.sh runs it beside an order flow.
 //
 //   node load-test/web_page_load.mjs --url http://127.0.0.1:8080/ --seconds 70 --json out.json [--trace]
@@ -77,6 +78,8 @@ for (let s = 0; s < seconds; s++) {
       heap: performance.memory.usedJSHeapSize,
       dom: document.getElementsByTagName('*').length,
       messages: window.matchdStream.received,
+      frames: window.matchdStream.frames,
+      drops: window.matchdStream.drops,
       state: document.getElementById('connection').dataset.state,
     };
   }));
@@ -100,6 +103,10 @@ const result = {
   seconds,
   messages: samples.at(-1).messages - samples[0].messages,
   messages_per_second_max: Math.max(...samples.slice(1).map((s, i) => s.messages - samples[i].messages)),
+  // WebSocket messages (the page asks for batches: each an array of messages).
+  frames: samples.at(-1).frames - samples[0].frames,
+  frames_per_second_max: Math.max(...samples.slice(1).map((s, i) => s.frames - samples[i].frames)),
+  connections_lost: samples.at(-1).drops - samples[0].drops,
   long_tasks: longTasks.length,
   long_task_max_ms: longTasks.length ? Math.max(...longTasks.map((t) => t.ms)) : 0,
   long_tasks_over_100ms: longTasks.filter((t) => t.ms > 100).length,

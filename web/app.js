@@ -223,12 +223,16 @@
     ws: null,
     dropped: false,
     received: 0, // messages, for the load measurement (load-test/web-page-bench.sh)
+    frames: 0, // WebSocket messages (arrays of messages) that carried them
+    drops: 0, // connections lost (a reconnect follows each)
     attempt: 0,
     timer: 0,
     connect() {
       clearTimeout(this.timer);
       setConnection('connecting');
-      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream`);
+      // Batched: each WebSocket message is an array of every message ready when the server
+      // wrote, so a busy market costs the browser a few messages a second, not thousands.
+      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream?batch=true`);
       this.ws = ws;
       ws.onopen = () => {
         this.attempt = 0;
@@ -242,8 +246,10 @@
         }
       };
       ws.onmessage = (ev) => {
-        this.received += 1;
-        onMessage(JSON.parse(ev.data));
+        const batch = JSON.parse(ev.data);
+        this.frames += 1;
+        this.received += batch.length;
+        for (const message of batch) onMessage(message);
       };
       ws.onclose = () => {
         if (this.ws !== ws) return; // replaced on purpose
@@ -253,6 +259,7 @@
     },
     retry() {
       this.dropped = true;
+      this.drops += 1;
       // Exponential backoff with jitter, 0.5 s doubling to 10 s.
       const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
       this.attempt += 1;

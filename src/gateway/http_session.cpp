@@ -442,12 +442,20 @@ void http_session::read_market(std::string_view query, bool book) {
   send_query(q);
 }
 
-void http_session::open_websocket(request& req, const path_params&, std::string_view) {
+void http_session::open_websocket(request& req, const path_params&, std::string_view query) {
   if (beast::websocket::is_upgrade(req)) {
+    bool batched = false;
+    if (const auto batch = query_params(query).get("batch")) {
+      if (*batch != "true" && *batch != "false") {
+        return reply_error(
+            codec::make_error(codec::api_errc::invalid_parameter, "batch must be true or false"));
+      }
+      batched = *batch == "true";
+    }
     // Also while recovering: the WebSocket session answers each message not_ready itself.
-    std::make_shared<websocket_session>(beast::tcp_stream(std::move(socket_)), io_,
-                                        std::move(ticket_),
-                                        principal_ != nullptr ? cached_principal_ : nullptr)
+    std::make_shared<websocket_session>(
+        beast::tcp_stream(std::move(socket_)), io_, std::move(ticket_),
+        principal_ != nullptr ? cached_principal_ : nullptr, batched)
         ->run(parser_->release());
     closed_ = true;  // the socket now belongs to the websocket session
     return;

@@ -178,11 +178,13 @@ class envelope_reader : public nlohmann::json::json_sax_t {
 }  // namespace
 
 websocket_session::websocket_session(beast::tcp_stream&& stream, io_thread& io,
-                                     connection_ticket ticket, std::shared_ptr<auth::principal> key)
+                                     connection_ticket ticket, std::shared_ptr<auth::principal> key,
+                                     bool batched)
     : ws_(std::move(stream), kReadChunk),
       io_(io),
       ticket_(std::move(ticket)),
       close_timer_(io.context()),
+      batched_(batched),
       key_(std::move(key)) {}
 
 websocket_session::~websocket_session() {
@@ -254,9 +256,7 @@ void websocket_session::close_with(websocket::close_reason reason, std::chrono::
   // Frames not yet handed to the socket are dropped; the write on the wire (whole frames,
   // kMaxWriteBytes at most) finishes, and the close frame goes out after it. The peer gets
   // `grace` for all of it and its answer.
-  outbox_.clear();
-  outbox_head_ = 0;
-  outbox_frames_ = 0;
+  drop_unsent();
   ws_.async_close(reason, [self = shared_from_this()](beast::error_code ec) {
     self->close_timer_.cancel();
     if (!self->evicted_ || self->close_reported_) return;
@@ -699,13 +699,22 @@ void websocket_session::send_error(std::string_view type, const std::string& req
 
 void websocket_session::send(std::string_view message) {
   if (closing_) return;
-  const std::size_t held = outbox_.size() - outbox_head_ + bytes_on_the_wire_;
-  if (outbox_frames_ + frames_on_the_wire_ >= io_.ctx().options.subscriber_buffer ||
+  const std::size_t held = outbox_.size() - outbox_head_ + open_batch_.size() + bytes_on_the_wire_;
+  if (outbox_messages_ + messages_on_the_wire_ >= io_.ctx().options.subscriber_buffer ||
       (held != 0 && held + message.size() > kMaxHeldBytes)) {
     return close_slow();
   }
-  net::append_text_frame(outbox_, message);
-  ++outbox_frames_;
+  if (batched_) {
+    if (!open_batch_.empty() && open_batch_.size() + message.size() >= kMaxWriteBytes) {
+      seal_batch();
+    }
+    open_batch_ += open_batch_.empty() ? '[' : ',';
+    open_batch_ += message;
+    ++open_batch_messages_;
+  } else {
+    net::append_text_frame(outbox_, message);
+  }
+  ++outbox_messages_;
   if (!writing_ && !flush_posted_) {
     // After the current handler: an I/O thread's drain delivers every ready answer first.
     flush_posted_ = true;
@@ -713,30 +722,58 @@ void websocket_session::send(std::string_view message) {
   }
 }
 
+void websocket_session::seal_batch() {
+  open_batch_ += ']';
+  net::append_text_frame(outbox_, open_batch_);
+  sealed_messages_.push_back(open_batch_messages_);
+  open_batch_.clear();
+  open_batch_messages_ = 0;
+}
+
+std::size_t websocket_session::take_messages(std::size_t frames) {
+  if (!batched_) return frames;
+  std::size_t messages = 0;
+  for (; frames > 0; --frames) {
+    messages += sealed_messages_.front();
+    sealed_messages_.pop_front();
+  }
+  return messages;
+}
+
+void websocket_session::drop_unsent() {
+  outbox_.clear();
+  outbox_head_ = 0;
+  outbox_messages_ = 0;
+  open_batch_.clear();
+  open_batch_messages_ = 0;
+  sealed_messages_.clear();
+}
+
 void websocket_session::flush() {
   flush_posted_ = false;
-  if (writing_ || outbox_.size() == outbox_head_) return;
+  if (writing_) return;
+  if (!open_batch_.empty()) seal_batch();
+  if (outbox_.size() == outbox_head_) return;
   if (closing_ || !ws_.is_open()) {
     // A close frame went out (ours or the answer to the peer's): nothing may follow it.
-    outbox_.clear();
-    outbox_head_ = 0;
-    outbox_frames_ = 0;
-    return;
+    return drop_unsent();
   }
   std::string batch;
-  std::size_t frames = outbox_frames_;
+  std::size_t messages = outbox_messages_;
   if (outbox_head_ == 0 && outbox_.size() <= kMaxWriteBytes) {
     batch.swap(outbox_);  // the usual case: everything, uncopied
+    sealed_messages_.clear();
   } else {
     // A backlog goes out kMaxWriteBytes of whole frames at a time, so that a close for a
     // slow subscriber waits behind no more than that.
     const std::string_view waiting = std::string_view(outbox_).substr(outbox_head_);
     std::size_t end = frame_size(waiting);
-    frames = 1;
+    std::size_t frames = 1;
     while (end < waiting.size() && end + frame_size(waiting.substr(end)) <= kMaxWriteBytes) {
       end += frame_size(waiting.substr(end));
       ++frames;
     }
+    messages = take_messages(frames);
     batch.assign(waiting.substr(0, end));
     outbox_head_ += end;
     if (outbox_head_ == outbox_.size()) {
@@ -751,24 +788,24 @@ void websocket_session::flush() {
   ws_.next_layer().async_write_owned(
       std::move(batch), [self = shared_from_this()](beast::error_code ec, std::size_t) {
         self->writing_ = false;
-        self->frames_on_the_wire_ = 0;
+        self->messages_on_the_wire_ = 0;
         self->bytes_on_the_wire_ = 0;
         if (ec) return self->hard_close();
         self->flush();
       });
   writing_ = true;
-  frames_on_the_wire_ = frames;
+  messages_on_the_wire_ = messages;
   bytes_on_the_wire_ = bytes;
-  outbox_frames_ -= frames;
+  outbox_messages_ -= messages;
 }
 
 void websocket_session::close_slow() {
   if (closing_) return;
   evicted_ = true;
   obs::logger("gateway")->warn(
-      "websocket subscriber too slow: dropping {} unsent frames, sending 1008 after the {} "
+      "websocket subscriber too slow: dropping {} unsent messages, sending 1008 after the {} "
       "bytes on their way, within {}s token={}",
-      outbox_frames_, bytes_on_the_wire_, kSlowCloseDeadline.count(), token_);
+      outbox_messages_, bytes_on_the_wire_, kSlowCloseDeadline.count(), token_);
   io_.ctx().probe.slow_consumer_dropped();
   close_with(websocket::close_reason(websocket::close_code::policy_error, "slow consumer"),
              kSlowCloseDeadline);

@@ -24,10 +24,10 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
 // A /stream WebSocket: market-data subscriptions and order entry on the same socket.
-// Outgoing frames collect in an outbox that goes to the socket in one write, after the
-// handler that filled it (an I/O thread's drain hands over every answer that is ready at
-// once), with one write in flight; while it is on its way the next outbox fills. A client
-// that lets more than the subscriber buffer's worth of frames (or 32 MiB of them) pile up
+// Outgoing frames (or, batched, arrays of messages) collect in an outbox that goes to the socket in
+// one write, after the handler that filled it (an I/O thread's drain hands over every answer that
+// is ready at once), with one write in flight; while it is on its way the next outbox fills. A
+// client that lets more than the subscriber buffer's worth of messages (or 32 MiB of them) pile up
 // is closed with 1008 rather than slowing anything else down: the frames not yet handed to
 // the socket are dropped, the write on its way (whole frames, at most 64 KiB) finishes, then
 // the close frame goes out; a peer that has not read it within a deadline loses the TCP
@@ -36,9 +36,10 @@ class websocket_session : public session_base,
                           public std::enable_shared_from_this<websocket_session> {
  public:
   // `key`: the key of the upgrade's headers (--auth keys), null without one; a first
-  // message {"op":"auth","key":"<secret>"} may give one later.
+  // message {"op":"auth","key":"<secret>"} may give one later. `batched`: the upgrade asked
+  // for /stream?batch=true, so the messages go out in JSON arrays (docs/api.md).
   websocket_session(beast::tcp_stream&& stream, io_thread& io, connection_ticket ticket,
-                    std::shared_ptr<auth::principal> key);
+                    std::shared_ptr<auth::principal> key, bool batched);
   ~websocket_session() override;
 
   void run(beast::http::request<beast::http::string_body> upgrade);
@@ -77,6 +78,12 @@ class websocket_session : public session_base,
   void send_error(std::string_view type, const std::string& req_id, const codec::api_error& e,
                   int retry_after = 0);
   void flush();
+  // Batched: the open array becomes one text frame of the outbox.
+  void seal_batch();
+  // Of the outbox's frames, the messages in its first `frames` (each frame one message,
+  // unbatched), forgotten as they leave.
+  std::size_t take_messages(std::size_t frames);
+  void drop_unsent();
   void close_with(websocket::close_reason reason, std::chrono::seconds grace);
   void close_slow();
   void hard_close();
@@ -101,9 +108,18 @@ class websocket_session : public session_base,
   // out kMaxWriteBytes at a time).
   std::string outbox_;
   std::size_t outbox_head_ = 0;
-  std::size_t outbox_frames_ = 0;
-  std::size_t frames_on_the_wire_ = 0;
+  // Messages waiting (in the outbox and, batched, in the open array) and on the wire: the
+  // subscriber buffer counts messages, however they are framed.
+  std::size_t outbox_messages_ = 0;
+  std::size_t messages_on_the_wire_ = 0;
   std::size_t bytes_on_the_wire_ = 0;
+  // Batched: messages collect in one open JSON array ("[m1,m2") until the next write takes
+  // them (or it reaches kMaxWriteBytes), so each write carries one array of everything that
+  // was ready; sealed_messages_ holds the message count of each frame in the outbox.
+  bool batched_ = false;
+  std::string open_batch_;
+  std::size_t open_batch_messages_ = 0;
+  std::deque<std::size_t> sealed_messages_;
   std::string reply_;  // the answer being built, reused
   std::deque<pending_reply> pending_;
   std::vector<engine::instrument_id> subscribed_;

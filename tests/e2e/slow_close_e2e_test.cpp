@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -91,6 +93,43 @@ TEST(slow_subscriber_close, a_paused_reader_gets_whole_frames_then_1008_and_a_go
   const auto metrics = parse_prometheus(http.get("/metrics").body);
   EXPECT_EQ(metric_value(metrics, "stream_slow_consumers_total"), 2.0);
   EXPECT_EQ(http.get("/healthz").status, 200u);
+}
+
+// Batched (/stream?batch=true): a stalled subscriber is found too slow as an unbatched one
+// is, and what reaches it is whole arrays, then the close frame.
+TEST(slow_subscriber_close, a_stalled_batched_reader_gets_whole_arrays_then_1008) {
+  daemon_process daemon({"--rate-limit", "0", "--subscriber-buffer", "256"});
+  ws_client::options small;
+  small.receive_buffer_bytes = 4096;
+  small.target = "/stream?batch=true";
+  ws_client stalled(daemon.port(), small);
+  stalled.send_json({{"op", "subscribe"},
+                     {"channels", {"trades", "orderbook_deltas", "orders"}},
+                     {"instrument", "BTC-USD"}});
+  const auto holds_snapshot = [](const json& m) {
+    return m.is_array() && std::any_of(m.begin(), m.end(), [](const json& item) {
+             return item.value("channel", "") == "orderbook_snapshot";
+           });
+  };
+  ASSERT_TRUE(stalled.read_until(holds_snapshot, 5s)) << "no snapshot";
+  {
+    order_flood flood(daemon.port());
+    const bool found = test::wait_until(
+        [&] { return daemon.stderr_text().find("subscriber too slow") != std::string::npos; }, 60s,
+        50ms);
+    flood.stop();
+    ASSERT_TRUE(found) << "the stalled batched subscriber was not found too slow after "
+                       << flood.posted() << " orders";
+  }
+  for (;;) {
+    const std::optional<json> m = stalled.read_json(10s);
+    if (!m) break;
+    ASSERT_TRUE(m->is_array() && !m->empty()) << m->dump();
+  }
+  const ws_client::close_info& closed = stalled.close_state();
+  EXPECT_TRUE(closed.close_frame) << closed.describe();
+  EXPECT_EQ(closed.code, 1008) << closed.describe();
+  EXPECT_EQ(closed.reason, "slow consumer") << closed.describe();
 }
 
 }  // namespace

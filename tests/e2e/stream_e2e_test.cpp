@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -423,6 +425,112 @@ TEST_F(stream, unsubscribe_stops_the_events) {
     EXPECT_FALSE(is_channel(m, "trades")) << "event after unsubscribe: " << m.dump();
   }
   EXPECT_FALSE(ws.closed());
+}
+
+// /stream?batch=true: every message of the connection comes inside a JSON array, several
+// to a WebSocket message when several are ready, and flattening the arrays gives exactly
+// what an unbatched connection gets one by one.
+TEST_F(stream, a_batched_connection_gets_the_same_messages_in_arrays) {
+  constexpr int kOrders = 300;
+  ws_client plain(daemon.port());
+  json plain_snapshot;
+  subscribe(plain, {"trades", "orderbook_deltas", "orders"}, &plain_snapshot);
+  ws_client::options o;
+  o.target = "/stream?batch=true";
+  ws_client batched(daemon.port(), o);
+
+  std::vector<json> messages;  // the batched connection's, flattened
+  std::size_t arrays = 0;
+  std::size_t largest = 0;
+  auto read_batched = [&](const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      const std::optional<json> m = batched.read_json(5s);
+      ASSERT_TRUE(m.has_value()) << batched.close_state().describe();
+      ASSERT_TRUE(m->is_array() && !m->empty()) << "not a non-empty array: " << m->dump();
+      ++arrays;
+      largest = std::max(largest, m->size());
+      for (const json& item : *m) {
+        ASSERT_TRUE(item.is_object()) << m->dump();
+        messages.push_back(item);
+      }
+    }
+    ASSERT_TRUE(done()) << messages.size() << " messages so far";
+  };
+  batched.send_json(subscribe_message({"trades", "orderbook_deltas", "orders"}));
+  read_batched([&] { return messages.size() >= 2; });
+  ASSERT_EQ(messages[0].value("type", ""), "subscribed") << messages[0].dump();
+  json snapshot = messages[1];
+  ASSERT_TRUE(is_channel(snapshot, "orderbook_snapshot")) << snapshot.dump();
+  snapshot["data"].erase("timestamp");  // when each was taken
+  plain_snapshot["data"].erase("timestamp");
+  EXPECT_EQ(snapshot, plain_snapshot);
+
+  // Pipelined orders on the batched connection, half of them crossing: its answers and
+  // the events share its arrays.
+  for (int i = 0; i < kOrders; ++i) {
+    json op = limit_order("bt" + std::to_string(i), i % 2 == 0 ? "client-S" : "client-B",
+                          i % 2 == 0 ? "sell" : "buy", i % 4 < 2 ? "100.00" : "99.00", "1");
+    op["op"] = "place";
+    op["req_id"] = i;
+    batched.send_json(op);
+  }
+  read_batched([&] {
+    return std::count_if(messages.begin(), messages.end(),
+                         [](const json& m) { return m.value("type", "") == "place"; }) == kOrders;
+  });
+  // Once every order is answered, one far from the touch: its delta is the last event.
+  place(limit_order("sentinel", "client-R", "buy", "1.00", "0.01"));
+  auto is_sentinel = [](const json& m) {
+    return is_channel(m, "orderbook_deltas") && m["data"].value("price", "") == "1.00";
+  };
+  read_batched([&] { return std::count_if(messages.begin(), messages.end(), is_sentinel) == 1; });
+
+  std::vector<json> events;
+  std::vector<int> answered;
+  for (std::size_t i = 2; i < messages.size(); ++i) {
+    if (messages[i].contains("type")) {
+      EXPECT_EQ(messages[i].value("type", ""), "place") << messages[i].dump();
+      EXPECT_EQ(messages[i].value("status", 0), 201) << messages[i].dump();
+      answered.push_back(messages[i].value("req_id", -1));
+    } else {
+      events.push_back(messages[i]);
+    }
+  }
+  for (int i = 0; i < kOrders; ++i) {
+    ASSERT_EQ(answered[static_cast<std::size_t>(i)], i) << "answers in the order asked";
+  }
+  std::vector<json> plain_events;
+  while (plain_events.empty() || !is_sentinel(plain_events.back())) {
+    const std::optional<json> m = plain.read_json(5s);
+    ASSERT_TRUE(m.has_value()) << plain_events.size() << " events, then nothing";
+    ASSERT_TRUE(m->is_object()) << "an unbatched connection gets objects: " << m->dump();
+    plain_events.push_back(*m);
+  }
+  ASSERT_EQ(events.size(), plain_events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(events[i], plain_events[i]) << "event " << i;
+  }
+  EXPECT_GT(largest, 1u) << "no WebSocket message carried more than one of " << messages.size()
+                         << " messages";
+  EXPECT_LT(arrays, messages.size());
+}
+
+// batch is true or false; anything else refuses the upgrade.
+TEST_F(stream, a_bad_batch_value_refuses_the_upgrade) {
+  const http_response r = http.request("GET", "/stream?batch=yes", {},
+                                       {{"Connection", "Upgrade"},
+                                        {"Upgrade", "websocket"},
+                                        {"Sec-WebSocket-Version", "13"},
+                                        {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+  EXPECT_TRUE(is_error(r, 400, "invalid_parameter")) << r.describe();
+  ws_client::options o;
+  o.target = "/stream?batch=false";
+  ws_client unbatched(daemon.port(), o);
+  unbatched.send_json(subscribe_message({"trades"}));
+  const std::optional<json> ack = unbatched.read_json(5s);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_TRUE(ack->is_object() && ack->value("type", "") == "subscribed") << ack->dump();
 }
 
 TEST_F(stream, invalid_requests_get_an_error_without_closing) {
