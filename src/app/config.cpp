@@ -194,6 +194,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
      "24h, 30m, 5s (with --db)")
     ("webhook-allow-http", "accept http:// webhook URLs too (tests, a private network); "
      "otherwise https:// only")
+    ("webhook-allow-private", "let webhooks reach loopback, private and reserved addresses "
+     "too (tests, a private network); otherwise public addresses only")
     ("ready-file", po::value(&cfg.ready_file),
      "write HOST:PORT here once listening (for scripts and tests)")
     ("log-level", po::value(&cfg.log_level)->default_value(env_or("MATCHD_LOG_LEVEL", "info")),
@@ -325,7 +327,8 @@ parse_outcome parse_command_line(int argc, char** argv) {
         webhook_horizon + "'");
   }
   cfg.webhook_retry_horizon = std::chrono::milliseconds(horizon_us / 1000);
-  cfg.webhook_allow_http = vm.count("webhook-allow-http") != 0;
+  cfg.webhook_destinations.allow_http = vm.count("webhook-allow-http") != 0;
+  cfg.webhook_destinations.allow_private = vm.count("webhook-allow-private") != 0;
   cfg.server.idle_timeout = std::chrono::seconds(std::max(1, vm["idle-timeout"].as<int>()));
   cfg.server.ws_idle_timeout = std::chrono::seconds(std::max(1, vm["ws-idle-timeout"].as<int>()));
   cfg.server.ws_message_timeout =

@@ -2,6 +2,7 @@
 
 #include <matchd/engine/fees.h>
 #include <matchd/engine/instrument.h>
+#include <matchd/export/webhook_destination.h>
 #include <matchd/feed/feed_options.h>
 #include <matchd/gateway/server.h>
 #include <matchd/store/store_stage.h>
@@ -34,7 +35,8 @@ struct config {
   bool nats_subjects_per_instrument = false;  // --nats-subjects instruments
   // --webhook-retry-horizon: how long a webhook delivery is retried before it is dead.
   std::chrono::milliseconds webhook_retry_horizon = std::chrono::hours(24);
-  bool webhook_allow_http = false;  // --webhook-allow-http
+  // --webhook-allow-http, --webhook-allow-private
+  event_export::webhook_destinations webhook_destinations;
   // --db-timeout: how long a commit, a health check or a connection attempt may take
   std::chrono::milliseconds db_timeout = store::kDefaultDbTimeout;
   // MATCHD_ADMIN_KEY: the bootstrap admin key (never stored); server.auth_keys is --auth.

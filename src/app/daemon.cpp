@@ -164,6 +164,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
     hook_opts.conninfo = db_conninfo_;
     hook_opts.db_timeout = cfg_.db_timeout;
     hook_opts.retry_horizon = cfg_.webhook_retry_horizon;
+    hook_opts.allow_private = cfg_.webhook_destinations.allow_private;
     // Retries spread over the horizon: 1 s doubling to 1 h for the default day; a short
     // horizon (tests) retries sooner.
     hook_opts.initial_backoff =
@@ -220,7 +221,7 @@ daemon::daemon(config cfg) : cfg_(std::move(cfg)), registry_(obs::make_registry(
   server_->use_keys(*keys_);
   if (analytics_reader_) server_->use_history(*analytics_reader_);
   if (settlement_worker_) server_->use_settlements(*settlement_worker_);
-  if (webhooks_) server_->use_webhooks(*webhooks_, cfg_.webhook_allow_http);
+  if (webhooks_) server_->use_webhooks(*webhooks_, cfg_.webhook_destinations);
   auto log = obs::logger("app");
   if (cfg_.server.auth_keys) {
     log->info(

@@ -1,3 +1,4 @@
+#include <matchd/export/webhook_destination.h>
 #include <matchd/export/webhook_sender.h>
 #include <matchd/export/webhook_signature.h>
 #include <openssl/ssl.h>
@@ -192,6 +193,7 @@ class session_base;
 struct session_registry {
   std::atomic<std::size_t> in_flight{0};
   std::unordered_set<session_base*> live;
+  bool allow_private = false;  // set before the thread starts
 };
 
 // One delivery, from resolve to `done`. Owned by its pending handlers (shared_from_this):
@@ -234,14 +236,26 @@ class session_base : public std::enable_shared_from_this<session_base> {
           if (finished_) return;
           if (ec) return fail("resolve", ec);
           resolve_timer_.cancel();
-          connect(r);
+          // Each address the name has now, whatever it had when the URL was registered.
+          std::vector<tcp::endpoint> endpoints;
+          for (const auto& entry : r) {
+            if (registry_.allow_private || is_public_address(entry.endpoint().address())) {
+              endpoints.push_back(entry.endpoint());
+            }
+          }
+          if (endpoints.empty()) {
+            return finish(0, "refused: " + url_.host +
+                                 " resolves only to loopback, private or reserved addresses "
+                                 "(--webhook-allow-private)");
+          }
+          connect(endpoints);
         });
   }
 
   void abort() { finish(0, std::string(kStopped)); }
 
  protected:
-  virtual void connect(const tcp::resolver::results_type& endpoints) = 0;
+  virtual void connect(const std::vector<tcp::endpoint>& endpoints) = 0;
   // Closes the stream, which cancels its pending operations. Must not throw.
   virtual void close_stream() noexcept = 0;
   // Detail for a failed step, beyond the error code's message ("" for none).
@@ -336,7 +350,7 @@ class session final : public session_base {
         stream_(io, std::forward<StreamArgs>(stream_args)...) {}
 
  private:
-  void connect(const tcp::resolver::results_type& endpoints) override {
+  void connect(const std::vector<tcp::endpoint>& endpoints) override {
     // One deadline for connect, handshake, write and read together.
     beast::get_lowest_layer(stream_).expires_at(deadline_);
     beast::get_lowest_layer(stream_).async_connect(
@@ -414,7 +428,8 @@ using tls_session = session<beast::ssl_stream<beast::tcp_stream>>;
 // The sender's machinery, kept out of the header so its users do not compile Beast.
 class webhook_sender::state {
  public:
-  explicit state(std::chrono::milliseconds timeout) : timeout_(timeout) {
+  state(std::chrono::milliseconds timeout, bool allow_private) : timeout_(timeout) {
+    registry_.allow_private = allow_private;
     tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     tls_.set_default_verify_paths();
@@ -517,8 +532,8 @@ class webhook_sender::state {
   std::thread thread_;
 };
 
-webhook_sender::webhook_sender(std::chrono::milliseconds timeout)
-    : state_(std::make_unique<state>(timeout)) {}
+webhook_sender::webhook_sender(std::chrono::milliseconds timeout, bool allow_private)
+    : state_(std::make_unique<state>(timeout, allow_private)) {}
 
 webhook_sender::~webhook_sender() {
   stop();

@@ -112,7 +112,7 @@ webhook_service::webhook_service(webhook_options options,
                                  obs::registry& metrics)
     : options_(std::move(options)),
       probe_(std::make_unique<webhook_probe>(metrics)),
-      sender_(std::make_unique<webhook_sender>(options_.delivery_timeout)),
+      sender_(std::make_unique<webhook_sender>(options_.delivery_timeout, options_.allow_private)),
       instruments_(std::move(instruments)) {}
 
 webhook_service::~webhook_service() {

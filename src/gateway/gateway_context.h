@@ -38,8 +38,8 @@ struct gateway_context {
   clearing::settlement_source* settlements = nullptr;
   // Webhooks (server::use_webhooks); null in memory mode.
   event_export::webhook_source* webhooks = nullptr;
-  // Whether a webhook may have an http:// URL (--webhook-allow-http); https:// always.
-  bool webhook_allow_http = false;
+  // Where a webhook may point (--webhook-allow-http, --webhook-allow-private).
+  event_export::webhook_destinations webhook_destinations;
   // One on-demand snapshot in flight per instrument: POST /admin/snapshots meanwhile is 429.
   std::unique_ptr<std::atomic<bool>[]> snapshot_in_flight;
 

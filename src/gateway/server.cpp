@@ -71,9 +71,10 @@ void server::use_settlements(clearing::settlement_source& source) {
   ctx_->settlements = &source;
 }
 
-void server::use_webhooks(event_export::webhook_source& source, bool allow_http) {
+void server::use_webhooks(event_export::webhook_source& source,
+                          const event_export::webhook_destinations& allowed) {
   ctx_->webhooks = &source;
-  ctx_->webhook_allow_http = allow_http;
+  ctx_->webhook_destinations = allowed;
 }
 
 void server::add_instrument(const engine::instrument& ins) {

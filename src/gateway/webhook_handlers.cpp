@@ -4,6 +4,7 @@
 #include <matchd/auth/keys.h>
 #include <matchd/codec/errors.h>
 #include <matchd/codec/order_request.h>
+#include <matchd/export/webhook_destination.h>
 #include <matchd/export/webhook_sender.h>
 
 #include <algorithm>
@@ -45,11 +46,7 @@ void http_session::ask_webhooks(
     const std::function<void(event_export::webhook_source&, event_export::webhook_source::done_fn)>&
         call) {
   event_export::webhook_source* source = io_.ctx().webhooks;
-  if (source == nullptr) {
-    return reply_error(
-        codec::make_error(codec::api_errc::not_ready,
-                          "webhooks are kept in the database; this matchd runs without --db"));
-  }
+  if (source == nullptr) return reply_without_webhooks();
   awaiting_delivery_ = shared_from_this();
   call(*source, [weak = weak_from_this(), &ioc = io_.context()](
                     event_export::webhook_source::status st, std::string body) {
@@ -84,6 +81,12 @@ void http_session::ask_webhooks(
   });
 }
 
+void http_session::reply_without_webhooks() {
+  reply_error(
+      codec::make_error(codec::api_errc::not_ready,
+                        "webhooks are kept in the database; this matchd runs without --db"));
+}
+
 // POST /webhooks {"url","events":[...],"client_id"}
 void http_session::create_webhook(request& req, const path_params&, std::string_view) {
   const nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);
@@ -104,9 +107,13 @@ void http_session::create_webhook(request& req, const path_params&, std::string_
   std::string why;
   const auto parsed = event_export::parse_webhook_url(r.url, &why);
   if (!parsed) return reply_error(invalid("url: " + why));
-  if (!parsed->tls && !io_.ctx().webhook_allow_http) {
-    return reply_error(
-        invalid("url must be https:// (this matchd runs without --webhook-allow-http)"));
+  // Without --db (no webhooks: 503 below) the destinations are not configured.
+  if (const std::string refused =
+          io_.ctx().webhooks == nullptr
+              ? std::string()
+              : event_export::destination_refusal(*parsed, io_.ctx().webhook_destinations);
+      !refused.empty()) {
+    return reply_error(invalid(refused));
   }
   const auto events = body.find("events");
   if (events == body.end() || events->is_null()) {

@@ -224,7 +224,7 @@ unsigned short closed_port() {
 
 TEST(WebhookSender, DeliversASignedPost) {
   loopback_server server(answer_by_target);
-  webhook_sender sender(2s);
+  webhook_sender sender(2s, /*allow_private=*/true);
   sender.start();
   const std::string secret = new_webhook_secret();
   const webhook_request request = make_request(7, server.url("/hooks/matchd?x=1"), secret);
@@ -266,7 +266,7 @@ TEST(WebhookSender, DeliversASignedPost) {
 
 TEST(WebhookSender, ServerErrorIsNotDelivered) {
   loopback_server server(answer_by_target);
-  webhook_sender sender(2s);
+  webhook_sender sender(2s, /*allow_private=*/true);
   sender.start();
   result_slot slot;
   sender.send(make_request(1, server.url("/fail")), slot.done());
@@ -278,7 +278,7 @@ TEST(WebhookSender, ServerErrorIsNotDelivered) {
 
 TEST(WebhookSender, SlowAnswerTimesOut) {
   loopback_server server(answer_by_target);
-  webhook_sender sender(300ms);
+  webhook_sender sender(300ms, /*allow_private=*/true);
   sender.start();
   result_slot slot;
   const auto before = std::chrono::steady_clock::now();
@@ -294,7 +294,7 @@ TEST(WebhookSender, SlowAnswerTimesOut) {
 }
 
 TEST(WebhookSender, ClosedPortIsNotDelivered) {
-  webhook_sender sender(2s);
+  webhook_sender sender(2s, /*allow_private=*/true);
   sender.start();
   result_slot slot;
   sender.send(make_request(1, "http://127.0.0.1:" + std::to_string(closed_port()) + "/"),
@@ -307,7 +307,7 @@ TEST(WebhookSender, ClosedPortIsNotDelivered) {
 
 TEST(WebhookSender, SlowEndpointDoesNotDelayAFastOne) {
   loopback_server server(answer_by_target);
-  webhook_sender sender(5s);
+  webhook_sender sender(5s, /*allow_private=*/true);
   sender.start();
   std::mutex mutex;
   std::vector<std::uint64_t> order;
@@ -338,7 +338,7 @@ TEST(WebhookSender, SlowEndpointDoesNotDelayAFastOne) {
 
 TEST(WebhookSender, StopEndsWhatIsInFlight) {
   loopback_server server(answer_by_target);
-  webhook_sender sender(5s);
+  webhook_sender sender(5s, /*allow_private=*/true);
   sender.start();
   result_slot slot;
   sender.send(make_request(1, server.url("/hang")), slot.done());
@@ -375,9 +375,27 @@ TEST(WebhookSender, BadUrlFailsInline) {
   EXPECT_EQ(r.error.rfind("bad URL: ", 0), 0u) << r.error;
 }
 
-TEST(WebhookSender, RestartsAfterStop) {
+// Without allow_private, a name that resolves only to loopback addresses is refused after
+// the lookup: nothing connects, whatever the name said when the URL was registered.
+TEST(WebhookSender, APrivateDestinationIsRefusedAfterTheLookup) {
   loopback_server server(answer_by_target);
   webhook_sender sender(2s);
+  sender.start();
+  for (const std::string host : {"localhost", "127.0.0.1", "[::1]"}) {
+    result_slot slot;
+    sender.send(make_request(5, "http://" + host + ":" + std::to_string(server.port()) + "/"),
+                slot.done());
+    const webhook_result r = slot.wait();
+    EXPECT_FALSE(r.delivered) << host;
+    EXPECT_EQ(r.status, 0) << host;
+    EXPECT_EQ(r.error.rfind("refused: ", 0), 0u) << host << ": " << r.error;
+  }
+  EXPECT_TRUE(server.seen().empty()) << "a request reached the loopback server";
+}
+
+TEST(WebhookSender, RestartsAfterStop) {
+  loopback_server server(answer_by_target);
+  webhook_sender sender(2s, /*allow_private=*/true);
   sender.start();
   sender.stop();
   sender.start();

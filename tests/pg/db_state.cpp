@@ -139,6 +139,13 @@ db_state load_db_state(const std::string& conninfo) {
   return state;
 }
 
+std::int64_t query_scalar(const std::string& conninfo, const std::string& sql) {
+  pqxx::connection connection(conninfo);
+  pqxx::nontransaction work(connection);
+  const pqxx::row r = work.exec1(sql);
+  return r[0].is_null() ? -1 : r[0].as<std::int64_t>();
+}
+
 std::int64_t count_rows(const std::string& conninfo, const std::string& table) {
   wait_for_tables(conninfo);
   pqxx::connection connection(conninfo);

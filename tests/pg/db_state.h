@@ -87,6 +87,9 @@ void wait_for_tables(const std::string& conninfo,
 // Reads every order and trade (one REPEATABLE READ transaction, so both are one snapshot).
 db_state load_db_state(const std::string& conninfo);
 
+// The one value of a query that returns one row (an integer), -1 when it is NULL.
+std::int64_t query_scalar(const std::string& conninfo, const std::string& sql);
+
 // SELECT count(*) FROM <table>.
 std::int64_t count_rows(const std::string& conninfo, const std::string& table);
 

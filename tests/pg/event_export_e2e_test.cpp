@@ -15,6 +15,7 @@
 
 #include "api_checks.h"
 #include "daemon_process.h"
+#include "db_state.h"
 #include "durability_checks.h"
 #include "http_client.h"
 #include "jetstream_reader.h"
@@ -38,18 +39,11 @@ std::vector<std::string> exporting_args(const pg_server& pg, const nats_server& 
   return durable_daemon_args(pg.connection_string(), std::move(extra));
 }
 
-std::int64_t scalar(const std::string& conninfo, const std::string& sql) {
-  pqxx::connection c(conninfo);
-  pqxx::nontransaction q(c);
-  const pqxx::row r = q.exec1(sql);
-  return r[0].is_null() ? -1 : r[0].as<std::int64_t>();
-}
-
 // Every journal row is exported (the load has stopped): the position is past the last row.
 bool exported_everything(const std::string& conninfo) {
-  return scalar(conninfo,
-                "SELECT count(*) FROM journal WHERE last_sequence > "
-                "(SELECT sequence FROM export_progress WHERE sink = 'nats')") == 0;
+  return query_scalar(conninfo,
+                      "SELECT count(*) FROM journal WHERE last_sequence > "
+                      "(SELECT sequence FROM export_progress WHERE sink = 'nats')") == 0;
 }
 
 void wait_exported(const std::string& conninfo, std::chrono::seconds timeout) {
@@ -63,7 +57,7 @@ void wait_exported(const std::string& conninfo, std::chrono::seconds timeout) {
 void check_stream(const nats_server& nats, const std::string& conninfo, std::uint16_t port) {
   // The tables too: once the applier and the export are both past every row, none is left.
   ASSERT_TRUE(test::wait_until(
-      [&] { return scalar(conninfo, "SELECT count(*) FROM journal") == 0; }, 60s, 50ms))
+      [&] { return query_scalar(conninfo, "SELECT count(*) FROM journal") == 0; }, 60s, 50ms))
       << "the applier did not catch up";
   const std::vector<stream_message> messages = read_stream(nats.url(), kStream);
   const stream_state state = read_stream_state(nats.url(), kStream);
@@ -215,8 +209,8 @@ TEST(event_export, every_event_once_in_order_under_load_and_the_stream_it_made) 
 
   // Nothing keeps journal rows once they are applied and exported.
   EXPECT_TRUE(test::wait_until(
-      [&] { return scalar(pg.connection_string(), "SELECT count(*) FROM journal") == 0; }, 20s,
-      50ms));
+      [&] { return query_scalar(pg.connection_string(), "SELECT count(*) FROM journal") == 0; },
+      20s, 50ms));
 }
 
 TEST(event_export, kill9_while_exporting_loses_and_duplicates_nothing) {
@@ -263,7 +257,7 @@ TEST(event_export, a_broker_outage_of_a_minute_loses_and_duplicates_nothing) {
   }
   EXPECT_TRUE(lag_seen) << "export_connected 0 and a lag during the outage";
   EXPECT_GT(load.acknowledged(), acked_at_stop + 500) << "orders kept being acknowledged";
-  EXPECT_GT(scalar(pg.connection_string(), "SELECT count(*) FROM journal"), 0)
+  EXPECT_GT(query_scalar(pg.connection_string(), "SELECT count(*) FROM journal"), 0)
       << "the journal keeps the rows not exported yet";
   nats.start_again();
   std::this_thread::sleep_for(2s);
@@ -288,15 +282,15 @@ TEST(event_export, a_sink_no_longer_configured_holds_nothing_back) {
   nats.stop();
   {
     e2e::daemon_process daemon(durable_daemon_args(pg.connection_string()));
-    EXPECT_EQ(
-        scalar(pg.connection_string(), "SELECT count(*) FROM export_progress WHERE sink = 'nats'"),
-        0);
+    EXPECT_EQ(query_scalar(pg.connection_string(),
+                           "SELECT count(*) FROM export_progress WHERE sink = 'nats'"),
+              0);
     e2e::http_client http(daemon.port(), 10s);
     ASSERT_EQ(http.post_json("/orders", e2e::limit_order("s-2", "c", "buy", "91.00", "1")).status,
               201u);
     EXPECT_TRUE(test::wait_until(
-        [&] { return scalar(pg.connection_string(), "SELECT count(*) FROM journal") == 0; }, 20s,
-        50ms));
+        [&] { return query_scalar(pg.connection_string(), "SELECT count(*) FROM journal") == 0; },
+        20s, 50ms));
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "child_process.h"
 #include "daemon_process.h"
+#include "db_state.h"
 #include "durability_checks.h"
 #include "http_client.h"
 #include "nats_server.h"
@@ -24,13 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-
-std::int64_t scalar(const std::string& conninfo, const std::string& sql) {
-  pqxx::connection c(conninfo);
-  pqxx::nontransaction q(c);
-  const pqxx::row r = q.exec1(sql);
-  return r[0].is_null() ? -1 : r[0].as<std::int64_t>();
-}
 
 // A worker of the example, stopped (SIGTERM) and reaped by pid at scope exit.
 class pnl_worker {
@@ -81,7 +75,9 @@ TEST(jetstream_consumer, two_workers_one_killed_record_every_trade_once_and_matc
   pnl_worker second(dir, "second", nats.url(), pnl_db);
   // The workers make their tables as they start.
   ASSERT_TRUE(test::wait_until(
-      [&] { return scalar(pnl_db, "SELECT (to_regclass('pnl_trades') IS NOT NULL)::int") == 1; },
+      [&] {
+        return query_scalar(pnl_db, "SELECT (to_regclass('pnl_trades') IS NOT NULL)::int") == 1;
+      },
       30s, 20ms))
       << first->log_text() << second.log_text();
   {
@@ -93,7 +89,7 @@ TEST(jetstream_consumer, two_workers_one_killed_record_every_trade_once_and_matc
     ASSERT_TRUE(test::wait_until(
         [&] {
           return load.acknowledged() >= 1500 &&
-                 scalar(pnl_db, "SELECT count(*) FROM pnl_trades WHERE worker = 'first'") > 0;
+                 query_scalar(pnl_db, "SELECT count(*) FROM pnl_trades WHERE worker = 'first'") > 0;
         },
         60s, 20ms))
         << first->log_text();
@@ -104,22 +100,24 @@ TEST(jetstream_consumer, two_workers_one_killed_record_every_trade_once_and_matc
 
   const std::string matchd_db = pg.connection_string();
   ASSERT_TRUE(test::wait_until(
-      [&] { return scalar(matchd_db, "SELECT count(*) FROM journal") == 0; }, 60s, 50ms));
-  const std::int64_t trades = scalar(matchd_db, "SELECT count(*) FROM trades");
+      [&] { return query_scalar(matchd_db, "SELECT count(*) FROM journal") == 0; }, 60s, 50ms));
+  const std::int64_t trades = query_scalar(matchd_db, "SELECT count(*) FROM trades");
   ASSERT_GT(trades, 100);
   ASSERT_TRUE(test::wait_until(
-      [&] { return scalar(pnl_db, "SELECT count(*) FROM pnl_trades") == trades; }, 60s, 100ms))
-      << "recorded " << scalar(pnl_db, "SELECT count(*) FROM pnl_trades") << " of " << trades
+      [&] { return query_scalar(pnl_db, "SELECT count(*) FROM pnl_trades") == trades; }, 60s,
+      100ms))
+      << "recorded " << query_scalar(pnl_db, "SELECT count(*) FROM pnl_trades") << " of " << trades
       << "\n"
       << second.log_text();
-  EXPECT_GT(scalar(pnl_db, "SELECT count(*) FROM pnl_trades WHERE worker = 'first'"), 0);
-  EXPECT_GT(scalar(pnl_db, "SELECT count(*) FROM pnl_trades WHERE worker = 'second'"), 0)
+  EXPECT_GT(query_scalar(pnl_db, "SELECT count(*) FROM pnl_trades WHERE worker = 'first'"), 0);
+  EXPECT_GT(query_scalar(pnl_db, "SELECT count(*) FROM pnl_trades WHERE worker = 'second'"), 0)
       << "the work is split";
 
   // Every order's first state too, so the report resolves every trade's clients.
-  const std::int64_t orders = scalar(matchd_db, "SELECT count(*) FROM orders");
+  const std::int64_t orders = query_scalar(matchd_db, "SELECT count(*) FROM orders");
   ASSERT_TRUE(test::wait_until(
-      [&] { return scalar(pnl_db, "SELECT count(*) FROM pnl_orders") == orders; }, 60s, 100ms));
+      [&] { return query_scalar(pnl_db, "SELECT count(*) FROM pnl_orders") == orders; }, 60s,
+      100ms));
 
   const std::filesystem::path report = dir / "report.jsonl";
   const pid_t pid =

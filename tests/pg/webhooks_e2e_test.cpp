@@ -29,8 +29,9 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 std::vector<std::string> webhook_args(const pg_server& pg, std::string horizon = "30s") {
-  return durable_daemon_args(pg.connection_string(),
-                             {"--webhook-allow-http", "--webhook-retry-horizon", horizon});
+  return durable_daemon_args(
+      pg.connection_string(),
+      {"--webhook-allow-http", "--webhook-allow-private", "--webhook-retry-horizon", horizon});
 }
 
 // The signature a receiver computes: HMAC-SHA256(secret, "<t>.<body>") in hex, written apart
@@ -258,12 +259,18 @@ TEST(webhooks, bad_registrations_are_refused_with_their_codes) {
     return std::to_string(r.status) + " " +
            (r.status >= 400 ? r.json().at("error").at("code").get<std::string>() : "");
   };
-  const json base = {{"url", "https://127.0.0.1:1/hook"}, {"events", {"trade"}}};
+  // .invalid never resolves (RFC 6761); nothing trades here, so nothing is sent anyway.
+  const json base = {{"url", "https://hooks.invalid/hook"}, {"events", {"trade"}}};
   EXPECT_EQ(code(json{{"events", {"trade"}}}), "400 missing_field");
-  EXPECT_EQ(code(json{{"url", "https://127.0.0.1:1/hook"}}), "400 missing_field");
+  EXPECT_EQ(code(json{{"url", "https://hooks.invalid/hook"}}), "400 missing_field");
   json b = base;
-  b["url"] = "http://127.0.0.1:1/hook";
+  b["url"] = "http://hooks.invalid/hook";
   EXPECT_EQ(code(b), "400 invalid_parameter") << "https only without --webhook-allow-http";
+  for (const char* inside : {"https://127.0.0.1:1/hook", "https://[::1]/hook",
+                             "https://169.254.169.254/latest/meta-data", "https://10.0.0.7/"}) {
+    b["url"] = inside;
+    EXPECT_EQ(code(b), "400 invalid_parameter") << inside << ": public addresses only";
+  }
   b["url"] = "ftp://127.0.0.1/hook";
   EXPECT_EQ(code(b), "400 invalid_parameter");
   b = base;

@@ -63,7 +63,10 @@ struct webhook_result {
 // owner's thread, not concurrently with each other, and stop() never from a `done`.
 class webhook_sender {
  public:
-  explicit webhook_sender(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // `allow_private`: also to loopback, private and reserved addresses (webhook_destination.h);
+  // without it a name resolving only to such addresses fails the attempt, "refused: ...".
+  explicit webhook_sender(std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                          bool allow_private = false);
   ~webhook_sender();  // stop()
   webhook_sender(const webhook_sender&) = delete;
   webhook_sender& operator=(const webhook_sender&) = delete;

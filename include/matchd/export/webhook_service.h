@@ -26,6 +26,8 @@ struct webhook_options {
   std::chrono::milliseconds max_backoff = std::chrono::hours(1);
   // An attempt that has not been answered with a 2xx within this is a failure.
   std::chrono::milliseconds delivery_timeout{10000};
+  // Deliveries to loopback, private and reserved addresses too (--webhook-allow-private).
+  bool allow_private = false;
   // Looks for new events and due deliveries this often when nothing woke it.
   std::chrono::milliseconds poll_interval{50};
   std::size_t queue_capacity = 64;  // route calls waiting

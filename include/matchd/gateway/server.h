@@ -5,6 +5,7 @@
 #include <matchd/bus/spsc_queue.h>
 #include <matchd/clearing/settlement_source.h>
 #include <matchd/engine/instrument.h>
+#include <matchd/export/webhook_destination.h>
 #include <matchd/export/webhook_source.h>
 #include <matchd/obs/metrics.h>
 #include <matchd/obs/order_flow_metrics.h>
@@ -95,9 +96,10 @@ class server {
   // Before start(); it must outlive the server's threads.
   void use_settlements(clearing::settlement_source& source);
   // Where the webhook routes go (durable mode); without it they answer 503 not_ready.
-  // `allow_http`: also http:// URLs (tests, a private network). Before start(); it must
-  // outlive the server's threads.
-  void use_webhooks(event_export::webhook_source& source, bool allow_http);
+  // `allowed`: where a registered URL may point. Before start(); `source` must outlive the
+  // server's threads.
+  void use_webhooks(event_export::webhook_source& source,
+                    const event_export::webhook_destinations& allowed);
   // An instrument added at runtime (any thread): posted to every I/O thread, each of which
   // then accepts orders and queries for it.
   void add_instrument(const engine::instrument& ins);
