@@ -81,6 +81,7 @@ sleep 8
 wait "$page_pid" || { cat "$logs_dir/page.txt" >&2; die "the page measurement failed"; }
 echo "== the page ($((duration + 15)) s, the flow in the middle $duration s of it)"
 cat "$logs_dir/page.txt"
+echo "== the server: subscribers closed as too slow: $(grep -c 'subscriber too slow' "$logs_dir/matchd.log" || true)"
 echo "== the flow"
 grep -E "throughput|errors|latency" "$logs_dir/orders.txt" | sed 's/^/  /'
 echo "machine: $(nproc) CPUs, load average $(cut -d ' ' -f 1-3 /proc/loadavg); matchd $build_dir${SEPARATE_CORES:+; venue on CPU 0, browser on CPU 1}"

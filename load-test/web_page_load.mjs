@@ -78,8 +78,8 @@ for (let s = 0; s < seconds; s++) {
       heap: performance.memory.usedJSHeapSize,
       dom: document.getElementsByTagName('*').length,
       messages: window.matchdStream.received,
-      frames: window.matchdStream.frames,
-      drops: window.matchdStream.drops,
+      frames: window.matchdStream.frames ?? window.matchdStream.received, // unbatched: one each
+      drops: window.matchdStream.drops ?? 0,
       state: document.getElementById('connection').dataset.state,
     };
   }));
