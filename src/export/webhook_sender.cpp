@@ -46,26 +46,6 @@ constexpr std::string_view kUserAgent = "matchd-webhooks/1";
 constexpr std::uint64_t kResponseBodyLimit = 64 * 1024;
 constexpr std::string_view kStopped = "stopped";
 
-bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) {
-      return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
-}
-
-bool is_host_name_char(char c) noexcept {
-  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
-         c == '_';
-}
-
 // Results carry one line: they end up in logs and in the deliveries table.
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -95,93 +75,11 @@ std::int64_t unix_seconds_now() {
 }  // namespace
 
 std::optional<webhook_url> parse_webhook_url(std::string_view url, std::string* why) {
-  const auto refuse = [why](std::string_view reason) -> std::optional<webhook_url> {
-    if (why != nullptr) *why = reason;
+  if (url.size() > kMaxWebhookUrlBytes) {
+    if (why != nullptr) *why = "longer than 2048 bytes";
     return std::nullopt;
-  };
-  if (url.size() > kMaxWebhookUrlBytes) return refuse("longer than 2048 bytes");
-  for (const char c : url) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte <= 0x20 || byte >= 0x7f) {
-      return refuse("a control character, space or non-ASCII byte (percent-encode it)");
-    }
   }
-
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return refuse("not an absolute http(s):// URL");
-  webhook_url out;
-  const std::string_view scheme = url.substr(0, scheme_end);
-  if (ascii_iequals(scheme, "https")) {
-    out.tls = true;
-  } else if (!ascii_iequals(scheme, "http")) {
-    return refuse("the scheme is not http or https");
-  }
-
-  const std::string_view rest = url.substr(scheme_end + 3);
-  // A fragment is never sent to the server: one in a registered URL is a mistake.
-  if (rest.find('#') != std::string_view::npos) return refuse("a fragment (#)");
-  const auto authority_end = rest.find_first_of("/?");
-  const std::string_view authority = rest.substr(0, authority_end);
-  const std::string_view target =
-      authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
-  // Credentials in a URL end up in logs; receivers authenticate deliveries by signature.
-  if (authority.find('@') != std::string_view::npos) return refuse("userinfo (user@host)");
-
-  std::string_view host;
-  std::optional<std::string_view> port;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return refuse("an IPv6 address without its ]");
-    host = authority.substr(1, close - 1);
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return refuse("characters after the IPv6 address's ]");
-      port = after.substr(1);
-    }
-    if (host.empty()) return refuse("an empty host");
-    // Zone ids (fe80::1%25eth0) name an interface of the sender's host: not a destination.
-    boost::system::error_code not_v6;
-    asio::ip::make_address_v6(std::string(host), not_v6);
-    if (not_v6 || host.find('%') != std::string_view::npos) return refuse("a bad IPv6 address");
-  } else {
-    const auto colon = authority.find(':');
-    host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-    if (host.empty()) return refuse("an empty host");
-    bool digits_and_dots = true;
-    for (const char c : host) {
-      if (!is_host_name_char(c)) return refuse("a character a host name cannot have");
-      digits_and_dots = digits_and_dots && (is_digit(c) || c == '.');
-    }
-    // The resolver would look "300.1.2.3" up as a name; say what is wrong with it instead.
-    if (digits_and_dots) {
-      boost::system::error_code not_v4;
-      asio::ip::make_address_v4(std::string(host), not_v4);
-      if (not_v4) return refuse("a bad IPv4 address");
-    }
-  }
-
-  if (port) {
-    if (port->empty() || port->size() > 5) return refuse("a bad port");
-    unsigned value = 0;
-    for (const char c : *port) {
-      if (!is_digit(c)) return refuse("a bad port");
-      value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value == 0 || value > 65535) return refuse("a bad port");
-    out.port = std::to_string(value);
-  } else {
-    out.port = out.tls ? "443" : "80";
-  }
-  out.host = std::string(host);
-  if (target.empty()) {
-    out.target = "/";
-  } else if (target.front() == '?') {
-    out.target = "/" + std::string(target);
-  } else {
-    out.target = std::string(target);
-  }
-  return out;
+  return net::parse_url(url, net::kHttpSchemes, why);
 }
 
 namespace {
@@ -311,11 +209,7 @@ class session_base : public std::enable_shared_from_this<session_base> {
     request_.version(11);
     request_.method(http::verb::post);
     request_.target(url_.target);
-    const bool default_port = url_.port == (url_.tls ? "443" : "80");
-    const bool v6 = url_.host.find(':') != std::string::npos;
-    std::string host = v6 ? "[" + url_.host + "]" : url_.host;
-    if (!default_port) host += ":" + url_.port;
-    request_.set(http::field::host, host);
+    request_.set(http::field::host, url_.host_header());
     request_.set(http::field::content_type, "application/json");
     request_.set(http::field::user_agent, kUserAgent);
     request_.set("Matchd-Signature",

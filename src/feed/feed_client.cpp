@@ -29,10 +29,11 @@ using std::chrono::milliseconds;
 constexpr auto kWarnInterval = std::chrono::seconds(10);
 
 ws_url checked_url(const std::string& text) {
-  auto url = parse_ws_url(text);
+  std::string why;
+  auto url = parse_ws_url(text, &why);
   if (!url) {
-    throw std::invalid_argument("feed: bad URL \"" + text +
-                                "\" (expected ws://host[:port]/path or wss://...)");
+    throw std::invalid_argument("feed: bad URL \"" + text + "\": " + why +
+                                " (expected ws://host[:port]/path or wss://...)");
   }
   return std::move(*url);
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <matchd/net/url.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -11,22 +13,13 @@
 
 namespace matchd::event_export {
 
-// Where a delivery goes, ready for the resolver and the request line.
-struct webhook_url {
-  bool tls = false;    // https
-  std::string host;    // a name, an IPv4 address, or an IPv6 address without its brackets
-  std::string port;    // decimal, 1..65535; "80" or "443" when the URL gave none
-  std::string target;  // path and query, never empty ("/" when the URL had neither)
-};
+// Where a delivery goes, ready for the resolver and the request line (tls: https).
+using webhook_url = net::url;
 
 inline constexpr std::size_t kMaxWebhookUrlBytes = 2048;
 
-// Parses an absolute http:// or https:// URL (the scheme in any case): host (name, IPv4, or
-// [IPv6]), optional :port (default 80/443), path and query as target ("/" when empty).
-// Refuses (nullopt, `why` set to a one-line reason when it is not null) userinfo, fragments,
-// other schemes, empty host, bad ports, control characters, spaces or other bytes outside
-// printable ASCII (they must be percent-encoded), and URLs longer than 2048 bytes.
-// Thread-safe.
+// Parses an absolute http:// or https:// URL by net::parse_url's rules, and refuses one
+// longer than 2048 bytes. Thread-safe.
 std::optional<webhook_url> parse_webhook_url(std::string_view url, std::string* why);
 
 struct webhook_request {
