@@ -103,6 +103,7 @@ struct webhook_service::state {
   bool fresh = true;  // a new session: labels to load, position to read
   engine::sequence_number delivered_row = 0;
   order_labels labels;
+  bool labels_skipped = false;             // rows passed without a webhook: labels to load again
   std::unordered_set<std::uint64_t> busy;  // webhooks with an attempt in flight
   std::mt19937_64 backoff_rng;
 };
@@ -299,6 +300,12 @@ void webhook_service::post(std::function<void(state&)> job) {
   wake_.notify_one();
 }
 
+void webhook_service::load_labels(state& s) {
+  s.labels.clear();
+  s.cursor.labels(s.delivered_row, s.instruments,
+                  [&](std::string_view id, std::string_view label) { s.labels.set(id, label); });
+}
+
 void webhook_service::dispatch(state& s) {
   // Without a webhook there is nothing to make: the position follows the journal without
   // reading it, so an idle feature costs the order flow nothing.
@@ -310,8 +317,14 @@ void webhook_service::dispatch(state& s) {
     if (end > s.delivered_row) {
       s.cursor.advance(end);
       s.delivered_row = end;
+      s.labels_skipped = true;
     }
     return;
+  }
+  // Rows passed unread may have placed labelled orders that later states (a fill) name.
+  if (s.labels_skipped) {
+    load_labels(s);
+    s.labels_skipped = false;
   }
   store::export_batch batch;
   std::vector<store::new_delivery> made;
@@ -451,10 +464,7 @@ void webhook_service::run() {
     try {
       if (s.fresh) {
         s.delivered_row = s.cursor.position();
-        s.labels.clear();
-        s.cursor.labels(
-            s.delivered_row, s.instruments,
-            [&](std::string_view id, std::string_view label) { s.labels.set(id, label); });
+        load_labels(s);
         s.fresh = false;
       }
       if (!s.webhooks_loaded) {

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "daemon_process.h"
+#include "db_state.h"
 #include "durability_checks.h"
 #include "http_client.h"
 #include "order_builders.h"
@@ -149,6 +150,43 @@ TEST(webhooks, a_clients_events_arrive_signed_in_order_and_only_its_own) {
       201u);
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(receiver.count(), 3u);
+}
+
+// With no webhook the dispatcher skips the journal without reading it; the first webhook
+// registered later still gets an earlier order's client_order_id on that order's new states.
+TEST(webhooks, an_order_placed_before_the_first_webhook_keeps_its_client_order_id) {
+  pg_server pg;
+  pg.start();
+  webhook_receiver receiver;
+  e2e::daemon_process daemon(webhook_args(pg));
+  e2e::http_client http(daemon.port(), 10s);
+  const std::string conninfo = pg.connection_string();
+  const auto webhooks_passed = [&](std::int64_t sequence) {
+    return test::wait_until(
+        [&] {
+          return query_scalar(conninfo,
+                              "SELECT sequence FROM export_progress WHERE sink = 'webhooks'") >=
+                 sequence;
+        },
+        10s, 50ms);
+  };
+  // After the service's first look at the tables (within its 50 ms poll of starting), so
+  // that only the journal could tell it this order's label.
+  std::this_thread::sleep_for(300ms);
+  json sell = e2e::limit_order("early-1", "carol", "sell", "100.00", "1");
+  sell["client_order_id"] = "carol-7";
+  const e2e::http_response placed = http.post_json("/orders", sell);
+  ASSERT_EQ(placed.status, 201u);
+  // The webhooks' position passes the order without reading it (one skip a second).
+  ASSERT_TRUE(webhooks_passed(placed.json().at("order").at("sequence").get<std::int64_t>()));
+  register_webhook(http, receiver.url(), {"order.filled"}, "carol");
+  ASSERT_EQ(
+      http.post_json("/orders", e2e::limit_order("late-1", "dave", "buy", "100.00", "1")).status,
+      201u);
+  ASSERT_TRUE(test::wait_until([&] { return receiver.count() >= 1; }, 20s, 20ms));
+  const json body = json::parse(receiver.requests().front().body);
+  EXPECT_EQ(body.at("data").at("order_id"), "early-1") << body.dump();
+  EXPECT_EQ(body.at("data").at("client_order_id"), "carol-7") << body.dump();
 }
 
 // A receiver that fails its first three attempts gets the event again and again until it

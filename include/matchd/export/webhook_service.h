@@ -82,6 +82,8 @@ class webhook_service final : public webhook_source {
   void post(std::function<void(state&)> job);
   void run();
   void wake();
+  // The labels of the orders that may still change after the position (after a skip too).
+  void load_labels(state& s);
   // The journal rows after the position, turned into deliveries in the transaction that moves
   // it.
   void dispatch(state& s);
