@@ -109,33 +109,61 @@
     return e;
   }
   const time = (iso) => (iso ? iso.slice(11, 19) : '');
+  // The book and the tape keep their rows and change only the text that changed: ten draws a
+  // second of fresh rows cost the browser new nodes, style and layout each time.
+  function fitRows(tbody, n, cells) {
+    while (tbody.rows.length > n) tbody.deleteRow(-1);
+    while (tbody.rows.length < n) {
+      const tr = tbody.insertRow();
+      for (let i = 0; i < cells; i += 1) tr.insertCell();
+    }
+    return tbody.rows;
+  }
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
 
   const painters = {
     book() {
       const b = state.book;
       const bids = b.bids.levels.slice(0, BOOK_LEVELS);
       const asks = b.asks.levels.slice(0, BOOK_LEVELS);
-      const rows = (levels, side) => {
+      const paint = (tbody, levels, side) => {
+        const color = side === 'buy' ? 'rgba(38,162,105,.18)' : 'rgba(229,72,77,.18)';
+        let most = 0;
+        for (const l of levels) most += l.q;
+        most = most || 1;
+        const rows = fitRows(tbody, levels.length, 3);
         let total = 0;
-        const withTotals = levels.map((l) => ({ l, total: (total += l.q) }));
-        const most = total || 1;
-        return withTotals.map(({ l, total: t }) => {
-          const tr = el('tr', { 'data-price': l.price }, el('td', {}, l.price), el('td', {}, l.text), el('td', {}, t.toFixed(l.decimals)));
-          const share = Math.round((t / most) * 100);
-          const color = side === 'buy' ? 'rgba(38,162,105,.18)' : 'rgba(229,72,77,.18)';
-          tr.style.backgroundImage = `linear-gradient(to left, ${color} ${share}%, transparent ${share}%)`;
-          return tr;
+        levels.forEach((l, i) => {
+          total += l.q;
+          // Asks are listed best last, next to the spread.
+          const tr = rows[side === 'sell' ? levels.length - 1 - i : i];
+          if (tr.dataset.price !== l.price) tr.dataset.price = l.price;
+          setText(tr.cells[0], l.price);
+          setText(tr.cells[1], l.text);
+          setText(tr.cells[2], total.toFixed(l.decimals));
+          const share = Math.round((total / most) * 100);
+          if (tr.share !== share) {
+            tr.share = share;
+            tr.style.backgroundImage = `linear-gradient(to left, ${color} ${share}%, transparent ${share}%)`;
+          }
         });
       };
-      $('asks').replaceChildren(...rows(asks, 'sell').reverse());
-      $('bids').replaceChildren(...rows(bids, 'buy'));
-      $('spread-cell').textContent =
-        bids.length && asks.length ? `spread ${(asks[0].p - bids[0].p).toFixed(priceDecimals())}` : '–';
+      paint($('asks'), asks, 'sell');
+      paint($('bids'), bids, 'buy');
+      setText($('spread-cell'),
+        bids.length && asks.length ? `spread ${(asks[0].p - bids[0].p).toFixed(priceDecimals())}` : '–');
     },
     tape() {
-      $('tape').replaceChildren(
-        ...state.tape.map((t) =>
-          el('tr', { class: t.aggressor_side }, el('td', {}, time(t.timestamp)), el('td', {}, t.price), el('td', {}, t.quantity))));
+      const rows = fitRows($('tape'), state.tape.length, 3);
+      state.tape.forEach((t, i) => {
+        const tr = rows[i];
+        if (tr.className !== t.aggressor_side) tr.className = t.aggressor_side;
+        setText(tr.cells[0], time(t.timestamp));
+        setText(tr.cells[1], t.price);
+        setText(tr.cells[2], t.quantity);
+      });
     },
     ticker() {
       const t = state.ticker || {};
