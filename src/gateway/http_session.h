@@ -98,8 +98,6 @@ class http_session : public session_base, public std::enable_shared_from_this<ht
   void retry_webhook_delivery(request& req, const path_params& params, std::string_view query);
   void ask_webhooks(const std::function<void(event_export::webhook_source&,
                                              event_export::webhook_source::done_fn)>& call);
-  // 503 not_ready: webhooks need --db.
-  void reply_without_webhooks();
   void open_websocket(request& req, const path_params& params, std::string_view query);
   void open_event_stream(request& req, const path_params& params, std::string_view query);
   void get_health(request& req, const path_params& params, std::string_view query);

@@ -46,7 +46,11 @@ void http_session::ask_webhooks(
     const std::function<void(event_export::webhook_source&, event_export::webhook_source::done_fn)>&
         call) {
   event_export::webhook_source* source = io_.ctx().webhooks;
-  if (source == nullptr) return reply_without_webhooks();
+  if (source == nullptr) {
+    return reply_error(
+        codec::make_error(codec::api_errc::not_ready,
+                          "webhooks are kept in the database; this matchd runs without --db"));
+  }
   awaiting_delivery_ = shared_from_this();
   call(*source, [weak = weak_from_this(), &ioc = io_.context()](
                     event_export::webhook_source::status st, std::string body) {
@@ -79,12 +83,6 @@ void http_session::ask_webhooks(
       }
     });
   });
-}
-
-void http_session::reply_without_webhooks() {
-  reply_error(
-      codec::make_error(codec::api_errc::not_ready,
-                        "webhooks are kept in the database; this matchd runs without --db"));
 }
 
 // POST /webhooks {"url","events":[...],"client_id"}

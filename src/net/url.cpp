@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/address_v6.hpp>
+#include <boost/beast/core/string.hpp>
 
 namespace matchd::net {
 
@@ -14,17 +15,6 @@ bool is_digit(char c) noexcept {
 bool is_host_name_char(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
          c == '_';
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) {
-      return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -54,9 +44,9 @@ std::optional<url> parse_url(std::string_view text, url_schemes schemes, std::st
   if (scheme_end == std::string_view::npos) return refuse("not an absolute " + expected + " URL");
   url out;
   const std::string_view scheme = text.substr(0, scheme_end);
-  if (iequals(scheme, schemes.secure)) {
+  if (boost::beast::iequals(scheme, schemes.secure)) {
     out.tls = true;
-  } else if (!iequals(scheme, schemes.plain)) {
+  } else if (!boost::beast::iequals(scheme, schemes.plain)) {
     return refuse("the scheme is not " + expected);
   }
 

@@ -161,15 +161,6 @@ TEST(webhooks, an_order_placed_before_the_first_webhook_keeps_its_client_order_i
   e2e::daemon_process daemon(webhook_args(pg));
   e2e::http_client http(daemon.port(), 10s);
   const std::string conninfo = pg.connection_string();
-  const auto webhooks_passed = [&](std::int64_t sequence) {
-    return test::wait_until(
-        [&] {
-          return query_scalar(conninfo,
-                              "SELECT sequence FROM export_progress WHERE sink = 'webhooks'") >=
-                 sequence;
-        },
-        10s, 50ms);
-  };
   // After the service's first look at the tables (within its 50 ms poll of starting), so
   // that only the journal could tell it this order's label.
   std::this_thread::sleep_for(300ms);
@@ -178,7 +169,14 @@ TEST(webhooks, an_order_placed_before_the_first_webhook_keeps_its_client_order_i
   const e2e::http_response placed = http.post_json("/orders", sell);
   ASSERT_EQ(placed.status, 201u);
   // The webhooks' position passes the order without reading it (one skip a second).
-  ASSERT_TRUE(webhooks_passed(placed.json().at("order").at("sequence").get<std::int64_t>()));
+  const auto sequence = placed.json().at("order").at("sequence").get<std::int64_t>();
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        return query_scalar(conninfo,
+                            "SELECT sequence FROM export_progress WHERE sink = 'webhooks'") >=
+               sequence;
+      },
+      10s, 50ms));
   register_webhook(http, receiver.url(), {"order.filled"}, "carol");
   ASSERT_EQ(
       http.post_json("/orders", e2e::limit_order("late-1", "dave", "buy", "100.00", "1")).status,
