@@ -444,18 +444,29 @@ void http_session::read_market(std::string_view query, bool book) {
 
 void http_session::open_websocket(request& req, const path_params&, std::string_view query) {
   if (beast::websocket::is_upgrade(req)) {
-    bool batched = false;
-    if (const auto batch = query_params(query).get("batch")) {
+    const query_params params(query);
+    stream_delivery delivery;
+    if (const auto batch = params.get("batch")) {
       if (*batch != "true" && *batch != "false") {
         return reply_error(
             codec::make_error(codec::api_errc::invalid_parameter, "batch must be true or false"));
       }
-      batched = *batch == "true";
+      delivery.batched = *batch == "true";
     }
+    std::uint32_t interval_ms = 0;
+    if (auto e = codec::parse_count_parameter("batch_interval_ms", params.get("batch_interval_ms"),
+                                              0, 1000, interval_ms)) {
+      return reply_error(*e);
+    }
+    if (interval_ms != 0 && !delivery.batched) {
+      return reply_error(codec::make_error(codec::api_errc::invalid_parameter,
+                                           "batch_interval_ms needs batch=true"));
+    }
+    delivery.interval = std::chrono::milliseconds(interval_ms);
     // Also while recovering: the WebSocket session answers each message not_ready itself.
     std::make_shared<websocket_session>(
         beast::tcp_stream(std::move(socket_)), io_, std::move(ticket_),
-        principal_ != nullptr ? cached_principal_ : nullptr, batched)
+        principal_ != nullptr ? cached_principal_ : nullptr, delivery)
         ->run(parser_->release());
     closed_ = true;  // the socket now belongs to the websocket session
     return;

@@ -179,12 +179,13 @@ class envelope_reader : public nlohmann::json::json_sax_t {
 
 websocket_session::websocket_session(beast::tcp_stream&& stream, io_thread& io,
                                      connection_ticket ticket, std::shared_ptr<auth::principal> key,
-                                     bool batched)
+                                     stream_delivery delivery)
     : ws_(std::move(stream), kReadChunk),
       io_(io),
       ticket_(std::move(ticket)),
       close_timer_(io.context()),
-      batched_(batched),
+      delivery_(delivery),
+      pace_timer_(io.context()),
       key_(std::move(key)) {}
 
 websocket_session::~websocket_session() {
@@ -253,6 +254,7 @@ void websocket_session::keys_revoked(const std::vector<auth::key_id>& ids) {
 void websocket_session::close_with(websocket::close_reason reason, std::chrono::seconds grace) {
   if (closing_) return;
   closing_ = true;
+  pace_timer_.cancel();
   // Frames not yet handed to the socket are dropped; the write on the wire (whole frames,
   // kMaxWriteBytes at most) finishes, and the close frame goes out after it. The peer gets
   // `grace` for all of it and its answer.
@@ -704,7 +706,7 @@ void websocket_session::send(std::string_view message) {
       (held != 0 && held + message.size() > kMaxHeldBytes)) {
     return close_slow();
   }
-  if (batched_) {
+  if (delivery_.batched) {
     if (!open_batch_.empty() && open_batch_.size() + message.size() >= kMaxWriteBytes) {
       seal_batch();
     }
@@ -715,7 +717,8 @@ void websocket_session::send(std::string_view message) {
     net::append_text_frame(outbox_, message);
   }
   ++outbox_messages_;
-  if (!writing_ && !flush_posted_) {
+  if (!writing_ && !flush_posted_ &&
+      (!pace_armed_ || outbox_.size() - outbox_head_ + open_batch_.size() >= kMaxWriteBytes)) {
     // After the current handler: an I/O thread's drain delivers every ready answer first.
     flush_posted_ = true;
     boost::asio::post(ws_.get_executor(), [self = shared_from_this()] { self->flush(); });
@@ -731,7 +734,7 @@ void websocket_session::seal_batch() {
 }
 
 std::size_t websocket_session::take_messages(std::size_t frames) {
-  if (!batched_) return frames;
+  if (!delivery_.batched) return frames;
   std::size_t messages = 0;
   for (; frames > 0; --frames) {
     messages += sealed_messages_.front();
@@ -749,9 +752,27 @@ void websocket_session::drop_unsent() {
   sealed_messages_.clear();
 }
 
+bool websocket_session::held_back() {
+  if (delivery_.interval.count() == 0 || closing_) return false;
+  if (outbox_.size() - outbox_head_ + open_batch_.size() >= kMaxWriteBytes) return false;
+  const auto due = last_write_ + delivery_.interval;
+  if (std::chrono::steady_clock::now() >= due) return false;
+  if (!pace_armed_) {
+    pace_armed_ = true;
+    pace_timer_.expires_at(due);
+    pace_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      self->pace_armed_ = false;
+      if (!ec) self->flush();
+    });
+  }
+  return true;
+}
+
 void websocket_session::flush() {
   flush_posted_ = false;
   if (writing_) return;
+  if (open_batch_.empty() && outbox_.size() == outbox_head_) return;
+  if (held_back()) return;
   if (!open_batch_.empty()) seal_batch();
   if (outbox_.size() == outbox_head_) return;
   if (closing_ || !ws_.is_open()) {
@@ -794,6 +815,7 @@ void websocket_session::flush() {
         self->flush();
       });
   writing_ = true;
+  last_write_ = std::chrono::steady_clock::now();
   messages_on_the_wire_ = messages;
   bytes_on_the_wire_ = bytes;
   outbox_messages_ -= messages;

@@ -32,14 +32,23 @@ namespace websocket = beast::websocket;
 // the socket are dropped, the write on its way (whole frames, at most 64 KiB) finishes, then
 // the close frame goes out; a peer that has not read it within a deadline loses the TCP
 // connection without it.
+// How a /stream connection's messages go out (docs/api.md, "Batched delivery").
+struct stream_delivery {
+  bool batched = false;  // in JSON arrays, one per write
+  // Batched: the least time from one write to the next while less than a full write (64 KiB)
+  // is waiting, so that a busy stream costs its reader a few large arrays a second instead of
+  // hundreds of small ones. Zero: whatever is ready goes at once.
+  std::chrono::milliseconds interval{0};
+};
+
 class websocket_session : public session_base,
                           public std::enable_shared_from_this<websocket_session> {
  public:
   // `key`: the key of the upgrade's headers (--auth keys), null without one; a first
-  // message {"op":"auth","key":"<secret>"} may give one later. `batched`: the upgrade asked
-  // for /stream?batch=true, so the messages go out in JSON arrays (docs/api.md).
+  // message {"op":"auth","key":"<secret>"} may give one later. `delivery`: what the upgrade
+  // asked for (/stream?batch=true&batch_interval_ms=N).
   websocket_session(beast::tcp_stream&& stream, io_thread& io, connection_ticket ticket,
-                    std::shared_ptr<auth::principal> key, bool batched);
+                    std::shared_ptr<auth::principal> key, stream_delivery delivery);
   ~websocket_session() override;
 
   void run(beast::http::request<beast::http::string_body> upgrade);
@@ -80,6 +89,9 @@ class websocket_session : public session_base,
   void flush();
   // Batched: the open array becomes one text frame of the outbox.
   void seal_batch();
+  // Paced: true while what waits must wait for the interval to pass (then the pace timer
+  // flushes it).
+  bool held_back();
   // Of the outbox's frames, the messages in its first `frames` (each frame one message,
   // unbatched), forgotten as they leave.
   std::size_t take_messages(std::size_t frames);
@@ -116,10 +128,15 @@ class websocket_session : public session_base,
   // Batched: messages collect in one open JSON array ("[m1,m2") until the next write takes
   // them (or it reaches kMaxWriteBytes), so each write carries one array of everything that
   // was ready; sealed_messages_ holds the message count of each frame in the outbox.
-  bool batched_ = false;
+  stream_delivery delivery_;
   std::string open_batch_;
   std::size_t open_batch_messages_ = 0;
   std::deque<std::size_t> sealed_messages_;
+  // Paced (delivery_.interval): when the last write started, and the timer that flushes
+  // what waited for the interval.
+  std::chrono::steady_clock::time_point last_write_{};
+  boost::asio::steady_timer pace_timer_;
+  bool pace_armed_ = false;
   std::string reply_;  // the answer being built, reused
   std::deque<pending_reply> pending_;
   std::vector<engine::instrument_id> subscribed_;

@@ -516,6 +516,106 @@ TEST_F(stream, a_batched_connection_gets_the_same_messages_in_arrays) {
   EXPECT_LT(arrays, messages.size());
 }
 
+// Paced (batch_interval_ms): the same messages, and while less than a full write waits, at
+// most one array per interval. Orders placed one by one over REST spread the events over
+// seconds; unpaced, nearly each would go in an array of its own.
+TEST_F(stream, a_paced_connection_gets_the_same_messages_at_most_one_array_per_interval) {
+  constexpr int kOrders = 120;
+  constexpr auto kInterval = 250ms;
+  ws_client plain(daemon.port());
+  json plain_snapshot;
+  subscribe(plain, {"trades", "orderbook_deltas"}, &plain_snapshot);
+  ws_client::options o;
+  o.target = "/stream?batch=true&batch_interval_ms=250";
+  ws_client paced(daemon.port(), o);
+  paced.send_json(subscribe_message({"trades", "orderbook_deltas"}));
+  std::vector<json> messages;
+  const std::optional<json> first = paced.read_json(5s);
+  ASSERT_TRUE(first.has_value() && first->is_array()) << paced.close_state().describe();
+  messages.insert(messages.end(), first->begin(), first->end());
+  if (messages.size() < 2) {  // the snapshot may come in the next array
+    const std::optional<json> next = paced.read_json(5s);
+    ASSERT_TRUE(next.has_value() && next->is_array());
+    messages.insert(messages.end(), next->begin(), next->end());
+  }
+  ASSERT_EQ(messages.size(), 2u);
+  ASSERT_TRUE(is_channel(messages[1], "orderbook_snapshot")) << messages[1].dump();
+
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kOrders; ++i) {
+    place(limit_order("pc" + std::to_string(i), i % 2 == 0 ? "client-S" : "client-B",
+                      i % 2 == 0 ? "sell" : "buy", i % 4 < 2 ? "100.00" : "99.00", "1"));
+  }
+  place(limit_order("sentinel", "client-R", "buy", "1.00", "0.01"));
+  auto is_sentinel = [](const json& m) {
+    return is_channel(m, "orderbook_deltas") && m["data"].value("price", "") == "1.00";
+  };
+  std::vector<json> events;
+  std::size_t arrays = 0;
+  std::size_t largest = 0;
+  while (events.empty() || !is_sentinel(events.back())) {
+    const std::optional<json> m = paced.read_json(5s);
+    ASSERT_TRUE(m.has_value()) << events.size() << " events, then nothing";
+    ASSERT_TRUE(m->is_array() && !m->empty()) << m->dump();
+    ++arrays;
+    largest = std::max(largest, m->size());
+    events.insert(events.end(), m->begin(), m->end());
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  // Every write of these came after `started` and before now, at least kInterval apart.
+  EXPECT_LE(arrays, static_cast<std::size_t>(elapsed / kInterval) + 1)
+      << arrays << " arrays in "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms";
+  EXPECT_GT(largest, 1u);
+
+  std::vector<json> plain_events;
+  while (plain_events.empty() || !is_sentinel(plain_events.back())) {
+    const std::optional<json> m = plain.read_json(5s);
+    ASSERT_TRUE(m.has_value()) << plain_events.size() << " events, then nothing";
+    plain_events.push_back(*m);
+  }
+  ASSERT_EQ(events.size(), plain_events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(events[i], plain_events[i]) << "event " << i;
+  }
+}
+
+// Pacing never holds a full write back: a burst of several times 64 KiB goes out in arrays
+// written one after another, not one a second.
+TEST_F(stream, a_paced_connection_does_not_hold_back_a_full_write) {
+  constexpr int kOrders = 600;
+  ws_client::options o;
+  o.target = "/stream?batch=true&batch_interval_ms=1000";
+  ws_client paced(daemon.port(), o);
+  for (int i = 0; i < kOrders; ++i) {
+    json op = limit_order("fw" + std::to_string(i), "client-F", "buy",
+                          std::to_string(10 + i % 50) + ".00", "1");
+    op["op"] = "place";
+    op["req_id"] = i;
+    paced.send_json(op);
+  }
+  int answered = 0;
+  std::size_t bytes = 0;
+  std::vector<std::chrono::steady_clock::time_point> arrived;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (answered < kOrders && std::chrono::steady_clock::now() < deadline) {
+    const std::optional<std::string> text = paced.read_text(10s);
+    ASSERT_TRUE(text.has_value()) << answered << " answers, then nothing";
+    arrived.push_back(std::chrono::steady_clock::now());
+    bytes += text->size();
+    const json m = json::parse(*text);
+    ASSERT_TRUE(m.is_array());
+    for (const json& item : m) answered += item.value("type", "") == "place" ? 1 : 0;
+  }
+  ASSERT_EQ(answered, kOrders);
+  ASSERT_GT(bytes, 3u * (64u << 10)) << "the burst must be several full writes";
+  // Full writes go out one after another: some arrive well within the interval of the last.
+  bool back_to_back = false;
+  for (std::size_t i = 1; i < arrived.size(); ++i)
+    back_to_back |= arrived[i] - arrived[i - 1] < 500ms;
+  EXPECT_TRUE(back_to_back) << arrived.size() << " arrays, each at least 500 ms after the last";
+}
+
 // batch is true or false; anything else refuses the upgrade.
 TEST_F(stream, a_bad_batch_value_refuses_the_upgrade) {
   const http_response r = http.request("GET", "/stream?batch=yes", {},
@@ -524,6 +624,17 @@ TEST_F(stream, a_bad_batch_value_refuses_the_upgrade) {
                                         {"Sec-WebSocket-Version", "13"},
                                         {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
   EXPECT_TRUE(is_error(r, 400, "invalid_parameter")) << r.describe();
+  // batch_interval_ms is a whole number of ms from 1 to 1000, and only for batch=true.
+  for (const char* query : {"batch=true&batch_interval_ms=0", "batch=true&batch_interval_ms=1001",
+                            "batch=true&batch_interval_ms=abc", "batch=true&batch_interval_ms=-5",
+                            "batch_interval_ms=100", "batch=false&batch_interval_ms=100"}) {
+    const http_response bad = http.request("GET", std::string("/stream?") + query, {},
+                                           {{"Connection", "Upgrade"},
+                                            {"Upgrade", "websocket"},
+                                            {"Sec-WebSocket-Version", "13"},
+                                            {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+    EXPECT_TRUE(is_error(bad, 400, "invalid_parameter")) << query << ": " << bad.describe();
+  }
   ws_client::options o;
   o.target = "/stream?batch=false";
   ws_client unbatched(daemon.port(), o);
