@@ -119,8 +119,15 @@
     }
     return tbody.rows;
   }
+  // A cell's text is changed in its text node: setting textContent would put a new node in
+  // each time (thousands a second under a fast market), garbage for the collector.
   function setText(node, text) {
-    if (node.textContent !== text) node.textContent = text;
+    const t = node.firstChild;
+    if (t && t.nodeType === Node.TEXT_NODE && !t.nextSibling) {
+      if (t.data !== text) t.data = text;
+    } else if (node.textContent !== text) {
+      node.textContent = text;
+    }
   }
 
   const painters = {
@@ -169,7 +176,7 @@
       const t = state.ticker || {};
       for (const b of document.querySelectorAll('#ticker [data-t]')) {
         const v = t[b.dataset.t];
-        b.textContent = v == null ? '–' : b.dataset.t === 'price_change_percent' ? `${v}%` : v;
+        setText(b, v == null ? '–' : b.dataset.t === 'price_change_percent' ? `${v}%` : String(v));
       }
     },
     orders() {
@@ -258,9 +265,10 @@
     connect() {
       clearTimeout(this.timer);
       setConnection('connecting');
-      // Batched: each WebSocket message is an array of every message ready when the server
-      // wrote, so a busy market costs the browser a few messages a second, not thousands.
-      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream?batch=true`);
+      // Batched and paced: each WebSocket message is an array of everything that came in the
+      // last tenth of a second (the page draws no more often), so a busy market costs the
+      // browser ten messages a second, not thousands.
+      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream?batch=true&batch_interval_ms=${DRAW_INTERVAL_MS}`);
       this.ws = ws;
       ws.onopen = () => {
         this.attempt = 0;
@@ -400,6 +408,23 @@
   const toBar = (c) => ({
     time: Date.parse(c.open_time) / 1000, open: +c.open, high: +c.high, low: +c.low, close: +c.close,
   });
+  // The charts' times, in UTC like every other time on the page, formatted here: the library's
+  // own formatters call toLocaleString for each label, which builds a date formatter every
+  // time (its first candle took a task of over 300 ms, most of it there).
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (n) => String(n).padStart(2, '0');
+  const hhmm = (d) => `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+  function tickMark(seconds, type) {
+    const d = new Date(seconds * 1000);
+    switch (type) {
+      case 0: return String(d.getUTCFullYear()); // TickMarkType.Year
+      case 1: return MONTHS[d.getUTCMonth()]; // Month
+      case 2: return String(d.getUTCDate()); // DayOfMonth
+      case 4: return `${hhmm(d)}:${two(d.getUTCSeconds())}`; // TimeWithSeconds
+      default: return hhmm(d); // Time
+    }
+  }
+  const crosshairTime = (seconds) => new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
   function makeChart(container, height) {
     const lwc = window.LightweightCharts;
     return lwc.createChart(container, {
@@ -407,7 +432,8 @@
       autoSize: true,
       layout: { background: { color: '#171b22' }, textColor: '#d7dce3' },
       grid: { vertLines: { color: '#222833' }, horzLines: { color: '#222833' } },
-      timeScale: { timeVisible: true, secondsVisible: false },
+      timeScale: { timeVisible: true, secondsVisible: false, tickMarkFormatter: tickMark },
+      localization: { timeFormatter: crosshairTime },
     });
   }
   async function loadCandles() {
