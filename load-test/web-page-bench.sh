@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The web client under sustained load (issue 31): the page open in headless chromium while
 # ORDER_RATE orders a second arrive for DURATION seconds, measured by the browser's own
-# performance APIs (load-test/web_page_load.mjs): long tasks, the live heap after GC each
+# performance APIs (load-test/web_page_load.mjs): long tasks, the live heap after GC every
 # second, the DOM's size, the stream messages it took.
 #
 #   load-test/web-page-bench.sh
@@ -14,8 +14,10 @@
 #
 # Environment:
 #   ORDER_RATE=5000  DURATION=60
+#   SEED_TRADE=0      no trade before the page opens (by default one, so the chart has a candle)
 #   TRACE=1           also trace the renderer for 20 s (each task's CPU time beside its wall
-#                     time); slows the page, so its other figures are then not the page's
+#                     time); slows the page, so its other figures are then not the page's;
+#                     TRACE_FROM=S starts the trace S seconds into the measurement (default 10)
 #   SEPARATE_CORES=1  the venue (PostgreSQL, matchd, the load generator) on CPU 0 and the
 #                     browser on CPU 1 (taskset), as when the page runs on the trader's own
 #                     machine; without it everything shares every core
@@ -65,12 +67,24 @@ port=$(scripts/free-port.sh)
   --auth none >"$logs_dir/matchd.log" 2>&1 &
 pids+=($!)
 bench_wait_ready "$port" "$logs_dir/matchd.log"
+# A venue a trader opens has a history: one trade before the page loads, so that the chart's
+# first drawing (on this machine a task of a few hundred ms, once: the canvas's first frame sets
+# up the renderer's GPU channel, and the library's code is compiled) is part of loading the
+# page, as it is for anyone opening it on a running venue. SEED_TRADE=0 leaves the venue empty.
+if [ "${SEED_TRADE:-1}" != 0 ]; then
+  for side in sell buy; do
+    curl -sf -X POST "http://127.0.0.1:$port/orders" -H 'Content-Type: application/json' \
+      -d '{"client_id":"web-bench-seed-'"$side"'","instrument":"BTC-USD","side":"'"$side"'",
+           "type":"limit","price":"70000.00","quantity":"0.00100000","time_in_force":"gtc"}' \
+      >/dev/null || die "the seed trade's $side order failed"
+  done
+fi
 python3 fixtures/gen_orders.py --count $((order_rate * (duration + 10))) --seed 44 \
   --market-ratio 0.05 --out "$logs_dir/flow.ndjson" >/dev/null
 
 # The page first, measured from before the flow starts until after it ends.
 "${browser[@]}" node load-test/web_page_load.mjs --url "http://127.0.0.1:$port/" --seconds $((duration + 15)) \
-  --json "$logs_dir/page.json" ${TRACE:+--trace} >"$logs_dir/page.txt" 2>&1 &
+  --json "$logs_dir/page.json" ${TRACE:+--trace --trace-from "${TRACE_FROM:-10}"} >"$logs_dir/page.txt" 2>&1 &
 page_pid=$!
 pids+=("$page_pid")
 sleep 8

@@ -2,7 +2,7 @@
 // chromium (playwright-core from tools/browser), and for --seconds records
 //   - long tasks (PerformanceObserver 'longtask': main-thread tasks over 50 ms of wall time),
 //   - the main thread's tasks from a trace, with their CPU time beside their wall time,
-//   - the live JavaScript heap each second, after a forced GC (--js-flags=--expose-gc),
+//   - the live JavaScript heap every 5 s, after a forced GC (--js-flags=--expose-gc),
 //   - the DOM's element count each second,
 //   - the stream messages the page received, the WebSocket messages (arrays) that carried them
 //     and the connections it lost,
@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     chromium: { type: 'string', default: process.env.MATCHD_CHROMIUM || '/usr/bin/chromium' },
     trace: { type: 'boolean', default: false },
+    'trace-from': { type: 'string', default: '10' },
   },
 });
 const seconds = Number(args.seconds);
@@ -51,19 +52,25 @@ const started = await page.evaluate(() => performance.now());
 // The renderer's own record of its tasks, with the CPU time of each (tdur) beside its wall
 // time (dur): on a machine whose cores are all busy, a task can be long only because the
 // renderer waited for a core, which the long-task API cannot tell apart. Traced over
-// seconds TRACE_FROM to TRACE_FROM + TRACE_SECONDS of the measurement (a whole run's trace
+// seconds --trace-from (10) to that + TRACE_SECONDS of the measurement (a whole run's trace
 // would not fit in a string), with --trace only: tracing slows the browser, and collecting
 // the trace stops the sampling for tens of seconds, so a traced run's other figures are not
 // the page's.
-const TRACE_FROM = 10;
+const TRACE_FROM = Number(args['trace-from']);
 const TRACE_SECONDS = Math.min(20, Math.max(1, seconds - TRACE_FROM));
 let tracing = false;
 let trace = null;
 
+// The live heap is read after a forced full GC, which costs the page's main thread tens of
+// milliseconds: every HEAP_EVERY seconds, not every second, so the measurement takes little of
+// the core it measures.
+const HEAP_EVERY = 5;
 const samples = [];
 for (let s = 0; s < seconds; s++) {
   if (args.trace && s === TRACE_FROM) {
-    await browser.startTracing(page, { categories: ['toplevel', 'disabled-by-default-devtools.timeline'] });
+    await browser.startTracing(page, {
+      categories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8'],
+    });
     tracing = true;
   }
   if (tracing && s === TRACE_FROM + TRACE_SECONDS) {
@@ -71,20 +78,25 @@ for (let s = 0; s < seconds; s++) {
     tracing = false;
   }
   await page.waitForTimeout(1000);
-  samples.push(await page.evaluate(() => {
-    window.gc();
+  samples.push(await page.evaluate((collect) => {
+    const from = performance.now();
+    if (collect) window.gc();
     return {
+      from: Math.round(from),
       t: Math.round(performance.now()),
-      heap: performance.memory.usedJSHeapSize,
+      heap: collect ? performance.memory.usedJSHeapSize : null,
       dom: document.getElementsByTagName('*').length,
       messages: window.matchdStream.received,
       frames: window.matchdStream.frames ?? window.matchdStream.received, // unbatched: one each
       drops: window.matchdStream.drops ?? 0,
       state: document.getElementById('connection').dataset.state,
     };
-  }));
+  }, s % HEAP_EVERY === 0));
 }
 const longTasks = (await page.evaluate(() => window.__longTasks)).filter((t) => t.at >= started);
+// The measurement's own work (a forced GC and a DOM count each second) runs on the page's main
+// thread too: a long task holding one of those is counted apart.
+const duringSampling = (t) => samples.some((s) => t.at <= s.t && t.at + t.ms >= s.from);
 if (tracing) trace = JSON.parse((await browser.stopTracing()).toString());
 await browser.close();
 
@@ -96,9 +108,71 @@ const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && main 
 const overMs = (list, field, ms) => list.filter((e) => (e[field] ?? 0) / 1000 > ms).length;
 const cpu = tasks.map((e) => (e.tdur ?? 0) / 1000).sort((a, b) => a - b);
 
+// What the long tasks (over 50 ms of wall time) spent their time on: every traced event on the
+// main thread inside them, by its own time (its duration less its children's), summed by name;
+// a script call is named by its function and file, so the page's code, the chart library and
+// the browser's style, layout, paint and garbage collection come apart.
+// Every main-thread event's own CPU time over the traced window, summed by name, in ms per
+// second: where the page's time goes, long tasks or not.
+function ownTimePerSecond() {
+  if (!main) return {};
+  const onMain = events.filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.dur >= 0)
+    .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const stack = [];
+  const own = new Map();
+  const add = (e, us) => own.set(e.name, (own.get(e.name) ?? 0) + us);
+  for (const e of onMain) {
+    while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
+    if (stack.length) add(stack.at(-1), -(e.tdur ?? e.dur));
+    add(e, e.tdur ?? e.dur);
+    stack.push(e);
+  }
+  return Object.fromEntries([...own.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)
+    .map(([k, us]) => [k, Math.round(us / 1000 / TRACE_SECONDS * 10) / 10]));
+}
+
+const longTaskDetails = [];
+function insideLongTasks() {
+  if (!main) return {};
+  const long = tasks.filter((t) => t.dur / 1000 > 50);
+  const onMain = events.filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.dur >= 0)
+    .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const label = (e) => {
+    const d = e.args?.data;
+    if (e.name === 'FunctionCall' && d) return `FunctionCall ${d.functionName || '(anonymous)'} ${path.basename(d.url || '')}:${d.lineNumber ?? ''}`;
+    if (e.name === 'EventDispatch' && d?.type) return `EventDispatch ${d.type}`;
+    return e.name;
+  };
+  const own = new Map();
+  for (const task of long) {
+    const end = task.ts + task.dur;
+    const inside = onMain.filter((e) => e.ts >= task.ts && e.ts + e.dur <= end);
+    const stack = [];
+    const self = new Map();
+    for (const e of inside) {
+      while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
+      const parent = stack.at(-1);
+      if (parent) self.set(parent, (self.get(parent) ?? parent.dur) - e.dur);
+      self.set(e, e.dur);
+      stack.push(e);
+    }
+    const mine = new Map();
+    for (const [e, us] of self) mine.set(label(e), (mine.get(label(e)) ?? 0) + us);
+    for (const [k, us] of mine) own.set(k, (own.get(k) ?? 0) + us);
+    longTaskDetails.push({
+      wall_ms: Math.round(task.dur / 1000), cpu_ms: Math.round((task.tdur ?? 0) / 1000),
+      own: Object.fromEntries([...mine.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6)
+        .map(([k, us]) => [k, Math.round(us / 100) / 10])),
+    });
+  }
+  const total = [...own.values()].reduce((a, b) => a + b, 0) || 1;
+  return Object.fromEntries([...own.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)
+    .map(([k, us]) => [k, `${Math.round(us / 1000)} ms (${Math.round((us / total) * 1000) / 10}%)`]));
+}
+
 const mb = (b) => Math.round((b / 1048576) * 100) / 100;
-const heaps = samples.map((s) => s.heap);
-const half = Math.floor(samples.length / 2);
+const heaps = samples.map((s) => s.heap).filter((h) => h !== null);
+const half = Math.floor(heaps.length / 2);
 const result = {
   seconds,
   messages: samples.at(-1).messages - samples[0].messages,
@@ -110,6 +184,7 @@ const result = {
   long_tasks: longTasks.length,
   long_task_max_ms: longTasks.length ? Math.max(...longTasks.map((t) => t.ms)) : 0,
   long_tasks_over_100ms: longTasks.filter((t) => t.ms > 100).length,
+  long_tasks_holding_a_sample: longTasks.filter(duringSampling).length,
   // From the trace: the main thread's tasks, by wall time and by CPU time.
   traced_tasks: tasks.length,
   traced_tasks_wall_over_50ms: overMs(tasks, 'dur', 50),
@@ -117,6 +192,14 @@ const result = {
   traced_task_cpu_max_ms: cpu.length ? Math.round(cpu.at(-1) * 10) / 10 : 0,
   traced_task_cpu_p99_ms: cpu.length ? Math.round(cpu[Math.floor(cpu.length * 0.99)] * 100) / 100 : 0,
   traced_seconds: TRACE_SECONDS,
+  traced_own_ms_per_second: ownTimePerSecond(),
+  traced_long_tasks_own_time: insideLongTasks(),
+  // Garbage collections on the main thread in the traced window: how many, and their time.
+  traced_gc: Object.fromEntries(['MajorGC', 'MinorGC'].map((name) => {
+    const gcs = events.filter((e) => e.name === name && e.ph === 'X' && main && e.pid === main.pid && e.tid === main.tid);
+    return [name, { count: gcs.length, ms: Math.round(gcs.reduce((a, e) => a + e.dur, 0) / 1000),
+      max_ms: Math.round(Math.max(0, ...gcs.map((e) => e.dur)) / 1000) }];
+  })),
   main_thread_cpu_share: tasks.length
     ? Math.round((cpu.reduce((a, b) => a + b, 0) / (TRACE_SECONDS * 1000)) * 1000) / 1000 : 0,
   heap_mb_first: mb(heaps[0]),
@@ -128,8 +211,10 @@ const result = {
   dom_elements_last: samples.at(-1).dom,
   not_live_seconds: samples.filter((s) => s.state !== 'live').length,
   page_errors: errors,
+  traced_long_task_list: longTaskDetails,
+  long_task_list: longTasks.map((t) => ({ at: Math.round(t.at), ms: Math.round(t.ms), sample: duringSampling(t) })),
   samples,
 };
-const { samples: _, ...summary } = result;
+const { samples: _, long_task_list: __, traced_long_task_list: ___, ...summary } = result;
 console.log(JSON.stringify(summary, null, 1));
 if (args.json) writeFileSync(args.json, JSON.stringify(result, null, 1));
