@@ -108,67 +108,58 @@ const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && main 
 const overMs = (list, field, ms) => list.filter((e) => (e[field] ?? 0) / 1000 > ms).length;
 const cpu = tasks.map((e) => (e.tdur ?? 0) / 1000).sort((a, b) => a - b);
 
-// What the long tasks (over 50 ms of wall time) spent their time on: every traced event on the
-// main thread inside them, by its own time (its duration less its children's), summed by name;
-// a script call is named by its function and file, so the page's code, the chart library and
-// the browser's style, layout, paint and garbage collection come apart.
-// Every main-thread event's own CPU time over the traced window, summed by name, in ms per
-// second: where the page's time goes, long tasks or not.
-function ownTimePerSecond() {
-  if (!main) return {};
-  const onMain = events.filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.dur >= 0)
-    .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+// Every traced event on the main thread, in nesting order, and each one's own time (its time
+// less its children's): `field` 'dur' for wall time, 'tdur' for CPU time.
+const onMain = main
+  ? events.filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.dur >= 0)
+    .sort((a, b) => a.ts - b.ts || b.dur - a.dur)
+  : [];
+function ownTimes(list, field) {
   const stack = [];
   const own = new Map();
-  const add = (e, us) => own.set(e.name, (own.get(e.name) ?? 0) + us);
-  for (const e of onMain) {
+  const time = (e) => e[field] ?? e.dur;
+  for (const e of list) {
     while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
-    if (stack.length) add(stack.at(-1), -(e.tdur ?? e.dur));
-    add(e, e.tdur ?? e.dur);
+    if (stack.length) own.set(stack.at(-1), own.get(stack.at(-1)) - time(e));
+    own.set(e, time(e));
     stack.push(e);
   }
-  return Object.fromEntries([...own.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)
-    .map(([k, us]) => [k, Math.round(us / 1000 / TRACE_SECONDS * 10) / 10]));
+  return own;
 }
+// Own times summed by `label`, largest first.
+function sumBy(own, label, top) {
+  const sums = new Map();
+  for (const [e, us] of own) sums.set(label(e), (sums.get(label(e)) ?? 0) + us);
+  return [...sums.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
+}
+// A script call is named by its function and file, so that the page's code, the chart library
+// and the browser's style, layout, paint and garbage collection come apart.
+const label = (e) => {
+  const d = e.args?.data;
+  if (e.name === 'FunctionCall' && d) return `FunctionCall ${d.functionName || '(anonymous)'} ${path.basename(d.url || '')}:${d.lineNumber ?? ''}`;
+  if (e.name === 'EventDispatch' && d?.type) return `EventDispatch ${d.type}`;
+  return e.name;
+};
 
+// Where the main thread's CPU goes, long tasks or not: own CPU time by event, ms per second.
+const ownCpuPerSecond = Object.fromEntries(sumBy(ownTimes(onMain, 'tdur'), (e) => e.name, 15)
+  .map(([k, us]) => [k, Math.round(us / 1000 / TRACE_SECONDS * 10) / 10]));
+
+// What the long tasks (over 50 ms of wall time) spent their wall time on, each and together.
 const longTaskDetails = [];
-function insideLongTasks() {
-  if (!main) return {};
-  const long = tasks.filter((t) => t.dur / 1000 > 50);
-  const onMain = events.filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.dur >= 0)
-    .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
-  const label = (e) => {
-    const d = e.args?.data;
-    if (e.name === 'FunctionCall' && d) return `FunctionCall ${d.functionName || '(anonymous)'} ${path.basename(d.url || '')}:${d.lineNumber ?? ''}`;
-    if (e.name === 'EventDispatch' && d?.type) return `EventDispatch ${d.type}`;
-    return e.name;
-  };
-  const own = new Map();
-  for (const task of long) {
-    const end = task.ts + task.dur;
-    const inside = onMain.filter((e) => e.ts >= task.ts && e.ts + e.dur <= end);
-    const stack = [];
-    const self = new Map();
-    for (const e of inside) {
-      while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
-      const parent = stack.at(-1);
-      if (parent) self.set(parent, (self.get(parent) ?? parent.dur) - e.dur);
-      self.set(e, e.dur);
-      stack.push(e);
-    }
-    const mine = new Map();
-    for (const [e, us] of self) mine.set(label(e), (mine.get(label(e)) ?? 0) + us);
-    for (const [k, us] of mine) own.set(k, (own.get(k) ?? 0) + us);
-    longTaskDetails.push({
-      wall_ms: Math.round(task.dur / 1000), cpu_ms: Math.round((task.tdur ?? 0) / 1000),
-      own: Object.fromEntries([...mine.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6)
-        .map(([k, us]) => [k, Math.round(us / 100) / 10])),
-    });
-  }
-  const total = [...own.values()].reduce((a, b) => a + b, 0) || 1;
-  return Object.fromEntries([...own.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)
-    .map(([k, us]) => [k, `${Math.round(us / 1000)} ms (${Math.round((us / total) * 1000) / 10}%)`]));
+const insideLongTasks = new Map();
+for (const task of tasks.filter((t) => t.dur / 1000 > 50)) {
+  const inside = onMain.filter((e) => e.ts >= task.ts && e.ts + e.dur <= task.ts + task.dur);
+  const own = sumBy(ownTimes(inside, 'dur'), label, Infinity);
+  for (const [k, us] of own) insideLongTasks.set(k, (insideLongTasks.get(k) ?? 0) + us);
+  longTaskDetails.push({
+    wall_ms: Math.round(task.dur / 1000), cpu_ms: Math.round((task.tdur ?? 0) / 1000),
+    own: Object.fromEntries(own.slice(0, 6).map(([k, us]) => [k, Math.round(us / 100) / 10])),
+  });
 }
+const insideTotal = [...insideLongTasks.values()].reduce((a, b) => a + b, 0) || 1;
+const longTasksOwnTime = Object.fromEntries([...insideLongTasks.entries()].sort((a, b) => b[1] - a[1])
+  .slice(0, 25).map(([k, us]) => [k, `${Math.round(us / 1000)} ms (${Math.round((us / insideTotal) * 1000) / 10}%)`]));
 
 const mb = (b) => Math.round((b / 1048576) * 100) / 100;
 const heaps = samples.map((s) => s.heap).filter((h) => h !== null);
@@ -192,8 +183,8 @@ const result = {
   traced_task_cpu_max_ms: cpu.length ? Math.round(cpu.at(-1) * 10) / 10 : 0,
   traced_task_cpu_p99_ms: cpu.length ? Math.round(cpu[Math.floor(cpu.length * 0.99)] * 100) / 100 : 0,
   traced_seconds: TRACE_SECONDS,
-  traced_own_ms_per_second: ownTimePerSecond(),
-  traced_long_tasks_own_time: insideLongTasks(),
+  traced_own_cpu_ms_per_second: ownCpuPerSecond,
+  traced_long_tasks_own_time: longTasksOwnTime,
   // Garbage collections on the main thread in the traced window: how many, and their time.
   traced_gc: Object.fromEntries(['MajorGC', 'MinorGC'].map((name) => {
     const gcs = events.filter((e) => e.name === name && e.ph === 'X' && main && e.pid === main.pid && e.tid === main.tid);

@@ -266,8 +266,8 @@
       clearTimeout(this.timer);
       setConnection('connecting');
       // Batched and paced: each WebSocket message is an array of everything that came in the
-      // last tenth of a second (the page draws no more often), so a busy market costs the
-      // browser ten messages a second, not thousands.
+      // last tenth of a second (the page draws no more often; an array is sealed at 64 KiB),
+      // so a busy market costs the browser tens of messages a second, not thousands.
       const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream?batch=true&batch_interval_ms=${DRAW_INTERVAL_MS}`);
       this.ws = ws;
       ws.onopen = () => {

@@ -701,7 +701,7 @@ void websocket_session::send_error(std::string_view type, const std::string& req
 
 void websocket_session::send(std::string_view message) {
   if (closing_) return;
-  const std::size_t held = outbox_.size() - outbox_head_ + open_batch_.size() + bytes_on_the_wire_;
+  const std::size_t held = waiting_bytes() + bytes_on_the_wire_;
   if (outbox_messages_ + messages_on_the_wire_ >= io_.ctx().options.subscriber_buffer ||
       (held != 0 && held + message.size() > kMaxHeldBytes)) {
     return close_slow();
@@ -717,8 +717,7 @@ void websocket_session::send(std::string_view message) {
     net::append_text_frame(outbox_, message);
   }
   ++outbox_messages_;
-  if (!writing_ && !flush_posted_ &&
-      (!pace_armed_ || outbox_.size() - outbox_head_ + open_batch_.size() >= kMaxWriteBytes)) {
+  if (!writing_ && !flush_posted_ && (!pace_armed_ || waiting_bytes() >= kMaxWriteBytes)) {
     // After the current handler: an I/O thread's drain delivers every ready answer first.
     flush_posted_ = true;
     boost::asio::post(ws_.get_executor(), [self = shared_from_this()] { self->flush(); });
@@ -753,14 +752,18 @@ void websocket_session::drop_unsent() {
 }
 
 bool websocket_session::held_back() {
-  if (delivery_.interval.count() == 0 || closing_) return false;
-  if (outbox_.size() - outbox_head_ + open_batch_.size() >= kMaxWriteBytes) return false;
+  if (delivery_.interval.count() == 0) return false;
+  if (waiting_bytes() >= kMaxWriteBytes) return false;
   const auto due = last_write_ + delivery_.interval;
   if (std::chrono::steady_clock::now() >= due) return false;
   if (!pace_armed_) {
     pace_armed_ = true;
     pace_timer_.expires_at(due);
-    pace_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    // A weak reference: a pending pace must not keep an ended session (and its
+    // cancel-on-disconnect) waiting; the timer dies with the session.
+    pace_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      const auto self = weak.lock();
+      if (!self) return;
       self->pace_armed_ = false;
       if (!ec) self->flush();
     });
@@ -771,14 +774,13 @@ bool websocket_session::held_back() {
 void websocket_session::flush() {
   flush_posted_ = false;
   if (writing_) return;
-  if (open_batch_.empty() && outbox_.size() == outbox_head_) return;
-  if (held_back()) return;
-  if (!open_batch_.empty()) seal_batch();
-  if (outbox_.size() == outbox_head_) return;
+  if (waiting_bytes() == 0) return;
   if (closing_ || !ws_.is_open()) {
     // A close frame went out (ours or the answer to the peer's): nothing may follow it.
     return drop_unsent();
   }
+  if (held_back()) return;
+  if (!open_batch_.empty()) seal_batch();
   std::string batch;
   std::size_t messages = outbox_messages_;
   if (outbox_head_ == 0 && outbox_.size() <= kMaxWriteBytes) {

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -23,15 +24,6 @@ namespace matchd::gateway {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-// A /stream WebSocket: market-data subscriptions and order entry on the same socket.
-// Outgoing frames (or, batched, arrays of messages) collect in an outbox that goes to the socket in
-// one write, after the handler that filled it (an I/O thread's drain hands over every answer that
-// is ready at once), with one write in flight; while it is on its way the next outbox fills. A
-// client that lets more than the subscriber buffer's worth of messages (or 32 MiB of them) pile up
-// is closed with 1008 rather than slowing anything else down: the frames not yet handed to
-// the socket are dropped, the write on its way (whole frames, at most 64 KiB) finishes, then
-// the close frame goes out; a peer that has not read it within a deadline loses the TCP
-// connection without it.
 // How a /stream connection's messages go out (docs/api.md, "Batched delivery").
 struct stream_delivery {
   bool batched = false;  // in JSON arrays, one per write
@@ -41,6 +33,15 @@ struct stream_delivery {
   std::chrono::milliseconds interval{0};
 };
 
+// A /stream WebSocket: market-data subscriptions and order entry on the same socket.
+// Outgoing frames (or, batched, arrays of messages) collect in an outbox that goes to the socket in
+// one write, after the handler that filled it (an I/O thread's drain hands over every answer that
+// is ready at once), with one write in flight; while it is on its way the next outbox fills. A
+// client that lets more than the subscriber buffer's worth of messages (or 32 MiB of them) pile up
+// is closed with 1008 rather than slowing anything else down: the frames not yet handed to
+// the socket are dropped, the write on its way (whole frames, at most 64 KiB) finishes, then
+// the close frame goes out; a peer that has not read it within a deadline loses the TCP
+// connection without it.
 class websocket_session : public session_base,
                           public std::enable_shared_from_this<websocket_session> {
  public:
@@ -92,6 +93,8 @@ class websocket_session : public session_base,
   // Paced: true while what waits must wait for the interval to pass (then the pace timer
   // flushes it).
   bool held_back();
+  // Bytes not yet handed to the socket: the outbox's frames and the open array.
+  std::size_t waiting_bytes() const { return outbox_.size() - outbox_head_ + open_batch_.size(); }
   // Of the outbox's frames, the messages in its first `frames` (each frame one message,
   // unbatched), forgotten as they leave.
   std::size_t take_messages(std::size_t frames);
