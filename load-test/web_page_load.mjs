@@ -103,17 +103,17 @@ await browser.close();
 // The main thread of the page's renderer, and its top-level tasks.
 const events = trace ? (trace.traceEvents ?? trace) : [];
 const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
-const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && main &&
-  e.pid === main.pid && e.tid === main.tid);
-const overMs = (list, field, ms) => list.filter((e) => (e[field] ?? 0) / 1000 > ms).length;
-const cpu = tasks.map((e) => (e.tdur ?? 0) / 1000).sort((a, b) => a - b);
-
-// Every traced event on the main thread, in nesting order, and each one's own time (its time
-// less its children's): `field` 'dur' for wall time, 'tdur' for CPU time.
+// Every traced event on the main thread, in nesting order (a parent before its children).
 const onMain = main
   ? events.filter((e) => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.dur >= 0)
     .sort((a, b) => a.ts - b.ts || b.dur - a.dur)
   : [];
+const tasks = onMain.filter((e) => e.name === 'RunTask');
+const overMs = (list, field, ms) => list.filter((e) => (e[field] ?? 0) / 1000 > ms).length;
+const cpu = tasks.map((e) => (e.tdur ?? 0) / 1000).sort((a, b) => a - b);
+
+// Each event's own time (its time less its children's): `field` 'dur' for wall time, 'tdur'
+// for CPU time.
 function ownTimes(list, field) {
   const stack = [];
   const own = new Map();
@@ -187,7 +187,7 @@ const result = {
   traced_long_tasks_own_time: longTasksOwnTime,
   // Garbage collections on the main thread in the traced window: how many, and their time.
   traced_gc: Object.fromEntries(['MajorGC', 'MinorGC'].map((name) => {
-    const gcs = events.filter((e) => e.name === name && e.ph === 'X' && main && e.pid === main.pid && e.tid === main.tid);
+    const gcs = onMain.filter((e) => e.name === name);
     return [name, { count: gcs.length, ms: Math.round(gcs.reduce((a, e) => a + e.dur, 0) / 1000),
       max_ms: Math.round(Math.max(0, ...gcs.map((e) => e.dur)) / 1000) }];
   })),

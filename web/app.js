@@ -410,7 +410,7 @@
   });
   // The charts' times, in UTC like every other time on the page, formatted here: the library's
   // own formatters call toLocaleString for each label, which builds a date formatter every
-  // time (its first candle took a task of over 300 ms, most of it there).
+  // time (about 100 ms of the 300 ms task that drew its first candle).
   const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const two = (n) => String(n).padStart(2, '0');
   const hhmm = (d) => `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
