@@ -17,7 +17,8 @@
 #   SEED_TRADE=0      no trade before the page opens (by default one, so the chart has a candle)
 #   TRACE=1           also trace the renderer for 20 s (each task's CPU time beside its wall
 #                     time); slows the page, so its other figures are then not the page's;
-#                     TRACE_FROM=S starts the trace S seconds into the measurement (default 10)
+#                     TRACE_FROM=S starts the trace S seconds into the measurement (default 10);
+#                     the raw trace is kept as trace.json (Perfetto or chrome://tracing read it)
 #   SEPARATE_CORES=1  the venue (PostgreSQL, matchd, the load generator) on CPU 0 and the
 #                     browser on CPU 1 (taskset), as when the page runs on the trader's own
 #                     machine; without it everything shares every core
@@ -84,7 +85,7 @@ python3 fixtures/gen_orders.py --count $((order_rate * (duration + 10))) --seed 
 
 # The page first, measured from before the flow starts until after it ends.
 "${browser[@]}" node load-test/web_page_load.mjs --url "http://127.0.0.1:$port/" --seconds $((duration + 15)) \
-  --json "$logs_dir/page.json" ${TRACE:+--trace --trace-from "${TRACE_FROM:-10}"} >"$logs_dir/page.txt" 2>&1 &
+  --json "$logs_dir/page.json" ${TRACE:+--trace --trace-from "${TRACE_FROM:-10}" --trace-out "$logs_dir/trace.json"} >"$logs_dir/page.txt" 2>&1 &
 page_pid=$!
 pids+=("$page_pid")
 sleep 8

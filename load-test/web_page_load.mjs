@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     chromium: { type: 'string', default: process.env.MATCHD_CHROMIUM || '/usr/bin/chromium' },
     trace: { type: 'boolean', default: false },
     'trace-from': { type: 'string', default: '10' },
+    'trace-out': { type: 'string' }, // where the raw trace goes, for chrome://tracing or Perfetto
   },
 });
 const seconds = Number(args.seconds);
@@ -99,6 +100,7 @@ const longTasks = (await page.evaluate(() => window.__longTasks)).filter((t) => 
 const duringSampling = (t) => samples.some((s) => t.at <= s.t && t.at + t.ms >= s.from);
 if (tracing) trace = JSON.parse((await browser.stopTracing()).toString());
 await browser.close();
+if (trace && args['trace-out']) writeFileSync(args['trace-out'], JSON.stringify(trace));
 
 // The main thread of the page's renderer, and its top-level tasks.
 const events = trace ? (trace.traceEvents ?? trace) : [];

@@ -9,7 +9,7 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const TAPE_ROWS = 50;
+  const TAPE_ROWS = 20;
   const BOOK_LEVELS = 15;
   const HISTORY_ROWS = 200;
 
@@ -77,25 +77,51 @@
   state.book = newBook(false);
 
   // ---- drawing, coalesced to animation frames ------------------------------------------
-  // At most one draw every DRAW_INTERVAL_MS, in an animation frame: a person reads a book no
-  // faster, and each draw costs the browser style, layout and paint for the tables it touches
-  // (the most of a page's time under a fast market, far more than the messages' own code).
+  // At most one draw every DRAW_INTERVAL_MS: a person reads a book no faster, and each draw
+  // costs the browser style, layout and paint for what it touches (the most of a page's time
+  // under a fast market, far more than the messages' own code). A draw is spread over
+  // consecutive animation frames, one of the panels that change most (the book, the tape, the
+  // chart) in each, so that no single task does them all: on a machine whose cores are busy,
+  // the longer a task, the longer it waits for a core in the middle of it.
   const DRAW_INTERVAL_MS = 100;
+  const ONE_PER_FRAME = new Set(['book', 'tape', 'bar']);
   const dirty = new Set();
+  let drawing = null; // what the draw under way has yet to paint
   let scheduled = false;
   let lastDraw = 0;
   function mark(what) {
     dirty.add(what);
-    if (scheduled) return;
+    if (!scheduled) schedule();
+  }
+  function schedule() {
     scheduled = true;
     const wait = Math.max(0, lastDraw + DRAW_INTERVAL_MS - performance.now());
     setTimeout(() => requestAnimationFrame(draw), wait);
   }
   function draw(now) {
+    if (!drawing) {
+      // What changes while a draw is under way waits for the next one. The chart is given its
+      // bar last: the library draws it in the frame after, which then holds nothing else.
+      drawing = new Set([...dirty].sort((a, b) => (a === 'bar') - (b === 'bar')));
+      dirty.clear();
+      lastDraw = now;
+    }
+    let panel = false;
+    for (const what of drawing) {
+      if (ONE_PER_FRAME.has(what)) {
+        if (panel) continue;
+        panel = true;
+      }
+      drawing.delete(what);
+      painters[what]();
+    }
+    if (drawing.size) {
+      requestAnimationFrame(draw);
+      return;
+    }
+    drawing = null;
     scheduled = false;
-    lastDraw = now;
-    for (const what of dirty) painters[what]();
-    dirty.clear();
+    if (dirty.size) schedule();
   }
 
   function el(tag, attrs, ...children) {
@@ -109,15 +135,25 @@
     return e;
   }
   const time = (iso) => (iso ? iso.slice(11, 19) : '');
-  // The book and the tape keep their rows and change only the text that changed: ten draws a
-  // second of fresh rows cost the browser new nodes, style and layout each time.
-  function fitRows(tbody, n, cells) {
-    while (tbody.rows.length > n) tbody.deleteRow(-1);
-    while (tbody.rows.length < n) {
+  // The book and the tape have a fixed number of rows, made once, and a draw changes only the
+  // text that changed: ten draws a second of fresh rows would cost the browser new nodes, style
+  // and layout each time, and a table that grew when the market woke up would move the whole
+  // page under the trader's eyes (and cost one long task as it did).
+  function makeRows(tbody, n, cells) {
+    for (let r = 0; r < n; r += 1) {
       const tr = tbody.insertRow();
-      for (let i = 0; i < cells; i += 1) tr.insertCell();
+      for (let c = 0; c < cells; c += 1) tr.insertCell().append(document.createTextNode(''));
     }
     return tbody.rows;
+  }
+  // A row with nothing to show keeps its place, empty.
+  function clearRow(tr) {
+    if (!tr.dataset.price && !tr.className && !tr.cells[0].firstChild.data) return;
+    delete tr.dataset.price;
+    tr.className = '';
+    tr.share = 0;
+    tr.style.backgroundImage = '';
+    for (const td of tr.cells) setText(td, '');
   }
   // A cell's text is changed in its text node: setting textContent would put a new node in
   // each time (thousands a second under a fast market), garbage for the collector.
@@ -130,22 +166,29 @@
     }
   }
 
+  const askRows = makeRows($('asks'), BOOK_LEVELS, 3);
+  const bidRows = makeRows($('bids'), BOOK_LEVELS, 3);
+  const tapeRows = makeRows($('tape'), TAPE_ROWS, 3);
   const painters = {
     book() {
       const b = state.book;
       const bids = b.bids.levels.slice(0, BOOK_LEVELS);
       const asks = b.asks.levels.slice(0, BOOK_LEVELS);
-      const paint = (tbody, levels, side) => {
+      const paint = (rows, levels, side) => {
         const color = side === 'buy' ? 'rgba(38,162,105,.18)' : 'rgba(229,72,77,.18)';
         let most = 0;
         for (const l of levels) most += l.q;
         most = most || 1;
-        const rows = fitRows(tbody, levels.length, 3);
         let total = 0;
-        levels.forEach((l, i) => {
-          total += l.q;
+        for (let i = 0; i < BOOK_LEVELS; i += 1) {
           // Asks are listed best last, next to the spread.
-          const tr = rows[side === 'sell' ? levels.length - 1 - i : i];
+          const tr = rows[side === 'sell' ? BOOK_LEVELS - 1 - i : i];
+          const l = levels[i];
+          if (!l) {
+            clearRow(tr);
+            continue;
+          }
+          total += l.q;
           if (tr.dataset.price !== l.price) tr.dataset.price = l.price;
           setText(tr.cells[0], l.price);
           setText(tr.cells[1], l.text);
@@ -155,22 +198,26 @@
             tr.share = share;
             tr.style.backgroundImage = `linear-gradient(to left, ${color} ${share}%, transparent ${share}%)`;
           }
-        });
+        }
       };
-      paint($('asks'), asks, 'sell');
-      paint($('bids'), bids, 'buy');
+      paint(askRows, asks, 'sell');
+      paint(bidRows, bids, 'buy');
       setText($('spread-cell'),
         bids.length && asks.length ? `spread ${(asks[0].p - bids[0].p).toFixed(priceDecimals())}` : '–');
     },
     tape() {
-      const rows = fitRows($('tape'), state.tape.length, 3);
-      state.tape.forEach((t, i) => {
-        const tr = rows[i];
+      for (let i = 0; i < TAPE_ROWS; i += 1) {
+        const tr = tapeRows[i];
+        const t = state.tape[i];
+        if (!t) {
+          clearRow(tr);
+          continue;
+        }
         if (tr.className !== t.aggressor_side) tr.className = t.aggressor_side;
         setText(tr.cells[0], time(t.timestamp));
         setText(tr.cells[1], t.price);
         setText(tr.cells[2], t.quantity);
-      });
+      }
     },
     ticker() {
       const t = state.ticker || {};

@@ -75,6 +75,22 @@ async function api(method, route, key, body) {
   return { status: r.status, json: await r.json() };
 }
 
+// The rows of the book and the tape, where their panels and the chart sit on the page, and
+// where the panels below them start.
+function shapeOf(page) {
+  return page.evaluate(() => {
+    const box = (selector) => {
+      const r = document.querySelector(selector).getBoundingClientRect();
+      return [r.top, r.height];
+    };
+    const rows = (id) => document.getElementById(id).rows.length;
+    return {
+      rows: { asks: rows('asks'), bids: rows('bids'), tape: rows('tape') },
+      boxes: [box('section.book'), box('section.trades'), box('#chart'), box('section.mine')[0]],
+    };
+  });
+}
+
 before(async () => {
   browser = await chromium.launch({
     executablePath: process.env.MATCHD_CHROMIUM || '/usr/bin/chromium',
@@ -94,6 +110,10 @@ test('the page loads, lists the instruments and goes live', async () => {
   assert.equal(await pages.alice.textContent('#connection'), 'live');
   // The chart library loaded and drew its canvas.
   await pages.alice.waitForSelector('#chart canvas', WAIT);
+  // The book and the tape have their rows from the start, empty: the page keeps this shape
+  // when orders and trades arrive (checked again once they have).
+  pages.shape = await shapeOf(pages.alice);
+  assert.deepEqual(pages.shape.rows, { asks: 15, bids: 15, tape: 20 });
 });
 
 test('an order placed in the form appears in the book and in my orders', async () => {
@@ -117,6 +137,7 @@ test("a crossing order from a second key shows a trade, a candle and a position 
   // The tape, newest first.
   await alice.waitForSelector('#tape tr:first-child >> text=100.00', WAIT);
   assert.match(await alice.textContent('#tape tr:first-child'), /100\.00\s*0\.40000000/);
+  assert.deepEqual(await shapeOf(alice), pages.shape, 'the book and the tape kept their rows and places');
   // A candle on the chart, from the candles stream.
   await alice.waitForFunction(() => window.matchdChart?.series?.data().length > 0, null, WAIT);
   const bar = await alice.evaluate(() => window.matchdChart.series.data().at(-1));
