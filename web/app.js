@@ -107,21 +107,25 @@
       lastDraw = now;
     }
     let panel = false;
-    for (const what of drawing) {
-      if (ONE_PER_FRAME.has(what)) {
-        if (panel) continue;
-        panel = true;
+    try {
+      for (const what of drawing) {
+        if (ONE_PER_FRAME.has(what)) {
+          if (panel) continue;
+          panel = true;
+        }
+        drawing.delete(what);
+        painters[what]();
       }
-      drawing.delete(what);
-      painters[what]();
+    } finally {
+      // A painter that throws is reported as any error is, and drawing goes on.
+      if (drawing.size) {
+        requestAnimationFrame(draw);
+      } else {
+        drawing = null;
+        scheduled = false;
+        if (dirty.size) schedule();
+      }
     }
-    if (drawing.size) {
-      requestAnimationFrame(draw);
-      return;
-    }
-    drawing = null;
-    scheduled = false;
-    if (dirty.size) schedule();
   }
 
   function el(tag, attrs, ...children) {
