@@ -4,7 +4,7 @@
 // named, its orders and positions); REST loads what a stream does not replay (candle history,
 // open orders, positions, the history form) and places, cancels and amends orders. Messages
 // only change state and mark what they touched; drawing happens at most ten times a second,
-// each in an animation frame, so a fast market costs a few redraws, not one per message.
+// in animation frames, so a fast market costs a few redraws, not one per message.
 'use strict';
 
 (() => {
@@ -25,7 +25,9 @@
     ticker: null,
     orders: new Map(), // order_id -> order, open ones only
     positions: new Map(), // instrument -> position
-    pendingBar: null,
+    // The candle updates since the last draw, the latest of each bar: a draw can come after a
+    // bar's last update and the next bar's first.
+    pendingBars: new Map(),
     amend: null, // {id, price, quantity}: the open order being amended, as typed so far
   };
 
@@ -248,14 +250,16 @@
             el('td', {}, p.mark_price ?? '–'), el('td', {}, p.realized_pnl), el('td', {}, p.unrealized_pnl), el('td', {}, p.fees))));
     },
     bar() {
-      const bar = state.pendingBar;
-      state.pendingBar = null;
-      // A bar of the interval and instrument shown, not older than the chart's last: one that
-      // came just before a switch, or before the history it predates, is dropped.
-      if (!bar || !chart.series || bar.interval !== state.interval || bar.symbol !== state.symbol) return;
-      const last = chart.series.data().at(-1);
-      if (last && bar.time < last.time) return;
-      chart.series.update(bar);
+      const bars = [...state.pendingBars.values()].sort((a, b) => a.time - b.time);
+      state.pendingBars.clear();
+      for (const bar of bars) {
+        // A bar of the interval and instrument shown, not older than the chart's last: one that
+        // came just before a switch, or before the history it predates, is dropped.
+        if (!chart.series || bar.interval !== state.interval || bar.symbol !== state.symbol) continue;
+        const last = chart.series.data().at(-1);
+        if (last && bar.time < last.time) continue;
+        chart.series.update(bar);
+      }
     },
     connection() {},
   };
@@ -417,7 +421,8 @@
         break;
       case 'candles':
         if (d.interval === state.interval) {
-          state.pendingBar = { ...toBar(d), interval: d.interval, symbol: m.instrument };
+          const bar = { ...toBar(d), interval: d.interval, symbol: m.instrument };
+          state.pendingBars.set(`${bar.symbol} ${bar.interval} ${bar.time}`, bar);
           mark('bar');
         }
         break;

@@ -81,7 +81,7 @@ function shapeOf(page) {
   return page.evaluate(() => {
     const box = (selector) => {
       const r = document.querySelector(selector).getBoundingClientRect();
-      return [r.top, r.height];
+      return [r.top + window.scrollY, r.height];
     };
     const rows = (id) => document.getElementById(id).rows.length;
     return {
