@@ -253,6 +253,20 @@ test('a market order from the form takes the book, IOC', async () => {
   await page.selectOption('#type', 'limit');
 });
 
+test('an error shown and then cleared leaves the page as it was', async () => {
+  // Not watched for console errors: the browser logs the refused request as one.
+  const page = await open('shape', { watch: false });
+  await signIn(page, keys.alice, 'alice');
+  const shape = await shapeOf(page);
+  await place(page, { side: 'buy', price: '99.505', quantity: '1' });
+  await page.waitForSelector('.field-error[data-for="price"]:has-text("invalid_price_tick")', WAIT);
+  await place(page, { side: 'buy', price: '99.50', quantity: '1' });
+  await page.waitForSelector('#order-result:has-text("open")', WAIT);
+  assert.equal(await page.textContent('.field-error[data-for="price"]'), '');
+  assert.deepEqual(await shapeOf(page), shape, 'the panels are where and as large as before the error');
+  await page.context().close();
+});
+
 test('no console errors on the traders\' pages', async () => {
   assert.deepEqual(consoleErrors, []);
 });
